@@ -1,0 +1,1 @@
+"""What the service says and decides: pure functions, no HTTP, Twilio, or files."""

@@ -1,0 +1,1 @@
+"""Starlette endpoint functions: parse the request, call bot/ and the store, answer."""

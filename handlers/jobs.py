@@ -1,0 +1,117 @@
+"""The dashboard's jobs API (bearer-authenticated JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bot import jobs
+from bot.errors import BadRequest, ValidationError
+from bot.phones import normalize_phone
+from handlers.auth import require_api_token
+from handlers.services import Services, services
+from store import Job, JobWrite
+
+JOB_FIELDS = (
+    "id",
+    "token",
+    "tracking_url",
+    "customer_name",
+    "customer_phone",
+    "service_type",
+    "address",
+    "scheduled_for",
+    "total",
+    "invoice_url",
+    "notes",
+    "status",
+    "eta_minutes",
+    "history",
+    "created_at",
+    "updated_at",
+)
+STATUS_REQUEST_FIELDS = {"status", "eta_minutes", "total"}
+
+
+def job_json(job: Job, svc: Services) -> dict[str, Any]:
+    shown = {**job, "tracking_url": svc.settings.tracking_url(job["token"])}
+    return {field: shown.get(field) for field in JOB_FIELDS}
+
+
+async def json_body(request: Request) -> Any:
+    """The parsed JSON body; 400 when it is not JSON at all."""
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise BadRequest("The request body is not valid JSON.") from None
+
+
+def _job_id(request: Request) -> int:
+    return int(request.path_params["job_id"])
+
+
+@require_api_token
+async def create_job(request: Request) -> JSONResponse:
+    svc = services(request)
+    fields = jobs.clean_fields(await json_body(request), svc.settings.timezone, partial=False)
+    created = await svc.create_job(fields)
+    return JSONResponse(job_json(created.job, svc), status_code=201)
+
+
+@require_api_token
+async def list_jobs(request: Request) -> JSONResponse:
+    svc = services(request)
+    statuses = None
+    if raw := request.query_params.get("status"):
+        statuses = {part.strip() for part in raw.split(",") if part.strip()}
+        unknown = statuses - set(jobs.STATUSES)
+        if unknown:
+            raise ValidationError("status", f"unknown {sorted(unknown)}; use {', '.join(jobs.STATUSES)}")
+    phone = request.query_params.get("phone")
+    found = await svc.store.list_jobs(statuses=statuses, phone=normalize_phone(phone, "phone") if phone else None)
+    return JSONResponse({"jobs": [job_json(job, svc) for job in found]})
+
+
+@require_api_token
+async def get_job(request: Request) -> JSONResponse:
+    svc = services(request)
+    return JSONResponse(job_json(await svc.store.get_job(_job_id(request)), svc))
+
+
+@require_api_token
+async def edit_job(request: Request) -> JSONResponse:
+    svc = services(request)
+    cleaned = jobs.clean_fields(await json_body(request), svc.settings.timezone, partial=True)
+    now = jobs.utc_now()
+
+    def change(job: Job) -> JobWrite:
+        edited = jobs.edit(job, cleaned, now)
+        return JobWrite(edited, [], changed=edited != job)
+
+    result = await svc.store.update_job(_job_id(request), change)
+    return JSONResponse(job_json(result.job, svc))
+
+
+@require_api_token
+async def change_status(request: Request) -> JSONResponse:
+    svc = services(request)
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise ValidationError("body", "must be a JSON object")
+    unknown = sorted(set(body) - STATUS_REQUEST_FIELDS)
+    if unknown:
+        raise ValidationError(unknown[0], "is not accepted here; send status, eta_minutes, total")
+    if not isinstance(body.get("status"), str):
+        raise ValidationError("status", f"is required: one of {', '.join(jobs.STATUSES)}")
+    result = await svc.change_status(
+        _job_id(request),
+        body["status"],
+        by="api",
+        eta_minutes=jobs.parse_eta(body.get("eta_minutes")),
+        total=jobs.parse_total(body.get("total")),
+    )
+    return JSONResponse(job_json(result.job, svc))

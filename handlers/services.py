@@ -1,0 +1,87 @@
+"""What handlers share at run time, and the job actions both the API and SMS use.
+
+Dispatcher texts and `POST /jobs/{id}/status` move jobs through the very
+same `change_status`, so both follow one set of rules and text once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import jobs
+from bot.notifications import notification_text
+from bot.outbound import outbound_message
+from bot.tokens import new_token
+from store import Job, JobWrite, Store
+from web.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    # Called after a write queues texts, so the sender does not wait for its next poll.
+    wake_sender: Callable[[], None] = field(default=lambda: None)
+
+    @property
+    def sender(self) -> str:
+        """What outbound rows record as `from`."""
+        s = self.settings
+        return s.twilio_from_number or s.twilio_messaging_service_sid or s.business_phone or "console"
+
+    def notification(self, job: Job, opted_out: bool, now: str) -> dict[str, Any]:
+        body = notification_text(job, self.settings.business_name, self.settings.tracking_url(job["token"]))
+        return outbound_message(
+            kind="notification",
+            to=job["customer_phone"],
+            body=body,
+            sender=self.sender,
+            now=now,
+            opted_out=opted_out,
+            job_id=job["id"],
+        )
+
+    async def create_job(self, fields: dict[str, Any]) -> JobWrite:
+        """Store a new scheduled job and queue its confirmation text, in one write."""
+        opted_out = await self.store.is_opted_out(fields["customer_phone"])
+        now = jobs.utc_now()
+
+        def build(job_id: int) -> JobWrite:
+            job = jobs.new_job(job_id, new_token(), fields, now)
+            return JobWrite(job, [self.notification(job, opted_out, now)])
+
+        result = await self.store.create_job(build)
+        self.wake_sender()
+        return result
+
+    async def change_status(
+        self,
+        job_id: int,
+        status: str,
+        *,
+        by: str,
+        eta_minutes: int | None = None,
+        total: float | None = None,
+    ) -> JobWrite:
+        """Move a job (InvalidTransition says why not) and queue the customer's text with it."""
+        job = await self.store.get_job(job_id)
+        opted_out = await self.store.is_opted_out(job["customer_phone"])
+        now = jobs.utc_now()
+
+        def change(current: Job) -> JobWrite:
+            moved = jobs.move(current, status, by=by, now=now, eta_minutes=eta_minutes, total=total)
+            if not moved.changed:
+                return JobWrite(current, [], changed=False)
+            return JobWrite(moved.job, [self.notification(moved.job, opted_out, now)])
+
+        result = await self.store.update_job(job_id, change)
+        if result.messages:
+            self.wake_sender()
+        return result
+
+
+def services(request: Any) -> Services:
+    """The Services of the running app (set up in the lifespan)."""
+    return request.state.services

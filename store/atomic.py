@@ -1,0 +1,115 @@
+"""Crash-safe file primitives under the TinyDB store.
+
+TinyDB's own JSONStorage rewrites the file in place (seek, write, truncate),
+so a crash mid-write leaves half a file. `AtomicJSONStorage` writes a temp
+file, fsyncs it, `os.replace`s it over the old one and fsyncs the folder, so a
+reader sees either the old state or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+from bot.errors import StoreCorrupt, StoreLocked
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in `folder` survive power loss."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text`: all of it or none of it, even after a crash."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def read_json(path: Path) -> Any:
+    """The parsed content of `path`, or None when it does not exist.
+
+    An empty or unparsable file raises StoreCorrupt naming it: it is never
+    treated as an empty database, which would throw away what it held.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    if not text.strip():
+        raise StoreCorrupt(f"{path} is empty; restore it from a backup or move it away")
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise StoreCorrupt(f"{path} does not parse as JSON ({error}); restore it or move it away") from None
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage that never leaves a torn file behind.
+
+    Unlike JSONStorage it does not create the file when opened: a file appears
+    only with its first complete write.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, Any] | None:
+        return read_json(self.path)
+
+    def write(self, data: dict[str, Any]) -> None:
+        write_atomically(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+    def close(self) -> None:
+        pass
+
+
+class FolderLock:
+    """An exclusive, non-blocking flock: one process per data folder.
+
+    The kernel drops the lock when the process dies, even by SIGKILL, so a
+    crash never leaves a stale lock behind.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = self.path.read_text().strip() or "another process"
+            raise StoreLocked(
+                f"the data at {self.path.parent} is in use by process {holder}; "
+                "stop it first, or point DATABASE_URL elsewhere"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

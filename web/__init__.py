@@ -1,0 +1,1 @@
+"""App assembly: settings, routes, middleware, lifespan, and the qdn command."""

@@ -1,0 +1,67 @@
+"""The ASGI app: routes, middleware, and a lifespan that opens the store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route
+
+from handlers import health, jobs
+from handlers.services import Services
+from store import Store, open_store
+from web.errors import EXCEPTION_HANDLERS
+from web.middleware import BodyLimitMiddleware
+from web.settings import Settings, load_settings
+
+log = logging.getLogger("qdn.app")
+
+routes = [
+    Route("/healthz", health.healthz, methods=["GET"]),
+    Route("/jobs", jobs.create_job, methods=["POST"]),
+    Route("/jobs", jobs.list_jobs, methods=["GET"]),
+    Route("/jobs/{job_id:int}", jobs.get_job, methods=["GET"]),
+    Route("/jobs/{job_id:int}", jobs.edit_job, methods=["PATCH"]),
+    Route("/jobs/{job_id:int}/status", jobs.change_status, methods=["POST"]),
+]
+
+
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
+    """An app for `settings`; each call is independent (tests make many).
+
+    `store` is an already-open store to use (and close at shutdown); without
+    one the lifespan opens the store that DATABASE_URL names.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
+        nonlocal store
+        store = store or await open_store(settings.database_url)
+        log.info(
+            "store open (%s); texts go to %s", store.description, "Twilio" if settings.twilio_live else "the console"
+        )
+        try:
+            yield {"services": Services(settings=settings, store=store)}
+        finally:
+            await store.close()
+
+    middleware = [Middleware(BodyLimitMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PATCH"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+
+
+def app_from_environment() -> Starlette:
+    """Factory for `uvicorn --factory web.app:app_from_environment`."""
+    return create_app(load_settings())

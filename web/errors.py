@@ -1,0 +1,60 @@
+"""One place that turns errors into the SPEC's JSON error bodies."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bot.errors import BadRequest, InvalidTransition, NotFound, PayloadTooLarge, QdnError, StoreError, ValidationError
+
+log = logging.getLogger("qdn.errors")
+
+_STATUS = {
+    BadRequest: 400,
+    NotFound: 404,
+    InvalidTransition: 409,
+    PayloadTooLarge: 413,
+    ValidationError: 422,
+    StoreError: 503,
+}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "invalid_transition",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+async def qdn_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, QdnError)
+    status = next(code for cls, code in _STATUS.items() if isinstance(exc, cls))
+    if status == 503:
+        log.error("store unavailable: %s", exc.message)
+        return error_response(503, "unavailable", "The store is unavailable; try again shortly.")
+    return error_response(status, exc.code, exc.message)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+
+async def server_error(request: Request, exc: Exception) -> JSONResponse:
+    # The traceback goes to the log by Starlette; the client gets no internals.
+    return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+EXCEPTION_HANDLERS = {QdnError: qdn_error, HTTPException: http_error, 500: server_error}

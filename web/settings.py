@@ -1,0 +1,211 @@
+"""Every SPEC setting, read once through starlette.config (environment, then .env)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.config import Config
+from starlette.datastructures import CommaSeparatedStrings, Secret
+
+from bot.errors import ValidationError
+from bot.phones import normalize_phone
+from store import data_folder
+from store.atomic import write_atomically
+
+log = logging.getLogger("qdn.settings")
+
+API_TOKEN_FILE = "api_token"  # noqa: S105 -- a file name, not a secret
+DEV_WEBHOOK_SECRET_FILE = "dev_webhook_secret"  # noqa: S105 -- a file name
+
+
+class ConfigError(Exception):
+    """A setting that stops start-up; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    public_base_url: str
+    host: str
+    port: int
+    api_token: Secret
+    webhook_secret: Secret  # the Twilio auth token, or the local development secret
+    twilio_live: bool
+    twilio_account_sid: str | None
+    twilio_auth_token: Secret | None
+    twilio_api_key: str | None
+    twilio_api_secret: Secret | None
+    twilio_messaging_service_sid: str | None
+    twilio_from_number: str | None
+    twilio_api_base_url: str | None
+    dispatcher_numbers: tuple[str, ...]
+    cors_origins: tuple[str, ...]
+    forwarded_allow_ips: str
+    business_name: str
+    business_phone: str | None
+    timezone: ZoneInfo
+    templates_path: Path | None
+    ack_interval_hours: float
+    send_rate_per_second: float
+    send_give_up_hours: float
+
+    @property
+    def data_folder(self) -> Path:
+        return data_folder(self.database_url)
+
+    def tracking_url(self, token: str) -> str:
+        return f"{self.public_base_url}/track?token={token}"
+
+
+def _generated_secret(folder: Path, name: str, purpose: str) -> Secret:
+    """A random secret kept in the data folder, made on first use."""
+    path = folder / name
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return Secret(value)
+    folder.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    old_umask = os.umask(0o077)
+    try:
+        write_atomically(path, value + "\n")
+    finally:
+        os.umask(old_umask)
+    log.warning("made a new %s in %s", purpose, path)
+    return Secret(value)
+
+
+def _positive(config: Config, name: str, default: float) -> float:
+    value = config(name, cast=float, default=default)
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number, not {value}")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Settings from `environ` (default os.environ) over `env_file`, validated.
+
+    Raises ConfigError naming the setting when something is wrong.
+    """
+    env_path = env_file if env_file is not None and Path(env_file).is_file() else None
+    config = Config(env_path, environ=os.environ if environ is None else environ)
+    try:
+        return _load(config)
+    except ValueError as error:  # starlette's cast errors and URL errors name the setting
+        raise ConfigError(str(error)) from None
+
+
+def _optional(config: Config, name: str) -> str | None:
+    return config(name, default=None) or None
+
+
+def _load(config: Config) -> Settings:
+    host = config("HOST", default="127.0.0.1") or "127.0.0.1"
+    port = config("PORT", cast=int, default=8000)
+    database_url = config("DATABASE_URL", default="tinydb:///./data/qdn.json")
+    folder = data_folder(database_url)
+    public_base_url = (config("PUBLIC_BASE_URL", default=None) or f"http://{host}:{port}").rstrip("/")
+
+    twilio = {
+        name: _optional(config, name)
+        for name in (
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "TWILIO_API_KEY",
+            "TWILIO_API_SECRET",
+            "TWILIO_MESSAGING_SERVICE_SID",
+            "TWILIO_FROM_NUMBER",
+        )
+    }
+    twilio_live = _check_twilio_complete(twilio)
+    from_number = twilio["TWILIO_FROM_NUMBER"]
+    if from_number:
+        from_number = _phone_setting("TWILIO_FROM_NUMBER", from_number)
+
+    zone_name = config("TIMEZONE", default="America/New_York")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"TIMEZONE {zone_name!r} is not a known time zone (e.g. America/Chicago)") from None
+
+    dispatchers = tuple(
+        _phone_setting("DISPATCHER_NUMBERS", raw)
+        for raw in config("DISPATCHER_NUMBERS", cast=CommaSeparatedStrings, default="")
+    )
+    origins = tuple(config("CORS_ORIGINS", cast=CommaSeparatedStrings, default=""))
+    if "*" in origins:
+        raise ConfigError("CORS_ORIGINS must list origins; '*' is not allowed")
+    business_phone = _optional(config, "BUSINESS_PHONE")
+    templates = _optional(config, "TEMPLATES_PATH")
+
+    api_token = config("API_TOKEN", cast=Secret, default=None) or _generated_secret(
+        folder, API_TOKEN_FILE, "API token (API_TOKEN)"
+    )
+    auth_token = twilio["TWILIO_AUTH_TOKEN"]
+    webhook_secret = (
+        Secret(auth_token)
+        if auth_token
+        else _generated_secret(folder, DEV_WEBHOOK_SECRET_FILE, "local webhook signing secret")
+    )
+    api_secret = twilio["TWILIO_API_SECRET"]
+    return Settings(
+        database_url=database_url,
+        public_base_url=public_base_url,
+        host=host,
+        port=port,
+        api_token=api_token,
+        webhook_secret=webhook_secret,
+        twilio_live=twilio_live,
+        twilio_account_sid=twilio["TWILIO_ACCOUNT_SID"],
+        twilio_auth_token=Secret(auth_token) if auth_token else None,
+        twilio_api_key=twilio["TWILIO_API_KEY"],
+        twilio_api_secret=Secret(api_secret) if api_secret else None,
+        twilio_messaging_service_sid=twilio["TWILIO_MESSAGING_SERVICE_SID"],
+        twilio_from_number=from_number,
+        twilio_api_base_url=(_optional(config, "TWILIO_API_BASE_URL") or "").rstrip("/") or None,
+        dispatcher_numbers=dispatchers,
+        cors_origins=origins,
+        forwarded_allow_ips=config("FORWARDED_ALLOW_IPS", default="127.0.0.1"),
+        business_name=config("BUSINESS_NAME", default="QuickDumpNow"),
+        business_phone=_phone_setting("BUSINESS_PHONE", business_phone) if business_phone else None,
+        timezone=zone,
+        templates_path=Path(templates) if templates else None,
+        ack_interval_hours=_positive(config, "ACK_INTERVAL_HOURS", 3),
+        send_rate_per_second=_positive(config, "SEND_RATE_PER_SECOND", 1),
+        send_give_up_hours=_positive(config, "SEND_GIVE_UP_HOURS", 24),
+    )
+
+
+def _phone_setting(name: str, raw: str) -> str:
+    try:
+        return normalize_phone(raw, name)
+    except ValidationError as error:
+        raise ConfigError(f"{name}: {error.message.split(': ', 1)[-1]}") from None
+
+
+def _check_twilio_complete(twilio: dict[str, str | None]) -> bool:
+    """True when Twilio is fully configured, False when not at all; ConfigError when half.
+
+    Complete = a way to check signatures (auth token), to authenticate sends
+    (API key + secret, or account SID + auth token) and a sender.
+    """
+    if not any(twilio.values()):
+        return False
+    missing = []
+    if not twilio["TWILIO_AUTH_TOKEN"]:
+        missing.append("TWILIO_AUTH_TOKEN (to check webhook signatures)")
+    if not twilio["TWILIO_ACCOUNT_SID"]:
+        missing.append("TWILIO_ACCOUNT_SID")
+    if bool(twilio["TWILIO_API_KEY"]) != bool(twilio["TWILIO_API_SECRET"]):
+        missing.append("TWILIO_API_KEY and TWILIO_API_SECRET together")
+    if not (twilio["TWILIO_MESSAGING_SERVICE_SID"] or twilio["TWILIO_FROM_NUMBER"]):
+        missing.append("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER (the sender)")
+    if missing:
+        raise ConfigError("Twilio settings are incomplete; missing: " + "; ".join(missing))
+    return True

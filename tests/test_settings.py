@@ -1,0 +1,109 @@
+import pytest
+
+from tests.support import base_environ
+from web.settings import ConfigError, load_settings
+
+TWILIO_FULL = {
+    "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+    "TWILIO_AUTH_TOKEN": "authtoken123",
+    "TWILIO_API_KEY": "SK" + "b" * 32,
+    "TWILIO_API_SECRET": "apisecret",
+    "TWILIO_FROM_NUMBER": "+15125550123",
+}
+
+
+def load(tmp_path, **overrides):
+    return load_settings(base_environ(tmp_path, **overrides), env_file=None)
+
+
+def test_defaults(tmp_path):
+    env = base_environ(tmp_path)
+    for name in ("PUBLIC_BASE_URL", "BUSINESS_NAME", "TIMEZONE", "DISPATCHER_NUMBERS"):
+        env.pop(name)
+    settings = load_settings(env, env_file=None)
+    assert settings.public_base_url == "http://127.0.0.1:8000"
+    assert settings.business_name == "QuickDumpNow"
+    assert str(settings.timezone) == "America/New_York"
+    assert (settings.ack_interval_hours, settings.send_rate_per_second, settings.send_give_up_hours) == (3, 1, 24)
+    assert settings.twilio_live is False
+    assert settings.dispatcher_numbers == ()
+
+
+def test_full_twilio_settings_are_live(tmp_path):
+    settings = load(tmp_path, **TWILIO_FULL)
+    assert settings.twilio_live
+    assert str(settings.webhook_secret) == "authtoken123"
+    assert "authtoken123" not in repr(settings)  # secrets never show in reprs or logs
+
+
+def test_account_sid_and_auth_token_without_api_key_is_complete(tmp_path):
+    env = {k: v for k, v in TWILIO_FULL.items() if k not in ("TWILIO_API_KEY", "TWILIO_API_SECRET")}
+    assert load(tmp_path, **env).twilio_live
+
+
+@pytest.mark.parametrize(
+    ("drop", "named"),
+    [
+        ("TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN"),
+        ("TWILIO_ACCOUNT_SID", "TWILIO_ACCOUNT_SID"),
+        ("TWILIO_API_SECRET", "TWILIO_API_KEY and TWILIO_API_SECRET"),
+        ("TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER"),
+    ],
+)
+def test_half_twilio_settings_stop_start_up_naming_what_is_missing(tmp_path, drop, named):
+    env = {k: v for k, v in TWILIO_FULL.items() if k != drop}
+    with pytest.raises(ConfigError) as refused:
+        load(tmp_path, **env)
+    assert named in str(refused.value)
+    assert "authtoken123" not in str(refused.value)
+
+
+def test_api_base_url_alone_does_not_count_as_twilio(tmp_path):
+    assert load(tmp_path, TWILIO_API_BASE_URL="http://127.0.0.1:9999").twilio_live is False
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"DISPATCHER_NUMBERS": "+15125550100, not-a-phone"}, "DISPATCHER_NUMBERS"),
+        ({"TIMEZONE": "Mars/Olympus_Mons"}, "TIMEZONE"),
+        ({"PORT": "eighty"}, "PORT"),
+        ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
+        ({"SEND_RATE_PER_SECOND": "0"}, "SEND_RATE_PER_SECOND"),
+        ({"DATABASE_URL": "postgres://x"}, "DATABASE_URL"),
+    ],
+)
+def test_bad_settings_stop_start_up_naming_the_setting(tmp_path, overrides, named):
+    with pytest.raises(ConfigError, match=named):
+        load(tmp_path, **overrides)
+
+
+def test_dispatchers_are_normalised(tmp_path):
+    settings = load(tmp_path, DISPATCHER_NUMBERS="(512) 555-0100, +1 737 555 0101")
+    assert settings.dispatcher_numbers == ("+15125550100", "+17375550101")
+
+
+def test_generated_api_token_is_made_once_and_kept_private(tmp_path):
+    env = base_environ(tmp_path)
+    env.pop("API_TOKEN")
+    first = load_settings(env, env_file=None)
+    token_file = tmp_path / "data/api_token"
+    assert token_file.stat().st_mode & 0o077 == 0
+    assert len(str(first.api_token)) >= 32
+    assert str(load_settings(env, env_file=None).api_token) == str(first.api_token)
+
+
+def test_dev_webhook_secret_is_per_installation(tmp_path):
+    a = load_settings(base_environ(tmp_path / "a"), env_file=None)
+    b = load_settings(base_environ(tmp_path / "b"), env_file=None)
+    assert str(a.webhook_secret) != str(b.webhook_secret)
+    assert str(load_settings(base_environ(tmp_path / "a"), env_file=None).webhook_secret) == str(a.webhook_secret)
+
+
+def test_environment_wins_over_dot_env(tmp_path):
+    dot_env = tmp_path / ".env"
+    dot_env.write_text("BUSINESS_NAME=From File\nACK_INTERVAL_HOURS=5\n")
+    env = base_environ(tmp_path, BUSINESS_NAME="From Env")
+    settings = load_settings(env, env_file=dot_env)
+    assert settings.business_name == "From Env"
+    assert settings.ack_interval_hours == 5

@@ -63,13 +63,21 @@ class Settings:
         return f"{self.public_base_url}/track?token={token}"
 
 
-def _generated_secret(folder: Path, name: str, purpose: str) -> Secret:
-    """A random secret kept in the data folder, made on first use."""
+def read_generated_secret(folder: Path, name: str) -> Secret | None:
+    """A secret the service made in its data folder, or None if not made yet (never writes)."""
+    try:
+        value = (folder / name).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return Secret(value) if value else None
+
+
+def _generated_secret(folder: Path, name: str, purpose: str, make: bool = True) -> Secret:
+    """A random secret kept in the data folder, made on first use (an empty Secret if not `make`)."""
+    existing = read_generated_secret(folder, name)
+    if existing is not None or not make:
+        return existing or Secret("")
     path = folder / name
-    if path.exists():
-        value = path.read_text().strip()
-        if value:
-            return Secret(value)
     folder.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
     old_umask = os.umask(0o077)
@@ -88,15 +96,20 @@ def _positive(config: Config, name: str, default: float) -> float:
     return value
 
 
-def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env", *, read_only: bool = False
+) -> Settings:
     """Settings from `environ` (default os.environ) over `env_file`, validated.
 
-    Raises ConfigError naming the setting when something is wrong.
+    `read_only` is for clients of a running service (the qdn command): secrets
+    the service generates are read from the data folder but never made there;
+    one not made yet is an empty Secret. Raises ConfigError naming the
+    setting when something is wrong.
     """
     env_path = env_file if env_file is not None and Path(env_file).is_file() else None
     config = Config(env_path, environ=os.environ if environ is None else environ)
     try:
-        return _load(config)
+        return _load(config, make_secrets=not read_only)
     except ValueError as error:  # starlette's cast errors and URL errors name the setting
         raise ConfigError(str(error)) from None
 
@@ -105,7 +118,7 @@ def _optional(config: Config, name: str) -> str | None:
     return config(name, default=None) or None
 
 
-def _load(config: Config) -> Settings:
+def _load(config: Config, make_secrets: bool) -> Settings:
     host = config("HOST", default="127.0.0.1") or "127.0.0.1"
     port = config("PORT", cast=int, default=8000)
     database_url = config("DATABASE_URL", default="tinydb:///./data/qdn.json")
@@ -145,13 +158,13 @@ def _load(config: Config) -> Settings:
     templates = _optional(config, "TEMPLATES_PATH")
 
     api_token = config("API_TOKEN", cast=Secret, default=None) or _generated_secret(
-        folder, API_TOKEN_FILE, "API token (API_TOKEN)"
+        folder, API_TOKEN_FILE, "API token (API_TOKEN)", make_secrets
     )
     auth_token = twilio["TWILIO_AUTH_TOKEN"]
     webhook_secret = (
         Secret(auth_token)
         if auth_token
-        else _generated_secret(folder, DEV_WEBHOOK_SECRET_FILE, "local webhook signing secret")
+        else _generated_secret(folder, DEV_WEBHOOK_SECRET_FILE, "local webhook signing secret", make_secrets)
     )
     api_secret = twilio["TWILIO_API_SECRET"]
     return Settings(

@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from handlers import health, jobs
+from handlers import log as message_log
 from handlers.services import Services
 from store import Store, open_store
 from web.errors import EXCEPTION_HANDLERS
@@ -27,6 +28,7 @@ routes = [
     Route("/jobs/{job_id:int}", jobs.get_job, methods=["GET"]),
     Route("/jobs/{job_id:int}", jobs.edit_job, methods=["PATCH"]),
     Route("/jobs/{job_id:int}/status", jobs.change_status, methods=["POST"]),
+    Route("/messages", message_log.phone_messages, methods=["GET"]),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The `qdn` command."""
+"""The `qdn` command: `serve` runs the service; the other commands talk to a running one over HTTP."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import datetime, timedelta
+from typing import Any
 
-from bot.errors import StoreError
-from web.settings import ConfigError, load_settings
+from bot.errors import StoreError, ValidationError
+from bot.jobs import STATUSES
+from bot.phones import normalize_phone
+from web import transcript
+from web.api_client import ApiClient, CliError
+from web.settings import ConfigError, Settings, load_settings
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -35,17 +41,214 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def client_settings() -> Settings:
+    """The service's settings as a client reads them: never making a secret in its data folder."""
+    try:
+        return load_settings(read_only=True)
+    except OSError as error:  # e.g. the service's api_token file is not readable by this user
+        raise CliError(f"cannot read the service's data folder: {error}") from None
+
+
+def connect(args: argparse.Namespace) -> tuple[Settings, ApiClient]:
+    settings = client_settings()
+    return settings, ApiClient.from_settings(settings, args.url)
+
+
+def jobs_create(args: argparse.Namespace) -> int:
+    fields = {"customer_name": args.name, "customer_phone": args.phone, "service_type": args.service}
+    optional = {"address": args.address, "total": args.total, "scheduled_for": args.scheduled, "notes": args.notes}
+    fields.update({key: value for key, value in optional.items() if value is not None})
+    with connect(args)[1] as client:
+        print(transcript.job_created(client.create_job(fields)))
+    return 0
+
+
+def jobs_list(args: argparse.Namespace) -> int:
+    settings, client = connect(args)
+    with client:
+        print(transcript.jobs_table(client.list_jobs(args.status), settings.timezone))
+    return 0
+
+
+def jobs_show(args: argparse.Namespace) -> int:
+    settings, client = connect(args)
+    with client:
+        print(transcript.job_details(client.get_job(args.id), settings.timezone))
+    return 0
+
+
+def status_name(text: str) -> str:
+    """ "en route", "EN-ROUTE", "enroute" -> "en_route"; CliError naming the choices otherwise."""
+    name = text.strip().lower().replace(" ", "_").replace("-", "_")
+    name = "en_route" if name == "enroute" else name
+    if name not in STATUSES:
+        raise CliError(f"unknown status {text!r}; use one of {', '.join(STATUSES)}")
+    return name
+
+
+def jobs_status(args: argparse.Namespace) -> int:
+    status = status_name(args.status)
+    with connect(args)[1] as client:
+        job = client.change_status(args.id, status, eta_minutes=args.eta, total=args.total)
+    print(f"Job {job['id']} is {transcript.status_text(job)}. Tracking: {job['tracking_url']}")
+    return 0
+
+
+def show_log(args: argparse.Namespace) -> int:
+    settings, client = connect(args)
+    dispatchers = set(settings.dispatcher_numbers)
+    customers: dict[str, str] = {}
+    with client:
+        if args.job is not None:
+            job = client.get_job(args.job)
+            messages = client.job_messages(args.job)
+            customers[job["customer_phone"]] = job["customer_name"].split()[0]
+            title = f"Job {job['id']}: {job['customer_name']}, {job['service_type']}, {transcript.status_text(job)}"
+        else:
+            messages = client.phone_messages(args.phone)
+            title = f"Texts with {messages[0]['phone'] if messages else args.phone}"
+
+    def who(phone: str) -> str:
+        if phone in customers:
+            return f"{customers[phone]} (customer) {phone}"
+        return f"dispatcher {phone}" if phone in dispatchers else phone
+
+    print(f"{title} (times in {settings.timezone.key})")
+    print("\n".join(transcript.transcript(messages, settings.timezone, who)) if messages else "No texts yet.")
+    return 0
+
+
+# Realistic demo jobs (fictional 555-01xx numbers): fields, when (days from today, hour, minute), and
+# the status moves that put each in its state.
+DEMO_JOBS: tuple[tuple[dict[str, Any], tuple[int, int, int], tuple[dict[str, Any], ...]], ...] = (
+    (
+        {"customer_name": "Dana Whitfield", "customer_phone": "512-555-0199", "service_type": "junk removal",
+         "address": "4512 Ridgeview Dr, Austin, TX 78731", "notes": "Old sofa, two mattresses. Gate code 4411."},
+        (1, 9, 0),
+        (),
+    ),
+    (
+        {"customer_name": "Marcus Bell", "customer_phone": "512-555-0142", "service_type": "dump trailer rental",
+         "address": "2208 Barton Hills Dr, Austin, TX 78704"},
+        (0, 8, 0),
+        ({"status": "en_route", "eta_minutes": 25},),
+    ),
+    (
+        {"customer_name": "Priya Raman", "customer_phone": "737-555-0118", "service_type": "dumpster delivery",
+         "address": "9100 Shoal Creek Blvd, Austin, TX 78757"},
+        (0, 7, 30),
+        ({"status": "en_route", "eta_minutes": 15}, {"status": "arrived"}),
+    ),
+    (
+        {"customer_name": "Tom Okafor", "customer_phone": "512-555-0176", "service_type": "junk removal",
+         "address": "1807 E 12th St, Austin, TX 78702",
+         "invoice_url": "https://pay.quickdumpnow.example/invoices/INV-20418"},
+        (0, 7, 0),
+        ({"status": "en_route", "eta_minutes": 30}, {"status": "arrived"}, {"status": "complete", "total": 385}),
+    ),
+    (
+        {"customer_name": "Lena Fischer", "customer_phone": "512-555-0163", "service_type": "dump trailer rental",
+         "address": "600 W 28th St, Austin, TX 78705"},
+        (2, 10, 0),
+        ({"status": "cancelled"},),
+    ),
+)  # fmt: skip
+
+
+def demo(args: argparse.Namespace) -> int:
+    settings, client = connect(args)
+    today = datetime.now(settings.timezone).replace(second=0, microsecond=0)
+    made = []
+    with client:
+        for fields, (days, hour, minute), moves in DEMO_JOBS:
+            when = (today + timedelta(days=days)).replace(hour=hour, minute=minute)
+            job = client.create_job({**fields, "scheduled_for": when.isoformat()})
+            for move in moves:
+                job = client.change_status(job["id"], **move)
+            made.append(job)
+    print(f"Added {len(made)} demo jobs to {client.base_url}:")
+    width = max(len(transcript.status_text(job)) for job in made)
+    for job in made:
+        print(
+            f"  {job['id']}  {transcript.status_text(job):<{width}}  {job['customer_name']:<15}  {job['tracking_url']}"
+        )
+    dispatcher = settings.dispatcher_numbers[0] if settings.dispatcher_numbers else "<a DISPATCHER_NUMBERS phone>"
+    print(f"Next: qdn chat --from \"{made[0]['customer_phone']}\" and text STATUS; as a dispatcher, "
+          f"qdn chat --from \"{dispatcher}\" and text \"EN ROUTE {made[0]['id']} 20\"")  # fmt: skip
+    return 0
+
+
+def chat(args: argparse.Namespace) -> int:
+    from web.chat import Phone, run_chat
+
+    try:
+        phone = normalize_phone(args.from_phone, "--from")
+    except ValidationError as error:
+        raise CliError(error.message) from None
+    settings, client = connect(args)
+    with client, ApiClient.from_settings(settings, args.url) as poller:
+        simulator = Phone(settings, client, poller, phone)
+        return run_chat(simulator, sys.stdin, sys.stdout, interactive=sys.stdin.isatty(), wait=args.wait)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qdn", description="QuickDumpNow SMS service")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="run the web service").set_defaults(run=serve)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Every other command talks to a running service: where it is comes from the settings, or --url.
+    remote = argparse.ArgumentParser(add_help=False)
+    remote.add_argument("--url", help="the running service (default http://HOST:PORT from the settings)")
+
+    jobs = commands.add_parser("jobs", help="create, list, show and move jobs").add_subparsers(
+        dest="jobs_command", required=True, metavar="ACTION"
+    )
+    create = jobs.add_parser("create", parents=[remote], help="add a job (the customer is texted)")
+    create.add_argument("--name", required=True, help="customer name")
+    create.add_argument("--phone", required=True, help="customer phone, e.g. 512-555-0199")
+    create.add_argument("--service", required=True, help='e.g. "junk removal", "dump trailer rental"')
+    create.add_argument("--address")
+    create.add_argument("--total", help="USD, e.g. 350 or $1,200.00")
+    create.add_argument("--scheduled", help="ISO 8601, e.g. 2026-12-01T08:30 (no zone means TIMEZONE)")
+    create.add_argument("--notes")
+    create.set_defaults(run=jobs_create)
+    listing = jobs.add_parser("list", parents=[remote], help="jobs, newest first")
+    listing.add_argument("--status", help="only these statuses, comma-separated")
+    listing.set_defaults(run=jobs_list)
+    show = jobs.add_parser("show", parents=[remote], help="one job with its tracking link and history")
+    show.add_argument("id", type=int)
+    show.set_defaults(run=jobs_show)
+    status = jobs.add_parser("status", parents=[remote], help="move a job (the customer is texted)")
+    status.add_argument("id", type=int)
+    status.add_argument("status", help=", ".join(STATUSES))
+    status.add_argument("--eta", type=int, help="minutes, with en_route")
+    status.add_argument("--total", help="USD, with complete")
+    status.set_defaults(run=jobs_status)
+
+    log = commands.add_parser("log", parents=[remote], help="a conversation as a transcript")
+    which = log.add_mutually_exclusive_group(required=True)
+    which.add_argument("--job", type=int, help="the job's conversation, dispatcher relays included")
+    which.add_argument("--phone", help="every text to or from this phone")
+    log.set_defaults(run=show_log)
+    commands.add_parser("demo", parents=[remote], help="add realistic jobs in every state").set_defaults(run=demo)
+    chat_command = commands.add_parser("chat", parents=[remote], help="be a phone texting the service")
+    chat_command.add_argument("--from", dest="from_phone", required=True, metavar="PHONE")
+    chat_command.add_argument(
+        "--wait", type=float, default=3.0, help="with piped input, seconds to wait for texts after the last line"
+    )
+    chat_command.set_defaults(run=chat)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Only the server logs at INFO; a client command's output is its answer (and httpx logs every request at INFO).
+    level = logging.INFO if args.command == "serve" else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.run(args)
-    except (ConfigError, StoreError) as error:
+    except (ConfigError, StoreError, CliError) as error:
         print(f"qdn: {error}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(error, (ConfigError, StoreError)) else 1
 
 
 if __name__ == "__main__":

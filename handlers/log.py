@@ -1,0 +1,26 @@
+"""GET /messages?phone=P: one phone's texts across its jobs (for `qdn log` and `qdn chat`).
+
+Not in SPEC's table: an extension for the qdn command, documented in the
+README. Bearer-protected like the rest of the dashboard API.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bot.errors import ValidationError
+from bot.phones import normalize_phone
+from handlers.auth import require_api_token
+from handlers.services import services
+from store import public_message
+
+
+@require_api_token
+async def phone_messages(request: Request) -> JSONResponse:
+    """Every text to or from `phone` (any usual format), oldest first; 422 for a missing or junk phone."""
+    raw = request.query_params.get("phone", "")
+    if not raw.strip():
+        raise ValidationError("phone", "is required, e.g. /messages?phone=512-555-0199")
+    messages = await services(request).store.phone_messages(normalize_phone(raw, "phone"))
+    return JSONResponse({"messages": [public_message(message) for message in messages]})

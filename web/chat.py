@@ -1,0 +1,228 @@
+"""`qdn chat`: a simulated phone that texts the running service through its real webhook.
+
+Each line becomes the form Twilio would POST for an inbound SMS, signed the
+way Twilio signs it (twilio.request_validator), so the service checks it
+exactly as it checks Twilio: against PUBLIC_BASE_URL + path, with the Twilio
+auth token or, with no Twilio settings, the development secret the service
+made in its data folder. Nothing is switched off for the simulator.
+
+The TwiML answer is the reply; texts the service sends the phone later
+(notifications, relays, dispatcher answers) are found by polling
+GET /messages?phone=... and printed as they appear.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+import phonenumbers
+from twilio.request_validator import RequestValidator
+
+from web.api_client import ApiClient, CliError
+from web.settings import DEV_WEBHOOK_SECRET_FILE, Settings
+
+TWILIO_API_VERSION = "2010-04-01"
+WEBHOOK_PATH = "/twilio/sms"
+# Twilio's documented magic test number: valid-looking and never a real subscriber.
+PLACEHOLDER_BUSINESS_NUMBER = "+15005550006"
+PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
+POLL_SECONDS = 1.0
+
+
+def business_number(settings: Settings) -> str:
+    """The number the simulated phone texts (what Twilio sends as `To`)."""
+    return settings.twilio_from_number or settings.business_phone or PLACEHOLDER_BUSINESS_NUMBER
+
+
+def _segments(body: str) -> int:
+    # Informational only (Twilio sends NumSegments); ASCII stands in for GSM-7 here.
+    single, multi = (160, 153) if body.isascii() else (70, 67)
+    return 1 if len(body) <= single else math.ceil(len(body) / multi)
+
+
+def _country(phone: str) -> str:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def inbound_sms_form(settings: Settings, sender: str, body: str) -> dict[str, str]:
+    """The fields Twilio POSTs for one inbound SMS (a fresh MessageSid each time)."""
+    sid = "SM" + secrets.token_hex(16)
+    to = business_number(settings)
+    form = {
+        "ToCountry": _country(to),
+        "ToState": "",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": _country(sender),
+        "To": to,
+        "ToZip": "",
+        "NumSegments": str(_segments(body)),
+        "MessageSid": sid,
+        "AccountSid": settings.twilio_account_sid or PLACEHOLDER_ACCOUNT_SID,
+        "From": sender,
+        "ApiVersion": TWILIO_API_VERSION,
+    }
+    if settings.twilio_messaging_service_sid:
+        form["MessagingServiceSid"] = settings.twilio_messaging_service_sid
+    return form
+
+
+def twiml_messages(xml: str) -> list[str]:
+    """The bodies of a TwiML <Response>'s <Message> verbs, in order."""
+    try:
+        # Our own service's answer over a connection we opened; expat refuses
+        # external entities and caps entity expansion.
+        root = ElementTree.fromstring(xml)  # noqa: S314
+    except ElementTree.ParseError:
+        raise CliError("the service's reply to the text is not TwiML (XML did not parse)") from None
+    if root.tag != "Response":
+        raise CliError(f"the service's reply to the text is not TwiML (<{root.tag}> instead of <Response>)")
+    bodies = []
+    for message in root.iter("Message"):
+        body = message.find("Body")
+        bodies.append(((body.text if body is not None else message.text) or "").strip())
+    return bodies
+
+
+class Phone:
+    """One simulated phone talking to one running service."""
+
+    def __init__(self, settings: Settings, client: ApiClient, poller: ApiClient, phone: str) -> None:
+        self.settings = settings
+        self.client = client
+        self.poller = poller  # its own connection: polling runs on another thread
+        self.phone = phone
+        self.secret = str(settings.webhook_secret)
+        if not self.secret:
+            raise CliError(
+                "no webhook signing secret: start the service once (`qdn serve`) so it makes "
+                f"{settings.data_folder / DEV_WEBHOOK_SECRET_FILE}, and run qdn with the same settings"
+            )
+        # The URL Twilio would have called, which is what the service checks the signature against.
+        self.signed_url = settings.public_base_url + WEBHOOK_PATH
+        self.seen: set[str] = set()
+
+    def text(self, body: str) -> list[str]:
+        """Send one text as a signed webhook; the bodies of the service's TwiML reply."""
+        form = inbound_sms_form(self.settings, self.phone, body)
+        signature = RequestValidator(self.secret).compute_signature(self.signed_url, form)
+        response = self.client.post_form(WEBHOOK_PATH, form, {"X-Twilio-Signature": signature})
+        if response.status_code == 403:
+            raise CliError(
+                f"the service refused the signed text (403): it checks signatures with another secret or "
+                f"URL; run qdn with the service's settings (data folder, TWILIO_AUTH_TOKEN, "
+                f"PUBLIC_BASE_URL={self.settings.public_base_url})"
+            )
+        if response.status_code == 404:
+            raise CliError(f"the service at {self.client.base_url} has no {WEBHOOK_PATH}; is it up to date?")
+        if not response.is_success:
+            raise self.client.error_for(response)
+        return twiml_messages(response.text)
+
+    def new_texts(self) -> list[dict[str, Any]]:
+        """Texts sent to this phone since the last look, other than TwiML replies (printed already)."""
+        fresh = [
+            message
+            for message in self.poller.phone_messages(self.phone)
+            if message["direction"] == "outbound" and message["kind"] != "reply" and message["id"] not in self.seen
+        ]
+        self.seen.update(message["id"] for message in fresh)
+        return fresh
+
+    def skip_past_texts(self) -> None:
+        """Only texts sent from now on are shown."""
+        self.new_texts()
+
+
+def _later_text(message: dict[str, Any]) -> str:
+    note = "" if message["status"] != "skipped" else "  (not sent: this phone has opted out)"
+    return f"< [{message['kind']}] {message['body']}{note}"
+
+
+class Screen:
+    """The phone's screen: lines from two threads, never interleaved mid-line."""
+
+    def __init__(self, out: TextIO, interactive: bool) -> None:
+        self.out = out
+        self.interactive = interactive
+        self.lock = threading.Lock()
+
+    def show(self, lines: Iterable[str], reprompt: bool = False) -> None:
+        with self.lock:
+            for line in lines:
+                self.out.write(line + "\n")
+            if reprompt and self.interactive:
+                self.out.write("> ")
+            self.out.flush()
+
+
+def _watch(phone: Phone, screen: Screen, stop: threading.Event) -> None:
+    """Print texts sent to the phone as they appear, until `stop`."""
+    complained = False
+    while not stop.wait(POLL_SECONDS):
+        try:
+            fresh = phone.new_texts()
+        except CliError as error:
+            if not complained:  # say it once; the next text sent will fail loudly if it persists
+                print(f"qdn: {error}", file=sys.stderr)
+                complained = True
+            continue
+        complained = False
+        if fresh:
+            screen.show(["", *(_later_text(m) for m in fresh)] if screen.interactive else map(_later_text, fresh), True)
+
+
+def run_chat(phone: Phone, lines: TextIO, out: TextIO, *, interactive: bool, wait: float) -> int:
+    """Send each line as a text and print the answers; at EOF wait `wait` seconds for trailing texts."""
+    screen = Screen(out, interactive)
+    phone.skip_past_texts()
+    screen.show(
+        [
+            f"Simulated phone {phone.phone} texting {phone.settings.business_name} at "
+            f"{business_number(phone.settings)} via {phone.client.base_url}",
+            *(["Type a text and press Enter; Ctrl-D to quit."] if interactive else []),
+        ],
+        reprompt=True,
+    )
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(phone, screen, stop), name="qdn-chat-watch", daemon=True)
+    watcher.start()
+    try:
+        for raw in lines:
+            body = raw.strip()
+            if not body:
+                screen.show([], reprompt=True)
+                continue
+            if not interactive:
+                screen.show([f"> {body}"])
+            replies = phone.text(body)
+            screen.show([f"< {reply}" for reply in replies] or ["  (no reply)"], reprompt=True)
+        if interactive:
+            screen.show([""])
+        else:
+            time.sleep(wait)  # trailing texts (notifications, relays) arrive out of band
+    except KeyboardInterrupt:
+        screen.show([""])
+    finally:
+        stop.set()
+        watcher.join()
+    # One last look, so anything sent before we stopped is shown exactly once.
+    screen.show(map(_later_text, phone.new_texts()))
+    return 0

@@ -1,0 +1,121 @@
+"""Human-readable text for the qdn command: job tables, job details, conversations.
+
+Times are shown in the business's TIMEZONE; the API speaks UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.jobs import label
+
+Job = dict[str, Any]
+Message = dict[str, Any]
+NO_VALUE = "-"
+
+
+def local_time(iso: str | None, tz: ZoneInfo, fmt: str = "%a %b %d %H:%M") -> str:
+    """An API timestamp (UTC or with an offset) in the local zone; "-" if absent or unreadable."""
+    if not iso:
+        return NO_VALUE
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return moment.astimezone(tz).strftime(fmt)
+
+
+def status_text(job: Job) -> str:
+    """ "en route (ETA 20 min)", "complete", ..."""
+    text = label(job["status"])
+    if job.get("eta_minutes") is not None:
+        text += f" (ETA {job['eta_minutes']} min)"
+    return text
+
+
+def money(total: float | None) -> str:
+    return NO_VALUE if total is None else f"${total:,.2f}"
+
+
+# -- jobs -------------------------------------------------------------------
+
+
+def jobs_table(jobs: list[Job], tz: ZoneInfo) -> str:
+    """A compact table, one job a line, in the order given (the API's newest first)."""
+    if not jobs:
+        return "No jobs yet. Add one with `qdn jobs create` or try `qdn demo`."
+    header = ("ID", "STATUS", "CUSTOMER", "PHONE", "SERVICE", "SCHEDULED", "TOTAL")
+    rows = [
+        (
+            str(job["id"]),
+            status_text(job),
+            job["customer_name"],
+            job["customer_phone"],
+            job["service_type"],
+            local_time(job.get("scheduled_for"), tz),
+            money(job.get("total")),
+        )
+        for job in jobs
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    head = "  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()
+    return "\n".join([head, *lines])
+
+
+def job_details(job: Job, tz: ZoneInfo) -> str:
+    """The key facts of one job, its tracking link and its status history."""
+    facts = [
+        ("Job", str(job["id"])),
+        ("Status", status_text(job)),
+        ("Customer", f"{job['customer_name']}  {job['customer_phone']}"),
+        ("Service", job["service_type"]),
+        ("Address", job.get("address") or NO_VALUE),
+        ("Scheduled", local_time(job.get("scheduled_for"), tz)),
+        ("Total", money(job.get("total"))),
+        ("Invoice", job.get("invoice_url") or NO_VALUE),
+        ("Notes", job.get("notes") or NO_VALUE),
+        ("Tracking", job["tracking_url"]),
+    ]
+    lines = [f"{name + ':':<11}{value}" for name, value in facts]
+    lines.append("History:")
+    for step in job.get("history") or []:
+        eta = f" (ETA {step['eta_minutes']} min)" if step.get("eta_minutes") is not None else ""
+        lines.append(f"  {local_time(step['at'], tz)}  {label(step['status'])}{eta}  by {step['by']}")
+    return "\n".join(lines)
+
+
+def job_created(job: Job) -> str:
+    return f"Job {job['id']} for {job['customer_name']}: {status_text(job)}. Tracking: {job['tracking_url']}"
+
+
+# -- conversations ----------------------------------------------------------
+
+
+def delivery(message: Message) -> str:
+    """ "delivered", "failed (30006: landline)", "skipped (recipient has opted out ...)"."""
+    detail = ": ".join(str(part) for part in (message.get("error_code"), message.get("error_message")) if part)
+    return f"{message['status']} ({detail})" if detail else str(message["status"])
+
+
+def transcript(messages: Iterable[Message], tz: ZoneInfo, who: Callable[[str], str]) -> list[str]:
+    """The conversation as lines: a heading per local day, then time, arrow, who, kind and status, body.
+
+    `who(phone)` names the other party ("Dana (customer)", "dispatcher").
+    """
+    lines: list[str] = []
+    day = None
+    for message in messages:
+        this_day = local_time(message["created_at"], tz, "%A %B %d, %Y")
+        if this_day != day:
+            day = this_day
+            lines.append(f"-- {day} --")
+        inbound = message["direction"] == "inbound"
+        arrow, preposition = ("←", "from") if inbound else ("→", "to")
+        time = local_time(message["created_at"], tz, "%H:%M")
+        lines.append(f"{time} {arrow} {preposition} {who(message['phone'])}  [{message['kind']}, {delivery(message)}]")
+        lines.extend(f"      {line}" for line in str(message.get("body") or "").splitlines() or [""])
+    return lines

@@ -9,14 +9,17 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from handlers import health, jobs
+from handlers import health, jobs, track
 from handlers import log as message_log
 from handlers.services import Services
 from store import Store, open_store
 from web.errors import EXCEPTION_HANDLERS
+from web.headers import PrivacyHeadersMiddleware
 from web.middleware import BodyLimitMiddleware
+from web.ratelimit import MissLimiter
 from web.settings import Settings, load_settings
 
 log = logging.getLogger("qdn.app")
@@ -29,6 +32,11 @@ routes = [
     Route("/jobs/{job_id:int}", jobs.edit_job, methods=["PATCH"]),
     Route("/jobs/{job_id:int}/status", jobs.change_status, methods=["POST"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
+    Route("/jobs/token/{token}", track.token_view, methods=["GET"]),
+    Route("/jobs/token/{token}/messages", track.token_messages, methods=["GET"]),
+    Route("/track", track.track_page, methods=["GET"]),
+    Route("/track/{token}", track.track_page, methods=["GET"]),
+    Mount("/static", app=StaticFiles(directory=track.STATIC_DIR), name="static"),
 ]
 
 
@@ -51,7 +59,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         finally:
             await store.close()
 
-    middleware = [Middleware(BodyLimitMiddleware)]
+    middleware = [Middleware(BodyLimitMiddleware), Middleware(PrivacyHeadersMiddleware)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -61,7 +69,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
-    return Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    # Misses of tracking tokens per client address (handlers.track); tests swap in a fake clock.
+    app.state.token_misses = MissLimiter()
+    return app
 
 
 def app_from_environment() -> Starlette:

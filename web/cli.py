@@ -22,7 +22,10 @@ def serve(args: argparse.Namespace) -> int:
 
     from store import open_store
     from web.app import create_app
+    from web.logging import install_redaction
 
+    # Tokens and phone numbers never reach the access or application logs.
+    install_redaction()
     settings = load_settings()
     # Open the store before the server starts, so a locked or corrupt data
     # folder stops us with one clear line instead of a lifespan traceback.

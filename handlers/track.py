@@ -1,0 +1,215 @@
+"""The public side of a job: the token API and the tracking page.
+
+Anyone holding a tracking link gets here without logging in, so what is
+shown is decided in one place (`public_view`, `public_messages`) and the page
+is rendered from exactly that. Unknown and malformed tokens get the same 404,
+and a client that misses too often is slowed down (web.ratelimit).
+
+Privacy headers for these paths are set by web.headers.PrivacyHeadersMiddleware.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.templating import Jinja2Templates
+
+from bot.phones import mask_phone
+from bot.tokens import normalize_token
+from handlers.services import services
+from store import Job, Message, public_message
+from web.errors import error_response
+from web.ratelimit import MissLimiter
+from web.track_page import display_phone, page_context
+
+log = logging.getLogger("qdn.track")
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+STATIC_DIR = WEB / "static"
+TEMPLATES_DIR = WEB / "templates"
+# How often an open page asks whether its job changed (see README, "Tracking page").
+POLL_SECONDS = 12
+
+NOT_FOUND_MESSAGE = "No job matches this tracking link. Check the link in your text message."
+PHONE_FIELDS = ("phone", "from", "to")
+
+
+def _static_url(name: str) -> str:
+    """/static/<name> with a content hash, so browsers never run a stale script."""
+    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
+    return f"/static/{name}?v={digest}"
+
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.globals["static"] = _static_url
+
+
+# --- what a token holder may see -------------------------------------------
+
+
+def public_view(job: Job, business_name: str) -> dict[str, Any]:
+    """The SPEC's public token view of `job`: nothing private, `by` masked.
+
+    `total` and `invoice_url` are null until the job is complete.
+    """
+    complete = job["status"] == "complete"
+    return {
+        "status": job["status"],
+        "history": [
+            {
+                "status": entry["status"],
+                "at": entry["at"],
+                # A dispatcher's phone is private; the API is not a person.
+                "by": "api" if entry.get("by") == "api" else "dispatcher",
+                "eta_minutes": entry.get("eta_minutes"),
+            }
+            for entry in job["history"]
+        ],
+        "eta_minutes": job["eta_minutes"],
+        "service_type": job["service_type"],
+        "first_name": job["customer_name"].split()[0],
+        "phone_masked": mask_phone(job["customer_phone"]),
+        "business_name": business_name,
+        "total": job.get("total") if complete else None,
+        "invoice_url": job.get("invoice_url") if complete else None,
+    }
+
+
+def _mask(value: Any) -> Any:
+    # `from` may be a Messaging Service SID or "console"; only phone numbers are masked.
+    return mask_phone(value) if isinstance(value, str) and value.startswith("+") else value
+
+
+def public_messages(job: Job, messages: list[Message]) -> list[dict[str, Any]]:
+    """The customer's own texts with the business about `job`, oldest first, phones masked.
+
+    Only messages from or to the job's current customer phone: relays to
+    dispatchers and dispatchers' commands stay private, and so do texts that
+    were never sent (`skipped`, the number had opted out).
+    """
+    customer = job["customer_phone"]
+    shown = []
+    for message in messages:
+        if message.get("phone") != customer or message.get("status") == "skipped":
+            continue
+        public = public_message(message)
+        shown.append({key: _mask(value) if key in PHONE_FIELDS else value for key, value in public.items()})
+    return shown
+
+
+# --- looking a token up, with the slow-down ----------------------------------
+
+
+class _TokenMiss(Exception):
+    """Unknown or malformed: the caller answers 404 either way."""
+
+
+class _SlowDown(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def token_misses(request: Request) -> MissLimiter:
+    """The app's per-client-address miss limiter (created in web.app.create_app)."""
+    return request.app.state.token_misses
+
+
+def _client_key(request: Request) -> str:
+    # uvicorn already replaced this with X-Forwarded-For, but only for
+    # connections from FORWARDED_ALLOW_IPS (qdn serve passes proxy_headers).
+    return request.client.host if request.client else "unknown"
+
+
+async def _lookup(request: Request, raw_token: str | None) -> Job:
+    limiter = token_misses(request)
+    key = _client_key(request)
+    wait = limiter.retry_after(key)
+    if wait:
+        raise _SlowDown(wait)
+    token = normalize_token(raw_token or "")
+    job = await services(request).store.find_job_by_token(token) if token else None
+    if job is None:
+        limiter.record_miss(key)
+        log.debug("tracking lookup missed")  # never the token itself
+        raise _TokenMiss
+    return job
+
+
+def _slow_down_message(seconds: int) -> str:
+    return f"Too many unknown tracking links from your address; try again in {seconds} seconds."
+
+
+# --- JSON endpoints ------------------------------------------------------------
+
+
+async def _json(request: Request, build: Callable[[Job], Awaitable[dict[str, Any]]]) -> Response:
+    try:
+        job = await _lookup(request, request.path_params["token"])
+    except _TokenMiss:
+        return error_response(404, "not_found", NOT_FOUND_MESSAGE)
+    except _SlowDown as slow:
+        return error_response(
+            429, "rate_limited", _slow_down_message(slow.retry_after), {"Retry-After": str(slow.retry_after)}
+        )
+    return JSONResponse(await build(job))
+
+
+async def token_view(request: Request) -> Response:
+    """GET /jobs/token/{token}: the public view of the job."""
+
+    async def build(job: Job) -> dict[str, Any]:
+        return public_view(job, services(request).settings.business_name)
+
+    return await _json(request, build)
+
+
+async def token_messages(request: Request) -> Response:
+    """GET /jobs/token/{token}/messages: {"messages": [...]}, the customer's texts, oldest first."""
+
+    async def build(job: Job) -> dict[str, Any]:
+        return {"messages": public_messages(job, await services(request).store.job_messages(job["id"]))}
+
+    return await _json(request, build)
+
+
+# --- the page ------------------------------------------------------------------
+
+
+async def track_page(request: Request) -> Response:
+    """GET /track?token=... and GET /track/{token}: the tracking page (HTML)."""
+    svc = services(request)
+    raw = request.path_params.get("token") or request.query_params.get("token")
+    base = {"business_name": svc.settings.business_name, "business_phone": display_phone(svc.settings.business_phone)}
+    try:
+        job = await _lookup(request, raw)
+    except _TokenMiss:
+        return templates.TemplateResponse(request, "not_found.html", base, status_code=404)
+    except _SlowDown as slow:
+        wait = slow.retry_after
+        headers = {"Retry-After": str(wait)}
+        return templates.TemplateResponse(request, "slow_down.html", {**base, "wait": wait}, 429, headers)
+    view = public_view(job, svc.settings.business_name)
+    messages = public_messages(job, await svc.store.job_messages(job["id"]))
+    context = page_context(
+        view,
+        messages,
+        tz=svc.settings.timezone,
+        now=datetime.now(UTC),
+    )
+    context.update(
+        base,
+        token=job["token"],
+        poll_seconds=POLL_SECONDS,
+        # The exact state the page was rendered from; the script compares
+        # what it polls with this, so no change between render and first poll is missed.
+        state={"view": view, "messages": messages},
+    )
+    return templates.TemplateResponse(request, "track.html", context)

@@ -1,0 +1,111 @@
+"""Keep tracking tokens and phone numbers out of operational logs.
+
+A tracking token is a bearer credential and a phone number is personal data;
+neither belongs in access or application logs (SPEC, HTTP surface). The
+message log in the store keeps bodies as sent -- that is the record -- but
+anything written to stderr/stdout goes through `RedactingFilter`, which
+rewrites every record before it is formatted:
+
+- tracking paths and query values: ``/track/<anything>``,
+  ``/jobs/token/<anything>`` and ``token=<anything>`` become ``[token]``,
+  whatever the token's case, separators or URL-encoding;
+- anything token-shaped elsewhere (20 token symbols, optionally in groups of
+  four with ``-``, ``_``, ``.``, space or ``+`` between them);
+- phone numbers: E.164 (also ``%2B``-encoded), US national formats, and bare
+  runs of 10-15 digits keep only their last four digits.
+
+Over-masking (a 10-digit number that was not a phone) is the accepted cost
+of never under-masking.
+
+uvicorn's access records carry the request line in `record.args` and its
+AccessFormatter unpacks exactly five of them, so args are masked one by one
+and keep their shape rather than being folded into the message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.tokens import ALPHABET
+
+TOKEN_MARK = "[token]"  # noqa: S105 -- the mask, not a secret
+
+_SYMBOL = f"[{ALPHABET}{ALPHABET.lower()}]"
+_SEPARATOR = r"(?:[-_. +]|%20)?"
+_TOKEN_SHAPED = re.compile(rf"(?<![A-Za-z0-9])(?:{_SYMBOL}{{4}}{_SEPARATOR}){{4}}{_SYMBOL}{{4}}(?![A-Za-z0-9])")
+_TOKEN_PATH = re.compile(r"(/track/|/jobs/token/)[^/?#\s\"']+")
+_TOKEN_QUERY = re.compile(r"([?&;]token=)[^&#\s\"']*", re.IGNORECASE)
+
+_E164 = re.compile(r"(?:\+|%2[Bb])(\d{7,11})(\d{4})(?!\d)")
+_US_NATIONAL = re.compile(r"(?<![\w+])(?:1[-. ])?\(?\d{3}\)?[-. ]?\d{3}[-. ]\d{4}(?!\d)")
+_DIGIT_RUN = re.compile(r"(?<![\w+])\d{6,11}(\d{4})(?!\w)")
+
+
+def redact(text: str) -> str:
+    """`text` with tracking tokens and phone numbers masked."""
+    text = _TOKEN_PATH.sub(rf"\1{TOKEN_MARK}", text)
+    text = _TOKEN_QUERY.sub(rf"\1{TOKEN_MARK}", text)
+    text = _TOKEN_SHAPED.sub(TOKEN_MARK, text)
+    text = _E164.sub(lambda m: "+•••••••" + m.group(2), text)
+    text = _US_NATIONAL.sub(lambda m: "•••-•••-" + m.group(0)[-4:], text)
+    return _DIGIT_RUN.sub(lambda m: "•••••••" + m.group(1), text)
+
+
+def _redact_arg(arg: Any) -> Any:
+    if arg is None or isinstance(arg, (bool, int, float)):
+        return arg  # keeps %d and %.2f working
+    if isinstance(arg, str):
+        return redact(arg)
+    try:
+        shown = str(arg)
+    except Exception:  # a broken __str__ must not lose the log line
+        return arg
+    masked = redact(shown)
+    return arg if masked == shown else masked
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks tokens and phones in a record (never drops it)."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, Mapping):
+            record.args = {key: _redact_arg(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_redact_arg(arg) for arg in record.args)
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse a cached exc_text, so masking it here covers tracebacks.
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+# uvicorn creates its records on exactly these loggers, so a logger-level
+# filter covers them whatever handlers uvicorn's dictConfig installs later.
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def install_redaction() -> RedactingFilter:
+    """Mask every record of uvicorn's loggers and of everything reaching the root handlers.
+
+    Call after the root logger's handlers exist (logging.basicConfig) and
+    before uvicorn starts. Idempotent.
+    """
+    redacting = RedactingFilter()
+    targets: list[logging.Filterer] = [logging.getLogger(name) for name in UVICORN_LOGGERS]
+    # Application loggers ("qdn.*", httpx, twilio) propagate to the root's
+    # handlers; a filter on a logger would not see its children's records.
+    targets += logging.getLogger().handlers
+    for target in targets:
+        if not any(isinstance(existing, RedactingFilter) for existing in target.filters):
+            target.addFilter(redacting)
+    return redacting

@@ -1,0 +1,152 @@
+"""What the tracking page shows, worked out from the public view (no I/O).
+
+The page is rendered only from the masked public view and the masked texts
+that the token API returns, so it cannot show anything the JSON does not:
+no address, notes, full phone numbers or other jobs. Times are shown in the
+business's zone (TIMEZONE), since that is the customer's driveway too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+STEPS = (("scheduled", "Scheduled"), ("en_route", "En route"), ("arrived", "Arrived"), ("complete", "Complete"))
+_STEP_INDEX = {key: index for index, (key, _) in enumerate(STEPS)}
+
+HEADLINES = {
+    "scheduled": ("Scheduled", "Your {service} is on our schedule. We'll text you when the crew is on the way."),
+    "en_route": ("On the way", "Our crew is headed to you now."),
+    "arrived": ("Arrived", "Our crew has arrived."),
+    "complete": ("Complete", "All done. Thank you for choosing {business}!"),
+    "cancelled": ("Cancelled", "This job has been cancelled. If that's unexpected, please call or text us."),
+}
+TIMELINE_LABELS = {
+    "scheduled": "Scheduled",
+    "en_route": "On the way",
+    "arrived": "Arrived",
+    "complete": "Complete",
+    "cancelled": "Cancelled",
+}
+UNDELIVERED = frozenset({"failed", "undelivered"})
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    state: str  # "done", "current" or "todo"
+
+
+@dataclass(frozen=True)
+class Moment:
+    iso: str  # for <time datetime=...>
+    text: str  # "Today, 2:45 PM" / "Tue, Nov 25, 9:05 AM"
+
+
+def parse_utc(at: str) -> datetime:
+    return datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
+def clock(moment: datetime) -> str:
+    """ "2:45 PM" (no leading zero, portable unlike %-I)."""
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def when(moment: datetime, now: datetime) -> str:
+    """A local time, with the day only when it is not today."""
+    if moment.date() == now.date():
+        return f"Today, {clock(moment)}"
+    return f"{moment:%a}, {moment:%b} {moment.day}, {clock(moment)}"
+
+
+def moment(at: str, tz: ZoneInfo, now: datetime) -> Moment:
+    local = parse_utc(at).astimezone(tz)
+    return Moment(iso=at, text=when(local, now))
+
+
+def steps(status: str) -> list[Step]:
+    """The stepper: steps before the current one are done (also when skipped)."""
+    current = _STEP_INDEX.get(status, 0)
+    return [
+        Step(label, "done" if index < current else "current" if index == current else "todo")
+        for index, (_, label) in enumerate(STEPS)
+    ]
+
+
+def eta(view: dict[str, Any], tz: ZoneInfo) -> dict[str, Any] | None:
+    """When the crew should arrive: the latest en-route estimate, as local clock time."""
+    if view["status"] != "en_route" or view["eta_minutes"] is None:
+        return None
+    given = next(
+        (entry for entry in reversed(view["history"]) if entry["status"] == "en_route"),
+        None,
+    )
+    if given is None:
+        return None
+    set_at = parse_utc(given["at"]).astimezone(tz)
+    arrival = set_at + timedelta(minutes=view["eta_minutes"])
+    return {
+        "clock": clock(arrival),
+        "zone": arrival.tzname() or "",
+        "iso": arrival.isoformat(),
+        "minutes": view["eta_minutes"],
+        "set_at": clock(set_at),
+    }
+
+
+def money(total: float) -> str:
+    return f"${total:,.2f}"
+
+
+def display_phone(e164: str | None) -> dict[str, str] | None:
+    """The business's own number for a tel: link and for reading."""
+    if not e164:
+        return None
+    national = phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL)
+    return {"tel": e164, "text": national}
+
+
+def page_context(
+    view: dict[str, Any],
+    messages: list[dict[str, Any]],
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+) -> dict[str, Any]:
+    """Everything track.html needs, from the public view and the public texts."""
+    now = now.astimezone(tz)
+    status = view["status"]
+    headline, lede = HEADLINES[status]
+    timeline = [
+        {
+            "label": TIMELINE_LABELS.get(entry["status"], entry["status"]),
+            "eta_minutes": entry["eta_minutes"],
+            "when": moment(entry["at"], tz, now),
+        }
+        for entry in reversed(view["history"])
+    ]
+    texts = [
+        {
+            "mine": message["direction"] == "inbound",
+            "body": message["body"],
+            "when": moment(message["created_at"], tz, now),
+            "undelivered": message["status"] in UNDELIVERED,
+        }
+        for message in messages
+    ]
+    return {
+        "view": view,
+        "status": status,
+        "headline": headline,
+        "lede": lede.format(service=view["service_type"], business=view["business_name"]),
+        "steps": steps(status),
+        "eta": eta(view, tz),
+        "timeline": timeline,
+        "texts": texts,
+        "total": money(view["total"]) if view.get("total") is not None else None,
+    }

@@ -1,0 +1,145 @@
+"""What a customer gets back, and what their text sets in motion (SPEC's customer table)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.conversation import guards, wording
+from bot.conversation.commands import Command, FreeText, Help, OptIn, OptOut, Status, TokenQuery
+from bot.conversation.display import MAX_SMS_CHARS, first_name, fit, phone_for_people, status_phrase
+from bot.conversation.effects import (
+    CountTokenMiss,
+    Decision,
+    Effect,
+    MarkAcked,
+    RecordOptIn,
+    RecordOptOut,
+    RelayToDispatchers,
+)
+from bot.conversation.facts import Context, Facts, Job
+from bot.jobs import label
+
+STATUS_LIMIT = 3  # SPEC: up to 3 open jobs, newest first
+Answer = Callable[..., Decision]  # (reply, *effects, kind=..., on_job=...) -> Decision
+
+
+def decide_customer(command: Command, facts: Facts, context: Context) -> Decision:
+    """The reply and effects for a customer's text (before the auto-reply cap is applied)."""
+    newest = facts.sender_open_jobs[0] if facts.sender_open_jobs else None
+    job_id = newest["id"] if newest else None
+
+    def answer(reply: str | None, *effects: Effect, kind: str = "reply", on_job: int | None = job_id) -> Decision:
+        return Decision(
+            reply=reply,
+            inbound_kind="command" if command.understood else "text",
+            decided_at=facts.now,
+            job_id=on_job,
+            reply_kind="system" if kind == "system" else "reply",
+            effects=effects,
+        )
+
+    if isinstance(command, OptOut):
+        # Empty TwiML: Twilio answers STOP itself. Dispatchers hear of it, since a bare
+        # CANCEL often means "cancel my job" and only a call can reach them now.
+        note = wording.RELAY_OPT_OUT.format(
+            who=_who(newest, facts), keyword=command.keyword, phone=phone_for_people(facts.sender)
+        )
+        return answer(None, RecordOptOut(command.keyword), RelayToDispatchers(note, job_id))
+    if isinstance(command, OptIn) and facts.opted_out:
+        return answer(
+            wording.OPTED_IN.format(business=context.business_name), RecordOptIn(command.keyword), kind="system"
+        )
+    if facts.opted_out:
+        # Sent nothing at all until they opt back in; a person still reads what they wrote.
+        text = wording.RELAY_OPTED_OUT.format(
+            who=_who(newest, facts), phone=phone_for_people(facts.sender), text=command.text
+        )
+        return answer(None, RelayToDispatchers(fit(text), job_id))
+    if isinstance(command, Status):
+        return answer(_status_reply(facts, context))
+    if isinstance(command, TokenQuery):
+        return _token(command, facts, context, answer)
+    if isinstance(command, Help):
+        return answer(_help(context))
+    # FreeText, and START/UNSTOP/YES from a number that is not opted out.
+    return _free_text(command, newest, facts, context, answer)
+
+
+def _status_reply(facts: Facts, context: Context) -> str:
+    jobs = list(facts.sender_open_jobs)
+    business = context.business_name
+    if not jobs:
+        reach = (
+            wording.REACH_BY_PHONE.format(phone=phone_for_people(context.business_phone))
+            if context.business_phone
+            else wording.REACH_BY_REPLY
+        )
+        return wording.NO_OPEN_JOBS.format(business=business, reach=reach)
+    if len(jobs) == 1:
+        return wording.STATUS_ONE.format(business=business, **_job_fields(jobs[0], facts, context))
+    lines = [wording.STATUS_MANY_HEADER.format(business=business)]
+    lines += [wording.STATUS_MANY_LINE.format(**_job_fields(job, facts, context)) for job in jobs[:STATUS_LIMIT]]
+    if len(jobs) > STATUS_LIMIT:
+        lines.append(wording.STATUS_MORE.format(count=len(jobs) - STATUS_LIMIT))
+    return "\n".join(lines)
+
+
+def _job_fields(job: Job, facts: Facts, context: Context) -> dict[str, object]:
+    return {
+        "job_id": job["id"],
+        "service": job["service_type"],
+        "status": status_phrase(job, context.timezone, facts.now),
+        "url": context.tracking_url(job["token"]),
+    }
+
+
+def _token(command: TokenQuery, facts: Facts, context: Context, answer: Answer) -> Decision:
+    business = context.business_name
+    if guards.token_lookups_blocked(facts.phone_state, facts.now):
+        return answer(wording.CODE_THROTTLED.format(business=business))
+    job = facts.token_job
+    if job is None:
+        return answer(wording.CODE_MISS.format(business=business), CountTokenMiss())
+    fields = _job_fields(job, facts, context)
+    if job["customer_phone"] == facts.sender:
+        return answer(
+            wording.CODE_OWNER.format(business=business, first_name=first_name(job), **fields), on_job=job["id"]
+        )
+    # Privacy: whoever holds a token may see the job's status, never who or where it is for;
+    # and the text stays out of that customer's conversation.
+    return answer(wording.CODE_OTHER.format(business=business, **fields))
+
+
+def _help(context: Context) -> str:
+    or_call = wording.OR_CALL.format(phone=phone_for_people(context.business_phone)) if context.business_phone else ""
+    return wording.HELP.format(business=context.business_name, or_call=or_call)
+
+
+def _free_text(command: Command, newest: Job | None, facts: Facts, context: Context, answer: Answer) -> Decision:
+    cancel = isinstance(command, FreeText) and command.cancel_request
+    who = _who(newest, facts)
+    target = newest["id"] if newest else facts.sender
+    if cancel and newest:
+        relay = wording.RELAY_CANCEL.format(who=who, text=command.text, target=target, job_id=newest["id"])
+    else:
+        relay = wording.RELAY.format(who=who, text=command.text, target=target)
+    effects: list[Effect] = [RelayToDispatchers(_fit_relay(relay, command.text), newest["id"] if newest else None)]
+    if guards.acked_recently(facts.phone_state, facts.now, context.ack_interval_hours):
+        return answer(None, *effects, kind="system")
+    urgent = wording.URGENT.format(phone=phone_for_people(context.business_phone)) if context.business_phone else ""
+    ack = (wording.ACK_CANCEL if cancel else wording.ACK).format(business=context.business_name, urgent=urgent)
+    return answer(ack, *effects, MarkAcked(), kind="system")
+
+
+def _fit_relay(relay: str, text: str) -> str:
+    """Keep the relay's frame ("Reply: R 1042 <text>") when a long text must be cut."""
+    overflow = len(relay) - MAX_SMS_CHARS
+    if overflow <= 0:
+        return relay
+    return relay.replace(text, fit(text, len(text) - overflow), 1)
+
+
+def _who(job: Job | None, facts: Facts) -> str:
+    if job is None:
+        return wording.WHO_WITHOUT_JOB.format(phone=facts.sender)
+    return wording.WHO_WITH_JOB.format(first_name=first_name(job), job_id=job["id"], status=label(job["status"]))

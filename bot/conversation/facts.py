@@ -1,0 +1,93 @@
+"""What a decision needs to know, and how the handler learns what to look up.
+
+The handler does the I/O; `needs(command, ...)` names exactly the lookups a
+command calls for, and the handler hands the results back in a `Facts`.
+Context is the same for every text (from Settings); Facts are per text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from bot.conversation import guards
+from bot.conversation.commands import (
+    CUSTOMER,
+    Command,
+    ListJobs,
+    Move,
+    OptIn,
+    OptOut,
+    ReplyTo,
+    ShowJob,
+    TokenQuery,
+)
+
+Job = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Settings the wording depends on (build once from web.settings.Settings)."""
+
+    business_name: str
+    business_phone: str | None  # E.164; shown as (512) 555-0123
+    timezone: tzinfo
+    ack_interval_hours: float
+    tracking_url: Callable[[str], str]  # token -> public tracking link (Settings.tracking_url)
+
+
+@dataclass(frozen=True)
+class Needs:
+    """The lookups one inbound text calls for, beyond the two every text needs.
+
+    Always: `opted_out` = store.is_opted_out(sender), `phone_state` = store.get_phone(sender).
+    """
+
+    sender_open_jobs: bool = False  # store.list_jobs(statuses=OPEN_STATUSES, phone=sender) -> Facts.sender_open_jobs
+    open_jobs: bool = False  # store.list_jobs(statuses=OPEN_STATUSES) -> Facts.open_jobs
+    job_id: int | None = None  # store.get_job(job_id) -> Facts.job (None on NotFound)
+    token: str | None = None  # store.find_job_by_token(token) -> Facts.token_job
+    # R/REPLY: store.is_opted_out(the target) -> Facts.target_opted_out, where the target
+    # is Facts.job's customer_phone (job_id given) or ReplyTo.phone.
+    target_opt_out: bool = False
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the handler looked up for one inbound text (unneeded fields keep their defaults)."""
+
+    sender: str  # E.164 `From`
+    now: datetime  # timezone-aware
+    opted_out: bool = False
+    phone_state: Mapping[str, Any] = field(default_factory=dict)
+    sender_open_jobs: Sequence[Job] = ()  # newest first
+    open_jobs: Sequence[Job] = ()  # newest first
+    job: Job | None = None
+    token_job: Job | None = None
+    target_opted_out: bool = False
+
+
+def needs(command: Command, *, phone_state: Mapping[str, Any], now: datetime) -> Needs:
+    """The lookups `command` needs; `phone_state` (the sender's) decides whether a token may be looked up.
+
+    A phone over the token-miss limit gets no lookup at all (`token` None), as
+    the web answers 429 without looking.
+    """
+    if command.role == CUSTOMER:
+        # Every customer text is logged against the sender's newest open job.
+        token = None
+        if isinstance(command, TokenQuery) and not guards.token_lookups_blocked(phone_state, now):
+            token = command.token
+        return Needs(sender_open_jobs=True, token=token)
+    if isinstance(command, Move | OptOut | OptIn):
+        return Needs()
+    if isinstance(command, ListJobs):
+        return Needs(open_jobs=True)
+    if isinstance(command, ShowJob):
+        return Needs(job_id=command.job_id)
+    if isinstance(command, ReplyTo):
+        return Needs(job_id=command.job_id, target_opt_out=True)
+    return Needs()

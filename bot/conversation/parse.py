@@ -1,0 +1,95 @@
+"""`parse(text, role)`: what an inbound text means, by who sent it.
+
+The role decides the grammar: a customer texting "EN ROUTE 1042" is just
+talking to us (free text), and a dispatcher's "1042 here" is never read as a
+customer's words. Opt-out and opt-in keywords mean the same from anyone
+(SPEC: a dispatcher's own bare opt-out keyword opts that phone out).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.conversation import dispatcher_grammar
+from bot.conversation.commands import (
+    CUSTOMER,
+    DISPATCHER,
+    Command,
+    FreeText,
+    Help,
+    OptIn,
+    OptOut,
+    Role,
+    Status,
+    TokenQuery,
+)
+from bot.conversation.normalize import (
+    OPT_IN_KEYWORDS,
+    OPT_OUT_KEYWORDS,
+    POLITE_WORDS,
+    squash,
+    whole_keyword,
+    without,
+    words,
+)
+from bot.tokens import normalize_token
+
+HELP_WORDS = frozenset({"help", "info"})
+# Words people put around STATUS: "what's my status", "job status update", "status 1042".
+_STATUS_FILLER = frozenset(
+    {"what", "whats", "what's", "is", "my", "the", "of", "on", "check", "job", "jobs", "order", "current", "update"}
+    | {"can", "could", "i", "get", "a", "me", "for", "your", "our"}
+)
+# Words people put around a tracking token: "my code is K7M2-...", "track K7M2...".
+_TOKEN_FILLER = frozenset({"my", "code", "token", "tracking", "track", "is", "job", "status", "number", "the", "link"})
+_JOB_NUMBER = re.compile(r"#?\d{1,9}")
+# A customer asking for a cancellation in words rather than with a bare CANCEL.
+_CANCEL_REQUEST = re.compile(r"\bcancel(l?ed|l?ing|lation)?\b")
+
+
+def parse(text: str, role: Role) -> Command:
+    """The command `text` carries when sent by a `role` ("customer" or "dispatcher").
+
+    Never raises: anything not understood is FreeText (customer) or Unknown
+    (dispatcher), and a dispatcher command with a bad number is Invalid with
+    an error saying why.
+    """
+    if role not in (CUSTOMER, DISPATCHER):
+        raise ValueError(f"role must be {CUSTOMER!r} or {DISPATCHER!r}, not {role!r}")
+    if keyword := whole_keyword(text, OPT_OUT_KEYWORDS):
+        return OptOut(text, role, keyword=keyword)
+    if keyword := whole_keyword(text, OPT_IN_KEYWORDS):
+        return OptIn(text, role, keyword=keyword)
+    if role == DISPATCHER:
+        return dispatcher_grammar.parse_dispatcher(text)
+    return _parse_customer(text)
+
+
+def _parse_customer(text: str) -> Command:
+    squashed = squash(text)
+    tokens = without(words(squashed), POLITE_WORDS)
+    if len(tokens) in (1, 2) and tokens[0] in HELP_WORDS and tokens[1:] in ([], ["me"]):
+        return Help(text, CUSTOMER)
+    token = _token_in(squashed, tokens)
+    if token is not None:
+        return TokenQuery(text, CUSTOMER, token=token)
+    if _is_status(tokens):
+        return Status(text, CUSTOMER)
+    return FreeText(text, CUSTOMER, cancel_request=bool(_CANCEL_REQUEST.search(squashed)))
+
+
+def _token_in(squashed: str, tokens: list[str]) -> str | None:
+    """The canonical token when the text is a token, maybe wrapped in polite or filler words."""
+    # The bare text first: a token group could itself spell a filler word ("HERE").
+    for candidate in (squashed, " ".join(tokens), " ".join(without(tokens, _TOKEN_FILLER))):
+        if candidate and (token := normalize_token(candidate)) is not None:
+            return token
+    return None
+
+
+def _is_status(tokens: list[str]) -> bool:
+    if "status" not in tokens:
+        return False
+    rest = [word for word in without(tokens, _STATUS_FILLER) if word != "status"]
+    # "status 1042": customers may name a job; they still only see their own jobs.
+    return all(_JOB_NUMBER.fullmatch(word) for word in rest) and len(rest) <= 1

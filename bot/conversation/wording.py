@@ -1,0 +1,92 @@
+"""Every word the conversation sends, in one table.
+
+Plain ASCII within GSM-7 ("->", not an arrow; no curly quotes, no "|" or
+"~", which cost two GSM-7 septets), and short: customer replies fit one
+160-character segment unless they carry tracking links or the customer's
+own long text. Placeholders are filled with str.format.
+"""
+
+from __future__ import annotations
+
+# --- customers --------------------------------------------------------------
+
+STATUS_ONE = "{business}: Job {job_id} ({service}) is {status}. Track: {url}"
+STATUS_MANY_HEADER = "{business}: your open jobs, newest first:"
+STATUS_MANY_LINE = "{job_id} {service}: {status}. {url}"
+STATUS_MORE = "+{count} more."
+NO_OPEN_JOBS = "{business}: no open jobs for this number. Text the code from your tracking link, or {reach}."
+
+CODE_OWNER = "{business}: Hi {first_name}, job {job_id} ({service}) is {status}. Track: {url}"
+# Someone else's token: the status and the link (which they already have), nothing about the person.
+CODE_OTHER = "{business}: That {service} job is {status}. Track: {url}"
+CODE_MISS = "{business}: That code doesn't match any job. Check the link in our texts, or text STATUS."
+CODE_THROTTLED = "{business}: Too many codes tried. Please wait a minute, then try again."
+
+HELP = (
+    "{business} job texts. Text STATUS for your jobs. Questions? Reply here and a person will answer. "
+    "To cancel a job text CANCEL JOB{or_call}. Text STOP to opt out."
+)
+OR_CALL = " or call {phone}"
+
+ACK = "{business}: Thanks, we got your message. A person will reply soon.{urgent}"
+ACK_CANCEL = "{business}: Thanks, we got your cancel request. A person will confirm soon.{urgent}"
+URGENT = " Urgent? Call {phone}."
+
+OPTED_IN = "{business}: You're opted back in to job texts. Text HELP for help, STOP to opt out."
+
+REACH_BY_PHONE = "call {phone}"
+REACH_BY_REPLY = "reply here and a person will answer"
+
+# --- what dispatchers read about customers ------------------------------------
+
+WHO_WITH_JOB = "{first_name} ({job_id}, {status})"
+WHO_WITHOUT_JOB = "{phone} (no open job)"
+RELAY = "{who}: {text} Reply: R {target} <text>"
+RELAY_CANCEL = "{who} may want to cancel: {text} Reply: R {target} <text> or CANCEL {job_id}"
+RELAY_OPTED_OUT = "{who}, opted out of texts (call {phone}): {text}"
+RELAY_OPT_OUT = "{who} texted {keyword} and is now opted out of texts. To reach them call {phone}."
+
+# --- dispatchers --------------------------------------------------------------
+
+COMMAND_LIST = (
+    "EN ROUTE 1042 [min], ARRIVED 1042, DONE 1042 [total], CANCEL 1042, JOBS, 1042 for details, "
+    "R 1042 <text> or R <phone> <text> to text a customer."
+)
+DISPATCHER_HELP = "Commands: " + COMMAND_LIST
+NOT_UNDERSTOOD = "Didn't understand. Commands: " + COMMAND_LIST
+
+MOVED = "{job_id} -> {status}{detail}. {texted}"
+ETA_DETAIL = " (ETA {eta} min)"
+TOTAL_DETAIL = " ({total})"
+CUSTOMER_TEXTED = "Customer texted."
+CUSTOMER_OPTED_OUT = "Customer has opted out; not texted."
+UNCHANGED = "{job_id} is already {status}{detail}; nothing sent."
+NO_JOB = "No job {job_id}."
+
+SENT_TO_JOB = "Sent to {first_name} ({job_id})."
+SENT_TO_PHONE = "Sent to {phone}."
+
+NO_OPEN_JOBS_DISPATCHER = "No open jobs."
+JOBS_HEADER = "Open jobs ({count}):"
+JOBS_LINE = "{job_id} {status} - {name}, {service}"
+JOBS_MORE = "+{count} more."
+JOB_DETAIL = "{job_id} {name}, {service}: {status}{total}."
+JOB_CONTACT = "{phone}{address}"
+
+# Errors for commands recognised but not usable; `example` is from EXAMPLES.
+EXAMPLES = {
+    "en_route": "EN ROUTE 1042 20",
+    "arrived": "ARRIVED 1042",
+    "complete": "DONE 1042 350",
+    "cancelled": "CANCEL 1042",
+    "_status": "STATUS 1042",
+}
+WHICH_JOB = "Which job? e.g. {example}"
+ONLY_JOB = "Didn't understand the extra number. e.g. {example}"
+ONE_JOB_AT_A_TIME = "One job and one number at a time, e.g. {example}"
+ONE_COMMAND = "One command at a time. Text HELP for the list."
+NOT_UNDERSTOOD_WORD = 'Didn\'t understand "{word}". e.g. {example}'
+BAD_ETA = "ETA must be whole minutes, 0 to {max}. e.g. {example}"
+BAD_TOTAL = "Total must be a dollar amount up to ${max:,}. e.g. {example}"
+REPLY_TARGET = "Reply to which job or phone? e.g. R 1042 Running 10 min late"
+REPLY_TEXT = "What should it say? e.g. R 1042 Running 10 min late"

@@ -1,0 +1,339 @@
+"""`qdn chat` with piped input, against a stand-in for the service's /twilio/sms on a real uvicorn.
+
+The stand-in checks signatures with twilio's RequestValidator against
+PUBLIC_BASE_URL + path -- as the real webhook does -- and answers TwiML built
+with MessagingResponse. It also serves GET /messages?phone=..., where texts
+the "service" sends the phone later show up. End-to-end chat tests against
+the real service come with the real /twilio/sms.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.phones import normalize_phone
+from tests.support import API_TOKEN, CUSTOMER, ROOT, base_environ, free_port
+from web.chat import PLACEHOLDER_BUSINESS_NUMBER, inbound_sms_form, twiml_messages
+from web.settings import DEV_WEBHOOK_SECRET_FILE, load_settings
+
+pytestmark = pytest.mark.e2e
+
+PUBLIC_BASE_URL = "https://sms.example.test"  # what base_environ sets: the service sits behind a proxy
+
+
+def outbound(message_id: str, phone: str, kind: str, body: str, status: str = "sent") -> dict[str, Any]:
+    return {
+        "id": message_id,
+        "direction": "outbound",
+        "kind": kind,
+        "job_id": 1001,
+        "phone": phone,
+        "from": "+15125550123",
+        "to": phone,
+        "body": body,
+        "twilio_sid": None,
+        "status": status,
+        "error_code": None,
+        "error_message": None,
+        "created_at": "2026-11-27T18:00:00.000Z",
+        "updated_at": "2026-11-27T18:00:00.000Z",
+    }
+
+
+@dataclass
+class StandIn:
+    """A tiny service answering the webhook contract; `secret` is the key it checks signatures with."""
+
+    secret: str
+    received: list[dict[str, str]] = field(default_factory=list)
+    texts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    url: str = ""
+
+    async def sms(self, request: Request) -> Response:
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        signature = request.headers.get("x-twilio-signature", "")
+        if not signature or not RequestValidator(self.secret).validate(
+            PUBLIC_BASE_URL + request.url.path, form, signature
+        ):
+            return JSONResponse({"error": {"code": "forbidden", "message": "Bad signature."}}, status_code=403)
+        self.received.append(form)
+        phone, body = form["From"], form["Body"].strip().upper()
+        reply = MessagingResponse()
+        if body == "STATUS":
+            reply.message("Job 1001 (junk removal) is scheduled. Track: https://sms.example.test/track?token=T")
+            self.texts.setdefault(phone, []).append(outbound(f"r{len(self.received)}", phone, "reply", "(logged)"))
+        elif body == "NOTIFY":  # as if a dispatcher moved the job: a text sent out of band
+            n = len(self.texts.get(phone, []))
+            self.texts.setdefault(phone, []).append(
+                outbound(f"n{n}", phone, "notification", "QuickDumpNow: your crew is on the way. ETA 20 min.")
+            )
+        elif body == "SKIPPED":  # a notification the service logged but did not send (opted out)
+            self.texts.setdefault(phone, []).append(
+                outbound("s1", phone, "notification", "On the way.", status="skipped")
+            )
+        elif body == "TWO":
+            reply.message("first & <one>")
+            reply.message("second")
+        elif body != "STOP":
+            reply.message(f"Got it: {form['Body']}")
+        return Response(str(reply), media_type="text/xml")
+
+    async def messages(self, request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Bearer {API_TOKEN}":
+            return JSONResponse({"error": {"code": "unauthorized", "message": "nope"}}, status_code=401)
+        phone = normalize_phone(request.query_params["phone"])
+        return JSONResponse({"messages": self.texts.get(phone, [])})
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/twilio/sms", self.sms, methods=["POST"]), Route("/messages", self.messages)])
+
+
+@pytest.fixture
+def serve_stand_in() -> Iterator[Any]:
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(stand_in: StandIn) -> StandIn:
+        port = free_port()
+        config = uvicorn.Config(stand_in.app(), host="127.0.0.1", port=port, log_level="warning", ws="none")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            assert thread.is_alive(), "stand-in did not start"
+            time.sleep(0.01)
+        servers.append((server, thread))
+        stand_in.url = f"http://127.0.0.1:{port}"
+        return stand_in
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(10)
+
+
+def installed(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """Settings for an installation whose service has started once (so its dev secret exists)."""
+    env = base_environ(tmp_path, **overrides)
+    load_settings(env, env_file=None)  # what `qdn serve` does at first start
+    return env
+
+
+def dev_secret(env: dict[str, str]) -> str:
+    return str(load_settings(env, env_file=None, read_only=True).webhook_secret)
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def chat(env: dict[str, str], cwd: Path, stdin: str, *args: str) -> Run:
+    """`qdn chat` as a person runs it, with piped input."""
+    done = subprocess.run(
+        [sys.executable, "-m", "web", "chat", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+        timeout=60,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def one_line_error(run: Run) -> str:
+    assert run.code != 0
+    assert "Traceback" not in run.err
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1, run.err
+    assert lines[0].startswith("qdn: ")
+    return lines[0]
+
+
+# -- talking to the service -------------------------------------------------
+
+
+def test_piped_texts_get_the_twiml_replies_printed(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    run = chat(env, tmp_path, "STATUS\n\nwhere is my driver?\nTWO\nSTOP\n", "--from", "(512) 555-0199", "--url",
+               stand_in.url, "--wait", "0")  # fmt: skip
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert lines[0].startswith(f"Simulated phone {CUSTOMER} texting QuickDumpNow at +15125550123")
+    assert lines[1:] == [
+        "> STATUS",
+        "< Job 1001 (junk removal) is scheduled. Track: https://sms.example.test/track?token=T",
+        "> where is my driver?",
+        "< Got it: where is my driver?",
+        "> TWO",
+        "< first & <one>",
+        "< second",
+        "> STOP",
+        "  (no reply)",
+    ]  # the blank line sent nothing; the logged "reply" row was not printed a second time
+    assert [form["Body"] for form in stand_in.received] == ["STATUS", "where is my driver?", "TWO", "STOP"]
+
+
+def test_the_webhook_form_looks_like_twilios(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    assert (
+        chat(env, tmp_path, "hello\nhello\n", "--from", "512-555-0199", "--url", stand_in.url, "--wait", "0").code == 0
+    )
+    first, second = stand_in.received
+    assert re.fullmatch(r"SM[0-9a-f]{32}", first["MessageSid"])
+    assert first["MessageSid"] != second["MessageSid"]  # two texts, not one delivered twice
+    assert first["SmsSid"] == first["SmsMessageSid"] == first["MessageSid"]
+    assert first["From"] == CUSTOMER and first["To"] == "+15125550123"  # BUSINESS_PHONE without Twilio
+    assert re.fullmatch(r"AC[0-9a-f]{32}", first["AccountSid"])
+    assert (first["ApiVersion"], first["SmsStatus"], first["NumMedia"], first["NumSegments"]) == (
+        "2010-04-01", "received", "0", "1"
+    )  # fmt: skip
+    assert (first["FromCountry"], first["ToCountry"]) == ("US", "US")
+
+
+def test_texts_sent_to_the_phone_later_are_printed_once(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    # Sent before this chat began: history, not news.
+    stand_in.texts[CUSTOMER] = [outbound("old", CUSTOMER, "notification", "Your job is booked.")]
+    run = chat(env, tmp_path, "NOTIFY\nhi\n", "--from", "512-555-0199", "--url", stand_in.url, "--wait", "0.2")
+    assert run.code == 0, run.err
+    assert run.out.count("< [notification] QuickDumpNow: your crew is on the way. ETA 20 min.") == 1
+    assert "Your job is booked." not in run.out
+    assert "< Got it: hi" in run.out
+
+
+def test_a_skipped_text_is_shown_as_not_sent(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    run = chat(env, tmp_path, "SKIPPED\n", "--from", "512-555-0199", "--url", stand_in.url, "--wait", "0")
+    assert "< [notification] On the way.  (not sent: this phone has opted out)" in run.out
+
+
+def test_with_twilio_settings_it_signs_with_the_auth_token(tmp_path, serve_stand_in):
+    env = installed(
+        tmp_path,
+        TWILIO_ACCOUNT_SID="AC" + "a1" * 16,
+        TWILIO_AUTH_TOKEN="f3" * 16,
+        TWILIO_FROM_NUMBER="+15125550188",
+    )
+    stand_in = serve_stand_in(StandIn("f3" * 16))
+    run = chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--url", stand_in.url, "--wait", "0")
+    assert run.code == 0, run.err
+    assert stand_in.received[0]["To"] == "+15125550188"
+    assert stand_in.received[0]["AccountSid"] == "AC" + "a1" * 16
+
+
+# -- refusals and errors ----------------------------------------------------
+
+
+def test_the_local_secret_is_made_per_installation(tmp_path):
+    one = dev_secret(installed(tmp_path / "one"))
+    two = dev_secret(installed(tmp_path / "two"))
+    assert one and two and one != two
+    assert len(one) >= 32
+    assert (tmp_path / "one" / "data" / DEV_WEBHOOK_SECRET_FILE).read_text().strip() == one
+    # Not a constant hidden in the code: neither value appears in any source file.
+    for source in [*ROOT.glob("*/*.py"), *ROOT.glob("*/*/*.py")]:
+        if ".venv" not in source.parts:
+            text = source.read_text(errors="replace")
+            assert one not in text and two not in text, source
+
+
+def test_a_text_signed_with_another_installations_secret_is_refused(tmp_path, serve_stand_in):
+    service_env = installed(tmp_path / "service")
+    stand_in = serve_stand_in(StandIn(dev_secret(service_env)))
+    other_env = installed(tmp_path / "other")  # a different data folder: a different secret
+    run = chat(other_env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--url", stand_in.url, "--wait", "0")
+    line = one_line_error(run)
+    assert "refused the signed text (403)" in line
+    assert "Job 1001" not in run.out
+    assert stand_in.received == []
+
+
+def test_a_wrong_public_base_url_is_refused_too(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    env["PUBLIC_BASE_URL"] = "https://somewhere-else.example.test"  # the URL is part of what is signed
+    line = one_line_error(chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--url", stand_in.url))
+    assert "403" in line and "PUBLIC_BASE_URL=https://somewhere-else.example.test" in line
+
+
+def test_a_bad_phone_is_one_line(tmp_path):
+    env = installed(tmp_path)
+    line = one_line_error(chat(env, tmp_path, "STATUS\n", "--from", "call me maybe"))
+    assert "--from" in line and "not a phone number" in line
+
+
+def test_no_service_is_one_line_that_says_what_to_do(tmp_path):
+    env = installed(tmp_path, PORT=str(free_port()))
+    line = one_line_error(chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199"))
+    assert line == (
+        f"qdn: cannot reach the QDN service at http://127.0.0.1:{env['PORT']}; is `qdn serve` running? "
+        "use --url to point elsewhere"
+    )
+
+
+def test_before_the_service_ever_ran_it_says_so_and_makes_nothing(tmp_path):
+    env = base_environ(tmp_path)  # never started: no data folder yet
+    del env["API_TOKEN"]
+    line = one_line_error(chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199"))
+    assert "no API token" in line and "qdn serve" in line
+    assert not (tmp_path / "data").exists()
+
+
+def test_pointing_at_something_else_says_so(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    run = chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--url", stand_in.url + "/nothing-here")
+    assert "is that the QDN service?" in one_line_error(run)
+    assert stand_in.received == []
+
+
+# -- TwiML parsing ----------------------------------------------------------
+
+
+def test_twiml_bodies_are_read_from_the_xml():
+    response = MessagingResponse()
+    response.message("a < b & c")
+    response.message("second\nline")
+    assert twiml_messages(str(response)) == ["a < b & c", "second\nline"]
+    assert twiml_messages(str(MessagingResponse())) == []
+    assert twiml_messages("<Response><Message><Body>nested</Body></Message></Response>") == ["nested"]
+
+
+@pytest.mark.parametrize("junk", ["not xml", "<html><body>hi</body></html>", ""])
+def test_a_reply_that_is_not_twiml_is_reported(junk):
+    from web.api_client import CliError
+
+    with pytest.raises(CliError, match="not TwiML"):
+        twiml_messages(junk)
+
+
+def test_the_placeholder_business_number_is_used_when_none_is_set(tmp_path):
+    env = base_environ(tmp_path)
+    del env["BUSINESS_PHONE"]
+    form = inbound_sms_form(load_settings(env, env_file=None), CUSTOMER, "x" * 161)
+    assert form["To"] == PLACEHOLDER_BUSINESS_NUMBER
+    assert form["NumSegments"] == "2"

@@ -25,6 +25,8 @@ Answer = Callable[..., Decision]  # (reply, *effects, kind=..., on_job=...) -> D
 
 def decide_customer(command: Command, facts: Facts, context: Context) -> Decision:
     """The reply and effects for a customer's text (before the auto-reply cap is applied)."""
+    if isinstance(command, OptIn) and not facts.opted_out:
+        command = FreeText(command.text, command.role)  # SPEC: ordinary text from a number not opted out
     newest = facts.sender_open_jobs[0] if facts.sender_open_jobs else None
     job_id = newest["id"] if newest else None
 
@@ -61,7 +63,6 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
         return _token(command, facts, context, answer)
     if isinstance(command, Help):
         return answer(_help(context))
-    # FreeText, and START/UNSTOP/YES from a number that is not opted out.
     return _free_text(command, newest, facts, context, answer)
 
 

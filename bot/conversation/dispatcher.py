@@ -15,6 +15,7 @@ from bot.conversation.commands import (
     OptOut,
     ReplyTo,
     ShowJob,
+    Unknown,
 )
 from bot.conversation.display import first_name, money, phone_for_people, short_name, status_phrase
 from bot.conversation.effects import Decision, Effect, MoveJob, RecordOptIn, RecordOptOut, Relay
@@ -26,6 +27,8 @@ Answer = Callable[..., Decision]  # (reply, *effects, job_id=..., kind=...) -> D
 
 def decide_dispatcher(command: Command, facts: Facts, context: Context) -> Decision:
     """The reply and effects for a dispatcher's text (a MoveJob's reply comes from Decision.after_move)."""
+    if isinstance(command, OptIn) and not facts.opted_out:
+        command = Unknown(command.text, command.role)  # a bare YES is not a command
 
     def answer(reply: str | None, *effects: Effect, job_id: int | None = None, kind: str = "reply") -> Decision:
         return Decision(
@@ -40,11 +43,9 @@ def decide_dispatcher(command: Command, facts: Facts, context: Context) -> Decis
     if isinstance(command, OptOut):
         return answer(None, RecordOptOut(command.keyword))
     if isinstance(command, OptIn):
-        if facts.opted_out:
-            return answer(
-                wording.OPTED_IN.format(business=context.business_name), RecordOptIn(command.keyword), kind="system"
-            )
-        return Decision(reply=wording.NOT_UNDERSTOOD, inbound_kind="text", decided_at=facts.now)
+        return answer(
+            wording.OPTED_IN.format(business=context.business_name), RecordOptIn(command.keyword), kind="system"
+        )
     if isinstance(command, Move):
         effect = MoveJob(command.job_id, command.status, command.eta_minutes, command.total)
         return answer(None, effect, job_id=command.job_id)

@@ -25,7 +25,7 @@ def decide(command: Command, facts: Facts, context: Context) -> Decision:
         decision = decide_customer(command, facts, context)
     else:
         decision = decide_dispatcher(command, facts, context)
-    capped = command.role == CUSTOMER or not command.understood or isinstance(command, Invalid)
+    capped = command.role == CUSTOMER or decision.inbound_kind == "text" or isinstance(command, Invalid)
     opting_in = any(isinstance(effect, RecordOptIn) for effect in decision.effects)
     if (facts.opted_out and not opting_in) or (capped and guards.over_auto_reply_cap(facts.phone_state, facts.now)):
         # No answer; and no acknowledgement is recorded, since none went out.

@@ -23,8 +23,8 @@ CODE_MISS = "{business}: That code doesn't match any job. Check the link in our 
 CODE_THROTTLED = "{business}: Too many codes tried. Please wait a minute, then try again."
 
 HELP = (
-    "{business} job texts. Text STATUS for your jobs. Questions? Reply here and a person will answer. "
-    "To cancel a job text CANCEL JOB{or_call}. Text STOP to opt out."
+    "{business} job texts: text STATUS for your jobs, or reply to reach a person. "
+    "To cancel a job text CANCEL JOB{or_call}. STOP to opt out."
 )
 OR_CALL = " or call {phone}"
 
@@ -43,14 +43,14 @@ WHO_WITH_JOB = "{first_name} ({job_id}, {status})"
 WHO_WITHOUT_JOB = "{phone} (no open job)"
 RELAY = "{who}: {text} Reply: R {target} <text>"
 RELAY_CANCEL = "{who} may want to cancel: {text} Reply: R {target} <text> or CANCEL {job_id}"
-RELAY_OPTED_OUT = "{who}, opted out of texts (call {phone}): {text}"
+RELAY_OPTED_OUT = "{who} is opted out of texts; call {phone}. They wrote: {text}"
 RELAY_OPT_OUT = "{who} texted {keyword} and is now opted out of texts. To reach them call {phone}."
 
 # --- dispatchers --------------------------------------------------------------
 
 COMMAND_LIST = (
-    "EN ROUTE 1042 [min], ARRIVED 1042, DONE 1042 [total], CANCEL 1042, JOBS, 1042 for details, "
-    "R 1042 <text> or R <phone> <text> to text a customer."
+    "EN ROUTE 1042 20, ARRIVED 1042, DONE 1042 350, CANCEL 1042, JOBS, 1042, R 1042 <text>, "
+    "R <phone> <text>. ETA and total optional."
 )
 DISPATCHER_HELP = "Commands: " + COMMAND_LIST
 NOT_UNDERSTOOD = "Didn't understand. Commands: " + COMMAND_LIST

@@ -1,17 +1,84 @@
-"""Wording of the texts a job's status changes send (templates come in #3)."""
+"""The status text a job's creation or status change sends, from its template.
+
+This module turns a job into placeholder values (first name, ETA as minutes
+and local clock time, total as money, ...) and renders the template that
+`bot.templates` picks for the job's service type and status.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bot.jobs import label
+import phonenumbers
+
+from bot.templates import Templates
 
 
-def notification_text(job: dict[str, Any], business_name: str, tracking_url: str) -> str:
-    """The status text for `job` in its current status."""
-    first_name = job["customer_name"].split()[0]
-    eta = f" ETA {job['eta_minutes']} min." if job.get("eta_minutes") is not None else ""
-    return (
-        f"{business_name}: Hi {first_name}, your {job['service_type']} (job {job['id']}) "
-        f"is {label(job['status'])}.{eta} Track: {tracking_url}"
+@dataclass(frozen=True)
+class Business:
+    """The facts about the business a status text needs (from settings)."""
+
+    name: str
+    phone: str | None  # E.164, or None when BUSINESS_PHONE is not set
+    timezone: ZoneInfo
+
+
+def money(amount: float) -> str:
+    """USD as people write it: 1200 -> "$1,200.00"."""
+    return f"${amount:,.2f}"
+
+
+def display_phone(e164: str) -> str:
+    """A phone as people dial it: "+15125550123" -> "(512) 555-0123" (international form abroad)."""
+    parsed = phonenumbers.parse(e164, None)
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if phonenumbers.region_code_for_number(parsed) == "US"
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
+    return phonenumbers.format_number(parsed, style)
+
+
+def clock_time(moment: datetime, tz: ZoneInfo) -> str:
+    """Local clock time as a customer reads it: "2:45 PM"."""
+    return moment.astimezone(tz).strftime("%I:%M %p").lstrip("0")
+
+
+def first_name(customer_name: str) -> str:
+    return customer_name.split()[0]
+
+
+def placeholder_values(job: dict[str, Any], business: Business, tracking_url: str, now: str) -> dict[str, str | None]:
+    """Every template placeholder for `job`; None where this job has no value.
+
+    `now` is when the status changed (ISO 8601): the ETA clock time counts
+    from then, not from whenever a retry finally sends the text.
+    """
+    eta = job.get("eta_minutes")
+    total = job.get("total")
+    eta_time = None
+    if eta is not None:
+        eta_time = clock_time(datetime.fromisoformat(now) + timedelta(minutes=eta), business.timezone)
+    return {
+        "business_name": business.name,
+        "business_phone": display_phone(business.phone) if business.phone else None,
+        "first_name": first_name(job["customer_name"]),
+        "job_id": str(job["id"]),
+        "service": job["service_type"],
+        "tracking_url": tracking_url,
+        "eta_minutes": None if eta is None else str(eta),
+        "eta_time": eta_time,
+        "total": None if total is None else money(total),
+        "invoice_url": job.get("invoice_url"),
+    }
+
+
+def notification_text(
+    job: dict[str, Any], templates: Templates, business: Business, tracking_url: str, now: str
+) -> str:
+    """The status text for `job` in its current status."""
+    values = placeholder_values(job, business, tracking_url, now)
+    return templates.render(job["service_type"], job["status"], values)

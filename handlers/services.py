@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import jobs
-from bot.notifications import notification_text
+from bot.notifications import Business, notification_text
 from bot.outbound import outbound_message
+from bot.templates import Templates, builtin_templates
 from bot.tokens import new_token
 from store import Job, JobWrite, Store
 from web.settings import Settings
@@ -24,6 +25,8 @@ class Services:
     store: Store
     # Called after a write queues texts, so the sender does not wait for its next poll.
     wake_sender: Callable[[], None] = field(default=lambda: None)
+    # The status-text wording in force (create_app loads TEMPLATES_PATH over the built-ins).
+    templates: Templates = field(default_factory=builtin_templates)
 
     @property
     def sender(self) -> str:
@@ -32,7 +35,10 @@ class Services:
         return s.twilio_from_number or s.twilio_messaging_service_sid or s.business_phone or "console"
 
     def notification(self, job: Job, opted_out: bool, now: str) -> dict[str, Any]:
-        body = notification_text(job, self.settings.business_name, self.settings.tracking_url(job["token"]))
+        """The queued status text for `job` in its current status (the one place that builds it)."""
+        s = self.settings
+        business = Business(s.business_name, s.business_phone, s.timezone)
+        body = notification_text(job, self.templates, business, s.tracking_url(job["token"]), now)
         return outbound_message(
             kind="notification",
             to=job["customer_phone"],
@@ -80,6 +86,26 @@ class Services:
         if result.messages:
             self.wake_sender()
         return result
+
+    async def text_customer(self, job_id: int, body: str, *, kind: str = "relay") -> dict[str, Any]:
+        """Queue a free text to the job's customer; `skipped` with the reason if they opted out."""
+        job = await self.store.get_job(job_id)
+        phone = job["customer_phone"]
+        opted_out = await self.store.is_opted_out(phone)
+        message = await self.store.add_message(
+            outbound_message(
+                kind=kind,
+                to=phone,
+                body=body,
+                sender=self.sender,
+                now=jobs.utc_now(),
+                opted_out=opted_out,
+                job_id=job_id,
+            )
+        )
+        if message["status"] == "pending":
+            self.wake_sender()
+        return message
 
 
 def services(request: Any) -> Services:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -12,15 +13,18 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from handlers import health, jobs, track
+from bot.templates import TemplateError, load_templates
+from handlers import health, jobs, messages, status_callback, track
 from handlers import log as message_log
 from handlers.services import Services
 from store import Store, open_store
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import PrivacyHeadersMiddleware
 from web.middleware import BodyLimitMiddleware
+from web.outbox import Outbox
 from web.ratelimit import MissLimiter
-from web.settings import Settings, load_settings
+from web.settings import ConfigError, Settings, load_settings
+from web.transport import make_transport
 
 log = logging.getLogger("qdn.app")
 
@@ -31,6 +35,9 @@ routes = [
     Route("/jobs/{job_id:int}", jobs.get_job, methods=["GET"]),
     Route("/jobs/{job_id:int}", jobs.edit_job, methods=["PATCH"]),
     Route("/jobs/{job_id:int}/status", jobs.change_status, methods=["POST"]),
+    Route("/jobs/{job_id:int}/messages", messages.job_messages, methods=["GET"]),
+    Route("/jobs/{job_id:int}/messages", messages.send_to_customer, methods=["POST"]),
+    Route("/twilio/status", status_callback.status_callback, methods=["POST"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
     Route("/jobs/token/{token}", track.token_view, methods=["GET"]),
     Route("/jobs/token/{token}/messages", track.token_messages, methods=["GET"]),
@@ -44,18 +51,35 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """An app for `settings`; each call is independent (tests make many).
 
     `store` is an already-open store to use (and close at shutdown); without
-    one the lifespan opens the store that DATABASE_URL names.
+    one the lifespan opens the store that DATABASE_URL names. Raises
+    ConfigError when the TEMPLATES_PATH file cannot be used.
     """
+    try:
+        templates = load_templates(settings.templates_path)  # checked once, before serving anything
+    except TemplateError as error:
+        raise ConfigError(str(error)) from None
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         nonlocal store
         store = store or await open_store(settings.database_url)
         log.info(
             "store open (%s); texts go to %s", store.description, "Twilio" if settings.twilio_live else "the console"
         )
         try:
-            yield {"services": Services(settings=settings, store=store)}
+            # The send queue worker: drains pending texts; woken whenever a write queues one.
+            outbox = Outbox(
+                store,
+                make_transport(settings),
+                rate_per_second=settings.send_rate_per_second,
+                give_up_hours=settings.send_give_up_hours,
+            )
+            services = Services(settings=settings, store=store, templates=templates, wake_sender=outbox.wake)
+            await outbox.start()
+            try:
+                yield {"services": services, "outbox": outbox}
+            finally:
+                await outbox.stop()
         finally:
             await store.close()
 

@@ -54,6 +54,9 @@ class Settings:
     ack_interval_hours: float
     send_rate_per_second: float
     send_give_up_hours: float
+    # Optional: the secret of a Twilio webhook SharedKey, for requests that announce
+    # X-Twilio-Webhooks-Signature-Settings (HMAC-SHA256); others use webhook_secret.
+    twilio_webhook_shared_key: Secret | None = None
 
     @property
     def data_folder(self) -> Path:
@@ -192,6 +195,7 @@ def _load(config: Config, make_secrets: bool) -> Settings:
         ack_interval_hours=_positive(config, "ACK_INTERVAL_HOURS", 3),
         send_rate_per_second=_positive(config, "SEND_RATE_PER_SECOND", 1),
         send_give_up_hours=_positive(config, "SEND_GIVE_UP_HOURS", 24),
+        twilio_webhook_shared_key=config("TWILIO_WEBHOOK_SHARED_KEY", cast=Secret, default=None) or None,
     )
 
 

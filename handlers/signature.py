@@ -1,0 +1,99 @@
+"""Twilio webhook signatures: the one check every Twilio webhook goes through.
+
+    form = await verified_form(request)   # 403 unless Twilio signed it; 400 if malformed
+
+The signed URL is rebuilt from PUBLIC_BASE_URL + path + raw query string
+(behind a proxy `request.url` is not what Twilio called) and every form field
+is included, since Twilio adds fields over time.
+https://www.twilio.com/docs/usage/webhooks/webhooks-security
+
+Two kinds of signature are accepted:
+- HMAC-SHA1 keyed with the account's Auth Token (settings.webhook_secret; in
+  console mode the local development secret, which the simulator uses);
+- a webhook SharedKey, announced by `X-Twilio-Webhooks-Signature-Settings:
+  key=<id>,algorithm=HMAC_SHA256`, keyed with TWILIO_WEBHOOK_SHARED_KEY.
+Signature checking is never switched off: no key means no valid signature.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import ImmutableMultiDict
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from twilio.request_validator import (
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
+
+from bot.errors import BadRequest
+from handlers.services import services
+from web.settings import Settings
+
+log = logging.getLogger("qdn.signature")
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+MAX_FIELDS = 200  # Twilio sends a few dozen at most
+
+
+def signed_url(settings: Settings, request: Request) -> str:
+    """The URL Twilio signed: the public origin, the path as sent, the raw query string."""
+    raw_path = request.scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return settings.public_base_url + path + (f"?{query}" if query else "")
+
+
+async def webhook_form(request: Request) -> ImmutableMultiDict[str, str]:
+    """The urlencoded form of a webhook; BadRequest (400) for anything malformed, never a 500."""
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if body and content_type != FORM_CONTENT_TYPE:
+        raise BadRequest(f"Expected a {FORM_CONTENT_TYPE} body.")
+    try:
+        fields = parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=True,
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):  # bad UTF-8 or percent-escapes, stray "&", too many fields
+        raise BadRequest("The form body is malformed.") from None
+    return ImmutableMultiDict(fields)
+
+
+def _key_and_algorithm(settings: Settings, signature_settings: str | None) -> tuple[str | None, str]:
+    if not signature_settings or not signature_settings.strip():
+        return str(settings.webhook_secret), "HMAC_SHA1"
+    if settings.twilio_webhook_shared_key is None:
+        log.warning("webhook signed with a shared key, but TWILIO_WEBHOOK_SHARED_KEY is not set")
+        return None, "HMAC_SHA1"
+    return str(settings.twilio_webhook_shared_key), get_signature_algorithm(signature_settings)
+
+
+def _forbidden(reason: str) -> HTTPException:
+    log.warning("refused a webhook: %s", reason)
+    return HTTPException(403, f"Twilio signature check failed: {reason}.")
+
+
+async def verified_form(request: Request) -> ImmutableMultiDict[str, str]:
+    """The webhook's form fields once its Twilio signature checks out.
+
+    Raises HTTPException(403) for a missing, empty or wrong signature and
+    BadRequest (400) for a malformed body -- in both cases before anything
+    is changed.
+    """
+    signature = request.headers.get(SIGNATURE_HEADER, "").strip()
+    if not signature:
+        raise _forbidden(f"no {SIGNATURE_HEADER} header")
+    form = await webhook_form(request)
+    settings = services(request).settings
+    key, algorithm = _key_and_algorithm(settings, request.headers.get(SIGNATURE_SETTINGS_HEADER))
+    if key is None or not RequestValidator(key).validate(signed_url(settings, request), form, signature, algorithm):
+        raise _forbidden("the signature does not match")
+    return form

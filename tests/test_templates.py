@@ -1,0 +1,231 @@
+"""Status-text wording: built-in templates, operator overrides, start-up checks, segment budget."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.jobs import STATUSES
+from bot.notifications import Business, display_phone, money, notification_text
+from bot.segments import count_segments
+from bot.templates import BUILTIN_FILE, PLACEHOLDERS, TemplateError, builtin_templates, load_templates
+from tests.support import base_environ
+from web.app import create_app
+from web.settings import ConfigError, load_settings
+
+BUILTIN_TYPES = ("dump trailer rental", "junk removal", "dumpster delivery")
+CHICAGO = ZoneInfo("America/Chicago")
+# 14:32 in Chicago (CST, UTC-6), when the dispatcher reported the ETA.
+CHANGED_AT = "2026-11-27T20:32:40.123Z"
+TRACKING = "https://sms.example.test/track?token=K7M2-9XPQ-2HTR-4VWA-C3DF"
+
+
+def job(status="scheduled", service="junk removal", **overrides):
+    base = {
+        "id": 1042,
+        "customer_name": "Dana Whitfield",
+        "service_type": service,
+        "status": status,
+        "eta_minutes": None,
+        "total": None,
+        "invoice_url": None,
+    }
+    return {**base, **overrides}
+
+
+def text(the_job, templates=None, business=None):
+    business = business or Business("QuickDumpNow", "+15125550123", CHICAGO)
+    return notification_text(the_job, templates or builtin_templates(), business, TRACKING, CHANGED_AT)
+
+
+# -- the built-in wording -------------------------------------------------------------------
+
+
+def test_every_builtin_service_type_has_its_own_text_for_every_status():
+    templates = builtin_templates()
+    assert set(BUILTIN_TYPES) <= set(templates.service_types)
+    for service in BUILTIN_TYPES:
+        for status in STATUSES:
+            assert templates.template_for(service, status).name == f"'{service}'.{status}"
+
+
+def test_creation_text_confirms_the_booking_with_the_tracking_link():
+    body = text(job("scheduled", "dump trailer rental"))
+    assert body.startswith("QuickDumpNow: Hi Dana, your dump trailer rental is booked (job 1042).")
+    assert TRACKING in body
+    assert "Call (512) 555-0123." in body and body.endswith("Reply STOP to opt out.")
+
+
+def test_en_route_gives_the_eta_in_minutes_and_as_local_clock_time():
+    body = text(job("en_route", "junk removal", eta_minutes=20))
+    assert "ETA 20 min, around 2:52 PM." in body  # 14:32 Chicago + 20 min
+    assert "crew is on the way" in body and TRACKING in body
+
+
+def test_en_route_without_an_eta_leaves_the_eta_out():
+    body = text(job("en_route", "junk removal"))
+    assert "ETA" not in body and "None" not in body
+    assert body == f"QuickDumpNow: Dana, our junk removal crew is on the way (job 1042). Track: {TRACKING}"
+
+
+def test_eta_clock_time_uses_the_configured_zone_across_midnight():
+    body = text(job("en_route", "dumpster delivery", eta_minutes=90), business=Business("Q", None, ZoneInfo("UTC")))
+    assert "ETA 90 min, around 10:02 PM." in body
+    late = notification_text(
+        job("en_route", eta_minutes=45), builtin_templates(), Business("Q", None, CHICAGO), TRACKING,
+        "2026-11-28T05:40:00.000Z",  # 23:40 in Chicago
+    )  # fmt: skip
+    assert "around 12:25 AM" in late
+
+
+def test_complete_gives_the_total_as_money_and_the_invoice_link():
+    invoice = "https://pay.quickdumpnow.example/invoices/INV-20418"
+    body = text(job("complete", "dumpster delivery", total=1200, invoice_url=invoice))
+    assert "Total: $1,200.00." in body and body.endswith(f"Invoice: {invoice}")
+    bare = text(job("complete", "dumpster delivery"))
+    assert "Total" not in bare and "Invoice" not in bare and "None" not in bare
+
+
+def test_unknown_service_type_gets_the_generic_wording_naming_the_service():
+    body = text(job("arrived", "porta potty delivery"))
+    assert body == f"QuickDumpNow: Dana, we've arrived for your porta potty delivery (job 1042). Track: {TRACKING}"
+
+
+def test_service_types_match_ignoring_case_and_spacing():
+    assert text(job("arrived", "Junk   Removal")) == text(job("arrived", "junk removal"))
+
+
+def test_no_business_phone_leaves_the_call_us_part_out():
+    body = text(job("cancelled"), business=Business("QuickDumpNow", None, CHICAGO))
+    assert body == "QuickDumpNow: Dana, your junk removal (job 1042) has been cancelled."
+
+
+def test_money_and_phone_formats():
+    assert money(1200) == "$1,200.00" and money(349.5) == "$349.50" and money(0) == "$0.00"
+    assert display_phone("+15125550123") == "(512) 555-0123"
+    assert display_phone("+442071838750") == "+44 20 7183 8750"
+
+
+# Realistic long data: a long business name, first name, job id, public origin and invoice link.
+LONG_BUSINESS = Business("QuickDumpNow Hauling & Junk", "+15125550123", CHICAGO)
+LONG_TRACKING = "https://texts.quickdumpnow-hauling.com/track?token=K7M2-9XPQ-2HTR-4VWA-C3DF"
+LONG_INVOICE = "https://billing.quickdumpnow.com/invoices/INV-2026-104271?key=8f3a9c2b7d1e4f60a5b8c9d0e1f2a3b4"
+
+
+@pytest.mark.parametrize("service", [*BUILTIN_TYPES, "construction debris hauling"])
+@pytest.mark.parametrize("status", STATUSES)
+def test_every_builtin_template_is_gsm7_within_two_segments_with_long_data(service, status):
+    long_job = job(
+        status,
+        service,
+        id=104271,
+        customer_name="Christabelle Montgomery-Fairweather",
+        eta_minutes=125 if status == "en_route" else None,
+        total=12345.67 if status == "complete" else None,
+        invoice_url=LONG_INVOICE,
+    )
+    body = notification_text(long_job, builtin_templates(), LONG_BUSINESS, LONG_TRACKING, CHANGED_AT)
+    count = count_segments(body)
+    assert count.encoding == "GSM-7", body
+    assert count.segments <= 2, f"{count.units} septets: {body}"
+    assert "{" not in body and "None" not in body
+
+
+def test_builtin_file_uses_only_known_placeholders_and_documents_them():
+    header = BUILTIN_FILE.read_text().split("[generic]")[0]
+    assert all(f"{{{name}}}" in header for name in PLACEHOLDERS)
+
+
+# -- operator overrides -------------------------------------------------------------------------
+
+
+def write(tmp_path: Path, content: str) -> Path:
+    path = tmp_path / "templates.toml"
+    path.write_text(content)
+    return path
+
+
+def test_override_replaces_only_the_templates_it_names(tmp_path):
+    path = write(
+        tmp_path,
+        """
+["junk removal"]
+en_route = ["{business_name}: {first_name}, truck 7 is coming.", "About {eta_minutes} min."]
+
+[generic]
+arrived = "{business_name}: we're outside, {first_name}."
+
+["Porta Potty Delivery"]
+scheduled = "{business_name}: {first_name}, your unit is booked (job {job_id}). {tracking_url}"
+""",
+    )
+    templates = load_templates(path)
+    assert text(job("en_route", eta_minutes=12), templates) == "QuickDumpNow: Dana, truck 7 is coming. About 12 min."
+    assert text(job("arrived"), templates) == text(job("arrived"))  # built-in junk removal beats generic override
+    assert text(job("arrived", "roll-off rental"), templates) == "QuickDumpNow: we're outside, Dana."
+    assert text(job("scheduled", "porta potty delivery"), templates) == (
+        f"QuickDumpNow: Dana, your unit is booked (job 1042). {TRACKING}"
+    )
+    assert text(job("complete"), templates) == text(job("complete"))
+
+
+@pytest.mark.parametrize(
+    ("content", "names"),
+    [
+        (
+            '["junk removal"]\nen_route = "{business_name}: {eta}"',
+            ["'junk removal'.en_route", "unknown placeholder {eta}"],
+        ),
+        ('["junk removal"]\non_the_way = "hi"', ["'junk removal'.on_the_way", "unknown status 'on_the_way'"]),
+        ("[generic\nscheduled = 'x'", ["is not valid TOML"]),
+        ('scheduled = "hi"', ["[scheduled]", "must be a table"]),
+        ("[generic]\ncomplete = 42", ["'generic'.complete", "non-empty string"]),
+        ('[generic]\ncomplete = ["ok {job_id}", ""]', ["'generic'.complete", "non-empty string"]),
+        ('[generic]\nen_route = "ETA {eta_minutes} min"', ["'generic'.en_route", "first part", "{eta_minutes}"]),
+        ('[generic]\narrived = "{job_id"', ["'generic'.arrived", "malformed"]),
+        ('[generic]\narrived = "{job_id:>10}"', ["'generic'.arrived", "format spec"]),
+        ('[generic]\narrived = "{first_name.upper}"', ["'generic'.arrived", "unknown placeholder"]),
+        ('[generic]\narrived = "{}"', ["'generic'.arrived", "unknown placeholder"]),
+    ],
+)
+def test_a_bad_override_is_refused_naming_file_and_template(tmp_path, content, names):
+    path = write(tmp_path, content)
+    with pytest.raises(TemplateError) as refused:
+        load_templates(path)
+    message = str(refused.value)
+    assert str(path) in message
+    for name in names:
+        assert name in message
+
+
+def test_literal_braces_are_allowed_when_doubled(tmp_path):
+    templates = load_templates(write(tmp_path, '[generic]\narrived = "{{{job_id}}} here"'))
+    assert text(job("arrived", "x"), templates) == "{1042} here"
+
+
+def test_missing_override_file_is_refused_naming_it(tmp_path):
+    with pytest.raises(TemplateError, match=r"templates file .*nope\.toml cannot be read"):
+        load_templates(tmp_path / "nope.toml")
+
+
+def test_create_app_stops_with_a_config_error_naming_file_and_template(tmp_path):
+    path = write(tmp_path, '["dump trailer rental"]\nscheduled = "Hi {customer}"')
+    settings = load_settings(base_environ(tmp_path, TEMPLATES_PATH=str(path)), env_file=None)
+    with pytest.raises(ConfigError, match=r"templates\.toml.*'dump trailer rental'\.scheduled.*\{customer\}"):
+        create_app(settings)
+
+
+def test_qdn_serve_stops_at_start_up_with_the_message(tmp_path):
+    path = write(tmp_path, '["junk removal"]\narrived = "{business_name}: {where}"')
+    env = {**os.environ, **base_environ(tmp_path, TEMPLATES_PATH=str(path)), "PORT": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "web", "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2, done.stderr
+    assert "qdn:" in done.stderr and str(path) in done.stderr
+    assert "'junk removal'.arrived" in done.stderr and "{where}" in done.stderr

@@ -1,0 +1,374 @@
+"""The outbound worker: sends the store's `pending` texts through a transport, durably.
+
+Started and stopped in the app's lifespan. It keeps one lane per phone so
+texts to a phone go out in the order they were queued (a text waiting for a
+retry holds back the later ones to that phone), sends to different phones
+concurrently, and paces all sends to SEND_RATE_PER_SECOND.
+
+Crash safety rests on one internal key, `send_started_at`: it is written to
+the message row *before* the request that may reach Twilio and cleared in the
+same write that records the outcome. A pending row that still carries it
+(after a timeout, or a crash or kill at any moment) is never sent again; it
+is reconciled by looking the text up at Twilio, and left `unknown` for a
+person if that cannot settle it. Other internal keys: `attempts`,
+`next_attempt_at` (backoff), `lookups`.
+
+Outcomes of one attempt:
+  accepted            -> queued/sent with its Twilio SID (callbacks take it from there)
+  retry (429, 5xx, no connection) -> stays pending, next attempt after backoff with jitter
+  permanent (other 4xx) -> failed with Twilio's code and message; 21610 records the opt-out
+  unsure (timeout or reset after sending) -> reconcile
+  opted out           -> skipped with the reason
+  older than SEND_GIVE_UP_HOURS -> failed (or unknown, if an attempt may have gone out)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.jobs import iso_utc
+from bot.outbound import OPTED_OUT_REASON
+from bot.phones import redact_phone
+from handlers.status_callback import OPTED_OUT_CODE, TWILIO_STATUSES, record_opt_out
+from store import Message, Store
+from web.transport import SendFailed, Transport
+
+log = logging.getLogger("qdn.outbox")
+
+INTERNAL_KEYS = ("send_started_at", "next_attempt_at", "attempts", "lookups")
+MAX_LOOKUPS = 5
+MAX_CONCURRENCY = 64
+UNKNOWN_REASON = (
+    "the send timed out after the request may have reached Twilio, and Twilio has no matching message; "
+    "check with the customer before sending it again"
+)
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with jitter: attempt n waits between half and all of min(cap, base * 2**(n-1))."""
+
+    base: float = 2.0
+    cap: float = 600.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        return self.rng.uniform(ceiling / 2, ceiling)
+
+
+class RateLimiter:
+    """At most `per_second` sends a second, evenly spaced; slots are handed out in request order."""
+
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = 1.0 / per_second
+        self.clock = clock
+        self.next_slot = -math.inf
+
+    def reserve(self) -> float:
+        """Reserve the next free slot; returns how many seconds to wait for it."""
+        now = self.clock()
+        start = max(now, self.next_slot)
+        self.next_slot = start + self.interval
+        return start - now
+
+
+def _due(message: Message) -> str:
+    return message.get("next_attempt_at") or message["created_at"]
+
+
+def _without_internals(message: Message) -> Message:
+    return {k: v for k, v in message.items() if k not in ("send_started_at", "next_attempt_at")}
+
+
+class Outbox:
+    """Drains pending outbound texts; `wake()` after queueing some."""
+
+    def __init__(
+        self,
+        store: Store,
+        transport: Transport,
+        *,
+        rate_per_second: float,
+        give_up_hours: float,
+        backoff: Backoff | None = None,
+        settle_seconds: float = 10.0,
+        concurrency: int | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        poll_seconds: float = 60.0,
+        stop_grace_seconds: float = 20.0,
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.rate = RateLimiter(rate_per_second)
+        self.give_up = timedelta(hours=give_up_hours)
+        self.backoff = backoff or Backoff()
+        # Wait at least this long after an unsure send before looking it up, so Twilio has it listed.
+        self.settle_seconds = settle_seconds
+        # Enough sends in flight to keep the rate with ~1 s of Twilio latency, no more.
+        self.concurrency = concurrency or max(1, min(MAX_CONCURRENCY, math.ceil(rate_per_second)))
+        self.now = now
+        self.poll_seconds = poll_seconds
+        self.stop_grace_seconds = stop_grace_seconds
+
+        self._lanes: dict[str, deque[Message]] = {}  # phone -> its pending texts in queue order
+        self._in_flight: dict[str, str] = {}  # phone -> id of the message being attempted
+        self._ready: list[tuple[str, str, str, str]] = []  # heap of (due, created_at, id, phone) lane heads
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._reload = True
+        self._stopping = False
+        self._runner: asyncio.Task[None] | None = None
+
+    # -- control ------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New texts were queued: reload the queue now instead of at the next poll."""
+        self._reload = True
+        self._idle.clear()
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        self._runner = asyncio.create_task(self._run(), name="qdn-outbox")
+
+    async def stop(self) -> None:
+        """Stop taking work; let attempts in flight finish (bounded), then cancel the rest.
+
+        A cancelled attempt keeps its `send_started_at`, so the next start reconciles it.
+        """
+        self._stopping = True
+        self._wakeup.set()
+        if self._runner is not None:
+            await self._runner
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self.stop_grace_seconds)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.transport.close()
+
+    async def wait_idle(self) -> None:
+        """Until nothing is in flight and nothing is due now (for tests and benchmarks)."""
+        await self._idle.wait()
+
+    # -- the dispatcher -----------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._step()
+            except Exception:  # never let a bug stop all texts silently
+                log.exception("send queue worker error; carrying on")
+                await asyncio.sleep(1)
+
+    async def _step(self) -> None:
+        """Reload if asked, start what is due, then sleep until woken or the next text is due."""
+        self._wakeup.clear()  # before looking at the state, so no wake-up in between is lost
+        if self._reload:
+            self._reload = False
+            try:
+                await self._load()
+            except Exception:
+                self._reload = True
+                raise
+        wait = self._dispatch()
+        if not self._tasks and not self._reload and (wait is None or wait > 0):
+            self._idle.set()
+        timeout = self.poll_seconds if wait is None else min(wait, self.poll_seconds)
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout)
+        except TimeoutError:
+            if wait is None or wait >= self.poll_seconds:
+                self._reload = True  # a periodic re-read, in case a row was queued without wake()
+
+    async def _load(self) -> None:
+        pending = await self.store.pending_messages()
+        # Read after the await: an attempt that finished meanwhile is in `pending` as stored.
+        in_flight = set(self._in_flight.values())
+        lanes: dict[str, deque[Message]] = {}
+        for message in pending:
+            if message["id"] not in in_flight:
+                lanes.setdefault(message["phone"], deque()).append(message)
+        self._lanes = lanes
+        self._ready = []
+        for phone in lanes:
+            self._push(phone)
+
+    def _push(self, phone: str) -> None:
+        lane = self._lanes.get(phone)
+        if lane and phone not in self._in_flight:
+            head = lane[0]
+            heapq.heappush(self._ready, (_due(head), head["created_at"], head["id"], phone))
+
+    def _dispatch(self) -> float | None:
+        """Start attempts for due lane heads; seconds until the next one is due (None: nothing waiting)."""
+        now = iso_utc(self.now())
+        while self._ready and len(self._tasks) < self.concurrency:
+            due, _, message_id, phone = self._ready[0]
+            lane = self._lanes.get(phone)
+            if phone in self._in_flight or not lane or lane[0]["id"] != message_id or _due(lane[0]) != due:
+                heapq.heappop(self._ready)  # stale: the lane moved on since this entry was pushed
+                continue
+            if due > now:
+                return max(0.0, (datetime.fromisoformat(due) - self.now()).total_seconds())
+            heapq.heappop(self._ready)
+            message = lane.popleft()
+            self._in_flight[phone] = message["id"]
+            self._idle.clear()
+            task = asyncio.create_task(self._attempt(message, phone))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return None
+
+    async def _attempt(self, message: Message, phone: str) -> None:
+        result = message
+        try:
+            result = await self._process(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A store or programming error: keep the row pending and come back later, never spin.
+            log.exception("message %s: unexpected error; will try again", message["id"])
+            later = self.now() + timedelta(seconds=self.backoff.delay(message.get("attempts", 0) + 1))
+            result = {**message, "next_attempt_at": iso_utc(later)}
+        finally:
+            del self._in_flight[phone]
+            if result["status"] == "pending":
+                lane = self._lanes.setdefault(phone, deque())
+                if any(m["id"] == result["id"] for m in lane):  # a reload raced us: keep one copy
+                    self._lanes[phone] = lane = deque(m for m in lane if m["id"] != result["id"])
+                lane.appendleft(result)
+            self._push(phone)
+            self._wakeup.set()
+
+    # -- one attempt --------------------------------------------------------
+
+    async def _process(self, message: Message) -> Message:
+        """Move one pending message on as far as it can go now; returns the row as stored."""
+        current = await self.store.get_message(message["id"])
+        if current["status"] != "pending":
+            return current
+        now = self.now()
+        if _due(current) > iso_utc(now):
+            return current
+        if current.get("send_started_at"):
+            return await self._reconcile(current, now)
+        if await self.store.is_opted_out(current["to"]):
+            log.info("message %s to %s skipped: opted out", current["id"], redact_phone(current["to"]))
+            return await self._settle(current, status="skipped", error_code=None, error_message=OPTED_OUT_REASON)
+        if now - datetime.fromisoformat(current["created_at"]) >= self.give_up:
+            hours = self.give_up.total_seconds() / 3600
+            reason = f"not sent within {hours:g} hours (SEND_GIVE_UP_HOURS)"
+            if current.get("error_message"):
+                reason += f"; last error: {current['error_message']}"
+            log.warning("message %s to %s: gave up", current["id"], redact_phone(current["to"]))
+            return await self._settle(current, status="failed", error_message=reason)
+
+        await asyncio.sleep(self.rate.reserve())
+        started = iso_utc(self.now())
+        claimed = await self.store.update_message(current["id"], lambda m: self._claim(m, started))
+        if claimed.get("send_started_at") != started:
+            return claimed  # someone else moved it on meanwhile
+        try:
+            accepted = await self.transport.send(claimed["to"], claimed["body"])
+        except SendFailed as failure:
+            return await self._failed_send(claimed, failure)
+        log.info("message %s to %s: %s %s", claimed["id"], redact_phone(claimed["to"]), accepted.status, accepted.sid)
+        return await self._settle(
+            claimed,
+            status=TWILIO_STATUSES.get(accepted.status, "queued"),
+            twilio_sid=accepted.sid,
+            error_code=accepted.error_code,
+            error_message=accepted.error_message,
+        )
+
+    @staticmethod
+    def _claim(message: Message, started: str) -> Message | None:
+        if message["status"] != "pending" or message.get("send_started_at"):
+            return None
+        return {**message, "send_started_at": started, "attempts": message.get("attempts", 0) + 1}
+
+    async def _settle(self, message: Message, **changes: Any) -> Message:
+        """Record a final outcome (the row leaves the queue); only a still-pending row is changed."""
+
+        def change(current: Message) -> Message | None:
+            if current["status"] != "pending":
+                return None
+            return {**_without_internals(current), **changes}
+
+        return await self.store.update_message(message["id"], change)
+
+    async def _later(self, message: Message, delay: float, **changes: Any) -> Message:
+        """Keep the row pending, due again after `delay` seconds (never past the give-up time)."""
+        due = self.now() + timedelta(seconds=delay)
+        give_up_at = datetime.fromisoformat(message["created_at"]) + self.give_up
+        due_iso = iso_utc(min(due, give_up_at))
+
+        def change(current: Message) -> Message | None:
+            if current["status"] != "pending":
+                return None
+            return {**current, "next_attempt_at": due_iso, **changes}
+
+        return await self.store.update_message(message["id"], change)
+
+    async def _failed_send(self, message: Message, failure: SendFailed) -> Message:
+        who = redact_phone(message["to"])
+        if failure.outcome == "retry":
+            delay = self.backoff.delay(message["attempts"])
+            log.warning("message %s to %s: %s; retrying in %.1fs", message["id"], who, failure.message, delay)
+            return await self._later(
+                message, delay, send_started_at=None, error_code=failure.code, error_message=failure.message
+            )
+        if failure.outcome == "unsure":
+            log.warning("message %s to %s: %s; will look it up", message["id"], who, failure.message)
+            return await self._later(message, max(self.settle_seconds, self.backoff.delay(1)))
+        log.warning("message %s to %s failed: %s %s", message["id"], who, failure.code, failure.message)
+        settled = await self._settle(message, status="failed", error_code=failure.code, error_message=failure.message)
+        if failure.code == OPTED_OUT_CODE:
+            await record_opt_out(self.store, message["to"], f"Twilio error {OPTED_OUT_CODE} on a send")
+        return settled
+
+    async def _reconcile(self, message: Message, now: datetime) -> Message:
+        """Settle an attempt that may have reached Twilio by looking it up; never re-send it."""
+        started = datetime.fromisoformat(message["send_started_at"])
+        lookups = message.get("lookups", 0) + 1
+        try:
+            found = await self.transport.find_sent(message["to"], message["body"], started)
+        except SendFailed as failure:
+            if lookups >= MAX_LOOKUPS or now - datetime.fromisoformat(message["created_at"]) >= self.give_up:
+                return await self._settle(message, status="unknown", error_message=f"{UNKNOWN_REASON} ({failure})")
+            return await self._later(message, self.backoff.delay(lookups), lookups=lookups)
+        for candidate in found:
+            if candidate.sid and await self.store.find_message_by_sid(candidate.sid) is None:
+                log.info("message %s: found at Twilio as %s; not re-sent", message["id"], candidate.sid)
+                return await self._settle(
+                    message,
+                    status=TWILIO_STATUSES.get(candidate.status, "queued"),
+                    twilio_sid=candidate.sid,
+                    error_code=candidate.error_code,
+                    error_message=candidate.error_message,
+                )
+        log.warning("message %s: outcome unknown; left for a person", message["id"])
+        return await self._settle(message, status="unknown", error_message=UNKNOWN_REASON)
+
+
+@contextlib.asynccontextmanager
+async def running(outbox: Outbox):  # type: ignore[no-untyped-def]
+    """`async with running(outbox):` starts the worker and stops it on the way out."""
+    await outbox.start()
+    try:
+        yield outbox
+    finally:
+        await outbox.stop()

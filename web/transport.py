@@ -1,0 +1,260 @@
+"""One seam for outbound texts: a Transport sends a text or looks one up.
+
+`TwilioTransport` uses the twilio SDK over `HttpxTwilioClient`, an httpx
+client with timeouts that honours TWILIO_API_BASE_URL (so respx or a local
+fake can see the exact form Twilio would receive). `ConsoleTransport` is the
+local stand-in when no Twilio settings are given: it prints the text, the
+"phone screen" of local development, and reports it sent.
+
+A failed send is a `SendFailed` whose `outcome` tells the worker what is safe:
+
+- "retry": the text certainly did not go out (429/20429, 5xx, no connection);
+- "permanent": Twilio refused it (other 4xx); retrying cannot help;
+- "unsure": the request may have reached Twilio (a timeout or a reset after
+  it was sent): look it up before doing anything else, never re-send blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+import httpx
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.rest import Client
+
+from bot.phones import redact_phone
+from web.settings import Settings
+
+log = logging.getLogger("qdn.transport")
+
+TWILIO_API_ORIGIN = "https://api.twilio.com"
+STATUS_CALLBACK_PATH = "/twilio/status"
+# Twilio answers a create in well under a second; 15 s of silence means trouble.
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0, pool=5.0)
+RETRYABLE_CODES = frozenset({20429})  # "Too Many Requests" in Twilio's own numbering
+OPTED_OUT_CODE = 21610  # "Attempt to send to unsubscribed recipient": they texted STOP
+# How far before the attempt a message found by lookup may have been created (clock skew).
+LOOKUP_SLACK = timedelta(minutes=5)
+LOOKUP_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What Twilio (or the console) says about a text it holds."""
+
+    sid: str | None
+    status: str  # Twilio's word: queued, accepted, sent, failed, ...
+    error_code: int | None = None
+    error_message: str | None = None
+    created: datetime | None = None
+
+
+class SendFailed(Exception):
+    """A send or lookup that did not go through; `outcome` says what is safe to do next."""
+
+    def __init__(self, outcome: str, message: str, code: int | None = None, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome  # "retry" | "permanent" | "unsure"
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+
+
+class Transport(ABC):
+    """Where outbound texts go."""
+
+    live: bool  # True when texts reach real phones
+
+    @abstractmethod
+    async def send(self, to: str, body: str) -> Accepted:
+        """Send one text; raises SendFailed."""
+
+    @abstractmethod
+    async def find_sent(self, to: str, body: str, since: datetime) -> list[Accepted]:
+        """Texts to `to` with exactly `body`, created since about `since`, oldest first.
+
+        For settling a send whose outcome is unknown; raises SendFailed("retry")
+        when the lookup itself fails.
+        """
+
+    async def close(self) -> None:  # noqa: B027 -- optional hook, most transports hold nothing
+        """Release connections."""
+
+
+# --- Twilio ------------------------------------------------------------------
+
+
+class HttpxTwilioClient(AsyncHttpClient):
+    """The twilio SDK's async HTTP client, on httpx, with timeouts.
+
+    Requests to https://api.twilio.com go to `base_url` instead when it is
+    set (TWILIO_API_BASE_URL: a local Twilio mock, or a benchmark's fake).
+    Unlike the SDK's own clients it never logs requests: their query strings
+    carry phone numbers.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 64,
+    ) -> None:
+        super().__init__(logger=log, is_async=True, timeout=timeout.read)
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self._client = httpx.AsyncClient(
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+
+    def rewrite(self, url: str) -> str:
+        """`url` with Twilio's API origin replaced by `base_url` (when set)."""
+        if self.base_url and (url == TWILIO_API_ORIGIN or url.startswith(TWILIO_API_ORIGIN + "/")):
+            return self.base_url + url[len(TWILIO_API_ORIGIN) :]
+        return url
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
+        response = await self._client.request(
+            method.upper(),
+            self.rewrite(url),
+            params=params,  # type: ignore[arg-type]
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            follow_redirects=allow_redirects,
+        )
+        return TwilioResponse(response.status_code, response.text, response.headers)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def twilio_client(settings: Settings, http_client: AsyncHttpClient) -> Client:
+    """The SDK client: API key + secret when set, else account SID + auth token."""
+    if settings.twilio_api_key and settings.twilio_api_secret:
+        return Client(
+            settings.twilio_api_key,
+            str(settings.twilio_api_secret),
+            settings.twilio_account_sid,
+            http_client=http_client,
+        )
+    return Client(settings.twilio_account_sid, str(settings.twilio_auth_token), http_client=http_client)
+
+
+def _twilio_message(error: TwilioRestException | TwilioServiceException) -> str:
+    if isinstance(error, TwilioServiceException):
+        return error.detail or error.title
+    return str(error.msg).removeprefix("Unable to create record: ").removeprefix("Unable to fetch page: ")
+
+
+def classify(error: TwilioRestException | TwilioServiceException) -> SendFailed:
+    """Twilio's refusal as a SendFailed: retry 429/20429 and 5xx, never other 4xx."""
+    status = int(error.status)
+    code = int(error.code) if isinstance(error.code, int) or str(error.code).isdigit() else status
+    outcome = "retry" if status == 429 or code in RETRYABLE_CODES or status >= 500 else "permanent"
+    return SendFailed(outcome, _twilio_message(error), code=code, http_status=status)
+
+
+def _transport_failure(error: httpx.TransportError) -> SendFailed:
+    # Connecting failed: nothing reached Twilio, so a retry cannot duplicate.
+    # Anything later (read timeout, reset, garbled answer) may have been sent.
+    if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return SendFailed("retry", f"could not connect to Twilio: {type(error).__name__}")
+    return SendFailed("unsure", f"no answer from Twilio after sending: {type(error).__name__}")
+
+
+class TwilioTransport(Transport):
+    """Texts through Twilio's REST API."""
+
+    live = True
+
+    def __init__(self, settings: Settings, http_client: HttpxTwilioClient | None = None) -> None:
+        self.http = http_client or HttpxTwilioClient(settings.twilio_api_base_url)
+        self.client = twilio_client(settings, self.http)
+        # The Messaging Service wins when both are set (SPEC); Twilio then picks the number.
+        self.sender: dict[str, Any] = (
+            {"messaging_service_sid": settings.twilio_messaging_service_sid}
+            if settings.twilio_messaging_service_sid
+            else {"from_": settings.twilio_from_number}
+        )
+        self.status_callback = settings.public_base_url + STATUS_CALLBACK_PATH
+
+    async def send(self, to: str, body: str) -> Accepted:
+        try:
+            sent = await self.client.messages.create_async(
+                to=to, body=body, status_callback=self.status_callback, **self.sender
+            )
+        except (TwilioRestException, TwilioServiceException) as error:
+            raise classify(error) from None
+        except httpx.TransportError as error:
+            raise _transport_failure(error) from None
+        except ValueError:  # a 2xx whose body is not JSON: it reached Twilio
+            raise SendFailed("unsure", "Twilio's answer could not be read") from None
+        return Accepted(sent.sid, str(sent.status), sent.error_code, sent.error_message, sent.date_created)
+
+    async def find_sent(self, to: str, body: str, since: datetime) -> list[Accepted]:
+        # Filter by To (and From when we send from one number), newest first, and
+        # match the body. Not by DateSent: a message Twilio still queues has none.
+        filters: dict[str, Any] = {"to": to, "limit": LOOKUP_LIMIT, "page_size": LOOKUP_LIMIT}
+        if "from_" in self.sender:
+            filters["from_"] = self.sender["from_"]
+        try:
+            found = await self.client.messages.list_async(**filters)
+        except (TwilioRestException, TwilioServiceException) as error:
+            raise SendFailed("retry", f"lookup failed: {_twilio_message(error)}", code=error.code) from None
+        except (httpx.TransportError, ValueError) as error:
+            raise SendFailed("retry", f"lookup failed: {type(error).__name__}") from None
+        earliest = since - LOOKUP_SLACK
+        matches = [
+            Accepted(m.sid, str(m.status), m.error_code, m.error_message, m.date_created)
+            for m in found
+            if m.body == body and (m.date_created is None or m.date_created >= earliest)
+        ]
+        return sorted(matches, key=lambda a: a.created or since)
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+# --- console -------------------------------------------------------------------
+
+
+class ConsoleTransport(Transport):
+    """Local development: the text is printed (the simulated phone screen) and counts as sent."""
+
+    live = False
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out
+
+    async def send(self, to: str, body: str) -> Accepted:
+        # Only the last digits of the number: the console often ends up in a log file.
+        print(f"\n--- text to {redact_phone(to)} ---\n{body}\n", file=self.out or sys.stdout, flush=True)
+        return Accepted(None, "sent")
+
+    async def find_sent(self, to: str, body: str, since: datetime) -> list[Accepted]:
+        return []  # nothing is kept: an interrupted console send is left for a person
+
+
+def make_transport(settings: Settings) -> Transport:
+    """Twilio when its settings are complete, else the console."""
+    return TwilioTransport(settings) if settings.twilio_live else ConsoleTransport()

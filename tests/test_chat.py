@@ -9,7 +9,10 @@ the real service come with the real /twilio/sms.
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import select
 import subprocess
 import sys
 import threading
@@ -337,3 +340,63 @@ def test_the_placeholder_business_number_is_used_when_none_is_set(tmp_path):
     form = inbound_sms_form(load_settings(env, env_file=None), CUSTOMER, "x" * 161)
     assert form["To"] == PLACEHOLDER_BUSINESS_NUMBER
     assert form["NumSegments"] == "2"
+
+
+# -- at a terminal -----------------------------------------------------------
+
+
+class Terminal:
+    """`qdn chat` with a pseudo-terminal for stdin and stdout, as a person at a keyboard runs it."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, *args: str) -> None:
+        self.master, slave = pty.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "web", "chat", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+        )
+        os.close(slave)
+        self.screen = ""
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def wait_for(self, text: str, deadline_seconds: float = 20) -> str:
+        """Read the screen until `text` shows up (the deadline only stops a hung test)."""
+        deadline = time.monotonic() + deadline_seconds
+        while text not in self.screen and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if ready:
+                try:
+                    self.screen += os.read(self.master, 4096).decode()
+                except OSError:  # the child closed the terminal
+                    break
+        assert text in self.screen, self.screen
+        return self.screen
+
+    def stop(self) -> None:
+        if self.process.poll() is None:  # a failed test left it at its prompt
+            self.process.kill()
+            self.process.wait(10)
+        os.close(self.master)
+
+
+def test_at_a_terminal_it_prompts_and_shows_texts_as_they_arrive(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    terminal = Terminal(env, tmp_path, "--from", "512-555-0199", "--url", stand_in.url)
+    try:
+        terminal.wait_for("Ctrl-D to quit.\r\n> ")
+        terminal.type(b"STATUS\n")
+        terminal.wait_for("< Job 1001 (junk removal) is scheduled.")
+        terminal.type(b"NOTIFY\n")
+        # Shown while the phone sits at its prompt: nobody pressed a key for it.
+        screen = terminal.wait_for("< [notification] QuickDumpNow: your crew is on the way. ETA 20 min.\r\n> ")
+        assert screen.count("STATUS\r\n") == 1  # the terminal echoes what you type; chat does not repeat it
+        terminal.type(b"\x04")  # Ctrl-D
+        assert terminal.process.wait(20) == 0
+    finally:
+        terminal.stop()

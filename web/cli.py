@@ -252,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, StoreError, CliError) as error:
         print(f"qdn: {error}", file=sys.stderr)
         return 2 if isinstance(error, (ConfigError, StoreError)) else 1
+    except KeyboardInterrupt:  # Ctrl-C at a prompt or mid-request: stop quietly, as shells expect
+        print(file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ def customer(text, *, sender=CUSTOMER, now=NOW, context=CONTEXT, **facts):
 
 
 def dispatcher(text, *, now=NOW, **facts):
+    facts.setdefault("job", make_job())  # job 1042 exists unless a test says otherwise
     return decide(parse(text, "dispatcher"), Facts(sender=DISPATCHER, now=now, **facts), CONTEXT)
 
 
@@ -232,6 +233,11 @@ def test_opt_out_records_it_answers_nothing_and_tells_dispatchers(text):
     state = decision.update_phone_state({"last_ack_at": "2026-11-27T10:00:00.000Z"})
     assert state["opted_out"] is True and state["opt_keyword"] == text.upper()
     assert state["last_ack_at"] == "2026-11-27T10:00:00.000Z"  # other state kept
+
+
+def test_a_repeated_opt_out_is_recorded_without_telling_dispatchers_again():
+    decision = customer("STOP", opted_out=True, sender_open_jobs=[make_job()])
+    assert decision.reply is None and decision.effects == (RecordOptOut("STOP"),)
 
 
 @pytest.mark.parametrize("text", ["START", "UNSTOP", "YES", "yes."])
@@ -424,8 +430,11 @@ def test_move_for_an_opted_out_customer_or_a_missing_job():
     moved = make_job(status="en_route", eta=20)
     opted_out = decision.after_move(MoveOutcome.moved(moved, customer_texted=False))
     assert opted_out.reply == "1042 -> en route (ETA 20 min). Customer has opted out; not texted."
-    missing = dispatcher("EN ROUTE 1043").after_move(MoveOutcome.not_found())
-    assert missing.reply == "No job 1043." and missing.job_id is None
+    missing = dispatcher("EN ROUTE 1043", job=None)
+    assert missing.reply == "No job 1043." and missing.move is None and missing.job_id is None
+    # Should the job vanish between the lookup and the move, the answer is the same.
+    vanished = decision.after_move(MoveOutcome.not_found())
+    assert vanished.reply == "No job 1042." and vanished.job_id is None
 
 
 def test_move_effect_carries_the_parsed_numbers():
@@ -500,7 +509,7 @@ def test_one_job_in_two_lines():
     assert dispatcher("STATUS 1042", job=make_job(status="en_route", eta=20)).reply.startswith(
         "1042 Dana Whitfield, junk removal: en route, ETA 12:30 PM."
     )
-    missing = dispatcher("STATUS 1043")
+    missing = dispatcher("STATUS 1043", job=None)
     assert missing.reply == "No job 1043." and missing.job_id is None
 
 
@@ -518,7 +527,7 @@ def test_reply_to_an_opted_out_customer_says_so_and_is_logged_skipped_by_the_que
 
 
 def test_reply_to_a_missing_job_sends_nothing():
-    decision = dispatcher("R 1043 hi")
+    decision = dispatcher("R 1043 hi", job=None)
     assert decision.reply == "No job 1043." and decision.effects == ()
 
 
@@ -555,7 +564,8 @@ def test_dispatcher_help_unknown_and_invalid_answers():
         ("HELP", "customer", Needs(sender_open_jobs=True)),
         ("hello", "customer", Needs(sender_open_jobs=True)),
         ("STOP", "customer", Needs(sender_open_jobs=True)),
-        ("EN ROUTE 1042 20", "dispatcher", Needs()),
+        ("EN ROUTE 1042 20", "dispatcher", Needs(job_id=1042)),
+        ("1042 here", "dispatcher", Needs(job_id=1042)),
         ("JOBS", "dispatcher", Needs(open_jobs=True)),
         ("1042", "dispatcher", Needs(job_id=1042)),
         ("R 1042 hi", "dispatcher", Needs(job_id=1042, target_opt_out=True)),

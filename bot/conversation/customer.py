@@ -46,6 +46,8 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
         note = wording.RELAY_OPT_OUT.format(
             who=_who(newest, facts), keyword=command.keyword, phone=phone_for_people(facts.sender)
         )
+        if facts.opted_out:  # already told once; a repeated STOP is no news
+            return answer(None, RecordOptOut(command.keyword))
         return answer(None, RecordOptOut(command.keyword), RelayToDispatchers(note, job_id))
     if isinstance(command, OptIn) and facts.opted_out:
         return answer(
@@ -120,24 +122,17 @@ def _free_text(command: Command, newest: Job | None, facts: Facts, context: Cont
     cancel = isinstance(command, FreeText) and command.cancel_request
     who = _who(newest, facts)
     target = newest["id"] if newest else facts.sender
-    if cancel and newest:
-        relay = wording.RELAY_CANCEL.format(who=who, text=command.text, target=target, job_id=newest["id"])
-    else:
-        relay = wording.RELAY.format(who=who, text=command.text, target=target)
-    effects: list[Effect] = [RelayToDispatchers(_fit_relay(relay, command.text), newest["id"] if newest else None)]
+    frame = wording.RELAY_CANCEL if cancel and newest else wording.RELAY
+    fields = {"who": who, "target": target, "job_id": newest["id"] if newest else None}
+    # One message at most: a very long text is cut, keeping the frame ("Reply: R 1042 <text>").
+    room = MAX_SMS_CHARS - len(frame.format(text="", **fields))
+    relay = frame.format(text=fit(command.text, room), **fields)
+    effects: list[Effect] = [RelayToDispatchers(relay, fields["job_id"])]
     if guards.acked_recently(facts.phone_state, facts.now, context.ack_interval_hours):
         return answer(None, *effects, kind="system")
     urgent = wording.URGENT.format(phone=phone_for_people(context.business_phone)) if context.business_phone else ""
     ack = (wording.ACK_CANCEL if cancel else wording.ACK).format(business=context.business_name, urgent=urgent)
     return answer(ack, *effects, MarkAcked(), kind="system")
-
-
-def _fit_relay(relay: str, text: str) -> str:
-    """Keep the relay's frame ("Reply: R 1042 <text>") when a long text must be cut."""
-    overflow = len(relay) - MAX_SMS_CHARS
-    if overflow <= 0:
-        return relay
-    return relay.replace(text, fit(text, len(text) - overflow), 1)
 
 
 def _who(job: Job | None, facts: Facts) -> str:

@@ -47,6 +47,8 @@ def decide_dispatcher(command: Command, facts: Facts, context: Context) -> Decis
             wording.OPTED_IN.format(business=context.business_name), RecordOptIn(command.keyword), kind="system"
         )
     if isinstance(command, Move):
+        if facts.job is None:
+            return answer(wording.NO_JOB.format(job_id=command.job_id))
         effect = MoveJob(command.job_id, command.status, command.eta_minutes, command.total)
         return answer(None, effect, job_id=command.job_id)
     if isinstance(command, ListJobs):

@@ -82,7 +82,10 @@ def needs(command: Command, *, phone_state: Mapping[str, Any], now: datetime) ->
         if isinstance(command, TokenQuery) and not guards.token_lookups_blocked(phone_state, now):
             token = command.token
         return Needs(sender_open_jobs=True, token=token)
-    if isinstance(command, Move | OptOut | OptIn):
+    if isinstance(command, Move):
+        # Known before the move so a missing job gets "No job 1043." and no log row in a job that isn't there.
+        return Needs(job_id=command.job_id)
+    if isinstance(command, OptOut | OptIn):
         return Needs()
     if isinstance(command, ListJobs):
         return Needs(open_jobs=True)

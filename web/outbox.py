@@ -46,7 +46,6 @@ from web.transport import SendFailed, Transport
 
 log = logging.getLogger("qdn.outbox")
 
-INTERNAL_KEYS = ("send_started_at", "next_attempt_at", "attempts", "lookups")
 MAX_LOOKUPS = 5
 MAX_CONCURRENCY = 64
 UNKNOWN_REASON = (
@@ -88,8 +87,9 @@ def _due(message: Message) -> str:
     return message.get("next_attempt_at") or message["created_at"]
 
 
-def _without_internals(message: Message) -> Message:
-    return {k: v for k, v in message.items() if k not in ("send_started_at", "next_attempt_at")}
+def _settled(message: Message) -> Message:
+    # Cleared, not deleted: a store update merges keys, so a dropped key would survive.
+    return {**message, "send_started_at": None, "next_attempt_at": None}
 
 
 class Outbox:
@@ -306,7 +306,7 @@ class Outbox:
         def change(current: Message) -> Message | None:
             if current["status"] != "pending":
                 return None
-            return {**_without_internals(current), **changes}
+            return {**_settled(current), **changes}
 
         return await self.store.update_message(message["id"], change)
 

@@ -1,0 +1,502 @@
+"""The send queue end to end: real TinyDB files, the real worker, Twilio's HTTP side mocked with respx.
+
+Backoff is injected as zero so retries happen at once; nothing here sleeps or times anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from starlette.testclient import TestClient
+
+from bot import jobs
+from bot.outbound import OPTED_OUT_REASON
+from handlers.services import Services
+from store import open_store
+from tests.support import API_TOKEN, CUSTOMER, job_body
+from tests.twilio_fake import (
+    ACCEPTED_THEN_HANG,
+    ACCEPTED_THEN_TIMEOUT,
+    ACCOUNT_SID,
+    API_KEY,
+    API_SECRET,
+    AUTH_TOKEN,
+    FROM_NUMBER,
+    MESSAGING_SERVICE_SID,
+    STATUS_CALLBACK,
+    FakeTwilio,
+    basic_auth,
+    twilio_environ,
+)
+from web.app import create_app
+from web.outbox import Backoff, Outbox, RateLimiter
+from web.settings import Settings, load_settings
+from web.transport import ConsoleTransport, TwilioTransport
+
+OTHER_CUSTOMER = "+15125550142"
+DEADLINE = 10  # seconds before a hung worker fails the test (never reached when things work)
+
+
+# -- through the app: what a dashboard user and a customer see ------------------------------
+
+
+@contextlib.contextmanager
+def live_app(tmp_path: Path, **overrides: str) -> Iterator[tuple[TestClient, FakeTwilio]]:
+    settings = load_settings(twilio_environ(tmp_path, **overrides), env_file=None)
+    with respx.mock(assert_all_called=False) as router:
+        twilio = FakeTwilio(router)
+        with TestClient(create_app(settings), headers={"Authorization": f"Bearer {API_TOKEN}"}) as client:
+            yield client, twilio
+
+
+def drain(client: TestClient) -> None:
+    """Wait until the app's worker has nothing in flight and nothing due."""
+    outbox = client.app_state["outbox"]
+
+    async def idle() -> None:
+        await asyncio.wait_for(outbox.wait_idle(), DEADLINE)
+
+    client.portal.call(idle)
+
+
+def test_creation_and_each_transition_send_exactly_one_text_with_the_right_wording(tmp_path):
+    with live_app(tmp_path) as (client, twilio):
+        job = client.post("/jobs", json=job_body(service_type="dump trailer rental")).json()
+        drain(client)
+        assert len(twilio.creates) == 1
+        request = twilio.creates[0]
+        assert request.headers["authorization"] == basic_auth(API_KEY, API_SECRET)
+        assert twilio.form(request) == {
+            "To": CUSTOMER,
+            "From": FROM_NUMBER,
+            "Body": (
+                "QuickDumpNow: Hi Dana, your dump trailer rental is booked (job 1001). We'll text you when the "
+                f"trailer is on its way. Track it: {job['tracking_url']} Questions? Call (512) 555-0123. "
+                "Reply STOP to opt out."
+            ),
+            "StatusCallback": STATUS_CALLBACK,
+        }
+
+        moves = [
+            ({"status": "en_route", "eta_minutes": 20}, "ETA 20 min, around"),
+            ({"status": "en_route", "eta_minutes": 20}, None),  # same status, same ETA: no text
+            ({"status": "en_route", "eta_minutes": 35}, "ETA 35 min, around"),  # a new ETA is texted
+            ({"status": "arrived"}, "your dump trailer is here (job 1001)"),
+            ({"status": "arrived"}, None),
+            ({"status": "complete", "total": 1200}, "Total: $1,200.00."),
+        ]
+        for move, wording in moves:
+            before = len(twilio.creates)
+            assert client.post(f"/jobs/{job['id']}/status", json=move).status_code == 200
+            drain(client)
+            sent = twilio.creates[before:]
+            if wording is None:
+                assert sent == [], move
+            else:
+                assert len(sent) == 1, move
+                assert wording in twilio.form(sent[0])["Body"]
+
+        log = client.get(f"/jobs/{job['id']}/messages").json()["messages"]
+        assert [m["status"] for m in log] == ["queued"] * 5
+        assert [m["twilio_sid"] for m in log] == [m["sid"] for m in twilio.held]
+        assert [m["body"] for m in log] == twilio.bodies
+        assert all(m["kind"] == "notification" and m["from"] == FROM_NUMBER for m in log)
+
+
+def test_messaging_service_sid_wins_over_the_from_number(tmp_path):
+    with live_app(tmp_path, TWILIO_MESSAGING_SERVICE_SID=MESSAGING_SERVICE_SID) as (client, twilio):
+        client.post("/jobs", json=job_body())
+        drain(client)
+        form = twilio.form(twilio.creates[0])
+        assert form["MessagingServiceSid"] == MESSAGING_SERVICE_SID
+        assert "From" not in form
+        assert form["To"] == CUSTOMER and form["StatusCallback"] == STATUS_CALLBACK
+
+
+def test_without_an_api_key_sends_authenticate_with_account_sid_and_auth_token(tmp_path):
+    with live_app(tmp_path, TWILIO_API_KEY="", TWILIO_API_SECRET="") as (client, twilio):
+        client.post("/jobs", json=job_body())
+        drain(client)
+        assert twilio.creates[0].headers["authorization"] == basic_auth(ACCOUNT_SID, AUTH_TOKEN)
+
+
+def test_twilio_api_base_url_sends_to_another_origin(tmp_path):
+    settings = load_settings(twilio_environ(tmp_path, TWILIO_API_BASE_URL="http://127.0.0.1:4010/"), env_file=None)
+    with respx.mock(assert_all_called=False) as router:
+        twilio = FakeTwilio(router, origin="http://127.0.0.1:4010")
+        with TestClient(create_app(settings), headers={"Authorization": f"Bearer {API_TOKEN}"}) as client:
+            client.post("/jobs", json=job_body())
+            drain(client)
+    assert len(twilio.creates) == 1 and twilio.creates[0].url.host == "127.0.0.1"
+
+
+def test_console_mode_prints_the_text_and_marks_it_sent(client, capsys):
+    job = client.post("/jobs", json=job_body()).json()
+    drain(client)
+    printed = capsys.readouterr().out
+    assert "text to +1•••••••0199" in printed and CUSTOMER not in printed
+    assert f"your junk removal is booked (job {job['id']})" in printed
+    (message,) = client.get(f"/jobs/{job['id']}/messages").json()["messages"]
+    assert message["status"] == "sent" and message["twilio_sid"] is None
+
+
+# -- the worker on a real store: faults ----------------------------------------------------
+
+
+class Clock:
+    """The real UTC time, which a test can move forward by hand."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+
+class Harness:
+    """A real store, Services to queue texts, the fake Twilio, and workers to start and stop."""
+
+    def __init__(self, tmp_path: Path, router: respx.MockRouter, **overrides: str) -> None:
+        self.settings: Settings = load_settings(twilio_environ(tmp_path, **overrides), env_file=None)
+        self.url = self.settings.database_url
+        self.twilio = FakeTwilio(router)
+        self.clock = Clock()
+        self.store: Any = None
+        self.outbox: Outbox | None = None
+
+    async def open(self) -> Services:
+        self.store = await open_store(self.url)
+        return Services(settings=self.settings, store=self.store)
+
+    def worker(self, **options: Any) -> Outbox:
+        options = {"backoff": Backoff(base=0, cap=0), "settle_seconds": 0, "now": self.clock, **options}
+        self.outbox = Outbox(
+            self.store,
+            TwilioTransport(self.settings),
+            rate_per_second=1000,
+            give_up_hours=self.settings.send_give_up_hours,
+            **options,
+        )
+        return self.outbox
+
+    async def run_until_idle(self, **options: Any) -> None:
+        outbox = self.worker(**options)
+        await outbox.start()
+        try:
+            await asyncio.wait_for(outbox.wait_idle(), DEADLINE)
+        finally:
+            await outbox.stop()
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def log(self, job_id: int = 1001) -> list[dict[str, Any]]:
+        return await self.store.job_messages(job_id)
+
+
+def scenario(tmp_path: Path, body, **overrides: str) -> Harness:  # type: ignore[no-untyped-def]
+    """Run `body(harness, services)` on a fresh store; returns the harness for assertions."""
+
+    async def main() -> Harness:
+        harness = Harness(tmp_path, router, **overrides)
+        services = await harness.open()
+        try:
+            await body(harness, services)
+        finally:
+            await harness.close()
+        return harness
+
+    with respx.mock(assert_all_called=False) as router:
+        return asyncio.run(main())
+
+
+async def create_job(services: Services, **overrides: Any) -> dict[str, Any]:
+    fields = jobs.clean_fields(job_body(**overrides), services.settings.timezone, partial=False)
+    return (await services.create_job(fields)).job
+
+
+def test_429_three_times_then_success_sends_one_text(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        h.twilio.fail_next(20429, 20429, 20429)
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert message["status"] == "queued" and message["twilio_sid"] == h.twilio.held[0]["sid"]
+        assert message["error_code"] is None and message["error_message"] is None
+        assert message["attempts"] == 4 and message["send_started_at"] is None
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 4 and len(h.twilio.held) == 1
+
+
+@pytest.mark.parametrize("first_failure", [500, httpx.ConnectError, httpx.ConnectTimeout])
+def test_a_server_error_or_no_connection_is_retried_once_it_clears(tmp_path, first_failure):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        h.twilio.fail_next(first_failure)
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert message["status"] == "queued"
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 2 and len(h.twilio.held) == 1
+
+
+def test_a_retried_text_shows_why_it_is_still_pending(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        h.twilio.fail_next(500)
+        await h.run_until_idle(backoff=Backoff(base=3600, cap=3600))  # the retry is an hour away
+        (message,) = await h.log()
+        assert message["status"] == "pending"
+        assert message["error_code"] == 500 and message["next_attempt_at"] > jobs.iso_utc(h.clock())
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 1
+
+
+def test_a_timeout_after_twilio_accepted_the_text_is_reconciled_without_a_duplicate(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        h.twilio.fail_next(ACCEPTED_THEN_TIMEOUT)
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert message["status"] == "queued" and message["twilio_sid"] == h.twilio.held[0]["sid"]
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 1, "never re-sent"
+    assert len(h.twilio.held) == 1 and len(h.twilio.lookups) == 1
+    assert h.twilio.lookups[0].url.params["To"] == CUSTOMER
+    assert h.twilio.lookups[0].url.params["From"] == FROM_NUMBER
+
+
+def test_a_timeout_twilio_has_no_record_of_is_left_unknown_for_a_person(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        h.twilio.fail_next(httpx.ReadTimeout)
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert message["status"] == "unknown"
+        assert "check with the customer" in message["error_message"]
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 1 and h.twilio.held == []
+
+
+def test_an_earlier_identical_text_does_not_settle_a_timed_out_one(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        job = await create_job(services)
+        await services.text_customer(job["id"], "See you soon")
+        await h.run_until_idle()
+        await services.text_customer(job["id"], "See you soon")  # same words, a new text
+        h.twilio.fail_next(httpx.ReadTimeout)  # ... that never reached Twilio
+        await h.run_until_idle()
+        statuses = [m["status"] for m in await h.log()]
+        assert statuses == ["queued", "queued", "unknown"]
+
+    h = scenario(tmp_path, body)
+    assert h.twilio.bodies.count("See you soon") == 1
+
+
+def test_a_send_interrupted_by_a_crash_is_reconciled_at_restart_not_resent(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        h.twilio.fail_next(ACCEPTED_THEN_HANG)
+        outbox = h.worker(stop_grace_seconds=0)
+        await outbox.start()
+        while not h.twilio.held:  # Twilio has taken the text, its answer is on the way ...
+            await asyncio.sleep(0)
+        await outbox.stop()  # ... when the process dies
+        (interrupted,) = await h.log()
+        assert interrupted["status"] == "pending" and interrupted["send_started_at"]
+
+        await h.store.close()
+        await h.open()  # a restart
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert message["status"] == "queued" and message["twilio_sid"] == h.twilio.held[0]["sid"]
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 1 and len(h.twilio.lookups) == 1
+
+
+def test_a_restart_sends_pending_texts_once(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        for phone in (CUSTOMER, OTHER_CUSTOMER, CUSTOMER):
+            await create_job(services, customer_phone=phone)  # queued while no worker runs
+        await h.store.close()
+
+        await h.open()
+        await h.run_until_idle()
+        await h.store.close()
+
+        await h.open()  # and another restart: nothing is pending any more
+        assert await h.store.pending_messages() == []
+        await h.run_until_idle()
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 3
+    assert sorted(FakeTwilio.form(r)["Body"].split("(job ")[1][:4] for r in h.twilio.creates) == [
+        "1001",
+        "1002",
+        "1003",
+    ]
+
+
+def test_21610_stops_retries_records_the_opt_out_and_skips_later_texts(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        job = await create_job(services)
+        h.twilio.fail_next(21610)
+        await h.run_until_idle()
+        (failed,) = await h.log()
+        assert failed["status"] == "failed" and failed["error_code"] == 21610
+        assert failed["error_message"] == "Attempt to send to unsubscribed recipient"
+        assert await h.store.is_opted_out(CUSTOMER)
+
+        await services.change_status(job["id"], "en_route", by="api", eta_minutes=15)
+        await h.run_until_idle()
+        later = (await h.log())[-1]
+        assert later["status"] == "skipped" and later["error_message"] == OPTED_OUT_REASON
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 1
+
+
+def test_a_text_queued_before_the_opt_out_is_skipped_when_its_turn_comes(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        await h.store.update_phone(CUSTOMER, lambda state: {**state, "opted_out": True})
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert message["status"] == "skipped" and message["error_message"] == OPTED_OUT_REASON
+
+    h = scenario(tmp_path, body)
+    assert h.twilio.creates == []
+
+
+@pytest.mark.parametrize("code", [21211, 21408, 21614, 30006])
+def test_permanent_errors_fail_at_once_with_twilios_reason(tmp_path, code):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        h.twilio.fail_next(code)
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert message["status"] == "failed" and message["error_code"] == code
+        assert message["error_message"] and not message["error_message"].startswith("Unable to")
+        assert not await h.store.is_opted_out(CUSTOMER)
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 1
+
+
+def test_21211_is_failed_with_its_reason(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        h.twilio.fail_next(21211)
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert (message["status"], message["error_code"]) == ("failed", 21211)
+        assert message["error_message"] == "The 'To' number +15005550001 is not a valid phone number."
+
+    scenario(tmp_path, body)
+
+
+def test_gives_up_as_failed_after_send_give_up_hours(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        h.twilio.fail_next(503)
+        await h.run_until_idle(backoff=Backoff(base=7200, cap=7200))  # next try in 1-2 hours
+        (waiting,) = await h.log()
+        give_up_at = jobs.iso_utc(datetime.fromisoformat(waiting["created_at"]) + timedelta(hours=2))
+        assert waiting["status"] == "pending" and waiting["next_attempt_at"] <= give_up_at
+        h.clock.ahead += timedelta(hours=3)  # past SEND_GIVE_UP_HOURS=2
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert message["status"] == "failed" and message["error_code"] == 503
+        assert message["error_message"] == (
+            "not sent within 2 hours (SEND_GIVE_UP_HOURS); last error: Service Unavailable"
+        )
+
+    h = scenario(tmp_path, body, SEND_GIVE_UP_HOURS="2")
+    assert len(h.twilio.creates) == 1  # nothing is tried after the give-up time
+
+
+def test_texts_to_one_phone_go_out_in_queue_order_even_across_a_retry(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        job = await create_job(services)
+        await services.text_customer(job["id"], "second")
+        await create_job(services, customer_phone=OTHER_CUSTOMER)
+        await services.text_customer(job["id"], "third")
+        h.twilio.fail_next(20429, 20429)  # the first text to CUSTOMER is refused twice
+        await h.run_until_idle()
+
+    h = scenario(tmp_path, body)
+    to_customer = [m["body"] for m in h.twilio.held if m["to"] == CUSTOMER]
+    assert to_customer[1:] == ["second", "third"] and "is booked" in to_customer[0]
+    assert [m["to"] for m in h.twilio.held].count(OTHER_CUSTOMER) == 1
+
+
+def test_a_second_worker_run_finds_nothing_to_resend(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        await h.run_until_idle()
+        (message,) = await h.log()
+        await h.run_until_idle()  # a second worker finds nothing to do
+        assert (await h.log())[0] == message
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 1
+
+
+# -- pacing ----------------------------------------------------------------------------------
+
+
+def test_rate_limiter_spaces_sends_evenly():
+    now = [100.0]
+    limiter = RateLimiter(4, clock=lambda: now[0])
+    assert [limiter.reserve() for _ in range(4)] == [0.0, 0.25, 0.5, 0.75]
+    now[0] += 10  # idle for a while: no burst is saved up beyond the next slot
+    assert [limiter.reserve() for _ in range(2)] == [0.0, 0.25]
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap():
+    backoff = Backoff(base=2, cap=60)
+    for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (4, 16), (6, 60), (30, 60)]:
+        delays = {backoff.delay(attempt) for _ in range(20)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(delays) > 1  # jittered, so retries from many texts do not line up
+
+
+def test_the_worker_holds_at_most_its_concurrency_in_flight(tmp_path):
+    in_flight = []
+    peak = []
+
+    class Slow(ConsoleTransport):
+        async def send(self, to: str, body: str):  # type: ignore[no-untyped-def]
+            in_flight.append(to)
+            peak.append(len(in_flight))
+            await asyncio.sleep(0)
+            in_flight.remove(to)
+            return await super().send(to, body)
+
+    async def body(h: Harness, services: Services) -> None:
+        for n in range(8):
+            await create_job(services, customer_phone=f"+1512555{n:04d}")
+        outbox = Outbox(h.store, Slow(out=io.StringIO()), rate_per_second=1000, give_up_hours=24, concurrency=3)
+        await outbox.start()
+        await asyncio.wait_for(outbox.wait_idle(), DEADLINE)
+        await outbox.stop()
+        statuses = [m["status"] for job_id in range(1001, 1009) for m in await h.log(job_id)]
+        assert statuses == ["sent"] * 8
+
+    scenario(tmp_path, body)
+    assert max(peak) <= 3

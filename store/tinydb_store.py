@@ -54,6 +54,9 @@ class _Indexes:
         self.by_token: dict[str, int] = {}
         self.by_phone: dict[str, set[int]] = {}
         self.by_sid: dict[str, str] = {}
+        # phone -> jobs whose conversation has a text to or from it: a
+        # dispatcher's relays live with the customer's job, not the dispatcher's.
+        self.texted_in: dict[str, set[int]] = {}
         self.pending: dict[str, str] = {}  # message id -> created_at, for queue order
         self.opted_out: set[str] = set()
         self.phones_with_files: set[str] = set()
@@ -67,6 +70,8 @@ class _Indexes:
         self.by_phone.setdefault(job["customer_phone"], set()).add(job["id"])
 
     def put_message(self, message: Message) -> None:
+        if message.get("job_id") is not None and message.get("phone"):
+            self.texted_in.setdefault(message["phone"], set()).add(message["job_id"])
         if message.get("twilio_sid"):
             self.by_sid[message["twilio_sid"]] = message["id"]
         if message.get("status") == "pending":
@@ -308,7 +313,7 @@ class TinyDBCore:
 
     def phone_messages(self, phone: str) -> list[Message]:
         messages = self._read_messages(self._phone_file(phone), "p" + _digits(phone))
-        for job_id in self.index.by_phone.get(phone, ()):
+        for job_id in self.index.by_phone.get(phone, set()) | self.index.texted_in.get(phone, set()):
             messages += [m for m in self.job_messages(job_id) if m.get("phone") == phone]
         return sorted(messages, key=lambda m: (m["created_at"], m["id"]))
 

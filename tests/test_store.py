@@ -276,3 +276,30 @@ def test_unsupported_database_urls_are_refused(bad):
 
     with pytest.raises(ValueError, match="DATABASE_URL"):
         tinydb_path(bad)
+
+
+def test_a_dispatchers_texts_in_a_customers_job_are_found_by_the_dispatchers_phone(tmp_path):
+    dispatcher = "+15125550100"
+    relay = {"direction": "outbound", "kind": "relay", "job_id": 1001, "phone": dispatcher, "from": "+15125550123",
+             "to": dispatcher, "body": "Dana (1001): late? Reply: R 1001 <text>", "status": "pending"}  # fmt: skip
+
+    async def write():
+        store = await open_store(url(tmp_path))
+        await add_job(store)
+        await store.add_message(relay)
+        found = await store.phone_messages(dispatcher)
+        await store.close()
+        return found
+
+    async def reopen():
+        store = await open_store(url(tmp_path))
+        found = await store.phone_messages(dispatcher)
+        customer = await store.phone_messages(CUSTOMER)
+        await store.close()
+        return found, customer
+
+    before = run(write())
+    after, customer = run(reopen())
+    assert [m["body"] for m in before] == [relay["body"]]
+    assert after == before
+    assert all(m["phone"] == CUSTOMER for m in customer)

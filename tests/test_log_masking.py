@@ -1,0 +1,191 @@
+"""Tokens and phone numbers never reach operational logs: the filter, uvicorn's records, a real server."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from uvicorn.config import LOGGING_CONFIG
+from uvicorn.logging import AccessFormatter
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
+
+from tests.support import CUSTOMER, LiveServer, base_environ, job_body
+from web.logging import UVICORN_LOGGERS, RedactingFilter, install_redaction, redact
+
+TOKEN = "K7M2-9XPQ-2HTR-4VWA-C3DF"
+TOKEN_FORMS = [TOKEN, TOKEN.lower(), TOKEN.replace("-", ""), TOKEN.lower().replace("-", " ")]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"lookup {TOKEN} failed", "lookup [token] failed"),
+        (f"lookup {TOKEN.lower()} failed", "lookup [token] failed"),
+        (f"lookup {TOKEN.replace('-', '')}.", "lookup [token]."),
+        ("lookup k7m2 9xpq 2htr 4vwa c3df", "lookup [token]"),
+        (f"GET /track?token={TOKEN}&x=1", "GET /track?token=[token]&x=1"),
+        ("GET /track?token=k7m2+9xpq+2htr+4vwa+c3df", "GET /track?token=[token]"),
+        ("GET /track?token=nope", "GET /track?token=[token]"),  # even a wrong guess stays out
+        ("GET /track/k7m2%209xpq%202htr%204vwa%20c3df HTTP/1.1", "GET /track/[token] HTTP/1.1"),
+        (f"GET /jobs/token/{TOKEN}/messages", "GET /jobs/token/[token]/messages"),
+        ("sent to +15125550199", "sent to +•••••••0199"),
+        ("GET /jobs?phone=%2B15125550199", "GET /jobs?phone=+•••••••0199"),
+        ("GET /jobs?phone=512-555-0199", "GET /jobs?phone=•••-•••-0199"),
+        ("from (512) 555-0199 or 512.555.0199", "from •••-•••-0199 or •••-•••-0199"),
+        ("from 5125550199", "from •••••••0199"),
+        ("+442071838750", "+•••••••8750"),
+    ],
+)
+def test_redact_masks_tokens_and_phones_in_any_form(line, expected):
+    assert redact(line) == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "job 1042 -> en route (ETA 20 min)",
+        "message 1042-3 sent at 2026-11-27T18:32:40.123Z",
+        '127.0.0.1:54321 - "GET /healthz HTTP/1.1" 200',
+        "store open (tinydb); texts go to the console",
+        "SM0123456789abcdef0123456789abcdef delivered",
+        "POST /jobs/1042/status",
+    ],
+)
+def test_redact_leaves_ordinary_lines_alone(line):
+    assert redact(line) == line
+
+
+def test_redacting_twice_changes_nothing_more():
+    once = redact(f"GET /track/{TOKEN} from +15125550199")
+    assert redact(once) == once
+
+
+# --- real uvicorn access records --------------------------------------------------------------
+
+
+@pytest.fixture
+def access_log() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger formatted exactly like uvicorn's access log, with the filter on its handler."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(AccessFormatter(LOGGING_CONFIG["formatters"]["access"]["fmt"], use_colors=False))
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test.uvicorn.access")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield logger, out
+    logger.removeHandler(handler)
+
+
+def _log_like_uvicorn(logger: logging.Logger, path: str, query: bytes, status: int) -> None:
+    """The very call uvicorn's h11/httptools protocols make once a response is sent."""
+    scope = {"client": ("203.0.113.9", 52144), "method": "GET", "path": path, "query_string": query}
+    logger.info(
+        '%s - "%s %s HTTP/%s" %d',
+        get_client_addr(scope),  # type: ignore[arg-type]
+        scope["method"],
+        get_path_with_query_string(scope),  # type: ignore[arg-type]
+        "1.1",
+        status,
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "shown"),
+    [
+        ("/track", f"token={TOKEN}".encode(), "/track?token=[token]"),
+        ("/track", b"token=k7m2+9xpq+2htr+4vwa+c3df&utm=sms", "/track?token=[token]&utm=sms"),
+        (f"/track/{TOKEN.lower().replace('-', ' ')}", b"", "/track/[token]"),
+        (f"/jobs/token/{TOKEN}/messages", b"", "/jobs/token/[token]/messages"),
+        ("/jobs", b"phone=%2B15125550199&status=scheduled", "/jobs?phone=+•••••••0199&status=scheduled"),
+    ],
+)
+def test_uvicorn_access_records_keep_their_shape_and_lose_the_token(access_log, path, query, shown):
+    logger, out = access_log
+    _log_like_uvicorn(logger, path, query, 200)
+    line = out.getvalue()
+    assert f'203.0.113.9:52144 - "GET {shown} HTTP/1.1" 200 OK' in line
+    for form in [*TOKEN_FORMS, "k7m2%209xpq", "15125550199"]:
+        assert form not in line
+
+
+def test_application_records_with_args_and_tracebacks_are_masked():
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test.qdn.app")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.warning("texting %s about %s (%d tries)", CUSTOMER, {"token": TOKEN}, 3)
+        try:
+            raise ValueError(f"no job for {TOKEN} / {CUSTOMER}")
+        except ValueError:
+            logger.exception("lookup failed")
+    finally:
+        logger.removeHandler(handler)
+    text = out.getvalue()
+    assert "(3 tries)" in text
+    assert "ValueError: no job for [token] / +•••••••0199" in text
+    assert TOKEN not in text and CUSTOMER not in text
+
+
+def test_install_covers_uvicorns_loggers_and_the_root_handlers():
+    root = logging.getLogger()
+    handler = logging.StreamHandler(io.StringIO())
+    root.addHandler(handler)
+    targets = [logging.getLogger(name) for name in UVICORN_LOGGERS] + [handler]
+    before = {id(t): list(t.filters) for t in targets}
+    try:
+        install_redaction()
+        install_redaction()  # idempotent
+        for target in targets:
+            assert sum(isinstance(f, RedactingFilter) for f in target.filters) == 1
+    finally:
+        root.removeHandler(handler)
+        for target in targets:
+            target.filters[:] = before[id(target)]
+
+
+# --- a real `qdn serve` --------------------------------------------------------------------------
+
+
+LEVEL_LINE = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b")
+
+
+@pytest.mark.e2e
+def test_a_real_server_logs_no_token_or_phone(tmp_path: Path):
+    server = LiveServer(base_environ(tmp_path), tmp_path).start()
+    try:
+        with server.client() as api:
+            job = api.post("/jobs", json=job_body()).json()
+            token = job["token"]
+            visits = [
+                f"/track?token={token}",
+                f"/track/{token.lower().replace('-', ' ')}",
+                f"/jobs/token/{token}",
+                f"/jobs/token/{token.replace('-', '')}/messages",
+                "/jobs?phone=%2B15125550199",
+                "/jobs?phone=512-555-0199",
+            ]
+            for path in visits:
+                assert api.get(path).status_code == 200, path
+            assert httpx.get(f"{server.url}/track?token=ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ").status_code == 404
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    # Only what went through logging: the console transport may print texts
+    # (with their links) as the simulated phone screen, which is not a log.
+    logged = "\n".join(line for line in log.splitlines() if LEVEL_LINE.match(line))
+    assert "GET /track?token=[token] HTTP/1.1" in logged
+    assert "GET /track/[token] HTTP/1.1" in logged
+    assert "GET /jobs/token/[token]/messages HTTP/1.1" in logged
+    raw = token.replace("-", "")
+    for secret in [token, token.lower(), raw, raw.lower(), "ZZZZ-ZZZZ", "15125550199", "5125550199", "555-0199"]:
+        assert secret not in logged, secret

@@ -11,11 +11,12 @@ How the inbound webhook uses it (all I/O stays in the handler)::
     decision = decide(command, facts, context)
     # store the inbound text once (kind decision.inbound_kind, job decision.job_id)
     if decision.move:                                    # dispatcher EN ROUTE / ARRIVED / DONE / CANCEL
-        outcome = ...                                    # Services.change_status -> MoveOutcome
-        decision = decision.after_move(outcome)
+        outcome = ...                                    # Services.change_status(by=sender) -> MoveOutcome
+        decision = decision.after_move(outcome)          # the reply now says what happened or why not
     if decision.phone_effects:
         await store.update_phone(sender, decision.update_phone_state)
-    # queue Relay / RelayToDispatchers; answer TwiML with decision.reply (None: empty)
+    # queue Relay / RelayToDispatchers (kind "relay"); answer TwiML with decision.reply (None: empty),
+    # logged as an outbound row of kind decision.reply_kind ("reply", or "system" for acks/opt-in)
 
 See commands.py, facts.py and effects.py for the types.
 """

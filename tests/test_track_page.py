@@ -265,7 +265,10 @@ def test_landmarks_and_headings(client):
 # --- not found and slowed down ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [f"/track?token={UNKNOWN_TOKEN}", "/track?token=nope", "/track", "/track/1001"])
+@pytest.mark.parametrize(
+    "path",
+    [f"/track?token={UNKNOWN_TOKEN}", "/track?token=nope", "/track", "/track/", "/track/1001", "/track/K7M2/9XPQ"],
+)
 def test_unknown_malformed_or_missing_tokens_get_the_same_friendly_404_page(client, path):
     reference = client.get(f"/track/{UNKNOWN_TOKEN}")
     response = client.get(path)

@@ -42,7 +42,7 @@ routes = [
     Route("/jobs/token/{token}", track.token_view, methods=["GET"]),
     Route("/jobs/token/{token}/messages", track.token_messages, methods=["GET"]),
     Route("/track", track.track_page, methods=["GET"]),
-    Route("/track/{token}", track.track_page, methods=["GET"]),
+    Route("/track/{token:path}", track.track_page, methods=["GET"]),
     Mount("/static", app=StaticFiles(directory=track.STATIC_DIR), name="static"),
 ]
 

@@ -35,6 +35,7 @@ from tests.twilio_fake import (
     STATUS_CALLBACK,
     FakeTwilio,
     basic_auth,
+    drain,
     twilio_environ,
 )
 from web.app import create_app
@@ -56,16 +57,6 @@ def live_app(tmp_path: Path, **overrides: str) -> Iterator[tuple[TestClient, Fak
         twilio = FakeTwilio(router)
         with TestClient(create_app(settings), headers={"Authorization": f"Bearer {API_TOKEN}"}) as client:
             yield client, twilio
-
-
-def drain(client: TestClient) -> None:
-    """Wait until the app's worker has nothing in flight and nothing due."""
-    outbox = client.app_state["outbox"]
-
-    async def idle() -> None:
-        await asyncio.wait_for(outbox.wait_idle(), DEADLINE)
-
-    client.portal.call(idle)
 
 
 def test_creation_and_each_transition_send_exactly_one_text_with_the_right_wording(tmp_path):

@@ -51,6 +51,19 @@ ERRORS = {
 }
 
 
+def drain(client: Any, deadline: float = 10) -> None:
+    """Wait until a TestClient app's send worker has nothing in flight and nothing due.
+
+    `deadline` only turns a hung worker into a failure; it is never reached when things work.
+    """
+    outbox = client.app_state["outbox"]
+
+    async def idle() -> None:
+        await asyncio.wait_for(outbox.wait_idle(), deadline)
+
+    client.portal.call(idle)
+
+
 def twilio_environ(tmp_path: Path, **overrides: str) -> dict[str, str]:
     """Settings for a live (Twilio) configuration with API key sends and a fast rate cap."""
     env = base_environ(

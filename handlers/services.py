@@ -90,17 +90,14 @@ class Services:
     async def text_customer(self, job_id: int, body: str, *, kind: str = "relay") -> dict[str, Any]:
         """Queue a free text to the job's customer; `skipped` with the reason if they opted out."""
         job = await self.store.get_job(job_id)
-        phone = job["customer_phone"]
-        opted_out = await self.store.is_opted_out(phone)
+        return await self.queue_text(job["customer_phone"], body, kind=kind, job_id=job_id)
+
+    async def queue_text(self, to: str, body: str, *, kind: str, job_id: int | None = None) -> dict[str, Any]:
+        """Queue a text to any phone, logged in job `job_id`'s conversation when given, else the phone's."""
+        opted_out = await self.store.is_opted_out(to)
         message = await self.store.add_message(
             outbound_message(
-                kind=kind,
-                to=phone,
-                body=body,
-                sender=self.sender,
-                now=jobs.utc_now(),
-                opted_out=opted_out,
-                job_id=job_id,
+                kind=kind, to=to, body=body, sender=self.sender, now=jobs.utc_now(), opted_out=opted_out, job_id=job_id
             )
         )
         if message["status"] == "pending":

@@ -309,7 +309,9 @@ class TinyDBCore:
 
     def job_messages(self, job_id: int) -> list[Message]:
         self.get_job(job_id)
-        return self._read_messages(self._job_file(job_id), str(job_id))
+        # By time, ties in the order written: a dispatcher's text is stamped
+        # before the status text it causes, though written after it.
+        return sorted(self._read_messages(self._job_file(job_id), str(job_id)), key=lambda m: m["created_at"])
 
     def phone_messages(self, phone: str) -> list[Message]:
         messages = self._read_messages(self._phone_file(phone), "p" + _digits(phone))

@@ -14,7 +14,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.templates import TemplateError, load_templates
-from handlers import health, jobs, messages, status_callback, track
+from handlers import health, jobs, messages, sms, status_callback, track
 from handlers import log as message_log
 from handlers.services import Services
 from store import Store, open_store
@@ -37,6 +37,7 @@ routes = [
     Route("/jobs/{job_id:int}/status", jobs.change_status, methods=["POST"]),
     Route("/jobs/{job_id:int}/messages", messages.job_messages, methods=["GET"]),
     Route("/jobs/{job_id:int}/messages", messages.send_to_customer, methods=["POST"]),
+    Route("/twilio/sms", sms.inbound_sms, methods=["POST"]),
     Route("/twilio/status", status_callback.status_callback, methods=["POST"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
     Route("/jobs/token/{token}", track.token_view, methods=["GET"]),

@@ -1,0 +1,224 @@
+"""POST /twilio/sms: a text from a customer or a dispatcher -> a TwiML answer.
+
+Each request runs the same short sequence: check the signature -> check the
+required fields -> parse and look up what the decision needs -> carry out a
+status move -> log the text once -> queue relays, record phone state -> answer.
+All wording and decisions live in bot.conversation; this module only does I/O.
+
+Twilio may deliver one webhook twice (a retry after a slow answer), even at
+the same moment: texts are logged and acted on once per MessageSid, and a
+repeat gets the answer the first delivery got.
+https://www.twilio.com/docs/messaging/guides/webhook-request
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot import conversation as talk
+from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
+from bot.jobs import OPEN_STATUSES, iso_utc
+from bot.phones import normalize_phone, redact_phone
+from handlers.services import Services, services
+from handlers.signature import verified_form
+from store import Message
+
+log = logging.getLogger("qdn.sms")
+
+REQUIRED_FIELDS = ("MessageSid", "From", "To")
+
+
+def twiml(reply: str | None) -> Response:
+    """The TwiML answer: one <Message>, or an empty <Response/> for no answer."""
+    answer = MessagingResponse()
+    if reply:
+        answer.message(reply)
+    return Response(str(answer), media_type="text/xml")
+
+
+class _OncePerKey:
+    """An asyncio lock per key (MessageSid), dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+_deliveries = _OncePerKey()
+
+
+def _required(form: Any) -> tuple[str, str, str]:
+    missing = [name for name in REQUIRED_FIELDS if not form.get(name, "").strip()]
+    if missing:
+        raise BadRequest(f"Missing Twilio field(s): {', '.join(missing)}.")
+    try:
+        sender = normalize_phone(form["From"], "From")
+    except ValidationError:
+        raise BadRequest("From is not a phone number.") from None
+    return form["MessageSid"].strip(), sender, form["To"].strip()
+
+
+def _text_of(form: Any) -> str:
+    """What the person sent; a picture with no words still reaches the dispatchers."""
+    body = form.get("Body", "")
+    media = form.get("NumMedia", "0")
+    count = int(media) if media.isdigit() else 0
+    if not body.strip() and count:
+        return f"[{count} picture{'s' if count > 1 else ''} sent by MMS]"
+    return body
+
+
+def _context(svc: Services) -> talk.Context:
+    s = svc.settings
+    return talk.Context(
+        business_name=s.business_name,
+        business_phone=s.business_phone,
+        timezone=s.timezone,
+        ack_interval_hours=s.ack_interval_hours,
+        tracking_url=s.tracking_url,
+    )
+
+
+async def _facts(svc: Services, command: talk.Command, sender: str, now: datetime) -> talk.Facts:
+    """Look up exactly what `needs(command)` names."""
+    store = svc.store
+    phone_state = await store.get_phone(sender)
+    need = talk.needs(command, phone_state=phone_state, now=now)
+    job = None
+    if need.job_id is not None:
+        try:
+            job = await store.get_job(need.job_id)
+        except NotFound:
+            job = None
+    target_opted_out = False
+    if need.target_opt_out:
+        target = job["customer_phone"] if job else getattr(command, "phone", None)
+        target_opted_out = bool(target) and await store.is_opted_out(target)
+    return talk.Facts(
+        sender=sender,
+        now=now,
+        opted_out=await store.is_opted_out(sender),
+        phone_state=phone_state,
+        sender_open_jobs=await store.list_jobs(statuses=OPEN_STATUSES, phone=sender) if need.sender_open_jobs else (),
+        open_jobs=await store.list_jobs(statuses=OPEN_STATUSES) if need.open_jobs else (),
+        job=job,
+        token_job=await store.find_job_by_token(need.token) if need.token else None,
+        target_opted_out=target_opted_out,
+    )
+
+
+async def _run_move(svc: Services, decision: talk.Decision, sender: str) -> talk.Decision:
+    """A dispatcher's EN ROUTE/ARRIVED/DONE/CANCEL: the same path as POST /jobs/{id}/status."""
+    move = decision.move
+    if move is None:
+        return decision
+    try:
+        result = await svc.change_status(
+            move.job_id, move.status, by=sender, eta_minutes=move.eta_minutes, total=move.total
+        )
+    except NotFound:
+        return decision.after_move(talk.MoveOutcome.not_found())
+    except InvalidTransition as refused:
+        return decision.after_move(talk.MoveOutcome.refused(refused.message))
+    return decision.after_move(talk.MoveOutcome.from_change(result.job, result.changed, result.messages))
+
+
+async def _carry_out(svc: Services, decision: talk.Decision, sender: str) -> None:
+    """Relays and the sender's phone state, after the text is logged."""
+    for effect in decision.effects:
+        if isinstance(effect, talk.Relay):
+            await svc.queue_text(effect.to_phone, effect.body, kind="relay", job_id=effect.job_id)
+        elif isinstance(effect, talk.RelayToDispatchers):
+            for dispatcher in svc.settings.dispatcher_numbers:
+                if dispatcher != sender:
+                    await svc.queue_text(dispatcher, effect.body, kind="relay", job_id=effect.job_id)
+    if decision.phone_effects:
+        await svc.store.update_phone(sender, decision.update_phone_state)
+
+
+def _inbound_row(form: Any, sid: str, sender: str, to: str, decision: talk.Decision, now: str) -> Message:
+    return {
+        "direction": "inbound",
+        "kind": decision.inbound_kind,
+        "job_id": decision.job_id,
+        "phone": sender,
+        "from": sender,
+        "to": to,
+        "body": form.get("Body", ""),
+        "twilio_sid": sid,
+        "status": "received",
+        "error_code": None,
+        "error_message": None,
+        "created_at": now,
+        "updated_at": now,
+        # Internal: media Twilio attached, and the answer a repeated delivery gets again.
+        "num_media": form.get("NumMedia", "0"),
+        "reply_body": decision.reply,
+    }
+
+
+def _reply_row(sender: str, to: str, decision: talk.Decision, now: str) -> Message:
+    return {
+        "direction": "outbound",
+        "kind": decision.reply_kind,
+        "job_id": decision.job_id,
+        "phone": sender,
+        "from": to,
+        "to": sender,
+        "body": decision.reply,
+        "twilio_sid": None,  # a TwiML answer gets its SID inside Twilio; we never learn it
+        "status": "sent",
+        "error_code": None,
+        "error_message": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def inbound_sms(request: Request) -> Response:
+    form = await verified_form(request)
+    sid, sender, to = _required(form)
+    svc = services(request)
+    async with _deliveries.hold(sid):
+        already = await svc.store.find_message_by_sid(sid)
+        if already is not None:
+            log.info("repeated delivery of %s from %s; answered as before", sid, redact_phone(sender))
+            return twiml(already.get("reply_body"))
+
+        role = talk.DISPATCHER if sender in svc.settings.dispatcher_numbers else talk.CUSTOMER
+        command = talk.parse(_text_of(form), role)
+        now = datetime.now(UTC)
+        decision = talk.decide(command, await _facts(svc, command, sender, now), _context(svc))
+        decision = await _run_move(svc, decision, sender)
+
+        stamp = iso_utc(now)
+        _, first = await svc.store.add_inbound_once(_inbound_row(form, sid, sender, to, decision, stamp))
+        if not first:  # only another process could get here first; it acted, so don't act twice
+            return twiml((await svc.store.find_message_by_sid(sid) or {}).get("reply_body"))
+        await _carry_out(svc, decision, sender)
+        if decision.reply:
+            await svc.store.add_message(_reply_row(sender, to, decision, stamp))
+    log.info("%s text from %s: %s", role, redact_phone(sender), type(command).__name__)
+    return twiml(decision.reply)

@@ -18,6 +18,7 @@ from handlers import health, jobs, messages, sms, status_callback, track
 from handlers import log as message_log
 from handlers.services import Services
 from store import Store, open_store
+from web import openapi
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import PrivacyHeadersMiddleware
 from web.middleware import BodyLimitMiddleware
@@ -30,6 +31,7 @@ log = logging.getLogger("qdn.app")
 
 routes = [
     Route("/healthz", health.healthz, methods=["GET"]),
+    Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     Route("/jobs", jobs.create_job, methods=["POST"]),
     Route("/jobs", jobs.list_jobs, methods=["GET"]),
     Route("/jobs/{job_id:int}", jobs.get_job, methods=["GET"]),

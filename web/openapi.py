@@ -1,0 +1,337 @@
+"""GET /openapi.json: the JSON API described in OpenAPI 3.1 for dashboards to generate clients from.
+
+Written by hand from the SPEC's shapes; tests/test_openapi.py keeps it true
+by checking every JSON route is described and real responses validate
+against these schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bot.jobs import EDITABLE_FIELDS, STATUSES
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_MONEY = {"type": ["number", "null"], "minimum": 0}
+
+HISTORY_ENTRY = {
+    "type": "object",
+    "required": ["status", "at", "by", "eta_minutes"],
+    "properties": {
+        "status": {"enum": list(STATUSES)},
+        "at": {"type": "string", "format": "date-time"},
+        "by": {
+            "type": "string",
+            "description": "`api`, or the dispatcher's phone (masked as `dispatcher` in public views)",
+        },
+        "eta_minutes": {"type": ["integer", "null"]},
+    },
+    "additionalProperties": False,
+}
+
+JOB = {
+    "type": "object",
+    "required": [
+        "id",
+        "token",
+        "tracking_url",
+        "customer_name",
+        "customer_phone",
+        "service_type",
+        "address",
+        "scheduled_for",
+        "total",
+        "invoice_url",
+        "notes",
+        "status",
+        "eta_minutes",
+        "history",
+        "created_at",
+        "updated_at",
+    ],
+    "properties": {
+        "id": {"type": "integer"},
+        "token": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{4}(-[2-9A-HJKMNP-Z]{4}){4}$"},
+        "tracking_url": {"type": "string"},
+        "customer_name": {"type": "string"},
+        "customer_phone": {"type": "string", "pattern": r"^\+[1-9]\d{6,14}$"},
+        "service_type": {"type": "string"},
+        "address": _NULLABLE_STRING,
+        "scheduled_for": {"type": ["string", "null"], "format": "date-time"},
+        "total": _MONEY,
+        "invoice_url": _NULLABLE_STRING,
+        "notes": _NULLABLE_STRING,
+        "status": {"enum": list(STATUSES)},
+        "eta_minutes": {"type": ["integer", "null"]},
+        "history": {"type": "array", "items": HISTORY_ENTRY},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+    "additionalProperties": False,
+}
+
+JOB_INPUT = {
+    "type": "object",
+    "properties": {
+        "customer_name": {"type": "string"},
+        "customer_phone": {"type": "string", "description": "any usual format; stored in E.164 (default region US)"},
+        "service_type": {"type": "string"},
+        "address": _NULLABLE_STRING,
+        "scheduled_for": {"type": ["string", "null"], "description": "ISO 8601; no zone means TIMEZONE"},
+        "total": _MONEY,
+        "invoice_url": _NULLABLE_STRING,
+        "notes": _NULLABLE_STRING,
+    },
+    "additionalProperties": False,
+}
+assert set(JOB_INPUT["properties"]) == set(EDITABLE_FIELDS)  # type: ignore[arg-type]
+
+MESSAGE = {
+    "type": "object",
+    "required": [
+        "id",
+        "direction",
+        "kind",
+        "job_id",
+        "phone",
+        "from",
+        "to",
+        "body",
+        "twilio_sid",
+        "status",
+        "error_code",
+        "error_message",
+        "created_at",
+        "updated_at",
+    ],
+    "properties": {
+        "id": {"type": "string"},
+        "direction": {"enum": ["inbound", "outbound"]},
+        "kind": {"enum": ["command", "text", "reply", "notification", "relay", "system"]},
+        "job_id": {"type": ["integer", "null"]},
+        "phone": {"type": "string"},
+        "from": {"type": "string"},
+        "to": {"type": "string"},
+        "body": {"type": "string"},
+        "twilio_sid": _NULLABLE_STRING,
+        "status": {
+            "enum": [
+                "received",
+                "pending",
+                "queued",
+                "sending",
+                "sent",
+                "delivered",
+                "undelivered",
+                "failed",
+                "skipped",
+                "unknown",
+                "read",
+            ]
+        },
+        "error_code": {"type": ["integer", "string", "null"]},
+        "error_message": _NULLABLE_STRING,
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+    "additionalProperties": False,
+}
+
+PUBLIC_VIEW = {
+    "type": "object",
+    "required": [
+        "status",
+        "history",
+        "eta_minutes",
+        "service_type",
+        "first_name",
+        "phone_masked",
+        "business_name",
+        "total",
+        "invoice_url",
+    ],
+    "properties": {
+        "status": {"enum": list(STATUSES)},
+        "history": {"type": "array", "items": HISTORY_ENTRY},
+        "eta_minutes": {"type": ["integer", "null"]},
+        "service_type": {"type": "string"},
+        "first_name": {"type": "string"},
+        "phone_masked": {"type": "string"},
+        "business_name": {"type": "string"},
+        "total": {**_MONEY, "description": "null until complete"},
+        "invoice_url": {**_NULLABLE_STRING, "description": "null until complete"},
+    },
+    "additionalProperties": False,
+}
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+HEALTH = {
+    "type": "object",
+    "required": ["status", "store", "twilio"],
+    "properties": {
+        "status": {"enum": ["ok", "unavailable"]},
+        "store": {"type": "string"},
+        "twilio": {"enum": ["live", "console"]},
+    },
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _list_of(key: str, item: str) -> dict[str, Any]:
+    return {"type": "object", "required": [key], "properties": {key: {"type": "array", "items": _ref(item)}}}
+
+
+_ERRORS = {
+    "400": _json(_ref("Error"), "unparseable body"),
+    "401": _json(_ref("Error"), "missing or wrong bearer token"),
+    "404": _json(_ref("Error"), "no such job"),
+    "413": _json(_ref("Error"), "body over 1 MB"),
+    "422": _json(_ref("Error"), "a field is missing or invalid; the message names it"),
+}
+_JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+_TOKEN_ERRORS = {
+    "404": _json(_ref("Error"), "unknown or malformed token (the same answer for both)"),
+    "429": _json(_ref("Error"), "too many token misses from this client this minute (see Retry-After)"),
+}
+_SECURED = [{"bearer": []}]
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+PATHS: dict[str, Any] = {
+    "/healthz": {
+        "get": {
+            "summary": "Is the service usable",
+            "security": [],
+            "responses": {"200": _json(HEALTH, "ok"), "503": _json(HEALTH, "the store cannot be used")},
+        }
+    },
+    "/jobs": {
+        "post": {
+            "summary": "Create a job (texts the customer the scheduled confirmation)",
+            "requestBody": _body({**JOB_INPUT, "required": ["customer_name", "customer_phone", "service_type"]}),
+            "responses": {"201": _json(_ref("Job"), "the new job"), **_ERRORS},
+        },
+        "get": {
+            "summary": "List jobs, newest first",
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "comma-separated"},
+                {"name": "phone", "in": "query", "schema": {"type": "string"}, "description": "any format"},
+            ],
+            "responses": {"200": _json(_list_of("jobs", "Job"), "matching jobs"), **_ERRORS},
+        },
+    },
+    "/jobs/{job_id}": {
+        "parameters": [_JOB_ID],
+        "get": {"summary": "One job", "responses": {"200": _json(_ref("Job"), "the job"), **_ERRORS}},
+        "patch": {
+            "summary": "Edit a job's details (no texts sent)",
+            "requestBody": _body(JOB_INPUT),
+            "responses": {"200": _json(_ref("Job"), "the edited job"), **_ERRORS},
+        },
+    },
+    "/jobs/{job_id}/status": {
+        "parameters": [_JOB_ID],
+        "post": {
+            "summary": "Move a job and text the customer",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {
+                        "status": {"enum": list(STATUSES)},
+                        "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": 1440},
+                        "total": _MONEY,
+                    },
+                    "additionalProperties": False,
+                }
+            ),
+            "responses": {
+                "200": _json(_ref("Job"), "the job after the move (unchanged for the same status)"),
+                "409": _json(_ref("Error"), "the move is refused; the message says why"),
+                **_ERRORS,
+            },
+        },
+    },
+    "/jobs/{job_id}/messages": {
+        "parameters": [_JOB_ID],
+        "get": {
+            "summary": "The job's conversation, oldest first, relays to dispatchers included",
+            "responses": {"200": _json(_list_of("messages", "Message"), "the messages"), **_ERRORS},
+        },
+        "post": {
+            "summary": "Text the job's customer",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["body"],
+                    "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 1600}},
+                    "additionalProperties": False,
+                }
+            ),
+            "responses": {"201": _json(_ref("Message"), "the queued text (`skipped` if opted out)"), **_ERRORS},
+        },
+    },
+    "/messages": {
+        "get": {
+            "summary": "Every text to or from one phone, oldest first (used by `qdn log` and `qdn chat`)",
+            "parameters": [{"name": "phone", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json(_list_of("messages", "Message"), "the messages"), **_ERRORS},
+        }
+    },
+    "/jobs/token/{token}": {
+        "parameters": [_TOKEN],
+        "get": {
+            "summary": "Public view of the job a tracking token opens",
+            "security": [],
+            "responses": {"200": _json(_ref("PublicJob"), "what the token holder may see"), **_TOKEN_ERRORS},
+        },
+    },
+    "/jobs/token/{token}/messages": {
+        "parameters": [_TOKEN],
+        "get": {
+            "summary": "The customer's own texts with the business, phones masked",
+            "security": [],
+            "responses": {"200": _json(_list_of("messages", "Message"), "the texts"), **_TOKEN_ERRORS},
+        },
+    },
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "QDN SMS API", "version": "1.0.0", "description": "Jobs, texts and tracking for QuickDumpNow."},
+    "security": _SECURED,
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {"Job": JOB, "Message": MESSAGE, "PublicJob": PUBLIC_VIEW, "Error": ERROR},
+    },
+}
+
+
+async def openapi_json(request: Request) -> JSONResponse:
+    return JSONResponse(DOCUMENT)

@@ -8,7 +8,9 @@ made in its data folder. Nothing is switched off for the simulator.
 
 The TwiML answer is the reply; texts the service sends the phone later
 (notifications, relays, dispatcher answers) are found by polling
-GET /messages?phone=... and printed as they appear.
+GET /messages?phone=... and printed once they leave the send queue, the
+moment a real phone would get them. Texts that went out before the phone
+was switched on are history and are not shown.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+import httpx
 import phonenumbers
 from twilio.request_validator import RequestValidator
 
@@ -34,6 +37,11 @@ WEBHOOK_PATH = "/twilio/sms"
 PLACEHOLDER_BUSINESS_NUMBER = "+15005550006"
 PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
 POLL_SECONDS = 1.0
+# How the service logs its TwiML answer to a text (a reply, or an acknowledgement / opt-in
+# confirmation): the simulator prints that answer from the TwiML, never again from the log.
+ANSWER_KINDS = ("reply", "system")
+# Written to the log but not handed to Twilio (or the console) yet: the phone has not got it.
+NOT_SENT_YET = "pending"
 
 
 def business_number(settings: Settings) -> str:
@@ -118,12 +126,21 @@ class Phone:
         # The URL Twilio would have called, which is what the service checks the signature against.
         self.signed_url = settings.public_base_url + WEBHOOK_PATH
         self.seen: set[str] = set()
+        # Sending a text and looking for new ones never overlap: the service logs its answer
+        # before it responds, and that row must be marked as printed before the watcher looks.
+        self.lock = threading.Lock()
 
     def text(self, body: str) -> list[str]:
         """Send one text as a signed webhook; the bodies of the service's TwiML reply."""
         form = inbound_sms_form(self.settings, self.phone, body)
         signature = RequestValidator(self.secret).compute_signature(self.signed_url, form)
-        response = self.client.post_form(WEBHOOK_PATH, form, {"X-Twilio-Signature": signature})
+        with self.lock:
+            response = self.client.post_form(WEBHOOK_PATH, form, {"X-Twilio-Signature": signature})
+            replies = self._answer(response)
+            self._mark_printed(replies)
+        return replies
+
+    def _answer(self, response: httpx.Response) -> list[str]:
         if response.status_code == 403:
             raise CliError(
                 f"the service refused the signed text (403): it checks signatures with another secret or "
@@ -136,24 +153,69 @@ class Phone:
             raise self.client.error_for(response)
         return twiml_messages(response.text)
 
+    def _mark_printed(self, replies: list[str]) -> None:
+        """The log rows of the TwiML answer just printed, so the watcher does not print them again."""
+        if not replies:
+            return
+        try:
+            messages = self.client.phone_messages(self.phone)
+        except CliError:  # the answer is printed anyway; at worst it shows a second time
+            return
+        unmatched = list(replies)
+        for message in messages:
+            body = (message.get("body") or "").strip()
+            answer = message["direction"] == "outbound" and message["kind"] in ANSWER_KINDS
+            if answer and message["id"] not in self.seen and body in unmatched:
+                unmatched.remove(body)
+                self.seen.add(message["id"])
+
+    def _is_news(self, message: dict[str, Any]) -> bool:
+        return (
+            message["direction"] == "outbound"
+            and message["kind"] != "reply"
+            and message["status"] != NOT_SENT_YET
+            and message["id"] not in self.seen
+        )
+
     def new_texts(self) -> list[dict[str, Any]]:
-        """Texts sent to this phone since the last look, other than TwiML replies (printed already)."""
-        fresh = [
-            message
-            for message in self.poller.phone_messages(self.phone)
-            if message["direction"] == "outbound" and message["kind"] != "reply" and message["id"] not in self.seen
-        ]
-        self.seen.update(message["id"] for message in fresh)
+        """Texts that reached this phone since the last look, other than answers printed already."""
+        with self.lock:
+            fresh = [message for message in self.poller.phone_messages(self.phone) if self._is_news(message)]
+            self.seen.update(message["id"] for message in fresh)
         return fresh
 
     def skip_past_texts(self) -> None:
-        """Only texts sent from now on are shown."""
-        self.new_texts()
+        """Only texts that go out from now on are shown (one still queued is shown when it goes)."""
+        with self.lock:
+            self.seen.update(
+                message["id"] for message in self.poller.phone_messages(self.phone) if message["status"] != NOT_SENT_YET
+            )
 
 
-def _later_text(message: dict[str, Any]) -> str:
-    note = "" if message["status"] != "skipped" else "  (not sent: this phone has opted out)"
-    return f"< [{message['kind']}] {message['body']}{note}"
+def bubble(prefix: str, body: str, note: str = "") -> list[str]:
+    """A text as screen lines: `prefix` on the first, later lines of a multi-line text indented."""
+    first, *rest = body.splitlines() or [""]
+    lines = [prefix + first, *(f"  {line}" for line in rest)]
+    lines[-1] += note
+    return lines
+
+
+def _delivery_note(message: dict[str, Any]) -> str:
+    status = message["status"]
+    if status == "skipped":
+        return "  (not sent: this phone has opted out)"
+    if status in ("failed", "undelivered"):
+        code = message.get("error_code")
+        return f"  (not delivered: {status}{f', error {code}' if code else ''})"
+    return ""
+
+
+def _later_text(message: dict[str, Any]) -> list[str]:
+    return bubble(f"< [{message['kind']}] ", str(message.get("body") or ""), _delivery_note(message))
+
+
+def _later_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
+    return [line for message in messages for line in _later_text(message)]
 
 
 class Screen:
@@ -186,7 +248,8 @@ def _watch(phone: Phone, screen: Screen, stop: threading.Event) -> None:
             continue
         complained = False
         if fresh:
-            screen.show(["", *(_later_text(m) for m in fresh)] if screen.interactive else map(_later_text, fresh), True)
+            # At a terminal the prompt "> " is on screen: start the texts on a line of their own.
+            screen.show(["", *_later_texts(fresh)] if screen.interactive else _later_texts(fresh), True)
 
 
 def run_chat(phone: Phone, lines: TextIO, out: TextIO, *, interactive: bool, wait: float) -> int:
@@ -213,7 +276,8 @@ def run_chat(phone: Phone, lines: TextIO, out: TextIO, *, interactive: bool, wai
             if not interactive:
                 screen.show([f"> {body}"])
             replies = phone.text(body)
-            screen.show([f"< {reply}" for reply in replies] or ["  (no reply)"], reprompt=True)
+            shown = [line for reply in replies for line in bubble("< ", reply)]
+            screen.show(shown or ["  (no reply)"], reprompt=True)
         if interactive:
             screen.show([""])
         else:
@@ -224,5 +288,5 @@ def run_chat(phone: Phone, lines: TextIO, out: TextIO, *, interactive: bool, wai
         stop.set()
         watcher.join()
     # One last look, so anything sent before we stopped is shown exactly once.
-    screen.show(map(_later_text, phone.new_texts()))
+    screen.show(_later_texts(phone.new_texts()))
     return 0

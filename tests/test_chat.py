@@ -91,6 +91,12 @@ class StandIn:
             self.texts.setdefault(phone, []).append(
                 outbound("s1", phone, "notification", "On the way.", status="skipped")
             )
+        elif body == "SEND":  # the send queue hands this phone's queued texts to Twilio
+            for text in self.texts.get(phone, []):
+                text["status"] = "sent" if text["status"] == "pending" else text["status"]
+            reply.message("(sent)")
+        elif body == "LINES":
+            reply.message("Open jobs (2):\n1001 scheduled - Dana W.\n1002 arrived - Priya R.")
         elif body == "TWO":
             reply.message("first & <one>")
             reply.message("second")
@@ -225,6 +231,32 @@ def test_texts_sent_to_the_phone_later_are_printed_once(tmp_path, serve_stand_in
     assert run.out.count("< [notification] QuickDumpNow: your crew is on the way. ETA 20 min.") == 1
     assert "Your job is booked." not in run.out
     assert "< Got it: hi" in run.out
+
+
+def test_a_text_queued_before_the_phone_was_on_shows_when_it_goes_out(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    stand_in.texts[CUSTOMER] = [
+        outbound("went", CUSTOMER, "notification", "Your job is booked."),
+        outbound("queued", CUSTOMER, "notification", "The crew is on the way.", status="pending"),
+    ]
+    run = chat(env, tmp_path, "hi\nSEND\n", "--from", "512-555-0199", "--url", stand_in.url, "--wait", "0.2")
+    assert run.code == 0, run.err
+    assert run.out.count("< [notification] The crew is on the way.") == 1  # once sent, not while queued
+    assert run.out.index("> SEND") < run.out.index("< [notification] The crew is on the way.")
+    assert "Your job is booked." not in run.out  # went out before the phone was on: history
+
+
+def test_a_multi_line_reply_stays_together_on_screen(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    run = chat(env, tmp_path, "LINES\n", "--from", "512-555-0100", "--url", stand_in.url, "--wait", "0")
+    assert run.out.splitlines()[1:] == [
+        "> LINES",
+        "< Open jobs (2):",
+        "  1001 scheduled - Dana W.",
+        "  1002 arrived - Priya R.",
+    ]
 
 
 def test_a_skipped_text_is_shown_as_not_sent(tmp_path, serve_stand_in):

@@ -266,6 +266,8 @@ def test_dispatcher_en_route_moves_the_job_and_the_customers_phone_shows_the_tex
         moved = client.get(f"/jobs/{job['id']}").json()
     assert (moved["status"], moved["eta_minutes"]) == ("en_route", 20)
     assert moved["history"][-1]["by"] == DISPATCHER
+    shown_job = qdn(service, "jobs", "show", str(job["id"]))
+    assert shown_job.lines[-1].endswith(f"  en route (ETA 20 min)  by dispatcher {DISPATCHER}")
 
     notification = kinds(all_sent(service, job["id"]), kind="notification")[-1]
     assert notification["phone"] == phone and "20 min" in notification["body"]

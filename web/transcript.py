@@ -84,7 +84,8 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
     lines.append("History:")
     for step in job.get("history") or []:
         eta = f" (ETA {step['eta_minutes']} min)" if step.get("eta_minutes") is not None else ""
-        lines.append(f"  {local_time(step['at'], tz)}  {label(step['status'])}{eta}  by {step['by']}")
+        by = step["by"] if step["by"] == "api" else f"dispatcher {step['by']}"  # SPEC: `api` or the dispatcher's phone
+        lines.append(f"  {local_time(step['at'], tz)}  {label(step['status'])}{eta}  by {by}")
     return "\n".join(lines)
 
 

@@ -137,7 +137,12 @@ class Decision:
         move = self.move
         if move is None:
             raise ValueError("after_move needs a decision with a MoveJob effect")
-        job_id = outcome.job["id"] if outcome.job is not None else None
+        if outcome.job is not None:
+            job_id: int | None = outcome.job["id"]
+        elif outcome.result == "refused":
+            job_id = move.job_id  # the job exists: its conversation keeps the attempt and the reason
+        else:
+            job_id = None
         return replace(self, reply=None if self.quiet else answer_move(move, outcome), job_id=job_id)
 
 

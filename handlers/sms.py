@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +37,10 @@ from store import Message
 log = logging.getLogger("qdn.sms")
 
 REQUIRED_FIELDS = ("MessageSid", "From", "To")
+# Characters XML 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF, lone surrogates).
+# An answer that echoes a word of the sender's text must not turn the TwiML into
+# a document Twilio refuses to parse (error 12100), which would leave the sender unanswered.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def twiml(reply: str | None) -> Response:
@@ -212,6 +218,8 @@ async def inbound_sms(request: Request) -> Response:
         now = datetime.now(UTC)
         decision = talk.decide(command, await _facts(svc, command, sender, now), _context(svc))
         decision = await _run_move(svc, decision, sender)
+        if decision.reply:
+            decision = replace(decision, reply=_NOT_XML.sub("", decision.reply))
 
         stamp = iso_utc(now)
         _, first = await svc.store.add_inbound_once(_inbound_row(form, sid, sender, to, decision, stamp))

@@ -47,7 +47,10 @@ from web.transport import SendFailed, Transport
 log = logging.getLogger("qdn.outbox")
 
 MAX_LOOKUPS = 5
-MAX_CONCURRENCY = 64
+# Twilio's fastest senders (short codes) take ~100 texts/s; 32 in flight keeps that up at ~300 ms
+# latency. More hurts: httpcore scans its whole pool on every request event, and past ~40
+# connections that scan costs more CPU than the requests (bench/bench_send.py shows the cliff).
+MAX_CONCURRENCY = 32
 UNKNOWN_REASON = (
     "the send timed out after the request may have reached Twilio, and Twilio has no matching message; "
     "check with the customer before sending it again"
@@ -116,8 +119,7 @@ class Outbox:
         self.backoff = backoff or Backoff()
         # Wait at least this long after an unsure send before looking it up, so Twilio has it listed.
         self.settle_seconds = settle_seconds
-        # Enough sends in flight to keep the rate with ~1 s of Twilio latency, no more.
-        self.concurrency = concurrency or max(1, min(MAX_CONCURRENCY, math.ceil(rate_per_second)))
+        self.concurrency = concurrency or self.concurrency_for(rate_per_second)
         self.now = now
         self.poll_seconds = poll_seconds
         self.stop_grace_seconds = stop_grace_seconds
@@ -131,6 +133,11 @@ class Outbox:
         self._reload = True
         self._stopping = False
         self._runner: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def concurrency_for(rate_per_second: float) -> int:
+        """Enough sends in flight to keep the rate with up to ~1 s of Twilio latency, no more."""
+        return max(1, min(MAX_CONCURRENCY, math.ceil(rate_per_second)))
 
     # -- control ------------------------------------------------------------
 
@@ -256,29 +263,35 @@ class Outbox:
     # -- one attempt --------------------------------------------------------
 
     async def _process(self, message: Message) -> Message:
-        """Move one pending message on as far as it can go now; returns the row as stored."""
-        current = await self.store.get_message(message["id"])
-        if current["status"] != "pending":
-            return current
+        """Move one pending message on as far as it can go now; returns the row as stored.
+
+        `message` is the queue's copy. Every write re-checks the stored row (`_claim`,
+        `_settle`), so a stale copy can delay a text but never send it twice.
+        """
         now = self.now()
-        if _due(current) > iso_utc(now):
-            return current
-        if current.get("send_started_at"):
+        if message.get("send_started_at"):
+            current = await self.store.get_message(message["id"])
+            if current["status"] != "pending" or not current.get("send_started_at") or _due(current) > iso_utc(now):
+                return current
             return await self._reconcile(current, now)
-        if await self.store.is_opted_out(current["to"]):
-            log.info("message %s to %s skipped: opted out", current["id"], redact_phone(current["to"]))
-            return await self._settle(current, status="skipped", error_code=None, error_message=OPTED_OUT_REASON)
-        if now - datetime.fromisoformat(current["created_at"]) >= self.give_up:
+        if _due(message) > iso_utc(now):
+            return message
+        if await self.store.is_opted_out(message["to"]):
+            log.info("message %s to %s skipped: opted out", message["id"], redact_phone(message["to"]))
+            return await self._settle(
+                message, unsent=True, status="skipped", error_code=None, error_message=OPTED_OUT_REASON
+            )
+        if now - datetime.fromisoformat(message["created_at"]) >= self.give_up:
             hours = self.give_up.total_seconds() / 3600
             reason = f"not sent within {hours:g} hours (SEND_GIVE_UP_HOURS)"
-            if current.get("error_message"):
-                reason += f"; last error: {current['error_message']}"
-            log.warning("message %s to %s: gave up", current["id"], redact_phone(current["to"]))
-            return await self._settle(current, status="failed", error_message=reason)
+            if message.get("error_message"):
+                reason += f"; last error: {message['error_message']}"
+            log.warning("message %s to %s: gave up", message["id"], redact_phone(message["to"]))
+            return await self._settle(message, unsent=True, status="failed", error_message=reason)
 
         await asyncio.sleep(self.rate.reserve())
         started = iso_utc(self.now())
-        claimed = await self.store.update_message(current["id"], lambda m: self._claim(m, started))
+        claimed = await self.store.update_message(message["id"], lambda m: self._claim(m, started))
         if claimed.get("send_started_at") != started:
             return claimed  # someone else moved it on meanwhile
         try:
@@ -296,15 +309,20 @@ class Outbox:
 
     @staticmethod
     def _claim(message: Message, started: str) -> Message | None:
-        if message["status"] != "pending" or message.get("send_started_at"):
+        """Mark the stored row as being sent -- durably, before the request -- if it still may be."""
+        if message["status"] != "pending" or message.get("send_started_at") or _due(message) > started:
             return None
         return {**message, "send_started_at": started, "attempts": message.get("attempts", 0) + 1}
 
-    async def _settle(self, message: Message, **changes: Any) -> Message:
-        """Record a final outcome (the row leaves the queue); only a still-pending row is changed."""
+    async def _settle(self, message: Message, *, unsent: bool = False, **changes: Any) -> Message:
+        """Record a final outcome (the row leaves the queue); only a still-pending row is changed.
+
+        `unsent`: the outcome assumes no attempt is out (skipped, gave up), so a row
+        with `send_started_at` is left alone for reconciling.
+        """
 
         def change(current: Message) -> Message | None:
-            if current["status"] != "pending":
+            if current["status"] != "pending" or (unsent and current.get("send_started_at")):
                 return None
             return {**_settled(current), **changes}
 

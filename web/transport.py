@@ -105,7 +105,7 @@ class HttpxTwilioClient(AsyncHttpClient):
         base_url: str | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 64,
+        max_connections: int = 32,  # matches the worker's most sends in flight (web.outbox)
     ) -> None:
         super().__init__(logger=log, is_async=True, timeout=timeout.read)
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -190,6 +190,8 @@ class TwilioTransport(Transport):
     def __init__(self, settings: Settings, http_client: HttpxTwilioClient | None = None) -> None:
         self.http = http_client or HttpxTwilioClient(settings.twilio_api_base_url)
         self.client = twilio_client(settings, self.http)
+        # Resolved once here: the SDK imports its whole API tree on first use, so do it at start-up.
+        self.messages = self.client.messages
         # The Messaging Service wins when both are set (SPEC); Twilio then picks the number.
         self.sender: dict[str, Any] = (
             {"messaging_service_sid": settings.twilio_messaging_service_sid}
@@ -200,7 +202,7 @@ class TwilioTransport(Transport):
 
     async def send(self, to: str, body: str) -> Accepted:
         try:
-            sent = await self.client.messages.create_async(
+            sent = await self.messages.create_async(
                 to=to, body=body, status_callback=self.status_callback, **self.sender
             )
         except (TwilioRestException, TwilioServiceException) as error:
@@ -218,7 +220,7 @@ class TwilioTransport(Transport):
         if "from_" in self.sender:
             filters["from_"] = self.sender["from_"]
         try:
-            found = await self.client.messages.list_async(**filters)
+            found = await self.messages.list_async(**filters)
         except (TwilioRestException, TwilioServiceException) as error:
             raise SendFailed("retry", f"lookup failed: {_twilio_message(error)}", code=error.code) from None
         except (httpx.TransportError, ValueError) as error:

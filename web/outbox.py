@@ -352,7 +352,8 @@ class Outbox:
         if failure.outcome == "unsure":
             log.warning("message %s to %s: %s; will look it up", message["id"], who, failure.message)
             return await self._later(message, max(self.settle_seconds, self.backoff.delay(1)))
-        log.warning("message %s to %s failed: %s %s", message["id"], who, failure.code, failure.message)
+        # Only the code: Twilio's message may quote the full number (it is kept in the message log).
+        log.warning("message %s to %s failed: Twilio error %s", message["id"], who, failure.code)
         settled = await self._settle(message, status="failed", error_code=failure.code, error_message=failure.message)
         if failure.code == OPTED_OUT_CODE:
             await record_opt_out(self.store, message["to"], f"Twilio error {OPTED_OUT_CODE} on a send")

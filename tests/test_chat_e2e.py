@@ -27,6 +27,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from bot.phones import redact_phone
 from tests.support import DISPATCHER, ROOT, LiveServer
 from web.settings import API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, load_settings
 
@@ -434,6 +435,20 @@ def test_a_customers_question_is_relayed_to_the_dispatchers_phone_and_answered(s
     ]
     assert dispatcher_screen.out.count("Can you come before noon?") == 1
     assert "[system]" not in customer_screen.out + dispatcher_screen.out
+
+
+def test_the_service_console_shows_the_texts_not_the_simulators_polling(service, switch_on):
+    typed, phone = new_customer_phone()
+    job = new_job(service, phone)
+    customer = switch_on(typed)
+    assert qdn(service, "chat", "--from", DISPATCHER, "--wait", "0", stdin=f"ARRIVED {job['id']}\n").code == 0
+    customer.wait_for(lambda line: line.startswith("< [notification] "))
+    customer.close()
+
+    console = service.log.read_text()
+    assert f"--- text to {redact_phone(phone)} ---" in console  # the console transport's simulated screen
+    assert '"POST /twilio/sms HTTP/1.1" 200' in console
+    assert "GET /messages?phone=" not in console  # each open phone asks once a second: not logged
 
 
 # -- (e) the local secret belongs to this installation; other keys are refused ---------------

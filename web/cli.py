@@ -17,6 +17,22 @@ from web.api_client import ApiClient, CliError
 from web.settings import ConfigError, Settings, load_settings
 
 
+class QuietSimulatorPolling(logging.Filter):
+    """Drops the access-log lines of answered `GET /messages?phone=...` requests.
+
+    Every open `qdn chat` asks that once a second; in console mode those lines
+    would bury the texts the service prints, which is what the console is for.
+    uvicorn's access records carry (client, method, path, http version, status).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:
+            _, method, path, _, status = args
+            return not (method == "GET" and str(path).startswith("/messages?") and status == 200)
+        return True
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -27,6 +43,8 @@ def serve(args: argparse.Namespace) -> int:
     # Tokens and phone numbers never reach the access or application logs.
     install_redaction()
     settings = load_settings()
+    if not settings.twilio_live:
+        logging.getLogger("uvicorn.access").addFilter(QuietSimulatorPolling())
     # Open the store before the server starts, so a locked or corrupt data
     # folder stops us with one clear line instead of a lifespan traceback.
     store = asyncio.run(open_store(settings.database_url))

@@ -27,5 +27,10 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
+# Prints each figure next to its baseline (docs/performance.md); numbers are never asserted.
+# Needs wrk (apt-get install wrk) and 2 CPUs; data sets are cached in $${TMPDIR:-/tmp}/qdn-bench.
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/bench_webhook.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

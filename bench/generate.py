@@ -1,0 +1,401 @@
+"""Bench data sets: realistic jobs and conversations, written through the Store interface.
+
+    .venv/bin/python bench/generate.py [large|small ...]     # prints where each data set is
+
+Two sets, one business at two ages:
+  small   200 jobs,     1,000 logged texts  (a new business: 5 texts a job)
+  large   10,000 jobs,  200,000 logged texts (years of history: ~20 texts a job)
+
+Every job is built with bot.jobs (new_job, then the moves a dispatcher made,
+stamped at realistic times), and its whole conversation -- status texts
+rendered from the real templates, dispatcher commands and their answers,
+customers' STATUS checks and questions, acknowledgements, relays -- goes into
+the store with that job's `create_job` write: one atomic write per job,
+the same call the API uses, so no Store method was added for this. Texts
+that belong to no job (STATUS from a customer between jobs) go in through
+`add_message`, and opt-outs through `update_phone`.
+
+Data sets are cached under $QDN_BENCH_CACHE (default: the temp folder's
+qdn-bench/), keyed on this file and the store's code, and copied before each
+use, so every bench run starts from the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import jobs  # noqa: E402
+from bot.conversation import wording  # noqa: E402
+from bot.conversation.display import phone_for_people  # noqa: E402
+from bot.tokens import new_token  # noqa: E402
+from handlers.services import Services  # noqa: E402
+from store import JobWrite, open_store  # noqa: E402
+from web.settings import load_settings  # noqa: E402
+
+BUSINESS_NAME = "QuickDumpNow"
+BUSINESS_PHONE = "+15125550123"
+DISPATCHERS = ("+15125550100", "+15125550101", "+15125550102")
+# The Twilio Auth Token the bench server checks signatures with (and the load generator signs with).
+AUTH_TOKEN = "9c1e6f0b3a5d4e2f8a7b6c5d4e3f2a1b"
+PUBLIC_BASE_URL = "https://sms.quickdumpnow.test"
+SEED = 20261127
+
+
+@dataclass(frozen=True)
+class DataSet:
+    name: str
+    jobs: int
+    texts: int
+
+
+DATA_SETS = {
+    "small": DataSet("small", 200, 1_000),
+    "large": DataSet("large", 10_000, 200_000),
+}
+
+# fmt: off
+FIRST_NAMES = (
+    "Dana", "James", "Maria", "Robert", "Linda", "Michael", "Patricia", "David", "Jennifer", "Carlos",
+    "Elena", "Marcus", "Tasha", "Wei", "Priya", "Hector", "Olivia", "Noah", "Grace", "Samuel",
+    "Aisha", "Brandon", "Rosa", "Kevin", "Megan", "Luis", "Hannah", "Tyrone", "Emily", "Jorge",
+)
+LAST_NAMES = (
+    "Whitfield", "Garcia", "Nguyen", "Johnson", "Patel", "Smith", "Martinez", "Brown",
+    "Okafor", "Lee", "Rodriguez", "Walker", "Kim", "Hernandez", "Thompson", "Alvarez",
+    "Wilson", "Chen", "Davis", "Moore", "Flores", "Jackson", "Rivera", "Clark",
+    "Lopez", "Young", "Baker", "Ramirez",
+)
+STREETS = (
+    "Ridgeview Dr", "Burnet Rd", "Manor Rd", "S Lamar Blvd", "Cameron Rd",
+    "Slaughter Ln", "Parmer Ln", "Brodie Ln", "Anderson Mill Rd", "Riverside Dr",
+    "E Cesar Chavez St", "William Cannon Dr", "Airport Blvd", "Wells Branch Pkwy",
+)
+# fmt: on
+ZIPS = ("78704", "78731", "78745", "78748", "78753", "78757", "78759", "78741", "78723", "78729")
+SERVICES = ("dump trailer rental", "junk removal", "dumpster delivery")
+QUESTIONS = (
+    "Can you come after 2? I have a work call until then",
+    "Is the driver still coming today?",
+    "Gate code is 4471, trailer can go on the left side of the driveway",
+    "How much longer will you need the trailer? I was told Friday",
+    "Can you also take an old fridge?",
+    "Please call when you are 10 minutes out",
+    "We are running late, can we push to tomorrow morning",
+    "The dumpster is blocking my neighbor's mailbox, can it be moved a couple feet",
+    "Thanks! Everything looks great",
+    "Do you take mattresses? There are two",
+)
+DISPATCHER_ANSWERS = (
+    "Yes, the driver will be there between 2 and 4.",
+    "On the way now, about 20 minutes out.",
+    "Got it, we will put it on the left side.",
+    "No problem, we can pick it up Friday afternoon.",
+    "Yes, fridges are $45 extra, freon removal included.",
+    "Will do, the driver will call ahead.",
+)
+
+
+def bench_environ(data_dir: Path) -> dict[str, str]:
+    """The settings the bench service runs with: live Twilio settings, so signatures use the Auth Token.
+
+    TWILIO_API_BASE_URL points at a closed local port: a STATUS answer is TwiML,
+    so nothing is sent during the bench, and nothing could leave the machine.
+    """
+    return {
+        "DATABASE_URL": f"tinydb:///{data_dir.resolve()}/qdn.json",
+        "API_TOKEN": "bench-api-token-5e0b7c",
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "DISPATCHER_NUMBERS": ",".join(DISPATCHERS),
+        "BUSINESS_NAME": BUSINESS_NAME,
+        "BUSINESS_PHONE": BUSINESS_PHONE,
+        "TIMEZONE": "America/Chicago",
+        "TWILIO_ACCOUNT_SID": "AC" + "5" * 32,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": BUSINESS_PHONE,
+        "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+    }
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("QDN_BENCH_CACHE") or Path(tempfile.gettempdir()) / "qdn-bench")
+
+
+def _code_key() -> str:
+    """Changes whenever this generator or the store's file layout code changes."""
+    digest = hashlib.sha256()
+    for part in ("bench/generate.py", "store/tinydb_store.py", "store/atomic.py", "store/base.py"):
+        path = ROOT / part
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cached_path(data_set: DataSet) -> Path:
+    return cache_root() / f"{data_set.name}-{data_set.jobs}j-{data_set.texts}t-{_code_key()}"
+
+
+# --- the conversation of one job ------------------------------------------------------------
+
+
+class Conversation:
+    """Builds one job's history and texts, in time order, in the handlers' row shapes."""
+
+    def __init__(self, rng: random.Random, svc: Services, job_id: int, quota: int) -> None:
+        self.rng = rng
+        self.svc = svc
+        self.job_id = job_id
+        self.quota = quota
+        self.rows: list[dict[str, Any]] = []
+
+    def sid(self) -> str:
+        return f"SM{self.rng.getrandbits(128):032x}"
+
+    def _row(self, direction: str, kind: str, phone: str, body: str, at: datetime, **extra: Any) -> dict[str, Any]:
+        inbound = direction == "inbound"
+        stamp = jobs.iso_utc(at)
+        row = {
+            "direction": direction,
+            "kind": kind,
+            "job_id": self.job_id,
+            "phone": phone,
+            "from": phone if inbound else BUSINESS_PHONE,
+            "to": BUSINESS_PHONE if inbound else phone,
+            "body": body,
+            "twilio_sid": self.sid() if inbound or kind != "reply" else None,
+            "status": "received" if inbound else ("sent" if kind == "reply" else "delivered"),
+            "error_code": None,
+            "error_message": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        if inbound:
+            row.update(num_media="0", reply_body=None)
+        row.update(extra)
+        return row
+
+    def exchange(self, phone: str, text: str, reply: str | None, at: datetime, kind: str = "command") -> None:
+        """An inbound text and its TwiML answer, as handlers/sms.py logs them."""
+        self.rows.append(self._row("inbound", kind, phone, text, at, reply_body=reply))
+        if reply:
+            self.rows.append(self._row("outbound", "reply", phone, reply, at))
+
+    def room(self) -> int:
+        return self.quota - len(self.rows)
+
+
+def build_job(rng: random.Random, svc: Services, job_id: int, customer: dict[str, Any], created: datetime,
+              final: str, quota: int) -> JobWrite:  # fmt: skip
+    """A job that reached `final` the way dispatchers move jobs, and `quota` texts about it."""
+    c = Conversation(rng, svc, job_id, quota)
+    url = svc.settings.tracking_url
+    fields = {
+        "customer_name": customer["name"],
+        "customer_phone": customer["phone"],
+        "service_type": rng.choice(SERVICES),
+        "address": customer["address"],
+        "scheduled_for": jobs.iso_utc(created + timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 8))),
+        "total": None,
+        "invoice_url": None,
+        "notes": rng.choice((None, None, "Driveway is steep", "Call on arrival", "Dog in the yard")),
+    }
+    job = jobs.new_job(job_id, new_token(), fields, jobs.iso_utc(created))
+    phone, dispatcher = customer["phone"], rng.choice(DISPATCHERS)
+
+    def notify(current: dict[str, Any], at: datetime) -> None:
+        text = svc.notification(current, False, jobs.iso_utc(at))
+        text.update(status="delivered", twilio_sid=c.sid(), updated_at=jobs.iso_utc(at + timedelta(seconds=4)))
+        c.rows.append(text)
+
+    notify(job, created)
+    path = {
+        "scheduled": [],
+        "en_route": ["en_route"],
+        "arrived": ["en_route", "arrived"],
+        "complete": ["en_route", "arrived", "complete"],
+        "cancelled": ["cancelled"],
+    }[final]
+    at = datetime.fromisoformat(fields["scheduled_for"])
+    # Between booking and the visit: a STATUS check and a question, relayed and answered.
+    if c.room() > len(path) + 2 and rng.random() < 0.8:
+        reply = wording.STATUS_ONE.format(business=BUSINESS_NAME, job_id=job_id, service=job["service_type"],
+                                          status="scheduled", url=url(job["token"]))  # fmt: skip
+        c.exchange(phone, rng.choice(("STATUS", "status?", "Status please")), reply, created + timedelta(hours=5))
+    while c.room() > c.quota // 2 + len(path) * 3 + 5:
+        _question(c, rng, job, phone, dispatcher, created + timedelta(hours=rng.randint(6, 40)))
+    for status in path:
+        at += timedelta(minutes=rng.randint(20, 240))
+        eta = rng.choice((15, 20, 30, 45)) if status == "en_route" else None
+        total = float(rng.randint(150, 900)) if status == "complete" else None
+        command = {
+            "en_route": f"EN ROUTE {job_id} {eta}",
+            "arrived": f"ARRIVED {job_id}",
+            "complete": f"DONE {job_id} {total or 0:.0f}",
+            "cancelled": f"CANCEL {job_id}",
+        }[status]
+        job = jobs.move(job, status, by=dispatcher, now=jobs.iso_utc(at), eta_minutes=eta, total=total).job
+        if c.room() > len(path) * 3:
+            answer = f"{job_id} -> {jobs.label(status)}. Customer texted."
+            c.exchange(dispatcher, command, answer, at - timedelta(seconds=2))
+        notify(job, at)
+    while c.room() > 0:
+        _question(c, rng, job, phone, dispatcher, at + timedelta(hours=rng.randint(1, 30)))
+    c.rows.sort(key=lambda row: row["created_at"])
+    return JobWrite(job, c.rows[:quota])
+
+
+def _question(c: Conversation, rng: random.Random, job: dict[str, Any], phone: str, dispatcher: str,
+              at: datetime) -> None:  # fmt: skip
+    """A customer's question: acknowledged, relayed to every dispatcher, answered with R."""
+    text = rng.choice(QUESTIONS)
+    ack = wording.ACK.format(business=BUSINESS_NAME, urgent=f" Urgent? Call {phone_for_people(BUSINESS_PHONE)}.")
+    c.exchange(phone, text, ack, at, kind="text")
+    c.rows[-1]["kind"] = "system"
+    who = wording.WHO_WITH_JOB.format(first_name=job["customer_name"].split()[0], job_id=job["id"],
+                                      status=jobs.label(job["status"]))  # fmt: skip
+    relay = wording.RELAY.format(who=who, text=text, target=job["id"])
+    for number in DISPATCHERS:
+        c.rows.append(c._row("outbound", "relay", number, relay, at + timedelta(seconds=1)))
+    answer = rng.choice(DISPATCHER_ANSWERS)
+    later = at + timedelta(minutes=rng.randint(2, 30))
+    c.exchange(
+        dispatcher, f"R {job['id']} {answer}", f"Sent to {job['customer_name'].split()[0]} ({job['id']}).", later
+    )
+    c.rows.append(c._row("outbound", "relay", phone, answer, later + timedelta(seconds=1)))
+
+
+# --- the whole business ------------------------------------------------------------------------
+
+
+def _customers(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    people = []
+    while len(people) < count:
+        phone = f"+1{rng.choice(('512', '737', '210', '830'))}{rng.randint(2, 9)}{rng.randint(0, 999999):06d}"
+        if phone in seen or phone in DISPATCHERS or phone == BUSINESS_PHONE:
+            continue
+        seen.add(phone)
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        address = f"{rng.randint(100, 19999)} {rng.choice(STREETS)}, Austin, TX {rng.choice(ZIPS)}"
+        people.append({"name": name, "phone": phone, "address": address})
+    return people
+
+
+def _quotas(rng: random.Random, jobs_count: int, texts: int) -> list[int]:
+    """Texts per job: skewed (most jobs are quiet, a few chatty), at least 2, summing to `texts`."""
+    weights = [rng.lognormvariate(0, 0.6) for _ in range(jobs_count)]
+    scale = (texts - 2 * jobs_count) / sum(weights)
+    quotas = [2 + int(w * scale) for w in weights]
+    for i in range(texts - sum(quotas)):
+        quotas[i % jobs_count] += 1
+    return quotas
+
+
+async def generate(data_set: DataSet, target: Path) -> dict[str, Any]:
+    """Write `data_set` into a new store at target/data; returns what the load generator needs."""
+    rng = random.Random(f"{SEED}-{data_set.name}")
+    os.environ.update(bench_environ(target / "data"))
+    settings = load_settings()
+    store = await open_store(settings.database_url)
+    svc = Services(settings=settings, store=store)
+    # Repeat customers: about one in four jobs is for someone who booked before.
+    customers = _customers(rng, max(1, data_set.jobs * 3 // 4))
+    phone_texts = max(2, data_set.texts // 100) // 2 * 2  # STATUS checks between jobs: an inbound and its answer
+    quotas = _quotas(rng, data_set.jobs, data_set.texts - phone_texts)
+    booking = customers + [rng.choice(customers) for _ in range(data_set.jobs - len(customers))]
+    rng.shuffle(booking)
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    span = timedelta(days=3 * 365 if data_set.jobs > 1000 else 120)
+    open_share = 0.06
+    try:
+        for n in range(data_set.jobs):
+            created = end - span + span * (n / data_set.jobs)
+            recent = n >= data_set.jobs * (1 - open_share)
+            final = rng.choice(("scheduled", "en_route", "arrived")) if recent else (
+                "cancelled" if rng.random() < 0.08 else "complete")  # fmt: skip
+            customer = booking[n]
+            quota = quotas[n]
+            await store.create_job(lambda job_id, c=customer, t=created, f=final, q=quota:
+                                   build_job(rng, svc, job_id, c, t, f, q))  # fmt: skip
+        for i in range(phone_texts // 2):
+            customer = customers[rng.randrange(len(customers))]
+            at = jobs.iso_utc(end - timedelta(days=rng.randint(1, 300)))
+            reach = wording.REACH_BY_PHONE.format(phone=phone_for_people(BUSINESS_PHONE))
+            reply = wording.NO_OPEN_JOBS.format(business=BUSINESS_NAME, reach=reach)
+            row = {
+                "direction": "inbound", "kind": "command", "job_id": None, "phone": customer["phone"],
+                "from": customer["phone"], "to": BUSINESS_PHONE, "body": "STATUS", "twilio_sid": f"SMp{i:030x}",
+                "status": "received", "error_code": None, "error_message": None, "created_at": at,
+                "updated_at": at, "num_media": "0", "reply_body": reply,
+            }  # fmt: skip
+            answer = {"direction": "outbound", "kind": "reply", "from": BUSINESS_PHONE, "to": customer["phone"],
+                      "body": reply, "twilio_sid": None, "status": "sent"}  # fmt: skip
+            await store.add_message(row)
+            await store.add_message({**row, **answer})
+        # One customer in a hundred has opted out; the load generator never uses them.
+        opted_out = [c["phone"] for c in customers[:: max(1, 100)]][1:]
+        for phone in opted_out:
+            await store.update_phone(phone, lambda state: {**state, "opted_out": True, "opt_keyword": "STOP"})
+        stored_jobs = len(await store.list_jobs())
+    finally:
+        await store.close()
+    senders = [c["phone"] for c in customers if c["phone"] not in set(opted_out)]
+    rng.shuffle(senders)
+    return {"jobs": stored_jobs, "texts": data_set.texts, "senders": senders, "dispatchers": list(DISPATCHERS)}
+
+
+def ensure(data_set: DataSet, log: Any = print) -> Path:
+    """The cached data set's folder (generated on first use); its store is in <folder>/data."""
+    folder = cached_path(data_set)
+    if (folder / "manifest.json").exists():
+        return folder
+    for stale in folder.parent.glob(f"{data_set.name}-*"):
+        shutil.rmtree(stale)  # older generator or store code, or a generation that was interrupted
+    building = folder.with_name(folder.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    started = time.perf_counter()
+    log(f"generating the {data_set.name} data set ({data_set.jobs:,} jobs, {data_set.texts:,} texts) ...")
+    manifest = asyncio.run(generate(data_set, building))
+    for secret in (building / "data").glob("*secret*"):
+        secret.unlink()  # settings made none (all are given), but never cache one if they did
+    (building / "manifest.json").write_text(json.dumps(manifest))
+    building.rename(folder)
+    log(f"  done in {time.perf_counter() - started:.1f} s -> {folder}")
+    return folder
+
+
+def fresh_copy(data_set: DataSet, into: Path) -> tuple[Path, dict[str, Any]]:
+    """A private copy of the data set's store at into/data, and its manifest."""
+    source = ensure(data_set)
+    if into.exists():
+        shutil.rmtree(into)
+    shutil.copytree(source / "data", into / "data")
+    return into / "data", json.loads((source / "manifest.json").read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("sets", nargs="*", default=list(DATA_SETS), choices=list(DATA_SETS))
+    for name in parser.parse_args().sets:
+        print(ensure(DATA_SETS[name]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -491,3 +491,11 @@ def test_the_worker_holds_at_most_its_concurrency_in_flight(tmp_path):
 
     scenario(tmp_path, body)
     assert max(peak) <= 3
+
+
+def test_the_app_worker_follows_the_rate_cap_and_give_up_settings(tmp_path):
+    with live_app(tmp_path, SEND_RATE_PER_SECOND="4", SEND_GIVE_UP_HOURS="6") as (client, _):
+        outbox = client.app_state["outbox"]
+        assert outbox.rate.interval == 0.25 and outbox.concurrency == 4
+        assert outbox.give_up == timedelta(hours=6)
+        assert isinstance(outbox.transport, TwilioTransport)

@@ -127,7 +127,8 @@ class Outbox:
         self._lanes: dict[str, deque[Message]] = {}  # phone -> its pending texts in queue order
         self._in_flight: dict[str, str] = {}  # phone -> id of the message being attempted
         self._ready: list[tuple[str, str, str, str]] = []  # heap of (due, created_at, id, phone) lane heads
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sending: set[asyncio.Task[Any]] = set()  # past the rate wait: claiming or talking to Twilio
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._reload = True
@@ -151,16 +152,20 @@ class Outbox:
         self._runner = asyncio.create_task(self._run(), name="qdn-outbox")
 
     async def stop(self) -> None:
-        """Stop taking work; let attempts in flight finish (bounded), then cancel the rest.
+        """Stop taking work; let sends in progress finish (bounded), cancel the rest.
 
-        A cancelled attempt keeps its `send_started_at`, so the next start reconciles it.
+        Attempts still waiting for a rate slot are cancelled at once (nothing was
+        written for them). A send cancelled after the grace period keeps its
+        `send_started_at`, so the next start reconciles it.
         """
         self._stopping = True
         self._wakeup.set()
         if self._runner is not None:
             await self._runner
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=self.stop_grace_seconds)
+        for task in self._tasks - self._sending:
+            task.cancel()
+        if self._sending:
+            await asyncio.wait(self._sending, timeout=self.stop_grace_seconds)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -251,6 +256,7 @@ class Outbox:
             later = self.now() + timedelta(seconds=self.backoff.delay(message.get("attempts", 0) + 1))
             result = {**message, "next_attempt_at": iso_utc(later)}
         finally:
+            self._sending.discard(asyncio.current_task())  # type: ignore[arg-type]
             del self._in_flight[phone]
             if result["status"] == "pending":
                 lane = self._lanes.setdefault(phone, deque())
@@ -290,6 +296,9 @@ class Outbox:
             return await self._settle(message, unsent=True, status="failed", error_message=reason)
 
         await asyncio.sleep(self.rate.reserve())
+        # From here on a stop waits for this attempt: cancelling the claim's store write
+        # could leave a marker with no request behind it.
+        self._sending.add(asyncio.current_task())  # type: ignore[arg-type]
         started = iso_utc(self.now())
         claimed = await self.store.update_message(message["id"], lambda m: self._claim(m, started))
         if claimed.get("send_started_at") != started:

@@ -96,10 +96,20 @@ def test_creation_and_each_transition_send_exactly_one_text_with_the_right_wordi
                 assert len(sent) == 1, move
                 assert wording in twilio.form(sent[0])["Body"]
 
+        other = client.post("/jobs", json=job_body(service_type="dumpster delivery")).json()
+        drain(client)
+        before = len(twilio.creates)
+        assert client.post(f"/jobs/{other['id']}/status", json={"status": "cancelled"}).status_code == 200
+        drain(client)
+        (cancelled,) = twilio.creates[before:]
+        assert twilio.form(cancelled)["Body"] == (
+            "QuickDumpNow: Dana, your dumpster delivery (job 1002) has been cancelled. Questions? Call (512) 555-0123."
+        )
+
         log = client.get(f"/jobs/{job['id']}/messages").json()["messages"]
         assert [m["status"] for m in log] == ["queued"] * 5
-        assert [m["twilio_sid"] for m in log] == [m["sid"] for m in twilio.held]
-        assert [m["body"] for m in log] == twilio.bodies
+        assert [m["twilio_sid"] for m in log] == [m["sid"] for m in twilio.held if "job 1001" in m["body"]]
+        assert [m["body"] for m in log] == [body for body in twilio.bodies if "job 1001" in body]
         assert all(m["kind"] == "notification" and m["from"] == FROM_NUMBER for m in log)
 
 

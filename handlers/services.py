@@ -70,11 +70,15 @@ class Services:
         by: str,
         eta_minutes: int | None = None,
         total: float | None = None,
+        now: str | None = None,
     ) -> JobWrite:
-        """Move a job (InvalidTransition says why not) and queue the customer's text with it."""
+        """Move a job (InvalidTransition says why not) and queue the customer's text with it.
+
+        `now` (ISO UTC, default the current time) stamps the history entry and the text.
+        """
         job = await self.store.get_job(job_id)
         opted_out = await self.store.is_opted_out(job["customer_phone"])
-        now = jobs.utc_now()
+        now = now or jobs.utc_now()
 
         def change(current: Job) -> JobWrite:
             moved = jobs.move(current, status, by=by, now=now, eta_minutes=eta_minutes, total=total)

@@ -19,7 +19,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -28,7 +28,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import conversation as talk
 from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
-from bot.jobs import OPEN_STATUSES, iso_utc
+from bot.jobs import OPEN_STATUSES, iso_utc, utc_now
 from bot.phones import normalize_phone, redact_phone
 from handlers.services import Services, services
 from handlers.signature import verified_form
@@ -135,14 +135,18 @@ async def _facts(svc: Services, command: talk.Command, sender: str, now: datetim
     )
 
 
-async def _run_move(svc: Services, decision: talk.Decision, sender: str) -> talk.Decision:
+async def _run_move(svc: Services, decision: talk.Decision, sender: str, received: datetime) -> talk.Decision:
     """A dispatcher's EN ROUTE/ARRIVED/DONE/CANCEL: the same path as POST /jobs/{id}/status."""
     move = decision.move
     if move is None:
         return decision
+    # A job's log is ordered by time, ties in the order written, and the move is written before the
+    # dispatcher's text (which must record how it went). Stamped at least 1 ms after that text, the
+    # status text it causes never reads before it, however fast the handler runs.
+    moved_at = max(utc_now(), iso_utc(received + timedelta(milliseconds=1)))
     try:
         result = await svc.change_status(
-            move.job_id, move.status, by=sender, eta_minutes=move.eta_minutes, total=move.total
+            move.job_id, move.status, by=sender, eta_minutes=move.eta_minutes, total=move.total, now=moved_at
         )
     except NotFound:
         return decision.after_move(talk.MoveOutcome.not_found())
@@ -217,7 +221,7 @@ async def inbound_sms(request: Request) -> Response:
         command = talk.parse(_text_of(form), role)
         now = datetime.now(UTC)
         decision = talk.decide(command, await _facts(svc, command, sender, now), _context(svc))
-        decision = await _run_move(svc, decision, sender)
+        decision = await _run_move(svc, decision, sender, now)
         if decision.reply:
             decision = replace(decision, reply=_NOT_XML.sub("", decision.reply))
 

@@ -15,18 +15,12 @@ from handlers.auth import require_api_token
 from handlers.services import Services, services
 from store import Job, JobWrite
 
+# The SPEC's job shape, in its order.
 JOB_FIELDS = (
     "id",
     "token",
     "tracking_url",
-    "customer_name",
-    "customer_phone",
-    "service_type",
-    "address",
-    "scheduled_for",
-    "total",
-    "invoice_url",
-    "notes",
+    *jobs.EDITABLE_FIELDS,
     "status",
     "eta_minutes",
     "history",

@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.jobs import EDITABLE_FIELDS, STATUSES
+from handlers.jobs import JOB_FIELDS
+from store.base import MESSAGE_FIELDS
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _MONEY = {"type": ["number", "null"], "minimum": 0}
@@ -34,24 +36,7 @@ HISTORY_ENTRY = {
 
 JOB = {
     "type": "object",
-    "required": [
-        "id",
-        "token",
-        "tracking_url",
-        "customer_name",
-        "customer_phone",
-        "service_type",
-        "address",
-        "scheduled_for",
-        "total",
-        "invoice_url",
-        "notes",
-        "status",
-        "eta_minutes",
-        "history",
-        "created_at",
-        "updated_at",
-    ],
+    "required": list(JOB_FIELDS),
     "properties": {
         "id": {"type": "integer"},
         "token": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{4}(-[2-9A-HJKMNP-Z]{4}){4}$"},
@@ -91,22 +76,7 @@ assert set(JOB_INPUT["properties"]) == set(EDITABLE_FIELDS)  # type: ignore[arg-
 
 MESSAGE = {
     "type": "object",
-    "required": [
-        "id",
-        "direction",
-        "kind",
-        "job_id",
-        "phone",
-        "from",
-        "to",
-        "body",
-        "twilio_sid",
-        "status",
-        "error_code",
-        "error_message",
-        "created_at",
-        "updated_at",
-    ],
+    "required": list(MESSAGE_FIELDS),
     "properties": {
         "id": {"type": "string"},
         "direction": {"enum": ["inbound", "outbound"]},

@@ -1,0 +1,269 @@
+"""Two-way SMS end to end: a real `qdn serve` process, full Twilio settings, a local fake Twilio over HTTP.
+
+The fake speaks the wire format of Twilio's Messages API (POST .../Messages.json
+-> 201 JSON, GET for lookups) on 127.0.0.1 and records every form it receives;
+TWILIO_API_BASE_URL points the service's Twilio transport at it. Webhooks are
+signed over PUBLIC_BASE_URL (https://), as Twilio signs them, while the
+request itself reaches the process on http://127.0.0.1 -- as behind a proxy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+import pytest
+
+from tests.support import CUSTOMER, DISPATCHER, LiveServer, job_body
+from tests.twilio_fake import (
+    ACCOUNT_SID,
+    API_KEY,
+    API_SECRET,
+    FROM_NUMBER,
+    MESSAGES_PATH,
+    PUBLIC_BASE_URL,
+    STATUS_CALLBACK,
+    basic_auth,
+    message_json,
+    page_json,
+    sign,
+    twilio_environ,
+)
+
+pytestmark = pytest.mark.e2e
+
+T = TypeVar("T")
+
+
+class LocalTwilio:
+    """Twilio's Messages API on a local port: 201 for every create, recorded with its headers."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []  # {"path", "authorization", "form"} per create
+        self.held: list[dict[str, Any]] = []
+        self._sids = (f"SM{n:032x}" for n in itertools.count(0xE2E000))
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
+                if self.path != MESSAGES_PATH:
+                    self._answer(404, {"code": 20404, "message": "The requested resource was not found"})
+                    return
+                with fake._lock:
+                    message = message_json(next(fake._sids), form)
+                    fake.held.append(message)
+                    fake.received.append(
+                        {"path": self.path, "authorization": self.headers.get("Authorization"), "form": form}
+                    )
+                self._answer(201, message)
+
+            def do_GET(self) -> None:
+                with fake._lock:
+                    self._answer(200, page_json(list(reversed(fake.held))))
+
+            def _answer(self, status: int, payload: dict[str, Any]) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet: pytest shows failures
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LocalTwilio:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def forms(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.received)
+
+
+def eventually(check: Callable[[], T | None], what: str, deadline: float = 15) -> T:
+    """Poll `check` until it returns something; `deadline` only turns a hang into a failure."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+@pytest.fixture
+def twilio() -> Iterator[LocalTwilio]:
+    with LocalTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def api(service: LiveServer) -> Iterator[httpx.Client]:
+    with service.client() as client:
+        yield client
+
+
+@pytest.fixture
+def service(tmp_path: Path, twilio: LocalTwilio) -> Iterator[LiveServer]:
+    environ = twilio_environ(tmp_path, TWILIO_API_BASE_URL=twilio.url, SEND_RATE_PER_SECOND="50")
+    server = LiveServer(environ, tmp_path).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_sids = (f"SM{n:032x}" for n in itertools.count(0x5E000))
+
+
+def text(server: LiveServer, sender: str, words: str) -> list[str]:
+    """What Twilio would post for an inbound SMS, signed over the public URL; returns the TwiML <Message>s."""
+    sid = next(_sids)
+    fields = {
+        "ToCountry": "US",
+        "ToState": "TX",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "AUSTIN",
+        "FromZip": "78731",
+        "SmsSid": sid,
+        "FromState": "TX",
+        "SmsStatus": "received",
+        "FromCity": "AUSTIN",
+        "Body": words,
+        "FromCountry": "US",
+        "To": FROM_NUMBER,
+        "ToZip": "78701",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+    }
+    response = httpx.post(
+        f"{server.url}/twilio/sms",
+        content=urlencode(fields),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": sign(f"{PUBLIC_BASE_URL}/twilio/sms", fields),
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/xml")
+    return [message.text or "" for message in ET.fromstring(response.content).findall("./Message")]
+
+
+def status_callback(server: LiveServer, sid: str, status: str) -> httpx.Response:
+    fields = {
+        "SmsSid": sid,
+        "SmsStatus": status,
+        "MessageStatus": status,
+        "To": CUSTOMER,
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": FROM_NUMBER,
+        "ApiVersion": "2010-04-01",
+    }
+    return httpx.post(
+        f"{server.url}/twilio/status",
+        content=urlencode(fields),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": sign(STATUS_CALLBACK, fields),
+        },
+        timeout=10,
+    )
+
+
+def test_dispatcher_en_route_reaches_the_customer_who_then_reads_it(
+    service: LiveServer, twilio: LocalTwilio, api: httpx.Client
+) -> None:
+    job = api.post("/jobs", json=job_body()).json()
+    job_id = job["id"]
+    eventually(lambda: twilio.forms(), "the booking text to reach Twilio")
+
+    # The dispatcher texts EN ROUTE; the answer says what happened.
+    assert text(service, DISPATCHER, f"EN ROUTE {job_id} 20") == [
+        f"{job_id} -> en route (ETA 20 min). Customer texted."
+    ]
+
+    # The customer's notification reaches Twilio: the exact form, from the configured number, API-key auth.
+    def en_route_text() -> dict[str, Any] | None:
+        return next((f for f in twilio.forms() if "ETA 20 min" in f["form"]["Body"]), None)
+
+    sent = eventually(en_route_text, "the en-route text to reach Twilio")
+    form = sent["form"]
+    assert sent["path"] == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    assert sent["authorization"] == basic_auth(API_KEY, API_SECRET)
+    assert (form["To"], form["From"], form["StatusCallback"]) == (CUSTOMER, FROM_NUMBER, STATUS_CALLBACK)
+    assert "ETA 20 min" in form["Body"] and job["token"] in form["Body"]
+    assert len(twilio.forms()) == 2  # the booking and the en-route text: one each
+
+    # The customer asks, and reads "en route".
+    (answer,) = text(service, CUSTOMER, "Status?")
+    assert re.fullmatch(
+        rf"QuickDumpNow: Job {job_id} \(junk removal\) is en route, ETA \d{{1,2}}:\d\d [AP]M\. "
+        rf"Track: {re.escape(PUBLIC_BASE_URL)}/track\?token={job['token']}",
+        answer,
+    ), answer
+
+    # Twilio reports the text delivered; the job's log shows it.
+    def logged_notification() -> dict[str, Any] | None:
+        messages = api.get(f"/jobs/{job_id}/messages").json()["messages"]
+        return next((m for m in messages if m["kind"] == "notification" and "ETA 20 min" in m["body"]), None)
+
+    sid = eventually(lambda: (logged_notification() or {}).get("twilio_sid"), "the SID Twilio gave to be recorded")
+    assert sid == next(m["sid"] for m in twilio.held if m["body"] == form["Body"])
+    assert status_callback(service, sid, "delivered").status_code == 204
+    notification = logged_notification()
+    assert notification is not None
+    assert (notification["status"], notification["to"], notification["from"]) == ("delivered", CUSTOMER, FROM_NUMBER)
+
+    kinds = [(m["direction"], m["kind"], m["phone"]) for m in api.get(f"/jobs/{job_id}/messages").json()["messages"]]
+    assert kinds == [
+        ("outbound", "notification", CUSTOMER),
+        ("inbound", "command", DISPATCHER),
+        ("outbound", "reply", DISPATCHER),
+        ("outbound", "notification", CUSTOMER),
+        ("inbound", "command", CUSTOMER),
+        ("outbound", "reply", CUSTOMER),
+    ]
+    assert api.get(f"/jobs/{job_id}").json()["status"] == "en_route"
+
+
+def test_a_text_signed_for_the_internal_url_changes_nothing(service: LiveServer, api: httpx.Client) -> None:
+    job_id = api.post("/jobs", json=job_body()).json()["id"]
+    fields = {"MessageSid": "SM" + "d" * 32, "From": DISPATCHER, "To": FROM_NUMBER, "Body": f"DONE {job_id}"}
+    internal_url = f"{service.url}/twilio/sms"  # what the process sees, not what Twilio called
+    response = httpx.post(
+        internal_url,
+        content=urlencode(fields),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sign(internal_url, fields)},
+        timeout=10,
+    )
+    assert response.status_code == 403
+    assert api.get(f"/jobs/{job_id}").json()["status"] == "scheduled"
+    assert [m["kind"] for m in api.get(f"/jobs/{job_id}/messages").json()["messages"]] == ["notification"]

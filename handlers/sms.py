@@ -29,6 +29,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot import conversation as talk
 from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
 from bot.jobs import OPEN_STATUSES, iso_utc, utc_now
+from bot.outbound import outbound_message
 from bot.phones import normalize_phone, redact_phone
 from handlers.services import Services, services
 from handlers.signature import verified_form
@@ -155,17 +156,26 @@ async def _run_move(svc: Services, decision: talk.Decision, sender: str, receive
     return decision.after_move(talk.MoveOutcome.from_change(result.job, result.changed, result.messages))
 
 
-async def _carry_out(svc: Services, decision: talk.Decision, sender: str) -> None:
-    """Relays and the sender's phone state, after the text is logged."""
+async def _relays(svc: Services, decision: talk.Decision, sender: str) -> list[Message]:
+    """The relays the decision queues, built as Services.queue_text builds them (`skipped` if opted out)."""
+    targets = []
     for effect in decision.effects:
         if isinstance(effect, talk.Relay):
-            await svc.queue_text(effect.to_phone, effect.body, kind="relay", job_id=effect.job_id)
+            targets.append((effect.to_phone, effect.body, effect.job_id))
         elif isinstance(effect, talk.RelayToDispatchers):
-            for dispatcher in svc.settings.dispatcher_numbers:
-                if dispatcher != sender:
-                    await svc.queue_text(dispatcher, effect.body, kind="relay", job_id=effect.job_id)
-    if decision.phone_effects:
-        await svc.store.update_phone(sender, decision.update_phone_state)
+            targets += [(d, effect.body, effect.job_id) for d in svc.settings.dispatcher_numbers if d != sender]
+    return [
+        outbound_message(
+            kind="relay",
+            to=to,
+            body=body,
+            sender=svc.sender,
+            now=utc_now(),
+            opted_out=await svc.store.is_opted_out(to),
+            job_id=job_id,
+        )
+        for to, body, job_id in targets
+    ]
 
 
 def _inbound_row(form: Any, sid: str, sender: str, to: str, decision: talk.Decision, now: str) -> Message:
@@ -226,11 +236,20 @@ async def inbound_sms(request: Request) -> Response:
             decision = replace(decision, reply=_NOT_XML.sub("", decision.reply))
 
         stamp = iso_utc(now)
-        _, first = await svc.store.add_inbound_once(_inbound_row(form, sid, sender, to, decision, stamp))
-        if not first:  # only another process could get here first; it acted, so don't act twice
-            return twiml((await svc.store.find_message_by_sid(sid) or {}).get("reply_body"))
-        await _carry_out(svc, decision, sender)
+        caused = await _relays(svc, decision, sender)
         if decision.reply:
-            await svc.store.add_message(_reply_row(sender, to, decision, stamp))
+            caused.append(_reply_row(sender, to, decision, stamp))
+        # One atomic write -- the text, its relays, the reply, the sender's state -- so one
+        # fsync per webhook, and a crash leaves all of it or none (a redelivery then acts).
+        stored, first = await svc.store.record_inbound(
+            _inbound_row(form, sid, sender, to, decision, stamp),
+            outbound=caused,
+            phone=sender if decision.phone_effects else None,
+            change_phone=decision.update_phone_state if decision.phone_effects else None,
+        )
+        if not first:  # only another process could get here first; it acted, so don't act twice
+            return twiml(stored[0].get("reply_body"))
+        if any(message["status"] == "pending" for message in stored):
+            svc.wake_sender()
     log.info("%s text from %s: %s", role, redact_phone(sender), type(command).__name__)
     return twiml(decision.reply)

@@ -29,8 +29,12 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text`: all of it or none of it, even after a crash."""
+def write_atomically(path: Path, text: str, *, sync_folder: bool = True) -> None:
+    """Replace `path` with `text`: all of it or none of it, even after a crash.
+
+    With sync_folder=False the rename is not yet durable: the caller fsyncs the
+    folder once after several files (the store's checkpoint does).
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -41,7 +45,8 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if sync_folder:
+        fsync_dir(path.parent)
 
 
 def read_json(path: Path) -> Any:
@@ -69,14 +74,16 @@ class AtomicJSONStorage(Storage):
     only with its first complete write.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, sync_folder: bool = True) -> None:
         self.path = Path(path)
+        self.sync_folder = sync_folder
 
     def read(self) -> dict[str, Any] | None:
         return read_json(self.path)
 
     def write(self, data: dict[str, Any]) -> None:
-        write_atomically(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        write_atomically(self.path, text, sync_folder=self.sync_folder)
 
     def close(self) -> None:
         pass

@@ -105,12 +105,32 @@ class Store(ABC):
     async def add_message(self, message: Message) -> Message:
         """Append one message; returns it with `id`, `created_at`, `updated_at` set."""
 
-    @abstractmethod
     async def add_inbound_once(self, message: Message) -> tuple[Message, bool]:
         """Append an inbound message unless one with its `twilio_sid` exists.
 
         Returns (the stored message, whether it was new), atomically, so
         concurrent duplicate webhook deliveries store and act once.
+        """
+        stored, created = await self.record_inbound(message)
+        return stored[0], created
+
+    @abstractmethod
+    async def record_inbound(
+        self,
+        inbound: Message,
+        *,
+        outbound: Iterable[Message] = (),
+        phone: str | None = None,
+        change_phone: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> tuple[list[Message], bool]:
+        """An inbound text, the texts it causes and its sender's new state, in one atomic write.
+
+        Appends `inbound` and then each of `outbound` (each in its own job's or
+        phone's conversation) and sets `phone`'s state to `change_phone(state)`
+        -- all or nothing, and only if no message with the inbound's
+        `twilio_sid` exists yet. Returns (the stored messages, True), or
+        ([the message already stored for that SID], False) and writes nothing.
+        One write per webhook is what keeps answering Twilio near one fsync.
         """
 
     @abstractmethod

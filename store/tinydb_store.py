@@ -1,53 +1,71 @@
-"""The TinyDB backend: one small file per conversation, indexes in memory.
+"""The TinyDB backend: a write-ahead journal in front of one small file per conversation.
 
 Layout, for DATABASE_URL=tinydb:///data/qdn.json::
 
     data/qdn.json             store metadata (schema version); its presence
                               marks an initialised store
     data/qdn.json.lock        flock held by the one process that owns the data
+    data/qdn.journal.000007   the write-ahead journal (store/journal.py)
     data/qdn.jobs/1042.json   job 1042 and its whole conversation
     data/qdn.phones/15125550199.json
                               a phone's state (opt-out, loop guards) and its
                               texts that belong to no job
 
-TinyDB parses and rewrites a whole file on every write, so one big file makes
-each request cost more as history grows. Partitioning by job (and, for texts
-with no job, by phone) keeps every write to the size of one conversation, and
-puts a status change and the texts it causes in the same file -- one atomic
-write. Lookups that span partitions (token, phone, Twilio SID, pending queue,
-opt-outs) are answered from indexes built by one scan at start-up.
+Each partition file is a TinyDB database (tables `job`, `messages`, `state`),
+so a whole conversation is one small file, and nothing ever reads or rewrites
+more than one conversation. A write is acknowledged when its journal line is
+on disk: one append and one fdatasync, shared by concurrent writes, and one
+line however many partitions the write touches (an inbound text, the reply
+and the sender's state land together or not at all). The partition files
+catch up in the background (`checkpoint`): each changed file is rewritten
+once -- temp file, fsync, rename -- and the journal segments it covered are
+then deleted. Until then, reads see the journal's documents over the files.
 
-All file I/O runs on one worker thread: one writer at a time, and the event
-loop never blocks on disk.
+Lookups that span partitions (token, phone, Twilio SID, pending queue,
+opt-outs, phone state) are answered from memory: indexes built by one scan of
+the files at start-up, then the journal replayed over them.
+
+Threads: lookups and writes run under one mutex, in the caller's thread;
+they touch memory and append to the journal, never wait for the disk. Reads
+of whole conversations (`TinyDBStore` runs them on its worker thread),
+fdatasync (the sync thread) and checkpoints (the checkpoint thread) are the
+only blocking I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tinydb import TinyDB
-from tinydb.middlewares import CachingMiddleware
-from tinydb.table import Document
-
 from bot.errors import NotFound, StoreCorrupt, StoreError
 from bot.jobs import utc_now
-from store.atomic import AtomicJSONStorage, FolderLock, read_json, write_atomically
+from store.atomic import AtomicJSONStorage, FolderLock, fsync_dir, read_json, write_atomically
 from store.base import Job, JobWrite, Message, Store
+from store.journal import Journal, Op
 
 SCHEMA_VERSION = 1
 FIRST_JOB_ID = 1001
+# A checkpoint starts when the journal's active segment passes this size (about 5,000 webhooks),
+# or when writes pause for IDLE_SECONDS. It bounds the journal replayed at start-up, and the memory
+# the journal's documents take until their files catch up.
+CHECKPOINT_BYTES = 8 * 1024 * 1024
+IDLE_SECONDS = 2.0
 T = TypeVar("T")
+log = logging.getLogger("qdn.store")
+
+# partition id -> table -> doc id -> document: what the journal holds beyond the files.
+Overlay = dict[str, dict[str, dict[int, dict[str, Any]]]]
 
 
 class _Indexes:
-    """Cross-partition lookups, rebuilt from the files at every start."""
+    """Cross-partition lookups, rebuilt from the files and the journal at every start."""
 
     def __init__(self) -> None:
         self.jobs: dict[int, Job] = {}
@@ -58,8 +76,9 @@ class _Indexes:
         # dispatcher's relays live with the customer's job, not the dispatcher's.
         self.texted_in: dict[str, set[int]] = {}
         self.pending: dict[str, str] = {}  # message id -> created_at, for queue order
+        self.phone_state: dict[str, dict[str, Any]] = {}
         self.opted_out: set[str] = set()
-        self.phones_with_files: set[str] = set()
+        self.last_doc: dict[str, int] = {}  # partition id -> highest message doc id
 
     def put_job(self, job: Job) -> None:
         old = self.jobs.get(job["id"])
@@ -69,17 +88,18 @@ class _Indexes:
         self.by_token[job["token"]] = job["id"]
         self.by_phone.setdefault(job["customer_phone"], set()).add(job["id"])
 
-    def put_message(self, message: Message) -> None:
+    def put_message(self, message_id: str, message: Message) -> None:
         if message.get("job_id") is not None and message.get("phone"):
             self.texted_in.setdefault(message["phone"], set()).add(message["job_id"])
         if message.get("twilio_sid"):
-            self.by_sid[message["twilio_sid"]] = message["id"]
+            self.by_sid[message["twilio_sid"]] = message_id
         if message.get("status") == "pending":
-            self.pending[message["id"]] = message["created_at"]
+            self.pending[message_id] = message["created_at"]
         else:
-            self.pending.pop(message["id"], None)
+            self.pending.pop(message_id, None)
 
     def put_phone_state(self, phone: str, state: dict[str, Any]) -> None:
+        self.phone_state[phone] = state
         if state.get("opted_out"):
             self.opted_out.add(phone)
         else:
@@ -90,16 +110,39 @@ def _digits(phone: str) -> str:
     return phone.lstrip("+")
 
 
+def _home(message: Message) -> str:
+    """The partition id a message lives in (also its id prefix): "1042", or "p15125550199"."""
+    if message.get("job_id") is not None:
+        return str(message["job_id"])
+    return "p" + _digits(message["phone"])
+
+
+def _split_id(message_id: str) -> tuple[str, int]:
+    """(partition id, doc id) of a message id like "1042-7" or "p15125550199-3"."""
+    prefix, _, doc = message_id.rpartition("-")
+    if doc.isdigit() and (prefix.isdigit() or (prefix[:1] == "p" and prefix[1:].isdigit())):
+        return prefix, int(doc)
+    raise NotFound(f"No message {message_id}.")
+
+
 class TinyDBCore:
-    """The synchronous store; `TinyDBStore` runs it on its own thread."""
+    """The synchronous store. Every public method must be called holding `mutex` (`TinyDBStore` does)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.jobs_dir = path.with_name(path.stem + ".jobs")
         self.phones_dir = path.with_name(path.stem + ".phones")
+        self.journal = Journal(path.with_name(path.stem + ".journal"))
+        self.mutex = threading.Lock()
         self._lock = FolderLock(path.with_name(path.name + ".lock"))
-        self._mutex = threading.Lock()
         self.index = _Indexes()
+        self.live: Overlay = {}  # written since the last checkpoint began
+        self.frozen: Overlay = {}  # being written to the files by the running checkpoint
+        self._covered: list[Path] = []  # journal segments the frozen overlay came from
+        self._wake = threading.Event()
+        self._closing = False
+        self._last_write = time.monotonic()
+        self._checkpointer: threading.Thread | None = None
 
     # -- opening ------------------------------------------------------------
 
@@ -109,8 +152,11 @@ class TinyDBCore:
         try:
             self._open_locked()
         except BaseException:
+            self.journal.close()
             self._lock.release()
             raise
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="tinydb-checkpoint", daemon=True)
+        self._checkpointer.start()
 
     def _open_locked(self) -> None:
         meta = read_json(self.path)
@@ -121,107 +167,112 @@ class TinyDBCore:
         self.jobs_dir.mkdir(exist_ok=True)
         self.phones_dir.mkdir(exist_ok=True)
         self._remove_torn_temp_files()
-        for file in self.jobs_dir.glob("*.json"):
-            data = self._read_partition(file)
-            job = dict(data.get("job", {}).get("1", {}))
-            if not job:
-                raise StoreCorrupt(f"{file} holds no job; restore it or move it away")
-            self.index.put_job(job)
-            self._index_messages(str(job["id"]), data)
-        for file in self.phones_dir.glob("*.json"):
-            data = self._read_partition(file)
-            phone = "+" + file.stem
-            self.index.phones_with_files.add(phone)
-            self.index.put_phone_state(phone, data.get("state", {}).get("1", {}))
-            self._index_messages("p" + file.stem, data)
+        for folder, prefix in ((self.jobs_dir, ""), (self.phones_dir, "p")):
+            for file in folder.glob("*.json"):
+                data = self._read_partition(file)
+                if not prefix and not data.get("job", {}).get("1"):
+                    raise StoreCorrupt(f"{file} holds no job; restore it or move it away")
+                pid = prefix + file.stem
+                for table, docs in data.items():
+                    for doc_id, doc in docs.items():
+                        self._index(pid, table, int(doc_id), doc)
+        for ops in self.journal.replay():
+            self._apply(ops)
 
     def _remove_torn_temp_files(self) -> None:
         # A crash between mkstemp and os.replace leaves a temp file; the real
-        # file still holds the last complete write, so the temp is garbage.
+        # file (and the journal) still hold the last complete write.
         for folder in (self.path.parent, self.jobs_dir, self.phones_dir):
             for tmp in folder.glob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
 
     @staticmethod
-    def _read_partition(file: Path) -> dict[str, Any]:
+    def _read_partition(file: Path) -> dict[str, dict[str, Any]]:
         data = read_json(file)
         if not isinstance(data, dict):
             raise StoreCorrupt(f"{file} is not a TinyDB file; restore it or move it away")
         return data
 
-    def _index_messages(self, prefix: str, data: dict[str, Any]) -> None:
-        for doc_id, message in data.get("messages", {}).items():
-            self.index.put_message({**message, "id": f"{prefix}-{doc_id}"})
-
     def close(self) -> None:
-        self._lock.release()
+        """Stop the checkpoint thread, bring every file up to date, release the folder."""
+        self._closing = True
+        self._wake.set()
+        try:
+            if self._checkpointer is not None:
+                self.mutex.release()  # the checkpoint thread needs it to finish
+                try:
+                    self._checkpointer.join()
+                finally:
+                    self.mutex.acquire()
+            self._checkpoint_locked()
+        finally:
+            self.journal.close()
+            self._lock.release()
 
     # -- partitions ---------------------------------------------------------
 
-    def _job_file(self, job_id: int) -> Path:
-        return self.jobs_dir / f"{job_id}.json"
+    def _file(self, pid: str) -> Path:
+        if pid.startswith("p"):
+            return self.phones_dir / f"{pid[1:]}.json"
+        return self.jobs_dir / f"{pid}.json"
 
-    def _phone_file(self, phone: str) -> Path:
-        return self.phones_dir / f"{_digits(phone)}.json"
+    def _index(self, pid: str, table: str, doc_id: int, doc: dict[str, Any]) -> None:
+        if table == "messages":
+            self.index.put_message(f"{pid}-{doc_id}", doc)
+            self.index.last_doc[pid] = max(doc_id, self.index.last_doc.get(pid, 0))
+        elif table == "job":
+            self.index.put_job(doc)
+        elif table == "state":
+            self.index.put_phone_state("+" + pid[1:], doc)
 
-    def _partition_of(self, message_id: str) -> tuple[Path, str, int]:
-        """(file, id prefix, TinyDB doc id) of a message id like "1042-7" or "p15125550199-3"."""
-        prefix, _, doc = message_id.rpartition("-")
-        if not doc.isdigit() or not prefix:
-            raise NotFound(f"No message {message_id}.")
-        if prefix.startswith("p") and prefix[1:].isdigit():
-            return self.phones_dir / f"{prefix[1:]}.json", prefix, int(doc)
-        if prefix.isdigit():
-            return self._job_file(int(prefix)), prefix, int(doc)
-        raise NotFound(f"No message {message_id}.")
+    def _apply(self, ops: list[Op]) -> None:
+        for pid, table, doc_id, doc in ops:
+            self.live.setdefault(pid, {}).setdefault(table, {})[doc_id] = doc
+            self._index(pid, table, doc_id, doc)
 
-    def _message_home(self, message: Message) -> tuple[Path, str]:
-        if message.get("job_id") is not None:
-            return self._job_file(message["job_id"]), str(message["job_id"])
-        return self._phone_file(message["phone"]), "p" + _digits(message["phone"])
+    def _commit(self, ops: list[Op]) -> None:
+        """One atomic write: journaled (durable once the journal syncs), then visible."""
+        self.journal.append(ops)
+        self._apply(ops)
+        self._last_write = time.monotonic()
+        if self.journal.active_size >= CHECKPOINT_BYTES:
+            self._wake.set()
 
-    @contextmanager
-    def _write(self, file: Path) -> Iterator[TinyDB]:
-        """A TinyDB on `file` whose changes reach the disk in one atomic write at the end.
-
-        If the body raises, nothing is written.
-        """
-        db = TinyDB(storage=CachingMiddleware(AtomicJSONStorage), path=file)
-        yield db
-        db.storage.flush()
-
-    @staticmethod
-    def _insert_messages(db: TinyDB, prefix: str, messages: list[Message], now: str) -> list[Message]:
-        table = db.table("messages")
-        stored = []
+    def _message_ops(self, messages: Iterable[Message], now: str) -> tuple[list[Op], list[Message]]:
+        ops, stored = [], []
         for message in messages:
-            body = {**message, "created_at": message.get("created_at") or now, "updated_at": now}
-            body.pop("id", None)
-            doc_id = table.insert(body)
-            stored.append({**body, "id": f"{prefix}-{doc_id}"})
-        return stored
+            pid = _home(message)
+            doc_id = self.index.last_doc.get(pid, 0) + 1
+            self.index.last_doc[pid] = doc_id
+            doc = {**message, "created_at": message.get("created_at") or now, "updated_at": now}
+            doc.pop("id", None)
+            ops.append([pid, "messages", doc_id, doc])
+            stored.append({**doc, "id": f"{pid}-{doc_id}"})
+        return ops, stored
 
-    @staticmethod
-    def _with_id(prefix: str, doc: Document) -> Message:
-        return {**doc, "id": f"{prefix}-{doc.doc_id}"}
+    def _overlay_docs(self, pid: str, table: str) -> dict[int, dict[str, Any]]:
+        docs = dict(self.frozen.get(pid, {}).get(table, {}))
+        docs.update(self.live.get(pid, {}).get(table, {}))
+        return docs
+
+    def _partition_messages(self, pid: str) -> list[Message]:
+        """Every message of a partition: the file's, then the journal's over them."""
+        data = read_json(self._file(pid)) or {}
+        docs = {int(doc_id): doc for doc_id, doc in data.get("messages", {}).items()}
+        docs.update(self._overlay_docs(pid, "messages"))
+        return [{**doc, "id": f"{pid}-{doc_id}"} for doc_id, doc in sorted(docs.items())]
 
     # -- jobs ---------------------------------------------------------------
 
     def create_job(self, build: Callable[[int], JobWrite]) -> JobWrite:
         # Ids are max+1 rather than a stored counter: jobs are never deleted,
-        # and a job file appears atomically, so an id is only "used" once its
-        # job is durable. That saves a second fsync'd file per creation.
+        # and a job appears atomically with its journal line.
         job_id = max(self.index.jobs, default=FIRST_JOB_ID - 1) + 1
         result = build(job_id)
         while result.job["token"] in self.index.by_token:
             result = build(job_id)
-        now = result.job["created_at"]
-        with self._write(self._job_file(job_id)) as db:
-            db.table("job").insert(result.job)
-            stored = self._insert_messages(db, str(job_id), result.messages, now)
-        self.index.put_job(result.job)
-        for message in stored:
-            self.index.put_message(message)
+        ops, stored = self._message_ops(result.messages, result.job["created_at"])
+        self._commit([[str(job_id), "job", 1, result.job], *ops])
         return JobWrite(result.job, stored)
 
     def get_job(self, job_id: int) -> Job:
@@ -248,73 +299,78 @@ class TinyDBCore:
         result = change(job)
         if not result.changed and not result.messages:
             return result
-        now = result.job["updated_at"]
-        with self._write(self._job_file(job_id)) as db:
-            db.table("job").update(result.job, doc_ids=[1])
-            stored = self._insert_messages(db, str(job_id), result.messages, now)
-        self.index.put_job(result.job)
-        for message in stored:
-            self.index.put_message(message)
+        ops, stored = self._message_ops(result.messages, result.job["updated_at"])
+        self._commit([[str(job_id), "job", 1, result.job], *ops])
         return JobWrite(result.job, stored, result.changed)
 
     # -- messages -----------------------------------------------------------
 
     def add_message(self, message: Message) -> Message:
-        file, prefix = self._message_home(message)
-        if message.get("job_id") is not None:
-            self.get_job(message["job_id"])  # never create a job file without its job
-        with self._write(file) as db:
-            (stored,) = self._insert_messages(db, prefix, [message], utc_now())
-        if message.get("job_id") is None:
-            self.index.phones_with_files.add(message["phone"])
-        self.index.put_message(stored)
+        return self.add_messages([message])[0]
+
+    def add_messages(
+        self,
+        messages: list[Message],
+        phone: str | None = None,
+        change_phone: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> list[Message]:
+        """Messages (and a phone's new state) in one atomic write."""
+        for message in messages:
+            if message.get("job_id") is not None:
+                self.get_job(message["job_id"])  # never start a job's file without its job
+        ops, stored = self._message_ops(messages, utc_now())
+        if phone is not None and change_phone is not None:
+            current = self.get_phone(phone)
+            updated = change_phone(dict(current))
+            if updated != current:
+                ops.append(["p" + _digits(phone), "state", 1, updated])
+        self._commit(ops)
         return stored
 
-    def add_inbound_once(self, message: Message) -> tuple[Message, bool]:
-        existing = self.find_message_by_sid(message["twilio_sid"])
+    def record_inbound(
+        self,
+        inbound: Message,
+        outbound: list[Message],
+        phone: str | None,
+        change_phone: Callable[[dict[str, Any]], dict[str, Any]] | None,
+    ) -> tuple[list[Message], bool]:
+        existing = self.find_message_by_sid(inbound["twilio_sid"])
         if existing is not None:
-            return existing, False
-        return self.add_message(message), True
+            return [existing], False
+        return self.add_messages([inbound, *outbound], phone, change_phone), True
 
     def get_message(self, message_id: str) -> Message:
-        file, prefix, doc_id = self._partition_of(message_id)
-        doc = (
-            TinyDB(storage=AtomicJSONStorage, path=file).table("messages").get(doc_id=doc_id) if file.exists() else None
-        )
+        pid, doc_id = _split_id(message_id)
+        doc = self._overlay_docs(pid, "messages").get(doc_id)
+        if doc is None:
+            data = read_json(self._file(pid)) or {}
+            doc = data.get("messages", {}).get(str(doc_id))
         if doc is None:
             raise NotFound(f"No message {message_id}.")
-        return self._with_id(prefix, doc)
+        return {**doc, "id": message_id}
 
     def find_message_by_sid(self, twilio_sid: str) -> Message | None:
         message_id = self.index.by_sid.get(twilio_sid)
         return None if message_id is None else self.get_message(message_id)
 
     def update_message(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
-        file, _, doc_id = self._partition_of(message_id)
         current = self.get_message(message_id)
         updated = change(current)
         if updated is None or updated == current:
             return current
         updated = {**updated, "id": message_id, "updated_at": utc_now()}
-        with self._write(file) as db:
-            db.table("messages").update({k: v for k, v in updated.items() if k != "id"}, doc_ids=[doc_id])
-        self.index.put_message(updated)
+        pid, doc_id = _split_id(message_id)
+        self._commit([[pid, "messages", doc_id, {k: v for k, v in updated.items() if k != "id"}]])
         return updated
-
-    def _read_messages(self, file: Path, prefix: str) -> list[Message]:
-        if not file.exists():
-            return []
-        table = TinyDB(storage=AtomicJSONStorage, path=file).table("messages")
-        return [self._with_id(prefix, doc) for doc in table.all()]
 
     def job_messages(self, job_id: int) -> list[Message]:
         self.get_job(job_id)
         # By time, ties in the order written: a dispatcher's text is stamped
         # before the status text it causes, though written after it.
-        return sorted(self._read_messages(self._job_file(job_id), str(job_id)), key=lambda m: m["created_at"])
+        return sorted(self._partition_messages(str(job_id)), key=lambda m: m["created_at"])
 
     def phone_messages(self, phone: str) -> list[Message]:
-        messages = self._read_messages(self._phone_file(phone), "p" + _digits(phone))
+        messages = self._partition_messages("p" + _digits(phone))
         for job_id in self.index.by_phone.get(phone, set()) | self.index.texted_in.get(phone, set()):
             messages += [m for m in self.job_messages(job_id) if m.get("phone") == phone]
         return sorted(messages, key=lambda m: (m["created_at"], m["id"]))
@@ -326,110 +382,204 @@ class TinyDBCore:
     # -- phones -------------------------------------------------------------
 
     def get_phone(self, phone: str) -> dict[str, Any]:
-        file = self._phone_file(phone)
-        if not file.exists():
-            return {}
-        return dict(TinyDB(storage=AtomicJSONStorage, path=file).table("state").get(doc_id=1) or {})
+        return dict(self.index.phone_state.get(phone, {}))
 
     def update_phone(self, phone: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
         current = self.get_phone(phone)
         updated = change(dict(current))
         if updated == current:
             return current
-        with self._write(self._phone_file(phone)) as db:
-            state = db.table("state")
-            if state.contains(doc_id=1):
-                state.remove(doc_ids=[1])
-            state.insert(Document(updated, doc_id=1))
-        self.index.phones_with_files.add(phone)
-        self.index.put_phone_state(phone, updated)
-        return updated
+        self._commit([["p" + _digits(phone), "state", 1, updated]])
+        return dict(updated)
 
     def is_opted_out(self, phone: str) -> bool:
         return phone in self.index.opted_out
 
     def ping(self) -> None:
+        if self.journal.failed is not None:
+            raise StoreError(f"the journal could not be synced ({self.journal.failed})")
         if not self.path.exists():
             raise StoreError(f"{self.path} is missing")
         read_json(self.path)
 
-    def run(self, fn: Callable[[], T]) -> T:
-        with self._mutex:
-            return fn()
+    # -- checkpoints --------------------------------------------------------
+
+    def _checkpoint_loop(self) -> None:
+        while True:
+            self._wake.wait(IDLE_SECONDS)
+            self._wake.clear()
+            with self.mutex:
+                if self._closing:
+                    return
+                idle = time.monotonic() - self._last_write >= IDLE_SECONDS
+                if not (self.frozen or (self.live and (idle or self.journal.active_size >= CHECKPOINT_BYTES))):
+                    continue
+                try:
+                    segments = self._freeze()
+                except StoreError as error:
+                    log.error("checkpoint: %s", error)
+                    continue
+            try:
+                self._write_frozen()
+            except (OSError, StoreError) as error:  # e.g. a full disk: the journal still has it all; retried
+                log.error("checkpoint failed, will retry: %s", error)
+                continue
+            with self.mutex:
+                self._thaw(segments)
+
+    def _freeze(self) -> list[Path]:
+        """Start a checkpoint: what is written so far stops changing (a retry keeps the earlier freeze)."""
+        if not self.frozen:
+            self._covered = self.journal.rotate()
+            self.frozen, self.live = self.live, {}
+        return self._covered
+
+    def _write_frozen(self) -> None:
+        """Each changed partition file rewritten once, atomically; then their folders synced."""
+        for pid, tables in self.frozen.items():
+            storage = AtomicJSONStorage(self._file(pid), sync_folder=False)
+            data = storage.read() or {}
+            for table, docs in tables.items():
+                stored = data.setdefault(table, {})
+                for doc_id, doc in docs.items():
+                    stored[str(doc_id)] = doc
+            storage.write(data)
+        fsync_dir(self.jobs_dir)
+        fsync_dir(self.phones_dir)
+
+    def _thaw(self, segments: list[Path]) -> None:
+        self.frozen = {}
+        self._covered = []
+        self.journal.drop(segments)
+
+    def _checkpoint_locked(self) -> None:
+        if self.live or self.frozen:
+            segments = self._freeze()
+            self._write_frozen()
+            self._thaw(segments)
 
 
 class TinyDBStore(Store):
-    """Async face of `TinyDBCore`: every call runs on the store's one thread."""
+    """Async face of `TinyDBCore`.
+
+    Lookups and writes run right here under the core's mutex (memory and a
+    journal append); whole-conversation reads run on the store's worker
+    thread. Every call then waits until the journal is synced past what it
+    wrote or read, so nothing is acknowledged, and nothing un-synced is
+    shown, before it is on disk. Waiters share one fdatasync at a time.
+    """
 
     def __init__(self, path: Path) -> None:
         self.core = TinyDBCore(path)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb")
+        self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb-sync")
+        self._sync_turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     @property
     def description(self) -> str:
         return "tinydb"
 
-    async def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _run_locked(self, fn: Callable[[], T]) -> tuple[T, int]:
+        with self.core.mutex:
+            return fn(), self.core.journal.written
+
+    async def _durable(self, position: int) -> None:
+        journal = self.core.journal
+        if journal.synced >= position:
+            return
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, partial(self.core.run, partial(method, *args, **kwargs)))
+        if self._sync_turn is None or self._sync_turn[0] is not loop:  # `qdn serve` opens and serves in two loops
+            self._sync_turn = (loop, asyncio.Lock())
+        async with self._sync_turn[1]:
+            # One fdatasync covers every line appended before it: whoever waited behind
+            # the last one usually finds its own line already synced.
+            if journal.synced < position:
+                await loop.run_in_executor(self._syncer, journal.sync)
+
+    async def _now(self, method: Callable[..., T], *args: Any) -> T:
+        result, position = self._run_locked(partial(method, *args))
+        await self._durable(position)
+        return result
+
+    async def _off_loop(self, method: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        result, position = await loop.run_in_executor(self._thread, self._run_locked, partial(method, *args))
+        await self._durable(position)
+        return result
 
     async def open(self) -> TinyDBStore:
-        await self._call(self.core.open)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, self.core.open)
         return self
 
     async def close(self) -> None:
-        await self._call(self.core.close)
-        self._thread.shutdown(wait=True)
+        try:
+            await self._off_loop(self.core.close)
+        finally:
+            self._thread.shutdown(wait=True)
+            self._syncer.shutdown(wait=True)
 
     async def ping(self) -> None:
-        await self._call(self.core.ping)
+        await self._off_loop(self.core.ping)
 
     async def create_job(self, build: Callable[[int], JobWrite]) -> JobWrite:
-        return await self._call(self.core.create_job, build)
+        return await self._now(self.core.create_job, build)
 
     async def get_job(self, job_id: int) -> Job:
-        return await self._call(self.core.get_job, job_id)
+        return await self._now(self.core.get_job, job_id)
 
     async def find_job_by_token(self, token: str) -> Job | None:
-        return await self._call(self.core.find_job_by_token, token)
+        return await self._now(self.core.find_job_by_token, token)
 
     async def list_jobs(
         self, *, statuses: Iterable[str] | None = None, phone: str | None = None, limit: int | None = None
     ) -> list[Job]:
-        return await self._call(self.core.list_jobs, statuses, phone, limit)
+        return await self._now(self.core.list_jobs, statuses, phone, limit)
 
     async def update_job(self, job_id: int, change: Callable[[Job], JobWrite]) -> JobWrite:
-        return await self._call(self.core.update_job, job_id, change)
+        return await self._now(self.core.update_job, job_id, change)
 
     async def add_message(self, message: Message) -> Message:
-        return await self._call(self.core.add_message, message)
+        return await self._now(self.core.add_message, message)
 
-    async def add_inbound_once(self, message: Message) -> tuple[Message, bool]:
-        return await self._call(self.core.add_inbound_once, message)
+    async def record_inbound(
+        self,
+        inbound: Message,
+        *,
+        outbound: Iterable[Message] = (),
+        phone: str | None = None,
+        change_phone: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> tuple[list[Message], bool]:
+        args = (inbound, list(outbound), phone, change_phone)
+        if inbound["twilio_sid"] not in self.core.index.by_sid:  # the usual case: memory and one append
+            return await self._now(self.core.record_inbound, *args)
+        return await self._off_loop(self.core.record_inbound, *args)  # a repeat reads the first row's file
 
     async def get_message(self, message_id: str) -> Message:
-        return await self._call(self.core.get_message, message_id)
+        return await self._off_loop(self.core.get_message, message_id)
 
     async def find_message_by_sid(self, twilio_sid: str) -> Message | None:
-        return await self._call(self.core.find_message_by_sid, twilio_sid)
+        if twilio_sid not in self.core.index.by_sid:  # the usual case, answered without a thread hop
+            return await self._now(self.core.find_message_by_sid, twilio_sid)
+        return await self._off_loop(self.core.find_message_by_sid, twilio_sid)
 
     async def update_message(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
-        return await self._call(self.core.update_message, message_id, change)
+        return await self._off_loop(self.core.update_message, message_id, change)
 
     async def job_messages(self, job_id: int) -> list[Message]:
-        return await self._call(self.core.job_messages, job_id)
+        return await self._off_loop(self.core.job_messages, job_id)
 
     async def phone_messages(self, phone: str) -> list[Message]:
-        return await self._call(self.core.phone_messages, phone)
+        return await self._off_loop(self.core.phone_messages, phone)
 
     async def pending_messages(self) -> list[Message]:
-        return await self._call(self.core.pending_messages)
+        return await self._off_loop(self.core.pending_messages)
 
     async def get_phone(self, phone: str) -> dict[str, Any]:
-        return await self._call(self.core.get_phone, phone)
+        return await self._now(self.core.get_phone, phone)
 
     async def update_phone(self, phone: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-        return await self._call(self.core.update_phone, phone, change)
+        return await self._now(self.core.update_phone, phone, change)
 
     async def is_opted_out(self, phone: str) -> bool:
-        return await self._call(self.core.is_opted_out, phone)
+        return await self._now(self.core.is_opted_out, phone)

@@ -172,6 +172,23 @@ def new_job(job_id: int, token: str, fields: dict[str, Any], now: str) -> dict[s
     return job
 
 
+# How a refusal reads: "1042 is complete; it can't go en route".
+_AS_IS = {
+    "scheduled": "is scheduled",
+    "en_route": "is en route",
+    "arrived": "has arrived",
+    "complete": "is complete",
+    "cancelled": "is cancelled",
+}
+_CANNOT = {
+    "scheduled": "go back to scheduled",
+    "en_route": "go en route",
+    "arrived": "be marked arrived",
+    "complete": "be marked complete",
+    "cancelled": "be cancelled",
+}
+
+
 def check_move(current: str, target: str) -> None:
     """Raise InvalidTransition, saying why, unless `current -> target` is allowed.
 
@@ -182,11 +199,11 @@ def check_move(current: str, target: str) -> None:
     if current == target:
         return
     if current in FINAL_STATUSES:
-        raise InvalidTransition(f"is {label(current)}; it can't go {label(target)}")
+        raise InvalidTransition(f"{_AS_IS[current]}; it can't {_CANNOT[target]}")
     if target == "cancelled":
         return
     if _RANK[target] < _RANK[current]:
-        raise InvalidTransition(f"is {label(current)}; it can't go back to {label(target)}")
+        raise InvalidTransition(f"{_AS_IS[current]}; it can't go back to {label(target)}")
 
 
 @dataclass(frozen=True)

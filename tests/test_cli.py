@@ -276,7 +276,10 @@ def test_a_refused_move_says_why(qdn):
         qdn("jobs", "create", "--name", "Tom Okafor", "--phone", "512-555-0176", "--service", "junk removal")
     )
     assert qdn("jobs", "status", str(job_id), "complete").code == 0
-    assert one_line_error(qdn("jobs", "status", str(job_id), "arrived")) == f"{job_id} is complete; it can't go arrived"
+    assert (
+        one_line_error(qdn("jobs", "status", str(job_id), "arrived"))
+        == f"{job_id} is complete; it can't be marked arrived"
+    )
     assert one_line_error(qdn("jobs", "status", str(job_id), "complete", "--eta", "5")) == (
         "eta_minutes: only applies to en_route"
     )

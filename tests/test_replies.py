@@ -403,9 +403,9 @@ def run_move(job, move):
         ("done 1042 $1,200.00", "arrived", "1042 -> complete ($1,200.00). Customer texted."),
         ("CANCEL 1042", "scheduled", "1042 -> cancelled. Customer texted."),
         ("EN ROUTE 1042", "complete", "1042 is complete; it can't go en route."),
-        ("ARRIVED 1042", "cancelled", "1042 is cancelled; it can't go arrived."),
-        ("OMW 1042", "arrived", "1042 is arrived; it can't go back to en route."),
-        ("CANCEL 1042", "complete", "1042 is complete; it can't go cancelled."),
+        ("ARRIVED 1042", "cancelled", "1042 is cancelled; it can't be marked arrived."),
+        ("OMW 1042", "arrived", "1042 has arrived; it can't go back to en route."),
+        ("CANCEL 1042", "complete", "1042 is complete; it can't be cancelled."),
         ("ARRIVED 1042", "arrived", "1042 is already arrived; nothing sent."),
     ],
 )

@@ -28,6 +28,7 @@ import pytest
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
+from bot.conversation import guards
 from bot.jobs import iso_utc
 from bot.segments import count_segments
 from tests.support import API_TOKEN, CUSTOMER, DISPATCHER, base_environ, job_body
@@ -315,7 +316,7 @@ CASES = [
     Case("a refused move says why and texts nobody", EN_ROUTE, given=((D, f"DONE {JOB}"),),
          replies=("1001 is complete; it can't go en route.",), rows=answered(D), job=move("complete")),
     Case("a move back is refused", OMW, given=((D, f"ARRIVED {JOB}"),),
-         replies=("1001 is arrived; it can't go back to en route.",), rows=answered(D), job=move("arrived")),
+         replies=("1001 has arrived; it can't go back to en route.",), rows=answered(D), job=move("arrived")),
     Case("no such job", EN_ROUTE_NO_SUCH_JOB, replies=("No job 1043.",), rows=answered(D, None)),
     # --- dispatchers: lookups, relays, help
     Case("JOBS", JOBS, replies=(OPEN_JOBS,), rows=answered(D, None)),
@@ -623,16 +624,16 @@ def test_a_token_from_another_number_shows_no_name_phone_or_address(app: Harness
 def test_twenty_unknown_tokens_from_one_number_are_throttled(app: Harness) -> None:
     """Guessing codes by text is no faster than on the web: 20 misses a minute stop the lookups.
 
-    The hourly cap on automatic answers (10) is reached first, so the answers stop
-    before the lookups do; after 20 misses even the right code is not looked up
-    for that number, while another number still gets its answer.
+    After 20 misses even the right code is not looked up for that number (it is
+    told to wait), while another number still gets its answer.
     """
+    throttled = "QuickDumpNow: Too many codes tried. Please wait a minute, then try again."
     answers = [
         replies_of(app.text(S, f"K7M2-9XPQ-2HTR-4VWA-{n:04d}".replace("0", "A").replace("1", "B"))) for n in range(21)
     ]
-    assert answers[:10] == [[TOKEN_MISS]] * 10
-    assert answers[10:] == [[]] * 11
-    assert replies_of(app.text(S, app.tokens[JOB])) == []
+    assert answers[:20] == [[TOKEN_MISS]] * 20
+    assert answers[20] == [throttled]
+    assert replies_of(app.text(S, app.tokens[JOB])) == [throttled]
     assert app.phone_state(S)["token_misses"]["count"] >= 20
     (other,) = replies_of(app.text(C, app.tokens[JOB]))
     assert re.fullmatch(expected(TOKEN_OWNER, app), other)
@@ -641,10 +642,11 @@ def test_twenty_unknown_tokens_from_one_number_are_throttled(app: Harness) -> No
     assert len(inbound_from_s) == 22
 
 
-def test_at_most_ten_automatic_answers_an_hour_to_one_number(app: Harness) -> None:
-    answers = [replies_of(app.text(C, "STATUS")) for _ in range(11)]
-    assert all(len(answer) == 1 for answer in answers[:10])
-    assert answers[10] == []
+def test_a_capped_number_of_automatic_answers_an_hour_to_one_number(app: Harness) -> None:
+    limit = guards.AUTO_REPLY_LIMIT
+    answers = [replies_of(app.text(C, "STATUS")) for _ in range(limit + 1)]
+    assert all(len(answer) == 1 for answer in answers[:limit])
+    assert answers[limit] == []
     # A dispatcher's commands are a person's work: never capped.
     assert all(len(replies_of(app.text(D, "JOBS"))) == 1 for _ in range(12))
 

@@ -43,7 +43,7 @@ def test_every_move(current, target):
     else:
         with pytest.raises(InvalidTransition) as refused:
             jobs.move(job, target, by="api", now="x")
-        assert refused.value.message.startswith(f"1042 is {jobs.label(current)}; it can't go")
+        assert refused.value.message.startswith(f"1042 {jobs._AS_IS[current]}; it can't ")
 
 
 def test_refusal_says_why():
@@ -87,3 +87,18 @@ def test_unknown_status_is_a_validation_error():
     with pytest.raises(ValidationError) as refused:
         jobs.move(job_in("scheduled"), "teleported", by="api", now="t")
     assert refused.value.field == "status"
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "message"),
+    [
+        ("arrived", "en_route", "1042 has arrived; it can't go back to en route"),
+        ("cancelled", "arrived", "1042 is cancelled; it can't be marked arrived"),
+        ("complete", "cancelled", "1042 is complete; it can't be cancelled"),
+        ("en_route", "scheduled", "1042 is en route; it can't go back to scheduled"),
+    ],
+)
+def test_refusals_read_as_plain_english(current, target, message):
+    with pytest.raises(InvalidTransition) as refused:
+        jobs.move(job_in(current), target, by="api", now="x")
+    assert refused.value.message == message

@@ -26,7 +26,9 @@ TOKEN_MISS_LIMIT = 20
 TOKEN_MISS_WINDOW = timedelta(minutes=1)
 
 REPLY_COUNTER = "auto_replies"
-AUTO_REPLY_LIMIT = 10
+# Above TOKEN_MISS_LIMIT, so a phone guessing codes reads "Too many codes tried"
+# before it hits this cap; still far below what a ping-ponging bot reaches in an hour.
+AUTO_REPLY_LIMIT = 30
 AUTO_REPLY_WINDOW = timedelta(hours=1)
 
 

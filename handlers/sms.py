@@ -20,11 +20,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
+from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import Response
-from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import conversation as talk
 from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
@@ -44,12 +45,18 @@ REQUIRED_FIELDS = ("MessageSid", "From", "To")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+_TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+_TWIML_MESSAGE = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>{}</Message></Response>'
+
+
 def twiml(reply: str | None) -> Response:
-    """The TwiML answer: one <Message>, or an empty <Response/> for no answer."""
-    answer = MessagingResponse()
-    if reply:
-        answer.message(reply)
-    return Response(str(answer), media_type="text/xml")
+    """The TwiML answer: one <Message>, or an empty <Response/> for no answer.
+
+    Byte for byte what twilio's MessagingResponse writes, without building an
+    ElementTree per request (a fifth of the handler's own time, in bench/).
+    """
+    body = _TWIML_MESSAGE.format(escape(reply)) if reply else _TWIML_EMPTY
+    return Response(body, media_type="text/xml")
 
 
 class _OncePerKey:
@@ -76,12 +83,19 @@ class _OncePerKey:
 _deliveries = _OncePerKey()
 
 
+@lru_cache(maxsize=8192)
+def _e164(sender: str) -> str:
+    """normalize_phone for `From`, remembered: the same customers text again and again, and
+    parsing a number with phonenumbers costs more than the rest of the field checks."""
+    return normalize_phone(sender, "From")
+
+
 def _required(form: Any) -> tuple[str, str, str]:
     missing = [name for name in REQUIRED_FIELDS if not form.get(name, "").strip()]
     if missing:
         raise BadRequest(f"Missing Twilio field(s): {', '.join(missing)}.")
     try:
-        sender = normalize_phone(form["From"], "From")
+        sender = _e164(form["From"])
     except ValidationError:
         raise BadRequest("From is not a phone number.") from None
     return form["MessageSid"].strip(), sender, form["To"].strip()

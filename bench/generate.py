@@ -386,6 +386,7 @@ def fresh_copy(data_set: DataSet, into: Path) -> tuple[Path, dict[str, Any]]:
     if into.exists():
         shutil.rmtree(into)
     shutil.copytree(source / "data", into / "data")
+    os.sync()  # the copy's writeback must not compete with the run it is for
     return into / "data", json.loads((source / "manifest.json").read_text())
 
 

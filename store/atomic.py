@@ -8,10 +8,13 @@ reader sees either the old state or the new one, never a mix.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +90,72 @@ class AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         pass
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        return libc.syncfs  # type: ignore[no-any-return]
+    except (OSError, AttributeError, TypeError):  # not Linux/glibc: fsync file by file instead
+        return None
+
+
+_syncfs = _load_syncfs()
+
+
+class StagedFiles:
+    """Replace many files at once, durably, for the price of one flush.
+
+        staged = StagedFiles()
+        staged.write(path, text)      # written beside `path` as .<name>.tmp, not yet synced
+        staged.commit()               # one syncfs(2), then each renamed over its file, folders fsync'ed
+
+    A crash before `commit` renames leaves the old files (and temp files, which
+    the store removes at start-up); after it, each file is wholly old or new.
+    Temp names are fixed, so only the process holding the store's FolderLock
+    may use this. syncfs flushes the whole filesystem -- one journal commit
+    instead of one per file -- and where it is missing each file is fsync'ed.
+    """
+
+    def __init__(self) -> None:
+        self._pairs: list[tuple[Path, Path]] = []
+
+    def write(self, path: Path, text: str) -> None:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        self._pairs.append((tmp, path))
+
+    def commit(self) -> None:
+        if not self._pairs:
+            return
+        self._sync()
+        for tmp, path in self._pairs:
+            os.replace(tmp, path)
+        for folder in {path.parent for _, path in self._pairs}:
+            fsync_dir(folder)
+        self._pairs = []
+
+    def _sync(self) -> None:
+        if _syncfs is not None:
+            fd = os.open(self._pairs[0][0].parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                if _syncfs(fd) != 0:
+                    error = ctypes.get_errno()
+                    raise OSError(error, f"syncfs: {os.strerror(error)}")
+            finally:
+                os.close(fd)
+            return
+        for tmp, _ in self._pairs:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def discard(self) -> None:
+        for tmp, _ in self._pairs:
+            tmp.unlink(missing_ok=True)
+        self._pairs = []
 
 
 class FolderLock:

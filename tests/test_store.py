@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tinydb import TinyDB
 
 from bot import jobs
 from bot.errors import NotFound, StoreCorrupt, StoreLocked
@@ -303,3 +304,140 @@ def test_a_dispatchers_texts_in_a_customers_job_are_found_by_the_dispatchers_pho
     assert [m["body"] for m in before] == [relay["body"]]
     assert after == before
     assert all(m["phone"] == CUSTOMER for m in customer)
+
+
+# -- the journal: one write per webhook, durable before it is acknowledged -----------------------
+
+DISPATCHER = "+15125550100"
+
+
+def inbound_status(sid, job_id=1001, phone=CUSTOMER):
+    return {"direction": "inbound", "kind": "command", "job_id": job_id, "phone": phone, "from": phone,
+            "to": "+15125550123", "body": "STATUS", "twilio_sid": sid, "status": "received",
+            "reply_body": "Job 1001 is scheduled."}  # fmt: skip
+
+
+def reply_to(inbound, body="Job 1001 is scheduled."):
+    return {**inbound, "direction": "outbound", "kind": "reply", "from": inbound["to"], "to": inbound["from"],
+            "body": body, "twilio_sid": None, "status": "sent"}  # fmt: skip
+
+
+def test_an_inbound_text_its_answers_and_the_senders_state_land_in_one_write(tmp_path):
+    relay = {"direction": "outbound", "kind": "relay", "job_id": None, "phone": DISPATCHER, "from": "+15125550123",
+             "to": DISPATCHER, "body": "Dana: STATUS", "twilio_sid": None, "status": "pending"}  # fmt: skip
+    calls = []
+
+    def count(state):
+        calls.append(state)
+        return {**state, "auto_replies": {"since": "2026-11-27T18:00:00.000Z", "count": 1}}
+
+    async def scenario():
+        store = await open_store(url(tmp_path))
+        await add_job(store)
+        inbound = inbound_status("SMone")
+        first = await store.record_inbound(inbound, outbound=[relay, reply_to(inbound)], phone=CUSTOMER,
+                                           change_phone=count)  # fmt: skip
+        again = await store.record_inbound(inbound, outbound=[reply_to(inbound, "twice")], phone=CUSTOMER,
+                                           change_phone=count)  # fmt: skip
+        await store.close()
+        store = await open_store(url(tmp_path))
+        try:
+            return first, again, await store.job_messages(1001), await store.phone_messages(DISPATCHER), \
+                await store.get_phone(CUSTOMER), await store.pending_messages()  # fmt: skip
+        finally:
+            await store.close()
+
+    (stored, created), (repeat, created_again), conversation, dispatcher_log, state, pending = run(scenario())
+    assert created and [m["id"] for m in stored] == ["1001-2", "p15125550100-1", "1001-3"]
+    assert created_again is False and [m["id"] for m in repeat] == ["1001-2"]
+    assert len(calls) == 1  # the repeat changed nothing, not even the sender's state
+    assert [m["body"] for m in conversation] == ["hi", "STATUS", "Job 1001 is scheduled."]
+    assert [m["body"] for m in dispatcher_log] == ["Dana: STATUS"]
+    assert state["auto_replies"]["count"] == 1
+    assert [m["id"] for m in pending] == ["1001-1", "p15125550100-1"]
+
+
+def test_messages_for_a_missing_job_leave_the_whole_write_out(tmp_path):
+    async def scenario():
+        store = await open_store(url(tmp_path))
+        try:
+            inbound = inbound_status("SMlost", job_id=None)
+            with pytest.raises(NotFound):
+                await store.record_inbound(inbound, outbound=[{**reply_to(inbound), "job_id": 4040}],
+                                           phone=CUSTOMER, change_phone=lambda s: {**s, "opted_out": True})  # fmt: skip
+            return await store.find_message_by_sid("SMlost"), await store.is_opted_out(CUSTOMER)
+        finally:
+            await store.close()
+
+    assert run(scenario()) == (None, False)
+
+
+KILLED_WRITER = """
+import asyncio, os, signal, sys
+sys.path.insert(0, {root!r})
+from store import JobWrite, open_store
+from bot import jobs
+
+async def main():
+    store = await open_store({url!r})
+    now = jobs.utc_now()
+    fields = {{"customer_name": "Dana Whitfield", "customer_phone": "+15125550199", "service_type": "junk removal"}}
+    await store.create_job(lambda job_id: JobWrite(jobs.new_job(job_id, "TKILL", fields, now)))
+    inbound = {inbound!r}
+    await store.record_inbound(inbound, outbound=[{reply!r}], phone="+15125550199",
+                               change_phone=lambda state: {{**state, "opted_out": True}})
+    print("acknowledged", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no close, no checkpoint: only the journal has it
+
+asyncio.run(main())
+"""
+
+
+def kill_after_writes(tmp_path):
+    inbound = inbound_status("SMkill")
+    script = KILLED_WRITER.format(root=str(Path(__file__).resolve().parent.parent), url=url(tmp_path),
+                                  inbound=inbound, reply=reply_to(inbound))  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -9 and "acknowledged" in done.stdout, done.stderr
+
+
+async def reopened(tmp_path):
+    store = await open_store(url(tmp_path))
+    try:
+        return (await store.get_job(1001), [m["body"] for m in await store.job_messages(1001)],
+                await store.is_opted_out(CUSTOMER))  # fmt: skip
+    finally:
+        await store.close()
+
+
+def test_writes_acknowledged_before_a_kill_are_there_after_it(tmp_path):
+    kill_after_writes(tmp_path)
+    assert not (tmp_path / "data/qdn.jobs/1001.json").exists()  # the files had not caught up yet
+    job, bodies, opted_out = run(reopened(tmp_path))
+    assert job["token"] == "TKILL" and bodies == ["STATUS", "Job 1001 is scheduled."] and opted_out
+    # and closing brought the conversation's file up to date: it opens as a plain TinyDB database
+    with TinyDB(tmp_path / "data/qdn.jobs/1001.json", access_mode="r") as db:
+        assert [doc["body"] for doc in db.table("messages").all()] == bodies
+
+
+def test_a_torn_last_journal_line_is_cut_off_and_kept_aside(tmp_path):
+    kill_after_writes(tmp_path)
+    (segment,) = (tmp_path / "data").glob("qdn.journal.0*")
+    with open(segment, "ab") as journal:
+        journal.write(b'{"w": [["1001", "messages", 9, {"body": "half a wri')  # a write cut by the kill
+    job, bodies, _ = run(reopened(tmp_path))
+    assert job["id"] == 1001 and bodies == ["STATUS", "Job 1001 is scheduled."]
+    torn = segment.with_name(segment.name + ".torn")
+    assert torn.read_bytes().endswith(b"half a wri")
+
+
+def test_a_damaged_journal_segment_before_the_last_stops_start_up_untouched(tmp_path):
+    kill_after_writes(tmp_path)
+    (segment,) = (tmp_path / "data").glob("qdn.journal.0*")
+    damaged = segment.read_bytes().replace(b"STATUS", b"STA\x00\x00S", 1)[:-30] + b"\n"
+    segment.write_bytes(damaged)
+    segment.with_name("qdn.journal.000099").write_bytes(b"")  # a later segment: this one was complete once
+    with pytest.raises(StoreCorrupt) as refused:
+        run(open_store(url(tmp_path)))
+    assert segment.name in refused.value.message
+    assert segment.read_bytes() == damaged

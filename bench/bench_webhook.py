@@ -162,7 +162,8 @@ def bench_env_value(name: str) -> str:
 def service(data_set: generate.DataSet, work: Path) -> tuple[Server, Workload]:
     """The real service (`python -m web serve`) on a fresh copy of `data_set`."""
     data, manifest = generate.fresh_copy(data_set, work / data_set.name)
-    server = Server([sys.executable, "-m", "web", "serve"], generate.bench_environ(data), ROOT, work / "service.log")
+    # Run from the work folder: a developer's .env in the checkout must not change the service under test.
+    server = Server([sys.executable, "-m", "web", "serve"], generate.bench_environ(data), work, work / "service.log")
     return server, Workload(manifest["senders"], work / data_set.name)
 
 

@@ -139,10 +139,8 @@ def cache_root() -> Path:
 def _code_key() -> str:
     """Changes whenever this generator or the store's file layout code changes."""
     digest = hashlib.sha256()
-    for part in ("bench/generate.py", "store/tinydb_store.py", "store/atomic.py", "store/base.py"):
-        path = ROOT / part
-        if path.exists():
-            digest.update(path.read_bytes())
+    for path in [ROOT / "bench/generate.py", *sorted((ROOT / "store").glob("*.py"))]:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 

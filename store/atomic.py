@@ -1,9 +1,10 @@
 """Crash-safe file primitives under the TinyDB store.
 
 TinyDB's own JSONStorage rewrites the file in place (seek, write, truncate),
-so a crash mid-write leaves half a file. `AtomicJSONStorage` writes a temp
-file, fsyncs it, `os.replace`s it over the old one and fsyncs the folder, so a
-reader sees either the old state or the new one, never a mix.
+so a crash mid-write leaves half a file. Here a file is replaced by writing a
+temp file, flushing it, `os.replace`-ing it over the old one and fsyncing the
+folder, so a reader sees either the old state or the new one, never a mix:
+one file at a time (`write_atomically`) or many for one flush (`StagedFiles`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from tinydb.storages import Storage
 
 from bot.errors import StoreCorrupt, StoreLocked
 
@@ -68,28 +67,6 @@ def read_json(path: Path) -> Any:
         return json.loads(text)
     except ValueError as error:
         raise StoreCorrupt(f"{path} does not parse as JSON ({error}); restore it or move it away") from None
-
-
-class AtomicJSONStorage(Storage):
-    """A TinyDB storage that never leaves a torn file behind.
-
-    Unlike JSONStorage it does not create the file when opened: a file appears
-    only with its first complete write.
-    """
-
-    def __init__(self, path: str | Path, *, sync_folder: bool = True) -> None:
-        self.path = Path(path)
-        self.sync_folder = sync_folder
-
-    def read(self) -> dict[str, Any] | None:
-        return read_json(self.path)
-
-    def write(self, data: dict[str, Any]) -> None:
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        write_atomically(self.path, text, sync_folder=self.sync_folder)
-
-    def close(self) -> None:
-        pass
 
 
 def _load_syncfs() -> Callable[[int], int] | None:

@@ -1,0 +1,387 @@
+"""The synchronous TinyDB store: indexes, the journal in front of the files, checkpoints.
+
+See store/tinydb_store.py for the layout and why; `TinyDBStore` there is
+the async face that callers use.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from bot.errors import NotFound, StoreCorrupt, StoreError
+from bot.jobs import utc_now
+from store.atomic import FolderLock, StagedFiles, read_json, write_atomically
+from store.base import Job, JobWrite, Message
+from store.indexes import Indexes, digits, home, split_id
+from store.journal import Journal, Op
+
+SCHEMA_VERSION = 1
+FIRST_JOB_ID = 1001
+# A checkpoint starts when the journal's active segment passes this size (about 8,000 webhooks),
+# or when writes pause for IDLE_SECONDS. It bounds the journal replayed at start-up, and the memory
+# the journal's documents take until their files catch up.
+CHECKPOINT_BYTES = 8 * 1024 * 1024
+IDLE_SECONDS = 2.0
+log = logging.getLogger("qdn.store")
+
+# partition id -> table -> doc id -> document: what the journal holds beyond the files.
+Overlay = dict[str, dict[str, dict[int, dict[str, Any]]]]
+
+
+class TinyDBCore:
+    """The synchronous store. Every public method must be called holding `mutex` (`TinyDBStore` does)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.jobs_dir = path.with_name(path.stem + ".jobs")
+        self.phones_dir = path.with_name(path.stem + ".phones")
+        self.journal = Journal(path.with_name(path.stem + ".journal"))
+        self.mutex = threading.Lock()
+        self._lock = FolderLock(path.with_name(path.name + ".lock"))
+        self.index = Indexes()
+        self.live: Overlay = {}  # written since the last checkpoint began
+        self.frozen: Overlay = {}  # being written to the files by the running checkpoint
+        self._covered: list[Path] = []  # journal segments the frozen overlay came from
+        self._wake = threading.Event()
+        self._closing = False
+        self._last_write = time.monotonic()
+        self._checkpointer: threading.Thread | None = None
+
+    # -- opening ------------------------------------------------------------
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        # The scan allocates millions of short-lived objects and keeps ~100k: without the
+        # collector running over and over meanwhile it takes half the time. Afterwards the
+        # indexes are frozen out of the collector's sight, so a full collection does not walk
+        # the whole history (tens of ms in the middle of a request with 200k texts).
+        gc.disable()
+        try:
+            self._open_locked()
+        except BaseException:
+            self.journal.close()
+            self._lock.release()
+            raise
+        finally:
+            gc.enable()
+        gc.freeze()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="tinydb-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _open_locked(self) -> None:
+        meta = read_json(self.path)
+        if meta is None:
+            write_atomically(self.path, f'{{"meta": {{"1": {{"schema": {SCHEMA_VERSION}}}}}}}')
+        elif not isinstance(meta, dict) or "meta" not in meta:
+            raise StoreCorrupt(f"{self.path} is not a QDN store; move it away or fix DATABASE_URL")
+        self.jobs_dir.mkdir(exist_ok=True)
+        self.phones_dir.mkdir(exist_ok=True)
+        self._remove_torn_temp_files()
+        for folder, prefix in ((self.jobs_dir, ""), (self.phones_dir, "p")):
+            for file in folder.glob("*.json"):
+                data = self._read_partition(file)
+                if not prefix and not data.get("job", {}).get("1"):
+                    raise StoreCorrupt(f"{file} holds no job; restore it or move it away")
+                pid = prefix + file.stem
+                put_message = self.index.put_message
+                for table, docs in data.items():
+                    if table == "messages" and docs:  # the bulk of the scan: keep it tight
+                        for doc_id, doc in docs.items():
+                            put_message(f"{pid}-{doc_id}", doc)
+                        self.index.last_doc[pid] = max(map(int, docs))
+                        continue
+                    for doc_id, doc in docs.items():
+                        self._index(pid, table, int(doc_id), doc)
+        for ops in self.journal.replay():
+            self._apply(ops)
+
+    def _remove_torn_temp_files(self) -> None:
+        # A crash between mkstemp and os.replace leaves a temp file; the real
+        # file (and the journal) still hold the last complete write.
+        for folder in (self.path.parent, self.jobs_dir, self.phones_dir):
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+    @staticmethod
+    def _read_partition(file: Path) -> dict[str, dict[str, Any]]:
+        data = read_json(file)
+        if not isinstance(data, dict):
+            raise StoreCorrupt(f"{file} is not a TinyDB file; restore it or move it away")
+        return data
+
+    def close(self) -> None:
+        """Stop the checkpoint thread, bring every file up to date, release the folder."""
+        self._closing = True
+        self._wake.set()
+        try:
+            if self._checkpointer is not None:
+                self.mutex.release()  # the checkpoint thread needs it to finish
+                try:
+                    self._checkpointer.join()
+                finally:
+                    self.mutex.acquire()
+            self._checkpoint_locked()
+        finally:
+            self.journal.close()
+            self._lock.release()
+
+    # -- partitions ---------------------------------------------------------
+
+    def _file(self, pid: str) -> Path:
+        if pid.startswith("p"):
+            return self.phones_dir / f"{pid[1:]}.json"
+        return self.jobs_dir / f"{pid}.json"
+
+    def _index(self, pid: str, table: str, doc_id: int, doc: dict[str, Any]) -> None:
+        if table == "messages":
+            self.index.put_message(f"{pid}-{doc_id}", doc)
+            self.index.last_doc[pid] = max(doc_id, self.index.last_doc.get(pid, 0))
+        elif table == "job":
+            self.index.put_job(doc)
+        elif table == "state":
+            self.index.put_phone_state("+" + pid[1:], doc)
+
+    def _apply(self, ops: list[Op]) -> None:
+        for pid, table, doc_id, doc in ops:
+            self.live.setdefault(pid, {}).setdefault(table, {})[doc_id] = doc
+            self._index(pid, table, doc_id, doc)
+
+    def _commit(self, ops: list[Op]) -> None:
+        """One atomic write: journaled (durable once the journal syncs), then visible."""
+        self.journal.append(ops)
+        self._apply(ops)
+        self._last_write = time.monotonic()
+        if self.journal.active_size >= CHECKPOINT_BYTES:
+            self._wake.set()
+
+    def _message_ops(self, messages: Iterable[Message], now: str) -> tuple[list[Op], list[Message]]:
+        ops, stored = [], []
+        for message in messages:
+            pid = home(message)
+            doc_id = self.index.last_doc.get(pid, 0) + 1
+            self.index.last_doc[pid] = doc_id
+            doc = {**message, "created_at": message.get("created_at") or now, "updated_at": now}
+            doc.pop("id", None)
+            ops.append([pid, "messages", doc_id, doc])
+            stored.append({**doc, "id": f"{pid}-{doc_id}"})
+        return ops, stored
+
+    def _overlay_docs(self, pid: str, table: str) -> dict[int, dict[str, Any]]:
+        docs = dict(self.frozen.get(pid, {}).get(table, {}))
+        docs.update(self.live.get(pid, {}).get(table, {}))
+        return docs
+
+    def _partition_messages(self, pid: str) -> list[Message]:
+        """Every message of a partition: the file's, then the journal's over them."""
+        data = read_json(self._file(pid)) or {}
+        docs = {int(doc_id): doc for doc_id, doc in data.get("messages", {}).items()}
+        docs.update(self._overlay_docs(pid, "messages"))
+        return [{**doc, "id": f"{pid}-{doc_id}"} for doc_id, doc in sorted(docs.items())]
+
+    # -- jobs ---------------------------------------------------------------
+
+    def create_job(self, build: Callable[[int], JobWrite]) -> JobWrite:
+        # Ids are max+1 rather than a stored counter: jobs are never deleted,
+        # and a job appears atomically with its journal line.
+        job_id = max(self.index.jobs, default=FIRST_JOB_ID - 1) + 1
+        result = build(job_id)
+        while result.job["token"] in self.index.by_token:
+            result = build(job_id)
+        ops, stored = self._message_ops(result.messages, result.job["created_at"])
+        self._commit([[str(job_id), "job", 1, result.job], *ops])
+        return JobWrite(result.job, stored)
+
+    def get_job(self, job_id: int) -> Job:
+        try:
+            return self.index.jobs[job_id]
+        except KeyError:
+            raise NotFound(f"No job {job_id}.") from None
+
+    def find_job_by_token(self, token: str) -> Job | None:
+        job_id = self.index.by_token.get(token)
+        return None if job_id is None else self.index.jobs[job_id]
+
+    def list_jobs(
+        self, statuses: Iterable[str] | None = None, phone: str | None = None, limit: int | None = None
+    ) -> list[Job]:
+        ids: Iterable[int] = self.index.by_phone.get(phone, set()) if phone else self.index.jobs
+        wanted = set(statuses) if statuses else None
+        jobs = (self.index.jobs[i] for i in sorted(ids, reverse=True))
+        selected = [job for job in jobs if wanted is None or job["status"] in wanted]
+        return selected[:limit] if limit else selected
+
+    def update_job(self, job_id: int, change: Callable[[Job], JobWrite]) -> JobWrite:
+        job = self.get_job(job_id)
+        result = change(job)
+        if not result.changed and not result.messages:
+            return result
+        ops, stored = self._message_ops(result.messages, result.job["updated_at"])
+        self._commit([[str(job_id), "job", 1, result.job], *ops])
+        return JobWrite(result.job, stored, result.changed)
+
+    # -- messages -----------------------------------------------------------
+
+    def add_message(self, message: Message) -> Message:
+        return self.add_messages([message])[0]
+
+    def add_messages(
+        self,
+        messages: list[Message],
+        phone: str | None = None,
+        change_phone: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> list[Message]:
+        """Messages (and a phone's new state) in one atomic write."""
+        for message in messages:
+            if message.get("job_id") is not None:
+                self.get_job(message["job_id"])  # never start a job's file without its job
+        ops, stored = self._message_ops(messages, utc_now())
+        if phone is not None and change_phone is not None:
+            current = self.get_phone(phone)
+            updated = change_phone(dict(current))
+            if updated != current:
+                ops.append(["p" + digits(phone), "state", 1, updated])
+        self._commit(ops)
+        return stored
+
+    def record_inbound(
+        self,
+        inbound: Message,
+        outbound: list[Message],
+        phone: str | None,
+        change_phone: Callable[[dict[str, Any]], dict[str, Any]] | None,
+    ) -> tuple[list[Message], bool]:
+        existing = self.find_message_by_sid(inbound["twilio_sid"])
+        if existing is not None:
+            return [existing], False
+        return self.add_messages([inbound, *outbound], phone, change_phone), True
+
+    def get_message(self, message_id: str) -> Message:
+        pid, doc_id = split_id(message_id)
+        doc = self._overlay_docs(pid, "messages").get(doc_id)
+        if doc is None:
+            data = read_json(self._file(pid)) or {}
+            doc = data.get("messages", {}).get(str(doc_id))
+        if doc is None:
+            raise NotFound(f"No message {message_id}.")
+        return {**doc, "id": message_id}
+
+    def find_message_by_sid(self, twilio_sid: str) -> Message | None:
+        message_id = self.index.by_sid.get(twilio_sid)
+        return None if message_id is None else self.get_message(message_id)
+
+    def update_message(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
+        current = self.get_message(message_id)
+        updated = change(current)
+        if updated is None or updated == current:
+            return current
+        updated = {**updated, "id": message_id, "updated_at": utc_now()}
+        pid, doc_id = split_id(message_id)
+        self._commit([[pid, "messages", doc_id, {k: v for k, v in updated.items() if k != "id"}]])
+        return updated
+
+    def job_messages(self, job_id: int) -> list[Message]:
+        self.get_job(job_id)
+        # By time, ties in the order written: a dispatcher's text is stamped
+        # before the status text it causes, though written after it.
+        return sorted(self._partition_messages(str(job_id)), key=lambda m: m["created_at"])
+
+    def phone_messages(self, phone: str) -> list[Message]:
+        messages = self._partition_messages("p" + digits(phone))
+        for job_id in self.index.by_phone.get(phone, set()) | self.index.texted_in.get(phone, set()):
+            messages += [m for m in self.job_messages(job_id) if m.get("phone") == phone]
+        return sorted(messages, key=lambda m: (m["created_at"], m["id"]))
+
+    def pending_messages(self) -> list[Message]:
+        ordered = sorted(self.index.pending.items(), key=lambda item: (item[1], item[0]))
+        return [self.get_message(message_id) for message_id, _ in ordered]
+
+    # -- phones -------------------------------------------------------------
+
+    def get_phone(self, phone: str) -> dict[str, Any]:
+        return dict(self.index.phone_state.get(phone, {}))
+
+    def update_phone(self, phone: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        current = self.get_phone(phone)
+        updated = change(dict(current))
+        if updated == current:
+            return current
+        self._commit([["p" + digits(phone), "state", 1, updated]])
+        return dict(updated)
+
+    def is_opted_out(self, phone: str) -> bool:
+        return phone in self.index.opted_out
+
+    def ping(self) -> None:
+        if self.journal.failed is not None:
+            raise StoreError(f"the journal could not be synced ({self.journal.failed})")
+        if not self.path.exists():
+            raise StoreError(f"{self.path} is missing")
+        read_json(self.path)
+
+    # -- checkpoints --------------------------------------------------------
+
+    def _checkpoint_loop(self) -> None:
+        while True:
+            self._wake.wait(IDLE_SECONDS)
+            self._wake.clear()
+            with self.mutex:
+                if self._closing:
+                    return
+                idle = time.monotonic() - self._last_write >= IDLE_SECONDS
+                if not (self.frozen or (self.live and (idle or self.journal.active_size >= CHECKPOINT_BYTES))):
+                    continue
+                try:
+                    segments = self._freeze()
+                except StoreError as error:
+                    log.error("checkpoint: %s", error)
+                    continue
+            try:
+                self._write_frozen()
+            except Exception:  # e.g. a full disk; the journal still has it all, so retry next round
+                log.exception("checkpoint failed; the journal keeps everything until a retry succeeds")
+                continue
+            with self.mutex:
+                self._thaw(segments)
+
+    def _freeze(self) -> list[Path]:
+        """Start a checkpoint: what is written so far stops changing (a retry keeps the earlier freeze)."""
+        if not self.frozen:
+            self._covered = self.journal.rotate()
+            self.frozen, self.live = self.live, {}
+        return self._covered
+
+    def _write_frozen(self) -> None:
+        """Each changed partition file rewritten once; all of them made durable together."""
+        staged = StagedFiles()
+        try:
+            for pid, tables in self.frozen.items():
+                file = self._file(pid)
+                data = self._read_partition(file) if file.exists() else {}
+                for table, docs in tables.items():
+                    stored = data.setdefault(table, {})
+                    for doc_id, doc in docs.items():
+                        stored[str(doc_id)] = doc
+                staged.write(file, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+            staged.commit()
+        except BaseException:
+            staged.discard()
+            raise
+
+    def _thaw(self, segments: list[Path]) -> None:
+        self.frozen = {}
+        self._covered = []
+        self.journal.drop(segments)
+
+    def _checkpoint_locked(self) -> None:
+        while self.live or self.frozen:  # twice if an earlier checkpoint failed and left its freeze
+            segments = self._freeze()
+            self._write_frozen()
+            self._thaw(segments)

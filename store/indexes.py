@@ -1,11 +1,16 @@
 """The store's in-memory lookups across conversations, and how message ids name their partition.
 
-A message id is "<partition>-<doc id>": "1042-7" is the 7th message in job
-1042's file, "p15125550199-3" the 3rd in that phone's file.
+Internally a partition is "1042" (job 1042's file) or "p15125550199" (that
+phone's file). A message id is "<alias>-<doc id>": "1042-7" is the 7th message
+in job 1042's file; a phone's own texts get "p" + a keyed digest of the phone
+("p3f9c0a1d2b7e4c55-3"), because ids appear in logs and API answers, which
+must never carry a full phone number.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from bot.errors import NotFound
@@ -15,7 +20,8 @@ from store.base import Job, Message
 class Indexes:
     """Cross-partition lookups, rebuilt from the files and the journal at every start."""
 
-    def __init__(self) -> None:
+    def __init__(self, id_key: bytes) -> None:
+        self.ids = MessageIds(id_key)
         self.jobs: dict[int, Job] = {}
         self.by_token: dict[str, int] = {}
         self.by_phone: dict[str, set[int]] = {}
@@ -65,9 +71,35 @@ def home(message: Message) -> str:
     return "p" + digits(message["phone"])
 
 
-def split_id(message_id: str) -> tuple[str, int]:
-    """(partition id, doc id) of a message id like "1042-7" or "p15125550199-3"."""
-    prefix, _, doc = message_id.rpartition("-")
-    if doc.isdigit() and (prefix.isdigit() or (prefix[:1] == "p" and prefix[1:].isdigit())):
-        return prefix, int(doc)
-    raise NotFound(f"No message {message_id}.")
+class MessageIds:
+    """Turns (partition, doc id) into a public message id and back."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._alias: dict[str, str] = {}  # phone partition -> its alias
+        self._partition: dict[str, str] = {}  # alias -> phone partition
+
+    def _alias_of(self, pid: str) -> str:
+        alias = self._alias.get(pid)
+        if alias is None:
+            alias = "p" + hmac.new(self._key, pid.encode(), hashlib.sha256).hexdigest()[:16]
+            self._alias[pid] = alias
+            self._partition[alias] = pid
+        return alias
+
+    def make(self, pid: str, doc_id: int) -> str:
+        return f"{pid if pid.isdigit() else self._alias_of(pid)}-{doc_id}"
+
+    def split(self, message_id: str) -> tuple[str, int]:
+        """(partition, doc id) of a message id; NotFound for anything else."""
+        prefix, _, doc = message_id.rpartition("-")
+        if doc.isdigit():
+            pid = prefix if prefix.isdigit() else self._partition.get(prefix)
+            if pid:
+                return pid, int(doc)
+        raise NotFound(f"No message {message_id}.")
+
+    def order(self, message: Message) -> tuple[str, str, int]:
+        """Sort key: by time, then as written (doc ids compared as numbers, not text)."""
+        pid, doc_id = self.split(message["id"])
+        return message["created_at"], pid, doc_id

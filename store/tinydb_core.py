@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -19,7 +20,7 @@ from bot.errors import NotFound, StoreCorrupt, StoreError
 from bot.jobs import utc_now
 from store.atomic import FolderLock, StagedFiles, read_json, write_atomically
 from store.base import Job, JobWrite, Message
-from store.indexes import Indexes, digits, home, split_id
+from store.indexes import Indexes, digits, home
 from store.journal import Journal, Op
 
 SCHEMA_VERSION = 1
@@ -45,7 +46,7 @@ class TinyDBCore:
         self.journal = Journal(path.with_name(path.stem + ".journal"))
         self.mutex = threading.Lock()
         self._lock = FolderLock(path.with_name(path.name + ".lock"))
-        self.index = Indexes()
+        self.index: Indexes  # made once the store's metadata (and its id key) is read
         self.live: Overlay = {}  # written since the last checkpoint began
         self.frozen: Overlay = {}  # being written to the files by the running checkpoint
         self._covered: list[Path] = []  # journal segments the frozen overlay came from
@@ -77,11 +78,14 @@ class TinyDBCore:
         self._checkpointer.start()
 
     def _open_locked(self) -> None:
-        meta = read_json(self.path)
-        if meta is None:
-            write_atomically(self.path, f'{{"meta": {{"1": {{"schema": {SCHEMA_VERSION}}}}}}}')
-        elif not isinstance(meta, dict) or "meta" not in meta:
+        data = read_json(self.path)
+        if data is not None and (not isinstance(data, dict) or not isinstance(data.get("meta", {}).get("1"), dict)):
             raise StoreCorrupt(f"{self.path} is not a QDN store; move it away or fix DATABASE_URL")
+        meta = (data or {}).get("meta", {}).get("1", {"schema": SCHEMA_VERSION})
+        if "id_key" not in meta:  # the key behind phone-free message ids; made once, kept forever
+            meta = {**meta, "id_key": secrets.token_hex(16)}
+            write_atomically(self.path, json.dumps({"meta": {"1": meta}}))
+        self.index = Indexes(bytes.fromhex(meta["id_key"]))
         self.jobs_dir.mkdir(exist_ok=True)
         self.phones_dir.mkdir(exist_ok=True)
         self._remove_torn_temp_files()
@@ -91,11 +95,11 @@ class TinyDBCore:
                 if not prefix and not data.get("job", {}).get("1"):
                     raise StoreCorrupt(f"{file} holds no job; restore it or move it away")
                 pid = prefix + file.stem
-                put_message = self.index.put_message
+                put_message, make_id = self.index.put_message, self.index.ids.make
                 for table, docs in data.items():
                     if table == "messages" and docs:  # the bulk of the scan: keep it tight
                         for doc_id, doc in docs.items():
-                            put_message(f"{pid}-{doc_id}", doc)
+                            put_message(make_id(pid, doc_id), doc)
                         self.index.last_doc[pid] = max(map(int, docs))
                         continue
                     for doc_id, doc in docs.items():
@@ -142,7 +146,7 @@ class TinyDBCore:
 
     def _index(self, pid: str, table: str, doc_id: int, doc: dict[str, Any]) -> None:
         if table == "messages":
-            self.index.put_message(f"{pid}-{doc_id}", doc)
+            self.index.put_message(self.index.ids.make(pid, doc_id), doc)
             self.index.last_doc[pid] = max(doc_id, self.index.last_doc.get(pid, 0))
         elif table == "job":
             self.index.put_job(doc)
@@ -171,7 +175,7 @@ class TinyDBCore:
             doc = {**message, "created_at": message.get("created_at") or now, "updated_at": now}
             doc.pop("id", None)
             ops.append([pid, "messages", doc_id, doc])
-            stored.append({**doc, "id": f"{pid}-{doc_id}"})
+            stored.append({**doc, "id": self.index.ids.make(pid, doc_id)})
         return ops, stored
 
     def _overlay_docs(self, pid: str, table: str) -> dict[int, dict[str, Any]]:
@@ -184,7 +188,8 @@ class TinyDBCore:
         data = read_json(self._file(pid)) or {}
         docs = {int(doc_id): doc for doc_id, doc in data.get("messages", {}).items()}
         docs.update(self._overlay_docs(pid, "messages"))
-        return [{**doc, "id": f"{pid}-{doc_id}"} for doc_id, doc in sorted(docs.items())]
+        make_id = self.index.ids.make
+        return [{**doc, "id": make_id(pid, doc_id)} for doc_id, doc in sorted(docs.items())]
 
     # -- jobs ---------------------------------------------------------------
 
@@ -264,7 +269,7 @@ class TinyDBCore:
         return self.add_messages([inbound, *outbound], phone, change_phone), True
 
     def get_message(self, message_id: str) -> Message:
-        pid, doc_id = split_id(message_id)
+        pid, doc_id = self.index.ids.split(message_id)
         doc = self._overlay_docs(pid, "messages").get(doc_id)
         if doc is None:
             data = read_json(self._file(pid)) or {}
@@ -283,7 +288,7 @@ class TinyDBCore:
         if updated is None or updated == current:
             return current
         updated = {**updated, "id": message_id, "updated_at": utc_now()}
-        pid, doc_id = split_id(message_id)
+        pid, doc_id = self.index.ids.split(message_id)
         self._commit([[pid, "messages", doc_id, {k: v for k, v in updated.items() if k != "id"}]])
         return updated
 
@@ -297,11 +302,12 @@ class TinyDBCore:
         messages = self._partition_messages("p" + digits(phone))
         for job_id in self.index.by_phone.get(phone, set()) | self.index.texted_in.get(phone, set()):
             messages += [m for m in self.job_messages(job_id) if m.get("phone") == phone]
-        return sorted(messages, key=lambda m: (m["created_at"], m["id"]))
+        return sorted(messages, key=self.index.ids.order)
 
     def pending_messages(self) -> list[Message]:
-        ordered = sorted(self.index.pending.items(), key=lambda item: (item[1], item[0]))
-        return [self.get_message(message_id) for message_id, _ in ordered]
+        # Queue order: by time, then as written -- texts to one phone go out in the order queued.
+        pending = [self.get_message(message_id) for message_id in self.index.pending]
+        return sorted(pending, key=self.index.ids.order)
 
     # -- phones -------------------------------------------------------------
 

@@ -740,12 +740,6 @@ def test_r_texts_the_dispatchers_words_as_typed_from_the_business_number(app: Ha
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported, not ours to fix: a text with no job has a message id like p15125550111-1 (store), "
-    "which web/outbox.py and handlers/status_callback.py log, and web.logging.redact does not mask "
-    "digits glued to a letter",
-)
 def test_operational_logs_carry_no_full_phone_even_for_a_text_with_no_job(
     app: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -754,11 +748,6 @@ def test_operational_logs_carry_no_full_phone_even_for_a_text_with_no_job(
     no_secrets_in(caplog.records, app)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported, not ours to fix: store phone_messages breaks ties in created_at by comparing ids "
-    "as strings, so 1001-11 (the answer) sorts before 1001-8 (the text it answered)",
-)
 def test_a_phones_log_reads_each_text_before_its_answer(app: Harness) -> None:
     for _ in range(3):
         app.text(C, "STATUS")  # 1001-2 .. 1001-7

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,7 +93,7 @@ def test_everything_survives_a_restart(tmp_path):
     job, by_token, inbound, opted_out, pending, next_id = run(second())
     assert job == moved == by_token
     assert job["status"] == "en_route"
-    assert inbound["body"] == "hello?" and inbound["id"].startswith("p17375550142-")
+    assert inbound["body"] == "hello?" and inbound["id"].startswith("p") and "7375550142" not in inbound["id"]
     assert opted_out is True
     assert pending == ["1001-1"]
     assert next_id == 1002
@@ -348,13 +349,15 @@ def test_an_inbound_text_its_answers_and_the_senders_state_land_in_one_write(tmp
             await store.close()
 
     (stored, created), (repeat, created_again), conversation, dispatcher_log, state, pending = run(scenario())
-    assert created and [m["id"] for m in stored] == ["1001-2", "p15125550100-1", "1001-3"]
+    dispatcher_text = stored[1]["id"]
+    assert created and [m["id"] for m in stored] == ["1001-2", dispatcher_text, "1001-3"]
+    assert re.fullmatch(r"p[0-9a-f]{16}-1", dispatcher_text)  # no phone number in an id
     assert created_again is False and [m["id"] for m in repeat] == ["1001-2"]
     assert len(calls) == 1  # the repeat changed nothing, not even the sender's state
     assert [m["body"] for m in conversation] == ["hi", "STATUS", "Job 1001 is scheduled."]
     assert [m["body"] for m in dispatcher_log] == ["Dana: STATUS"]
     assert state["auto_replies"]["count"] == 1
-    assert [m["id"] for m in pending] == ["1001-1", "p15125550100-1"]
+    assert [m["id"] for m in pending] == ["1001-1", dispatcher_text]  # the same id after a restart
 
 
 def test_messages_for_a_missing_job_leave_the_whole_write_out(tmp_path):
@@ -441,3 +444,42 @@ def test_a_damaged_journal_segment_before_the_last_stops_start_up_untouched(tmp_
         run(open_store(url(tmp_path)))
     assert segment.name in refused.value.message
     assert segment.read_bytes() == damaged
+
+
+def test_queue_and_phone_log_order_compares_doc_ids_as_numbers(tmp_path):
+    """Same-millisecond texts keep the order written, even past the 9th ("1001-10" after "1001-9")."""
+    now = jobs.utc_now()
+
+    async def scenario():
+        store = await open_store(url(tmp_path))
+        await add_job(store, with_text=False)
+        for n in range(12):
+            await store.add_message(
+                outbound_message(
+                    kind="relay", to=CUSTOMER, body=f"text {n}", sender="console", now=now, opted_out=False, job_id=1001
+                )
+            )
+        try:
+            return await store.pending_messages(), await store.phone_messages(CUSTOMER)
+        finally:
+            await store.close()
+
+    pending, log = run(scenario())
+    assert [m["body"] for m in pending] == [f"text {n}" for n in range(12)]
+    assert [m["body"] for m in log] == [f"text {n}" for n in range(12)]
+
+
+@pytest.mark.parametrize("forged", ["p15125550199-1", "p0000000000000000-1", "pXYZ-1"])
+def test_phone_message_ids_cannot_be_guessed_from_the_number(tmp_path, forged):
+    async def scenario():
+        store = await open_store(url(tmp_path))
+        try:
+            await store.add_message({"direction": "inbound", "kind": "text", "job_id": None, "phone": CUSTOMER,
+                                     "from": CUSTOMER, "to": "+15125550123", "body": "hi", "twilio_sid": "SMp",
+                                     "status": "received"})  # fmt: skip
+            with pytest.raises(NotFound):
+                await store.get_message(forged)
+        finally:
+            await store.close()
+
+    run(scenario())

@@ -22,10 +22,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import Response
+from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import conversation as talk
 from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
@@ -45,18 +45,17 @@ REQUIRED_FIELDS = ("MessageSid", "From", "To")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-_TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
-_TWIML_MESSAGE = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>{}</Message></Response>'
-
-
 def twiml(reply: str | None) -> Response:
     """The TwiML answer: one <Message>, or an empty <Response/> for no answer.
 
-    Byte for byte what twilio's MessagingResponse writes, without building an
-    ElementTree per request (a fifth of the handler's own time, in bench/).
+    Built with the SDK's MessagingResponse rather than by hand: writing the
+    string directly saves ~75 us a request (bench/), not worth owning XML
+    escaping that Twilio's own library already gets right.
     """
-    body = _TWIML_MESSAGE.format(escape(reply)) if reply else _TWIML_EMPTY
-    return Response(body, media_type="text/xml")
+    answer = MessagingResponse()
+    if reply:
+        answer.message(reply)
+    return Response(str(answer), media_type="text/xml")
 
 
 class _OncePerKey:

@@ -96,14 +96,21 @@ class Services:
         job = await self.store.get_job(job_id)
         return await self.queue_text(job["customer_phone"], body, kind=kind, job_id=job_id)
 
+    async def text_row(self, to: str, body: str, *, kind: str, job_id: int | None = None) -> dict[str, Any]:
+        """The queue row for a text to any phone (`skipped` with the reason if it opted out), not yet stored."""
+        return outbound_message(
+            kind=kind,
+            to=to,
+            body=body,
+            sender=self.sender,
+            now=jobs.utc_now(),
+            opted_out=await self.store.is_opted_out(to),
+            job_id=job_id,
+        )
+
     async def queue_text(self, to: str, body: str, *, kind: str, job_id: int | None = None) -> dict[str, Any]:
         """Queue a text to any phone, logged in job `job_id`'s conversation when given, else the phone's."""
-        opted_out = await self.store.is_opted_out(to)
-        message = await self.store.add_message(
-            outbound_message(
-                kind=kind, to=to, body=body, sender=self.sender, now=jobs.utc_now(), opted_out=opted_out, job_id=job_id
-            )
-        )
+        message = await self.store.add_message(await self.text_row(to, body, kind=kind, job_id=job_id))
         if message["status"] == "pending":
             self.wake_sender()
         return message

@@ -30,7 +30,6 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot import conversation as talk
 from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
 from bot.jobs import OPEN_STATUSES, iso_utc, utc_now
-from bot.outbound import outbound_message
 from bot.phones import normalize_phone, redact_phone
 from handlers.services import Services, services
 from handlers.signature import verified_form
@@ -170,25 +169,14 @@ async def _run_move(svc: Services, decision: talk.Decision, sender: str, receive
 
 
 async def _relays(svc: Services, decision: talk.Decision, sender: str) -> list[Message]:
-    """The relays the decision queues, built as Services.queue_text builds them (`skipped` if opted out)."""
+    """The relay texts the decision asks for, as queue rows (stored with the inbound text)."""
     targets = []
     for effect in decision.effects:
         if isinstance(effect, talk.Relay):
             targets.append((effect.to_phone, effect.body, effect.job_id))
         elif isinstance(effect, talk.RelayToDispatchers):
             targets += [(d, effect.body, effect.job_id) for d in svc.settings.dispatcher_numbers if d != sender]
-    return [
-        outbound_message(
-            kind="relay",
-            to=to,
-            body=body,
-            sender=svc.sender,
-            now=utc_now(),
-            opted_out=await svc.store.is_opted_out(to),
-            job_id=job_id,
-        )
-        for to, body, job_id in targets
-    ]
+    return [await svc.text_row(to, body, kind="relay", job_id=job_id) for to, body, job_id in targets]
 
 
 def _inbound_row(form: Any, sid: str, sender: str, to: str, decision: talk.Decision, now: str) -> Message:
@@ -260,7 +248,7 @@ async def inbound_sms(request: Request) -> Response:
             phone=sender if decision.phone_effects else None,
             change_phone=decision.update_phone_state if decision.phone_effects else None,
         )
-        if not first:  # only another process could get here first; it acted, so don't act twice
+        if not first:  # the per-MessageSid lock makes this unreachable in one process; never act twice
             return twiml(stored[0].get("reply_body"))
         if any(message["status"] == "pending" for message in stored):
             svc.wake_sender()

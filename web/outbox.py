@@ -307,7 +307,8 @@ class Outbox:
             accepted = await self.transport.send(claimed["to"], claimed["body"])
         except SendFailed as failure:
             return await self._failed_send(claimed, failure)
-        log.info("message %s to %s: %s %s", claimed["id"], redact_phone(claimed["to"]), accepted.status, accepted.sid)
+        sid = f" ({accepted.sid})" if accepted.sid else ""  # the console transport has no SID
+        log.info("message %s to %s: %s%s", claimed["id"], redact_phone(claimed["to"]), accepted.status, sid)
         return await self._settle(
             claimed,
             status=TWILIO_STATUSES.get(accepted.status, "queued"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -29,6 +30,7 @@ def money(total: float) -> str:
     return f"${total:,.2f}"
 
 
+@lru_cache(maxsize=1024)  # the business phone is formatted for nearly every reply
 def phone_for_people(e164: str) -> str:
     """ "+15125550123" -> "(512) 555-0123"; other countries in international form."""
     try:

@@ -42,7 +42,7 @@ from bot.outbound import OPTED_OUT_REASON
 from bot.phones import redact_phone
 from handlers.status_callback import OPTED_OUT_CODE, TWILIO_STATUSES, record_opt_out
 from store import Message, Store
-from web.transport import SendFailed, Transport
+from web.transport import Accepted, SendFailed, Transport
 
 log = logging.getLogger("qdn.outbox")
 
@@ -309,13 +309,7 @@ class Outbox:
             return await self._failed_send(claimed, failure)
         sid = f" ({accepted.sid})" if accepted.sid else ""  # the console transport has no SID
         log.info("message %s to %s: %s%s", claimed["id"], redact_phone(claimed["to"]), accepted.status, sid)
-        return await self._settle(
-            claimed,
-            status=TWILIO_STATUSES.get(accepted.status, "queued"),
-            twilio_sid=accepted.sid,
-            error_code=accepted.error_code,
-            error_message=accepted.error_message,
-        )
+        return await self._settle_as_twilio_has_it(claimed, accepted)
 
     @staticmethod
     def _claim(message: Message, started: str) -> Message | None:
@@ -323,6 +317,16 @@ class Outbox:
         if message["status"] != "pending" or message.get("send_started_at") or _due(message) > started:
             return None
         return {**message, "send_started_at": started, "attempts": message.get("attempts", 0) + 1}
+
+    async def _settle_as_twilio_has_it(self, message: Message, twilio: Accepted) -> Message:
+        """Record what Twilio says of the text: its SID, status and any error (a send or a lookup)."""
+        return await self._settle(
+            message,
+            status=TWILIO_STATUSES.get(twilio.status, "queued"),
+            twilio_sid=twilio.sid,
+            error_code=twilio.error_code,
+            error_message=twilio.error_message,
+        )
 
     async def _settle(self, message: Message, *, unsent: bool = False, **changes: Any) -> Message:
         """Record a final outcome (the row leaves the queue); only a still-pending row is changed.
@@ -382,13 +386,7 @@ class Outbox:
         for candidate in found:
             if candidate.sid and await self.store.find_message_by_sid(candidate.sid) is None:
                 log.info("message %s: found at Twilio as %s; not re-sent", message["id"], candidate.sid)
-                return await self._settle(
-                    message,
-                    status=TWILIO_STATUSES.get(candidate.status, "queued"),
-                    twilio_sid=candidate.sid,
-                    error_code=candidate.error_code,
-                    error_message=candidate.error_message,
-                )
+                return await self._settle_as_twilio_has_it(message, candidate)
         log.warning("message %s: outcome unknown; left for a person", message["id"])
         return await self._settle(message, status="unknown", error_message=UNKNOWN_REASON)
 

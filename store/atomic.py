@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import fcntl
-import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import StoreCorrupt, StoreLocked
+from store import codec
 
 
 def fsync_dir(folder: Path) -> None:
@@ -31,16 +31,16 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, text: str, *, sync_folder: bool = True) -> None:
-    """Replace `path` with `text`: all of it or none of it, even after a crash.
+def write_atomically(path: Path, content: str | bytes, *, sync_folder: bool = True) -> None:
+    """Replace `path` with `content` (text as UTF-8): all of it or none of it, even after a crash.
 
     With sync_folder=False the rename is not yet durable: the caller fsyncs the
     folder once after several files (the store's checkpoint does).
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode() if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -58,14 +58,14 @@ def read_json(path: Path) -> Any:
     treated as an empty database, which would throw away what it held.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
-    if not text.strip():
+    if not data.strip():
         raise StoreCorrupt(f"{path} is empty; restore it from a backup or move it away")
     try:
-        return json.loads(text)
-    except ValueError as error:
+        return codec.loads(data)
+    except codec.DecodeError as error:
         raise StoreCorrupt(f"{path} does not parse as JSON ({error}); restore it or move it away") from None
 
 
@@ -84,7 +84,7 @@ class StagedFiles:
     """Replace many files at once, durably, for the price of one flush.
 
         staged = StagedFiles()
-        staged.write(path, text)      # written beside `path` as .<name>.tmp, not yet synced
+        staged.write(path, data)      # written beside `path` as .<name>.tmp, not yet synced
         staged.commit()               # one syncfs(2), then each renamed over its file, folders fsync'ed
 
     A crash before `commit` renames leaves the old files (and temp files, which
@@ -97,9 +97,9 @@ class StagedFiles:
     def __init__(self) -> None:
         self._pairs: list[tuple[Path, Path]] = []
 
-    def write(self, path: Path, text: str) -> None:
+    def write(self, path: Path, data: bytes) -> None:
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         self._pairs.append((tmp, path))
 
     def commit(self) -> None:

@@ -27,7 +27,6 @@ Crash safety:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import StoreCorrupt, StoreError
+from store import codec
 from store.atomic import fsync_dir
 
 log = logging.getLogger("qdn.store")
@@ -44,7 +44,7 @@ Op = list[Any]  # [partition, table, doc_id, doc]
 
 
 def encode(ops: list[Op]) -> bytes:
-    return (json.dumps({"w": ops}, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    return codec.dumps({"w": ops}) + b"\n"
 
 
 class Journal:
@@ -86,7 +86,7 @@ class Journal:
             try:
                 if end < 0:
                     raise ValueError("no end of line")
-                ops = json.loads(data[offset:end])["w"]
+                ops = codec.loads(data[offset:end])["w"]
             except (ValueError, KeyError, TypeError):
                 if not last:
                     raise StoreCorrupt(

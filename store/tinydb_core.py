@@ -7,7 +7,6 @@ the async face that callers use.
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import secrets
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 
 from bot.errors import NotFound, StoreCorrupt, StoreError
 from bot.jobs import utc_now
+from store import codec
 from store.atomic import FolderLock, StagedFiles, read_json, write_atomically
 from store.base import Job, JobWrite, Message
 from store.indexes import Indexes, digits, home
@@ -47,6 +47,11 @@ class TinyDBCore:
         self.mutex = threading.Lock()
         self._lock = FolderLock(path.with_name(path.name + ".lock"))
         self.index: Indexes  # made once the store's metadata (and its id key) is read
+        # Journal position of each partition's last write, and the highest such position the
+        # current call read or wrote: a read need only wait for the fdatasync that covers what it
+        # saw, not for other conversations' writes in flight. One entry per partition ever written.
+        self.written_at: dict[str, int] = {}
+        self.seen = 0
         self.live: Overlay = {}  # written since the last checkpoint began
         self.frozen: Overlay = {}  # being written to the files by the running checkpoint
         self._covered: list[Path] = []  # journal segments the frozen overlay came from
@@ -84,7 +89,7 @@ class TinyDBCore:
         meta = (data or {}).get("meta", {}).get("1", {"schema": SCHEMA_VERSION})
         if "id_key" not in meta:  # the key behind phone-free message ids; made once, kept forever
             meta = {**meta, "id_key": secrets.token_hex(16)}
-            write_atomically(self.path, json.dumps({"meta": {"1": meta}}))
+            write_atomically(self.path, codec.dumps({"meta": {"1": meta}}))
         self.index = Indexes(bytes.fromhex(meta["id_key"]))
         self.jobs_dir.mkdir(exist_ok=True)
         self.phones_dir.mkdir(exist_ok=True)
@@ -153,6 +158,10 @@ class TinyDBCore:
         elif table == "state":
             self.index.put_phone_state("+" + pid[1:], doc)
 
+    def _saw(self, pid: str) -> None:
+        """The current call's answer depends on partition `pid`."""
+        self.seen = max(self.seen, self.written_at.get(pid, 0))
+
     def _apply(self, ops: list[Op]) -> None:
         for pid, table, doc_id, doc in ops:
             self.live.setdefault(pid, {}).setdefault(table, {})[doc_id] = doc
@@ -160,7 +169,10 @@ class TinyDBCore:
 
     def _commit(self, ops: list[Op]) -> None:
         """One atomic write: journaled (durable once the journal syncs), then visible."""
-        self.journal.append(ops)
+        position = self.journal.append(ops)
+        for op in ops:
+            self.written_at[op[0]] = position
+        self.seen = position
         self._apply(ops)
         self._last_write = time.monotonic()
         if self.journal.active_size >= CHECKPOINT_BYTES:
@@ -185,6 +197,7 @@ class TinyDBCore:
 
     def _partition_messages(self, pid: str) -> list[Message]:
         """Every message of a partition: the file's, then the journal's over them."""
+        self._saw(pid)
         data = read_json(self._file(pid)) or {}
         docs = {int(doc_id): doc for doc_id, doc in data.get("messages", {}).items()}
         docs.update(self._overlay_docs(pid, "messages"))
@@ -206,13 +219,15 @@ class TinyDBCore:
 
     def get_job(self, job_id: int) -> Job:
         try:
-            return self.index.jobs[job_id]
+            job = self.index.jobs[job_id]
         except KeyError:
             raise NotFound(f"No job {job_id}.") from None
+        self._saw(str(job_id))
+        return job
 
     def find_job_by_token(self, token: str) -> Job | None:
         job_id = self.index.by_token.get(token)
-        return None if job_id is None else self.index.jobs[job_id]
+        return None if job_id is None else self.get_job(job_id)
 
     def list_jobs(
         self, statuses: Iterable[str] | None = None, phone: str | None = None, limit: int | None = None
@@ -221,7 +236,10 @@ class TinyDBCore:
         wanted = set(statuses) if statuses else None
         jobs = (self.index.jobs[i] for i in sorted(ids, reverse=True))
         selected = [job for job in jobs if wanted is None or job["status"] in wanted]
-        return selected[:limit] if limit else selected
+        selected = selected[:limit] if limit else selected
+        for job in selected:
+            self._saw(str(job["id"]))
+        return selected
 
     def update_job(self, job_id: int, change: Callable[[Job], JobWrite]) -> JobWrite:
         job = self.get_job(job_id)
@@ -270,6 +288,7 @@ class TinyDBCore:
 
     def get_message(self, message_id: str) -> Message:
         pid, doc_id = self.index.ids.split(message_id)
+        self._saw(pid)
         doc = self._overlay_docs(pid, "messages").get(doc_id)
         if doc is None:
             data = read_json(self._file(pid)) or {}
@@ -312,6 +331,7 @@ class TinyDBCore:
     # -- phones -------------------------------------------------------------
 
     def get_phone(self, phone: str) -> dict[str, Any]:
+        self._saw("p" + digits(phone))
         return dict(self.index.phone_state.get(phone, {}))
 
     def update_phone(self, phone: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
@@ -323,6 +343,7 @@ class TinyDBCore:
         return dict(updated)
 
     def is_opted_out(self, phone: str) -> bool:
+        self._saw("p" + digits(phone))
         return phone in self.index.opted_out
 
     def ping(self) -> None:
@@ -375,7 +396,7 @@ class TinyDBCore:
                     stored = data.setdefault(table, {})
                     for doc_id, doc in docs.items():
                         stored[str(doc_id)] = doc
-                staged.write(file, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+                staged.write(file, codec.dumps(data))
             staged.commit()
         except BaseException:
             staged.discard()

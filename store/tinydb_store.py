@@ -68,8 +68,10 @@ class TinyDBStore(Store):
         return "tinydb"
 
     def _run_locked(self, fn: Callable[[], T]) -> tuple[T, int]:
+        """`fn()` and the journal position that must be durable before its answer is given."""
         with self.core.mutex:
-            return fn(), self.core.journal.written
+            self.core.seen = 0
+            return fn(), self.core.seen
 
     async def _durable(self, position: int) -> None:
         journal = self.core.journal

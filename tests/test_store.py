@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -481,5 +482,38 @@ def test_phone_message_ids_cannot_be_guessed_from_the_number(tmp_path, forged):
                 await store.get_message(forged)
         finally:
             await store.close()
+
+    run(scenario())
+
+
+def test_a_read_waits_for_the_sync_of_what_it_shows_and_only_that(tmp_path):
+    """Nothing un-synced is shown, but one conversation's write in flight does not hold up another's reads."""
+    other = "+15125550142"
+
+    async def scenario():
+        store = await open_store(url(tmp_path))
+        gate = threading.Event()
+        real_sync = store.core.journal.sync
+
+        def held_sync():
+            gate.wait(30)  # the disk is slow: the flush lasts until the test opens the gate
+            real_sync()
+
+        store.core.journal.sync = held_sync
+        try:
+            write = asyncio.create_task(store.update_phone(CUSTOMER, lambda state: {**state, "opted_out": True}))
+            await asyncio.sleep(0)  # the write is journaled (not yet durable) and waits for the flush
+            assert not write.done()
+            same_phone = asyncio.create_task(store.is_opted_out(CUSTOMER))
+            other_phone = asyncio.create_task(store.get_phone(other))
+            done, _ = await asyncio.wait({other_phone}, timeout=10)
+            assert other_phone in done, "a read of another phone waited for a flush it did not need"
+            assert other_phone.result() == {}
+            assert not same_phone.done(), "an un-synced opt-out was shown before it was on disk"
+        finally:
+            gate.set()
+        assert await write == {"opted_out": True}
+        assert await same_phone is True
+        await store.close()
 
     run(scenario())

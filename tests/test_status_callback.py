@@ -263,6 +263,25 @@ def test_shared_key_hmac_sha256_signatures(tmp_path):
         assert app.message()["status"] == "delivered"
 
 
+def test_twilio_may_sign_the_url_with_or_without_its_default_port(tmp_path):
+    scheme, _, host = PUBLIC_BASE_URL.partition("://")
+    default_port = {"https": 443, "http": 80}[scheme]
+    with app_with_a_sent_text(tmp_path) as app:
+        with_port = f"{scheme}://{host}:{default_port}/twilio/status"
+        assert app.post(callback(app.sid, "sent"), url=with_port).status_code == 204
+        other_port = f"{scheme}://{host}:8443/twilio/status"
+        assert app.post(callback(app.sid, "delivered"), url=other_port).status_code == 403
+        assert app.message()["status"] == "sent"
+
+
+def test_a_signature_algorithm_twilio_does_not_define_is_refused(tmp_path):
+    unknown = {"X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_8c1f,algorithm=HMAC_SHA512"}
+    with app_with_a_sent_text(tmp_path, TWILIO_WEBHOOK_SHARED_KEY=SHARED_KEY) as app:
+        signature = sign(STATUS_URL, callback(app.sid, "sent"), SHARED_KEY, "HMAC_SHA256")
+        response = app.post(callback(app.sid, "sent"), signature=signature, headers=unknown)
+        assert response.status_code == 403 and app.message()["status"] == "queued"
+
+
 def test_a_shared_key_request_is_refused_when_no_shared_key_is_configured(tmp_path):
     settings_header = {"X-Twilio-Webhooks-Signature-Settings": SHARED_KEY_SETTINGS}
     with app_with_a_sent_text(tmp_path) as app:

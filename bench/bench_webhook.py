@@ -11,6 +11,9 @@ printed next to the baseline it is measured against:
     answer constant TwiML) under the same uvicorn arguments and the same wrk
     load (one wrk thread, `--connections` keep-alive connections, `--seconds`
     after a warm-up). Server on CPU 0, wrk on CPU 1.
+(a') the same, sustained: the journal absorbs the run and the conversation
+    files catch up when writes pause; the CPU time of that checkpoint is
+    charged to the run's requests (requests / (run time + checkpoint CPU)).
 (b) latency as history grows: p50 and p99 of the same webhook, one request at
     a time (wrk, one connection, a fixed number of requests after a warm-up),
     with 200,000 texts against the same with 1,000.
@@ -110,6 +113,12 @@ class Server:
                     time.sleep(0.005)
         raise RuntimeError(f"server did not answer /healthz within {timeout}s: {self.log.read_text()[-2000:]}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process (all its threads) has used so far."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def memory_mb(self) -> dict[str, float]:
         """VmRSS (now) and VmHWM (peak resident) of the server process, in MB."""
         assert self.process is not None
@@ -136,6 +145,7 @@ class Workload:
 
     senders: list[str]
     folder: Path
+    data: Path | None = None  # the service's data folder (None for the baseline)
     runs: int = 0
 
     def requests(self, count: int) -> Path:
@@ -164,7 +174,7 @@ def service(data_set: generate.DataSet, work: Path) -> tuple[Server, Workload]:
     data, manifest = generate.fresh_copy(data_set, work / data_set.name)
     # Run from the work folder: a developer's .env in the checkout must not change the service under test.
     server = Server([sys.executable, "-m", "web", "serve"], generate.bench_environ(data), work, work / "service.log")
-    return server, Workload(manifest["senders"], work / data_set.name)
+    return server, Workload(manifest["senders"], work / data_set.name, data)
 
 
 def check_answer(server: Server, sender: str) -> str:
@@ -191,6 +201,24 @@ def throughput(server: Server, workload: Workload, seconds: float, connections: 
     budget = 12_000 * round(seconds)  # more than any server here answers: never repeat a MessageSid
     load(server, workload, connections=connections, count=budget // 4, seconds=2)
     return load(server, workload, connections=connections, count=budget, seconds=seconds)
+
+
+def checkpoint_cpu_seconds(server: Server, workload: Workload, timeout: float = 120) -> float:
+    """CPU time the server spends bringing its files up to date after a run (its idle checkpoint).
+
+    The journal absorbs a burst; the conversation files catch up once writes
+    pause (store/tinydb_core.py). That work is owed by the run's requests, so a
+    sustained rate charges it to them. Done when the journal is down to one
+    empty segment.
+    """
+    assert workload.data is not None
+    started, cpu_before = time.perf_counter(), server.cpu_seconds()
+    while time.perf_counter() - started < timeout:
+        segments = [p for p in workload.data.glob("qdn.journal.*") if p.suffix[1:].isdigit()]
+        if len(segments) == 1 and segments[0].stat().st_size == 0:
+            return server.cpu_seconds() - cpu_before
+        time.sleep(0.05)
+    raise RuntimeError(f"the service did not checkpoint within {timeout}s of the run")
 
 
 def sequential(server: Server, workload: Workload) -> LoadResult:
@@ -325,11 +353,14 @@ def main() -> int:
             after_start = server.memory_mb()
             print("service answers:", check_answer(server, workload.senders[-1])[:80], "...")
             full = throughput(server, workload, args.seconds, args.connections)
+            owed = checkpoint_cpu_seconds(server, workload)
             memory = server.memory_mb()
         finally:
             server.stop()
         startup = server.startup_seconds
         print(f"service, 200k texts: {full.per_second:,.0f} req/s (p50 {full.p50_ms:.2f} ms, p99 {full.p99_ms:.2f} ms)")
+        sustained = full.requests / (full.seconds + owed)
+        print(f"  then {owed:.2f} s of CPU checkpointing the run's writes: {sustained:,.0f} req/s sustained")
         print(f"memory: {after_start['VmRSS']:.0f} MB after start-up, peak {memory['VmHWM']:.0f} MB; "
               f"start-up {startup:.2f} s")  # fmt: skip
 
@@ -358,6 +389,9 @@ def main() -> int:
         row("(a) webhook throughput, 10k jobs / 200k texts", f"{full.per_second:,.0f} req/s",
             f"{bare.per_second:,.0f} req/s (bare Starlette)", full.per_second / bare.per_second, ">= 0.50",
             full.per_second >= 0.5 * bare.per_second),
+        row("(a') the same, its checkpoint included (sustained)", f"{sustained:,.0f} req/s",
+            f"{bare.per_second:,.0f} req/s (bare Starlette)", sustained / bare.per_second, ">= 0.50",
+            sustained >= 0.5 * bare.per_second),
         row("(b) p50 latency at 200k texts", f"{big.p50_ms:.3f} ms", f"{little.p50_ms:.3f} ms (1k texts)",
             big.p50_ms / little.p50_ms, "<= 1.25", big.p50_ms <= 1.25 * little.p50_ms),
         row("(b) p99 latency at 200k texts", f"{big.p99_ms:.3f} ms", f"{little.p99_ms:.3f} ms (1k texts)",

@@ -233,7 +233,7 @@ async def inbound_sms(request: Request) -> Response:
         now = datetime.now(UTC)
         decision = talk.decide(command, await _facts(svc, command, sender, now), _context(svc))
         decision = await _run_move(svc, decision, sender, now)
-        if decision.reply:
+        if decision.reply and _NOT_XML.search(decision.reply):
             decision = replace(decision, reply=_NOT_XML.sub("", decision.reply))
 
         stamp = iso_utc(now)

@@ -122,8 +122,10 @@ class TinyDBCore:
                 tmp.unlink(missing_ok=True)
 
     @staticmethod
-    def _read_partition(file: Path) -> dict[str, dict[str, Any]]:
+    def _read_partition(file: Path, *, missing_ok: bool = False) -> dict[str, dict[str, Any]]:
         data = read_json(file)
+        if data is None and missing_ok:  # a conversation's first checkpoint
+            return {}
         if not isinstance(data, dict):
             raise StoreCorrupt(f"{file} is not a TinyDB file; restore it or move it away")
         return data
@@ -393,7 +395,7 @@ class TinyDBCore:
         try:
             for pid, tables in self.frozen.items():
                 file = self._file(pid)
-                data = self._read_partition(file) if file.exists() else {}
+                data = self._read_partition(file, missing_ok=True)
                 for table, docs in tables.items():
                     stored = data.setdefault(table, {})
                     for doc_id, doc in docs.items():

@@ -29,7 +29,10 @@ from web.transport import make_transport
 
 log = logging.getLogger("qdn.app")
 
+# Starlette tries routes in order: Twilio's webhooks, the hot path, come first.
 routes = [
+    Route("/twilio/sms", sms.inbound_sms, methods=["POST"]),
+    Route("/twilio/status", status_callback.status_callback, methods=["POST"]),
     Route("/healthz", health.healthz, methods=["GET"]),
     Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     Route("/jobs", jobs.create_job, methods=["POST"]),
@@ -39,8 +42,6 @@ routes = [
     Route("/jobs/{job_id:int}/status", jobs.change_status, methods=["POST"]),
     Route("/jobs/{job_id:int}/messages", messages.job_messages, methods=["GET"]),
     Route("/jobs/{job_id:int}/messages", messages.send_to_customer, methods=["POST"]),
-    Route("/twilio/sms", sms.inbound_sms, methods=["POST"]),
-    Route("/twilio/status", status_callback.status_callback, methods=["POST"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
     Route("/jobs/token/{token}", track.token_view, methods=["GET"]),
     Route("/jobs/token/{token}/messages", track.token_messages, methods=["GET"]),

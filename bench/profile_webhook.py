@@ -89,7 +89,7 @@ def main() -> int:
             assert server.process is not None
             sampler = subprocess.Popen(
                 [spy, "record", "--pid", str(server.process.pid), "--rate", "400", "--format", "raw",
-                 "--output", str(raw), "--duration", str(args.seconds + 1), "--nonblocking"],
+                 "--output", str(raw), "--duration", str(args.seconds + 1), "--nonblocking", "--gil"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 preexec_fn=lambda: os.sched_setaffinity(0, {CLIENT_CPU}),
             )  # fmt: skip

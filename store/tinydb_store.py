@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from store.base import Job, JobWrite, Message, Store
+from store.group_commit import GroupCommit
 from store.tinydb_core import TinyDBCore
 
 T = TypeVar("T")
@@ -54,14 +55,14 @@ class TinyDBStore(Store):
     journal append); whole-conversation reads run on the store's worker
     thread. Every call then waits until the journal is synced past what it
     wrote or read, so nothing is acknowledged, and nothing un-synced is
-    shown, before it is on disk. Waiters share one fdatasync at a time.
+    shown, before it is on disk. Waiters share fdatasyncs (store/group_commit.py).
     """
 
     def __init__(self, path: Path) -> None:
         self.core = TinyDBCore(path)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb")
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb-sync")
-        self._sync_turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._flushes = GroupCommit(self.core.journal, self._syncer)
 
     @property
     def description(self) -> str:
@@ -74,17 +75,7 @@ class TinyDBStore(Store):
             return fn(), self.core.seen
 
     async def _durable(self, position: int) -> None:
-        journal = self.core.journal
-        if journal.synced >= position:
-            return
-        loop = asyncio.get_running_loop()
-        if self._sync_turn is None or self._sync_turn[0] is not loop:  # `qdn serve` opens and serves in two loops
-            self._sync_turn = (loop, asyncio.Lock())
-        async with self._sync_turn[1]:
-            # One fdatasync covers every line appended before it: whoever waited behind
-            # the last one usually finds its own line already synced.
-            if journal.synced < position:
-                await loop.run_in_executor(self._syncer, journal.sync)
+        await self._flushes.wait(position)
 
     async def _now(self, method: Callable[..., T], *args: Any) -> T:
         result, position = self._run_locked(partial(method, *args))

@@ -1,0 +1,84 @@
+"""Group commit: everyone waiting for the journal to reach the disk shares one fdatasync at a time.
+
+    flushes = GroupCommit(journal, executor)
+    await flushes.wait(position)      # returns once the journal is durable up to `position`
+
+At most one fdatasync runs, on `executor` (off the event loop). A waiter
+whose line was appended before the running flush started waits for that
+flush; anyone who appended later waits for the next one, which starts as
+soon as the running one ends and covers all of them at once. Each waiter is
+woken exactly once, by the flush that covers it. (A lock taken in turn would
+wake every waiter once more just to find its line already synced, and in a
+webhook each wake-up resumes the whole ASGI stack: bench/profile_webhook.py.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor
+
+from bot.errors import StoreError
+from store.journal import Journal
+
+
+class GroupCommit:
+    """Shared fdatasync rounds for the coroutines of one event loop."""
+
+    def __init__(self, journal: Journal, executor: Executor) -> None:
+        self._journal = journal
+        self._executor = executor
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running: asyncio.Future[None] | None = None  # the flush in flight
+        self._running_covers = 0  # journal position it syncs at least up to
+        self._next: asyncio.Future[None] | None = None  # waiters for the flush after it
+
+    async def wait(self, position: int) -> None:
+        """Return once the journal is on disk up to `position`; StoreError if it cannot be synced."""
+        if self._journal.synced >= position:
+            return
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # `qdn serve` opens the store in one loop and serves in another
+            self._loop, self._running, self._next = loop, None, None
+        if self._running is None:
+            self._start(loop, loop.create_future())
+        assert self._running is not None
+        if position <= self._running_covers:
+            flush = self._running
+        else:
+            if self._next is None:
+                self._next = loop.create_future()
+            flush = self._next
+        # Shielded: a waiter that is cancelled (its client went away) leaves the flush to the others.
+        await asyncio.shield(flush)
+
+    def _start(self, loop: asyncio.AbstractEventLoop, flush: asyncio.Future[None]) -> None:
+        self._running = flush
+        self._running_covers = self._journal.written  # Journal.sync syncs all that is written when it runs
+        syncing = loop.run_in_executor(self._executor, self._journal.sync)
+        syncing.add_done_callback(lambda done: self._finished(loop, flush, done))
+
+    def _finished(
+        self, loop: asyncio.AbstractEventLoop, flush: asyncio.Future[None], done: asyncio.Future[None]
+    ) -> None:
+        if self._running is not flush:  # abandoned when the store moved to another loop
+            return
+        self._running = None
+        synced = False
+        if done.cancelled():
+            flush.cancel()
+        elif (error := done.exception()) is not None:
+            flush.set_exception(error)
+        else:
+            flush.set_result(None)
+            synced = True
+        waiting, self._next = self._next, None
+        if waiting is None:
+            return
+        # Everyone waiting appended before now; the flush that just ended may already cover them.
+        if synced and self._journal.synced >= self._journal.written:
+            waiting.set_result(None)
+            return
+        try:
+            self._start(loop, waiting)
+        except RuntimeError as error:  # the executor was shut down: the store is closed
+            waiting.set_exception(StoreError(f"the store is closed ({error})"))

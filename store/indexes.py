@@ -64,11 +64,16 @@ def digits(phone: str) -> str:
     return phone.lstrip("+")
 
 
+def phone_partition(phone: str) -> str:
+    """The partition id of a phone's own file: "p15125550199"."""
+    return "p" + digits(phone)
+
+
 def home(message: Message) -> str:
     """The partition id a message lives in (also its id prefix): "1042", or "p15125550199"."""
     if message.get("job_id") is not None:
         return str(message["job_id"])
-    return "p" + digits(message["phone"])
+    return phone_partition(message["phone"])
 
 
 class MessageIds:

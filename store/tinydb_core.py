@@ -20,7 +20,7 @@ from bot.jobs import utc_now
 from store import codec
 from store.atomic import FolderLock, StagedFiles, read_json, write_atomically
 from store.base import Job, JobWrite, Message
-from store.indexes import Indexes, digits, home
+from store.indexes import Indexes, home, phone_partition
 from store.journal import Journal, Op
 
 SCHEMA_VERSION = 1
@@ -274,7 +274,7 @@ class TinyDBCore:
             current = self.get_phone(phone)
             updated = change_phone(dict(current))
             if updated != current:
-                ops.append(["p" + digits(phone), "state", 1, updated])
+                ops.append([phone_partition(phone), "state", 1, updated])
         self._commit(ops)
         return stored
 
@@ -322,7 +322,7 @@ class TinyDBCore:
         return sorted(self._partition_messages(str(job_id)), key=lambda m: m["created_at"])
 
     def phone_messages(self, phone: str) -> list[Message]:
-        messages = self._partition_messages("p" + digits(phone))
+        messages = self._partition_messages(phone_partition(phone))
         for job_id in self.index.by_phone.get(phone, set()) | self.index.texted_in.get(phone, set()):
             messages += [m for m in self.job_messages(job_id) if m.get("phone") == phone]
         return sorted(messages, key=self.index.ids.order)
@@ -335,7 +335,7 @@ class TinyDBCore:
     # -- phones -------------------------------------------------------------
 
     def get_phone(self, phone: str) -> dict[str, Any]:
-        self._saw("p" + digits(phone))
+        self._saw(phone_partition(phone))
         return dict(self.index.phone_state.get(phone, {}))
 
     def update_phone(self, phone: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
@@ -343,11 +343,11 @@ class TinyDBCore:
         updated = change(dict(current))
         if updated == current:
             return current
-        self._commit([["p" + digits(phone), "state", 1, updated]])
+        self._commit([[phone_partition(phone), "state", 1, updated]])
         return dict(updated)
 
     def is_opted_out(self, phone: str) -> bool:
-        self._saw("p" + digits(phone))
+        self._saw(phone_partition(phone))
         return phone in self.index.opted_out
 
     def ping(self) -> None:

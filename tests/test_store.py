@@ -501,6 +501,9 @@ def test_a_read_waits_for_the_sync_of_what_it_shows_and_only_that(tmp_path):
 
         store.core.journal.sync = held_sync
         try:
+            # Another caller has used the store, so the write's flush goes to the sync thread (a sole
+            # caller's flush runs in the event loop's thread: store/group_commit.py).
+            assert await store.get_phone(other) == {}
             write = asyncio.create_task(store.update_phone(CUSTOMER, lambda state: {**state, "opted_out": True}))
             await asyncio.sleep(0)  # the write is journaled (not yet durable) and waits for the flush
             assert not write.done()

@@ -1,0 +1,182 @@
+"""Group commit: waiters share fdatasyncs, a sole caller syncs in place, and a failed, cancelled or
+closed flush strands nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bot.errors import StoreError
+from store.group_commit import GroupCommit
+
+EIO = StoreError("the store's journal could not be synced (EIO)")
+
+
+class FakeJournal:
+    """A journal that counts its fdatasyncs, notes the thread each ran on, and can fail.
+
+    With `held`, each fdatasync lasts until the test lets it finish (a slow disk).
+    """
+
+    def __init__(self, held: bool = False) -> None:
+        self.written = 0
+        self.synced = 0
+        self.sync_threads: list[threading.Thread] = []  # one per fdatasync actually run
+        self.held = held
+        self.started = threading.Semaphore(0)
+        self.release = threading.Semaphore(0)
+        self.error: StoreError | None = None
+
+    def append(self) -> int:
+        self.written += 10
+        return self.written
+
+    def sync(self) -> None:
+        target = self.written
+        if self.held:
+            self.started.release()
+            if not self.release.acquire(timeout=10):  # in the event loop's thread, it would block the test
+                raise AssertionError("a held flush was never released")
+        if self.error is not None:
+            raise self.error
+        self.sync_threads.append(threading.current_thread())
+        self.synced = max(self.synced, target)
+
+
+async def flush_started(journal: FakeJournal) -> None:
+    await asyncio.to_thread(journal.started.acquire)
+
+
+async def shared(flushes: GroupCommit) -> None:
+    """Another task uses the store (a lookup): flushes now go to the executor."""
+    await asyncio.create_task(flushes.wait(0))
+
+
+def run(scenario, held=True):
+    async def main():
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync") as executor:
+            journal = FakeJournal(held)
+            await asyncio.wait_for(scenario(journal, GroupCommit(journal, executor)), timeout=10)
+
+    asyncio.run(main())
+
+
+def test_nothing_to_sync_returns_at_once_without_an_fdatasync():
+    async def scenario(journal, flushes):
+        journal.written = journal.synced = 50
+        await flushes.wait(50)
+        await flushes.wait(0)
+        assert journal.sync_threads == []
+
+    run(scenario)
+
+
+def test_a_sole_caller_syncs_in_the_event_loop_thread_and_is_durable_on_return():
+    async def scenario(journal, flushes):
+        for _ in range(3):  # one request after another, each its own task
+            position = journal.append()
+            await asyncio.create_task(flushes.wait(position))
+            assert journal.synced >= position
+        assert journal.sync_threads == [threading.current_thread()] * 3
+
+    run(scenario, held=False)
+
+
+def test_a_sole_callers_failed_sync_raises_to_it():
+    async def scenario(journal, flushes):
+        journal.error = EIO
+        with pytest.raises(StoreError, match="could not be synced"):
+            await flushes.wait(journal.append())
+        assert journal.synced == 0
+
+    run(scenario, held=False)
+
+
+def test_with_several_callers_the_sync_runs_off_the_event_loop():
+    async def scenario(journal, flushes):
+        await shared(flushes)
+        await flushes.wait(journal.append())
+        assert journal.synced == journal.written
+        assert [thread.name.startswith("sync") for thread in journal.sync_threads] == [True]
+
+    run(scenario, held=False)
+
+
+def test_writes_during_a_flush_share_the_next_one_and_each_waits_for_its_own():
+    async def scenario(journal, flushes):
+        await shared(flushes)
+        first = asyncio.create_task(flushes.wait(journal.append()))
+        await flush_started(journal)  # the first flush covers only the first write
+        later = [asyncio.create_task(flushes.wait(journal.append())) for _ in range(5)]
+        await asyncio.sleep(0.01)
+        assert not any(task.done() for task in [first, *later])  # nobody is answered before the disk
+
+        journal.release.release()
+        await first
+        await flush_started(journal)  # one more flush for all five later writes
+        assert not any(task.done() for task in later)
+        journal.release.release()
+        await asyncio.gather(*later)
+        assert len(journal.sync_threads) == 2
+        assert journal.synced == journal.written
+
+    run(scenario)
+
+
+def test_a_failed_flush_fails_its_waiters_and_the_ones_after_it():
+    async def scenario(journal, flushes):
+        await shared(flushes)
+        first = asyncio.create_task(flushes.wait(journal.append()))
+        await flush_started(journal)
+        second = asyncio.create_task(flushes.wait(journal.append()))
+        await asyncio.sleep(0.01)
+        journal.error = EIO
+        journal.release.release()
+        with pytest.raises(StoreError, match="could not be synced"):
+            await first
+        await flush_started(journal)  # the next round tries, and fails the same way
+        journal.release.release()
+        with pytest.raises(StoreError, match="could not be synced"):
+            await second
+        assert journal.synced == 0
+
+    run(scenario)
+
+
+def test_a_cancelled_waiter_leaves_the_flush_to_the_others():
+    async def scenario(journal, flushes):
+        await shared(flushes)
+        position = journal.append()
+        leaving = asyncio.create_task(flushes.wait(position))
+        staying = asyncio.create_task(flushes.wait(position))
+        await flush_started(journal)
+        leaving.cancel()  # its client went away mid-request
+        await asyncio.sleep(0.01)
+        journal.release.release()
+        await staying
+        assert leaving.cancelled()
+        assert len(journal.sync_threads) == 1 and journal.synced == position
+
+    run(scenario)
+
+
+def test_waiters_after_the_store_closes_get_a_store_error_not_a_hang():
+    async def main():
+        executor = ThreadPoolExecutor(max_workers=1)
+        journal = FakeJournal(held=True)
+        flushes = GroupCommit(journal, executor)
+        await shared(flushes)
+        first = asyncio.create_task(flushes.wait(journal.append()))
+        await flush_started(journal)
+        second = asyncio.create_task(flushes.wait(journal.append()))
+        await asyncio.sleep(0.01)
+        executor.shutdown(wait=False)  # the store is closing while the flush is in flight
+        journal.release.release()
+        await first
+        with pytest.raises(StoreError, match="the store is closed"):
+            await second
+
+    asyncio.run(asyncio.wait_for(main(), timeout=10))

@@ -16,9 +16,14 @@ who is using the store:
   taken in turn would wake every waiter once more just to find its line
   already synced, and in a webhook each wake-up resumes the whole ASGI
   stack: bench/profile_webhook.py.)
-- One caller alone since the last flush (a quiet hour's text, one request
-  at a time): right here, in the event loop's thread. Nobody else is using
-  the store, so blocking for one fdatasync costs nobody anything, and the
+- One caller alone since the last flush, when that flush too served one
+  caller alone, and still alone after every other ready task has had a
+  turn (a quiet hour's text, one request at a time): right here, in the
+  event loop's thread. (A webhook's handler runs from its first lookup to
+  its write without yielding, so the turn is what reveals others; under
+  load the flushes are shared and the next one starts at once, with no
+  turn given.) Nobody else is using the store, so blocking for one
+  fdatasync costs nobody anything, and the
   round trip to the executor and back -- two thread wake-ups and two GIL
   hand-offs, ~120 us against a ~90 us fdatasync on an SSD -- is saved
   (bench/bench_webhook.py, figure (c)).
@@ -47,6 +52,7 @@ class GroupCommit:
         # Who has called the store since the last flush ended: one task, or more than one.
         self._caller: asyncio.Task[Any] | None = None
         self._callers_mixed = False
+        self._quiet = True  # the last flush served one caller alone (or there was none yet)
 
     async def wait(self, position: int) -> None:
         """Return once the journal is on disk up to `position`; StoreError if it cannot be synced."""
@@ -59,9 +65,14 @@ class GroupCommit:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # `qdn serve` opens the store in one loop and serves in another
             self._loop, self._running, self._next = loop, None, None
-        if self._running is None and not self._callers_mixed:
-            self._sync_here()
-            return
+        if self._running is None and self._quiet and not self._callers_mixed:
+            # Whatever else is ready runs first: if it uses the store, the flush is shared, off the loop.
+            await asyncio.sleep(0)
+            if self._journal.synced >= position:
+                return
+            if self._running is None and not self._callers_mixed:
+                self._sync_here()
+                return
         if self._running is None:
             self._start(loop, loop.create_future())
         assert self._running is not None
@@ -91,6 +102,7 @@ class GroupCommit:
         if self._running is not flush:  # abandoned when the store moved to another loop
             return
         self._running = None
+        self._quiet = not self._callers_mixed
         self._caller, self._callers_mixed = None, False
         synced = False
         if done.cancelled():

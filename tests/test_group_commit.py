@@ -95,12 +95,41 @@ def test_a_sole_callers_failed_sync_raises_to_it():
     run(scenario, held=False)
 
 
+def test_writers_ready_at_the_same_time_share_one_flush_off_the_event_loop():
+    async def scenario(journal, flushes):
+        async def write():
+            await flushes.wait(journal.append())
+
+        await asyncio.gather(*(asyncio.create_task(write()) for _ in range(3)))  # three webhooks at once
+        assert journal.synced == journal.written == 30
+        # The first defers to the others; the second starts a flush that covers both; the third,
+        # written once that flush had started, gets the next one. Both off the loop.
+        assert [thread.name.startswith("sync") for thread in journal.sync_threads] == [True, True]
+
+    run(scenario, held=False)
+
+
 def test_with_several_callers_the_sync_runs_off_the_event_loop():
     async def scenario(journal, flushes):
         await shared(flushes)
         await flushes.wait(journal.append())
         assert journal.synced == journal.written
         assert [thread.name.startswith("sync") for thread in journal.sync_threads] == [True]
+
+    run(scenario, held=False)
+
+
+def test_after_a_busy_spell_a_lone_caller_goes_back_to_syncing_in_place():
+    async def scenario(journal, flushes):
+        async def write():
+            await flushes.wait(journal.append())
+
+        await shared(flushes)
+        await asyncio.create_task(write())  # the store was shared: off the loop
+        await asyncio.create_task(write())  # the last flush was shared: off the loop, and alone
+        await asyncio.create_task(write())  # quiet now: in place
+        loop_thread = threading.current_thread()
+        assert [thread is loop_thread for thread in journal.sync_threads] == [False, False, True]
 
     run(scenario, held=False)
 

@@ -256,7 +256,11 @@ class Outbox:
             later = self.now() + timedelta(seconds=self.backoff.delay(message.get("attempts", 0) + 1))
             result = {**message, "next_attempt_at": iso_utc(later)}
         finally:
-            self._sending.discard(asyncio.current_task())  # type: ignore[arg-type]
+            # Out of the counts before the worker is woken: a done-callback would run only after the
+            # worker may already have looked, found the slot taken, and gone back to sleep.
+            this = asyncio.current_task()
+            self._sending.discard(this)  # type: ignore[arg-type]
+            self._tasks.discard(this)  # type: ignore[arg-type]
             del self._in_flight[phone]
             if result["status"] == "pending":
                 lane = self._lanes.setdefault(phone, deque())

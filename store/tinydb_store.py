@@ -28,8 +28,9 @@ the files at start-up, then the journal replayed over them.
 Threads: lookups and writes run under one mutex, in the caller's thread;
 they touch memory and append to the journal, never wait for the disk. Reads
 of whole conversations (`TinyDBStore` runs them on its worker thread),
-fdatasync (the sync thread) and checkpoints (the checkpoint thread) are the
-only blocking I/O.
+fdatasync (the sync thread; the event loop's own when one caller has the
+store to itself, store/group_commit.py) and checkpoints (the checkpoint
+thread) are the only blocking I/O.
 """
 
 from __future__ import annotations

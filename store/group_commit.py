@@ -23,10 +23,11 @@ who is using the store:
   its write without yielding, so the turn is what reveals others; under
   load the flushes are shared and the next one starts at once, with no
   turn given.) Nobody else is using the store, so blocking for one
-  fdatasync costs nobody anything, and the
-  round trip to the executor and back -- two thread wake-ups and two GIL
-  hand-offs, ~120 us against a ~90 us fdatasync on an SSD -- is saved
-  (bench/bench_webhook.py, figure (c)).
+  fdatasync costs little, and the round trip to the executor and back --
+  two thread wake-ups and two GIL hand-offs, ~120 us against a ~90 us
+  fdatasync on an SSD -- is saved (bench/bench_webhook.py, figure (c)).
+  The price: a request that needs no store (a static file) and arrives
+  during that fdatasync waits for it, as it would for any loop callback.
 """
 
 from __future__ import annotations

@@ -503,6 +503,32 @@ def test_the_worker_holds_at_most_its_concurrency_in_flight(tmp_path):
     assert max(peak) <= 3
 
 
+def test_a_finished_send_frees_its_slot_before_the_worker_looks_again(tmp_path):
+    """One send at a time: the next due text starts when the last one ends, not at the next poll (an hour)."""
+    taken_when_woken = []
+
+    async def body(h: Harness, services: Services) -> None:
+        for n in range(3):
+            await create_job(services, customer_phone=f"+1512555{n:04d}")
+        outbox = Outbox(h.store, ConsoleTransport(out=io.StringIO()), rate_per_second=1000, give_up_hours=24,
+                        concurrency=1, poll_seconds=3600)  # fmt: skip
+
+        class Wakeup(asyncio.Event):
+            def set(self) -> None:  # a finished attempt wakes the worker: its slot must be free by then
+                taken_when_woken.append(len(outbox._tasks))
+                super().set()
+
+        outbox._wakeup = Wakeup()
+        await outbox.start()
+        await asyncio.wait_for(outbox.wait_idle(), DEADLINE)
+        await outbox.stop()
+        statuses = [m["status"] for job_id in range(1001, 1004) for m in await h.log(job_id)]
+        assert statuses == ["sent"] * 3
+
+    scenario(tmp_path, body)
+    assert taken_when_woken and set(taken_when_woken) == {0}
+
+
 def test_the_app_worker_follows_the_rate_cap_and_give_up_settings(tmp_path):
     with live_app(tmp_path, SEND_RATE_PER_SECOND="4", SEND_GIVE_UP_HOURS="6") as (client, _):
         outbox = client.app_state["outbox"]

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -49,13 +50,14 @@ from web.transport import TwilioTransport  # noqa: E402
 # --- the fake Twilio (runs in a child process) ----------------------------------------------
 
 
-def fake_twilio_app(latency: float):  # type: ignore[no-untyped-def]
+def fake_twilio_app(latency: float) -> Callable[[dict[str, Any], Any, Any], Awaitable[None]]:
     sids = (f"SM{n:032x}" for n in itertools.count(1))
     bodies: list[str] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        payload: dict[str, Any]
         body = b""
         while True:
             message = await receive()

@@ -34,6 +34,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +258,12 @@ def build_job(rng: random.Random, svc: Services, job_id: int, customer: dict[str
     return JobWrite(job, c.rows[:quota])
 
 
+def _build_with_id(rng: random.Random, svc: Services, customer: dict[str, Any], created: datetime, final: str,
+                   quota: int, job_id: int) -> JobWrite:  # fmt: skip
+    """`build_job` as `Store.create_job` calls it: with the job id it hands out, last."""
+    return build_job(rng, svc, job_id, customer, created, final, quota)
+
+
 def _question(c: Conversation, rng: random.Random, job: dict[str, Any], phone: str, dispatcher: str,
               at: datetime) -> None:  # fmt: skip
     """A customer's question: acknowledged, relayed to every dispatcher, answered with R."""
@@ -282,7 +289,7 @@ def _question(c: Conversation, rng: random.Random, job: dict[str, Any], phone: s
 
 def _customers(rng: random.Random, count: int) -> list[dict[str, Any]]:
     seen: set[str] = set()
-    people = []
+    people: list[dict[str, Any]] = []
     while len(people) < count:
         phone = f"+1{rng.choice(('512', '737', '210', '830'))}{rng.randint(2, 9)}{rng.randint(0, 999999):06d}"
         if phone in seen or phone in DISPATCHERS or phone == BUSINESS_PHONE:
@@ -326,10 +333,7 @@ async def generate(data_set: DataSet, target: Path) -> dict[str, Any]:
             recent = n >= data_set.jobs * (1 - open_share)
             final = rng.choice(("scheduled", "en_route", "arrived")) if recent else (
                 "cancelled" if rng.random() < 0.08 else "complete")  # fmt: skip
-            customer = booking[n]
-            quota = quotas[n]
-            await store.create_job(lambda job_id, c=customer, t=created, f=final, q=quota:
-                                   build_job(rng, svc, job_id, c, t, f, q))  # fmt: skip
+            await store.create_job(partial(_build_with_id, rng, svc, booking[n], created, final, quotas[n]))
         for i in range(phone_texts // 2):
             customer = customers[rng.randrange(len(customers))]
             at = jobs.iso_utc(end - timedelta(days=rng.randint(1, 300)))

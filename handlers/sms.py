@@ -133,8 +133,8 @@ async def _facts(svc: Services, command: talk.Command, sender: str, now: datetim
             job = None
     target_opted_out = False
     if need.target_opt_out:
-        target = job["customer_phone"] if job else getattr(command, "phone", None)
-        target_opted_out = bool(target) and await store.is_opted_out(target)
+        target: str | None = job["customer_phone"] if job else getattr(command, "phone", None)
+        target_opted_out = target is not None and await store.is_opted_out(target)
     return talk.Facts(
         sender=sender,
         now=now,

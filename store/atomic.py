@@ -72,7 +72,7 @@ def read_json(path: Path) -> Any:
 def _load_syncfs() -> Callable[[int], int] | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        return libc.syncfs  # type: ignore[no-any-return]
+        return libc.syncfs
     except (OSError, AttributeError, TypeError):  # not Linux/glibc: fsync file by file instead
         return None
 

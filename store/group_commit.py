@@ -34,16 +34,25 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, Protocol
 
 from bot.errors import StoreError
-from store.journal import Journal
+
+
+class Syncable(Protocol):
+    """What group commit needs of a journal (store.journal.Journal)."""
+
+    written: int  # position after the last appended line
+    synced: int  # position known to be on disk
+
+    def sync(self) -> None:
+        """Make everything written so far durable; StoreError if it cannot."""
 
 
 class GroupCommit:
     """Shared fdatasync rounds for the coroutines of one event loop."""
 
-    def __init__(self, journal: Journal, executor: Executor) -> None:
+    def __init__(self, journal: Syncable, executor: Executor) -> None:
         self._journal = journal
         self._executor = executor
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -92,7 +92,7 @@ class MessageIds:
             self._partition[alias] = pid
         return alias
 
-    def make(self, pid: str, doc_id: int) -> str:
+    def make(self, pid: str, doc_id: int | str) -> str:  # str: a document key as a TinyDB file spells it
         return f"{pid if pid.isdigit() else self._alias_of(pid)}-{doc_id}"
 
     def split(self, message_id: str) -> tuple[str, int]:

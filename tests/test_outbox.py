@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from tests.twilio_fake import (
 from web.app import create_app
 from web.outbox import Backoff, Outbox, RateLimiter
 from web.settings import Settings, load_settings
-from web.transport import ConsoleTransport, TwilioTransport
+from web.transport import Accepted, ConsoleTransport, TwilioTransport
 
 OTHER_CUSTOMER = "+15125550142"
 DEADLINE = 10  # seconds before a hung worker fails the test (never reached when things work)
@@ -204,7 +204,7 @@ class Harness:
         return await self.store.job_messages(job_id)
 
 
-def scenario(tmp_path: Path, body, **overrides: str) -> Harness:  # type: ignore[no-untyped-def]
+def scenario(tmp_path: Path, body: Callable[[Harness, Services], Awaitable[None]], **overrides: str) -> Harness:
     """Run `body(harness, services)` on a fresh store; returns the harness for assertions."""
 
     async def main() -> Harness:
@@ -482,7 +482,7 @@ def test_the_worker_holds_at_most_its_concurrency_in_flight(tmp_path):
     peak = []
 
     class Slow(ConsoleTransport):
-        async def send(self, to: str, body: str):  # type: ignore[no-untyped-def]
+        async def send(self, to: str, body: str) -> Accepted:
             in_flight.append(to)
             peak.append(len(in_flight))
             await asyncio.sleep(0)

@@ -129,7 +129,9 @@ def test_dispatcher_reply_keeps_the_text_verbatim(text, job_id, phone, body):
 
 def test_reply_text_keeps_inner_lines_and_case():
     text = "R 1042 Gate is locked.\nCall Mike at the yard"
-    assert parse(text, "dispatcher").body == "Gate is locked.\nCall Mike at the yard"
+    command = parse(text, "dispatcher")
+    assert isinstance(command, ReplyTo)
+    assert command.body == "Gate is locked.\nCall Mike at the yard"
 
 
 INVALID = [

@@ -26,6 +26,7 @@ from bot.conversation import (
     RecordOptOut,
     Relay,
     RelayToDispatchers,
+    ReplyTo,
     answer_move,
     decide,
     guards,
@@ -299,7 +300,8 @@ def test_free_text_without_an_open_job_names_the_phone_to_answer():
         RelayToDispatchers("+15125550111 (no open job): hi, do you take mattresses? Reply: R +15125550111 <text>", None)
     ]
     assert decision.job_id is None
-    assert parse("R +15125550111 Yes we do", "dispatcher").phone == STRANGER  # the hint works as typed
+    answer = parse("R +15125550111 Yes we do", "dispatcher")
+    assert isinstance(answer, ReplyTo) and answer.phone == STRANGER  # the hint works as typed
 
 
 def test_cancel_job_request_is_flagged_for_dispatchers():

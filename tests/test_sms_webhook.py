@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
+import httpx2 as httpx  # what Starlette's TestClient answers with
 import pytest
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
@@ -452,9 +452,14 @@ class Harness:
     def job(self, job_id: int = JOB) -> dict[str, Any]:
         return self.client.get(f"/jobs/{job_id}").json()
 
+    def call(self, fn: Any, *args: Any) -> Any:
+        """`fn(*args)` awaited in the app's event loop (the store belongs to it)."""
+        assert self.client.portal is not None, "the client is used outside its `with` block"
+        return self.client.portal.call(fn, *args)
+
     def phone_state(self, phone: str) -> dict[str, Any]:
         store = self.client.app_state["services"].store
-        return self.client.portal.call(store.get_phone, phone)
+        return self.call(store.get_phone, phone)
 
     def rewind_last_ack(self, phone: str, by: timedelta) -> None:
         """As if the last acknowledgement to `phone` went out `by` earlier (guards.py keeps `last_ack_at`)."""
@@ -464,7 +469,7 @@ class Harness:
             last = datetime.fromisoformat(state["last_ack_at"].replace("Z", "+00:00"))
             return {**state, "last_ack_at": iso_utc(last - by)}
 
-        self.client.portal.call(store.update_phone, phone, earlier)
+        self.call(store.update_phone, phone, earlier)
 
 
 @pytest.fixture

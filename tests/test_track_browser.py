@@ -84,8 +84,12 @@ class Tab:
         self.page = self.context.new_page()
         self.size = f"{viewport['width']}x{viewport['height']}"
         self.errors: list[str] = []
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _on_console(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
 
     def open(self, url: str) -> Any:
         return self.page.goto(url, wait_until="load")

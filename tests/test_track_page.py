@@ -117,7 +117,8 @@ def test_en_route_shows_the_eta_as_local_clock_time_and_minutes(client):
     arrival = set_at + timedelta(minutes=25)
     eta = doc.text("p", class_="eta")
     assert clock_text(arrival) in eta
-    assert arrival.tzname() in eta  # CST / CDT: the business's zone, not UTC
+    zone = arrival.tzname()
+    assert zone is not None and zone in eta  # CST / CDT: the business's zone, not UTC
     assert "25 min" in eta
     assert doc.find("time", class_="eta-time")[0]["attrs"]["datetime"] == arrival.isoformat()
 

@@ -8,6 +8,7 @@ JSON API 1 MB).
 from __future__ import annotations
 
 from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.errors import PayloadTooLarge
@@ -50,5 +51,5 @@ class BodyLimitMiddleware:
         await self.app(scope, counting_receive, send)
 
 
-def _too_large(limit: int):  # type: ignore[no-untyped-def]
+def _too_large(limit: int) -> JSONResponse:
     return error_response(413, "payload_too_large", f"The request body is over {limit // 1024} KB.")

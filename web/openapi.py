@@ -72,7 +72,7 @@ JOB_INPUT = {
     },
     "additionalProperties": False,
 }
-assert set(JOB_INPUT["properties"]) == set(EDITABLE_FIELDS)  # type: ignore[arg-type]
+assert set(JOB_INPUT["properties"]) == set(EDITABLE_FIELDS)  # type: ignore[call-overload]
 
 MESSAGE = {
     "type": "object",
@@ -185,7 +185,7 @@ _TOKEN_ERRORS = {
     "404": _json(_ref("Error"), "unknown or malformed token (the same answer for both)"),
     "429": _json(_ref("Error"), "too many token misses from this client this minute (see Retry-After)"),
 }
-_SECURED = [{"bearer": []}]
+_SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:

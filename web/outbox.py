@@ -32,7 +32,7 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -259,8 +259,8 @@ class Outbox:
             # Out of the counts before the worker is woken: a done-callback would run only after the
             # worker may already have looked, found the slot taken, and gone back to sleep.
             this = asyncio.current_task()
-            self._sending.discard(this)  # type: ignore[arg-type]
-            self._tasks.discard(this)  # type: ignore[arg-type]
+            self._sending.discard(this)
+            self._tasks.discard(this)
             del self._in_flight[phone]
             if result["status"] == "pending":
                 lane = self._lanes.setdefault(phone, deque())
@@ -396,7 +396,7 @@ class Outbox:
 
 
 @contextlib.asynccontextmanager
-async def running(outbox: Outbox):  # type: ignore[no-untyped-def]
+async def running(outbox: Outbox) -> AsyncIterator[Outbox]:
     """`async with running(outbox):` starts the worker and stops it on the way out."""
     await outbox.start()
     try:

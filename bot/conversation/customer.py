@@ -123,11 +123,12 @@ def _free_text(command: Command, newest: Job | None, facts: Facts, context: Cont
     who = _who(newest, facts)
     target = newest["id"] if newest else facts.sender
     frame = wording.RELAY_CANCEL if cancel and newest else wording.RELAY
-    fields = {"who": who, "target": target, "job_id": newest["id"] if newest else None}
+    job_id: int | None = newest["id"] if newest else None
+    fields = {"who": who, "target": target, "job_id": job_id}
     # One message at most: a very long text is cut, keeping the frame ("Reply: R 1042 <text>").
     room = MAX_SMS_CHARS - len(frame.format(text="", **fields))
     relay = frame.format(text=fit(command.text, room), **fields)
-    effects: list[Effect] = [RelayToDispatchers(relay, fields["job_id"])]
+    effects: list[Effect] = [RelayToDispatchers(relay, job_id)]
     if guards.acked_recently(facts.phone_state, facts.now, context.ack_interval_hours):
         return answer(None, *effects, kind="system")
     urgent = wording.URGENT.format(phone=phone_for_people(context.business_phone)) if context.business_phone else ""

@@ -39,7 +39,7 @@ from tests.twilio_fake import (
     twilio_environ,
 )
 from web.app import create_app
-from web.outbox import Backoff, Outbox, RateLimiter
+from web.outbox import Backoff, Outbox, RateLimiter, running
 from web.settings import Settings, load_settings
 from web.transport import Accepted, ConsoleTransport, TwilioTransport
 
@@ -163,6 +163,12 @@ class Clock:
         return datetime.now(UTC) + self.ahead
 
 
+async def until_idle(outbox: Outbox) -> None:
+    """Run the worker until nothing is in flight or due, then stop it."""
+    async with running(outbox):
+        await asyncio.wait_for(outbox.wait_idle(), DEADLINE)
+
+
 class Harness:
     """A real store, Services to queue texts, the fake Twilio, and workers to start and stop."""
 
@@ -190,12 +196,7 @@ class Harness:
         return self.outbox
 
     async def run_until_idle(self, **options: Any) -> None:
-        outbox = self.worker(**options)
-        await outbox.start()
-        try:
-            await asyncio.wait_for(outbox.wait_idle(), DEADLINE)
-        finally:
-            await outbox.stop()
+        await until_idle(self.worker(**options))
 
     async def close(self) -> None:
         await self.store.close()
@@ -493,9 +494,7 @@ def test_the_worker_holds_at_most_its_concurrency_in_flight(tmp_path):
         for n in range(8):
             await create_job(services, customer_phone=f"+1512555{n:04d}")
         outbox = Outbox(h.store, Slow(out=io.StringIO()), rate_per_second=1000, give_up_hours=24, concurrency=3)
-        await outbox.start()
-        await asyncio.wait_for(outbox.wait_idle(), DEADLINE)
-        await outbox.stop()
+        await until_idle(outbox)
         statuses = [m["status"] for job_id in range(1001, 1009) for m in await h.log(job_id)]
         assert statuses == ["sent"] * 8
 
@@ -519,9 +518,7 @@ def test_a_finished_send_frees_its_slot_before_the_worker_looks_again(tmp_path):
                 super().set()
 
         outbox._wakeup = Wakeup()
-        await outbox.start()
-        await asyncio.wait_for(outbox.wait_idle(), DEADLINE)
-        await outbox.stop()
+        await until_idle(outbox)
         statuses = [m["status"] for job_id in range(1001, 1004) for m in await h.log(job_id)]
         assert statuses == ["sent"] * 3
 

@@ -198,9 +198,11 @@ class Conversation:
         return self.quota - len(self.rows)
 
 
-def build_job(rng: random.Random, svc: Services, job_id: int, customer: dict[str, Any], created: datetime,
-              final: str, quota: int) -> JobWrite:  # fmt: skip
-    """A job that reached `final` the way dispatchers move jobs, and `quota` texts about it."""
+def build_job(rng: random.Random, svc: Services, customer: dict[str, Any], created: datetime, final: str,
+              quota: int, job_id: int) -> JobWrite:  # fmt: skip
+    """A job that reached `final` the way dispatchers move jobs, and `quota` texts about it.
+
+    `job_id` comes last: `Store.create_job` calls the builder with the id it hands out."""
     c = Conversation(rng, svc, job_id, quota)
     url = svc.settings.tracking_url
     fields = {
@@ -256,12 +258,6 @@ def build_job(rng: random.Random, svc: Services, job_id: int, customer: dict[str
         _question(c, rng, job, phone, dispatcher, at + timedelta(hours=rng.randint(1, 30)))
     c.rows.sort(key=lambda row: row["created_at"])
     return JobWrite(job, c.rows[:quota])
-
-
-def _build_with_id(rng: random.Random, svc: Services, customer: dict[str, Any], created: datetime, final: str,
-                   quota: int, job_id: int) -> JobWrite:  # fmt: skip
-    """`build_job` as `Store.create_job` calls it: with the job id it hands out, last."""
-    return build_job(rng, svc, job_id, customer, created, final, quota)
 
 
 def _question(c: Conversation, rng: random.Random, job: dict[str, Any], phone: str, dispatcher: str,
@@ -333,7 +329,7 @@ async def generate(data_set: DataSet, target: Path) -> dict[str, Any]:
             recent = n >= data_set.jobs * (1 - open_share)
             final = rng.choice(("scheduled", "en_route", "arrived")) if recent else (
                 "cancelled" if rng.random() < 0.08 else "complete")  # fmt: skip
-            await store.create_job(partial(_build_with_id, rng, svc, booking[n], created, final, quotas[n]))
+            await store.create_job(partial(build_job, rng, svc, booking[n], created, final, quotas[n]))
         for i in range(phone_texts // 2):
             customer = customers[rng.randrange(len(customers))]
             at = jobs.iso_utc(end - timedelta(days=rng.randint(1, 300)))

@@ -134,7 +134,8 @@ async def _facts(svc: Services, command: talk.Command, sender: str, now: datetim
     target_opted_out = False
     if need.target_opt_out:
         target: str | None = job["customer_phone"] if job else getattr(command, "phone", None)
-        target_opted_out = await store.is_opted_out(target) if target else False
+        if target:
+            target_opted_out = await store.is_opted_out(target)
     return talk.Facts(
         sender=sender,
         now=now,

@@ -360,27 +360,59 @@ class TinyDBCore:
     # -- checkpoints --------------------------------------------------------
 
     def _checkpoint_loop(self) -> None:
+        failing = False  # the last checkpoint failed: its error is logged once, not every round
         while True:
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
-            with self.mutex:
-                if self._closing:
-                    return
-                idle = time.monotonic() - self._last_write >= IDLE_SECONDS
-                if not (self.frozen or (self.live and (idle or self.journal.active_size >= CHECKPOINT_BYTES))):
-                    continue
-                try:
-                    segments = self._freeze()
-                except StoreError as error:
-                    log.error("checkpoint: %s", error)
-                    continue
             try:
+                with self.mutex:
+                    if self._closing:
+                        return
+                    if self.journal.failed is not None:
+                        self._try_to_recover()
+                        continue
+                    idle = time.monotonic() - self._last_write >= IDLE_SECONDS
+                    if not (self.frozen or (self.live and (idle or self.journal.active_size >= CHECKPOINT_BYTES))):
+                        continue
+                    segments = self._freeze()
                 self._write_frozen()
-            except Exception:  # e.g. a full disk; the journal still has it all, so retry next round
-                log.exception("checkpoint failed; the journal keeps everything until a retry succeeds")
+            except (StoreError, OSError) as error:  # e.g. a full disk; the journal keeps it all, so retry
+                if not failing:
+                    log.error("checkpoint failed (%s); the journal keeps everything until a retry succeeds", error)
+                failing = True
                 continue
+            if failing:
+                log.warning("checkpoint succeeded again")
+                failing = False
             with self.mutex:
                 self._thaw(segments)
+
+    def _try_to_recover(self) -> None:
+        try:
+            self.recover()
+        except (StoreError, OSError) as error:
+            log.error("the store is still unusable (%s); trying again in %.0f s", error, IDLE_SECONDS)
+        else:
+            log.warning("the store reloaded itself from disk and takes writes again")
+
+    def recover(self) -> None:
+        """After a failed fdatasync: reload everything from disk, then take writes again.
+
+        What was appended since the last good sync was reported as failed to its
+        writers, but the kernel may or may not have kept it; either way the
+        memory must match the disk, so the store reads itself anew, as at
+        start-up. Lines read back from the page cache may never reach the disk
+        (a failed writeback's pages are marked clean), so before any new write
+        is taken everything is rewritten as files: temp file, fsync, rename.
+        Call holding `mutex`; raises (and stays failed) while the disk refuses.
+        """
+        failure = self.journal.failed
+        self.journal.close()
+        self.live, self.frozen, self._covered, self.written_at = {}, {}, [], {}
+        self._open_locked()  # replays the journal and opens it for appends again
+        self.journal.failed = failure  # no write until what was read is safe in files
+        self._checkpoint_locked()
+        self.journal.failed = None
 
     def _freeze(self) -> list[Path]:
         """Start a checkpoint: what is written so far stops changing (a retry keeps the earlier freeze)."""

@@ -435,16 +435,35 @@ def test_a_torn_last_journal_line_is_cut_off_and_kept_aside(tmp_path):
     assert torn.read_bytes().endswith(b"half a wri")
 
 
-def test_a_damaged_journal_segment_before_the_last_stops_start_up_untouched(tmp_path):
+def test_damage_with_whole_lines_after_it_stops_start_up_untouched(tmp_path):
+    """Only real damage -- acknowledged lines after the bad one -- may stop start-up."""
     kill_after_writes(tmp_path)
     (segment,) = (tmp_path / "data").glob("qdn.journal.0*")
-    damaged = segment.read_bytes().replace(b"STATUS", b"STA\x00\x00S", 1)[:-30] + b"\n"
+    first, rest = segment.read_bytes().split(b"\n", 1)
+    assert rest.count(b"\n") == 1  # the inbound text's line follows the job's
+    damaged = first.replace(b"TKILL", b"TK\x00LL", 1) + b"\n" + rest
     segment.write_bytes(damaged)
     segment.with_name("qdn.journal.000099").write_bytes(b"")  # a later segment: this one was complete once
     with pytest.raises(StoreCorrupt) as refused:
         run(open_store(url(tmp_path)))
-    assert segment.name in refused.value.message
+    assert f"{segment} is damaged at byte 0" in refused.value.message
     assert segment.read_bytes() == damaged
+
+
+@pytest.mark.parametrize("torn", [b'{"w": [["1001", "messa', b"\x00" * 700, b'{"w": 3}\n{"w": [["10'])
+def test_a_torn_tail_in_an_earlier_segment_is_cut_off_and_the_later_segments_load(tmp_path, torn, caplog):
+    """A full disk cut an append short, then a checkpoint started the next segment (issue #12)."""
+    kill_after_writes(tmp_path)
+    (segment,) = (tmp_path / "data").glob("qdn.journal.0*")
+    first, second = segment.read_bytes().splitlines(keepends=True)
+    segment.write_bytes(first + torn)
+    later = segment.with_name("qdn.journal.000002")
+    later.write_bytes(second)  # acknowledged after the torn write, in the next segment
+    with caplog.at_level("WARNING", logger="qdn.store"):
+        job, bodies, opted_out = run(reopened(tmp_path))
+    assert job["token"] == "TKILL" and bodies == ["STATUS", "Job 1001 is scheduled."] and opted_out
+    assert segment.with_name(segment.name + ".torn").read_bytes() == torn
+    assert f"cut off {len(torn)} bytes" in caplog.text
 
 
 def test_queue_and_phone_log_order_compares_doc_ids_as_numbers(tmp_path):

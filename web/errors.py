@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Match, Route
 
 from bot.errors import BadRequest, InvalidTransition, NotFound, PayloadTooLarge, QdnError, StoreError, ValidationError
 
@@ -49,8 +50,29 @@ async def qdn_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return _method_not_allowed(request, exc)
     code = _HTTP_CODES.get(exc.status_code, "error")
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+
+def _method_not_allowed(request: Request, exc: HTTPException) -> JSONResponse:
+    """405 with an `Allow` that names every method the path serves.
+
+    Starlette's router names only the first route whose path matched, so
+    `DELETE /jobs` would say `Allow: POST` although `GET /jobs` exists too:
+    one method per Route, several Routes per path.
+    """
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    headers = dict(exc.headers or {})
+    if methods:
+        headers["Allow"] = ", ".join(sorted(methods))
+    allowed = headers.get("Allow", "")
+    message = f"{request.method} is not allowed here" + (f"; use {allowed}." if allowed else ".")
+    return error_response(405, "method_not_allowed", message, headers=headers)
 
 
 async def server_error(request: Request, exc: Exception) -> JSONResponse:

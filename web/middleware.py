@@ -1,4 +1,4 @@
-"""Request body limits: 413 before any other work, as JSON.
+"""Request body limits: 413 before any other work, as JSON; clients gone mid-body, as one log line.
 
 Starlette ships RequestBodyLimitMiddleware, but it answers in plain text; the
 SPEC wants the JSON error body, and a per-path limit (webhooks 64 KB, the
@@ -7,12 +7,17 @@ JSON API 1 MB).
 
 from __future__ import annotations
 
+import logging
+
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.errors import PayloadTooLarge
 from web.errors import error_response
+
+log = logging.getLogger("qdn.http")
 
 WEBHOOK_LIMIT = 64 * 1024
 API_LIMIT = 1024 * 1024
@@ -23,6 +28,21 @@ def limit_for(path: str) -> int:
 
 
 class BodyLimitMiddleware:
+    """413 for a body over the path's limit, before auth, signatures or anything else runs.
+
+    A declared Content-Length is checked from the headers alone (the common
+    case, Twilio's webhooks among them); the server then delivers no more than
+    it declares. A chunked body tells its size only once read, so it is read
+    here, up to the limit, and replayed to the app: endpoints may check
+    credentials before they read the body, and an oversized body must still
+    get 413, not 401 or 403. Bodies are capped at 1 MB, so buffering is cheap.
+
+    A client that disconnects before its whole body arrived makes Starlette
+    raise ClientDisconnect wherever the body is read; it is caught here, in
+    one place, and logged as one line instead of a traceback. Nothing is
+    answered: nobody is listening.
+    """
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -31,25 +51,73 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = limit_for(scope["path"])
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(limit)(scope, receive, send)
-            return
-        received = 0
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        try:
+            if declared is not None and declared.isdigit():
+                if int(declared) > limit:
+                    await _too_large(limit)(scope, receive, send)
+                    return
+            elif declared is not None or "transfer-encoding" in headers:
+                body = await _read_body(receive, limit)
+                if body is None:
+                    await _too_large(limit)(scope, receive, send)
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send)
+        except ClientDisconnect:
+            # No query string (it may carry a phone) and no client address: the path is enough.
+            log.info("%s %s: the client disconnected before sending its whole body", scope["method"], scope["path"])
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    # Raised inside the endpoint's body read; the exception
-                    # handlers turn it into the same JSON 413.
-                    raise PayloadTooLarge(f"The request body is over {limit // 1024} KB.")
-            return message
 
-        await self.app(scope, counting_receive, send)
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it is over `limit`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app `body` once, then the server's own (which waits for a disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def _too_large(limit: int) -> JSONResponse:
     return error_response(413, "payload_too_large", f"The request body is over {limit // 1024} KB.")
+
+
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, allowing exactly what it is given, with a refused preflight as a JSON 400.
+
+    Starlette answers a refused preflight in plain text ("Disallowed CORS
+    origin"); every error of this service is the SPEC's JSON shape.
+    """
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")  # e.g. "origin, method"
+        # The CORS headers Starlette computed stay as they are (Vary, and no Allow-Origin for a foreign origin).
+        headers = {name: value for name, value in response.headers.items() if not name.startswith("content-")}
+        message = f"This cross-origin request is not allowed (refused: {refused})."
+        return error_response(response.status_code, "bad_request", message, headers=headers)

@@ -33,6 +33,7 @@ from twilio.request_validator import (
 
 from bot.errors import BadRequest
 from handlers.services import services
+from web.logging import redact
 from web.settings import Settings
 
 log = logging.getLogger("qdn.signature")
@@ -98,8 +99,19 @@ def _key_and_algorithm(settings: Settings, signature_settings: str | None) -> tu
     return str(settings.twilio_webhook_shared_key), get_signature_algorithm(signature_settings)
 
 
-def _forbidden(reason: str) -> HTTPException:
-    log.warning("refused a webhook: %s", reason)
+MAX_LOGGED_URL = 300  # a junk query string must not flood the log
+
+
+def _forbidden(reason: str, url: str) -> HTTPException:
+    """A 403, logged with the URL the signature was (or would have been) checked against.
+
+    That URL is PUBLIC_BASE_URL + the path and query as received: when it is
+    not what Twilio calls, every webhook fails, and the log says why. Never
+    logged: the signature, the key, the form body; phones and tokens in the
+    query are masked here too, whatever handlers the log has.
+    """
+    shown = redact(url if len(url) <= MAX_LOGGED_URL else url[:MAX_LOGGED_URL] + "…")
+    log.warning("refused a webhook: %s; checked against %s (PUBLIC_BASE_URL + path)", reason, shown)
     return HTTPException(403, f"Twilio signature check failed: {reason}.")
 
 
@@ -110,14 +122,15 @@ async def verified_form(request: Request) -> ImmutableMultiDict[str, str]:
     BadRequest (400) for a malformed body -- in both cases before anything
     is changed.
     """
+    settings = services(request).settings
+    url = signed_url(settings, request)
     signature = request.headers.get(SIGNATURE_HEADER, "").strip()
     if not signature:
-        raise _forbidden(f"no {SIGNATURE_HEADER} header")
+        raise _forbidden(f"no {SIGNATURE_HEADER} header", url)
     form = await webhook_form(request)
-    settings = services(request).settings
     key, algorithm = _key_and_algorithm(settings, request.headers.get(SIGNATURE_SETTINGS_HEADER))
-    if key is None or not _signed_by(RequestValidator(key), signed_url(settings, request), form, signature, algorithm):
-        raise _forbidden("the signature does not match")
+    if key is None or not _signed_by(RequestValidator(key), url, form, signature, algorithm):
+        raise _forbidden("the signature does not match", url)
     return form
 
 

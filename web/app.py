@@ -9,7 +9,6 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -21,7 +20,7 @@ from store import Store, open_store
 from web import openapi
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import PrivacyHeadersMiddleware
-from web.middleware import BodyLimitMiddleware
+from web.middleware import BodyLimitMiddleware, JsonCORSMiddleware
 from web.outbox import Outbox
 from web.ratelimit import MissLimiter
 from web.settings import ConfigError, Settings, load_settings
@@ -67,9 +66,12 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         nonlocal store
         store = store or await open_store(settings.database_url)
-        log.info(
-            "store open (%s); texts go to %s", store.description, "Twilio" if settings.twilio_live else "the console"
-        )
+        log.info("loaded: %s", settings.describe(store.description))
+        if not settings.dispatcher_numbers:
+            log.warning(
+                "no dispatcher: DISPATCHER_NUMBERS is empty, so free texts from customers reach nobody; "
+                "set it to the phones that should get them"
+            )
         try:
             # The send queue worker: drains pending texts; woken whenever a write queues one.
             outbox = Outbox(
@@ -91,7 +93,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     if settings.cors_origins:
         middleware.append(
             Middleware(
-                CORSMiddleware,
+                JsonCORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "PATCH"],
                 allow_headers=["Authorization", "Content-Type"],

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.config import Config
@@ -17,11 +19,17 @@ from bot.errors import ValidationError
 from bot.phones import normalize_phone
 from store import data_folder
 from store.atomic import write_atomically
+from web.logging import redact
 
 log = logging.getLogger("qdn.settings")
 
 API_TOKEN_FILE = "api_token"  # noqa: S105 -- a file name, not a secret
 DEV_WEBHOOK_SECRET_FILE = "dev_webhook_secret"  # noqa: S105 -- a file name
+
+ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+# Hosts where PUBLIC_BASE_URL may be plain http:// with Twilio settings (local tests against a Twilio mock).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
 
 class ConfigError(Exception):
@@ -64,6 +72,24 @@ class Settings:
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url}/track?token={token}"
+
+    def describe(self, store: str) -> str:
+        """What start-up loaded, in one line for the log: never a secret, never a whole phone number."""
+        templates = str(self.templates_path) if self.templates_path else "built-in"
+        if not self.twilio_live:
+            sender = "the console (no Twilio settings)"
+        elif self.twilio_messaging_service_sid:
+            sid = self.twilio_messaging_service_sid
+            sender = f"Twilio via messaging service {sid[:2]}…{sid[-4:]}"
+        else:
+            sender = f"Twilio from {redact(self.twilio_from_number or '')}"
+        if self.twilio_live and self.twilio_api_base_url:
+            api = urlsplit(self.twilio_api_base_url)
+            sender += f" (API at {api.scheme}://{api.netloc.rpartition('@')[2]})"
+        return (
+            f"business {self.business_name!r}; templates {templates}; store {store} (data folder "
+            f"{self.data_folder}); texts go to {sender}; PUBLIC_BASE_URL {self.public_base_url}"
+        )
 
 
 def read_generated_secret(folder: Path, name: str) -> Secret | None:
@@ -126,7 +152,7 @@ def _load(config: Config, make_secrets: bool) -> Settings:
     port = config("PORT", cast=int, default=8000)
     database_url = config("DATABASE_URL", default="tinydb:///./data/qdn.json")
     folder = data_folder(database_url)
-    public_base_url = (config("PUBLIC_BASE_URL", default=None) or f"http://{host}:{port}").rstrip("/")
+    configured_base_url = _optional(config, "PUBLIC_BASE_URL")
 
     twilio = {
         name: _optional(config, name)
@@ -140,6 +166,11 @@ def _load(config: Config, make_secrets: bool) -> Settings:
         )
     }
     twilio_live = _check_twilio_complete(twilio)
+    if twilio_live:
+        _check_account_sid(twilio["TWILIO_ACCOUNT_SID"] or "")
+        public_base_url = _twilio_public_origin(configured_base_url)
+    else:
+        public_base_url = (configured_base_url or f"http://{host}:{port}").rstrip("/")
     from_number = twilio["TWILIO_FROM_NUMBER"]
     if from_number:
         from_number = _phone_setting("TWILIO_FROM_NUMBER", from_number)
@@ -226,3 +257,57 @@ def _check_twilio_complete(twilio: dict[str, str | None]) -> bool:
     if missing:
         raise ConfigError("Twilio settings are incomplete; missing: " + "; ".join(missing))
     return True
+
+
+def _check_account_sid(sid: str) -> None:
+    """ConfigError unless `sid` looks like an account SID; the value itself is never repeated."""
+    if ACCOUNT_SID.fullmatch(sid):
+        return
+    hint = ""
+    if sid.startswith("SK"):
+        hint = " (it starts with SK: an API key SID goes in TWILIO_API_KEY)"
+    raise ConfigError(
+        "TWILIO_ACCOUNT_SID must be AC followed by 32 hex characters, as the Twilio console shows it under "
+        f"Account info{hint}"
+    )
+
+
+def _twilio_public_origin(configured: str | None) -> str:
+    """PUBLIC_BASE_URL as the bare origin Twilio calls, or ConfigError saying what to set.
+
+    Twilio signs the exact URL it calls, and tracking links must be reachable:
+    with Twilio settings the origin is https://, plain http:// only on a
+    loopback host (local tests against a Twilio mock), with no path, query or
+    fragment. A single trailing slash is dropped and the scheme lower-cased.
+    """
+    what = "set it to the public https origin Twilio calls, e.g. https://sms.example.com"
+    if not configured:
+        raise ConfigError(f"PUBLIC_BASE_URL is required with Twilio settings: {what}")
+    value = configured[:-1] if configured.endswith("/") and not configured.endswith("//") else configured
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(f"PUBLIC_BASE_URL is not a valid URL: {what}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"PUBLIC_BASE_URL must be an https:// origin with Twilio settings: {what}")
+    host_port = parts.netloc.rpartition("@")[2]
+    if parts.username is not None or parts.password is not None:
+        # The value is never repeated: what precedes the @ may be a password.
+        raise ConfigError(f"PUBLIC_BASE_URL must not carry a user or password: set it to {scheme}://{host_port}")
+    host = host_port if host_port.endswith("]") else host_port.rsplit(":", 1)[0]
+    if not _HOST.fullmatch(host) or host_port.endswith(":"):
+        raise ConfigError(f"PUBLIC_BASE_URL has no valid host name: {what}")
+    origin = f"{scheme}://{host_port}"
+    if parts.path or parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be a bare origin with no path, query or fragment (Twilio signs the URL it calls, "
+            f"and the service adds /twilio/sms itself): set it to {origin}"
+        )
+    if scheme == "http" and (parts.hostname or "") not in LOOPBACK_HOSTS:
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be https:// with Twilio settings (http:// only for localhost, 127.0.0.1 or [::1]): "
+            f"set it to https://{host_port}"
+        )
+    return origin

@@ -9,8 +9,9 @@ causes are one atomic write.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,8 +42,17 @@ _TEXT_LIMITS = {
     "invoice_url": 2000,
     "notes": 2000,
 }
+# Fields a person may write on several lines (a text box on the dashboard): they
+# keep line breaks and tabs. Every other text is one line, free of control characters.
+MULTILINE_FIELDS = frozenset({"address", "notes"})
 MAX_ETA_MINUTES = 24 * 60
 MAX_TOTAL = 1_000_000
+
+# C0 controls, DEL, C1 controls, and lone UTF-16 surrogates (a JSON "\ud800" escape
+# decodes to one: it is not text, cannot be stored as UTF-8 or sent in a text).
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_MULTILINE_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def utc_now() -> str:
@@ -59,7 +69,70 @@ def label(status: str) -> str:
     return status.replace("_", " ")
 
 
+# Every spelling of a status people use, with the words the dispatcher grammar
+# (bot/conversation/dispatcher_grammar.py) reads in texts, keyed without case,
+# spaces, "-" or "_": "en route", "EN-ROUTE", "enroute", "done", "canceled".
+_STATUS_SPELLINGS = {
+    "scheduled": "scheduled",
+    **dict.fromkeys(("enroute", "omw", "otw", "onmyway", "ontheway"), "en_route"),
+    **dict.fromkeys(("arrived", "arrive", "here", "onsite"), "arrived"),
+    **dict.fromkeys(("complete", "completed", "done", "finished"), "complete"),
+    **dict.fromkeys(("cancelled", "canceled", "cancel"), "cancelled"),
+}
+STATUS_CHOICES = "use scheduled, en route, arrived, complete or cancelled"
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """`text` for an error message: quoted, escaped (repr shows controls and surrogates), and short."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters and lone surrogates as escapes ("colour\\ud800"), for naming a field."""
+    return _NOT_TEXT.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def parse_status(text: Any, field: str = "status") -> str:
+    """The stored status for any usual spelling of it; ValidationError saying the choices in words."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError(field, f"is required: {STATUS_CHOICES}")
+    found = None if _NOT_TEXT.search(text) else _STATUS_SPELLINGS.get(re.sub(r"[\s_-]+", "", text.lower()))
+    if found is None:
+        raise ValidationError(field, f"{quoted(text)} is not a status; {STATUS_CHOICES}")
+    return found
+
+
+def parse_statuses(text: str, field: str = "status") -> set[str]:
+    """A comma-separated list of statuses ("en route, arrived"), each in any usual spelling."""
+    return {parse_status(part, field) for part in text.split(",") if part.strip()}
+
+
 # --- field validation -------------------------------------------------------
+
+
+def check_characters(field: str, value: str, *, multiline: bool) -> str:
+    """`value` if it is text a person could have written; ValidationError naming `field` otherwise.
+
+    Multi-line text keeps line breaks and tabs (a CRLF from a text box becomes
+    one line break); one-line text takes no control characters at all.
+    """
+    if multiline:
+        value = value.replace("\r\n", "\n")
+    bad = (_NOT_MULTILINE_TEXT if multiline else _NOT_TEXT).search(value)
+    if bad is None:
+        return value
+    refuse_surrogates(field, bad.group())
+    char = f"U+{ord(bad.group()):04X}"
+    if multiline:
+        raise ValidationError(field, f"must not hold control characters other than line breaks and tabs ({char})")
+    raise ValidationError(field, f"must be one line without control characters ({char})")
+
+
+def refuse_surrogates(field: str, text: str) -> None:
+    """ValidationError naming `field` if `text` holds a lone surrogate (half of a UTF-16 pair)."""
+    if found := _SURROGATE.search(text):
+        char = f"U+{ord(found.group()):04X}"
+        raise ValidationError(field, f"is not valid text: it holds a lone surrogate ({char}), half of a character")
 
 
 def _text(field: str, value: Any, required: bool) -> str | None:
@@ -69,7 +142,7 @@ def _text(field: str, value: Any, required: bool) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValidationError(field, "must be a string")
-    value = value.strip()
+    value = check_characters(field, value.strip(), multiline=field in MULTILINE_FIELDS)
     if not value:
         if required:
             raise ValidationError(field, "must not be empty")
@@ -106,17 +179,37 @@ def parse_eta(value: Any, field: str = "eta_minutes") -> int | None:
 
 
 def _scheduled_for(value: Any, tz: ZoneInfo) -> str | None:
+    """A date-time with its zone (none given means TIMEZONE), or a date kept as a date.
+
+    SPEC: a date (2026-12-05) is that day with no time, so it is stored as
+    "2026-12-05", never as midnight.
+    """
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValidationError("scheduled_for", "must be an ISO 8601 date-time string")
+        raise ValidationError("scheduled_for", "must be an ISO 8601 date or date-time string")
+    text = value.strip()
     try:
-        moment = datetime.fromisoformat(value.strip())
+        return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise ValidationError("scheduled_for", f"{value!r} is not an ISO 8601 date-time") from None
+        pass  # not a bare date: a date-time, or nothing
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError("scheduled_for", f"{quoted(value)} is not an ISO 8601 date or date-time") from None
     if moment.tzinfo is None:  # SPEC: no zone means TIMEZONE
         moment = moment.replace(tzinfo=tz)
     return moment.isoformat()
+
+
+def scheduled_day(scheduled_for: str | None) -> date | None:
+    """The day of an appointment stored as a date (no time), else None (none, or a date-time)."""
+    if not scheduled_for:
+        return None
+    try:  # a date-time is not an ISO date, so it lands here as ValueError
+        return date.fromisoformat(scheduled_for)
+    except ValueError:
+        return None
 
 
 def _url(value: Any) -> str | None:
@@ -195,7 +288,7 @@ def check_move(current: str, target: str) -> None:
     Same-status is allowed here (it is a no-op or an ETA update, decided by `move`).
     """
     if target not in STATUSES:
-        raise ValidationError("status", f"must be one of {', '.join(STATUSES)}")
+        raise ValidationError("status", STATUS_CHOICES)
     if current == target:
         return
     if current in FINAL_STATUSES:
@@ -237,6 +330,14 @@ def move(
         raise ValidationError("eta_minutes", "only applies to en_route")
     if total is not None and target != "complete":
         raise ValidationError("total", "only applies to complete")
+    if current == "complete" and total is not None and total != job.get("total"):
+        # A move texts the customer; correcting the amount of a finished job is
+        # an edit, which texts no one. Keeping the old total silently would lie.
+        had = "no total" if job.get("total") is None else f"total ${job['total']:,.2f}"
+        raise InvalidTransition(
+            f"{job['id']} is already complete ({had}); correct the total by editing the job "
+            f"(PATCH /jobs/{job['id']}), which texts no one"
+        )
     if current == target and not (target == "en_route" and eta_minutes not in (None, job["eta_minutes"])):
         return Move(job, changed=False)
 

@@ -35,13 +35,53 @@ def job_json(job: Job, svc: Services) -> dict[str, Any]:
     return {field: shown.get(field) for field in JOB_FIELDS}
 
 
+# Every body this API takes is one flat object. Refusing anything much deeper
+# keeps the answer the same whatever the interpreter's recursion limit is.
+MAX_JSON_DEPTH = 20
+TOO_DEEP = f"The request body is nested too deeply (more than {MAX_JSON_DEPTH} levels)."
+
+
 async def json_body(request: Request) -> Any:
-    """The parsed JSON body; 400 when it is not JSON at all."""
+    """The parsed JSON body: 400 when it is not JSON or is nested too deeply; 422 when it holds non-text.
+
+    Python's parser gives up on deep nesting (`[[[[...]]]]`) with RecursionError,
+    which is the client's doing, not a server fault.
+    """
     raw = await request.body()
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
+    except RecursionError:
+        raise BadRequest(TOO_DEEP) from None
     except ValueError:
         raise BadRequest("The request body is not valid JSON.") from None
+    _check_document(data)
+    return data
+
+
+def _check_document(data: Any) -> None:
+    """Refuse a body nested too deeply (400), or with a lone surrogate or a control character in a key (422).
+
+    A JSON "\\ud800" escape parses to half a character: it can be neither stored
+    nor sent, nor shown in an error, so it is refused here for every route, naming
+    the top-level field it is under. Walked with a list, not recursion.
+    """
+    pending: list[tuple[Any, int, str | None]] = [(data, 1, None)]
+    while pending:
+        value, depth, field = pending.pop()
+        if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
+            raise BadRequest(TOO_DEEP)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if field is None:  # a field's name: shown escaped, so it can be named at all
+                    jobs.check_characters(jobs.printable(key), key, multiline=False)
+                else:
+                    jobs.refuse_surrogates(field, key)
+                pending.append((item, depth + 1, field or key))
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1, field) for item in value)
+        elif isinstance(value, str):
+            # Control characters are the field's own rule (bot.jobs); a surrogate is never text.
+            jobs.refuse_surrogates(field or "body", value)
 
 
 def _job_id(request: Request) -> int:
@@ -61,10 +101,7 @@ async def list_jobs(request: Request) -> JSONResponse:
     svc = services(request)
     statuses = None
     if raw := request.query_params.get("status"):
-        statuses = {part.strip() for part in raw.split(",") if part.strip()}
-        unknown = statuses - set(jobs.STATUSES)
-        if unknown:
-            raise ValidationError("status", f"unknown {sorted(unknown)}; use {', '.join(jobs.STATUSES)}")
+        statuses = jobs.parse_statuses(raw) or None
     phone = request.query_params.get("phone")
     found = await svc.store.list_jobs(statuses=statuses, phone=normalize_phone(phone, "phone") if phone else None)
     return JSONResponse({"jobs": [job_json(job, svc) for job in found]})
@@ -99,11 +136,9 @@ async def change_status(request: Request) -> JSONResponse:
     unknown = sorted(set(body) - STATUS_REQUEST_FIELDS)
     if unknown:
         raise ValidationError(unknown[0], "is not accepted here; send status, eta_minutes, total")
-    if not isinstance(body.get("status"), str):
-        raise ValidationError("status", f"is required: one of {', '.join(jobs.STATUSES)}")
     result = await svc.change_status(
         _job_id(request),
-        body["status"],
+        jobs.parse_status(body.get("status")),
         by="api",
         eta_minutes=jobs.parse_eta(body.get("eta_minutes")),
         total=jobs.parse_total(body.get("total")),

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.errors import ValidationError
+from bot.jobs import check_characters
 from handlers.auth import require_api_token
 from handlers.jobs import _job_id, json_body
 from handlers.services import services
@@ -29,7 +30,8 @@ def _text_body(data: object) -> str:
     text = data.get("body")
     if not isinstance(text, str):
         raise ValidationError("body", "is required: the text to send")
-    text = text.strip()
+    # Lines and tabs are fine in a text; other control characters are refused (a CRLF becomes one line break).
+    text = check_characters("body", text.strip(), multiline=True)
     if not text:
         raise ValidationError("body", "must not be empty")
     if len(text) > MAX_BODY:

@@ -158,7 +158,7 @@ def test_list_is_newest_first_and_filters_by_status_and_phone(client):
     assert ids(client.get("/jobs", params={"phone": "+19999999999"})) == []
 
 
-@pytest.mark.parametrize(("params", "field"), [({"status": "done"}, "status"), ({"phone": "nope"}, "phone")])
+@pytest.mark.parametrize(("params", "field"), [({"status": "lost"}, "status"), ({"phone": "nope"}, "phone")])
 def test_list_refuses_bad_filters(client, params, field):
     assert error_of(client.get("/jobs", params=params), 422, "validation_error").startswith(field)
 
@@ -225,6 +225,36 @@ def test_refused_move_is_409_saying_why_and_changes_nothing(client):
     message = error_of(client.post(f"/jobs/{job['id']}/status", json={"status": "en_route"}), 409, "invalid_transition")
     assert message == f"{job['id']} is complete; it can't go en route"
     assert client.get(f"/jobs/{job['id']}").json() == before
+
+
+def test_a_new_total_on_a_complete_job_is_refused_saying_how_to_correct_it(client):
+    job = create(client)
+    done = client.post(f"/jobs/{job['id']}/status", json={"status": "complete", "total": 350}).json()
+
+    def texts():
+        return [message["id"] for message in client.get(f"/jobs/{job['id']}/messages").json()["messages"]]
+
+    sent = texts()
+    refused = client.post(f"/jobs/{job['id']}/status", json={"status": "complete", "total": 999})
+    assert error_of(refused, 409, "invalid_transition") == (
+        f"{job['id']} is already complete (total $350.00); correct the total by editing the job "
+        f"(PATCH /jobs/{job['id']}), which texts no one"
+    )
+    assert client.get(f"/jobs/{job['id']}").json() == done
+    # The same total again is the same status: nothing changes, nothing is sent.
+    assert client.post(f"/jobs/{job['id']}/status", json={"status": "complete", "total": "$350"}).json() == done
+    # The way the refusal points to corrects it without a text.
+    edited = client.patch(f"/jobs/{job['id']}", json={"total": 999})
+    assert edited.json()["total"] == 999.0 and edited.json()["history"] == done["history"]
+    assert texts() == sent
+
+
+def test_a_total_on_a_complete_job_without_one_is_refused_too(client):
+    job = create(client)
+    client.post(f"/jobs/{job['id']}/status", json={"status": "complete"})
+    refused = client.post(f"/jobs/{job['id']}/status", json={"status": "complete", "total": 120})
+    assert error_of(refused, 409, "invalid_transition").startswith(f"{job['id']} is already complete (no total); ")
+    assert client.get(f"/jobs/{job['id']}").json()["total"] is None
 
 
 def test_same_status_is_a_no_op(client):

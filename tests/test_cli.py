@@ -182,6 +182,73 @@ def test_jobs_list_filters_by_status(qdn):
     )
 
 
+def test_status_spellings_dispatchers_use_work_in_qdn(qdn):
+    def add(name: str, phone: str) -> int:
+        return created_id(qdn("jobs", "create", "--name", name, "--phone", phone, "--service", "junk removal"))
+
+    on_way, there = add("Ana Cruz", "512-555-0150"), add("Bo Lin", "512-555-0151")
+    assert qdn("jobs", "status", str(on_way), "EN-ROUTE", "--eta", "15").code == 0
+    assert qdn("jobs", "status", str(there), "on site").code == 0
+    listed = qdn("jobs", "list", "--status", "en route,arrived")
+    assert listed.code == 0, listed.err
+    status_of = {row.split()[0]: re.split(r"\s{2,}", row)[1] for row in listed.out.splitlines()[1:]}
+    assert status_of[str(on_way)] == "en route (ETA 15 min)" and status_of[str(there)] == "arrived"
+    assert all(status.startswith(("en route", "arrived")) for status in status_of.values())
+    done = qdn("jobs", "status", str(there), "done")
+    assert done.code == 0, done.err
+    assert done.out.startswith(f"Job {there} is complete. ")
+
+
+def test_a_date_appointment_shows_as_that_day(qdn, service):
+    job_id = created_id(
+        qdn("jobs", "create", "--name", "Cy Park", "--phone", "512-555-0152", "--service", "junk removal",
+            "--scheduled", "2026-12-05")
+    )  # fmt: skip
+    with api(service) as client:
+        assert client.get(f"/jobs/{job_id}").json()["scheduled_for"] == "2026-12-05"
+    shown = qdn("jobs", "show", str(job_id))
+    assert "Scheduled: Sat Dec 05\n" in shown.out
+    row = next(line for line in qdn("jobs", "list").out.splitlines() if line.startswith(f"{job_id} "))
+    assert re.split(r"\s{2,}", row)[5] == "Sat Dec 05"
+
+
+def qdn_process(service: LiveServer, *argv: str, stdout: Any) -> subprocess.Popen[bytes]:
+    """The installed `qdn` in its own process, with the service's settings, writing to `stdout`."""
+    command = Path(sys.executable).with_name("qdn")
+    env = {key: value for key, value in os.environ.items() if key != "API_TOKEN"}
+    env.update(service_environ(service))
+    return subprocess.Popen([str(command), *argv], stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=service.cwd)
+
+
+def test_a_reader_that_has_gone_ends_qdn_quietly(service):
+    """`qdn jobs list | head -3` when head is already done: no traceback, no "Exception ignored"."""
+    with qdn_process(service, "jobs", "list", stdout=subprocess.PIPE) as writer:
+        assert writer.stdout is not None and writer.stderr is not None
+        writer.stdout.close()  # every write qdn makes now fails with EPIPE
+        err = writer.stderr.read().decode()
+    assert err == ""
+    assert writer.returncode == 1  # as Python's "Note on SIGPIPE" does; a shell pipeline reports its last command
+
+
+def test_qdn_log_into_head_ends_quietly(service):
+    """`qdn log --job ID | head -1` with a conversation longer than the pipe holds."""
+    with api(service) as client:
+        job = client.post(
+            "/jobs", json={"customer_name": "Di Shaw", "customer_phone": "512-555-0153", "service_type": "junk removal"}
+        ).json()
+        for n in range(80):  # ~120 KB of transcript: more than the pipe buffer and head's first read
+            body = f"Update {n}: " + "the crew is loading the trailer, " * 45
+            assert client.post(f"/jobs/{job['id']}/messages", json={"body": body}).status_code == 201
+    with qdn_process(service, "log", "--job", str(job["id"]), stdout=subprocess.PIPE) as writer:
+        assert writer.stdout is not None and writer.stderr is not None
+        with subprocess.Popen(["head", "-1"], stdin=writer.stdout, stdout=subprocess.PIPE) as reader:
+            writer.stdout.close()  # head is the only reader now
+            first, _ = reader.communicate(timeout=30)
+        err = writer.stderr.read().decode()
+    assert first.decode() == f"Job {job['id']}: Di Shaw, junk removal, scheduled (times in America/Chicago)\n"
+    assert err == ""
+
+
 def test_demo_adds_jobs_in_every_state(qdn, service):
     run = qdn("demo")
     assert run.code == 0, run.err
@@ -255,11 +322,15 @@ def test_service_url_is_where_the_service_listens_not_the_public_origin(tmp_path
         (("log", "--phone", "junk"), "phone: 'junk' is not a phone number"),
         (
             ("jobs", "status", "1001", "flying"),
-            "unknown status 'flying'; use one of scheduled, en_route, arrived, complete, cancelled",
+            "status: 'flying' is not a status; use scheduled, en route, arrived, complete or cancelled",
         ),
         (
-            ("jobs", "list", "--status", "done"),
-            "status: unknown ['done']; use scheduled, en_route, arrived, complete, cancelled",
+            ("jobs", "list", "--status", "en route,lost"),
+            "status: 'lost' is not a status; use scheduled, en route, arrived, complete or cancelled",
+        ),
+        (
+            ("jobs", "create", "--name", "Al", "--phone", "555-1234", "--service", "junk removal"),
+            "customer_phone: '555-1234' has no area code; give the whole number, e.g. 512-555-0199",
         ),
         (
             ("jobs", "list", "--url", "ftp://example.test"),

@@ -32,6 +32,17 @@ def test_junk_is_refused_naming_the_field(junk):
     assert refused.value.field == "customer_phone"
 
 
+@pytest.mark.parametrize("local", ["555-1234", "5551234", "555 1234", "+1 555-1234"])
+def test_a_local_only_number_is_refused_asking_for_the_area_code(local):
+    """phonenumbers finds 7 digits "possible" in the US, but only dialled locally: no one can text it."""
+    with pytest.raises(ValidationError) as refused:
+        normalize_phone(local, "customer_phone")
+    assert refused.value.field == "customer_phone"
+    assert refused.value.message == (
+        f"customer_phone: {local!r} has no area code; give the whole number, e.g. 512-555-0199"
+    )
+
+
 def test_masks_show_only_last_four():
     assert mask_phone("+15125550199") == "(•••) •••-0199"
     assert "5125550" not in redact_phone("+15125550199")

@@ -5,16 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.errors import StoreError, ValidationError
-from bot.jobs import STATUSES
+from bot.jobs import STATUS_CHOICES, STATUSES, parse_status, parse_statuses
 from bot.phones import normalize_phone
 from web import transcript
 from web.api_client import ApiClient, CliError
 from web.settings import ConfigError, Settings, load_settings
+
+T = TypeVar("T")
 
 
 class QuietSimulatorPolling(logging.Filter):
@@ -85,9 +89,11 @@ def jobs_create(args: argparse.Namespace) -> int:
 
 
 def jobs_list(args: argparse.Namespace) -> int:
+    wanted = checked(parse_statuses, args.status) if args.status else set()
     settings, client = connect(args)
     with client:
-        print(transcript.jobs_table(client.list_jobs(args.status), settings.timezone))
+        statuses = ",".join(status for status in STATUSES if status in wanted) or None
+        print(transcript.jobs_table(client.list_jobs(statuses), settings.timezone))
     return 0
 
 
@@ -98,17 +104,17 @@ def jobs_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def status_name(text: str) -> str:
-    """ "en route", "EN-ROUTE", "enroute" -> "en_route"; CliError naming the choices otherwise."""
-    name = text.strip().lower().replace(" ", "_").replace("-", "_")
-    name = "en_route" if name == "enroute" else name
-    if name not in STATUSES:
-        raise CliError(f"unknown status {text!r}; use one of {', '.join(STATUSES)}")
-    return name
+def checked(parse: Callable[[str], T], text: str) -> T:
+    """`parse(text)` with the same check (and words) as the service, as one CliError line."""
+    try:
+        return parse(text)
+    except ValidationError as error:
+        raise CliError(error.message) from None
 
 
 def jobs_status(args: argparse.Namespace) -> int:
-    status = status_name(args.status)
+    # "en route", "EN-ROUTE", "done", "canceled": the spellings the API and dispatchers' texts take.
+    status = checked(parse_status, args.status)
     with connect(args)[1] as client:
         job = client.change_status(args.id, status, eta_minutes=args.eta, total=args.total)
     print(f"Job {job['id']} is {transcript.status_text(job)}. Tracking: {job['tracking_url']}")
@@ -229,18 +235,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--service", required=True, help='e.g. "junk removal", "dump trailer rental"')
     create.add_argument("--address")
     create.add_argument("--total", help="USD, e.g. 350 or $1,200.00")
-    create.add_argument("--scheduled", help="ISO 8601, e.g. 2026-12-01T08:30 (no zone means TIMEZONE)")
+    create.add_argument(
+        "--scheduled", help="ISO 8601: a day (2026-12-05) or a time (2026-12-01T08:30; no zone means TIMEZONE)"
+    )
     create.add_argument("--notes")
     create.set_defaults(run=jobs_create)
     listing = jobs.add_parser("list", parents=[remote], help="jobs, newest first")
-    listing.add_argument("--status", help="only these statuses, comma-separated")
+    listing.add_argument("--status", help='only these statuses, comma-separated, e.g. "en route,arrived"')
     listing.set_defaults(run=jobs_list)
     show = jobs.add_parser("show", parents=[remote], help="one job with its tracking link and history")
     show.add_argument("id", type=int)
     show.set_defaults(run=jobs_show)
     status = jobs.add_parser("status", parents=[remote], help="move a job (the customer is texted)")
     status.add_argument("id", type=int)
-    status.add_argument("status", help=", ".join(STATUSES))
+    status.add_argument("status", help=f"{STATUS_CHOICES} (done, canceled, EN-ROUTE... work too)")
     status.add_argument("--eta", type=int, help="minutes, with en_route")
     status.add_argument("--total", help="USD, with complete")
     status.set_defaults(run=jobs_status)
@@ -266,13 +274,31 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.INFO if args.command == "serve" else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.run(args)
+        code = args.run(args)
+        # Inside the try: with `| head -1` the reader may be gone only when the buffered output is written.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader stopped reading (`qdn jobs list | head -3`): not an error worth a word.
+        # Python's "Note on SIGPIPE": point stdout at devnull so the flush at exit fails quietly too.
+        _stdout_to_devnull()
+        return 1
     except (ConfigError, StoreError, CliError) as error:
         print(f"qdn: {error}", file=sys.stderr)
         return 2 if isinstance(error, (ConfigError, StoreError)) else 1
     except KeyboardInterrupt:  # Ctrl-C at a prompt or mid-request: stop quietly, as shells expect
         print(file=sys.stderr)
         return 130
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        fileno = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (an in-process capture): nothing to redirect
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fileno)
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,10 @@ JOB = {
         "customer_phone": {"type": "string", "pattern": r"^\+[1-9]\d{6,14}$"},
         "service_type": {"type": "string"},
         "address": _NULLABLE_STRING,
-        "scheduled_for": {"type": ["string", "null"], "format": "date-time"},
+        "scheduled_for": {
+            "type": ["string", "null"],
+            "description": "ISO 8601: a date-time with its offset, or a date (2026-12-05) for a day with no time",
+        },
         "total": _MONEY,
         "invoice_url": _NULLABLE_STRING,
         "notes": _NULLABLE_STRING,
@@ -65,7 +68,10 @@ JOB_INPUT = {
         "customer_phone": {"type": "string", "description": "any usual format; stored in E.164 (default region US)"},
         "service_type": {"type": "string"},
         "address": _NULLABLE_STRING,
-        "scheduled_for": {"type": ["string", "null"], "description": "ISO 8601; no zone means TIMEZONE"},
+        "scheduled_for": {
+            "type": ["string", "null"],
+            "description": "ISO 8601 date-time (no zone means TIMEZONE) or date (a day with no time)",
+        },
         "total": _MONEY,
         "invoice_url": _NULLABLE_STRING,
         "notes": _NULLABLE_STRING,

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.jobs import label
+from bot.jobs import label, scheduled_day
 
 Job = dict[str, Any]
 Message = dict[str, Any]
@@ -26,6 +26,12 @@ def local_time(iso: str | None, tz: ZoneInfo, fmt: str = "%a %b %d %H:%M") -> st
     except ValueError:
         return iso
     return moment.astimezone(tz).strftime(fmt)
+
+
+def appointment(scheduled_for: str | None, tz: ZoneInfo) -> str:
+    """When the job is booked, in local time; a day with no time is just the day ("Sat Dec 05"), never midnight."""
+    day = scheduled_day(scheduled_for)
+    return f"{day:%a %b %d}" if day is not None else local_time(scheduled_for, tz)
 
 
 def status_text(job: Job) -> str:
@@ -55,7 +61,7 @@ def jobs_table(jobs: list[Job], tz: ZoneInfo) -> str:
             job["customer_name"],
             job["customer_phone"],
             job["service_type"],
-            local_time(job.get("scheduled_for"), tz),
+            appointment(job.get("scheduled_for"), tz),
             money(job.get("total")),
         )
         for job in jobs
@@ -74,7 +80,7 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
         ("Customer", f"{job['customer_name']}  {job['customer_phone']}"),
         ("Service", job["service_type"]),
         ("Address", job.get("address") or NO_VALUE),
-        ("Scheduled", local_time(job.get("scheduled_for"), tz)),
+        ("Scheduled", appointment(job.get("scheduled_for"), tz)),
         ("Total", money(job.get("total"))),
         ("Invoice", job.get("invoice_url") or NO_VALUE),
         ("Notes", job.get("notes") or NO_VALUE),

@@ -8,7 +8,7 @@ from typing import Any
 
 import phonenumbers
 
-from bot.jobs import label
+from bot.jobs import label, scheduled_day
 
 MAX_SMS_CHARS = 1600  # Twilio refuses longer bodies (error 21617)
 
@@ -69,14 +69,25 @@ def eta_at(job: dict[str, Any], tz: tzinfo) -> datetime | None:
 
 
 def scheduled_at(job: dict[str, Any], tz: tzinfo) -> datetime | None:
+    """The appointment's moment; None without one, or when it is a day with no time (not midnight)."""
     raw = job.get("scheduled_for")
-    if not raw:
+    if not raw or scheduled_day(raw) is not None:
         return None
     try:
         moment = datetime.fromisoformat(raw)
     except (TypeError, ValueError):
         return None
     return moment.astimezone(tz) if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def appointment(job: dict[str, Any], tz: tzinfo, now: datetime) -> str | None:
+    """When the job is booked: "Sat Nov 28 9:00 AM" (the time alone today); a day with no time reads
+    "Sat Dec 5" or "today", never as midnight."""
+    day = scheduled_day(job.get("scheduled_for"))
+    if day is not None:
+        return "today" if day == now.astimezone(tz).date() else f"{day:%a %b} {day.day}"
+    when = scheduled_at(job, tz)
+    return None if when is None else clock(when, now)
 
 
 def status_phrase(job: dict[str, Any], tz: tzinfo, now: datetime) -> str:
@@ -87,9 +98,9 @@ def status_phrase(job: dict[str, Any], tz: tzinfo, now: datetime) -> str:
         return f"{status}, ETA {clock(eta, now)}"
     if job.get("eta_minutes") is not None:
         return f"{status}, ETA {job['eta_minutes']} min"
-    when = scheduled_at(job, tz)
+    when = appointment(job, tz, now)
     if job["status"] == "scheduled" and when is not None:
-        return f"{status} for {clock(when, now)}"
+        return f"{status} for {when}"
     return status
 
 

@@ -33,6 +33,7 @@ from bot.jobs import OPEN_STATUSES, iso_utc, utc_now
 from bot.phones import normalize_phone, redact_phone
 from handlers.services import Services, services
 from handlers.signature import verified_form
+from handlers.twilio_fields import plain_number
 from store import Message
 
 log = logging.getLogger("qdn.sms")
@@ -81,6 +82,11 @@ class _OncePerKey:
 _deliveries = _OncePerKey()
 
 
+def clock() -> datetime:
+    """The time a text is decided at; tests put a fake clock here to step past the conversation's windows."""
+    return datetime.now(UTC)
+
+
 @lru_cache(maxsize=8192)
 def _e164(sender: str) -> str:
     """normalize_phone for `From`, remembered: the same customers text again and again, and
@@ -102,8 +108,7 @@ def _required(form: Any) -> tuple[str, str, str]:
 def _text_of(form: Any) -> str:
     """What the person sent; a picture with no words still reaches the dispatchers."""
     body = form.get("Body", "")
-    media = form.get("NumMedia", "0")
-    count = int(media) if media.isdigit() else 0
+    count = plain_number(form.get("NumMedia")) or 0
     if not body.strip() and count:
         return f"[{count} picture{'s' if count > 1 else ''} sent by MMS]"
     return body
@@ -117,6 +122,7 @@ def _context(svc: Services) -> talk.Context:
         timezone=s.timezone,
         ack_interval_hours=s.ack_interval_hours,
         tracking_url=s.tracking_url,
+        has_dispatchers=bool(s.dispatcher_numbers),
     )
 
 
@@ -231,7 +237,7 @@ async def inbound_sms(request: Request) -> Response:
 
         role = talk.DISPATCHER if sender in svc.settings.dispatcher_numbers else talk.CUSTOMER
         command = talk.parse(_text_of(form), role)
-        now = datetime.now(UTC)
+        now = clock()
         decision = talk.decide(command, await _facts(svc, command, sender, now), _context(svc))
         decision = await _run_move(svc, decision, sender, now)
         if decision.reply and _NOT_XML.search(decision.reply):

@@ -5,6 +5,7 @@ status -> apply it if it moves the message forward -> 204. Callbacks come
 late, twice and out of order, so statuses are ranked and never move back
 (queued < sending < sent < final; the first final one stays; `read` may
 follow `delivered`). https://www.twilio.com/docs/messaging/guides/track-outbound-message-status
+A report naming an inbound text changes nothing: those are `received` for good.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.jobs import utc_now
 from bot.phones import redact_phone
 from handlers.services import services
 from handlers.signature import verified_form
+from handlers.twilio_fields import plain_number
 from store import Message, Store
 
 log = logging.getLogger("qdn.status")
@@ -61,11 +63,6 @@ def advances(current: str, new: str) -> bool:
     return _RANK.get(new, 0) > _RANK.get(current, 0)
 
 
-def error_code_of(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() else None
-
-
 async def record_opt_out(store: Store, phone: str, source: str) -> None:
     """Remember that `phone` opted out (Twilio blocks it already); later texts to it are skipped."""
 
@@ -79,7 +76,7 @@ async def record_opt_out(store: Store, phone: str, source: str) -> None:
 
 
 def _apply(message: Message, status: str, code: int | None, text: str | None) -> Message | None:
-    if message.get("direction") != "outbound" or not advances(message["status"], status):
+    if not advances(message["status"], status):
         return None
     updated = {**message, "status": status}
     if code is not None:
@@ -98,16 +95,21 @@ async def status_callback(request: Request) -> Response:
     if reported not in TWILIO_STATUSES:
         raise BadRequest(f"MessageStatus {reported!r} is not one of: {allowed}.")
     status = TWILIO_STATUSES[reported]
-    code = error_code_of(form.get("ErrorCode"))
+    code = plain_number(form.get("ErrorCode"))
     store = services(request).store
 
     message = await store.find_message_by_sid(sid)
     if message is None:
         log.info("status %s for unknown message %s; ignored", reported, sid)
         return Response(status_code=204)
+    if message.get("direction") != "outbound":
+        # Delivery reports are about texts we sent. An inbound text stays `received`, and a 21610 naming
+        # one must not opt out its `to` -- the business's own number -- nor the person who texted us.
+        log.info("status %s for inbound message %s; ignored", reported, message["id"])
+        return Response(status_code=204)
     updated = await store.update_message(message["id"], lambda m: _apply(m, status, code, form.get("ErrorMessage")))
     if updated["status"] != message["status"]:
         log.info("message %s (%s): %s -> %s", message["id"], sid, message["status"], updated["status"])
-    if code == OPTED_OUT_CODE:
+    if code == OPTED_OUT_CODE:  # the recipient texted STOP: https://www.twilio.com/docs/api/errors/21610
         await record_opt_out(store, message["to"], f"Twilio error {code} in a status callback")
     return Response(status_code=204)

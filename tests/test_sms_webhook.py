@@ -220,6 +220,14 @@ class Case:
 
 
 STOPPED = ((C, "STOP"),)
+# Numbers in form fields as no Twilio request carries them; each must read as absent.
+ODD_NUMBERS = {
+    "in superscript digits (²)": "²",
+    "in Arabic-Indic digits (٣)": "٣",
+    "in fullwidth digits (１)": "１",
+    "of 5,000 digits": "7" * 5000,
+    "negative": "-1",
+}
 CASES = [
     # --- customers: STATUS
     Case("customer STATUS", STATUS_FROM_CUSTOMER, replies=(STATUS_1001,), rows=answered(C)),
@@ -281,6 +289,13 @@ CASES = [
     Case("control characters around STATUS", CONTROL_CHARACTERS, replies=(STATUS_1001,), rows=answered(C)),
     Case("MMS with no words: relayed to dispatchers", RECEIVE_MMS_ONLY, replies=(ACK,),
          rows=(got("text", C), *relayed(), sent("system", C))),
+    # NumMedia as Twilio never sends it (digits str.isdigit() accepts but int() refuses, or more
+    # digits than int() parses): no picture count, never a 500.
+    *[
+        Case(f"NumMedia {label}, no words: a text with no pictures", inbound(C, "", drop=("NumMedia",), NumMedia=value),
+             replies=(ACK,), rows=(got("text", C), *relayed(), sent("system", C)))
+        for label, value in ODD_NUMBERS.items()
+    ],
     Case("EN ROUTE from a stranger is free text; the job stays", EN_ROUTE_FROM_STRANGER, replies=(ACK,),
          rows=(got("text", S, None), *relayed(None), sent("system", S, None))),
     Case("EN ROUTE from the customer is free text; the job stays", EN_ROUTE_FROM_CUSTOMER, replies=(ACK,),
@@ -462,12 +477,16 @@ class Harness:
         return self.call(store.get_phone, phone)
 
     def rewind_last_ack(self, phone: str, by: timedelta) -> None:
-        """As if the last acknowledgement to `phone` went out `by` earlier (guards.py keeps `last_ack_at`)."""
+        """As if the last acknowledgement to `phone` went out `by` earlier (guards.py keeps `last_ack_at`,
+        and when each recent automatic answer went out, which moves back with it)."""
         store = self.client.app_state["services"].store
 
+        def back(stamp: str) -> str:
+            return iso_utc(datetime.fromisoformat(stamp.replace("Z", "+00:00")) - by)
+
         def earlier(state: dict[str, Any]) -> dict[str, Any]:
-            last = datetime.fromisoformat(state["last_ack_at"].replace("Z", "+00:00"))
-            return {**state, "last_ack_at": iso_utc(last - by)}
+            answers = {digest: back(at) for digest, at in state.get(guards.ANSWERS, {}).items()}
+            return {**state, "last_ack_at": back(state["last_ack_at"]), guards.ANSWERS: answers}
 
         self.call(store.update_phone, phone, earlier)
 
@@ -636,9 +655,10 @@ def test_twenty_unknown_tokens_from_one_number_are_throttled(app: Harness) -> No
     answers = [
         replies_of(app.text(S, f"K7M2-9XPQ-2HTR-4VWA-{n:04d}".replace("0", "A").replace("1", "B"))) for n in range(21)
     ]
-    assert answers[:20] == [[TOKEN_MISS]] * 20
+    # "Doesn't match" once: the same answer is not sent again within 10 minutes (SPEC "No answer twice").
+    assert answers[:20] == [[TOKEN_MISS]] + [[]] * 19
     assert answers[20] == [throttled]
-    assert replies_of(app.text(S, app.tokens[JOB])) == [throttled]
+    assert replies_of(app.text(S, app.tokens[JOB])) == []  # not looked up: no status, and "wait" said already
     assert app.phone_state(S)["token_misses"]["count"] >= 20
     (other,) = replies_of(app.text(C, app.tokens[JOB]))
     assert re.fullmatch(expected(TOKEN_OWNER, app), other)
@@ -649,7 +669,9 @@ def test_twenty_unknown_tokens_from_one_number_are_throttled(app: Harness) -> No
 
 def test_a_capped_number_of_automatic_answers_an_hour_to_one_number(app: Harness) -> None:
     limit = guards.AUTO_REPLY_LIMIT
-    answers = [replies_of(app.text(C, "STATUS")) for _ in range(limit + 1)]
+    # A different answer each time (another job's code), so only the hourly cap holds them back.
+    codes = [app.tokens[JOB]] + [app.new_job()["token"] for _ in range(limit)]
+    answers = [replies_of(app.text(S, code)) for code in codes]
     assert all(len(answer) == 1 for answer in answers[:limit])
     assert answers[limit] == []
     # A dispatcher's commands are a person's work: never capped.
@@ -674,6 +696,20 @@ def test_free_text_is_acknowledged_at_most_once_per_ack_interval(hourly_acks: Ha
     assert len(relays) == 4 and all(r.startswith("Dana (1001, scheduled): ") for r in relays)
 
 
+def test_with_no_dispatcher_a_free_text_is_logged_and_the_customer_told_to_call(tmp_path: Path) -> None:
+    settings = load_settings(base_environ(tmp_path, DISPATCHER_NUMBERS=""), env_file=None)
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {API_TOKEN}"}) as client:
+        app = Harness(client, settings)
+        app.new_job()
+        assert replies_of(app.text(C, "Can you come before noon?")) == [
+            "QuickDumpNow: Thanks, we got your message. For a quick answer call (512) 555-0123."
+        ]
+        assert [(m["direction"], m["kind"]) for m in app.log().values() if m["kind"] != "notification"] == [
+            ("inbound", "text"),
+            ("outbound", "system"),
+        ]  # logged; relayed to nobody
+
+
 def test_relays_carry_the_words_as_typed_within_one_text(app: Harness) -> None:
     for body in (EMOJI_TEXT, LONG_TEXT, RECEIVE_MMS_ONLY):
         app.post(Case("", body))
@@ -686,6 +722,20 @@ def test_relays_carry_the_words_as_typed_within_one_text(app: Harness) -> None:
     assert mms == "Dana (1001, scheduled): [1 picture sent by MMS] Reply: R 1001 <text>"
     inbound_bodies = [m["body"] for m in app.log().values() if m["direction"] == "inbound"]
     assert len(inbound_bodies[1]) == 1600  # the log keeps the text whole
+
+
+@pytest.mark.parametrize(
+    ("num_media", "relayed_text"),
+    [("2", "[2 pictures sent by MMS]"), *[(value, "") for value in ODD_NUMBERS.values()]],
+    ids=["2", *ODD_NUMBERS],
+)
+def test_only_plain_digits_count_pictures(app: Harness, num_media: str, relayed_text: str) -> None:
+    """NumMedia is read as ASCII digits of a sane length: '٣' (which int() takes) is no count either."""
+    response = app.post(Case("", inbound(C, "", drop=("NumMedia",), NumMedia=num_media)))
+    drain(app.client)
+    assert response.status_code == 200 and replies_of(response) == [ACK]
+    relays = [m["body"] for m in app.log().values() if m["kind"] == "relay" and m["phone"] == D]
+    assert relays == [f"Dana (1001, scheduled): {relayed_text} Reply: R 1001 <text>"]
 
 
 def test_a_dispatcher_move_takes_the_same_path_as_the_api(app: Harness) -> None:

@@ -12,6 +12,7 @@ import respx
 from starlette.testclient import TestClient
 
 from tests.support import API_TOKEN, CUSTOMER, job_body
+from tests.test_sms_webhook import ODD_NUMBERS
 from tests.twilio_fake import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -113,6 +114,13 @@ CASES = [
     ("unknown sid", callback("SM" + "0" * 32, "delivered"), {}, 204, "queued", None),
     ("extra fields Twilio adds", callback(SID, "sent", RawDlrDoneDate="2611271832", ChannelPrefix="sms"), {}, 204,
      "sent", None),
+    # An ErrorCode no Twilio request carries is no code at all, never a 500.
+    *[
+        (f"ErrorCode {label}", callback(SID, "undelivered", ErrorCode=value), {}, 204, "undelivered", None)
+        for label, value in ODD_NUMBERS.items()
+    ],
+    ("ErrorCode with spaces around it", callback(SID, "undelivered", ErrorCode=" 30003 "), {}, 204, "undelivered",
+     30003),
 ]  # fmt: skip
 
 
@@ -296,3 +304,41 @@ def test_console_mode_checks_signatures_with_the_local_development_secret(client
     ok = client.post("/twilio/status", content=urlencode(fields), headers={**headers, "X-Twilio-Signature": signed})
     assert ok.status_code == 204
     assert client.post("/twilio/status", content=urlencode(fields), headers=headers).status_code == 403
+
+
+def inbound_text(app: App, sid: str, body: str = "Is the truck close?") -> None:
+    """The customer texts the business number (a signed inbound webhook): an inbound row with a SID."""
+    fields = {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID, "From": CUSTOMER, "To": FROM_NUMBER,
+              "Body": body, "NumMedia": "0", "ApiVersion": "2010-04-01"}  # fmt: skip
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    headers["X-Twilio-Signature"] = sign(f"{PUBLIC_BASE_URL}/twilio/sms", fields)
+    assert app.client.post("/twilio/sms", content=urlencode(fields), headers=headers).status_code == 200
+    drain(app.client)
+
+
+def opted_out(app: App, phone: str) -> bool:
+    store = app.client.app_state["services"].store
+    assert app.client.portal is not None
+    return app.client.portal.call(store.is_opted_out, phone)
+
+
+@pytest.mark.parametrize("status", ["failed", "undelivered", "delivered"])
+def test_a_callback_naming_an_inbound_text_opts_nobody_out_and_changes_nothing(tmp_path, status):
+    """21610 is about a text we sent and its recipient; an inbound text is `received` for good."""
+    sid = "SM" + "5b" * 16
+    with app_with_a_sent_text(tmp_path) as app:
+        inbound_text(app, sid)
+        (received,) = [m for m in app.client.get("/jobs/1001/messages").json()["messages"] if m["twilio_sid"] == sid]
+        assert app.post(callback(sid, status, ErrorCode="21610", To=FROM_NUMBER, From=CUSTOMER)).status_code == 204
+        (after,) = [m for m in app.client.get("/jobs/1001/messages").json()["messages"] if m["twilio_sid"] == sid]
+        assert after == received  # still `received`, no error recorded
+        assert not opted_out(app, FROM_NUMBER)  # the business's own number
+        assert not opted_out(app, CUSTOMER)
+        later = app.client.post("/jobs/1001/messages", json={"body": "On our way"})
+        assert later.json()["status"] == "pending"  # the customer is still texted
+
+
+def test_21610_opts_out_the_recipient_of_the_text_we_sent(tmp_path):
+    with app_with_a_sent_text(tmp_path) as app:
+        app.post(callback(app.sid, "undelivered", ErrorCode="21610", To=CUSTOMER, From=FROM_NUMBER))
+        assert opted_out(app, CUSTOMER) and not opted_out(app, FROM_NUMBER)

@@ -52,6 +52,7 @@ from bot.conversation.effects import (
     RecordOptOut,
     Relay,
     RelayToDispatchers,
+    RememberAnswer,
 )
 from bot.conversation.facts import Context, Facts, Needs, needs
 from bot.conversation.move_answer import answer_move
@@ -84,6 +85,7 @@ __all__ = [
     "RecordOptOut",
     "Relay",
     "RelayToDispatchers",
+    "RememberAnswer",
     "ReplyTo",
     "Role",
     "ShowJob",

@@ -131,9 +131,20 @@ def _free_text(command: Command, newest: Job | None, facts: Facts, context: Cont
     effects: list[Effect] = [RelayToDispatchers(relay, job_id)]
     if guards.acked_recently(facts.phone_state, facts.now, context.ack_interval_hours):
         return answer(None, *effects, kind="system")
-    urgent = wording.URGENT.format(phone=phone_for_people(context.business_phone)) if context.business_phone else ""
-    ack = (wording.ACK_CANCEL if cancel else wording.ACK).format(business=context.business_name, urgent=urgent)
-    return answer(ack, *effects, MarkAcked(), kind="system")
+    return answer(_ack(cancel, context), *effects, MarkAcked(), kind="system")
+
+
+def _ack(cancel: bool, context: Context) -> str:
+    """The acknowledgement; it promises a person only when a dispatcher gets the relay."""
+    business = context.business_name
+    phone = phone_for_people(context.business_phone) if context.business_phone else None
+    if not context.has_dispatchers:
+        if phone is None:
+            return wording.ACK_NO_ONE.format(business=business)
+        frame = wording.ACK_CANCEL_NO_DISPATCHER if cancel else wording.ACK_NO_DISPATCHER
+        return frame.format(business=business, phone=phone)
+    urgent = wording.URGENT.format(phone=phone) if phone else ""
+    return (wording.ACK_CANCEL if cancel else wording.ACK).format(business=business, urgent=urgent)
 
 
 def _who(job: Job | None, facts: Facts) -> str:

@@ -9,7 +9,8 @@ Effect
     ├── RecordOptIn
     ├── MarkAcked        the free-text acknowledgement was sent now (ACK_INTERVAL_HOURS guard)
     ├── CountTokenMiss   a token-shaped text matched no job (miss throttle)
-    └── CountAutoReply   an automatic answer was sent (per-hour cap)
+    ├── CountAutoReply   an automatic answer was sent (per-hour cap)
+    └── RememberAnswer   these words were sent now (no answer twice within guards.REPEAT_WINDOW)
 """
 
 from __future__ import annotations
@@ -92,6 +93,14 @@ class CountAutoReply(PhoneEffect):
 
 
 @dataclass(frozen=True)
+class RememberAnswer(PhoneEffect):
+    reply: str
+
+    def apply(self, state: dict[str, Any], now: datetime) -> None:
+        guards.remember_answer(state, self.reply, now)
+
+
+@dataclass(frozen=True)
 class Decision:
     """The answer to one inbound text and what to do about it.
 
@@ -101,7 +110,8 @@ class Decision:
     job_id       the job whose conversation the inbound text and reply belong to (None: the phone's)
     effects      to carry out in order, after the inbound text is stored once
     decided_at   the `now` the decision was made with (phone-state changes are stamped with it)
-    quiet        the sender gets no answer (opted out, or over the hourly cap); kept by after_move
+    quiet        the sender gets no answer (opted out, over the hourly cap, or this answer went out
+                 within guards.REPEAT_WINDOW); kept by after_move
     """
 
     reply: str | None

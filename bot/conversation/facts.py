@@ -37,6 +37,8 @@ class Context:
     timezone: tzinfo
     ack_interval_hours: float
     tracking_url: Callable[[str], str]  # token -> public tracking link (Settings.tracking_url)
+    # Whether DISPATCHER_NUMBERS names anyone: with nobody to relay to, no answer may promise a person.
+    has_dispatchers: bool = True
 
 
 @dataclass(frozen=True)

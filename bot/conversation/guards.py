@@ -6,15 +6,19 @@ State keys (a plain dict, JSON-safe):
     last_ack_at     ISO time of the last free-text acknowledgement
     token_misses    {"since": ISO, "count": n} -- fixed one-minute window
     auto_replies    {"since": ISO, "count": n} -- fixed one-hour window
+    recent_answers  {digest of an automatic answer: ISO time it was sent} -- the last REPEAT_WINDOW only
 
-Why: an acknowledgement at most once per ACK_INTERVAL_HOURS and a cap on
-automatic answers per hour keep us from ping-ponging with another bot; the
+Why: an acknowledgement at most once per ACK_INTERVAL_HOURS, the same
+automatic answer at most once per REPEAT_WINDOW (SPEC "No answer twice") and
+a cap on automatic answers per hour keep us from ping-ponging with another
+bot -- an "I'm driving" auto-responder gets one answer, not one per text; the
 token-miss window mirrors the web's limit (20 misses a minute) so texting
 guesses is no faster than fetching them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +34,9 @@ REPLY_COUNTER = "auto_replies"
 # before it hits this cap; still far below what a ping-ponging bot reaches in an hour.
 AUTO_REPLY_LIMIT = 30
 AUTO_REPLY_WINDOW = timedelta(hours=1)
+
+ANSWERS = "recent_answers"
+REPEAT_WINDOW = timedelta(minutes=10)  # SPEC: never the same automatic answer again within 10 minutes
 
 
 def _parse(value: Any) -> datetime | None:
@@ -80,6 +87,35 @@ def acked_recently(state: Mapping[str, Any], now: datetime, interval_hours: floa
 
 def mark_acked(state: dict[str, Any], now: datetime) -> None:
     state["last_ack_at"] = iso_utc(now)
+
+
+def _answer_digest(reply: str) -> str:
+    """A short fingerprint of an answer: the state remembers that it was said, not the words (those are
+    in the message log), so a STATUS answer with three links costs the phone's state 16 characters."""
+    return hashlib.sha256(reply.encode()).hexdigest()[:16]
+
+
+def _recent_answers(state: Mapping[str, Any], now: datetime) -> dict[str, str]:
+    """The answers sent within REPEAT_WINDOW before `now`; older (or unreadable) entries are dropped."""
+    answers = state.get(ANSWERS)
+    if not isinstance(answers, dict):
+        return {}
+    recent = {}
+    for digest, at in answers.items():
+        sent = _parse(at)
+        if sent is not None and sent <= now < sent + REPEAT_WINDOW:
+            recent[digest] = at
+    return recent
+
+
+def answered_recently(state: Mapping[str, Any], reply: str, now: datetime) -> bool:
+    """Whether this very answer went to the phone less than REPEAT_WINDOW ago."""
+    return _answer_digest(reply) in _recent_answers(state, now)
+
+
+def remember_answer(state: dict[str, Any], reply: str, now: datetime) -> None:
+    """Note that `reply` was sent now, forgetting answers older than the window (the state stays small)."""
+    state[ANSWERS] = {**_recent_answers(state, now), _answer_digest(reply): iso_utc(now)}
 
 
 def record_opt_out(state: dict[str, Any], now: datetime, keyword: str) -> None:

@@ -31,6 +31,10 @@ OR_CALL = " or call {phone}"
 ACK = "{business}: Thanks, we got your message. A person will reply soon.{urgent}"
 ACK_CANCEL = "{business}: Thanks, we got your cancel request. A person will confirm soon.{urgent}"
 URGENT = " Urgent? Call {phone}."
+# With no dispatcher configured nobody reads the relay: point to the phone, or promise nothing.
+ACK_NO_DISPATCHER = "{business}: Thanks, we got your message. For a quick answer call {phone}."
+ACK_CANCEL_NO_DISPATCHER = "{business}: Thanks, we got your message. To cancel a job call {phone}."
+ACK_NO_ONE = "{business}: Thanks, we got your message. Text STATUS for your jobs."
 
 OPTED_IN = "{business}: You're opted back in to job texts. Text HELP for help, STOP to opt out."
 

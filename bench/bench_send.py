@@ -5,7 +5,7 @@
 A fake Twilio (uvicorn, in its own process, on 127.0.0.1) answers each
 `POST .../Messages.json` in Twilio's wire format after `--latency` seconds.
 Texts are queued on a real TinyDB store first, then the real worker
-(web.outbox.Outbox + TwilioTransport over httpx) drains them.
+(sender.worker.Sender + TwilioTransport over httpx) drains them.
 
 Printed as ratios against a baseline measured in the same run: the same
 number of bare httpx POSTs to the same fake at the same concurrency (what the
@@ -41,11 +41,11 @@ sys.path.insert(0, str(ROOT))
 
 from bot import jobs  # noqa: E402
 from handlers.services import Services  # noqa: E402
+from sender.transports.twilio import TwilioTransport  # noqa: E402
+from sender.worker import Sender  # noqa: E402
 from store import open_store  # noqa: E402
+from store.settings import load_settings  # noqa: E402
 from tests.twilio_fake import MESSAGES_PATH, message_json, twilio_environ  # noqa: E402
-from web.outbox import Outbox  # noqa: E402
-from web.settings import load_settings  # noqa: E402
-from web.transport import TwilioTransport  # noqa: E402
 
 # --- the fake Twilio (runs in a child process) ----------------------------------------------
 
@@ -145,17 +145,17 @@ async def drain_queue(url: str, count: int, rate: float, folder: Path) -> tuple[
         fields = {"customer_name": f"Customer {n}", "customer_phone": f"+1512555{n % 10000:04d}",
                   "service_type": "junk removal"}  # fmt: skip
         await services.create_job(jobs.clean_fields(fields, settings.timezone, partial=False))
-    outbox = Outbox(store, TwilioTransport(settings), rate_per_second=rate, give_up_hours=24)
+    sender = Sender(store, TwilioTransport(settings), rate_per_second=rate, give_up_hours=24)
     cpu, wall = time.process_time(), time.perf_counter()
-    await outbox.start()
-    await outbox.wait_idle()
+    await sender.start()
+    await sender.wait_idle()
     elapsed, used = time.perf_counter() - wall, time.process_time() - cpu
-    await outbox.stop()
+    await sender.stop()
     left = await store.pending_messages()
     await store.close()
     if left:
         raise SystemExit(f"{len(left)} texts still pending")
-    return count / elapsed, used / count, outbox.concurrency
+    return count / elapsed, used / count, sender.concurrency
 
 
 def stats(url: str) -> dict[str, int]:
@@ -179,7 +179,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            concurrency = Outbox.concurrency_for(args.rate)
+            concurrency = Sender.concurrency_for(args.rate)
             base_rate, base_cpu = asyncio.run(baseline(url, args.texts, concurrency))
             before = stats(url)
             rate, cpu_per_text, _ = asyncio.run(drain_queue(url, args.texts, args.rate, folder / "fast"))

@@ -211,7 +211,7 @@ def checkpoint_cpu_seconds(server: Server, workload: Workload, timeout: float = 
     """CPU time the server spends bringing its files up to date after a run (its idle checkpoint).
 
     The journal absorbs a burst; the conversation files catch up once writes
-    pause (store/tinydb_core.py). That work is owed by the run's requests, so a
+    pause (store/tinydb/engine.py). That work is owed by the run's requests, so a
     sustained rate charges it to them. Done when the journal is down to one
     empty segment.
     """

@@ -47,7 +47,7 @@ from bot.conversation.display import phone_for_people  # noqa: E402
 from bot.tokens import new_token  # noqa: E402
 from handlers.services import Services  # noqa: E402
 from store import JobWrite, open_store  # noqa: E402
-from web.settings import load_settings  # noqa: E402
+from store.settings import load_settings  # noqa: E402
 
 BUSINESS_NAME = "QuickDumpNow"
 BUSINESS_PHONE = "+15125550123"
@@ -348,7 +348,7 @@ async def generate(data_set: DataSet, target: Path) -> dict[str, Any]:
         # One customer in a hundred has opted out; the load generator never uses them.
         opted_out = [c["phone"] for c in customers[:: max(1, 100)]][1:]
         for phone in opted_out:
-            await store.update_phone(phone, lambda state: {**state, "opted_out": True, "opt_keyword": "STOP"})
+            await store.update_phone(phone, lambda state: {**state, "opted_out": True, "opt_source": "STOP"})
         stored_jobs = len(await store.list_jobs())
     finally:
         await store.close()

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import jobs
+from bot.messages import outbound_message
 from bot.notifications import Business, notification_text
-from bot.outbound import outbound_message
 from bot.templates import Templates, builtin_templates
 from bot.tokens import new_token
 from store import Job, JobWrite, Store
-from web.settings import Settings
+from store.settings import Settings
 
 
 @dataclass

@@ -32,9 +32,9 @@ from twilio.request_validator import (
 )
 
 from bot.errors import BadRequest
+from bot.redaction import redact
 from handlers.services import services
-from web.logging import redact
-from web.settings import Settings
+from store.settings import Settings
 
 log = logging.getLogger("qdn.signature")
 

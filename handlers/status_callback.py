@@ -1,88 +1,34 @@
 """POST /twilio/status: Twilio's delivery reports for the texts we sent.
 
 Each request: check the signature -> check required fields -> map the
-status -> apply it if it moves the message forward -> 204. Callbacks come
-late, twice and out of order, so statuses are ranked and never move back
-(queued < sending < sent < final; the first final one stays; `read` may
-follow `delivered`). https://www.twilio.com/docs/messaging/guides/track-outbound-message-status
+status -> apply it if it moves the message forward (bot/messages.py ranks
+them) -> 204.
 A report naming an inbound text changes nothing: those are `received` for good.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.errors import BadRequest
 from bot.jobs import utc_now
+from bot.messages import OPTED_OUT_CODE, TWILIO_STATUSES, opted_out, with_report
 from bot.phones import redact_phone
 from handlers.services import services
 from handlers.signature import verified_form
 from handlers.twilio_fields import plain_number
-from store import Message, Store
+from store import Store
 
 log = logging.getLogger("qdn.status")
-
-# Twilio's MessageStatus values -> ours. Twilio's "accepted" and "scheduled"
-# are its queue before "queued"; "canceled" only ends a scheduled message.
-TWILIO_STATUSES = {
-    "accepted": "queued",
-    "scheduled": "queued",
-    "queued": "queued",
-    "sending": "sending",
-    "sent": "sent",
-    "delivered": "delivered",
-    "undelivered": "undelivered",
-    "failed": "failed",
-    "read": "read",
-    "canceled": "failed",
-}
-FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed"})
-_RANK = {"queued": 1, "sending": 2, "sent": 3, "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
-OPTED_OUT_CODE = 21610
-# What common delivery error codes mean, for callbacks that carry only ErrorCode.
-# https://www.twilio.com/docs/api/errors
-ERROR_MEANINGS = {
-    21610: "Recipient has opted out (texted STOP)",
-    30003: "Unreachable destination handset",
-    30004: "Message blocked",
-    30005: "Unknown destination handset",
-    30006: "Landline or unreachable carrier",
-    30007: "Message filtered by the carrier",
-    30008: "Unknown error",
-}
-
-
-def advances(current: str, new: str) -> bool:
-    """Whether a report of `new` moves a message that is `current` forward."""
-    if current in FINAL_STATUSES:
-        return current == "delivered" and new == "read"
-    return _RANK.get(new, 0) > _RANK.get(current, 0)
 
 
 async def record_opt_out(store: Store, phone: str, source: str) -> None:
     """Remember that `phone` opted out (Twilio blocks it already); later texts to it are skipped."""
-
-    def opt_out(state: dict[str, Any]) -> dict[str, Any]:
-        if state.get("opted_out"):
-            return state
-        return {**state, "opted_out": True, "opted_out_at": utc_now(), "opted_out_by": source}
-
-    await store.update_phone(phone, opt_out)
+    await store.update_phone(phone, lambda state: opted_out(state, utc_now(), source))
     log.info("%s opted out (%s)", redact_phone(phone), source)
-
-
-def _apply(message: Message, status: str, code: int | None, text: str | None) -> Message | None:
-    if not advances(message["status"], status):
-        return None
-    updated = {**message, "status": status}
-    if code is not None:
-        updated["error_code"] = code
-        updated["error_message"] = text or ERROR_MEANINGS.get(code) or f"Twilio error {code}"
-    return updated
 
 
 async def status_callback(request: Request) -> Response:
@@ -107,7 +53,9 @@ async def status_callback(request: Request) -> Response:
         # one must not opt out its `to` -- the business's own number -- nor the person who texted us.
         log.info("status %s for inbound message %s; ignored", reported, message["id"])
         return Response(status_code=204)
-    updated = await store.update_message(message["id"], lambda m: _apply(m, status, code, form.get("ErrorMessage")))
+    updated = await store.update_message(
+        message["id"], lambda m: with_report(m, status, code, form.get("ErrorMessage"))
+    )
     if updated["status"] != message["status"]:
         log.info("message %s (%s): %s -> %s", message["id"], sid, message["status"], updated["status"])
     if code == OPTED_OUT_CODE:  # the recipient texted STOP: https://www.twilio.com/docs/api/errors/21610

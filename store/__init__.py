@@ -1,36 +1,77 @@
-"""Persistence behind one interface; `open_store` picks the backend from DATABASE_URL."""
+"""Persistence behind one interface; DATABASE_URL's scheme picks the backend.
+
+    store = await open_store("tinydb:///data/qdn.json")
+
+A backend is a package under store/ that, when imported, calls
+`register_backend(scheme, backend)` (store/tinydb/__init__.py does). The
+schemes known here are imported on first use only, so a deployment never
+loads a driver it does not use; tests (and a later backend) register more.
+Every backend passes the same contract suite (tests/store_contract/).
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from store.base import Job, JobWrite, Message, Store, public_message
 
-__all__ = ["Job", "JobWrite", "Message", "Store", "data_folder", "open_store", "public_message"]
+__all__ = [
+    "Backend",
+    "Job",
+    "JobWrite",
+    "Message",
+    "Store",
+    "backend_for",
+    "data_folder",
+    "open_store",
+    "public_message",
+    "register_backend",
+]
 
 
-def tinydb_path(database_url: str) -> Path:
-    """The file a `tinydb:` URL names, by SQLAlchemy's slash convention.
+class Backend(Protocol):
+    """What the registry needs of a backend."""
 
-    tinydb:///data/qdn.json is relative (data/qdn.json); tinydb:////srv/qdn.json is absolute.
-    """
-    parts = urlsplit(database_url)
-    if parts.scheme != "tinydb" or parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
-        raise ValueError(
-            f"DATABASE_URL {database_url!r} is not supported; use tinydb:///relative/path.json "
-            "or tinydb:////absolute/path.json"
-        )
-    return Path(parts.path[1:])
+    def check_url(self, database_url: str) -> None:
+        """Raise ValueError naming DATABASE_URL if the backend cannot use this URL."""
+
+    def data_folder(self, database_url: str) -> Path | None:
+        """The folder the store keeps on this machine, if any (generated secrets default to it)."""
+
+    async def open(self, database_url: str) -> Store:
+        """The opened store (a second process on a one-process backend fails fast: StoreLocked)."""
+
+
+_KNOWN = {"tinydb": "store.tinydb"}  # scheme -> the package that registers it when imported
+_BACKENDS: dict[str, Backend] = {}
+DEFAULT_DATA_DIR = Path("data")
+
+
+def register_backend(scheme: str, backend: Backend) -> None:
+    _BACKENDS[scheme] = backend
+
+
+def backend_for(database_url: str) -> Backend:
+    """The backend for DATABASE_URL's scheme; ValueError naming the setting for any other."""
+    scheme = urlsplit(database_url).scheme
+    if scheme not in _BACKENDS and scheme in _KNOWN:
+        importlib.import_module(_KNOWN[scheme])
+    backend = _BACKENDS.get(scheme)
+    if backend is None:
+        known = ", ".join(f"{name}:" for name in sorted({*_KNOWN, *_BACKENDS}))
+        raise ValueError(f"DATABASE_URL {database_url!r} is not supported; use one of {known}")
+    backend.check_url(database_url)
+    return backend
 
 
 def data_folder(database_url: str) -> Path:
-    """The folder holding the store, where generated secrets are kept too."""
-    return tinydb_path(database_url).parent
+    """Where generated secrets live unless DATA_DIR says otherwise: the store's folder, else ./data."""
+    return backend_for(database_url).data_folder(database_url) or DEFAULT_DATA_DIR
 
 
 async def open_store(database_url: str) -> Store:
-    """Open (and lock) the store named by DATABASE_URL."""
-    from store.tinydb_store import TinyDBStore
-
-    return await TinyDBStore(tinydb_path(database_url)).open()
+    """Open the store named by DATABASE_URL."""
+    return await backend_for(database_url).open(database_url)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from store.settings import Settings, load_settings
 from tests.support import API_TOKEN, base_environ
 from web.app import create_app
-from web.settings import Settings, load_settings
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -305,9 +305,9 @@ def test_healthz_is_503_when_the_store_file_is_gone(anon, settings):
 def test_cors_allows_exactly_the_configured_origins(tmp_path):
     from starlette.testclient import TestClient
 
+    from store.settings import load_settings
     from tests.support import base_environ
     from web.app import create_app
-    from web.settings import load_settings
 
     env = base_environ(tmp_path, CORS_ORIGINS="https://dash.quickdumpnow.com")
     with TestClient(create_app(load_settings(env, env_file=None))) as c:

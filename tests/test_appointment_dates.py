@@ -9,8 +9,8 @@ import pytest
 
 from bot import jobs
 from bot.conversation import Context, Facts, decide, parse
+from cli import transcript
 from tests.support import CUSTOMER, DISPATCHER, job_body
-from web import transcript
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOW = datetime(2026, 11, 27, 18, 30, tzinfo=UTC)  # Friday Nov 27, 12:30 PM in Austin

@@ -32,9 +32,9 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.phones import normalize_phone
+from cli.phone import PLACEHOLDER_BUSINESS_NUMBER, inbound_sms_form, twiml_messages
+from store.settings import DEV_WEBHOOK_SECRET_FILE, load_settings
 from tests.support import API_TOKEN, CUSTOMER, ROOT, base_environ, free_port
-from web.chat import PLACEHOLDER_BUSINESS_NUMBER, inbound_sms_form, twiml_messages
-from web.settings import DEV_WEBHOOK_SECRET_FILE, load_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -360,7 +360,7 @@ def test_twiml_bodies_are_read_from_the_xml():
 
 @pytest.mark.parametrize("junk", ["not xml", "<html><body>hi</body></html>", ""])
 def test_a_reply_that_is_not_twiml_is_reported(junk):
-    from web.api_client import CliError
+    from cli.api_client import CliError
 
     with pytest.raises(CliError, match="not TwiML"):
         twiml_messages(junk)

@@ -28,8 +28,8 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.phones import redact_phone
+from store.settings import API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, load_settings
 from tests.support import DISPATCHER, ROOT, LiveServer
-from web.settings import API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, load_settings
 
 pytestmark = pytest.mark.e2e
 

@@ -19,11 +19,11 @@ import pytest
 
 from bot.jobs import new_job
 from bot.tokens import new_token
+from cli import main as cli
+from cli.api_client import service_url
 from store import JobWrite, open_store
+from store.settings import API_TOKEN_FILE, load_settings
 from tests.support import CUSTOMER, DISPATCHER, LiveServer, base_environ, free_port
-from web import cli
-from web.api_client import service_url
-from web.settings import API_TOKEN_FILE, load_settings
 
 CHICAGO = ZoneInfo("America/Chicago")
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.errors import StoreError
-from store.group_commit import GroupCommit
+from store.tinydb.group_commit import GroupCommit
 
 EIO = StoreError("the store's journal could not be synced (EIO)")
 

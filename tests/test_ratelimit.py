@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.ratelimit import MissLimiter
+from handlers.ratelimit import MissLimiter
 
 
 class FakeClock:

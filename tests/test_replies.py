@@ -234,7 +234,7 @@ def test_opt_out_records_it_answers_nothing_and_tells_dispatchers(text):
         )
     ]
     state = decision.update_phone_state({"last_ack_at": "2026-11-27T10:00:00.000Z"})
-    assert state["opted_out"] is True and state["opt_keyword"] == text.upper()
+    assert state["opted_out"] is True and state["opt_source"] == text.upper()
     assert state["last_ack_at"] == "2026-11-27T10:00:00.000Z"  # other state kept
 
 

@@ -1,7 +1,7 @@
 import pytest
 
+from store.settings import ConfigError, load_settings
 from tests.support import base_environ
-from web.settings import ConfigError, load_settings
 
 TWILIO_FULL = {
     "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,

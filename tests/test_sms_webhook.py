@@ -30,12 +30,12 @@ from twilio.request_validator import RequestValidator
 
 from bot.conversation import guards
 from bot.jobs import iso_utc
+from bot.redaction import redact
 from bot.segments import count_segments
+from store.settings import Settings, load_settings
 from tests.support import API_TOKEN, CUSTOMER, DISPATCHER, base_environ, job_body
 from tests.twilio_fake import drain
 from web.app import create_app
-from web.logging import redact
-from web.settings import Settings, load_settings
 
 C = CUSTOMER  # Dana Whitfield, the customer of job 1001
 D = DISPATCHER

@@ -18,6 +18,7 @@ import respx
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
+from store.settings import ConfigError, load_settings
 from tests.support import API_TOKEN, CUSTOMER, base_environ
 from tests.twilio_fake import (
     API_SECRET,
@@ -28,7 +29,6 @@ from tests.twilio_fake import (
     twilio_environ,
 )
 from web.app import create_app
-from web.settings import ConfigError, load_settings
 
 
 def twilio_settings(tmp_path, **overrides):

@@ -11,6 +11,7 @@ import pytest
 import respx
 from starlette.testclient import TestClient
 
+from store.settings import load_settings
 from tests.support import API_TOKEN, CUSTOMER, job_body
 from tests.test_sms_webhook import ODD_NUMBERS
 from tests.twilio_fake import (
@@ -24,7 +25,6 @@ from tests.twilio_fake import (
     twilio_environ,
 )
 from web.app import create_app
-from web.settings import load_settings
 
 STATUS_URL = f"{PUBLIC_BASE_URL}/twilio/status"
 SHARED_KEY = "shared-key-secret-31d9"

@@ -15,9 +15,9 @@ from tinydb import TinyDB
 
 from bot import jobs
 from bot.errors import NotFound, StoreCorrupt, StoreLocked
-from bot.outbound import outbound_message
-from store import JobWrite, open_store
-from store.tinydb_store import TinyDBStore
+from bot.messages import outbound_message
+from store import JobWrite, data_folder, open_store
+from store.tinydb.store import TinyDBStore
 
 CUSTOMER = "+15125550199"
 
@@ -268,17 +268,18 @@ def test_messages_for_a_missing_job_are_refused(tmp_path):
     [("tinydb:///data/qdn.json", "data/qdn.json"), ("tinydb:////srv/qdn/qdn.json", "/srv/qdn/qdn.json")],
 )
 def test_database_url_slash_convention(database_url, expected):
-    from store import tinydb_path
+    from store.tinydb import tinydb_path
 
     assert tinydb_path(database_url) == Path(expected)
+    assert data_folder(database_url) == Path(expected).parent  # generated secrets sit beside the store
 
 
 @pytest.mark.parametrize("bad", ["sqlite:///x.db", "tinydb://host/x.json", "tinydb:///", "qdn.json"])
 def test_unsupported_database_urls_are_refused(bad):
-    from store import tinydb_path
-
     with pytest.raises(ValueError, match="DATABASE_URL"):
-        tinydb_path(bad)
+        data_folder(bad)
+    with pytest.raises(ValueError, match="DATABASE_URL"):
+        asyncio.run(open_store(bad))
 
 
 def test_a_dispatchers_texts_in_a_customers_job_are_found_by_the_dispatchers_phone(tmp_path):
@@ -379,7 +380,7 @@ def test_messages_for_a_missing_job_leave_the_whole_write_out(tmp_path):
 KILLED_WRITER = """
 import asyncio, os, signal, sys
 sys.path.insert(0, {root!r})
-from store import JobWrite, open_store
+from store import JobWrite, data_folder, open_store
 from bot import jobs
 
 async def main():
@@ -522,7 +523,7 @@ def test_a_read_waits_for_the_sync_of_what_it_shows_and_only_that(tmp_path):
         store.core.journal.sync = held_sync  # type: ignore[method-assign]  # a slow disk
         try:
             # Another caller has used the store, so the write's flush goes to the sync thread (a sole
-            # caller's flush runs in the event loop's thread: store/group_commit.py).
+            # caller's flush runs in the event loop's thread: store/tinydb/group_commit.py).
             assert await store.get_phone(other) == {}
             write = asyncio.create_task(store.update_phone(CUSTOMER, lambda state: {**state, "opted_out": True}))
             await asyncio.sleep(0)  # the write is journaled (not yet durable) and waits for the flush

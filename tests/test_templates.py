@@ -14,9 +14,9 @@ from bot.jobs import STATUSES
 from bot.notifications import Business, display_phone, money, notification_text
 from bot.segments import count_segments
 from bot.templates import BUILTIN_FILE, PLACEHOLDERS, TemplateError, builtin_templates, load_templates
+from store.settings import ConfigError, load_settings
 from tests.support import base_environ
 from web.app import create_app
-from web.settings import ConfigError, load_settings
 
 BUILTIN_TYPES = ("dump trailer rental", "junk removal", "dumpster delivery")
 CHICAGO = ZoneInfo("America/Chicago")

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from handlers.ratelimit import MissLimiter
 from handlers.services import Services
+from store.settings import Settings
 from tests.support import API_TOKEN, CUSTOMER, DISPATCHER, job_body
 from web.app import create_app
-from web.ratelimit import MissLimiter
-from web.settings import Settings
 
 BUSINESS = "+15125550123"
 OTHER_CUSTOMER = "+15125550142"

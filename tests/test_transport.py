@@ -11,6 +11,10 @@ import pytest
 import respx
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 
+from sender.transports import SendFailed, make_transport
+from sender.transports.console import ConsoleTransport
+from sender.transports.twilio import DEFAULT_TIMEOUT, HttpxTwilioClient, TwilioTransport, classify
+from store.settings import load_settings
 from tests.support import CUSTOMER
 from tests.twilio_fake import (
     ACCEPTED_THEN_TIMEOUT,
@@ -25,16 +29,6 @@ from tests.twilio_fake import (
     message_json,
     page_json,
     twilio_environ,
-)
-from web.settings import load_settings
-from web.transport import (
-    DEFAULT_TIMEOUT,
-    ConsoleTransport,
-    HttpxTwilioClient,
-    SendFailed,
-    TwilioTransport,
-    classify,
-    make_transport,
 )
 
 

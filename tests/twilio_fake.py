@@ -56,10 +56,10 @@ def drain(client: Any, deadline: float = 10) -> None:
 
     `deadline` only turns a hung worker into a failure; it is never reached when things work.
     """
-    outbox = client.app_state["outbox"]
+    sender = client.app_state["sender"]
 
     async def idle() -> None:
-        await asyncio.wait_for(outbox.wait_idle(), deadline)
+        await asyncio.wait_for(sender.wait_idle(), deadline)
 
     client.portal.call(idle)
 

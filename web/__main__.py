@@ -1,5 +1,5 @@
 import sys
 
-from web.cli import main
+from web.main import main
 
 sys.exit(main())

@@ -15,16 +15,16 @@ from starlette.staticfiles import StaticFiles
 from bot.templates import TemplateError, load_templates
 from handlers import health, jobs, messages, sms, status_callback, track
 from handlers import log as message_log
+from handlers.ratelimit import MissLimiter
 from handlers.services import Services
+from sender.transports import make_transport
+from sender.worker import Sender
 from store import Store, open_store
+from store.settings import ConfigError, Settings, load_settings
 from web import openapi
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import PrivacyHeadersMiddleware
 from web.middleware import BodyLimitMiddleware, JsonCORSMiddleware
-from web.outbox import Outbox
-from web.ratelimit import MissLimiter
-from web.settings import ConfigError, Settings, load_settings
-from web.transport import make_transport
 
 log = logging.getLogger("qdn.app")
 
@@ -73,19 +73,19 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 "set it to the phones that should get them"
             )
         try:
-            # The send queue worker: drains pending texts; woken whenever a write queues one.
-            outbox = Outbox(
+            # The sender: drains pending texts; woken whenever a write queues one.
+            sender = Sender(
                 store,
                 make_transport(settings),
                 rate_per_second=settings.send_rate_per_second,
                 give_up_hours=settings.send_give_up_hours,
             )
-            services = Services(settings=settings, store=store, templates=templates, wake_sender=outbox.wake)
-            await outbox.start()
+            services = Services(settings=settings, store=store, templates=templates, wake_sender=sender.wake)
+            await sender.start()
             try:
-                yield {"services": services, "outbox": outbox}
+                yield {"services": services, "sender": sender}
             finally:
-                await outbox.stop()
+                await sender.stop()
         finally:
             await store.close()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -11,6 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Match, Route
 
 from bot.errors import BadRequest, InvalidTransition, NotFound, PayloadTooLarge, QdnError, StoreError, ValidationError
+from handlers.responses import error_response
 
 log = logging.getLogger("qdn.errors")
 
@@ -33,10 +33,6 @@ _HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
 }
-
-
-def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
 async def qdn_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,24 +1,4 @@
-"""Keep tracking tokens and phone numbers out of operational logs.
-
-A tracking token is a bearer credential and a phone number is personal data;
-neither belongs in access or application logs (SPEC, HTTP surface). The
-message log in the store keeps bodies as sent -- that is the record -- but
-anything written to stderr/stdout goes through `RedactingFilter`, which
-rewrites every record before it is formatted:
-
-- tracking paths and query values: ``/track/<anything>``,
-  ``/jobs/token/<anything>`` and ``token=<anything>`` become ``[token]``,
-  whatever the token's case, separators or URL-encoding;
-- anything token-shaped elsewhere (20 token symbols, optionally in groups of
-  four with ``-``, ``_``, ``.``, space or ``+`` between them);
-- phone numbers: E.164 (also ``%2B``-encoded), US national formats, and bare
-  runs of 10-15 digits keep only their last four digits;
-- query values (every parameter, not only ``phone``) are URL-decoded first,
-  and a number written any way there -- ``%28512%29+555-0199``,
-  ``%2B1%20512%20555%200199``, ``1.512.555.0199`` -- is masked the same.
-
-Over-masking (a 10-digit number that was not a phone) is the accepted cost
-of never under-masking.
+"""Logging filters: tokens and phone numbers masked in every record (bot/redaction.py), simulator polls dropped.
 
 uvicorn's access records carry the request line in `record.args` and its
 AccessFormatter unpacks exactly five of them, so args are masked one by one
@@ -28,69 +8,12 @@ and keep their shape rather than being folded into the message.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, unquote
 
-from bot.tokens import ALPHABET
+from bot.redaction import redact
 
-TOKEN_MARK = "[token]"  # noqa: S105 -- the mask, not a secret
-
-_SYMBOL = f"[{ALPHABET}{ALPHABET.lower()}]"
-_SEPARATOR = r"(?:[-_. +]|%20)?"
-_TOKEN_SHAPED = re.compile(rf"(?<![A-Za-z0-9])(?:{_SYMBOL}{{4}}{_SEPARATOR}){{4}}{_SYMBOL}{{4}}(?![A-Za-z0-9])")
-_TOKEN_PATH = re.compile(r"(/track/|/jobs/token/)[^/?#\s\"']+")
-_TOKEN_QUERY = re.compile(r"([?&;]token=)[^&#\s\"']*", re.IGNORECASE)
-
-_E164 = re.compile(r"(?:\+|%2[Bb])(\d{7,11})(\d{4})(?!\d)")
-_US_NATIONAL = re.compile(r"(?<![\w+])(?:1[-. ])?\(?\d{3}\)?[-. ]?\d{3}[-. ]\d{4}(?!\d)")
-_DIGIT_RUN = re.compile(r"(?<![\w+])\d{6,11}(\d{4})(?!\w)")
-
-# One query parameter: its `name=` and its raw (still URL-encoded) value.
-_QUERY_PARAM = re.compile(r"([?&;][^=&#?\s\"']*=)([^&#\s\"']+)")
-# In a decoded query value, a full number however it is written: 10-15 digits,
-# an optional leading `+`, and up to two of space ( ) . - + between digits
-# (a `+` left by form encoding is a space).
-_PHONE_ANY_FORM = re.compile(r"(?<![\w+])(\+?)\(?\d(?:[\s().+\-]{0,2}\d){9,14}(?!\d)")
-_QUERY_SAFE = "+()*,:@/!$"  # kept as they are when the rest of a masked value is re-encoded
-# A value with fewer than ten digit characters cannot hold a phone even
-# %-encoded (each escaped digit still shows one), so most skip the decoding.
-_TEN_DIGITS = re.compile(r"(?:\D*\d){10}")
-_NOT_DIGIT = re.compile(r"\D")
-
-
-def _phone_mask(phone: re.Match[str]) -> str:
-    last_four = _NOT_DIGIT.sub("", phone.group(0))[-4:]
-    return ("+•••••••" if phone.group(1) else "•••-•••-") + last_four
-
-
-def _mask_query_param(param: re.Match[str]) -> str:
-    """`name=value` with every phone in the decoded value masked; untouched when there is none."""
-    name, raw = param.groups()
-    if not _TEN_DIGITS.match(raw):
-        return param.group(0)
-    value = unquote(raw)  # returns `raw` itself when it has no %-escape
-    shown, end = [], 0
-    for phone in _PHONE_ANY_FORM.finditer(value):
-        # The mask goes in as is; the text around it is re-encoded, so the line keeps its query shape.
-        shown += [quote(value[end : phone.start()], safe=_QUERY_SAFE), _phone_mask(phone)]
-        end = phone.end()
-    if not shown:
-        return param.group(0)
-    return name + "".join(shown) + quote(value[end:], safe=_QUERY_SAFE)
-
-
-def redact(text: str) -> str:
-    """`text` with tracking tokens and phone numbers masked."""
-    text = _TOKEN_PATH.sub(rf"\1{TOKEN_MARK}", text)
-    text = _TOKEN_QUERY.sub(rf"\1{TOKEN_MARK}", text)
-    text = _TOKEN_SHAPED.sub(TOKEN_MARK, text)
-    if "=" in text:
-        text = _QUERY_PARAM.sub(_mask_query_param, text)
-    text = _E164.sub(lambda m: "+•••••••" + m.group(2), text)
-    text = _US_NATIONAL.sub(lambda m: "•••-•••-" + m.group(0)[-4:], text)
-    return _DIGIT_RUN.sub(lambda m: "•••••••" + m.group(1), text)
+__all__ = ["UVICORN_LOGGERS", "QuietSimulatorPolling", "RedactingFilter", "install_redaction", "redact"]
 
 
 def _redact_arg(arg: Any) -> Any:
@@ -148,3 +71,19 @@ def install_redaction() -> RedactingFilter:
         if not any(isinstance(existing, RedactingFilter) for existing in target.filters):
             target.addFilter(redacting)
     return redacting
+
+
+class QuietSimulatorPolling(logging.Filter):
+    """Drops the access-log lines of answered `GET /messages?phone=...` requests.
+
+    Every open `qdn chat` asks that once a second; in console mode those lines
+    would bury the texts the service prints, which is what the console is for.
+    uvicorn's access records carry (client, method, path, http version, status).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:
+            _, method, path, _, status = args
+            return not (method == "GET" and str(path).startswith("/messages?") and status == 200)
+        return True

@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.errors import error_response
+from handlers.responses import error_response
 
 log = logging.getLogger("qdn.http")
 

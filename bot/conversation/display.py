@@ -9,8 +9,7 @@ from typing import Any
 import phonenumbers
 
 from bot.jobs import label, scheduled_day
-
-MAX_SMS_CHARS = 1600  # Twilio refuses longer bodies (error 21617)
+from bot.messages import MAX_BODY_CHARS as MAX_SMS_CHARS
 
 
 def first_name(job: dict[str, Any]) -> str:

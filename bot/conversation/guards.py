@@ -2,7 +2,7 @@
 
 State keys (a plain dict, JSON-safe):
     opted_out       bool -- the store's `is_opted_out` index reads this key
-    opted_out_at / opted_in_at, opt_keyword
+    opted_out_at / opted_in_at, opt_source  -- written by bot.messages.opted_out / opted_in only
     last_ack_at     ISO time of the last free-text acknowledgement
     token_misses    {"since": ISO, "count": n} -- fixed one-minute window
     auto_replies    {"since": ISO, "count": n} -- fixed one-hour window
@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.jobs import iso_utc
+from bot.messages import opted_in, opted_out
 
 MISS_COUNTER = "token_misses"
 TOKEN_MISS_LIMIT = 20
@@ -119,8 +120,8 @@ def remember_answer(state: dict[str, Any], reply: str, now: datetime) -> None:
 
 
 def record_opt_out(state: dict[str, Any], now: datetime, keyword: str) -> None:
-    state.update(opted_out=True, opted_out_at=iso_utc(now), opt_keyword=keyword)
+    state.update(opted_out(state, iso_utc(now), keyword))
 
 
 def record_opt_in(state: dict[str, Any], now: datetime, keyword: str) -> None:
-    state.update(opted_out=False, opted_in_at=iso_utc(now), opt_keyword=keyword)
+    state.update(opted_in(state, iso_utc(now), keyword))

@@ -1,6 +1,6 @@
 """The synchronous TinyDB store: indexes, the journal in front of the files, checkpoints.
 
-See store/tinydb_store.py for the layout and why; `TinyDBStore` there is
+See store/tinydb/store.py for the layout and why; `TinyDBStore` there is
 the async face that callers use.
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 
 from bot.errors import NotFound, StoreCorrupt, StoreError
 from bot.jobs import utc_now
-from store import codec
-from store.atomic import FolderLock, StagedFiles, read_json, write_atomically
 from store.base import Job, JobWrite, Message
-from store.indexes import Indexes, home, phone_partition
-from store.journal import Journal, Op
+from store.files import FolderLock, StagedFiles, read_json, write_atomically
+from store.tinydb import codec
+from store.tinydb.indexes import Indexes, home, phone_partition
+from store.tinydb.journal import Journal, Op
 
 SCHEMA_VERSION = 1
 FIRST_JOB_ID = 1001

@@ -28,8 +28,8 @@ import httpx
 import phonenumbers
 from twilio.request_validator import RequestValidator
 
-from web.api_client import ApiClient, CliError
-from web.settings import DEV_WEBHOOK_SECRET_FILE, Settings
+from cli.api_client import ApiClient, CliError
+from store.settings import DEV_WEBHOOK_SECRET_FILE, Settings
 
 TWILIO_API_VERSION = "2010-04-01"
 WEBHOOK_PATH = "/twilio/sms"

@@ -19,9 +19,15 @@ import respx
 from starlette.testclient import TestClient
 
 from bot import jobs
-from bot.outbound import OPTED_OUT_REASON
+from bot.messages import OPTED_OUT_REASON
 from handlers.services import Services
+from sender.pacing import Backoff, RateLimiter
+from sender.transports.base import Accepted
+from sender.transports.console import ConsoleTransport
+from sender.transports.twilio import TwilioTransport
+from sender.worker import Sender, running
 from store import open_store
+from store.settings import Settings, load_settings
 from tests.support import API_TOKEN, CUSTOMER, job_body
 from tests.twilio_fake import (
     ACCEPTED_THEN_HANG,
@@ -39,9 +45,6 @@ from tests.twilio_fake import (
     twilio_environ,
 )
 from web.app import create_app
-from web.outbox import Backoff, Outbox, RateLimiter, running
-from web.settings import Settings, load_settings
-from web.transport import Accepted, ConsoleTransport, TwilioTransport
 
 OTHER_CUSTOMER = "+15125550142"
 DEADLINE = 10  # seconds before a hung worker fails the test (never reached when things work)
@@ -163,10 +166,10 @@ class Clock:
         return datetime.now(UTC) + self.ahead
 
 
-async def until_idle(outbox: Outbox) -> None:
+async def until_idle(sender: Sender) -> None:
     """Run the worker until nothing is in flight or due, then stop it."""
-    async with running(outbox):
-        await asyncio.wait_for(outbox.wait_idle(), DEADLINE)
+    async with running(sender):
+        await asyncio.wait_for(sender.wait_idle(), DEADLINE)
 
 
 class Harness:
@@ -178,22 +181,22 @@ class Harness:
         self.twilio = FakeTwilio(router)
         self.clock = Clock()
         self.store: Any = None
-        self.outbox: Outbox | None = None
+        self.sender: Sender | None = None
 
     async def open(self) -> Services:
         self.store = await open_store(self.url)
         return Services(settings=self.settings, store=self.store)
 
-    def worker(self, **options: Any) -> Outbox:
+    def worker(self, **options: Any) -> Sender:
         options = {"backoff": Backoff(base=0, cap=0), "settle_seconds": 0, "now": self.clock, **options}
-        self.outbox = Outbox(
+        self.sender = Sender(
             self.store,
             TwilioTransport(self.settings),
             rate_per_second=1000,
             give_up_hours=self.settings.send_give_up_hours,
             **options,
         )
-        return self.outbox
+        return self.sender
 
     async def run_until_idle(self, **options: Any) -> None:
         await until_idle(self.worker(**options))
@@ -313,11 +316,11 @@ def test_a_send_interrupted_by_a_crash_is_reconciled_at_restart_not_resent(tmp_p
     async def body(h: Harness, services: Services) -> None:
         await create_job(services)
         h.twilio.fail_next(ACCEPTED_THEN_HANG)
-        outbox = h.worker(stop_grace_seconds=0)
-        await outbox.start()
+        sender = h.worker(stop_grace_seconds=0)
+        await sender.start()
         while not h.twilio.held:  # Twilio has taken the text, its answer is on the way ...
             await asyncio.sleep(0)
-        await outbox.stop()  # ... when the process dies
+        await sender.stop()  # ... when the process dies
         (interrupted,) = await h.log()
         assert interrupted["status"] == "pending" and interrupted["send_started_at"]
 
@@ -493,8 +496,8 @@ def test_the_worker_holds_at_most_its_concurrency_in_flight(tmp_path):
     async def body(h: Harness, services: Services) -> None:
         for n in range(8):
             await create_job(services, customer_phone=f"+1512555{n:04d}")
-        outbox = Outbox(h.store, Slow(out=io.StringIO()), rate_per_second=1000, give_up_hours=24, concurrency=3)
-        await until_idle(outbox)
+        sender = Sender(h.store, Slow(out=io.StringIO()), rate_per_second=1000, give_up_hours=24, concurrency=3)
+        await until_idle(sender)
         statuses = [m["status"] for job_id in range(1001, 1009) for m in await h.log(job_id)]
         assert statuses == ["sent"] * 8
 
@@ -509,16 +512,16 @@ def test_a_finished_send_frees_its_slot_before_the_worker_looks_again(tmp_path):
     async def body(h: Harness, services: Services) -> None:
         for n in range(3):
             await create_job(services, customer_phone=f"+1512555{n:04d}")
-        outbox = Outbox(h.store, ConsoleTransport(out=io.StringIO()), rate_per_second=1000, give_up_hours=24,
+        sender = Sender(h.store, ConsoleTransport(out=io.StringIO()), rate_per_second=1000, give_up_hours=24,
                         concurrency=1, poll_seconds=3600)  # fmt: skip
 
         class Wakeup(asyncio.Event):
             def set(self) -> None:  # a finished attempt wakes the worker: its slot must be free by then
-                taken_when_woken.append(len(outbox._tasks))
+                taken_when_woken.append(len(sender._tasks))
                 super().set()
 
-        outbox._wakeup = Wakeup()
-        await until_idle(outbox)
+        sender._wakeup = Wakeup()
+        await until_idle(sender)
         statuses = [m["status"] for job_id in range(1001, 1004) for m in await h.log(job_id)]
         assert statuses == ["sent"] * 3
 
@@ -528,7 +531,7 @@ def test_a_finished_send_frees_its_slot_before_the_worker_looks_again(tmp_path):
 
 def test_the_app_worker_follows_the_rate_cap_and_give_up_settings(tmp_path):
     with live_app(tmp_path, SEND_RATE_PER_SECOND="4", SEND_GIVE_UP_HOURS="6") as (client, _):
-        outbox = client.app_state["outbox"]
-        assert outbox.rate.interval == 0.25 and outbox.concurrency == 4
-        assert outbox.give_up == timedelta(hours=6)
-        assert isinstance(outbox.transport, TwilioTransport)
+        sender = client.app_state["sender"]
+        assert sender.rate.interval == 0.25 and sender.concurrency == 4
+        assert sender.give_up == timedelta(hours=6)
+        assert isinstance(sender.transport, TwilioTransport)

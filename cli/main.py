@@ -1,9 +1,8 @@
-"""The `qdn` command: `serve` runs the service; the other commands talk to a running one over HTTP."""
+"""The `qdn` client commands: each talks to a running service over HTTP (`web/main.py` adds `serve`)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -14,56 +13,11 @@ from typing import Any, TypeVar
 from bot.errors import StoreError, ValidationError
 from bot.jobs import STATUS_CHOICES, STATUSES, parse_status, parse_statuses
 from bot.phones import normalize_phone
-from web import transcript
-from web.api_client import ApiClient, CliError
-from web.settings import ConfigError, Settings, load_settings
+from cli import transcript
+from cli.api_client import ApiClient, CliError
+from store.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
-
-
-class QuietSimulatorPolling(logging.Filter):
-    """Drops the access-log lines of answered `GET /messages?phone=...` requests.
-
-    Every open `qdn chat` asks that once a second; in console mode those lines
-    would bury the texts the service prints, which is what the console is for.
-    uvicorn's access records carry (client, method, path, http version, status).
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) == 5:
-            _, method, path, _, status = args
-            return not (method == "GET" and str(path).startswith("/messages?") and status == 200)
-        return True
-
-
-def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from store import open_store
-    from web.app import create_app
-    from web.logging import install_redaction
-
-    # Tokens and phone numbers never reach the access or application logs.
-    install_redaction()
-    settings = load_settings()
-    if not settings.twilio_live:
-        logging.getLogger("uvicorn.access").addFilter(QuietSimulatorPolling())
-    # Open the store before the server starts, so a locked or corrupt data
-    # folder stops us with one clear line instead of a lifespan traceback.
-    store = asyncio.run(open_store(settings.database_url))
-    uvicorn.run(
-        create_app(settings, store),
-        host=settings.host,
-        port=settings.port,
-        # One worker while the store is TinyDB: the store lives in this
-        # process's memory and holds an exclusive lock on the data folder.
-        workers=1,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        log_level="info",
-    )
-    return 0
 
 
 def client_settings() -> Settings:
@@ -206,7 +160,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def chat(args: argparse.Namespace) -> int:
-    from web.chat import Phone, run_chat
+    from cli.phone import Phone, run_chat
 
     try:
         phone = normalize_phone(args.from_phone, "--from")
@@ -218,10 +172,11 @@ def chat(args: argparse.Namespace) -> int:
         return run_chat(simulator, sys.stdin, sys.stdout, interactive=sys.stdin.isatty(), wait=args.wait)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(more_commands: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qdn", description="QuickDumpNow SMS service")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("serve", help="run the web service").set_defaults(run=serve)
+    if more_commands is not None:
+        more_commands(commands)
     # Every other command talks to a running service: where it is comes from the settings, or --url.
     remote = argparse.ArgumentParser(add_help=False)
     remote.add_argument("--url", help="the running service (default http://HOST:PORT from the settings)")
@@ -268,10 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    # Only the server logs at INFO; a client command's output is its answer (and httpx logs every request at INFO).
-    level = logging.INFO if args.command == "serve" else logging.WARNING
+def main(argv: list[str] | None = None, *, more_commands: Callable[[Any], None] | None = None) -> int:
+    """Run one `qdn` command; `more_commands(subparsers)` adds the service's own (web/main.py).
+
+    A command the service runs as a process sets `process=True`: it logs at INFO.
+    """
+    args = build_parser(more_commands).parse_args(argv)
+    # Only the service's processes log at INFO; a client command's output is its answer (and httpx
+    # logs every request at INFO).
+    level = logging.INFO if getattr(args, "process", False) else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         code = args.run(args)
@@ -299,7 +259,3 @@ def _stdout_to_devnull() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fileno)
     os.close(devnull)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

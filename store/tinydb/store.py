@@ -5,7 +5,7 @@ Layout, for DATABASE_URL=tinydb:///data/qdn.json::
     data/qdn.json             store metadata (schema version); its presence
                               marks an initialised store
     data/qdn.json.lock        flock held by the one process that owns the data
-    data/qdn.journal.000007   the write-ahead journal (store/journal.py)
+    data/qdn.journal.000007   the write-ahead journal (store/tinydb/journal.py)
     data/qdn.jobs/1042.json   job 1042 and its whole conversation
     data/qdn.phones/15125550199.json
                               a phone's state (opt-out, loop guards) and its
@@ -29,7 +29,7 @@ Threads: lookups and writes run under one mutex, in the caller's thread;
 they touch memory and append to the journal, never wait for the disk. Reads
 of whole conversations (`TinyDBStore` runs them on its worker thread),
 fdatasync (the sync thread; the event loop's own when one caller has the
-store to itself, store/group_commit.py) and checkpoints (the checkpoint
+store to itself, store/tinydb/group_commit.py) and checkpoints (the checkpoint
 thread) are the only blocking I/O.
 """
 
@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from store.base import Job, JobWrite, Message, Store
-from store.group_commit import GroupCommit
-from store.tinydb_core import TinyDBCore
+from store.tinydb.engine import TinyDBCore
+from store.tinydb.group_commit import GroupCommit
 
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ class TinyDBStore(Store):
     journal append); whole-conversation reads run on the store's worker
     thread. Every call then waits until the journal is synced past what it
     wrote or read, so nothing is acknowledged, and nothing un-synced is
-    shown, before it is on disk. Waiters share fdatasyncs (store/group_commit.py).
+    shown, before it is on disk. Waiters share fdatasyncs (store/tinydb/group_commit.py).
     """
 
     def __init__(self, path: Path) -> None:

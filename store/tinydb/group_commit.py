@@ -40,7 +40,7 @@ from bot.errors import StoreError
 
 
 class Syncable(Protocol):
-    """What group commit needs of a journal (store.journal.Journal)."""
+    """What group commit needs of a journal (store.tinydb.journal.Journal)."""
 
     written: int  # position after the last appended line
     synced: int  # position known to be on disk

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from web.settings import API_TOKEN_FILE, Settings
+from store.settings import API_TOKEN_FILE, Settings
 
 TIMEOUT_SECONDS = 10.0
 # Hosts that mean "every interface" when listening; a client reaches them on loopback.

@@ -3,7 +3,7 @@
 Anyone holding a tracking link gets here without logging in, so what is
 shown is decided in one place (`public_view`, `public_messages`) and the page
 is rendered from exactly that. Unknown and malformed tokens get the same 404,
-and a client that misses too often is slowed down (web.ratelimit).
+and a client that misses too often is slowed down (handlers/ratelimit.py).
 
 Privacy headers for these paths are set by web.headers.PrivacyHeadersMiddleware.
 """
@@ -23,17 +23,17 @@ from starlette.templating import Jinja2Templates
 
 from bot.phones import mask_phone
 from bot.tokens import normalize_token
+from handlers.ratelimit import MissLimiter
+from handlers.responses import error_response
 from handlers.services import services
+from handlers.track.view import display_phone, page_context
 from store import Job, Message, public_message
-from web.errors import error_response
-from web.ratelimit import MissLimiter
-from web.track_page import display_phone, page_context
 
 log = logging.getLogger("qdn.track")
 
-WEB = Path(__file__).resolve().parent.parent / "web"
-STATIC_DIR = WEB / "static"
-TEMPLATES_DIR = WEB / "templates"
+HERE = Path(__file__).resolve().parent  # the page's templates and assets live beside its endpoint
+STATIC_DIR = HERE / "static"
+TEMPLATES_DIR = HERE / "templates"
 # How often an open page asks whether its job changed (see README, "Tracking page").
 POLL_SECONDS = 12
 

@@ -1,4 +1,4 @@
-"""The outbound worker: sends the store's `pending` texts through a transport, durably.
+"""The sender: sends the store's `pending` texts through a transport, durably.
 
 Started and stopped in the app's lifespan. It keeps one lane per phone so
 texts to a phone go out in the order they were queued (a text waiting for a
@@ -29,22 +29,19 @@ import contextlib
 import heapq
 import logging
 import math
-import random
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.jobs import iso_utc
-from bot.outbound import OPTED_OUT_REASON
+from bot.messages import OPTED_OUT_CODE, OPTED_OUT_REASON, TWILIO_STATUSES, opted_out
 from bot.phones import redact_phone
-from handlers.status_callback import OPTED_OUT_CODE, TWILIO_STATUSES, record_opt_out
+from sender.pacing import Backoff, RateLimiter
+from sender.transports import Accepted, SendFailed, Transport
 from store import Message, Store
-from web.transport import Accepted, SendFailed, Transport
 
-log = logging.getLogger("qdn.outbox")
+log = logging.getLogger("qdn.sender")
 
 MAX_LOOKUPS = 5
 # Twilio's fastest senders (short codes) take ~100 texts/s; 32 in flight keeps that up at ~300 ms
@@ -57,35 +54,6 @@ UNKNOWN_REASON = (
 )
 
 
-@dataclass
-class Backoff:
-    """Exponential backoff with jitter: attempt n waits between half and all of min(cap, base * 2**(n-1))."""
-
-    base: float = 2.0
-    cap: float = 600.0
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, attempt: int) -> float:
-        ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
-        return self.rng.uniform(ceiling / 2, ceiling)
-
-
-class RateLimiter:
-    """At most `per_second` sends a second, evenly spaced; slots are handed out in request order."""
-
-    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval = 1.0 / per_second
-        self.clock = clock
-        self.next_slot = -math.inf
-
-    def reserve(self) -> float:
-        """Reserve the next free slot; returns how many seconds to wait for it."""
-        now = self.clock()
-        start = max(now, self.next_slot)
-        self.next_slot = start + self.interval
-        return start - now
-
-
 def _due(message: Message) -> str:
     return message.get("next_attempt_at") or message["created_at"]
 
@@ -95,7 +63,7 @@ def _settled(message: Message) -> Message:
     return {**message, "send_started_at": None, "next_attempt_at": None}
 
 
-class Outbox:
+class Sender:
     """Drains pending outbound texts; `wake()` after queueing some."""
 
     def __init__(
@@ -149,7 +117,7 @@ class Outbox:
         self._wakeup.set()
 
     async def start(self) -> None:
-        self._runner = asyncio.create_task(self._run(), name="qdn-outbox")
+        self._runner = asyncio.create_task(self._run(), name="qdn-sender")
 
     async def stop(self) -> None:
         """Stop taking work; let sends in progress finish (bounded), cancel the rest.
@@ -373,8 +341,10 @@ class Outbox:
         # Only the code: Twilio's message may quote the full number (it is kept in the message log).
         log.warning("message %s to %s failed: Twilio error %s", message["id"], who, failure.code)
         settled = await self._settle(message, status="failed", error_code=failure.code, error_message=failure.message)
-        if failure.code == OPTED_OUT_CODE:
-            await record_opt_out(self.store, message["to"], f"Twilio error {OPTED_OUT_CODE} on a send")
+        if failure.code == OPTED_OUT_CODE:  # they texted STOP: later texts to them are skipped
+            source = f"Twilio error {OPTED_OUT_CODE} on a send"
+            await self.store.update_phone(message["to"], lambda state: opted_out(state, iso_utc(self.now()), source))
+            log.info("%s opted out (%s)", who, source)
         return settled
 
     async def _reconcile(self, message: Message, now: datetime) -> Message:
@@ -396,10 +366,10 @@ class Outbox:
 
 
 @contextlib.asynccontextmanager
-async def running(outbox: Outbox) -> AsyncIterator[Outbox]:
-    """`async with running(outbox):` starts the worker and stops it on the way out."""
-    await outbox.start()
+async def running(sender: Sender) -> AsyncIterator[Sender]:
+    """`async with running(sender):` starts the worker and stops it on the way out."""
+    await sender.start()
     try:
-        yield outbox
+        yield sender
     finally:
-        await outbox.stop()
+        await sender.stop()

@@ -17,9 +17,9 @@ from starlette.datastructures import CommaSeparatedStrings, Secret
 
 from bot.errors import ValidationError
 from bot.phones import normalize_phone
+from bot.redaction import redact
 from store import data_folder
-from store.atomic import write_atomically
-from web.logging import redact
+from store.files import write_atomically
 
 log = logging.getLogger("qdn.settings")
 

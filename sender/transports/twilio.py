@@ -1,27 +1,14 @@
-"""One seam for outbound texts: a Transport sends a text or looks one up.
+"""Texts through Twilio's REST API: the twilio SDK over an httpx client with timeouts.
 
-`TwilioTransport` uses the twilio SDK over `HttpxTwilioClient`, an httpx
-client with timeouts that honours TWILIO_API_BASE_URL (so respx or a local
-fake can see the exact form Twilio would receive). `ConsoleTransport` is the
-local stand-in when no Twilio settings are given: it prints the text, the
-"phone screen" of local development, and reports it sent.
-
-A failed send is a `SendFailed` whose `outcome` tells the worker what is safe:
-
-- "retry": the text certainly did not go out (429/20429, 5xx, no connection);
-- "permanent": Twilio refused it (other 4xx); retrying cannot help;
-- "unsure": the request may have reached Twilio (a timeout or a reset after
-  it was sent): look it up before doing anything else, never re-send blindly.
+`HttpxTwilioClient` honours TWILIO_API_BASE_URL, so respx or a local fake can
+see the exact form Twilio would receive.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import Any
 
 import httpx
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
@@ -29,8 +16,8 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from bot.phones import redact_phone
-from web.settings import Settings
+from sender.transports.base import Accepted, SendFailed, Transport
+from store.settings import Settings
 
 log = logging.getLogger("qdn.transport")
 
@@ -39,56 +26,9 @@ STATUS_CALLBACK_PATH = "/twilio/status"
 # Twilio answers a create in well under a second; 15 s of silence means trouble.
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0, pool=5.0)
 RETRYABLE_CODES = frozenset({20429})  # "Too Many Requests" in Twilio's own numbering
-OPTED_OUT_CODE = 21610  # "Attempt to send to unsubscribed recipient": they texted STOP
 # How far before the attempt a message found by lookup may have been created (clock skew).
 LOOKUP_SLACK = timedelta(minutes=5)
 LOOKUP_LIMIT = 50
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """What Twilio (or the console) says about a text it holds."""
-
-    sid: str | None
-    status: str  # Twilio's word: queued, accepted, sent, failed, ...
-    error_code: int | None = None
-    error_message: str | None = None
-    created: datetime | None = None
-
-
-class SendFailed(Exception):
-    """A send or lookup that did not go through; `outcome` says what is safe to do next."""
-
-    def __init__(self, outcome: str, message: str, code: int | None = None, http_status: int | None = None) -> None:
-        super().__init__(message)
-        self.outcome = outcome  # "retry" | "permanent" | "unsure"
-        self.message = message
-        self.code = code
-        self.http_status = http_status
-
-
-class Transport(ABC):
-    """Where outbound texts go."""
-
-    live: bool  # True when texts reach real phones
-
-    @abstractmethod
-    async def send(self, to: str, body: str) -> Accepted:
-        """Send one text; raises SendFailed."""
-
-    @abstractmethod
-    async def find_sent(self, to: str, body: str, since: datetime) -> list[Accepted]:
-        """Texts to `to` with exactly `body`, created since about `since`, oldest first.
-
-        For settling a send whose outcome is unknown; raises SendFailed("retry")
-        when the lookup itself fails.
-        """
-
-    async def close(self) -> None:  # noqa: B027 -- optional hook, most transports hold nothing
-        """Release connections."""
-
-
-# --- Twilio ------------------------------------------------------------------
 
 
 class HttpxTwilioClient(AsyncHttpClient):
@@ -105,7 +45,7 @@ class HttpxTwilioClient(AsyncHttpClient):
         base_url: str | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 32,  # matches the worker's most sends in flight (web.outbox)
+        max_connections: int = 32,  # matches the worker's most sends in flight (sender.worker)
     ) -> None:
         super().__init__(logger=log, is_async=True, timeout=timeout.read)
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -235,28 +175,3 @@ class TwilioTransport(Transport):
 
     async def close(self) -> None:
         await self.http.close()
-
-
-# --- console -------------------------------------------------------------------
-
-
-class ConsoleTransport(Transport):
-    """Local development: the text is printed (the simulated phone screen) and counts as sent."""
-
-    live = False
-
-    def __init__(self, out: TextIO | None = None) -> None:
-        self.out = out
-
-    async def send(self, to: str, body: str) -> Accepted:
-        # Only the last digits of the number: the console often ends up in a log file.
-        print(f"\n--- text to {redact_phone(to)} ---\n{body}\n", file=self.out or sys.stdout, flush=True)
-        return Accepted(None, "sent")
-
-    async def find_sent(self, to: str, body: str, since: datetime) -> list[Accepted]:
-        return []  # nothing is kept: an interrupted console send is left for a person
-
-
-def make_transport(settings: Settings) -> Transport:
-    """Twilio when its settings are complete, else the console."""
-    return TwilioTransport(settings) if settings.twilio_live else ConsoleTransport()

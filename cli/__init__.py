@@ -1,0 +1,1 @@
+"""The `qdn` client: commands that talk to a running service over HTTP, and a simulated phone."""

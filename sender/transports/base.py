@@ -1,0 +1,63 @@
+"""One seam for outbound texts: a Transport sends a text or looks one up.
+
+Two transports implement it: Twilio's REST API (sender/transports/twilio.py)
+and the console (sender/transports/console.py), the local stand-in when no
+Twilio settings are given. Tests check the form Twilio receives through
+respx or a local fake, never by patching the SDK.
+
+A failed send is a `SendFailed` whose `outcome` tells the worker what is safe:
+
+- "retry": the text certainly did not go out (429/20429, 5xx, no connection);
+- "permanent": Twilio refused it (other 4xx); retrying cannot help;
+- "unsure": the request may have reached Twilio (a timeout or a reset after
+  it was sent): look it up before doing anything else, never re-send blindly.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What Twilio (or the console) says about a text it holds."""
+
+    sid: str | None
+    status: str  # Twilio's word: queued, accepted, sent, failed, ...
+    error_code: int | None = None
+    error_message: str | None = None
+    created: datetime | None = None
+
+
+class SendFailed(Exception):
+    """A send or lookup that did not go through; `outcome` says what is safe to do next."""
+
+    def __init__(self, outcome: str, message: str, code: int | None = None, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome  # "retry" | "permanent" | "unsure"
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+
+
+class Transport(ABC):
+    """Where outbound texts go."""
+
+    live: bool  # True when texts reach real phones
+
+    @abstractmethod
+    async def send(self, to: str, body: str) -> Accepted:
+        """Send one text; raises SendFailed."""
+
+    @abstractmethod
+    async def find_sent(self, to: str, body: str, since: datetime) -> list[Accepted]:
+        """Texts to `to` with exactly `body`, created since about `since`, oldest first.
+
+        For settling a send whose outcome is unknown; raises SendFailed("retry")
+        when the lookup itself fails.
+        """
+
+    async def close(self) -> None:  # noqa: B027 -- optional hook, most transports hold nothing
+        """Release connections."""

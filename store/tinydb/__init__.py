@@ -1,0 +1,41 @@
+"""The TinyDB backend (`tinydb:` URLs): one machine, one process, a journal in front of one file per conversation.
+
+See store/tinydb/store.py for the layout and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from store import Store, register_backend
+
+
+def tinydb_path(database_url: str) -> Path:
+    """The file a `tinydb:` URL names, by SQLAlchemy's slash convention.
+
+    tinydb:///data/qdn.json is relative (data/qdn.json); tinydb:////srv/qdn.json is absolute.
+    """
+    parts = urlsplit(database_url)
+    if parts.scheme != "tinydb" or parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
+        raise ValueError(
+            f"DATABASE_URL {database_url!r} is not supported; use tinydb:///relative/path.json "
+            "or tinydb:////absolute/path.json"
+        )
+    return Path(parts.path[1:])
+
+
+class TinyDBBackend:
+    def check_url(self, database_url: str) -> None:
+        tinydb_path(database_url)
+
+    def data_folder(self, database_url: str) -> Path:
+        return tinydb_path(database_url).parent
+
+    async def open(self, database_url: str) -> Store:
+        from store.tinydb.store import TinyDBStore
+
+        return await TinyDBStore(tinydb_path(database_url)).open()
+
+
+register_backend("tinydb", TinyDBBackend())

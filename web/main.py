@@ -1,0 +1,52 @@
+"""The `qdn` command: the service's own processes run here, every other command is the client in cli/.
+
+qdn serve     the web service (and, unless RUN_SENDER=false, the sender beside it)
+qdn ...       cli/main.py: commands that talk to a running service over HTTP
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+from cli.main import main as run_command
+from store.settings import load_settings
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from store import open_store
+    from web.app import create_app
+    from web.logging import QuietSimulatorPolling, install_redaction
+
+    # Tokens and phone numbers never reach the access or application logs.
+    install_redaction()
+    settings = load_settings()
+    if not settings.twilio_live:
+        logging.getLogger("uvicorn.access").addFilter(QuietSimulatorPolling())
+    # Open the store before the server starts, so a locked or corrupt data
+    # folder stops us with one clear line instead of a lifespan traceback.
+    store = asyncio.run(open_store(settings.database_url))
+    uvicorn.run(
+        create_app(settings, store),
+        host=settings.host,
+        port=settings.port,
+        # One worker while the store is TinyDB: the store lives in this
+        # process's memory and holds an exclusive lock on the data folder.
+        workers=1,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_level="info",
+    )
+    return 0
+
+
+def add_process_commands(commands: Any) -> None:
+    commands.add_parser("serve", help="run the web service").set_defaults(run=serve, process=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(argv, more_commands=add_process_commands)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import StoreCorrupt, StoreLocked
-from store.tinydb import codec
+from store import codec
 
 
 def fsync_dir(folder: Path) -> None:

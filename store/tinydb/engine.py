@@ -17,9 +17,9 @@ from typing import Any
 
 from bot.errors import NotFound, StoreCorrupt, StoreError
 from bot.jobs import utc_now
+from store import codec
 from store.base import Job, JobWrite, Message
 from store.files import FolderLock, StagedFiles, read_json, write_atomically
-from store.tinydb import codec
 from store.tinydb.indexes import Indexes, home, phone_partition
 from store.tinydb.journal import Journal, Op
 

@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import StoreCorrupt, StoreError
+from store import codec
 from store.files import fsync_dir
-from store.tinydb import codec
 
 log = logging.getLogger("qdn.store")
 

@@ -42,9 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import jobs  # noqa: E402
-from bot.conversation import wording  # noqa: E402
-from bot.conversation.display import phone_for_people  # noqa: E402
+from bot.conversation import texts  # noqa: E402
+from bot.messages import answer_message, inbound_message, outbound_message  # noqa: E402
 from bot.tokens import new_token  # noqa: E402
+from bot.wording import first_name, phone_for_people  # noqa: E402
 from handlers.services import Services  # noqa: E402
 from store import JobWrite, open_store  # noqa: E402
 from store.settings import load_settings  # noqa: E402
@@ -165,34 +166,34 @@ class Conversation:
     def sid(self) -> str:
         return f"SM{self.rng.getrandbits(128):032x}"
 
-    def _row(self, direction: str, kind: str, phone: str, body: str, at: datetime, **extra: Any) -> dict[str, Any]:
-        inbound = direction == "inbound"
+    def delivered(self, kind: str, phone: str, body: str, at: datetime) -> dict[str, Any]:
+        """A text the service sent `phone` that Twilio has since delivered."""
         stamp = jobs.iso_utc(at)
-        row = {
-            "direction": direction,
-            "kind": kind,
-            "job_id": self.job_id,
-            "phone": phone,
-            "from": phone if inbound else BUSINESS_PHONE,
-            "to": BUSINESS_PHONE if inbound else phone,
-            "body": body,
-            "twilio_sid": self.sid() if inbound or kind != "reply" else None,
-            "status": "received" if inbound else ("sent" if kind == "reply" else "delivered"),
-            "error_code": None,
-            "error_message": None,
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
-        if inbound:
-            row.update(num_media="0", reply_body=None)
-        row.update(extra)
-        return row
+        row = outbound_message(
+            kind=kind, to=phone, body=body, sender=BUSINESS_PHONE, now=stamp, opted_out=False, job_id=self.job_id
+        )
+        return {**row, "twilio_sid": self.sid(), "status": "delivered"}
 
     def exchange(self, phone: str, text: str, reply: str | None, at: datetime, kind: str = "command") -> None:
         """An inbound text and its TwiML answer, as handlers/sms.py logs them."""
-        self.rows.append(self._row("inbound", kind, phone, text, at, reply_body=reply))
+        stamp = jobs.iso_utc(at)
+        self.rows.append(
+            inbound_message(
+                kind=kind,
+                sid=self.sid(),
+                sender=phone,
+                to=BUSINESS_PHONE,
+                body=text,
+                now=stamp,
+                job_id=self.job_id,
+                num_media="0",
+                reply=reply,
+            )
+        )
         if reply:
-            self.rows.append(self._row("outbound", "reply", phone, reply, at))
+            self.rows.append(
+                answer_message(kind="reply", to=phone, body=reply, sender=BUSINESS_PHONE, now=stamp, job_id=self.job_id)
+            )
 
     def room(self) -> int:
         return self.quota - len(self.rows)
@@ -234,8 +235,8 @@ def build_job(rng: random.Random, svc: Services, customer: dict[str, Any], creat
     at = datetime.fromisoformat(fields["scheduled_for"])
     # Between booking and the visit: a STATUS check and a question, relayed and answered.
     if c.room() > len(path) + 2 and rng.random() < 0.8:
-        reply = wording.STATUS_ONE.format(business=BUSINESS_NAME, job_id=job_id, service=job["service_type"],
-                                          status="scheduled", url=url(job["token"]))  # fmt: skip
+        reply = texts.STATUS_ONE.format(business=BUSINESS_NAME, job_id=job_id, service=job["service_type"],
+                                        status="scheduled", url=url(job["token"]))  # fmt: skip
         c.exchange(phone, rng.choice(("STATUS", "status?", "Status please")), reply, created + timedelta(hours=5))
     while c.room() > c.quota // 2 + len(path) * 3 + 5:
         _question(c, rng, job, phone, dispatcher, created + timedelta(hours=rng.randint(6, 40)))
@@ -249,7 +250,7 @@ def build_job(rng: random.Random, svc: Services, customer: dict[str, Any], creat
             "complete": f"DONE {job_id} {total or 0:.0f}",
             "cancelled": f"CANCEL {job_id}",
         }[status]
-        job = jobs.move(job, status, by=dispatcher, now=jobs.iso_utc(at), eta_minutes=eta, total=total).job
+        job = jobs.apply_status(job, status, by=dispatcher, now=jobs.iso_utc(at), eta_minutes=eta, total=total).job
         if c.room() > len(path) * 3:
             answer = f"{job_id} -> {jobs.label(status)}. Customer texted."
             c.exchange(dispatcher, command, answer, at - timedelta(seconds=2))
@@ -264,20 +265,20 @@ def _question(c: Conversation, rng: random.Random, job: dict[str, Any], phone: s
               at: datetime) -> None:  # fmt: skip
     """A customer's question: acknowledged, relayed to every dispatcher, answered with R."""
     text = rng.choice(QUESTIONS)
-    ack = wording.ACK.format(business=BUSINESS_NAME, urgent=f" Urgent? Call {phone_for_people(BUSINESS_PHONE)}.")
+    ack = texts.ACK.format(business=BUSINESS_NAME, urgent=f" Urgent? Call {phone_for_people(BUSINESS_PHONE)}.")
     c.exchange(phone, text, ack, at, kind="text")
     c.rows[-1]["kind"] = "system"
-    who = wording.WHO_WITH_JOB.format(first_name=job["customer_name"].split()[0], job_id=job["id"],
-                                      status=jobs.label(job["status"]))  # fmt: skip
-    relay = wording.RELAY.format(who=who, text=text, target=job["id"])
+    who = texts.WHO_WITH_JOB.format(first_name=first_name(job["customer_name"]), job_id=job["id"],
+                                    status=jobs.label(job["status"]))  # fmt: skip
+    relay = texts.RELAY.format(who=who, text=text, target=job["id"])
     for number in DISPATCHERS:
-        c.rows.append(c._row("outbound", "relay", number, relay, at + timedelta(seconds=1)))
+        c.rows.append(c.delivered("relay", number, relay, at + timedelta(seconds=1)))
     answer = rng.choice(DISPATCHER_ANSWERS)
     later = at + timedelta(minutes=rng.randint(2, 30))
     c.exchange(
         dispatcher, f"R {job['id']} {answer}", f"Sent to {job['customer_name'].split()[0]} ({job['id']}).", later
     )
-    c.rows.append(c._row("outbound", "relay", phone, answer, later + timedelta(seconds=1)))
+    c.rows.append(c.delivered("relay", phone, answer, later + timedelta(seconds=1)))
 
 
 # --- the whole business ------------------------------------------------------------------------
@@ -333,8 +334,8 @@ async def generate(data_set: DataSet, target: Path) -> dict[str, Any]:
         for i in range(phone_texts // 2):
             customer = customers[rng.randrange(len(customers))]
             at = jobs.iso_utc(end - timedelta(days=rng.randint(1, 300)))
-            reach = wording.REACH_BY_PHONE.format(phone=phone_for_people(BUSINESS_PHONE))
-            reply = wording.NO_OPEN_JOBS.format(business=BUSINESS_NAME, reach=reach)
+            reach = texts.REACH_BY_PHONE.format(phone=phone_for_people(BUSINESS_PHONE))
+            reply = texts.NO_OPEN_JOBS.format(business=BUSINESS_NAME, reach=reach)
             row = {
                 "direction": "inbound", "kind": "command", "job_id": None, "phone": customer["phone"],
                 "from": customer["phone"], "to": BUSINESS_PHONE, "body": "STATUS", "twilio_sid": f"SMp{i:030x}",

@@ -44,6 +44,31 @@ ERROR_MEANINGS = {
 }
 
 
+def _row(
+    direction: str, kind: str, job_id: int | None, sender: str, to: str, body: str, status: str, now: str
+) -> dict[str, Any]:
+    """The keys every message row has; `phone`, the conversation a row without a job belongs to,
+    is always the other party's (the business's number is `from` outbound and `to` inbound)."""
+    return {
+        "direction": direction,
+        "kind": kind,
+        "job_id": job_id,
+        "phone": sender if direction == "inbound" else to,
+        "from": sender,
+        "to": to,
+        "body": body,
+        "twilio_sid": None,
+        "status": status,
+        "error_code": None,
+        "error_message": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+# One builder per kind of row; in each, `sender` is what the row records as `from`.
+
+
 def outbound_message(
     *,
     kind: str,
@@ -56,23 +81,39 @@ def outbound_message(
 ) -> dict[str, Any]:
     """A message row for the queue: `pending`, or `skipped` with the reason when opted out.
 
-    The one builder of outbound rows: status texts, relays, replies and acknowledgements.
+    The one builder of queued rows: status texts, relays, dashboard texts.
     """
-    return {
-        "direction": "outbound",
-        "kind": kind,
-        "job_id": job_id,
-        "phone": to,
-        "from": sender,
-        "to": to,
-        "body": body,
-        "twilio_sid": None,
-        "status": "skipped" if opted_out else "pending",
-        "error_code": None,
-        "error_message": OPTED_OUT_REASON if opted_out else None,
-        "created_at": now,
-        "updated_at": now,
-    }
+    if opted_out:
+        row = _row("outbound", kind, job_id, sender, to, body, "skipped", now)
+        return {**row, "error_message": OPTED_OUT_REASON}
+    return _row("outbound", kind, job_id, sender, to, body, "pending", now)
+
+
+def answer_message(*, kind: str, to: str, body: str, sender: str, now: str, job_id: int | None) -> dict[str, Any]:
+    """The row that logs a webhook's TwiML answer to `to`: already `sent`, since Twilio sends it
+    with the webhook's response, and without a SID (Twilio assigns it inside; we never learn it)."""
+    return _row("outbound", kind, job_id, sender, to, body, "sent", now)
+
+
+def inbound_message(
+    *,
+    kind: str,
+    sid: str,
+    sender: str,
+    to: str,
+    body: str,
+    now: str,
+    job_id: int | None,
+    num_media: str,
+    reply: str | None,
+) -> dict[str, Any]:
+    """The row of a text received from `sender` (Twilio's MessageSid `sid`), `received` for good.
+
+    Internal keys: `num_media`, the media Twilio attached, and `reply_body`,
+    the answer a repeated delivery of the same MessageSid gets again.
+    """
+    row = _row("inbound", kind, job_id, sender, to, body, "received", now)
+    return {**row, "twilio_sid": sid, "num_media": num_media, "reply_body": reply}
 
 
 def advances(current: str, new: str) -> bool:

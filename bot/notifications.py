@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
-
 from bot.templates import Templates
+from bot.wording import clock, first_name, money, phone_for_people
 
 
 @dataclass(frozen=True)
@@ -24,31 +23,6 @@ class Business:
     name: str
     phone: str | None  # E.164, or None when BUSINESS_PHONE is not set
     timezone: ZoneInfo
-
-
-def money(amount: float) -> str:
-    """USD as people write it: 1200 -> "$1,200.00"."""
-    return f"${amount:,.2f}"
-
-
-def display_phone(e164: str) -> str:
-    """A phone as people dial it: "+15125550123" -> "(512) 555-0123" (international form abroad)."""
-    parsed = phonenumbers.parse(e164, None)
-    style = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if phonenumbers.region_code_for_number(parsed) == "US"
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(parsed, style)
-
-
-def clock_time(moment: datetime, tz: ZoneInfo) -> str:
-    """Local clock time as a customer reads it: "2:45 PM"."""
-    return moment.astimezone(tz).strftime("%I:%M %p").lstrip("0")
-
-
-def first_name(customer_name: str) -> str:
-    return customer_name.split()[0]
 
 
 def placeholder_values(job: dict[str, Any], business: Business, tracking_url: str, now: str) -> dict[str, str | None]:
@@ -61,10 +35,10 @@ def placeholder_values(job: dict[str, Any], business: Business, tracking_url: st
     total = job.get("total")
     eta_time = None
     if eta is not None:
-        eta_time = clock_time(datetime.fromisoformat(now) + timedelta(minutes=eta), business.timezone)
+        eta_time = clock((datetime.fromisoformat(now) + timedelta(minutes=eta)).astimezone(business.timezone))
     return {
         "business_name": business.name,
-        "business_phone": display_phone(business.phone) if business.phone else None,
+        "business_phone": phone_for_people(business.phone) if business.phone else None,
         "first_name": first_name(job["customer_name"]),
         "job_id": str(job["id"]),
         "service": job["service_type"],

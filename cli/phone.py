@@ -8,105 +8,32 @@ made in its data folder. Nothing is switched off for the simulator.
 
 The TwiML answer is the reply; texts the service sends the phone later
 (notifications, relays, dispatcher answers) are found by polling
-GET /messages?phone=... and printed once they leave the send queue, the
+GET /messages?phone=... and printed once the sender hands them on, the
 moment a real phone would get them. Texts that went out before the phone
 was switched on are history and are not shown.
 """
 
 from __future__ import annotations
 
-import math
-import secrets
 import sys
 import threading
 import time
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from typing import Any, TextIO
 
 import httpx
-import phonenumbers
 from twilio.request_validator import RequestValidator
 
 from cli.api_client import ApiClient, CliError
+from cli.webhook_form import WEBHOOK_PATH, business_number, inbound_sms_form, twiml_messages
 from store.settings import DEV_WEBHOOK_SECRET_FILE, Settings
 
-TWILIO_API_VERSION = "2010-04-01"
-WEBHOOK_PATH = "/twilio/sms"
-# Twilio's documented magic test number: valid-looking and never a real subscriber.
-PLACEHOLDER_BUSINESS_NUMBER = "+15005550006"
-PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
 POLL_SECONDS = 1.0
 # How the service logs its TwiML answer to a text (a reply, or an acknowledgement / opt-in
 # confirmation): the simulator prints that answer from the TwiML, never again from the log.
 ANSWER_KINDS = ("reply", "system")
 # Written to the log but not handed to Twilio (or the console) yet: the phone has not got it.
 NOT_SENT_YET = "pending"
-
-
-def business_number(settings: Settings) -> str:
-    """The number the simulated phone texts (what Twilio sends as `To`)."""
-    return settings.twilio_from_number or settings.business_phone or PLACEHOLDER_BUSINESS_NUMBER
-
-
-def _segments(body: str) -> int:
-    # Informational only (Twilio sends NumSegments); ASCII stands in for GSM-7 here.
-    single, multi = (160, 153) if body.isascii() else (70, 67)
-    return 1 if len(body) <= single else math.ceil(len(body) / multi)
-
-
-def _country(phone: str) -> str:
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or ""
-    except phonenumbers.NumberParseException:
-        return ""
-
-
-def inbound_sms_form(settings: Settings, sender: str, body: str) -> dict[str, str]:
-    """The fields Twilio POSTs for one inbound SMS (a fresh MessageSid each time)."""
-    sid = "SM" + secrets.token_hex(16)
-    to = business_number(settings)
-    form = {
-        "ToCountry": _country(to),
-        "ToState": "",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ToCity": "",
-        "FromZip": "",
-        "SmsSid": sid,
-        "FromState": "",
-        "SmsStatus": "received",
-        "FromCity": "",
-        "Body": body,
-        "FromCountry": _country(sender),
-        "To": to,
-        "ToZip": "",
-        "NumSegments": str(_segments(body)),
-        "MessageSid": sid,
-        "AccountSid": settings.twilio_account_sid or PLACEHOLDER_ACCOUNT_SID,
-        "From": sender,
-        "ApiVersion": TWILIO_API_VERSION,
-    }
-    if settings.twilio_messaging_service_sid:
-        form["MessagingServiceSid"] = settings.twilio_messaging_service_sid
-    return form
-
-
-def twiml_messages(xml: str) -> list[str]:
-    """The bodies of a TwiML <Response>'s <Message> verbs, in order."""
-    try:
-        # Our own service's answer over a connection we opened; expat refuses
-        # external entities and caps entity expansion.
-        root = ElementTree.fromstring(xml)  # noqa: S314
-    except ElementTree.ParseError:
-        raise CliError("the service's reply to the text is not TwiML (XML did not parse)") from None
-    if root.tag != "Response":
-        raise CliError(f"the service's reply to the text is not TwiML (<{root.tag}> instead of <Response>)")
-    bodies = []
-    for message in root.iter("Message"):
-        body = message.find("Body")
-        bodies.append(((body.text if body is not None else message.text) or "").strip())
-    return bodies
 
 
 class Phone:

@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.jobs import label, scheduled_day
+from bot.job_fields import scheduled_day
+from bot.jobs import label
+from bot.wording import money
 
 Job = dict[str, Any]
 Message = dict[str, Any]
@@ -22,7 +24,7 @@ def local_time(iso: str | None, tz: ZoneInfo, fmt: str = "%a %b %d %H:%M") -> st
     if not iso:
         return NO_VALUE
     try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         return iso
     return moment.astimezone(tz).strftime(fmt)
@@ -42,8 +44,8 @@ def status_text(job: Job) -> str:
     return text
 
 
-def money(total: float | None) -> str:
-    return NO_VALUE if total is None else f"${total:,.2f}"
+def total_text(total: float | None) -> str:
+    return NO_VALUE if total is None else money(total)
 
 
 # -- jobs -------------------------------------------------------------------
@@ -62,7 +64,7 @@ def jobs_table(jobs: list[Job], tz: ZoneInfo) -> str:
             job["customer_phone"],
             job["service_type"],
             appointment(job.get("scheduled_for"), tz),
-            money(job.get("total")),
+            total_text(job.get("total")),
         )
         for job in jobs
     ]
@@ -81,7 +83,7 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
         ("Service", job["service_type"]),
         ("Address", job.get("address") or NO_VALUE),
         ("Scheduled", appointment(job.get("scheduled_for"), tz)),
-        ("Total", money(job.get("total"))),
+        ("Total", total_text(job.get("total"))),
         ("Invoice", job.get("invoice_url") or NO_VALUE),
         ("Notes", job.get("notes") or NO_VALUE),
         ("Tracking", job["tracking_url"]),

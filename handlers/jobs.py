@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot import jobs
+from bot import job_fields, jobs
 from bot.errors import BadRequest, ValidationError
 from bot.phones import normalize_phone
 from handlers.auth import require_api_token
@@ -73,15 +73,15 @@ def _check_document(data: Any) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
                 if field is None:  # a field's name: shown escaped, so it can be named at all
-                    jobs.check_characters(jobs.printable(key), key, multiline=False)
+                    job_fields.check_characters(job_fields.printable(key), key, multiline=False)
                 else:
-                    jobs.refuse_surrogates(field, key)
+                    job_fields.refuse_surrogates(field, key)
                 pending.append((item, depth + 1, field or key))
         elif isinstance(value, list):
             pending.extend((item, depth + 1, field) for item in value)
         elif isinstance(value, str):
             # Control characters are the field's own rule (bot.jobs); a surrogate is never text.
-            jobs.refuse_surrogates(field or "body", value)
+            job_fields.refuse_surrogates(field or "body", value)
 
 
 def _job_id(request: Request) -> int:
@@ -140,7 +140,7 @@ async def change_status(request: Request) -> JSONResponse:
         _job_id(request),
         jobs.parse_status(body.get("status")),
         by="api",
-        eta_minutes=jobs.parse_eta(body.get("eta_minutes")),
-        total=jobs.parse_total(body.get("total")),
+        eta_minutes=job_fields.parse_eta(body.get("eta_minutes")),
+        total=job_fields.parse_total(body.get("total")),
     )
     return JSONResponse(job_json(result.job, svc))

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.errors import ValidationError
-from bot.jobs import check_characters
+from bot.job_fields import check_characters
 
 # Twilio refuses longer bodies (error 21617); ten segments is already a letter, not a text.
 from bot.messages import MAX_BODY_CHARS as MAX_BODY

@@ -1,17 +1,20 @@
 """A per-key slow-down for repeated misses (unknown tracking tokens).
 
 SPEC: after 20 misses in a minute from one client, token lookups from it get
-429 for the rest of that minute. The same class throttles repeated token
-misses per phone number in the SMS conversation; only the key differs (a
-client address there, a phone number here).
+429 for the rest of that minute. The key is the client's address (the web's
+token API and tracking page, handlers/track/endpoints.py). Texted tokens are
+throttled per phone by the same rule, but kept in the phone's stored state
+(bot/conversation/guards.py), not here.
 
 The window is fixed and starts at a key's first miss, so "the rest of the
 minute" has one meaning and a blocked client cannot extend its own block by
 retrying. Hits are not counted and do not reset the count: interleaving
 lookups of one's own valid token must not buy more guesses.
 
-State lives in this process's memory (one worker, see README) and is bounded:
-expired windows are dropped as new keys arrive.
+State lives in the memory of the web process that owns the limiter (web/app.py
+makes one per app) and is bounded: expired windows are dropped as new keys
+arrive. Each web process counts its own misses, so with several processes a
+client is slowed down per process; TinyDB runs one.
 """
 
 from __future__ import annotations

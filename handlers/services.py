@@ -6,7 +6,6 @@ same `change_status`, so both follow one set of rules and text once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,15 +21,14 @@ from store.settings import Settings
 @dataclass
 class Services:
     settings: Settings
+    # Every write that queues a text wakes the senders itself (Store.wait_for_work).
     store: Store
-    # Called after a write queues texts, so the sender does not wait for its next poll.
-    wake_sender: Callable[[], None] = field(default=lambda: None)
     # The status-text wording in force (create_app loads TEMPLATES_PATH over the built-ins).
     templates: Templates = field(default_factory=builtin_templates)
 
     @property
-    def sender(self) -> str:
-        """What outbound rows record as `from`."""
+    def from_address(self) -> str:
+        """What outbound rows record as `from` (a number, a Messaging Service SID, or "console")."""
         s = self.settings
         return s.twilio_from_number or s.twilio_messaging_service_sid or s.business_phone or "console"
 
@@ -43,7 +41,7 @@ class Services:
             kind="notification",
             to=job["customer_phone"],
             body=body,
-            sender=self.sender,
+            sender=self.from_address,
             now=now,
             opted_out=opted_out,
             job_id=job["id"],
@@ -58,9 +56,7 @@ class Services:
             job = jobs.new_job(job_id, new_token(), fields, now)
             return JobWrite(job, [self.notification(job, opted_out, now)])
 
-        result = await self.store.create_job(build)
-        self.wake_sender()
-        return result
+        return await self.store.create_job(build)
 
     async def change_status(
         self,
@@ -72,7 +68,7 @@ class Services:
         total: float | None = None,
         now: str | None = None,
     ) -> JobWrite:
-        """Move a job (InvalidTransition says why not) and queue the customer's text with it.
+        """Set a job's status (InvalidTransition says why not) and queue the customer's text with it.
 
         `now` (ISO UTC, default the current time) stamps the history entry and the text.
         """
@@ -81,15 +77,12 @@ class Services:
         now = now or jobs.utc_now()
 
         def change(current: Job) -> JobWrite:
-            moved = jobs.move(current, status, by=by, now=now, eta_minutes=eta_minutes, total=total)
-            if not moved.changed:
+            applied = jobs.apply_status(current, status, by=by, now=now, eta_minutes=eta_minutes, total=total)
+            if not applied.changed:
                 return JobWrite(current, [], changed=False)
-            return JobWrite(moved.job, [self.notification(moved.job, opted_out, now)])
+            return JobWrite(applied.job, [self.notification(applied.job, opted_out, now)])
 
-        result = await self.store.update_job(job_id, change)
-        if result.messages:
-            self.wake_sender()
-        return result
+        return await self.store.update_job(job_id, change)
 
     async def text_customer(self, job_id: int, body: str, *, kind: str = "relay") -> dict[str, Any]:
         """Queue a free text to the job's customer; `skipped` with the reason if they opted out."""
@@ -102,7 +95,7 @@ class Services:
             kind=kind,
             to=to,
             body=body,
-            sender=self.sender,
+            sender=self.from_address,
             now=jobs.utc_now(),
             opted_out=await self.store.is_opted_out(to),
             job_id=job_id,
@@ -110,10 +103,7 @@ class Services:
 
     async def queue_text(self, to: str, body: str, *, kind: str, job_id: int | None = None) -> dict[str, Any]:
         """Queue a text to any phone, logged in job `job_id`'s conversation when given, else the phone's."""
-        message = await self.store.add_message(await self.text_row(to, body, kind=kind, job_id=job_id))
-        if message["status"] == "pending":
-            self.wake_sender()
-        return message
+        return await self.store.add_message(await self.text_row(to, body, kind=kind, job_id=job_id))
 
 
 def services(request: Any) -> Services:

@@ -2,8 +2,10 @@
 
 Each request runs the same short sequence: check the signature -> check the
 required fields -> parse and look up what the decision needs -> carry out a
-status move -> log the text once -> queue relays, record phone state -> answer.
-All wording and decisions live in bot.conversation; this module only does I/O.
+status change -> store the text, its relays, the answer and the phone's new
+state in one write (once per MessageSid) -> answer.
+All wording and decisions live in bot.conversation (the rows' shapes in
+bot.messages); this module only does I/O.
 
 Twilio may deliver one webhook twice (a retry after a slow answer), even at
 the same moment: texts are logged and acted on once per MessageSid, and a
@@ -30,6 +32,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot import conversation as talk
 from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
 from bot.jobs import OPEN_STATUSES, iso_utc, utc_now
+from bot.messages import answer_message, inbound_message
 from bot.phones import normalize_phone, redact_phone
 from handlers.services import Services, services
 from handlers.signature import verified_form
@@ -155,24 +158,25 @@ async def _facts(svc: Services, command: talk.Command, sender: str, now: datetim
     )
 
 
-async def _run_move(svc: Services, decision: talk.Decision, sender: str, received: datetime) -> talk.Decision:
+async def _change_status(svc: Services, decision: talk.Decision, sender: str, received: datetime) -> talk.Decision:
     """A dispatcher's EN ROUTE/ARRIVED/DONE/CANCEL: the same path as POST /jobs/{id}/status."""
-    move = decision.move
+    move = decision.status_change
     if move is None:
         return decision
-    # A job's log is ordered by time, ties in the order written, and the move is written before the
-    # dispatcher's text (which must record how it went). Stamped at least 1 ms after that text, the
-    # status text it causes never reads before it, however fast the handler runs.
+    # A job's log is ordered by time, ties in the order written (the store's guarantee, Store.job_messages),
+    # and the move is written before the dispatcher's text (which must record how it went). Stamped at
+    # least 1 ms after that text, the status text it causes never reads before it, however fast the
+    # handler runs (or however far a test's clock is ahead of the real one).
     moved_at = max(utc_now(), iso_utc(received + timedelta(milliseconds=1)))
     try:
         result = await svc.change_status(
             move.job_id, move.status, by=sender, eta_minutes=move.eta_minutes, total=move.total, now=moved_at
         )
     except NotFound:
-        return decision.after_move(talk.MoveOutcome.not_found())
+        return decision.after_status_change(talk.StatusOutcome.not_found())
     except InvalidTransition as refused:
-        return decision.after_move(talk.MoveOutcome.refused(refused.message))
-    return decision.after_move(talk.MoveOutcome.from_change(result.job, result.changed, result.messages))
+        return decision.after_status_change(talk.StatusOutcome.refused(refused.message))
+    return decision.after_status_change(talk.StatusOutcome.from_write(result.job, result.changed, result.messages))
 
 
 async def _relays(svc: Services, decision: talk.Decision, sender: str) -> list[Message]:
@@ -184,45 +188,6 @@ async def _relays(svc: Services, decision: talk.Decision, sender: str) -> list[M
         elif isinstance(effect, talk.RelayToDispatchers):
             targets += [(d, effect.body, effect.job_id) for d in svc.settings.dispatcher_numbers if d != sender]
     return [await svc.text_row(to, body, kind="relay", job_id=job_id) for to, body, job_id in targets]
-
-
-def _inbound_row(form: Any, sid: str, sender: str, to: str, decision: talk.Decision, now: str) -> Message:
-    return {
-        "direction": "inbound",
-        "kind": decision.inbound_kind,
-        "job_id": decision.job_id,
-        "phone": sender,
-        "from": sender,
-        "to": to,
-        "body": form.get("Body", ""),
-        "twilio_sid": sid,
-        "status": "received",
-        "error_code": None,
-        "error_message": None,
-        "created_at": now,
-        "updated_at": now,
-        # Internal: media Twilio attached, and the answer a repeated delivery gets again.
-        "num_media": form.get("NumMedia", "0"),
-        "reply_body": decision.reply,
-    }
-
-
-def _reply_row(sender: str, to: str, decision: talk.Decision, now: str) -> Message:
-    return {
-        "direction": "outbound",
-        "kind": decision.reply_kind,
-        "job_id": decision.job_id,
-        "phone": sender,
-        "from": to,
-        "to": sender,
-        "body": decision.reply,
-        "twilio_sid": None,  # a TwiML answer gets its SID inside Twilio; we never learn it
-        "status": "sent",
-        "error_code": None,
-        "error_message": None,
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 async def inbound_sms(request: Request) -> Response:
@@ -239,26 +204,37 @@ async def inbound_sms(request: Request) -> Response:
         command = talk.parse(_text_of(form), role)
         now = clock()
         decision = talk.decide(command, await _facts(svc, command, sender, now), _context(svc))
-        decision = await _run_move(svc, decision, sender, now)
+        decision = await _change_status(svc, decision, sender, now)
         if decision.reply and _NOT_XML.search(decision.reply):
             decision = replace(decision, reply=_NOT_XML.sub("", decision.reply))
 
         stamp = iso_utc(now)
         caused = await _relays(svc, decision, sender)
         if decision.reply:
-            caused.append(_reply_row(sender, to, decision, stamp))
+            answer = answer_message(
+                kind=decision.reply_kind, to=sender, body=decision.reply, sender=to, now=stamp, job_id=decision.job_id
+            )
+            caused.append(answer)
         # One atomic write -- the text, its relays, the reply, the sender's state -- so one
         # fsync per webhook, and a crash leaves all of it or none (a redelivery then acts).
         stored, first = await svc.store.record_inbound(
-            _inbound_row(form, sid, sender, to, decision, stamp),
+            inbound_message(
+                kind=decision.inbound_kind,
+                sid=sid,
+                sender=sender,
+                to=to,
+                body=form.get("Body", ""),
+                now=stamp,
+                job_id=decision.job_id,
+                num_media=form.get("NumMedia", "0"),
+                reply=decision.reply,
+            ),
             outbound=caused,
             phone=sender if decision.phone_effects else None,
             change_phone=decision.update_phone_state if decision.phone_effects else None,
         )
         if not first:  # the per-MessageSid lock makes this unreachable in one process; never act twice
             return twiml(stored[0].get("reply_body"))
-        if any(message["status"] == "pending" for message in stored):
-            svc.wake_sender()
     # Each text is in the message log (`qdn log`) and each webhook in the access log; this line
     # is for debugging only -- at INFO it cost ~5% of a webhook (bench/).
     log.debug("%s text from %s: %s", role, redact_phone(sender), type(command).__name__)

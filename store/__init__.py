@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from store.base import Job, JobWrite, Message, Store, public_message
+from store.base import Job, JobWrite, Message, PhoneState, Store, public_message
 
 __all__ = [
     "Backend",
     "Job",
     "JobWrite",
     "Message",
+    "PhoneState",
     "Store",
     "backend_for",
     "data_folder",
@@ -34,6 +35,9 @@ __all__ = [
 
 class Backend(Protocol):
     """What the registry needs of a backend."""
+
+    # One process owns the store (TinyDB): it serves and sends, so `qdn send` has nothing to do.
+    one_process: bool
 
     def check_url(self, database_url: str) -> None:
         """Raise ValueError naming DATABASE_URL if the backend cannot use this URL."""

@@ -18,7 +18,7 @@ from starlette.datastructures import CommaSeparatedStrings, Secret
 from bot.errors import ValidationError
 from bot.phones import normalize_phone
 from bot.redaction import redact
-from store import data_folder
+from store import backend_for, data_folder
 from store.files import write_atomically
 
 log = logging.getLogger("qdn.settings")
@@ -39,6 +39,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Settings:
     database_url: str
+    data_folder: Path  # DATA_DIR: generated secrets (API token, development webhook secret)
     public_base_url: str
     host: str
     port: int
@@ -62,13 +63,10 @@ class Settings:
     ack_interval_hours: float
     send_rate_per_second: float
     send_give_up_hours: float
+    run_sender: bool = True  # RUN_SENDER: whether `qdn serve` also sends (`qdn send` sends alone)
     # Optional: the secret of a Twilio webhook SharedKey, for requests that announce
     # X-Twilio-Webhooks-Signature-Settings (HMAC-SHA256); others use webhook_secret.
     twilio_webhook_shared_key: Secret | None = None
-
-    @property
-    def data_folder(self) -> Path:
-        return data_folder(self.database_url)
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url}/track?token={token}"
@@ -143,6 +141,13 @@ def load_settings(
         raise ConfigError(str(error)) from None
 
 
+def _yes_no(config: Config, name: str, default: bool) -> bool:
+    """true/false/1/0 (any case); empty, like unset, means `default`."""
+    if not config(name, default="").strip():
+        return default
+    return config(name, cast=bool)
+
+
 def _optional(config: Config, name: str) -> str | None:
     return config(name, default=None) or None
 
@@ -151,7 +156,7 @@ def _load(config: Config, make_secrets: bool) -> Settings:
     host = config("HOST", default="127.0.0.1") or "127.0.0.1"
     port = config("PORT", cast=int, default=8000)
     database_url = config("DATABASE_URL", default="tinydb:///./data/qdn.json")
-    folder = data_folder(database_url)
+    folder = _data_dir(config, database_url)
     configured_base_url = _optional(config, "PUBLIC_BASE_URL")
 
     twilio = {
@@ -203,6 +208,7 @@ def _load(config: Config, make_secrets: bool) -> Settings:
     api_secret = twilio["TWILIO_API_SECRET"]
     return Settings(
         database_url=database_url,
+        data_folder=folder,
         public_base_url=public_base_url,
         host=host,
         port=port,
@@ -226,8 +232,23 @@ def _load(config: Config, make_secrets: bool) -> Settings:
         ack_interval_hours=_positive(config, "ACK_INTERVAL_HOURS", 3),
         send_rate_per_second=_positive(config, "SEND_RATE_PER_SECOND", 1),
         send_give_up_hours=_positive(config, "SEND_GIVE_UP_HOURS", 24),
+        run_sender=_yes_no(config, "RUN_SENDER", default=True),
         twilio_webhook_shared_key=config("TWILIO_WEBHOOK_SHARED_KEY", cast=Secret, default=None) or None,
     )
+
+
+def _data_dir(config: Config, database_url: str) -> Path:
+    """DATA_DIR, else the folder the store keeps on this machine (TinyDB's), else ./data.
+
+    Only the registry is asked, and only for that default: any backend will do,
+    and one that keeps no folder here (a database server) gets ./data. A scheme
+    no backend serves is a ValueError naming DATABASE_URL either way.
+    """
+    configured = _optional(config, "DATA_DIR")
+    if configured is None:
+        return data_folder(database_url)
+    backend_for(database_url)
+    return Path(configured)
 
 
 def _phone_setting(name: str, raw: str) -> str:

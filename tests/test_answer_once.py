@@ -135,11 +135,11 @@ def test_a_dispatchers_understood_commands_are_always_answered(words, facts):
     assert None not in replies and len(set(replies)) == 1
 
 
-def test_a_dispatchers_moves_are_always_answered():
+def test_a_dispatchers_status_changes_are_always_answered():
     phone = Phone("dispatcher", D)
     for second in range(3):
         decision = phone.text("EN ROUTE 1042 20", timedelta(seconds=second))
-        assert decision.move is not None and not decision.quiet
+        assert decision.status_change is not None and not decision.quiet
 
 
 def test_an_opt_in_confirmation_is_sent_each_time_a_phone_opts_back_in():

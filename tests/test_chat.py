@@ -32,7 +32,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.phones import normalize_phone
-from cli.phone import PLACEHOLDER_BUSINESS_NUMBER, inbound_sms_form, twiml_messages
+from cli.webhook_form import PLACEHOLDER_BUSINESS_NUMBER, inbound_sms_form, twiml_messages
 from store.settings import DEV_WEBHOOK_SECRET_FILE, load_settings
 from tests.support import API_TOKEN, CUSTOMER, ROOT, base_environ, free_port
 
@@ -91,7 +91,7 @@ class StandIn:
             self.texts.setdefault(phone, []).append(
                 outbound("s1", phone, "notification", "On the way.", status="skipped")
             )
-        elif body == "SEND":  # the send queue hands this phone's queued texts to Twilio
+        elif body == "SEND":  # the sender hands this phone's queued texts to Twilio
             for text in self.texts.get(phone, []):
                 text["status"] = "sent" if text["status"] == "pending" else text["status"]
             reply.message("(sent)")
@@ -155,17 +155,17 @@ class Run:
     err: str
 
 
+def qdn_chat(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """The command line and environment of `qdn chat` (subprocess keyword arguments)."""
+    return {
+        "args": [sys.executable, "-m", "web", "chat", *args],
+        "env": {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+    }
+
+
 def chat(env: dict[str, str], cwd: Path, stdin: str, *args: str) -> Run:
     """`qdn chat` as a person runs it, with piped input."""
-    done = subprocess.run(
-        [sys.executable, "-m", "web", "chat", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
-        timeout=60,
-    )
+    done = subprocess.run(**qdn_chat(env, *args), input=stdin, capture_output=True, text=True, cwd=cwd, timeout=60)
     return Run(done.returncode, done.stdout, done.stderr)
 
 
@@ -374,6 +374,21 @@ def test_the_placeholder_business_number_is_used_when_none_is_set(tmp_path):
     assert form["NumSegments"] == "2"
 
 
+@pytest.mark.parametrize(
+    ("body", "segments"),
+    [
+        ("é" * 160, "1"),  # GSM-7 though not ASCII
+        ("{" * 80, "1"),  # two septets each: 160
+        ("{" * 81, "2"),
+        ("🚚" * 35, "1"),  # UCS-2, a surrogate pair each: 70 units
+        ("🚚" * 36, "2"),
+    ],
+)
+def test_num_segments_is_counted_as_twilio_counts_it(tmp_path, body, segments):
+    env = base_environ(tmp_path)
+    assert inbound_sms_form(load_settings(env, env_file=None), CUSTOMER, body)["NumSegments"] == segments
+
+
 # -- at a terminal -----------------------------------------------------------
 
 
@@ -382,14 +397,7 @@ class Terminal:
 
     def __init__(self, env: dict[str, str], cwd: Path, *args: str) -> None:
         self.master, slave = pty.openpty()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "web", "chat", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            cwd=cwd,
-            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
-        )
+        self.process = subprocess.Popen(**qdn_chat(env, *args), stdin=slave, stdout=slave, stderr=slave, cwd=cwd)
         os.close(slave)
         self.screen = ""
 

@@ -85,14 +85,14 @@ def wait_until(condition: Callable[[], Any], what: str) -> Any:
 
 
 def all_sent(server: LiveServer, job_id: int) -> list[dict[str, Any]]:
-    """The job's conversation once the send queue has nothing left for it."""
+    """The job's conversation once the sender has nothing left to send for it."""
     with api(server) as client:
 
         def settled() -> list[dict[str, Any]] | None:
             messages = client.get(f"/jobs/{job_id}/messages").json()["messages"]
             return None if any(m["status"] == "pending" for m in messages) else messages
 
-        return wait_until(settled, f"job {job_id}'s texts left the send queue")
+        return wait_until(settled, f"job {job_id}'s texts were all sent")
 
 
 def new_job(server: LiveServer, phone: str, **fields: Any) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from bot.conversation import (
     Help,
     Invalid,
     ListJobs,
-    Move,
     OptIn,
     OptOut,
     ReplyTo,
+    SetStatus,
     ShowJob,
     Status,
     TokenQuery,
@@ -70,7 +70,7 @@ DISPATCHER_MOVES = [
 @pytest.mark.parametrize(("text", "job_id", "status", "eta", "total"), DISPATCHER_MOVES)
 def test_dispatcher_moves(text, job_id, status, eta, total):
     command = parse(text, "dispatcher")
-    assert command == Move(text, "dispatcher", job_id=job_id, status=status, eta_minutes=eta, total=total)
+    assert command == SetStatus(text, "dispatcher", job_id=job_id, status=status, eta_minutes=eta, total=total)
     assert command.understood
 
 

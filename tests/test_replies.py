@@ -13,26 +13,26 @@ import pytest
 
 from bot import jobs
 from bot.conversation import (
+    ChangeStatus,
     Context,
     CountAutoReply,
     CountTokenMiss,
     Decision,
     Facts,
     MarkAcked,
-    MoveJob,
-    MoveOutcome,
     Needs,
     RecordOptIn,
     RecordOptOut,
     Relay,
     RelayToDispatchers,
     ReplyTo,
-    answer_move,
+    StatusOutcome,
+    answer_status_change,
     decide,
     guards,
     needs,
     parse,
-    wording,
+    texts,
 )
 from bot.errors import InvalidTransition
 from tests.support import CUSTOMER, DISPATCHER
@@ -67,7 +67,9 @@ def make_job(job_id=1042, status="scheduled", *, eta=None, total=None, phone=CUS
     }
     job = jobs.new_job(job_id, TOKEN, fields, "2026-11-27T17:00:00.000Z")
     if status != "scheduled":
-        job = jobs.move(job, status, by=DISPATCHER, now="2026-11-27T18:10:00.000Z", eta_minutes=eta, total=total).job
+        job = jobs.apply_status(
+            job, status, by=DISPATCHER, now="2026-11-27T18:10:00.000Z", eta_minutes=eta, total=total
+        ).job
     return job
 
 
@@ -407,16 +409,20 @@ def test_dispatcher_commands_are_not_capped_but_nonsense_is():
     assert dispatcher("I'm driving, will text later").reply.startswith("Didn't understand.")
 
 
-# --- dispatchers: moves -------------------------------------------------------------
+# --- dispatchers: status changes -------------------------------------------------------------
 
 
-def run_move(job, move):
-    """What the handler does with a MoveJob, using the real status machine."""
+def run_change(job, effect):
+    """What the handler does with a ChangeStatus, using the real status machine."""
     try:
-        moved = jobs.move(job, move.status, by=DISPATCHER, now="t", eta_minutes=move.eta_minutes, total=move.total)
+        change = jobs.apply_status(
+            job, effect.status, by=DISPATCHER, now="t", eta_minutes=effect.eta_minutes, total=effect.total
+        )
     except InvalidTransition as refused:
-        return MoveOutcome.refused(refused.message)
-    return MoveOutcome.moved(moved.job, customer_texted=True) if moved.changed else MoveOutcome.unchanged(moved.job)
+        return StatusOutcome.refused(refused.message)
+    if change.changed:
+        return StatusOutcome.changed(change.job, customer_texted=True)
+    return StatusOutcome.unchanged(change.job)
 
 
 @pytest.mark.parametrize(
@@ -440,59 +446,65 @@ def run_move(job, move):
 )
 def test_dispatcher_move_answers_say_what_happened_or_why_not(text, start, answer):
     decision = dispatcher(text)
-    assert decision.reply is None and decision.move is not None  # the answer waits for the move
+    assert decision.reply is None and decision.status_change is not None  # the answer waits for the move
     assert decision.inbound_kind == "command"
-    outcome = run_move(make_job(status=start), decision.move)
-    assert decision.after_move(outcome).reply == answer
+    outcome = run_change(make_job(status=start), decision.status_change)
+    assert decision.after_status_change(outcome).reply == answer
 
 
 def test_same_eta_is_unchanged_and_a_new_eta_is_texted():
     on_way = make_job(status="en_route", eta=20)
     same = dispatcher("omw 1042 20")
-    assert same.after_move(run_move(on_way, same.move)).reply == "1042 is already en route (ETA 20 min); nothing sent."
+    assert (
+        same.after_status_change(run_change(on_way, same.status_change)).reply
+        == "1042 is already en route (ETA 20 min); nothing sent."
+    )
     newer = dispatcher("omw 1042 35")
-    assert newer.after_move(run_move(on_way, newer.move)).reply == "1042 -> en route (ETA 35 min). Customer texted."
+    assert (
+        newer.after_status_change(run_change(on_way, newer.status_change)).reply
+        == "1042 -> en route (ETA 35 min). Customer texted."
+    )
 
 
 def test_move_for_an_opted_out_customer_or_a_missing_job():
     decision = dispatcher("EN ROUTE 1042 20")
     moved = make_job(status="en_route", eta=20)
-    opted_out = decision.after_move(MoveOutcome.moved(moved, customer_texted=False))
+    opted_out = decision.after_status_change(StatusOutcome.changed(moved, customer_texted=False))
     assert opted_out.reply == "1042 -> en route (ETA 20 min). Customer has opted out; not texted."
     missing = dispatcher("EN ROUTE 1043", job=None)
-    assert missing.reply == "No job 1043." and missing.move is None and missing.job_id is None
+    assert missing.reply == "No job 1043." and missing.status_change is None and missing.job_id is None
     # Should the job vanish between the lookup and the move, the answer is the same.
-    vanished = decision.after_move(MoveOutcome.not_found())
+    vanished = decision.after_status_change(StatusOutcome.not_found())
     assert vanished.reply == "No job 1042." and vanished.job_id is None
 
 
-def test_move_effect_carries_the_parsed_numbers():
-    assert dispatcher("done 1042 $1,200.00").move == MoveJob(1042, "complete", None, 1200.0)
-    assert dispatcher("omw 1042 15 min").move == MoveJob(1042, "en_route", 15, None)
+def test_change_status_effect_carries_the_parsed_numbers():
+    assert dispatcher("done 1042 $1,200.00").status_change == ChangeStatus(1042, "complete", None, 1200.0)
+    assert dispatcher("omw 1042 15 min").status_change == ChangeStatus(1042, "en_route", 15, None)
     assert dispatcher("omw 1042").job_id == 1042
 
 
-def test_move_outcome_from_the_services_write():
+def test_status_outcome_from_the_services_write():
     job = make_job(status="en_route", eta=20)
     queued = [{"status": "pending"}]
     skipped = [{"status": "skipped"}]
-    assert MoveOutcome.from_change(job, True, queued) == MoveOutcome.moved(job, customer_texted=True)
-    assert MoveOutcome.from_change(job, True, skipped) == MoveOutcome.moved(job, customer_texted=False)
-    assert MoveOutcome.from_change(job, False, []) == MoveOutcome.unchanged(job)
-    assert answer_move(
-        MoveJob(1042, "en_route", 20), MoveOutcome.refused("1042 is complete; it can't go en route.")
-    ) == ("1042 is complete; it can't go en route.")
+    assert StatusOutcome.from_write(job, True, queued) == StatusOutcome.changed(job, customer_texted=True)
+    assert StatusOutcome.from_write(job, True, skipped) == StatusOutcome.changed(job, customer_texted=False)
+    assert StatusOutcome.from_write(job, False, []) == StatusOutcome.unchanged(job)
+    assert answer_status_change(1042, StatusOutcome.refused("1042 is complete; it can't go en route.")) == (
+        "1042 is complete; it can't go en route."
+    )
 
 
-def test_after_move_needs_a_move():
-    with pytest.raises(ValueError, match="MoveJob"):
-        dispatcher("JOBS").after_move(MoveOutcome.not_found())
+def test_after_status_change_needs_a_status_change():
+    with pytest.raises(ValueError, match="ChangeStatus"):
+        dispatcher("JOBS").after_status_change(StatusOutcome.not_found())
 
 
 def test_an_opted_out_dispatcher_still_moves_jobs_but_is_sent_nothing():
     decision = dispatcher("EN ROUTE 1042 20", opted_out=True)
-    assert decision.move == MoveJob(1042, "en_route", 20, None)
-    assert decision.after_move(run_move(make_job(), decision.move)).reply is None
+    assert decision.status_change == ChangeStatus(1042, "en_route", 20, None)
+    assert decision.after_status_change(run_change(make_job(), decision.status_change)).reply is None
     assert dispatcher("JOBS", opted_out=True).reply is None
 
 
@@ -629,13 +641,13 @@ def test_corrupt_guard_state_is_treated_as_empty():
     assert decision.update_phone_state(state)["auto_replies"]["count"] == 1
 
 
-# --- wording ---------------------------------------------------------------------------
+# --- texts -----------------------------------------------------------------------------
 
 
-def test_every_wording_is_plain_ascii_and_gsm7():
-    texts = [value for name, value in vars(wording).items() if name.isupper() and isinstance(value, str)]
-    texts += [example for example in wording.EXAMPLES.values()]
-    for template in texts:
+def test_every_text_is_plain_ascii_and_gsm7():
+    templates = [value for name, value in vars(texts).items() if name.isupper() and isinstance(value, str)]
+    templates += [example for example in texts.EXAMPLES.values()]
+    for template in templates:
         text = re.sub(r"\{[^{}]*\}", "", template)  # placeholders are filled before sending
         assert text.isascii() and is_gsm7(text), template
 

@@ -8,6 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,17 +23,20 @@ import pytest
 import respx
 from starlette.testclient import TestClient
 
+import store as store_registry
 from bot import jobs
 from bot.messages import OPTED_OUT_REASON
 from handlers.services import Services
+from sender.__main__ import send_until
 from sender.pacing import Backoff, RateLimiter
 from sender.transports.base import Accepted
 from sender.transports.console import ConsoleTransport
 from sender.transports.twilio import TwilioTransport
 from sender.worker import Sender, running
-from store import open_store
-from store.settings import Settings, load_settings
-from tests.support import API_TOKEN, CUSTOMER, job_body
+from store import Store, open_store
+from store.settings import ConfigError, Settings, load_settings
+from store.tinydb import TinyDBBackend
+from tests.support import API_TOKEN, CUSTOMER, LiveServer, base_environ, job_body
 from tests.twilio_fake import (
     ACCEPTED_THEN_HANG,
     ACCEPTED_THEN_TIMEOUT,
@@ -462,6 +470,46 @@ def test_a_second_worker_run_finds_nothing_to_resend(tmp_path):
     assert len(h.twilio.creates) == 1
 
 
+def test_two_senders_on_one_store_send_each_text_once_and_each_phones_in_order(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        job = await create_job(services)
+        other = await create_job(services, customer_phone=OTHER_CUSTOMER)
+        for n in range(1, 4):
+            await services.text_customer(job["id"], f"to Dana {n}")
+            await services.text_customer(other["id"], f"to the other {n}")
+        h.twilio.fail_next(20429)  # one retry on the way, to shuffle who claims what
+        first, second = h.worker(), h.worker()
+        async with running(first), running(second):
+            await asyncio.wait_for(asyncio.gather(first.wait_idle(), second.wait_idle()), DEADLINE)
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.held) == 8 and len(set(h.twilio.bodies)) == 8
+    assert len(h.twilio.creates) == 9  # the eight, and the one refused with 429
+    to_dana = [m["body"] for m in h.twilio.held if m["to"] == CUSTOMER]
+    assert "is booked" in to_dana[0] and to_dana[1:] == ["to Dana 1", "to Dana 2", "to Dana 3"]
+    to_other = [m["body"] for m in h.twilio.held if m["to"] == OTHER_CUSTOMER]
+    assert to_other[1:] == ["to the other 1", "to the other 2", "to the other 3"]
+
+
+def test_a_stop_hands_back_the_texts_still_waiting_for_a_rate_slot(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        await create_job(services, customer_phone=OTHER_CUSTOMER)
+        # The second text's rate slot is 100 s away.
+        sender = Sender(h.store, TwilioTransport(h.settings), rate_per_second=0.01, give_up_hours=24, concurrency=2)
+        await sender.start()
+        async with asyncio.timeout(DEADLINE):
+            while not h.twilio.held:
+                await asyncio.sleep(0.01)
+        await sender.stop()
+        # Another sender (or the next start) can take it at once, without waiting out the lease.
+        (waiting,) = await h.store.claim_due(jobs.iso_utc(h.clock()), 10, 3600)
+        assert waiting["to"] == OTHER_CUSTOMER and not waiting.get("send_started_at")
+
+    h = scenario(tmp_path, body)
+    assert [m["to"] for m in h.twilio.held] == [CUSTOMER]
+
+
 # -- pacing ----------------------------------------------------------------------------------
 
 
@@ -535,3 +583,113 @@ def test_the_app_worker_follows_the_rate_cap_and_give_up_settings(tmp_path):
         assert sender.rate.interval == 0.25 and sender.concurrency == 4
         assert sender.give_up == timedelta(hours=6)
         assert isinstance(sender.transport, TwilioTransport)
+
+
+# -- which process sends: RUN_SENDER and `qdn send` ------------------------------------------
+
+
+def test_with_run_sender_false_the_web_process_queues_texts_but_sends_none(tmp_path, caplog):
+    with live_app(tmp_path, RUN_SENDER="false") as (client, twilio):
+        job = client.post("/jobs", json=job_body()).json()
+        time.sleep(0.3)  # the app runs on its own thread: time enough for a sender, were there one
+        (message,) = client.get(f"/jobs/{job['id']}/messages").json()["messages"]
+        assert message["status"] == "pending"
+        assert client.app_state["sender"] is None
+    assert twilio.creates == []
+    assert "RUN_SENDER=false: texts are queued but nothing sends them" in caplog.text  # TinyDB: a warning
+
+
+@pytest.mark.parametrize(("value", "sends"), [("", True), ("true", True), ("1", True), ("false", False), ("0", False)])
+def test_run_sender_reads_as_a_yes_or_no(tmp_path, value, sends):
+    assert load_settings(base_environ(tmp_path, RUN_SENDER=value), env_file=None).run_sender is sends
+
+
+def test_a_run_sender_that_is_neither_stops_start_up_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match="RUN_SENDER"):
+        load_settings(base_environ(tmp_path, RUN_SENDER="sometimes"), env_file=None)
+
+
+def wait_for_line(log: Path, line: str, process: subprocess.Popen[bytes], deadline: float = 15) -> None:
+    end = time.monotonic() + deadline
+    while line not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < end, f"no {line!r} in: {log.read_text()}"
+        time.sleep(0.05)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT])
+def test_qdn_send_with_tinydb_says_the_web_process_sends_and_waits_until_stopped(tmp_path, stop_with):
+    env = base_environ(tmp_path)
+    log = tmp_path / "send.log"
+    with open(log, "wb") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "web", "send"], cwd=tmp_path,
+                                  env={**os.environ, **env}, stdout=out, stderr=out)  # fmt: skip
+    try:
+        wait_for_line(log, "this process waits until stopped", worker)
+        assert not (tmp_path / "data").exists()  # it leaves the store and its secrets to the web process
+        # The Procfile's other line runs beside it on the same data, and sends.
+        server = LiveServer(env, tmp_path).start()
+        try:
+            with server.client() as client:
+                job = client.post("/jobs", json=job_body()).json()
+                for _ in range(100):
+                    (message,) = client.get(f"/jobs/{job['id']}/messages").json()["messages"]
+                    if message["status"] != "pending":
+                        break
+                    time.sleep(0.05)
+                assert message["status"] == "sent"
+        finally:
+            server.stop()
+        assert worker.poll() is None  # still waiting
+        worker.send_signal(stop_with)
+        assert worker.wait(10) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert log.read_text().count("with TinyDB the web process sends; this process waits until stopped") == 1
+    assert "Traceback" not in log.read_text()
+
+
+class SharedTinyDB(TinyDBBackend):
+    """TinyDB under a scheme that claims to be shareable: stands in for a store several processes use."""
+
+    one_process = False
+
+    def check_url(self, database_url: str) -> None:
+        super().check_url(database_url.replace("tinydb-shared:", "tinydb:", 1))
+
+    def data_folder(self, database_url: str) -> Path:
+        return super().data_folder(database_url.replace("tinydb-shared:", "tinydb:", 1))
+
+    async def open(self, database_url: str) -> Store:
+        return await super().open(database_url.replace("tinydb-shared:", "tinydb:", 1))
+
+
+def test_qdn_send_sends_what_a_web_process_without_a_sender_queued(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(store_registry._BACKENDS, "tinydb-shared", SharedTinyDB())  # for this test only
+    environ = base_environ(tmp_path, DATABASE_URL=f"tinydb-shared:///{tmp_path}/data/qdn.json", RUN_SENDER="false")
+    settings = load_settings(environ, env_file=None)
+
+    async def main() -> list[dict[str, Any]]:
+        store = await open_store(settings.database_url)
+        job = await create_job(Services(settings=settings, store=store))
+        await store.close()  # the web process is done (one TinyDB process at a time, even here)
+
+        stopped = asyncio.Event()
+        sending = asyncio.create_task(send_until(settings, stopped))
+        printed = ""
+        async with asyncio.timeout(DEADLINE):
+            while "is booked" not in printed:  # the console transport shows the text as it goes out
+                await asyncio.sleep(0.02)
+                printed += capsys.readouterr().out
+        stopped.set()
+        await sending
+        store = await open_store(settings.database_url)
+        try:
+            return await store.job_messages(job["id"])
+        finally:
+            await store.close()
+
+    (message,) = asyncio.run(main())
+    assert message["status"] == "sent"

@@ -1,6 +1,9 @@
+from pathlib import Path
+
 import pytest
 
-from store.settings import ConfigError, load_settings
+import store
+from store.settings import API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, ConfigError, load_settings
 from tests.support import base_environ
 
 TWILIO_FULL = {
@@ -71,6 +74,9 @@ def test_api_base_url_alone_does_not_count_as_twilio(tmp_path):
         ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
         ({"SEND_RATE_PER_SECOND": "0"}, "SEND_RATE_PER_SECOND"),
         ({"DATABASE_URL": "postgres://x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://qdn@db/qdn"}, "DATABASE_URL"),  # no such backend yet
+        ({"DATABASE_URL": "postgresql://qdn@db/qdn", "DATA_DIR": "secrets"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "tinydb://host/qdn.json", "DATA_DIR": "secrets"}, "DATABASE_URL"),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_setting(tmp_path, overrides, named):
@@ -107,3 +113,62 @@ def test_environment_wins_over_dot_env(tmp_path):
     settings = load_settings(env, env_file=dot_env)
     assert settings.business_name == "From Env"
     assert settings.ack_interval_hours == 5
+
+
+def made_secrets(env):
+    """Load settings with neither secret set, so both are generated; their values."""
+    env = {k: v for k, v in env.items() if k != "API_TOKEN"}
+    settings = load_settings(env, env_file=None)
+    return settings, str(settings.api_token), str(settings.webhook_secret)
+
+
+def test_generated_secrets_live_in_data_dir_when_it_is_set(tmp_path):
+    settings, token, secret = made_secrets(base_environ(tmp_path, DATA_DIR=str(tmp_path / "secrets")))
+    assert settings.data_folder == tmp_path / "secrets"
+    assert (tmp_path / "secrets" / API_TOKEN_FILE).read_text().strip() == token
+    assert (tmp_path / "secrets" / DEV_WEBHOOK_SECRET_FILE).read_text().strip() == secret
+    assert not (tmp_path / "data" / API_TOKEN_FILE).exists()
+    assert not (tmp_path / "data" / DEV_WEBHOOK_SECRET_FILE).exists()
+    # and a client of the running service (the qdn command) reads them from there
+    env = {k: v for k, v in base_environ(tmp_path, DATA_DIR=str(tmp_path / "secrets")).items() if k != "API_TOKEN"}
+    client = load_settings(env, env_file=None, read_only=True)
+    assert (str(client.api_token), str(client.webhook_secret)) == (token, secret)
+
+
+def test_without_data_dir_generated_secrets_sit_beside_the_tinydb_file(tmp_path):
+    store_file = tmp_path / "srv" / "qdn" / "qdn.json"
+    settings, token, secret = made_secrets(base_environ(tmp_path, DATABASE_URL=f"tinydb:///{store_file}"))
+    assert settings.data_folder == store_file.parent
+    assert (store_file.parent / API_TOKEN_FILE).read_text().strip() == token
+    assert (store_file.parent / DEV_WEBHOOK_SECRET_FILE).read_text().strip() == secret
+
+
+class FolderlessBackend:
+    """A backend that keeps nothing on this machine (a database server): settings may use it unopened."""
+
+    one_process = False
+
+    def check_url(self, database_url: str) -> None:
+        if "@" not in database_url:
+            raise ValueError(f"DATABASE_URL {database_url!r} names no server")
+
+    def data_folder(self, database_url: str) -> Path | None:
+        return None
+
+    async def open(self, database_url: str) -> store.Store:
+        raise AssertionError("settings never open the store")
+
+
+@pytest.mark.parametrize("data_dir", [None, "secrets"])
+def test_a_backend_with_no_folder_here_keeps_secrets_in_data_dir_else_dot_data(tmp_path, monkeypatch, data_dir):
+    monkeypatch.setitem(store._BACKENDS, "serverdb", FolderlessBackend())
+    monkeypatch.chdir(tmp_path)
+    env = base_environ(tmp_path, DATABASE_URL="serverdb://qdn@db.internal/qdn")
+    if data_dir:
+        env["DATA_DIR"] = data_dir
+    settings, token, _ = made_secrets(env)
+    folder = Path(data_dir or "data")
+    assert settings.data_folder == folder
+    assert (tmp_path / folder / API_TOKEN_FILE).read_text().strip() == token
+    with pytest.raises(ConfigError, match="DATABASE_URL"):  # the backend still checks its URL
+        load(tmp_path, DATABASE_URL="serverdb://db.internal/qdn", DATA_DIR="secrets")

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from tests.support import CUSTOMER, DISPATCHER, LiveServer, job_body
+from tests.test_status_callback import callback
 from tests.twilio_fake import (
     ACCOUNT_SID,
     API_KEY,
@@ -177,16 +178,7 @@ def text(server: LiveServer, sender: str, words: str) -> list[str]:
 
 
 def status_callback(server: LiveServer, sid: str, status: str) -> httpx.Response:
-    fields = {
-        "SmsSid": sid,
-        "SmsStatus": status,
-        "MessageStatus": status,
-        "To": CUSTOMER,
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": FROM_NUMBER,
-        "ApiVersion": "2010-04-01",
-    }
+    fields = callback(sid, status)
     return httpx.post(
         f"{server.url}/twilio/status",
         content=urlencode(fields),

@@ -4,7 +4,7 @@ In the style of nyaruka/courier's handlers/twiml/handlers_test.go: each case
 is one request (after optional earlier texts, `given`), with the HTTP status,
 the TwiML <Message> bodies (read with ElementTree, never by substring) and the
 message-log rows it adds (direction, kind, phone, job_id, status) once the
-send queue is idle. The app runs in console mode (no Twilio settings), so
+sender is idle. The app runs in console mode (no Twilio settings), so
 queued texts end `sent`, or `skipped` for an opted-out phone.
 """
 

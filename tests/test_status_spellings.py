@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.conversation import SetStatus, parse
 from bot.errors import ValidationError
-from bot.jobs import parse_status
+from bot.jobs import STATUS_WORDS, parse_status
 from tests.support import job_body
 
 CHOICES = "use scheduled, en route, arrived, complete or cancelled"
@@ -43,6 +44,21 @@ def ids(response):
 )
 def test_parse_status_takes_the_spellings_people_use(typed, status):
     assert parse_status(typed) == status
+
+
+SPELLINGS = [(word, status) for status, words in STATUS_WORDS.items() for word in words]
+
+
+@pytest.mark.parametrize(("word", "status"), SPELLINGS)
+def test_the_api_and_a_dispatchers_text_read_each_spelling_alike(word, status):
+    """One table (bot.jobs.STATUS_WORDS) for both; only `scheduled` is no command to text."""
+    for typed in (word, word.upper(), word.replace(" ", "-"), word.replace(" ", "")):
+        assert parse_status(typed) == status
+        command = parse(f"{typed} 1042", "dispatcher")
+        if status == "scheduled":
+            assert not isinstance(command, SetStatus)
+        else:
+            assert command == SetStatus(f"{typed} 1042", "dispatcher", job_id=1042, status=status), typed
 
 
 @pytest.mark.parametrize("typed", ["lost", "", "   ", "en  routed", "arrived\x00", 3, None])

@@ -1,4 +1,8 @@
-"""The TinyDB store on real files: layout, locking, corruption, restarts."""
+"""The TinyDB backend on real files: layout, ids, locking, corruption, the journal, kill -9.
+
+What every backend must do is in the contract suite (tests/store_contract/); this file
+holds what only the TinyDB backend has: its files, its message ids, its lock and journal.
+"""
 
 from __future__ import annotations
 
@@ -13,37 +17,14 @@ from pathlib import Path
 import pytest
 from tinydb import TinyDB
 
-from bot import jobs
 from bot.errors import NotFound, StoreCorrupt, StoreLocked
-from bot.messages import outbound_message
 from store import JobWrite, data_folder, open_store
 from store.tinydb.store import TinyDBStore
-
-CUSTOMER = "+15125550199"
-
-
-def run(coro):
-    return asyncio.run(coro)
+from tests.store_contract.support import CUSTOMER, DISPATCHER, OTHER, add_job, inbound, moved, outbound, reply_to, run
 
 
 def url(tmp_path: Path) -> str:
     return f"tinydb:///{tmp_path}/data/qdn.json"
-
-
-async def add_job(store, phone=CUSTOMER, token=None, with_text=True):
-    now = jobs.utc_now()
-    fields = {"customer_name": "Dana Whitfield", "customer_phone": phone, "service_type": "junk removal"}
-
-    def build(job_id):
-        job = jobs.new_job(job_id, token or f"T{job_id}", fields, now)
-        texts = [
-            outbound_message(
-                kind="notification", to=phone, body="hi", sender="console", now=now, opted_out=False, job_id=job_id
-            )
-        ]
-        return JobWrite(job, texts if with_text else [])
-
-    return await store.create_job(build)
 
 
 def test_job_and_its_texts_are_written_together_in_one_partition(tmp_path):
@@ -62,42 +43,45 @@ def test_job_and_its_texts_are_written_together_in_one_partition(tmp_path):
     assert created.messages[0]["id"] == "1001-1"
 
 
-def test_everything_survives_a_restart(tmp_path):
-    async def first():
-        store = await open_store(url(tmp_path))
-        await add_job(store, token="AAAA")
-        moved = await store.update_job(
-            1001, lambda job: JobWrite(jobs.move(job, "en_route", by="api", now=jobs.utc_now(), eta_minutes=9).job)
-        )
-        await store.add_message({"direction": "inbound", "kind": "text", "job_id": None, "phone": "+17375550142",
-                                 "from": "+17375550142", "to": "+15125550123", "body": "hello?", "twilio_sid": "SM1",
-                                 "status": "received"})  # fmt: skip
-        await store.update_phone("+17375550142", lambda state: {**state, "opted_out": True})
-        await store.close()
-        return moved.job
+def test_message_ids_name_their_conversation_and_never_a_phone_number(tmp_path):
+    """The API says only "a string"; the TinyDB backend's ids are <job id>-<n> and p<keyed digest>-<n>.
 
-    async def second():
+    A phone's texts outside any job get a digest keyed with a secret kept in the
+    store's metadata, so no id (they appear in logs and API answers) carries a
+    phone number, and the same text has the same id after a restart.
+    """
+
+    async def write():
+        store = await open_store(url(tmp_path))
+        first, second = await add_job(store), await add_job(store, phone=OTHER)
+        text = inbound("SMone", job_id=1001)
+        relay = outbound(DISPATCHER, "Dana: STATUS")  # no job: the dispatcher's own conversation
+        stored, _ = await store.record_inbound(text, outbound=[relay, reply_to(text)])
+        repeat, _ = await store.record_inbound(text)
+        own = await store.add_message(inbound("SMown", phone=OTHER))
+        await store.update_message("1001-1", lambda m: {**m, "status": "sent", "twilio_sid": "SMabc"})
+        found = await store.find_message_by_sid("SMabc")
+        await store.close()
+        return [first.messages[0]["id"], second.messages[0]["id"]], stored, repeat, own, found
+
+    async def reopen(ids):
         store = await open_store(url(tmp_path))
         try:
-            return (
-                await store.get_job(1001),
-                await store.find_job_by_token("AAAA"),
-                await store.find_message_by_sid("SM1"),
-                await store.is_opted_out("+17375550142"),
-                [m["id"] for m in await store.pending_messages()],
-                (await add_job(store)).job["id"],
-            )
+            return [(await store.get_message(i))["id"] for i in ids], [m["id"] for m in await store.pending_messages()]
         finally:
             await store.close()
 
-    moved = run(first())
-    job, by_token, inbound, opted_out, pending, next_id = run(second())
-    assert job == moved == by_token
-    assert job["status"] == "en_route"
-    assert inbound["body"] == "hello?" and inbound["id"].startswith("p") and "7375550142" not in inbound["id"]
-    assert opted_out is True
-    assert pending == ["1001-1"]
-    assert next_id == 1002
+    created, stored, repeat, own, found = run(write())
+    dispatcher_text = stored[1]["id"]
+    assert created == ["1001-1", "1002-1"]
+    assert [m["id"] for m in stored] == ["1001-2", dispatcher_text, "1001-3"]
+    assert re.fullmatch(r"p[0-9a-f]{16}-1", dispatcher_text) and re.fullmatch(r"p[0-9a-f]{16}-1", own["id"])
+    assert dispatcher_text != own["id"] and "7375550142" not in own["id"]
+    assert [m["id"] for m in repeat] == ["1001-2"]
+    assert found is not None and found["id"] == "1001-1"
+    again, pending = run(reopen([dispatcher_text, own["id"]]))
+    assert again == [dispatcher_text, own["id"]]  # the digest's key is kept: ids outlive restarts
+    assert pending == ["1002-1", dispatcher_text]
 
 
 def test_a_second_process_on_the_same_data_is_refused_at_once(tmp_path):
@@ -189,7 +173,7 @@ def test_writes_touch_only_one_conversation(tmp_path):
         for n in range(30):
             await add_job(store, phone=f"+1512555{n:04d}")
         others = {p: p.stat().st_mtime_ns for p in (tmp_path / "data/qdn.jobs").glob("*.json") if p.stem != "1007"}
-        await store.update_job(1007, lambda job: JobWrite(jobs.move(job, "arrived", by="api", now=jobs.utc_now()).job))
+        await store.update_job(1007, lambda job: JobWrite(moved(job, "arrived")))
         await store.add_message({"direction": "inbound", "kind": "text", "job_id": 1007, "phone": "+15125550006",
                                  "from": "+15125550006", "to": "+15125550123", "body": "thanks", "twilio_sid": "SMx",
                                  "status": "received"})  # fmt: skip
@@ -200,56 +184,7 @@ def test_writes_touch_only_one_conversation(tmp_path):
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in others.items())
 
 
-def test_inbound_is_stored_once_per_twilio_sid_even_concurrently(tmp_path):
-    async def scenario():
-        store = await open_store(url(tmp_path))
-        inbound = {"direction": "inbound", "kind": "text", "job_id": None, "phone": CUSTOMER, "from": CUSTOMER,
-                   "to": "+15125550123", "body": "STATUS", "twilio_sid": "SMdup", "status": "received"}  # fmt: skip
-        results = await asyncio.gather(*(store.add_inbound_once(dict(inbound)) for _ in range(10)))
-        stored = await store.phone_messages(CUSTOMER)
-        await store.close()
-        return results, stored
-
-    results, stored = run(scenario())
-    assert sum(created for _, created in results) == 1
-    assert len({message["id"] for message, _ in results}) == 1
-    assert len(stored) == 1
-
-
-def test_update_message_and_the_pending_queue(tmp_path):
-    async def scenario():
-        store = await open_store(url(tmp_path))
-        await add_job(store)
-        await add_job(store, phone="+17375550142")
-        first = [m["id"] for m in await store.pending_messages()]
-        await store.update_message("1001-1", lambda m: {**m, "status": "sent", "twilio_sid": "SMabc"})
-        after = [m["id"] for m in await store.pending_messages()]
-        by_sid = await store.find_message_by_sid("SMabc")
-        unchanged = await store.update_message("1002-1", lambda m: None)
-        await store.close()
-        return first, after, by_sid, unchanged
-
-    first, after, by_sid, unchanged = run(scenario())
-    assert first == ["1001-1", "1002-1"]
-    assert after == ["1002-1"]
-    assert by_sid["id"] == "1001-1" and by_sid["status"] == "sent"
-    assert unchanged["status"] == "pending"
-
-
-@pytest.mark.parametrize("message_id", ["", "x", "1001", "1001-", "-1", "abc-1", "1001-1; rm", "9999-1", "p-1"])
-def test_unknown_message_ids_are_not_found(tmp_path, message_id):
-    async def scenario():
-        store = await open_store(url(tmp_path))
-        try:
-            with pytest.raises(NotFound):
-                await store.get_message(message_id)
-        finally:
-            await store.close()
-
-    run(scenario())
-
-
-def test_messages_for_a_missing_job_are_refused(tmp_path):
+def test_a_message_for_a_missing_job_starts_no_job_file(tmp_path):
     async def scenario():
         store = await open_store(url(tmp_path))
         try:
@@ -282,112 +217,17 @@ def test_unsupported_database_urls_are_refused(bad):
         asyncio.run(open_store(bad))
 
 
-def test_a_dispatchers_texts_in_a_customers_job_are_found_by_the_dispatchers_phone(tmp_path):
-    dispatcher = "+15125550100"
-    relay = {"direction": "outbound", "kind": "relay", "job_id": 1001, "phone": dispatcher, "from": "+15125550123",
-             "to": dispatcher, "body": "Dana (1001): late? Reply: R 1001 <text>", "status": "pending"}  # fmt: skip
-
-    async def write():
-        store = await open_store(url(tmp_path))
-        await add_job(store)
-        await store.add_message(relay)
-        found = await store.phone_messages(dispatcher)
-        await store.close()
-        return found
-
-    async def reopen():
-        store = await open_store(url(tmp_path))
-        found = await store.phone_messages(dispatcher)
-        customer = await store.phone_messages(CUSTOMER)
-        await store.close()
-        return found, customer
-
-    before = run(write())
-    after, customer = run(reopen())
-    assert [m["body"] for m in before] == [relay["body"]]
-    assert after == before
-    assert all(m["phone"] == CUSTOMER for m in customer)
-
-
 # -- the journal: one write per webhook, durable before it is acknowledged -----------------------
-
-DISPATCHER = "+15125550100"
-
-
-def inbound_status(sid, job_id=1001, phone=CUSTOMER):
-    return {"direction": "inbound", "kind": "command", "job_id": job_id, "phone": phone, "from": phone,
-            "to": "+15125550123", "body": "STATUS", "twilio_sid": sid, "status": "received",
-            "reply_body": "Job 1001 is scheduled."}  # fmt: skip
-
-
-def reply_to(inbound, body="Job 1001 is scheduled."):
-    return {**inbound, "direction": "outbound", "kind": "reply", "from": inbound["to"], "to": inbound["from"],
-            "body": body, "twilio_sid": None, "status": "sent"}  # fmt: skip
-
-
-def test_an_inbound_text_its_answers_and_the_senders_state_land_in_one_write(tmp_path):
-    relay = {"direction": "outbound", "kind": "relay", "job_id": None, "phone": DISPATCHER, "from": "+15125550123",
-             "to": DISPATCHER, "body": "Dana: STATUS", "twilio_sid": None, "status": "pending"}  # fmt: skip
-    calls = []
-
-    def count(state):
-        calls.append(state)
-        return {**state, "auto_replies": {"since": "2026-11-27T18:00:00.000Z", "count": 1}}
-
-    async def scenario():
-        store = await open_store(url(tmp_path))
-        await add_job(store)
-        inbound = inbound_status("SMone")
-        first = await store.record_inbound(inbound, outbound=[relay, reply_to(inbound)], phone=CUSTOMER,
-                                           change_phone=count)  # fmt: skip
-        again = await store.record_inbound(inbound, outbound=[reply_to(inbound, "twice")], phone=CUSTOMER,
-                                           change_phone=count)  # fmt: skip
-        await store.close()
-        store = await open_store(url(tmp_path))
-        try:
-            return first, again, await store.job_messages(1001), await store.phone_messages(DISPATCHER), \
-                await store.get_phone(CUSTOMER), await store.pending_messages()  # fmt: skip
-        finally:
-            await store.close()
-
-    (stored, created), (repeat, created_again), conversation, dispatcher_log, state, pending = run(scenario())
-    dispatcher_text = stored[1]["id"]
-    assert created and [m["id"] for m in stored] == ["1001-2", dispatcher_text, "1001-3"]
-    assert re.fullmatch(r"p[0-9a-f]{16}-1", dispatcher_text)  # no phone number in an id
-    assert created_again is False and [m["id"] for m in repeat] == ["1001-2"]
-    assert len(calls) == 1  # the repeat changed nothing, not even the sender's state
-    assert [m["body"] for m in conversation] == ["hi", "STATUS", "Job 1001 is scheduled."]
-    assert [m["body"] for m in dispatcher_log] == ["Dana: STATUS"]
-    assert state["auto_replies"]["count"] == 1
-    assert [m["id"] for m in pending] == ["1001-1", dispatcher_text]  # the same id after a restart
-
-
-def test_messages_for_a_missing_job_leave_the_whole_write_out(tmp_path):
-    async def scenario():
-        store = await open_store(url(tmp_path))
-        try:
-            inbound = inbound_status("SMlost", job_id=None)
-            with pytest.raises(NotFound):
-                await store.record_inbound(inbound, outbound=[{**reply_to(inbound), "job_id": 4040}],
-                                           phone=CUSTOMER, change_phone=lambda s: {**s, "opted_out": True})  # fmt: skip
-            return await store.find_message_by_sid("SMlost"), await store.is_opted_out(CUSTOMER)
-        finally:
-            await store.close()
-
-    assert run(scenario()) == (None, False)
-
 
 KILLED_WRITER = """
 import asyncio, os, signal, sys
 sys.path.insert(0, {root!r})
-from store import JobWrite, data_folder, open_store
-from bot import jobs
+from store import JobWrite, open_store
+from tests.store_contract.support import job_record
 
 async def main():
     store = await open_store({url!r})
-    now = jobs.utc_now()
-    fields = {{"customer_name": "Dana Whitfield", "customer_phone": "+15125550199", "service_type": "junk removal"}}
-    await store.create_job(lambda job_id: JobWrite(jobs.new_job(job_id, "TKILL", fields, now)))
+    await store.create_job(lambda job_id: JobWrite(job_record(job_id, "TKILL")))
     inbound = {inbound!r}
     await store.record_inbound(inbound, outbound=[{reply!r}], phone="+15125550199",
                                change_phone=lambda state: {{**state, "opted_out": True}})
@@ -399,9 +239,9 @@ asyncio.run(main())
 
 
 def kill_after_writes(tmp_path):
-    inbound = inbound_status("SMkill")
+    text = inbound("SMkill", job_id=1001)
     script = KILLED_WRITER.format(root=str(Path(__file__).resolve().parent.parent), url=url(tmp_path),
-                                  inbound=inbound, reply=reply_to(inbound))  # fmt: skip
+                                  inbound=text, reply=reply_to(text))  # fmt: skip
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == -9 and "acknowledged" in done.stdout, done.stderr
 
@@ -465,45 +305,6 @@ def test_a_torn_tail_in_an_earlier_segment_is_cut_off_and_the_later_segments_loa
     assert job["token"] == "TKILL" and bodies == ["STATUS", "Job 1001 is scheduled."] and opted_out
     assert segment.with_name(segment.name + ".torn").read_bytes() == torn
     assert f"cut off {len(torn)} bytes" in caplog.text
-
-
-def test_queue_and_phone_log_order_compares_doc_ids_as_numbers(tmp_path):
-    """Same-millisecond texts keep the order written, even past the 9th ("1001-10" after "1001-9")."""
-    now = jobs.utc_now()
-
-    async def scenario():
-        store = await open_store(url(tmp_path))
-        await add_job(store, with_text=False)
-        for n in range(12):
-            await store.add_message(
-                outbound_message(
-                    kind="relay", to=CUSTOMER, body=f"text {n}", sender="console", now=now, opted_out=False, job_id=1001
-                )
-            )
-        try:
-            return await store.pending_messages(), await store.phone_messages(CUSTOMER)
-        finally:
-            await store.close()
-
-    pending, log = run(scenario())
-    assert [m["body"] for m in pending] == [f"text {n}" for n in range(12)]
-    assert [m["body"] for m in log] == [f"text {n}" for n in range(12)]
-
-
-@pytest.mark.parametrize("forged", ["p15125550199-1", "p0000000000000000-1", "pXYZ-1"])
-def test_phone_message_ids_cannot_be_guessed_from_the_number(tmp_path, forged):
-    async def scenario():
-        store = await open_store(url(tmp_path))
-        try:
-            await store.add_message({"direction": "inbound", "kind": "text", "job_id": None, "phone": CUSTOMER,
-                                     "from": CUSTOMER, "to": "+15125550123", "body": "hi", "twilio_sid": "SMp",
-                                     "status": "received"})  # fmt: skip
-            with pytest.raises(NotFound):
-                await store.get_message(forged)
-        finally:
-            await store.close()
-
-    run(scenario())
 
 
 def test_a_read_waits_for_the_sync_of_what_it_shows_and_only_that(tmp_path):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.jobs import STATUSES
-from bot.notifications import Business, display_phone, money, notification_text
+from bot.notifications import Business, notification_text
 from bot.segments import count_segments
 from bot.templates import BUILTIN_FILE, PLACEHOLDERS, TemplateError, builtin_templates, load_templates
 from store.settings import ConfigError, load_settings
@@ -103,12 +103,6 @@ def test_service_types_match_ignoring_case_and_spacing():
 def test_no_business_phone_leaves_the_call_us_part_out():
     body = text(job("cancelled"), business=Business("QuickDumpNow", None, CHICAGO))
     assert body == "QuickDumpNow: Dana, your junk removal (job 1042) has been cancelled."
-
-
-def test_money_and_phone_formats():
-    assert money(1200) == "$1,200.00" and money(349.5) == "$349.50" and money(0) == "$0.00"
-    assert display_phone("+15125550123") == "(512) 555-0123"
-    assert display_phone("+442071838750") == "+44 20 7183 8750"
 
 
 # Realistic long data: a long business name, first name, job id, public origin and invoice link.

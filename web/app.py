@@ -1,4 +1,4 @@
-"""The ASGI app: routes, middleware, and a lifespan that opens the store."""
+"""The ASGI app: routes, middleware, and a lifespan that opens the store and starts the sender."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.services import Services
 from sender.transports import make_transport
-from sender.worker import Sender
-from store import Store, open_store
+from sender.worker import Sender, running
+from store import Store, backend_for, open_store
 from store.settings import ConfigError, Settings, load_settings
 from web import openapi
 from web.errors import EXCEPTION_HANDLERS
@@ -73,19 +73,20 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 "set it to the phones that should get them"
             )
         try:
-            # The sender: drains pending texts; woken whenever a write queues one.
+            services = Services(settings=settings, store=store, templates=templates)
+            if not settings.run_sender:
+                _log_no_sender(settings)
+                yield {"services": services, "sender": None}
+                return
+            # The sender: drains due texts; the store wakes it whenever a write queues one.
             sender = Sender(
                 store,
                 make_transport(settings),
                 rate_per_second=settings.send_rate_per_second,
                 give_up_hours=settings.send_give_up_hours,
             )
-            services = Services(settings=settings, store=store, templates=templates, wake_sender=sender.wake)
-            await sender.start()
-            try:
+            async with running(sender):
                 yield {"services": services, "sender": sender}
-            finally:
-                await sender.stop()
         finally:
             await store.close()
 
@@ -103,6 +104,16 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     # Misses of tracking tokens per client address (handlers.track); tests swap in a fake clock.
     app.state.token_misses = MissLimiter()
     return app
+
+
+def _log_no_sender(settings: Settings) -> None:
+    if backend_for(settings.database_url).one_process:
+        log.warning(
+            "RUN_SENDER=false: texts are queued but nothing sends them -- with TinyDB only this process can; "
+            "remove RUN_SENDER or set it to true"
+        )
+    else:
+        log.info("RUN_SENDER=false: texts are queued here and sent by `qdn send`")
 
 
 def app_from_environment() -> Starlette:

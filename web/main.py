@@ -1,6 +1,7 @@
 """The `qdn` command: the service's own processes run here, every other command is the client in cli/.
 
 qdn serve     the web service (and, unless RUN_SENDER=false, the sender beside it)
+qdn send      the sender alone (sender/__main__.py); with TinyDB it waits, as `qdn serve` sends
 qdn ...       cli/main.py: commands that talk to a running service over HTTP
 """
 
@@ -44,8 +45,24 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def send(args: argparse.Namespace) -> int:
+    from sender.__main__ import run
+    from web.logging import install_redaction
+
+    install_redaction()  # Twilio lookups carry the phone in their URL, which httpx logs
+    # read_only: the secrets are the web process's to make; started at the same moment (honcho),
+    # two makers would race, and the web process could end up using a secret the file no longer holds.
+    return run(load_settings(read_only=True))
+
+
 def add_process_commands(commands: Any) -> None:
     commands.add_parser("serve", help="run the web service").set_defaults(run=serve, process=True)
+    commands.add_parser(
+        "send",
+        help="run the sender alone (beside `qdn serve` with RUN_SENDER=false)",
+        description="Send queued texts until stopped (SIGTERM or Ctrl-C). With TinyDB the web process "
+        "sends, and this waits quietly, so a Procfile's `worker: qdn send` line is harmless.",
+    ).set_defaults(run=send, process=True)
 
 
 def main(argv: list[str] | None = None) -> int:

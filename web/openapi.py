@@ -1,8 +1,8 @@
 """GET /openapi.json: the JSON API described in OpenAPI 3.1 for dashboards to generate clients from.
 
-Written by hand from the SPEC's shapes; tests/test_openapi.py keeps it true
-by checking every JSON route is described and real responses validate
-against these schemas.
+Written by hand from the SPEC's shapes (the schemas in web/openapi_schemas.py);
+tests/test_openapi.py keeps it true by checking every JSON route is described
+and real responses validate against these schemas.
 """
 
 from __future__ import annotations
@@ -12,158 +12,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot.jobs import EDITABLE_FIELDS, STATUSES
-from handlers.jobs import JOB_FIELDS
-from store.base import MESSAGE_FIELDS
-
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_MONEY = {"type": ["number", "null"], "minimum": 0}
-
-HISTORY_ENTRY = {
-    "type": "object",
-    "required": ["status", "at", "by", "eta_minutes"],
-    "properties": {
-        "status": {"enum": list(STATUSES)},
-        "at": {"type": "string", "format": "date-time"},
-        "by": {
-            "type": "string",
-            "description": "`api`, or the dispatcher's phone (masked as `dispatcher` in public views)",
-        },
-        "eta_minutes": {"type": ["integer", "null"]},
-    },
-    "additionalProperties": False,
-}
-
-JOB = {
-    "type": "object",
-    "required": list(JOB_FIELDS),
-    "properties": {
-        "id": {"type": "integer"},
-        "token": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{4}(-[2-9A-HJKMNP-Z]{4}){4}$"},
-        "tracking_url": {"type": "string"},
-        "customer_name": {"type": "string"},
-        "customer_phone": {"type": "string", "pattern": r"^\+[1-9]\d{6,14}$"},
-        "service_type": {"type": "string"},
-        "address": _NULLABLE_STRING,
-        "scheduled_for": {
-            "type": ["string", "null"],
-            "description": "ISO 8601: a date-time with its offset, or a date (2026-12-05) for a day with no time",
-        },
-        "total": _MONEY,
-        "invoice_url": _NULLABLE_STRING,
-        "notes": _NULLABLE_STRING,
-        "status": {"enum": list(STATUSES)},
-        "eta_minutes": {"type": ["integer", "null"]},
-        "history": {"type": "array", "items": HISTORY_ENTRY},
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-    },
-    "additionalProperties": False,
-}
-
-JOB_INPUT = {
-    "type": "object",
-    "properties": {
-        "customer_name": {"type": "string"},
-        "customer_phone": {"type": "string", "description": "any usual format; stored in E.164 (default region US)"},
-        "service_type": {"type": "string"},
-        "address": _NULLABLE_STRING,
-        "scheduled_for": {
-            "type": ["string", "null"],
-            "description": "ISO 8601 date-time (no zone means TIMEZONE) or date (a day with no time)",
-        },
-        "total": _MONEY,
-        "invoice_url": _NULLABLE_STRING,
-        "notes": _NULLABLE_STRING,
-    },
-    "additionalProperties": False,
-}
-assert set(JOB_INPUT["properties"]) == set(EDITABLE_FIELDS)  # type: ignore[call-overload]
-
-MESSAGE = {
-    "type": "object",
-    "required": list(MESSAGE_FIELDS),
-    "properties": {
-        "id": {"type": "string"},
-        "direction": {"enum": ["inbound", "outbound"]},
-        "kind": {"enum": ["command", "text", "reply", "notification", "relay", "system"]},
-        "job_id": {"type": ["integer", "null"]},
-        "phone": {"type": "string"},
-        "from": {"type": "string"},
-        "to": {"type": "string"},
-        "body": {"type": "string"},
-        "twilio_sid": _NULLABLE_STRING,
-        "status": {
-            "enum": [
-                "received",
-                "pending",
-                "queued",
-                "sending",
-                "sent",
-                "delivered",
-                "undelivered",
-                "failed",
-                "skipped",
-                "unknown",
-                "read",
-            ]
-        },
-        "error_code": {"type": ["integer", "string", "null"]},
-        "error_message": _NULLABLE_STRING,
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-    },
-    "additionalProperties": False,
-}
-
-PUBLIC_VIEW = {
-    "type": "object",
-    "required": [
-        "status",
-        "history",
-        "eta_minutes",
-        "service_type",
-        "first_name",
-        "phone_masked",
-        "business_name",
-        "total",
-        "invoice_url",
-    ],
-    "properties": {
-        "status": {"enum": list(STATUSES)},
-        "history": {"type": "array", "items": HISTORY_ENTRY},
-        "eta_minutes": {"type": ["integer", "null"]},
-        "service_type": {"type": "string"},
-        "first_name": {"type": "string"},
-        "phone_masked": {"type": "string"},
-        "business_name": {"type": "string"},
-        "total": {**_MONEY, "description": "null until complete"},
-        "invoice_url": {**_NULLABLE_STRING, "description": "null until complete"},
-    },
-    "additionalProperties": False,
-}
-
-ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-        }
-    },
-}
-
-HEALTH = {
-    "type": "object",
-    "required": ["status", "store", "twilio"],
-    "properties": {
-        "status": {"enum": ["ok", "unavailable"]},
-        "store": {"type": "string"},
-        "twilio": {"enum": ["live", "console"]},
-    },
-}
+from bot.job_fields import MAX_ETA_MINUTES
+from bot.jobs import STATUSES
+from bot.messages import MAX_BODY_CHARS
+from web.openapi_schemas import ERROR, HEALTH, JOB, JOB_INPUT, MESSAGE, MONEY, PUBLIC_VIEW
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -240,8 +92,8 @@ PATHS: dict[str, Any] = {
                     "required": ["status"],
                     "properties": {
                         "status": {"enum": list(STATUSES)},
-                        "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": 1440},
-                        "total": _MONEY,
+                        "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ETA_MINUTES},
+                        "total": MONEY,
                     },
                     "additionalProperties": False,
                 }
@@ -265,7 +117,7 @@ PATHS: dict[str, Any] = {
                 {
                     "type": "object",
                     "required": ["body"],
-                    "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 1600}},
+                    "properties": {"body": {"type": "string", "minLength": 1, "maxLength": MAX_BODY_CHARS}},
                     "additionalProperties": False,
                 }
             ),

@@ -1,6 +1,6 @@
 """The two-way SMS conversation as pure functions: parse a text, decide the answer.
 
-How the inbound webhook uses it (all I/O stays in the handler)::
+How the inbound webhook (handlers/sms.py) uses it; all I/O stays in the handler::
 
     role = "dispatcher" if sender in settings.dispatcher_numbers else "customer"
     command = parse(body, role)
@@ -9,16 +9,16 @@ How the inbound webhook uses it (all I/O stays in the handler)::
     facts = Facts(sender=sender, now=now, opted_out=await store.is_opted_out(sender),
                   phone_state=phone_state, ...)         # plus exactly what `need` names
     decision = decide(command, facts, context)
-    # store the inbound text once (kind decision.inbound_kind, job decision.job_id)
-    if decision.move:                                    # dispatcher EN ROUTE / ARRIVED / DONE / CANCEL
-        outcome = ...                                    # Services.change_status(by=sender) -> MoveOutcome
-        decision = decision.after_move(outcome)          # the reply now says what happened or why not
-    if decision.phone_effects:
-        await store.update_phone(sender, decision.update_phone_state)
-    # queue Relay / RelayToDispatchers (kind "relay"); answer TwiML with decision.reply (None: empty),
-    # logged as an outbound row of kind decision.reply_kind ("reply", or "system" for acks/opt-in)
+    if decision.status_change:                           # dispatcher EN ROUTE / ARRIVED / DONE / CANCEL
+        outcome = ...                                    # Services.change_status(by=sender) -> StatusOutcome
+        decision = decision.after_status_change(outcome) # the reply now says what happened or why not
+    # then one atomic store.record_inbound(...): the inbound text (kind decision.inbound_kind, job
+    # decision.job_id), the Relay / RelayToDispatchers texts (kind "relay"), the TwiML answer
+    # decision.reply logged as kind decision.reply_kind ("reply", or "system" for acks/opt-in),
+    # and change_phone=decision.update_phone_state when decision.phone_effects.
+    # The answer is TwiML with decision.reply (None: an empty <Response/>).
 
-See commands.py, facts.py and effects.py for the types.
+See commands.py, facts.py and effects.py for the types; texts.py for every word sent.
 """
 
 from bot.conversation.commands import (
@@ -29,24 +29,23 @@ from bot.conversation.commands import (
     Help,
     Invalid,
     ListJobs,
-    Move,
     OptIn,
     OptOut,
     ReplyTo,
     Role,
+    SetStatus,
     ShowJob,
     Status,
     TokenQuery,
     Unknown,
 )
 from bot.conversation.effects import (
+    ChangeStatus,
     CountAutoReply,
     CountTokenMiss,
     Decision,
     Effect,
     MarkAcked,
-    MoveJob,
-    MoveOutcome,
     PhoneEffect,
     RecordOptIn,
     RecordOptOut,
@@ -55,13 +54,14 @@ from bot.conversation.effects import (
     RememberAnswer,
 )
 from bot.conversation.facts import Context, Facts, Needs, needs
-from bot.conversation.move_answer import answer_move
 from bot.conversation.parse import parse
 from bot.conversation.respond import decide
+from bot.conversation.status_answer import StatusOutcome, answer_status_change
 
 __all__ = [
     "CUSTOMER",
     "DISPATCHER",
+    "ChangeStatus",
     "Command",
     "Context",
     "CountAutoReply",
@@ -74,9 +74,6 @@ __all__ = [
     "Invalid",
     "ListJobs",
     "MarkAcked",
-    "Move",
-    "MoveJob",
-    "MoveOutcome",
     "Needs",
     "OptIn",
     "OptOut",
@@ -88,11 +85,13 @@ __all__ = [
     "RememberAnswer",
     "ReplyTo",
     "Role",
+    "SetStatus",
     "ShowJob",
     "Status",
+    "StatusOutcome",
     "TokenQuery",
     "Unknown",
-    "answer_move",
+    "answer_status_change",
     "decide",
     "needs",
     "parse",

@@ -11,7 +11,7 @@ Command
 ├── Status      customer: STATUS, "Status please", "what's my status?"
 ├── TokenQuery  customer: a tracking token in any case / grouping
 ├── FreeText    customer: anything else (relayed to dispatchers)
-├── Move        dispatcher: EN ROUTE / ARRIVED / DONE / CANCEL a job
+├── SetStatus   dispatcher: EN ROUTE / ARRIVED / DONE / CANCEL a job
 ├── ListJobs    dispatcher: JOBS, STATUS
 ├── ShowJob     dispatcher: 1042, STATUS 1042
 ├── ReplyTo     dispatcher: R / REPLY <job id or phone> <text>
@@ -77,11 +77,11 @@ class FreeText(Command):
 
 
 @dataclass(frozen=True)
-class Move(Command):
+class SetStatus(Command):
     job_id: int = 0
     status: str = ""  # en_route, arrived, complete or cancelled
     eta_minutes: int | None = None  # only with en_route, 0..1440
-    total: float | None = None  # only with complete, validated by bot.jobs.parse_total
+    total: float | None = None  # only with complete, validated by bot.job_fields.parse_total
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.conversation import guards, wording
+from bot.conversation import guards, texts
 from bot.conversation.commands import Command, FreeText, Help, OptIn, OptOut, Status, TokenQuery
-from bot.conversation.display import MAX_SMS_CHARS, first_name, fit, phone_for_people, status_phrase
+from bot.conversation.display import MAX_SMS_CHARS, fit, status_phrase
 from bot.conversation.effects import (
     CountTokenMiss,
     Decision,
@@ -18,6 +18,7 @@ from bot.conversation.effects import (
 )
 from bot.conversation.facts import Context, Facts, Job
 from bot.jobs import label
+from bot.wording import first_name, phone_for_people
 
 STATUS_LIMIT = 3  # SPEC: up to 3 open jobs, newest first
 Answer = Callable[..., Decision]  # (reply, *effects, kind=..., on_job=...) -> Decision
@@ -31,19 +32,12 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
     job_id = newest["id"] if newest else None
 
     def answer(reply: str | None, *effects: Effect, kind: str = "reply", on_job: int | None = job_id) -> Decision:
-        return Decision(
-            reply=reply,
-            inbound_kind="command" if command.understood else "text",
-            decided_at=facts.now,
-            job_id=on_job,
-            reply_kind="system" if kind == "system" else "reply",
-            effects=effects,
-        )
+        return Decision.answering(command, facts.now, reply, effects, job_id=on_job, kind=kind)
 
     if isinstance(command, OptOut):
         # Empty TwiML: Twilio answers STOP itself. Dispatchers hear of it, since a bare
         # CANCEL often means "cancel my job" and only a call can reach them now.
-        note = wording.RELAY_OPT_OUT.format(
+        note = texts.RELAY_OPT_OUT.format(
             who=_who(newest, facts), keyword=command.keyword, phone=phone_for_people(facts.sender)
         )
         if facts.opted_out:  # already told once; a repeated STOP is no news
@@ -51,11 +45,11 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
         return answer(None, RecordOptOut(command.keyword), RelayToDispatchers(note, job_id))
     if isinstance(command, OptIn) and facts.opted_out:
         return answer(
-            wording.OPTED_IN.format(business=context.business_name), RecordOptIn(command.keyword), kind="system"
+            texts.OPTED_IN.format(business=context.business_name), RecordOptIn(command.keyword), kind="system"
         )
     if facts.opted_out:
         # Sent nothing at all until they opt back in; a person still reads what they wrote.
-        text = wording.RELAY_OPTED_OUT.format(
+        text = texts.RELAY_OPTED_OUT.format(
             who=_who(newest, facts), phone=phone_for_people(facts.sender), text=command.text
         )
         return answer(None, RelayToDispatchers(fit(text), job_id))
@@ -73,17 +67,17 @@ def _status_reply(facts: Facts, context: Context) -> str:
     business = context.business_name
     if not jobs:
         reach = (
-            wording.REACH_BY_PHONE.format(phone=phone_for_people(context.business_phone))
+            texts.REACH_BY_PHONE.format(phone=phone_for_people(context.business_phone))
             if context.business_phone
-            else wording.REACH_BY_REPLY
+            else texts.REACH_BY_REPLY
         )
-        return wording.NO_OPEN_JOBS.format(business=business, reach=reach)
+        return texts.NO_OPEN_JOBS.format(business=business, reach=reach)
     if len(jobs) == 1:
-        return wording.STATUS_ONE.format(business=business, **_job_fields(jobs[0], facts, context))
-    lines = [wording.STATUS_MANY_HEADER.format(business=business)]
-    lines += [wording.STATUS_MANY_LINE.format(**_job_fields(job, facts, context)) for job in jobs[:STATUS_LIMIT]]
+        return texts.STATUS_ONE.format(business=business, **_job_fields(jobs[0], facts, context))
+    lines = [texts.STATUS_MANY_HEADER.format(business=business)]
+    lines += [texts.STATUS_MANY_LINE.format(**_job_fields(job, facts, context)) for job in jobs[:STATUS_LIMIT]]
     if len(jobs) > STATUS_LIMIT:
-        lines.append(wording.STATUS_MORE.format(count=len(jobs) - STATUS_LIMIT))
+        lines.append(texts.STATUS_MORE.format(count=len(jobs) - STATUS_LIMIT))
     return "\n".join(lines)
 
 
@@ -99,30 +93,31 @@ def _job_fields(job: Job, facts: Facts, context: Context) -> dict[str, object]:
 def _token(command: TokenQuery, facts: Facts, context: Context, answer: Answer) -> Decision:
     business = context.business_name
     if guards.token_lookups_blocked(facts.phone_state, facts.now):
-        return answer(wording.CODE_THROTTLED.format(business=business))
+        return answer(texts.CODE_THROTTLED.format(business=business))
     job = facts.token_job
     if job is None:
-        return answer(wording.CODE_MISS.format(business=business), CountTokenMiss())
+        return answer(texts.CODE_MISS.format(business=business), CountTokenMiss())
     fields = _job_fields(job, facts, context)
     if job["customer_phone"] == facts.sender:
         return answer(
-            wording.CODE_OWNER.format(business=business, first_name=first_name(job), **fields), on_job=job["id"]
+            texts.CODE_OWNER.format(business=business, first_name=first_name(job.get("customer_name")), **fields),
+            on_job=job["id"],
         )
     # Privacy: whoever holds a token may see the job's status, never who or where it is for;
     # and the text stays out of that customer's conversation.
-    return answer(wording.CODE_OTHER.format(business=business, **fields))
+    return answer(texts.CODE_OTHER.format(business=business, **fields))
 
 
 def _help(context: Context) -> str:
-    or_call = wording.OR_CALL.format(phone=phone_for_people(context.business_phone)) if context.business_phone else ""
-    return wording.HELP.format(business=context.business_name, or_call=or_call)
+    or_call = texts.OR_CALL.format(phone=phone_for_people(context.business_phone)) if context.business_phone else ""
+    return texts.HELP.format(business=context.business_name, or_call=or_call)
 
 
 def _free_text(command: Command, newest: Job | None, facts: Facts, context: Context, answer: Answer) -> Decision:
     cancel = isinstance(command, FreeText) and command.cancel_request
     who = _who(newest, facts)
     target = newest["id"] if newest else facts.sender
-    frame = wording.RELAY_CANCEL if cancel and newest else wording.RELAY
+    frame = texts.RELAY_CANCEL if cancel and newest else texts.RELAY
     job_id: int | None = newest["id"] if newest else None
     fields = {"who": who, "target": target, "job_id": job_id}
     # One message at most: a very long text is cut, keeping the frame ("Reply: R 1042 <text>").
@@ -140,14 +135,16 @@ def _ack(cancel: bool, context: Context) -> str:
     phone = phone_for_people(context.business_phone) if context.business_phone else None
     if not context.has_dispatchers:
         if phone is None:
-            return wording.ACK_NO_ONE.format(business=business)
-        frame = wording.ACK_CANCEL_NO_DISPATCHER if cancel else wording.ACK_NO_DISPATCHER
+            return texts.ACK_NO_ONE.format(business=business)
+        frame = texts.ACK_CANCEL_NO_DISPATCHER if cancel else texts.ACK_NO_DISPATCHER
         return frame.format(business=business, phone=phone)
-    urgent = wording.URGENT.format(phone=phone) if phone else ""
-    return (wording.ACK_CANCEL if cancel else wording.ACK).format(business=business, urgent=urgent)
+    urgent = texts.URGENT.format(phone=phone) if phone else ""
+    return (texts.ACK_CANCEL if cancel else texts.ACK).format(business=business, urgent=urgent)
 
 
 def _who(job: Job | None, facts: Facts) -> str:
     if job is None:
-        return wording.WHO_WITHOUT_JOB.format(phone=facts.sender)
-    return wording.WHO_WITH_JOB.format(first_name=first_name(job), job_id=job["id"], status=label(job["status"]))
+        return texts.WHO_WITHOUT_JOB.format(phone=facts.sender)
+    return texts.WHO_WITH_JOB.format(
+        first_name=first_name(job.get("customer_name")), job_id=job["id"], status=label(job["status"])
+    )

@@ -4,107 +4,105 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.conversation import wording
+from bot.conversation import texts
 from bot.conversation.commands import (
     Command,
     Help,
     Invalid,
     ListJobs,
-    Move,
     OptIn,
     OptOut,
     ReplyTo,
+    SetStatus,
     ShowJob,
     Unknown,
 )
-from bot.conversation.display import first_name, money, phone_for_people, short_name, status_phrase
-from bot.conversation.effects import Decision, Effect, MoveJob, RecordOptIn, RecordOptOut, Relay
+from bot.conversation.display import status_phrase
+from bot.conversation.effects import ChangeStatus, Decision, Effect, RecordOptIn, RecordOptOut, Relay
 from bot.conversation.facts import Context, Facts, Job
+from bot.wording import first_name, money, phone_for_people, short_name
 
 JOBS_LIMIT = 10  # lines in a JOBS answer; a long list is better read on the dashboard
 Answer = Callable[..., Decision]  # (reply, *effects, job_id=..., kind=...) -> Decision
 
 
 def decide_dispatcher(command: Command, facts: Facts, context: Context) -> Decision:
-    """The reply and effects for a dispatcher's text (a MoveJob's reply comes from Decision.after_move)."""
+    """The reply and effects for a dispatcher's text (a status change is answered by Decision.after_status_change)."""
     if isinstance(command, OptIn) and not facts.opted_out:
         command = Unknown(command.text, command.role)  # a bare YES is not a command
 
     def answer(reply: str | None, *effects: Effect, job_id: int | None = None, kind: str = "reply") -> Decision:
-        return Decision(
-            reply=reply,
-            inbound_kind="command" if command.understood else "text",
-            decided_at=facts.now,
-            job_id=job_id,
-            reply_kind="system" if kind == "system" else "reply",
-            effects=effects,
-        )
+        return Decision.answering(command, facts.now, reply, effects, job_id=job_id, kind=kind)
 
     if isinstance(command, OptOut):
         return answer(None, RecordOptOut(command.keyword))
     if isinstance(command, OptIn):
         return answer(
-            wording.OPTED_IN.format(business=context.business_name), RecordOptIn(command.keyword), kind="system"
+            texts.OPTED_IN.format(business=context.business_name), RecordOptIn(command.keyword), kind="system"
         )
-    if isinstance(command, Move):
+    if isinstance(command, SetStatus):
         if facts.job is None:
-            return answer(wording.NO_JOB.format(job_id=command.job_id))
-        effect = MoveJob(command.job_id, command.status, command.eta_minutes, command.total)
+            return answer(texts.NO_JOB.format(job_id=command.job_id))
+        effect = ChangeStatus(command.job_id, command.status, command.eta_minutes, command.total)
         return answer(None, effect, job_id=command.job_id)
     if isinstance(command, ListJobs):
         return answer(_jobs_list(facts, context))
     if isinstance(command, ShowJob):
         if facts.job is None:
-            return answer(wording.NO_JOB.format(job_id=command.job_id))
+            return answer(texts.NO_JOB.format(job_id=command.job_id))
         return answer(_job_detail(facts.job, facts, context), job_id=command.job_id)
     if isinstance(command, ReplyTo):
         return _reply_to(command, facts, answer)
     if isinstance(command, Help):
-        return answer(wording.DISPATCHER_HELP)
+        return answer(texts.DISPATCHER_HELP)
     if isinstance(command, Invalid):
         return answer(command.error)
-    return answer(wording.NOT_UNDERSTOOD)
+    return answer(texts.NOT_UNDERSTOOD)
 
 
 def _reply_to(command: ReplyTo, facts: Facts, answer: Answer) -> Decision:
     if command.phone is not None:
         relay = Relay(command.phone, command.body)
         if facts.target_opted_out:
-            return answer(wording.CUSTOMER_OPTED_OUT, relay)
-        return answer(wording.SENT_TO_PHONE.format(phone=command.phone), relay)
+            return answer(texts.CUSTOMER_OPTED_OUT, relay)
+        return answer(texts.SENT_TO_PHONE.format(phone=command.phone), relay)
     job = facts.job
     if job is None:
-        return answer(wording.NO_JOB.format(job_id=command.job_id))
+        return answer(texts.NO_JOB.format(job_id=command.job_id))
     # Queued even when opted out: the queue logs it `skipped` with the reason, as SPEC asks.
     relay = Relay(job["customer_phone"], command.body, job["id"])
     if facts.target_opted_out:
-        return answer(wording.CUSTOMER_OPTED_OUT, relay, job_id=job["id"])
-    return answer(wording.SENT_TO_JOB.format(first_name=first_name(job), job_id=job["id"]), relay, job_id=job["id"])
+        return answer(texts.CUSTOMER_OPTED_OUT, relay, job_id=job["id"])
+    return answer(
+        texts.SENT_TO_JOB.format(first_name=first_name(job.get("customer_name")), job_id=job["id"]),
+        relay,
+        job_id=job["id"],
+    )
 
 
 def _jobs_list(facts: Facts, context: Context) -> str:
     jobs = list(facts.open_jobs)
     if not jobs:
-        return wording.NO_OPEN_JOBS_DISPATCHER
-    lines = [wording.JOBS_HEADER.format(count=len(jobs))]
+        return texts.NO_OPEN_JOBS_DISPATCHER
+    lines = [texts.JOBS_HEADER.format(count=len(jobs))]
     for job in jobs[:JOBS_LIMIT]:
         lines.append(
-            wording.JOBS_LINE.format(
+            texts.JOBS_LINE.format(
                 job_id=job["id"],
                 status=status_phrase(job, context.timezone, facts.now),
-                name=short_name(job),
+                name=short_name(job.get("customer_name")),
                 service=job["service_type"],
             )
         )
     if len(jobs) > JOBS_LIMIT:
-        lines.append(wording.JOBS_MORE.format(count=len(jobs) - JOBS_LIMIT))
+        lines.append(texts.JOBS_MORE.format(count=len(jobs) - JOBS_LIMIT))
     return "\n".join(lines)
 
 
 def _job_detail(job: Job, facts: Facts, context: Context) -> str:
     """Two lines: the job and where it stands; then the customer's phone and address."""
     total = f", total {money(job['total'])}" if job.get("total") is not None else ""
-    first = wording.JOB_DETAIL.format(
+    first = texts.JOB_DETAIL.format(
         job_id=job["id"],
         name=job["customer_name"],
         service=job["service_type"],
@@ -112,4 +110,4 @@ def _job_detail(job: Job, facts: Facts, context: Context) -> str:
         total=total,
     )
     address = f", {job['address']}" if job.get("address") else ""
-    return first + "\n" + wording.JOB_CONTACT.format(phone=phone_for_people(job["customer_phone"]), address=address)
+    return first + "\n" + texts.JOB_CONTACT.format(phone=phone_for_people(job["customer_phone"]), address=address)

@@ -1,6 +1,6 @@
-"""The dispatcher's commands: job moves, lookups and R/REPLY relays.
+"""The dispatcher's commands: status changes, lookups and R/REPLY relays.
 
-Moves take a job id and an optional number in either order: "EN ROUTE 1042
+Status changes take a job id and an optional number in either order: "EN ROUTE 1042
 20", "1042 en route eta 20", "omw 1042 15 min", "DONE 1042 $1,200.00". A
 number marked as an ETA ("eta 20", "20 min") or as money ("$350", "total
 350") is that, whatever its place; of the unmarked plain numbers the first is
@@ -14,34 +14,44 @@ import re
 from dataclasses import dataclass, field
 
 from bot import jobs
-from bot.conversation import wording
+from bot.conversation import texts
 from bot.conversation.commands import (
     DISPATCHER,
     Command,
     Help,
     Invalid,
     ListJobs,
-    Move,
     ReplyTo,
+    SetStatus,
     ShowJob,
     Unknown,
 )
 from bot.conversation.normalize import POLITE_WORDS, squash
 from bot.errors import ValidationError
+from bot.job_fields import MAX_ETA_MINUTES, MAX_TOTAL, parse_total
 from bot.phones import normalize_phone
 
-# Multi-word verbs become one word before splitting; order matters ("en route" before "here").
+# The statuses a dispatcher sets by text ("scheduled" is where a job starts, never a command).
+_STATUS_VERBS = {f"_{status}": status for status in ("en_route", "arrived", "complete", "cancelled")}
+
+
+def _any_of(words: tuple[str, ...]) -> str:
+    """A regex for any of `words`, where a space may be spaces, "-" or nothing ("en-route", "onsite")."""
+    return "|".join(r"[\s-]*".join(map(re.escape, word.split())) for word in words)
+
+
+# Multi-word verbs become one word before splitting. The status words are bot.jobs.STATUS_WORDS,
+# the spellings the API and `qdn` take too.
 _VERB_PHRASES = (
-    (re.compile(r"\b(?:en[\s-]*route|omw|otw|on (?:my|the) way)\b"), " _en_route "),
-    (re.compile(r"\b(?:arrived|arrive|here|on[\s-]*site)\b"), " _arrived "),
-    (re.compile(r"\b(?:done|complete|completed|finished)\b"), " _complete "),
-    (re.compile(r"\b(?:cancel|cancelled|canceled)\b"), " _cancelled "),
+    *(
+        (re.compile(rf"\b(?:{_any_of(jobs.STATUS_WORDS[status])})\b"), f" {verb} ")
+        for verb, status in _STATUS_VERBS.items()
+    ),
     (re.compile(r"\b(?:jobs|list|open)\b"), " _jobs "),
     (re.compile(r"\bstatus\b"), " _status "),
     (re.compile(r"\b(?:help|commands|menu)\b"), " _help "),
 )
-_MOVES = {"_en_route": "en_route", "_arrived": "arrived", "_complete": "complete", "_cancelled": "cancelled"}
-_VERBS = frozenset({*_MOVES, "_jobs", "_status", "_help"})
+_VERBS = frozenset({*_STATUS_VERBS, "_jobs", "_status", "_help"})
 
 _ETA_BEFORE = frozenset({"eta", "in"})
 _ETA_AFTER = frozenset({"min", "mins", "minute", "minutes", "m", "mn"})
@@ -60,7 +70,7 @@ _REPLY = re.compile(
 
 @dataclass
 class _Reading:
-    """The words of a move/lookup, sorted by what they are."""
+    """The words of a status change or lookup, sorted by what they are."""
 
     verbs: list[str] = field(default_factory=list)
     plain: list[str] = field(default_factory=list)  # unmarked whole numbers, in order
@@ -79,12 +89,12 @@ def parse_dispatcher(text: str) -> Command:
         return Unknown(text, DISPATCHER)
     verbs = set(reading.verbs)
     if len(verbs) > 1 and verbs != {"_status", "_jobs"}:
-        if verbs & set(_MOVES):
-            return Invalid(text, DISPATCHER, error=wording.ONE_COMMAND)
+        if verbs & set(_STATUS_VERBS):
+            return Invalid(text, DISPATCHER, error=texts.ONE_COMMAND)
         return Unknown(text, DISPATCHER)
     verb = reading.verbs[0] if reading.verbs else "_status"
-    if verb in _MOVES:
-        return _move(text, _MOVES[verb], reading)
+    if verb in _STATUS_VERBS:
+        return _set_status(text, _STATUS_VERBS[verb], reading)
     if reading.unknown or reading.eta or reading.money:
         return Unknown(text, DISPATCHER)
     if verb == "_help":
@@ -93,7 +103,7 @@ def parse_dispatcher(text: str) -> Command:
         return ListJobs(text, DISPATCHER)
     if len(reading.plain) == 1:
         return ShowJob(text, DISPATCHER, job_id=int(reading.plain[0]))
-    return Invalid(text, DISPATCHER, error=wording.ONE_JOB_AT_A_TIME.format(example=wording.EXAMPLES["_status"]))
+    return Invalid(text, DISPATCHER, error=texts.ONE_JOB_AT_A_TIME.format(example=texts.EXAMPLES["_status"]))
 
 
 def _read(squashed: str) -> _Reading:
@@ -133,19 +143,19 @@ def _read(squashed: str) -> _Reading:
 
 
 def _remark(source: list[str], target: list[str]) -> None:
-    """Move the number just read to `target`: "20 min" marks 20 as minutes after the fact."""
+    """Put the number just read in `target`: "20 min" marks 20 as minutes after the fact."""
     if source is not target:
         target.append(source.pop())
 
 
-def _move(text: str, status: str, reading: _Reading) -> Command:
-    example = wording.EXAMPLES[status]
+def _set_status(text: str, status: str, reading: _Reading) -> Command:
+    example = texts.EXAMPLES[status]
     if reading.unknown:
         return Invalid(
-            text, DISPATCHER, error=wording.NOT_UNDERSTOOD_WORD.format(word=reading.unknown[0], example=example)
+            text, DISPATCHER, error=texts.NOT_UNDERSTOOD_WORD.format(word=reading.unknown[0], example=example)
         )
     if not reading.plain:
-        return Invalid(text, DISPATCHER, error=wording.WHICH_JOB.format(example=example))
+        return Invalid(text, DISPATCHER, error=texts.WHICH_JOB.format(example=example))
     job_id, *extra = reading.plain
     # The second plain number is the ETA of EN ROUTE or the total of DONE.
     if status == "en_route":
@@ -155,22 +165,22 @@ def _move(text: str, status: str, reading: _Reading) -> Command:
     elif status == "complete":
         reading.money.extend(extra)
     elif extra:
-        return Invalid(text, DISPATCHER, error=wording.ONLY_JOB.format(example=example))
+        return Invalid(text, DISPATCHER, error=texts.ONLY_JOB.format(example=example))
     if len(reading.eta) + len(reading.money) > 1:
-        return Invalid(text, DISPATCHER, error=wording.ONE_JOB_AT_A_TIME.format(example=example))
+        return Invalid(text, DISPATCHER, error=texts.ONE_JOB_AT_A_TIME.format(example=example))
     if (reading.eta and status != "en_route") or (reading.money and status != "complete"):
-        return Invalid(text, DISPATCHER, error=wording.ONLY_JOB.format(example=example))
+        return Invalid(text, DISPATCHER, error=texts.ONLY_JOB.format(example=example))
     eta = total = None
     if reading.eta:
-        if not reading.eta[0].isdigit() or int(reading.eta[0]) > jobs.MAX_ETA_MINUTES:
-            return Invalid(text, DISPATCHER, error=wording.BAD_ETA.format(max=jobs.MAX_ETA_MINUTES, example=example))
+        if not reading.eta[0].isdigit() or int(reading.eta[0]) > MAX_ETA_MINUTES:
+            return Invalid(text, DISPATCHER, error=texts.BAD_ETA.format(max=MAX_ETA_MINUTES, example=example))
         eta = int(reading.eta[0])
     if reading.money:
         try:
-            total = jobs.parse_total(reading.money[0])
+            total = parse_total(reading.money[0])
         except ValidationError:
-            return Invalid(text, DISPATCHER, error=wording.BAD_TOTAL.format(max=jobs.MAX_TOTAL, example=example))
-    return Move(text, DISPATCHER, job_id=int(job_id), status=status, eta_minutes=eta, total=total)
+            return Invalid(text, DISPATCHER, error=texts.BAD_TOTAL.format(max=MAX_TOTAL, example=example))
+    return SetStatus(text, DISPATCHER, job_id=int(job_id), status=status, eta_minutes=eta, total=total)
 
 
 # --- R / REPLY --------------------------------------------------------------
@@ -189,14 +199,14 @@ def _parse_reply(text: str, rest: str) -> Command:
         position = chunk.end()
         ends.append(position)
     if not chunks:
-        return Invalid(text, DISPATCHER, error=wording.REPLY_TARGET)
+        return Invalid(text, DISPATCHER, error=texts.REPLY_TARGET)
     for count in range(len(chunks), 0, -1):
         phone = _phone(chunks[:count])
         if phone:
             return _reply(text, rest[ends[count - 1] :], phone=phone)
     job = _PLAIN_NUMBER.fullmatch(chunks[0].lstrip("#"))
     if job is None or len(chunks[0].strip("#")) > 9:
-        return Invalid(text, DISPATCHER, error=wording.REPLY_TARGET)
+        return Invalid(text, DISPATCHER, error=texts.REPLY_TARGET)
     return _reply(text, rest[ends[0] :], job_id=int(job.group(1)))
 
 
@@ -217,5 +227,5 @@ def _phone(chunks: list[str]) -> str | None:
 def _reply(text: str, after_target: str, *, job_id: int | None = None, phone: str | None = None) -> Command:
     body = after_target.lstrip(" \t:,-").strip()
     if not body:
-        return Invalid(text, DISPATCHER, error=wording.REPLY_TEXT)
+        return Invalid(text, DISPATCHER, error=texts.REPLY_TEXT)
     return ReplyTo(text, DISPATCHER, body=body, job_id=job_id, phone=phone)

@@ -1,70 +1,14 @@
-"""How jobs, times, money and phones read in a text message."""
+"""How a job's appointment and status read in a text message (money, phones and clock times: bot.wording)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
-from functools import lru_cache
+from datetime import datetime, tzinfo
 from typing import Any
 
-import phonenumbers
-
-from bot.jobs import label, scheduled_day
+from bot.job_fields import scheduled_day
+from bot.jobs import label
 from bot.messages import MAX_BODY_CHARS as MAX_SMS_CHARS
-
-
-def first_name(job: dict[str, Any]) -> str:
-    parts = (job.get("customer_name") or "").split()
-    return parts[0] if parts else "Customer"
-
-
-def short_name(job: dict[str, Any]) -> str:
-    """ "Dana Whitfield" -> "Dana W." (enough for a dispatcher's one-line list)."""
-    parts = (job.get("customer_name") or "").split()
-    if len(parts) > 1:
-        return f"{parts[0]} {parts[-1][0]}."
-    return parts[0] if parts else "Customer"
-
-
-def money(total: float) -> str:
-    return f"${total:,.2f}"
-
-
-@lru_cache(maxsize=1024)  # the business phone is formatted for nearly every reply
-def phone_for_people(e164: str) -> str:
-    """ "+15125550123" -> "(512) 555-0123"; other countries in international form."""
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    style = phonenumbers.PhoneNumberFormat.NATIONAL if parsed.country_code == 1 else None
-    return phonenumbers.format_number(parsed, style or phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
-def clock(moment: datetime, now: datetime) -> str:
-    """ "2:45 PM" today, "Sat Nov 28 2:45 PM" on another day (both in `moment`'s zone)."""
-    hour = moment.hour % 12 or 12
-    time = f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
-    if moment.date() == now.astimezone(moment.tzinfo).date():
-        return time
-    return f"{moment:%a %b} {moment.day} {time}"
-
-
-def eta_at(job: dict[str, Any], tz: tzinfo) -> datetime | None:
-    """When the driver is expected: the latest en-route record's time plus its ETA minutes.
-
-    The ETA minutes were counted from when the dispatcher sent them, so a
-    customer asking later reads a clock time, not a stale "20 min".
-    """
-    if job.get("status") != "en_route" or job.get("eta_minutes") is None:
-        return None
-    for entry in reversed(job.get("history") or []):
-        if entry.get("status") == "en_route":
-            try:
-                since = datetime.fromisoformat(entry["at"].replace("Z", "+00:00"))
-            except (KeyError, TypeError, ValueError):
-                return None
-            return (since + timedelta(minutes=job["eta_minutes"])).astimezone(tz)
-    return None
+from bot.wording import clock, eta_at
 
 
 def scheduled_at(job: dict[str, Any], tz: tzinfo) -> datetime | None:

@@ -1,10 +1,11 @@
 """What a decision asks the handler to do, and the decision itself.
 
 Effect
-├── MoveJob             run Services.change_status(job_id, status, by=sender, ...), then Decision.after_move
-├── Relay               queue a `relay` text to one phone (a dispatcher's R/REPLY)
-├── RelayToDispatchers  queue a `relay` text to every DISPATCHER_NUMBERS phone
-└── PhoneEffect         a change to the sender's phone state (one store.update_phone)
+├── ChangeStatus        run Services.change_status(job_id, status, by=<who texted>, ...) first, then
+│                       Decision.after_status_change words the answer
+├── Relay               a `relay` text to one phone (a dispatcher's R/REPLY)
+├── RelayToDispatchers  a `relay` text to every DISPATCHER_NUMBERS phone
+└── PhoneEffect         a change to the texting phone's state (Decision.update_phone_state)
     ├── RecordOptOut
     ├── RecordOptIn
     ├── MarkAcked        the free-text acknowledgement was sent now (ACK_INTERVAL_HOURS guard)
@@ -21,15 +22,23 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.conversation import guards
-from bot.conversation.move_answer import answer_move
+from bot.conversation.commands import Command
+from bot.conversation.status_answer import StatusOutcome, answer_status_change
 
 
 class Effect:
-    """Something the handler carries out after storing the inbound text."""
+    """Something the handler carries out for a decision.
+
+    The relays and phone-state changes are stored in the same atomic write as
+    the inbound text (store.record_inbound); a status change runs before it,
+    since the answer and the inbound text's job depend on how it went.
+    """
 
 
 @dataclass(frozen=True)
-class MoveJob(Effect):
+class ChangeStatus(Effect):
+    """Set job `job_id`'s status (a dispatcher's EN ROUTE / ARRIVED / DONE / CANCEL)."""
+
     job_id: int
     status: str
     eta_minutes: int | None = None
@@ -108,10 +117,10 @@ class Decision:
     reply_kind   how the reply is logged: "reply", or "system" (acknowledgement, opt-in confirmation)
     inbound_kind how the inbound text is logged: "command" (understood) or "text"
     job_id       the job whose conversation the inbound text and reply belong to (None: the phone's)
-    effects      to carry out in order, after the inbound text is stored once
+    effects      to carry out: a ChangeStatus first, the rest in the write that stores the inbound text
     decided_at   the `now` the decision was made with (phone-state changes are stamped with it)
-    quiet        the sender gets no answer (opted out, over the hourly cap, or this answer went out
-                 within guards.REPEAT_WINDOW); kept by after_move
+    quiet        whoever texted gets no answer (opted out, over the hourly cap, or this answer went
+                 out within guards.REPEAT_WINDOW); kept by after_status_change
     """
 
     reply: str | None
@@ -122,69 +131,60 @@ class Decision:
     effects: tuple[Effect, ...] = field(default=())
     quiet: bool = False
 
+    @classmethod
+    def answering(
+        cls,
+        command: Command,
+        now: datetime,
+        reply: str | None,
+        effects: tuple[Effect, ...],
+        *,
+        job_id: int | None,
+        kind: str = "reply",
+    ) -> Decision:
+        """The decision to answer `command` with `reply` (`kind` "system" for acknowledgements and
+        opt-in confirmations); the inbound text is logged as a `command` if understood, else `text`."""
+        return cls(
+            reply=reply,
+            inbound_kind="command" if command.understood else "text",
+            decided_at=now,
+            job_id=job_id,
+            reply_kind="system" if kind == "system" else "reply",
+            effects=effects,
+        )
+
     @property
-    def move(self) -> MoveJob | None:
-        """The status move to run before the reply is known (dispatchers' EN ROUTE etc.)."""
-        return next((effect for effect in self.effects if isinstance(effect, MoveJob)), None)
+    def status_change(self) -> ChangeStatus | None:
+        """The status change to run before the reply is known (dispatchers' EN ROUTE etc.)."""
+        return next((effect for effect in self.effects if isinstance(effect, ChangeStatus)), None)
 
     @property
     def phone_effects(self) -> tuple[PhoneEffect, ...]:
         return tuple(effect for effect in self.effects if isinstance(effect, PhoneEffect))
 
     def update_phone_state(self, state: Mapping[str, Any]) -> dict[str, Any]:
-        """The sender's phone state after this decision: pass to `store.update_phone(sender, ...)`.
+        """The texting phone's state after this decision: the handler passes this method to
+        `store.record_inbound(..., change_phone=...)`.
 
-        A pure function of the current state, so the store can run it inside
-        its atomic write and concurrent texts from one phone do not lose counts.
+        A pure function of the current state, so the store runs it inside the
+        webhook's one atomic write and concurrent texts from one phone do not
+        lose counts.
         """
         updated = dict(state)
         for effect in self.phone_effects:
             effect.apply(updated, self.decided_at)
         return updated
 
-    def after_move(self, outcome: MoveOutcome) -> Decision:
-        """This decision with the dispatcher's answer to how the move went."""
-        move = self.move
-        if move is None:
-            raise ValueError("after_move needs a decision with a MoveJob effect")
+    def after_status_change(self, outcome: StatusOutcome) -> Decision:
+        """This decision with the dispatcher's answer to how the status change went."""
+        change = self.status_change
+        if change is None:
+            raise ValueError("after_status_change needs a decision with a ChangeStatus effect")
         if outcome.job is not None:
             job_id: int | None = outcome.job["id"]
         elif outcome.result == "refused":
-            job_id = move.job_id  # the job exists: its conversation keeps the attempt and the reason
+            job_id = change.job_id  # the job exists: its conversation keeps the attempt and the reason
         else:
             job_id = None
-        return replace(self, reply=None if self.quiet else answer_move(move, outcome), job_id=job_id)
-
-
-@dataclass(frozen=True)
-class MoveOutcome:
-    """How a MoveJob went, as the handler saw it; build one with the class methods."""
-
-    result: Literal["moved", "unchanged", "refused", "not_found"]
-    job: dict[str, Any] | None = None  # the job after the move (moved, unchanged)
-    customer_texted: bool = False  # moved: the notification was queued, not skipped for opt-out
-    message: str = ""  # refused: InvalidTransition's message, e.g. "1042 is complete; it can't go en route"
-
-    @classmethod
-    def moved(cls, job: dict[str, Any], *, customer_texted: bool) -> MoveOutcome:
-        return cls("moved", job, customer_texted=customer_texted)
-
-    @classmethod
-    def unchanged(cls, job: dict[str, Any]) -> MoveOutcome:
-        return cls("unchanged", job)
-
-    @classmethod
-    def refused(cls, message: str) -> MoveOutcome:
-        return cls("refused", message=message)
-
-    @classmethod
-    def not_found(cls) -> MoveOutcome:
-        return cls("not_found")
-
-    @classmethod
-    def from_change(cls, job: dict[str, Any], changed: bool, messages: list[dict[str, Any]]) -> MoveOutcome:
-        """From Services.change_status's JobWrite (job, changed, messages): texted unless skipped."""
-        if not changed:
-            return cls.unchanged(job)
-        texted = bool(messages) and all(message.get("status") != "skipped" for message in messages)
-        return cls.moved(job, customer_texted=texted)
+        reply = None if self.quiet else answer_status_change(change.job_id, outcome)
+        return replace(self, reply=reply, job_id=job_id)

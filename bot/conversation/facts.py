@@ -17,10 +17,10 @@ from bot.conversation.commands import (
     CUSTOMER,
     Command,
     ListJobs,
-    Move,
     OptIn,
     OptOut,
     ReplyTo,
+    SetStatus,
     ShowJob,
     TokenQuery,
 )
@@ -84,7 +84,7 @@ def needs(command: Command, *, phone_state: Mapping[str, Any], now: datetime) ->
         if isinstance(command, TokenQuery) and not guards.token_lookups_blocked(phone_state, now):
             token = command.token
         return Needs(sender_open_jobs=True, token=token)
-    if isinstance(command, Move):
+    if isinstance(command, SetStatus):
         # Known before the move so a missing job gets "No job 1043." and no log row in a job that isn't there.
         return Needs(job_id=command.job_id)
     if isinstance(command, OptOut | OptIn):

@@ -1,4 +1,4 @@
-"""Loop and abuse guards kept in a phone's state (store.get_phone / update_phone).
+"""Loop and abuse guards kept in a phone's state (read with store.get_phone, changed in the webhook's one write).
 
 State keys (a plain dict, JSON-safe):
     opted_out       bool -- the store's `is_opted_out` index reads this key

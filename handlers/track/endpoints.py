@@ -23,10 +23,11 @@ from starlette.templating import Jinja2Templates
 
 from bot.phones import mask_phone
 from bot.tokens import normalize_token
+from bot.wording import first_name
 from handlers.ratelimit import MissLimiter
 from handlers.responses import error_response
 from handlers.services import services
-from handlers.track.view import display_phone, page_context
+from handlers.track.view import page_context, tel_link
 from store import Job, Message, public_message
 
 log = logging.getLogger("qdn.track")
@@ -74,7 +75,7 @@ def public_view(job: Job, business_name: str) -> dict[str, Any]:
         ],
         "eta_minutes": job["eta_minutes"],
         "service_type": job["service_type"],
-        "first_name": job["customer_name"].split()[0],
+        "first_name": first_name(job["customer_name"]),
         "phone_masked": mask_phone(job["customer_phone"]),
         "business_name": business_name,
         "total": job.get("total") if complete else None,
@@ -187,7 +188,7 @@ async def track_page(request: Request) -> Response:
     """GET /track?token=... and GET /track/{token}: the tracking page (HTML)."""
     svc = services(request)
     raw = request.path_params.get("token") or request.query_params.get("token")
-    base = {"business_name": svc.settings.business_name, "business_phone": display_phone(svc.settings.business_phone)}
+    base = {"business_name": svc.settings.business_name, "business_phone": tel_link(svc.settings.business_phone)}
     try:
         job = await _lookup(request, raw)
     except _TokenMiss:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
+from bot.wording import clock, eta_at, money, phone_for_people
 
 STEPS = (("scheduled", "Scheduled"), ("en_route", "En route"), ("arrived", "Arrived"), ("complete", "Complete"))
 _STEP_INDEX = {key: index for index, (key, _) in enumerate(STEPS)}
@@ -47,16 +47,6 @@ class Moment:
     text: str  # "Today, 2:45 PM" / "Tue, Nov 25, 9:05 AM"
 
 
-def parse_utc(at: str) -> datetime:
-    return datetime.fromisoformat(at.replace("Z", "+00:00"))
-
-
-def clock(moment: datetime) -> str:
-    """ "2:45 PM" (no leading zero, portable unlike %-I)."""
-    hour = moment.hour % 12 or 12
-    return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
-
-
 def when(moment: datetime, now: datetime) -> str:
     """A local time, with the day only when it is not today."""
     if moment.date() == now.date():
@@ -65,7 +55,7 @@ def when(moment: datetime, now: datetime) -> str:
 
 
 def moment(at: str, tz: ZoneInfo, now: datetime) -> Moment:
-    local = parse_utc(at).astimezone(tz)
+    local = datetime.fromisoformat(at).astimezone(tz)
     return Moment(iso=at, text=when(local, now))
 
 
@@ -80,16 +70,10 @@ def steps(status: str) -> list[Step]:
 
 def eta(view: dict[str, Any], tz: ZoneInfo) -> dict[str, Any] | None:
     """When the crew should arrive: the latest en-route estimate, as local clock time."""
-    if view["status"] != "en_route" or view["eta_minutes"] is None:
+    arrival = eta_at(view, tz)
+    if arrival is None:
         return None
-    given = next(
-        (entry for entry in reversed(view["history"]) if entry["status"] == "en_route"),
-        None,
-    )
-    if given is None:
-        return None
-    set_at = parse_utc(given["at"]).astimezone(tz)
-    arrival = set_at + timedelta(minutes=view["eta_minutes"])
+    set_at = arrival - timedelta(minutes=view["eta_minutes"])
     return {
         "clock": clock(arrival),
         "zone": arrival.tzname() or "",
@@ -99,16 +83,11 @@ def eta(view: dict[str, Any], tz: ZoneInfo) -> dict[str, Any] | None:
     }
 
 
-def money(total: float) -> str:
-    return f"${total:,.2f}"
-
-
-def display_phone(e164: str | None) -> dict[str, str] | None:
+def tel_link(e164: str | None) -> dict[str, str] | None:
     """The business's own number for a tel: link and for reading."""
     if not e164:
         return None
-    national = phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL)
-    return {"tel": e164, "text": national}
+    return {"tel": e164, "text": phone_for_people(e164)}
 
 
 def page_context(

@@ -26,6 +26,8 @@ def tinydb_path(database_url: str) -> Path:
 
 
 class TinyDBBackend:
+    one_process = True  # the store lives in one process's memory, behind a lock on its folder
+
     def check_url(self, database_url: str) -> None:
         tinydb_path(database_url)
 

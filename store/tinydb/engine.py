@@ -12,13 +12,14 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.errors import NotFound, StoreCorrupt, StoreError
-from bot.jobs import utc_now
+from bot.jobs import iso_utc, utc_now
 from store import codec
-from store.base import Job, JobWrite, Message
+from store.base import Job, JobWrite, Message, PhoneState
 from store.files import FolderLock, StagedFiles, read_json, write_atomically
 from store.tinydb.indexes import Indexes, home, phone_partition
 from store.tinydb.journal import Journal, Op
@@ -233,14 +234,11 @@ class TinyDBCore:
         job_id = self.index.by_token.get(token)
         return None if job_id is None else self.get_job(job_id)
 
-    def list_jobs(
-        self, statuses: Iterable[str] | None = None, phone: str | None = None, limit: int | None = None
-    ) -> list[Job]:
+    def list_jobs(self, statuses: Iterable[str] | None = None, phone: str | None = None) -> list[Job]:
         ids: Iterable[int] = self.index.by_phone.get(phone, set()) if phone else self.index.jobs
         wanted = set(statuses) if statuses else None
         jobs = (self.index.jobs[i] for i in sorted(ids, reverse=True))
         selected = [job for job in jobs if wanted is None or job["status"] in wanted]
-        selected = selected[:limit] if limit else selected
         for job in selected:
             self._saw(str(job["id"]))
         return selected
@@ -263,7 +261,7 @@ class TinyDBCore:
         self,
         messages: list[Message],
         phone: str | None = None,
-        change_phone: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        change_phone: Callable[[PhoneState], PhoneState] | None = None,
     ) -> list[Message]:
         """Messages (and a phone's new state) in one atomic write."""
         for message in messages:
@@ -283,7 +281,7 @@ class TinyDBCore:
         inbound: Message,
         outbound: list[Message],
         phone: str | None,
-        change_phone: Callable[[dict[str, Any]], dict[str, Any]] | None,
+        change_phone: Callable[[PhoneState], PhoneState] | None,
     ) -> tuple[list[Message], bool]:
         existing = self.find_message_by_sid(inbound["twilio_sid"])
         if existing is not None:
@@ -317,8 +315,9 @@ class TinyDBCore:
 
     def job_messages(self, job_id: int) -> list[Message]:
         self.get_job(job_id)
-        # By time, ties in the order written: a dispatcher's text is stamped
-        # before the status text it causes, though written after it.
+        # By time, ties in the order written (Store.job_messages): the file's messages come in doc
+        # id order and the sort is stable. A dispatcher's text is stamped before the status text
+        # it causes, though written after it.
         return sorted(self._partition_messages(str(job_id)), key=lambda m: m["created_at"])
 
     def phone_messages(self, phone: str) -> list[Message]:
@@ -329,16 +328,39 @@ class TinyDBCore:
 
     def pending_messages(self) -> list[Message]:
         # Queue order: by time, then as written -- texts to one phone go out in the order queued.
-        pending = [self.get_message(message_id) for message_id in self.index.pending]
-        return sorted(pending, key=self.index.ids.order)
+        queue = self.index.queue
+        for message_id in queue.docs:
+            self._saw(self.index.ids.split(message_id)[0])
+        return [{**queue.docs[i], "id": i} for i in sorted(queue.docs, key=queue.order.__getitem__)]
+
+    # -- the send queue: claims with leases (store/tinydb/queue.py) ----------
+
+    def claim_due(self, now: str, limit: int, lease_seconds: float) -> list[Message]:
+        until = iso_utc(datetime.fromisoformat(now) + timedelta(seconds=lease_seconds))
+        claimed = []
+        for message_id in self.index.queue.claim(now, limit, until):
+            self._saw(self.index.ids.split(message_id)[0])  # never send a text before its row is on disk
+            claimed.append({**self.index.queue.docs[message_id], "id": message_id})
+        return claimed
+
+    def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
+        message = self.update_message(message_id, change)
+        self.index.queue.release(message_id)  # only once the outcome is written: a failed write keeps the claim
+        return message
+
+    def release(self, message_id: str) -> None:
+        self.index.queue.release(message_id)
+
+    def next_due(self) -> str | None:
+        return self.index.queue.next_due()
 
     # -- phones -------------------------------------------------------------
 
-    def get_phone(self, phone: str) -> dict[str, Any]:
+    def get_phone(self, phone: str) -> PhoneState:
         self._saw(phone_partition(phone))
         return dict(self.index.phone_state.get(phone, {}))
 
-    def update_phone(self, phone: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    def update_phone(self, phone: str, change: Callable[[PhoneState], PhoneState]) -> PhoneState:
         current = self.get_phone(phone)
         updated = change(dict(current))
         if updated == current:

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.errors import NotFound
 from store.base import Job, Message
+from store.tinydb.queue import SendQueue
 
 
 class Indexes:
@@ -29,7 +30,7 @@ class Indexes:
         # phone -> jobs whose conversation has a text to or from it: a
         # dispatcher's relays live with the customer's job, not the dispatcher's.
         self.texted_in: dict[str, set[int]] = {}
-        self.pending: dict[str, str] = {}  # message id -> created_at, for queue order
+        self.queue = SendQueue()  # the pending texts, and the senders' claims on them
         self.phone_state: dict[str, dict[str, Any]] = {}
         self.opted_out: set[str] = set()
         self.last_doc: dict[str, int] = {}  # partition id -> highest message doc id
@@ -48,9 +49,9 @@ class Indexes:
         if message.get("twilio_sid"):
             self.by_sid[message["twilio_sid"]] = message_id
         if message.get("status") == "pending":
-            self.pending[message_id] = message["created_at"]
+            self.queue.put(message_id, message, self.ids.order({**message, "id": message_id}))
         else:
-            self.pending.pop(message_id, None)
+            self.queue.remove(message_id)
 
     def put_phone_state(self, phone: str, state: dict[str, Any]) -> None:
         self.phone_state[phone] = state

@@ -23,7 +23,8 @@ then deleted. Until then, reads see the journal's documents over the files.
 
 Lookups that span partitions (token, phone, Twilio SID, pending queue,
 opt-outs, phone state) are answered from memory: indexes built by one scan of
-the files at start-up, then the journal replayed over them.
+the files at start-up, then the journal replayed over them. The senders'
+claims on pending texts are memory only (store/tinydb/queue.py).
 
 Threads: lookups and writes run under one mutex, in the caller's thread;
 they touch memory and append to the journal, never wait for the disk. Reads
@@ -42,7 +43,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from store.base import Job, JobWrite, Message, Store
+from store.base import Job, JobWrite, Message, PhoneState, Store
 from store.tinydb.engine import TinyDBCore
 from store.tinydb.group_commit import GroupCommit
 
@@ -64,29 +65,36 @@ class TinyDBStore(Store):
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb")
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb-sync")
         self._flushes = GroupCommit(self.core.journal, self._syncer)
+        # Set (on the event loop) after every write that queues a text; senders wait on it.
+        self._work = asyncio.Event()
 
     @property
     def description(self) -> str:
         return "tinydb"
 
-    def _run_locked(self, fn: Callable[[], T]) -> tuple[T, int]:
-        """`fn()` and the journal position that must be durable before its answer is given."""
+    def _run_locked(self, fn: Callable[[], T]) -> tuple[T, int, bool]:
+        """`fn()`, the journal position that must be durable before its answer is given, and
+        whether it queued a text."""
         with self.core.mutex:
             self.core.seen = 0
-            return fn(), self.core.seen
+            queue = self.core.index.queue
+            queue.queued = False
+            return fn(), self.core.seen, queue.queued
 
-    async def _durable(self, position: int) -> None:
+    async def _durable(self, position: int, queued: bool) -> None:
         await self._flushes.wait(position)
+        if queued:
+            self._work.set()
 
     async def _now(self, method: Callable[..., T], *args: Any) -> T:
-        result, position = self._run_locked(partial(method, *args))
-        await self._durable(position)
+        result, position, queued = self._run_locked(partial(method, *args))
+        await self._durable(position, queued)
         return result
 
     async def _off_loop(self, method: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        result, position = await loop.run_in_executor(self._thread, self._run_locked, partial(method, *args))
-        await self._durable(position)
+        result, position, queued = await loop.run_in_executor(self._thread, self._run_locked, partial(method, *args))
+        await self._durable(position, queued)
         return result
 
     async def open(self) -> TinyDBStore:
@@ -113,10 +121,8 @@ class TinyDBStore(Store):
     async def find_job_by_token(self, token: str) -> Job | None:
         return await self._now(self.core.find_job_by_token, token)
 
-    async def list_jobs(
-        self, *, statuses: Iterable[str] | None = None, phone: str | None = None, limit: int | None = None
-    ) -> list[Job]:
-        return await self._now(self.core.list_jobs, statuses, phone, limit)
+    async def list_jobs(self, *, statuses: Iterable[str] | None = None, phone: str | None = None) -> list[Job]:
+        return await self._now(self.core.list_jobs, statuses, phone)
 
     async def update_job(self, job_id: int, change: Callable[[Job], JobWrite]) -> JobWrite:
         return await self._now(self.core.update_job, job_id, change)
@@ -130,7 +136,7 @@ class TinyDBStore(Store):
         *,
         outbound: Iterable[Message] = (),
         phone: str | None = None,
-        change_phone: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        change_phone: Callable[[PhoneState], PhoneState] | None = None,
     ) -> tuple[list[Message], bool]:
         args = (inbound, list(outbound), phone, change_phone)
         if inbound["twilio_sid"] not in self.core.index.by_sid:  # the usual case: memory and one append
@@ -155,12 +161,32 @@ class TinyDBStore(Store):
         return await self._off_loop(self.core.phone_messages, phone)
 
     async def pending_messages(self) -> list[Message]:
-        return await self._off_loop(self.core.pending_messages)
+        return await self._now(self.core.pending_messages)
 
-    async def get_phone(self, phone: str) -> dict[str, Any]:
+    async def claim_due(self, now: str, limit: int, lease_seconds: float) -> list[Message]:
+        return await self._now(self.core.claim_due, now, limit, lease_seconds)
+
+    async def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
+        return await self._off_loop(self.core.complete, message_id, change)
+
+    async def release(self, message_id: str) -> None:
+        await self._now(self.core.release, message_id)
+
+    async def next_due(self) -> str | None:
+        return await self._now(self.core.next_due)
+
+    async def wait_for_work(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._work.wait(), timeout)
+        except TimeoutError:
+            return False
+        self._work.clear()
+        return True
+
+    async def get_phone(self, phone: str) -> PhoneState:
         return await self._now(self.core.get_phone, phone)
 
-    async def update_phone(self, phone: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    async def update_phone(self, phone: str, change: Callable[[PhoneState], PhoneState]) -> PhoneState:
         return await self._now(self.core.update_phone, phone, change)
 
     async def is_opted_out(self, phone: str) -> bool:

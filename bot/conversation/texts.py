@@ -59,7 +59,7 @@ COMMAND_LIST = (
 DISPATCHER_HELP = "Commands: " + COMMAND_LIST
 NOT_UNDERSTOOD = "Didn't understand. Commands: " + COMMAND_LIST
 
-MOVED = "{job_id} -> {status}{detail}. {texted}"
+STATUS_CHANGED = "{job_id} -> {status}{detail}. {texted}"
 ETA_DETAIL = " (ETA {eta} min)"
 TOTAL_DETAIL = " ({total})"
 CUSTOMER_TEXTED = "Customer texted."

@@ -1,0 +1,83 @@
+"""How money, phones, names and times read wherever people read them: texts, the tracking page, `qdn`.
+
+Pure: no I/O, no settings. Callers choose the zone (the business's
+TIMEZONE); a moment is shown in the zone it carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+
+NO_NAME = "Customer"  # what a job with no usable name is called
+
+
+def money(amount: float) -> str:
+    """USD as people write it: 1200 -> "$1,200.00"."""
+    return f"${amount:,.2f}"
+
+
+@lru_cache(maxsize=1024)  # the business phone is formatted for nearly every reply
+def phone_for_people(e164: str) -> str:
+    """A phone as people dial it: "+15125550123" -> "(512) 555-0123".
+
+    North American numbers (+1) in national form; others in international
+    form ("+44 20 7183 8750"); what does not parse, as given.
+    """
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if parsed.country_code == 1 else None
+    return phonenumbers.format_number(parsed, style or phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def first_name(full_name: str | None) -> str:
+    """ "Dana Whitfield" -> "Dana"; "Customer" for a name with no words."""
+    parts = (full_name or "").split()
+    return parts[0] if parts else NO_NAME
+
+
+def short_name(full_name: str | None) -> str:
+    """ "Dana Whitfield" -> "Dana W." (enough for a dispatcher's one-line list)."""
+    parts = (full_name or "").split()
+    if len(parts) > 1:
+        return f"{parts[0]} {parts[-1][0]}."
+    return parts[0] if parts else NO_NAME
+
+
+def clock(moment: datetime, now: datetime | None = None) -> str:
+    """ "2:45 PM" in `moment`'s own zone (no leading zero, portable unlike %-I).
+
+    Given `now`, a moment on another day than `now` (in `moment`'s zone)
+    reads with its day: "Sat Nov 28 2:45 PM".
+    """
+    hour = moment.hour % 12 or 12
+    time = f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+    if now is None or moment.date() == now.astimezone(moment.tzinfo).date():
+        return time
+    return f"{moment:%a %b} {moment.day} {time}"
+
+
+def eta_at(job: Mapping[str, Any], tz: tzinfo) -> datetime | None:
+    """When the crew is expected, in `tz`: the latest en-route entry's time plus its ETA minutes.
+
+    Works on a job and on its public view alike (both carry `status`,
+    `eta_minutes` and `history`). The minutes were counted from when the
+    dispatcher sent them, so someone looking later reads a clock time, not a
+    stale "20 min". None unless the job is en route with an ETA.
+    """
+    if job.get("status") != "en_route" or job.get("eta_minutes") is None:
+        return None
+    for entry in reversed(job.get("history") or []):
+        if entry.get("status") == "en_route":
+            try:
+                since = datetime.fromisoformat(entry["at"])
+            except (KeyError, TypeError, ValueError):
+                return None
+            return (since + timedelta(minutes=job["eta_minutes"])).astimezone(tz)
+    return None

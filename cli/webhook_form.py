@@ -1,0 +1,81 @@
+"""What Twilio sends the service for one inbound SMS, and how its TwiML answer reads (for `qdn chat`).
+
+The form is the one Twilio POSTs to the messaging webhook, field for field:
+https://www.twilio.com/docs/messaging/guides/webhook-request
+"""
+
+from __future__ import annotations
+
+import secrets
+import xml.etree.ElementTree as ElementTree
+
+import phonenumbers
+
+from bot.segments import count_segments
+from cli.api_client import CliError
+from store.settings import Settings
+
+TWILIO_API_VERSION = "2010-04-01"
+WEBHOOK_PATH = "/twilio/sms"
+# Twilio's documented magic test number: valid-looking and never a real subscriber.
+PLACEHOLDER_BUSINESS_NUMBER = "+15005550006"
+PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
+
+
+def business_number(settings: Settings) -> str:
+    """The number the simulated phone texts (what Twilio sends as `To`)."""
+    return settings.twilio_from_number or settings.business_phone or PLACEHOLDER_BUSINESS_NUMBER
+
+
+def _country(phone: str) -> str:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def inbound_sms_form(settings: Settings, sender: str, body: str) -> dict[str, str]:
+    """The fields Twilio POSTs for one inbound SMS (a fresh MessageSid each time)."""
+    sid = "SM" + secrets.token_hex(16)
+    to = business_number(settings)
+    form = {
+        "ToCountry": _country(to),
+        "ToState": "",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": _country(sender),
+        "To": to,
+        "ToZip": "",
+        "NumSegments": str(max(1, count_segments(body).segments)),
+        "MessageSid": sid,
+        "AccountSid": settings.twilio_account_sid or PLACEHOLDER_ACCOUNT_SID,
+        "From": sender,
+        "ApiVersion": TWILIO_API_VERSION,
+    }
+    if settings.twilio_messaging_service_sid:
+        form["MessagingServiceSid"] = settings.twilio_messaging_service_sid
+    return form
+
+
+def twiml_messages(xml: str) -> list[str]:
+    """The bodies of a TwiML <Response>'s <Message> verbs, in order."""
+    try:
+        # Our own service's answer over a connection we opened; expat refuses
+        # external entities and caps entity expansion.
+        root = ElementTree.fromstring(xml)  # noqa: S314
+    except ElementTree.ParseError:
+        raise CliError("the service's reply to the text is not TwiML (XML did not parse)") from None
+    if root.tag != "Response":
+        raise CliError(f"the service's reply to the text is not TwiML (<{root.tag}> instead of <Response>)")
+    bodies = []
+    for message in root.iter("Message"):
+        body = message.find("Body")
+        bodies.append(((body.text if body is not None else message.text) or "").strip())
+    return bodies

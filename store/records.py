@@ -1,0 +1,121 @@
+"""Every key the store keeps, declared in one place: a job, a message, a phone's state.
+
+Callers handle these records as plain dicts (`store.Job`, `store.Message`,
+`store.PhoneState`): bot/ builds and changes them and cannot import store/.
+The TypedDicts below say which keys a record may hold and what each one
+means; every backend stores exactly these, and the contract suite
+(tests/store_contract/) checks that nothing it reads back holds a key or a
+type declared nowhere here. A new key is added here first.
+
+`total=False` marks records a caller may write in part: a message handed to
+`add_message` has no `id` yet, and a phone's state holds only the keys
+something has written so far.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+# -- a job (SPEC "JSON shapes", minus `tracking_url`, which depends on where the service is published) ----
+
+
+class HistoryEntry(TypedDict):
+    """One status a job went through: when, and who moved it ("api", or a dispatcher's phone)."""
+
+    status: str
+    at: str  # ISO 8601 UTC with milliseconds, as every time here
+    by: str
+    eta_minutes: int | None
+
+
+class JobRecord(TypedDict):
+    """A job: every key is always there (absent values are None)."""
+
+    id: int
+    token: str  # canonical tracking token
+    customer_name: str
+    customer_phone: str  # E.164
+    service_type: str
+    address: str | None
+    scheduled_for: str | None  # ISO date or date-time, as given
+    total: float | None
+    invoice_url: str | None
+    notes: str | None
+    status: str  # bot.jobs.STATUSES
+    eta_minutes: int | None
+    history: list[HistoryEntry]
+    created_at: str
+    updated_at: str
+
+
+# -- a message (SPEC "Message log" and "JSON shapes") ----------------------------------------------
+
+# The keys the JSON API shows (store.base.MESSAGE_FIELDS, in this order). Functional syntax:
+# `from` is a Python keyword.
+PublicMessage = TypedDict(
+    "PublicMessage",
+    {
+        "id": str,  # opaque, chosen by the backend; never carries a phone number
+        "direction": str,  # inbound | outbound
+        "kind": str,  # command | text | reply | notification | relay | system
+        "job_id": int | None,  # the conversation it belongs to; None: its phone's own
+        "phone": str,  # the other party: the customer's or the dispatcher's phone
+        "from": str,
+        "to": str,
+        "body": str,
+        "twilio_sid": str | None,
+        "status": str,  # received | pending | queued | sending | sent | delivered | ... (SPEC)
+        "error_code": int | None,
+        "error_message": str | None,
+        "created_at": str,  # the conversation's order: by this, ties in the order written
+        "updated_at": str,
+    },
+    total=False,
+)
+
+
+class MessageRecord(PublicMessage, total=False):
+    """A message as stored: the public keys, then the internal ones no API answer shows."""
+
+    # An inbound text (handlers/sms.py, bot.messages.inbound_message).
+    num_media: str  # Twilio's NumMedia, as sent
+    reply_body: str | None  # the TwiML answer it got; a repeated delivery gets the same again
+
+    # An outbound text the sender works on (sender/).
+    attempts: int  # sends tried
+    send_started_at: str | None  # an attempt may have reached Twilio: look it up, never re-send blindly
+    next_attempt_at: str | None  # not due before this (a retry's backoff, a lookup's wait)
+    lookups: int  # times Twilio was asked whether an uncertain attempt arrived
+
+    # The send queue's claim keys (Store.claim_due; a backend that keeps claims in memory stores none).
+    claimed_until: str | None  # one sender's until then; after it, anyone's again (its sender died or hung)
+
+
+# -- a phone's state (opt-out and the conversation's loop guards, bot/conversation/guards.py) ------
+
+
+class WindowCounter(TypedDict):
+    """Events in a fixed window: the window's start and how many so far."""
+
+    since: str
+    count: int
+
+
+class PhoneStateRecord(TypedDict, total=False):
+    """What is kept per phone; {} until something is written."""
+
+    # The opt-out, written by bot.messages.opted_out / opted_in only.
+    opted_out: bool  # the store's `is_opted_out` answers from this key
+    opted_out_at: str
+    opted_in_at: str
+    opt_source: str  # how: "STOP", "START", "Twilio error 21610 on a send", ...
+
+    # Loop and abuse guards (bot/conversation/guards.py).
+    last_ack_at: str  # the last free-text acknowledgement
+    token_misses: WindowCounter  # one-minute window
+    auto_replies: WindowCounter  # one-hour window
+    recent_answers: dict[str, str]  # digest of an automatic answer -> when it was sent (the last 10 minutes)
+
+    # Written before the opt-out had one writer (issue #13); read by nothing, kept as found.
+    opt_keyword: str
+    opted_out_by: str

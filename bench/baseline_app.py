@@ -4,7 +4,7 @@
 
 No signature check, no store, no middleware: the least a Starlette endpoint
 can do with the same request. It is served by uvicorn with exactly the
-arguments `qdn serve` (web/cli.py) passes -- one worker, proxy headers,
+arguments `qdn serve` (web/main.py) passes -- one worker, proxy headers,
 info-level access log through the same redaction filter -- so a comparison
 against it measures the service's own work, not server settings.
 """

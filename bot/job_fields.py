@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import ValidationError
 
-_TEXT_LIMITS = {
+TEXT_LIMITS = _TEXT_LIMITS = {
     "customer_name": 100,
     "service_type": 60,
     "address": 300,
@@ -34,6 +34,18 @@ MAX_TOTAL = 1_000_000
 NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _NOT_MULTILINE_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+# What the API takes as text, written as regular expressions that mean the same in Python and in an
+# OpenAPI schema (web/openapi_schemas.py), so the published schema is exactly what is accepted.
+# Whitespace that is not a control character (what may surround a value; it is stripped):
+SPACE = r"[^\S\x00-\x1f\x7f-\x9f]"
+# An ISO 8601 date, or a date-time with an optional zone (none means TIMEZONE).
+INSTANT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?"
+SCHEDULED_PATTERN = f"^{SPACE}*{INSTANT}{SPACE}*$"
+# Dollars as people write them: 350, 350.5, $1,200.00 (a JSON number is taken as well).
+MONEY_PATTERN = f"^{SPACE}*[$]?([0-9]{{1,3}}(,[0-9]{{3}})+|[0-9]+)([.][0-9]+)?{SPACE}*$"
+_SCHEDULED = re.compile(SCHEDULED_PATTERN)
+_MONEY = re.compile(MONEY_PATTERN)
 
 
 def quoted(text: str, limit: int = 40) -> str:
@@ -79,13 +91,14 @@ def text_field(field: str, value: Any, required: bool) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValidationError(field, "must be a string")
-    value = check_characters(field, value.strip(), multiline=field in MULTILINE_FIELDS)
+    # Limits hold for the value as sent, surrounding spaces included: the published schema says so.
+    if len(value) > _TEXT_LIMITS[field]:
+        raise ValidationError(field, f"must be at most {_TEXT_LIMITS[field]} characters")
+    value = check_characters(field, value, multiline=field in MULTILINE_FIELDS).strip()
     if not value:
         if required:
             raise ValidationError(field, "must not be empty")
         return None
-    if len(value) > _TEXT_LIMITS[field]:
-        raise ValidationError(field, f"must be at most {_TEXT_LIMITS[field]} characters")
     return value
 
 
@@ -94,10 +107,9 @@ def parse_total(value: Any, field: str = "total") -> float | None:
     if value is None:
         return None
     if isinstance(value, str):
-        try:
-            value = float(value.strip().lstrip("$").replace(",", ""))
-        except ValueError:
-            raise ValidationError(field, "must be an amount in dollars") from None
+        if not _MONEY.fullmatch(value):
+            raise ValidationError(field, "must be an amount in dollars")
+        value = float(value.strip().lstrip("$").replace(",", ""))
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValidationError(field, "must be a number")
     if not 0 <= value <= MAX_TOTAL:
@@ -125,6 +137,8 @@ def parse_scheduled_for(value: Any, tz: ZoneInfo) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValidationError("scheduled_for", "must be an ISO 8601 date or date-time string")
+    if not _SCHEDULED.fullmatch(value):
+        raise ValidationError("scheduled_for", f"{quoted(value)} is not an ISO 8601 date or date-time")
     text = value.strip()
     try:
         return date.fromisoformat(text).isoformat()

@@ -1,19 +1,22 @@
-"""The status text a job's creation or status change sends, from its template.
+"""The texts a job's creation, status change, new appointment or reminder sends, from its template.
 
 This module turns a job into placeholder values (first name, ETA as minutes
-and local clock time, total as money, ...) and renders the template that
-`bot.templates` picks for the job's service type and status.
+and local clock time, total as money, the appointment, ...) and renders the
+template that `bot.templates` picks for the job's service type and status
+(or `rescheduled` / `reminder`); `Notifier` makes the queue row of it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.messages import outbound_message
 from bot.templates import Templates
-from bot.wording import clock, first_name, money, phone_for_people
+from bot.wording import appointment_words, clock, first_name, money, phone_for_people
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,41 @@ def placeholder_values(job: dict[str, Any], business: Business, tracking_url: st
         "eta_time": eta_time,
         "total": None if total is None else money(total),
         "invoice_url": job.get("invoice_url"),
+        "when": appointment_words(job.get("scheduled_for"), business.timezone),
     }
 
 
 def notification_text(
-    job: dict[str, Any], templates: Templates, business: Business, tracking_url: str, now: str
+    job: dict[str, Any],
+    templates: Templates,
+    business: Business,
+    tracking_url: str,
+    now: str,
+    template: str | None = None,
 ) -> str:
-    """The status text for `job` in its current status."""
+    """The text for `job`: its current status's, or `template`'s (bot.templates.TEXTS) when given."""
     values = placeholder_values(job, business, tracking_url, now)
-    return templates.render(job["service_type"], job["status"], values)
+    return templates.render(job["service_type"], template or job["status"], values)
+
+
+@dataclass(frozen=True)
+class Notifier:
+    """Makes the queued texts about jobs for one business (store.settings.Settings.notifier builds it)."""
+
+    templates: Templates
+    business: Business
+    tracking_url: Callable[[str], str]  # token -> public tracking link
+    sender: str  # what the rows record as `from`
+
+    def row(self, job: dict[str, Any], *, now: str, opted_out: bool, template: str | None = None) -> dict[str, Any]:
+        """The `notification` row for `job` (`skipped` with the reason if its customer opted out)."""
+        body = notification_text(job, self.templates, self.business, self.tracking_url(job["token"]), now, template)
+        return outbound_message(
+            kind="notification",
+            to=job["customer_phone"],
+            body=body,
+            sender=self.sender,
+            now=now,
+            opted_out=opted_out,
+            job_id=job["id"],
+        )

@@ -1,7 +1,8 @@
 """Status-text templates: the built-in TOML file, operator overrides, validation, rendering.
 
 A templates file has one table per service type (plus `generic`, the
-fallback for any other type) and one entry per job status::
+fallback for any other type) and one entry per job status, plus
+`rescheduled` (the appointment moved) and `reminder` (the day before)::
 
     ["junk removal"]
     en_route = [
@@ -12,7 +13,7 @@ fallback for any other type) and one entry per job status::
 
 A template is a string or a list of parts. Parts are joined with a space,
 and a part that uses a placeholder with no value for this job (no ETA, no
-total, no invoice link, no BUSINESS_PHONE) is left out, so one template
+total, no invoice link, no appointment, no BUSINESS_PHONE) is left out, so one template
 serves a job with or without those facts. The first part is always sent,
 so it may only use placeholders that always have a value.
 
@@ -45,9 +46,14 @@ PLACEHOLDERS = (
     "eta_time",
     "total",
     "invoice_url",
+    "when",
 )
 # Known for every job and every configuration, so usable in a template's first part.
 ALWAYS_KNOWN = frozenset({"business_name", "first_name", "job_id", "service", "tracking_url"})
+# The texts a template can be for: each job status, and two that are not status changes.
+RESCHEDULED = "rescheduled"  # PATCH moved an open job's appointment
+REMINDER = "reminder"  # the day before the appointment (sender/reminders.py)
+TEXTS = (*STATUSES, RESCHEDULED, REMINDER)
 GENERIC = "generic"
 BUILTIN_FILE = Path(__file__).with_name("templates.toml")
 
@@ -135,8 +141,8 @@ def parse_templates(text: str, source: str) -> dict[str, dict[str, Template]]:
         for status, value in table.items():
             name = f"'{service}'.{status}"
             template_where = f"templates file {source}, template {name}"
-            if status not in STATUSES:
-                raise TemplateError(f"{template_where}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
+            if status not in TEXTS:
+                raise TemplateError(f"{template_where}: unknown status {status!r}; use one of {', '.join(TEXTS)}")
             tables.setdefault(key, {})[status] = _template(value, name, template_where)
     return tables
 
@@ -146,7 +152,7 @@ class Templates:
 
     def __init__(self, builtin: dict[str, dict[str, Template]], overrides: dict[str, dict[str, Template]]) -> None:
         self._layers = (overrides, builtin)
-        missing = [s for s in STATUSES if self._find(GENERIC, s) is None]
+        missing = [s for s in TEXTS if self._find(GENERIC, s) is None]
         if missing:
             raise TemplateError(f"the [{GENERIC}] templates must cover every status; missing {', '.join(missing)}")
 
@@ -158,7 +164,7 @@ class Templates:
         return None
 
     def template_for(self, service_type: str, status: str) -> Template:
-        """The template a job of `service_type` in `status` is texted with."""
+        """The template a job of `service_type` is texted with for `status` (one of TEXTS)."""
         chosen = self._find(service_key(service_type), status) or self._find(GENERIC, status)
         assert chosen is not None  # __init__ checked that generic covers every status
         return chosen
@@ -173,7 +179,7 @@ class Templates:
 
     def all_templates(self) -> list[Template]:
         """Every template in force, for checks such as segment counts."""
-        return [self.template_for(t, s) for t in [GENERIC, *self.service_types] for s in STATUSES]
+        return [self.template_for(t, s) for t in [GENERIC, *self.service_types] for s in TEXTS]
 
 
 @cache

@@ -7,11 +7,13 @@ TIMEZONE); a moment is shown in the zone it carries.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 
 import phonenumbers
+
+from bot.job_fields import scheduled_day
 
 NO_NAME = "Customer"  # what a job with no usable name is called
 
@@ -81,3 +83,38 @@ def eta_at(job: Mapping[str, Any], tz: tzinfo) -> datetime | None:
                 return None
             return (since + timedelta(minutes=job["eta_minutes"])).astimezone(tz)
     return None
+
+
+# -- the appointment (`scheduled_for`: a date, or a date-time with its offset) -----------------
+
+
+def appointment_at(scheduled_for: str | None, tz: tzinfo) -> datetime | None:
+    """The appointment's moment in `tz`; None without one, or for a day with no time (never midnight)."""
+    if not scheduled_for or scheduled_day(scheduled_for) is not None:
+        return None
+    try:
+        moment = datetime.fromisoformat(scheduled_for)
+    except (TypeError, ValueError):
+        return None
+    return moment.astimezone(tz) if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def appointment_day(scheduled_for: str | None, tz: tzinfo) -> date | None:
+    """The local day of the appointment, with or without a time; None without one."""
+    moment = appointment_at(scheduled_for, tz)
+    return moment.date() if moment is not None else scheduled_day(scheduled_for)
+
+
+def day_words(day: date) -> str:
+    """ "Sat Dec 5": how people write a day in a text (no leading zero, no year)."""
+    return f"{day:%a %b} {day.day}"
+
+
+def appointment_words(scheduled_for: str | None, tz: tzinfo) -> str | None:
+    """The appointment as people say it, in `tz`: "Sat Dec 5, 9:00 AM", or "Sat Dec 5" for a day
+    with no time; None without one. What `{when}` says in texts, and the page and `qdn` show."""
+    moment = appointment_at(scheduled_for, tz)
+    if moment is not None:
+        return f"{day_words(moment.date())}, {clock(moment)}"
+    day = scheduled_day(scheduled_for)
+    return None if day is None else day_words(day)

@@ -82,8 +82,7 @@ class ApiClient:
         return self._json("POST", "/jobs", json=dict(fields))
 
     def list_jobs(self, statuses: str | None = None) -> list[dict[str, Any]]:
-        params = {"status": statuses} if statuses else None
-        return self._json("GET", "/jobs", params=params)["jobs"]
+        return self._all("/jobs", "jobs", {"status": statuses} if statuses else {})
 
     def get_job(self, job_id: int) -> dict[str, Any]:
         return self._json("GET", f"/jobs/{job_id}")
@@ -99,11 +98,22 @@ class ApiClient:
         return self._json("POST", f"/jobs/{job_id}/status", json=body)
 
     def job_messages(self, job_id: int) -> list[dict[str, Any]]:
-        return self._json("GET", f"/jobs/{job_id}/messages")["messages"]
+        return self._all(f"/jobs/{job_id}/messages", "messages", {})
 
     def phone_messages(self, phone: str) -> list[dict[str, Any]]:
         """Every text to or from `phone` (any format; the service checks it), oldest first."""
-        return self._json("GET", "/messages", params={"phone": phone})["messages"]
+        return self._all("/messages", "messages", {"phone": phone})
+
+    def _all(self, path: str, key: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        """Every row of a paged list, following `next_cursor` to the end."""
+        rows: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = self._json("GET", path, params={**params, "limit": "1000", **({"cursor": cursor} if cursor else {})})
+            rows += page[key]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return rows
 
     # -- plumbing -----------------------------------------------------------
 

@@ -38,8 +38,9 @@ def jobs_create(args: argparse.Namespace) -> int:
     fields = {"customer_name": args.name, "customer_phone": args.phone, "service_type": args.service}
     optional = {"address": args.address, "total": args.total, "scheduled_for": args.scheduled, "notes": args.notes}
     fields.update({key: value for key, value in optional.items() if value is not None})
-    with connect(args)[1] as client:
-        print(transcript.job_created(client.create_job(fields)))
+    settings, client = connect(args)
+    with client:
+        print(transcript.job_created(client.create_job(fields), settings.timezone))
     return 0
 
 
@@ -73,6 +74,12 @@ def jobs_status(args: argparse.Namespace) -> int:
     with connect(args)[1] as client:
         job = client.change_status(args.id, status, eta_minutes=args.eta, total=args.total)
     print(f"Job {job['id']} is {transcript.status_text(job)}. Tracking: {job['tracking_url']}")
+    # What became of the customer's text (the answer's `text`), said only when it was not sent.
+    text = job.get("text")
+    if text is None:
+        print("Nothing changed; the customer was not texted again.")
+    elif text.get("reason") == "opted_out":
+        print("Customer has opted out; not texted.")
     return 0
 
 

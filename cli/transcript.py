@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.job_fields import scheduled_day
 from bot.jobs import label
-from bot.wording import money
+from bot.wording import appointment_words, money
 
 Job = dict[str, Any]
 Message = dict[str, Any]
@@ -31,9 +30,14 @@ def local_time(iso: str | None, tz: ZoneInfo, fmt: str = "%a %b %d %H:%M") -> st
 
 
 def appointment(scheduled_for: str | None, tz: ZoneInfo) -> str:
-    """When the job is booked, in local time; a day with no time is just the day ("Sat Dec 05"), never midnight."""
-    day = scheduled_day(scheduled_for)
-    return f"{day:%a %b %d}" if day is not None else local_time(scheduled_for, tz)
+    """When the crew comes, in local time, as the customer's texts say it: "Sat Dec 5, 9:00 AM";
+    a day with no time is just the day ("Sat Dec 5"), never midnight; "-" without one."""
+    return appointment_words(scheduled_for, tz) or NO_VALUE
+
+
+def history_label(status: str) -> str:
+    """A history entry's status; the first one (`scheduled`) is when the job was booked, not the appointment."""
+    return "booked" if status == "scheduled" else label(status)
 
 
 def status_text(job: Job) -> str:
@@ -55,7 +59,7 @@ def jobs_table(jobs: list[Job], tz: ZoneInfo) -> str:
     """A compact table, one job a line, in the order given (the API's newest first)."""
     if not jobs:
         return "No jobs yet. Add one with `qdn jobs create` or try `qdn demo`."
-    header = ("ID", "STATUS", "CUSTOMER", "PHONE", "SERVICE", "SCHEDULED", "TOTAL")
+    header = ("ID", "STATUS", "CUSTOMER", "PHONE", "SERVICE", "APPOINTMENT", "TOTAL")
     rows = [
         (
             str(job["id"]),
@@ -82,23 +86,25 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
         ("Customer", f"{job['customer_name']}  {job['customer_phone']}"),
         ("Service", job["service_type"]),
         ("Address", job.get("address") or NO_VALUE),
-        ("Scheduled", appointment(job.get("scheduled_for"), tz)),
+        ("Appointment", appointment(job.get("scheduled_for"), tz)),
         ("Total", total_text(job.get("total"))),
         ("Invoice", job.get("invoice_url") or NO_VALUE),
         ("Notes", job.get("notes") or NO_VALUE),
         ("Tracking", job["tracking_url"]),
     ]
-    lines = [f"{name + ':':<11}{value}" for name, value in facts]
+    lines = [f"{name + ':':<13}{value}" for name, value in facts]
     lines.append("History:")
     for step in job.get("history") or []:
         eta = f" (ETA {step['eta_minutes']} min)" if step.get("eta_minutes") is not None else ""
         by = step["by"] if step["by"] == "api" else f"dispatcher {step['by']}"  # SPEC: `api` or the dispatcher's phone
-        lines.append(f"  {local_time(step['at'], tz)}  {label(step['status'])}{eta}  by {by}")
+        lines.append(f"  {local_time(step['at'], tz)}  {history_label(step['status'])}{eta}  by {by}")
     return "\n".join(lines)
 
 
-def job_created(job: Job) -> str:
-    return f"Job {job['id']} for {job['customer_name']}: {status_text(job)}. Tracking: {job['tracking_url']}"
+def job_created(job: Job, tz: ZoneInfo) -> str:
+    when = appointment_words(job.get("scheduled_for"), tz)
+    status = f"{status_text(job)} for {when}" if when else status_text(job)
+    return f"Job {job['id']} for {job['customer_name']}: {status}. Tracking: {job['tracking_url']}"
 
 
 # -- conversations ----------------------------------------------------------

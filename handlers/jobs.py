@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -11,28 +14,19 @@ from starlette.responses import JSONResponse
 from bot import job_fields, jobs
 from bot.errors import BadRequest, ValidationError
 from bot.phones import normalize_phone
+from handlers import paging
 from handlers.auth import require_api_token
-from handlers.services import Services, services
-from store import Job, JobWrite
+from handlers.idempotency import Retry
+from handlers.services import Services, services, text_outcome
+from store import Job, JobWrite, Page, public_job
+from store.base import JOB_FIELDS
 
-# The SPEC's job shape, in its order.
-JOB_FIELDS = (
-    "id",
-    "token",
-    "tracking_url",
-    *jobs.EDITABLE_FIELDS,
-    "status",
-    "eta_minutes",
-    "history",
-    "created_at",
-    "updated_at",
-)
+__all__ = ["JOB_FIELDS", "job_json"]  # the SPEC's job shape, in its order (web/openapi_schemas.py reads it)
 STATUS_REQUEST_FIELDS = {"status", "eta_minutes", "total"}
 
 
 def job_json(job: Job, svc: Services) -> dict[str, Any]:
-    shown = {**job, "tracking_url": svc.settings.tracking_url(job["token"])}
-    return {field: shown.get(field) for field in JOB_FIELDS}
+    return public_job(job, svc.settings.tracking_url(job["token"]))
 
 
 # Every body this API takes is one flat object. Refusing anything much deeper
@@ -84,6 +78,23 @@ def _check_document(data: Any) -> None:
             job_fields.refuse_surrogates(field or "body", value)
 
 
+# An ISO 8601 date, or date-time with an optional zone (none means TIMEZONE): what `updated_since` takes.
+INSTANT_PATTERN = f"^{job_fields.INSTANT}$"
+_INSTANT = re.compile(INSTANT_PATTERN)
+
+
+def _instant(raw: str, field: str, tz: ZoneInfo) -> str:
+    """A date or date-time query parameter as ISO UTC (the store's spelling of times)."""
+    try:
+        if not _INSTANT.fullmatch(raw):
+            raise ValueError(raw)
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        example = "2026-12-05T14:03:11.120Z"
+        raise ValidationError(field, f"{job_fields.quoted(raw)} is not an ISO 8601 date-time, e.g. {example}") from None
+    return jobs.iso_utc(moment if moment.tzinfo else moment.replace(tzinfo=tz))
+
+
 def _job_id(request: Request) -> int:
     return int(request.path_params["job_id"])
 
@@ -91,20 +102,40 @@ def _job_id(request: Request) -> int:
 @require_api_token
 async def create_job(request: Request) -> JSONResponse:
     svc = services(request)
-    fields = jobs.clean_fields(await json_body(request), svc.settings.timezone, partial=False)
-    created = await svc.create_job(fields)
-    return JSONResponse(job_json(created.job, svc), status_code=201)
+    body = await json_body(request)
+    retry = Retry.of(request, body)
+    if (first := await retry.first_answer(svc.store)) is not None:
+        return first
+    fields = jobs.clean_fields(body, svc.settings.timezone, partial=False)
+    return await retry.respond(
+        lambda once: svc.create_job(fields, once=once),
+        lambda created: (201, job_json(created.job, svc)),
+    )
 
 
 @require_api_token
 async def list_jobs(request: Request) -> JSONResponse:
+    """Newest first; with `updated_since`, oldest change first (for sync). Paged by `limit` and `cursor`."""
     svc = services(request)
     statuses = None
     if raw := request.query_params.get("status"):
         statuses = jobs.parse_statuses(raw) or None
     phone = request.query_params.get("phone")
-    found = await svc.store.list_jobs(statuses=statuses, phone=normalize_phone(phone, "phone") if phone else None)
-    return JSONResponse({"jobs": [job_json(job, svc) for job in found]})
+    customer = normalize_phone(phone, "phone") if phone else None
+    limit = paging.limit_of(request)
+    page: Page
+    if (since := request.query_params.get("updated_since")) is not None:
+        kind = "jobs_changed"
+        after = paging.cursor_of(request, kind)
+        moment = _instant(since, "updated_since", svc.settings.timezone)
+        page = await svc.store.jobs_changed_page(moment, statuses=statuses, phone=customer, after=after, limit=limit)
+    else:
+        kind = "jobs"
+        after = paging.cursor_of(request, kind)
+        page = await svc.store.jobs_page(statuses=statuses, phone=customer, after=after, limit=limit)
+    return JSONResponse(
+        {"jobs": [job_json(job, svc) for job in page.rows], "next_cursor": paging.next_cursor(page, kind)}
+    )
 
 
 @require_api_token
@@ -117,30 +148,31 @@ async def get_job(request: Request) -> JSONResponse:
 async def edit_job(request: Request) -> JSONResponse:
     svc = services(request)
     cleaned = jobs.clean_fields(await json_body(request), svc.settings.timezone, partial=True)
-    now = jobs.utc_now()
-
-    def change(job: Job) -> JobWrite:
-        edited = jobs.edit(job, cleaned, now)
-        return JobWrite(edited, [], changed=edited != job)
-
-    result = await svc.store.update_job(_job_id(request), change)
+    # A new appointment for an open job texts the customer (Services.edit_job); the answer is the job either way.
+    result = await svc.edit_job(_job_id(request), cleaned)
     return JSONResponse(job_json(result.job, svc))
 
 
 @require_api_token
 async def change_status(request: Request) -> JSONResponse:
+    """The job after the move, and `text`: what became of the customer's text (None: nothing was sent)."""
     svc = services(request)
     body = await json_body(request)
+    retry = Retry.of(request, body)
+    if (first := await retry.first_answer(svc.store)) is not None:
+        return first
     if not isinstance(body, dict):
         raise ValidationError("body", "must be a JSON object")
     unknown = sorted(set(body) - STATUS_REQUEST_FIELDS)
     if unknown:
         raise ValidationError(unknown[0], "is not accepted here; send status, eta_minutes, total")
-    result = await svc.change_status(
-        _job_id(request),
-        jobs.parse_status(body.get("status")),
-        by="api",
-        eta_minutes=job_fields.parse_eta(body.get("eta_minutes")),
-        total=job_fields.parse_total(body.get("total")),
+    job_id, status = _job_id(request), jobs.parse_status(body.get("status"))
+    eta, total = job_fields.parse_eta(body.get("eta_minutes")), job_fields.parse_total(body.get("total"))
+
+    def answer(result: JobWrite) -> tuple[int, dict[str, Any]]:
+        sent = next((m for m in result.messages if m.get("job_id") == job_id), None)
+        return 200, {**job_json(result.job, svc), "text": text_outcome(sent)}
+
+    return await retry.respond(
+        lambda once: svc.change_status(job_id, status, by="api", eta_minutes=eta, total=total, once=once), answer
     )
-    return JSONResponse(job_json(result.job, svc))

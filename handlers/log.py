@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from bot.errors import ValidationError
 from bot.phones import normalize_phone
+from handlers import paging
 from handlers.auth import require_api_token
 from handlers.services import services
 from store import public_message
@@ -18,9 +19,14 @@ from store import public_message
 
 @require_api_token
 async def phone_messages(request: Request) -> JSONResponse:
-    """Every text to or from `phone` (any usual format), oldest first; 422 for a missing or junk phone."""
+    """Every text to or from `phone` (any usual format), oldest first, paged; 422 for a missing or junk phone."""
     raw = request.query_params.get("phone", "")
     if not raw.strip():
         raise ValidationError("phone", "is required, e.g. /messages?phone=512-555-0199")
-    messages = await services(request).store.phone_messages(normalize_phone(raw, "phone"))
-    return JSONResponse({"messages": [public_message(message) for message in messages]})
+    phone = normalize_phone(raw, "phone")
+    kind = "phone_messages"
+    after, limit = paging.cursor_of(request, kind), paging.limit_of(request)
+    page = await services(request).store.phone_messages_page(phone, after=after, limit=limit)
+    return JSONResponse(
+        {"messages": [public_message(message) for message in page.rows], "next_cursor": paging.next_cursor(page, kind)}
+    )

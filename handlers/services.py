@@ -2,6 +2,8 @@
 
 Dispatcher texts and `POST /jobs/{id}/status` move jobs through the very
 same `change_status`, so both follow one set of rules and text once.
+Setting an appointment (`create_job`, `edit_job`) also sets when its
+day-before reminder is due (bot/reminders.py; sender/reminders.py sends it).
 """
 
 from __future__ import annotations
@@ -9,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import jobs
+from bot import jobs, reminders
 from bot.messages import outbound_message
-from bot.notifications import Business, notification_text
-from bot.templates import Templates, builtin_templates
+from bot.templates import RESCHEDULED, Templates, builtin_templates
 from bot.tokens import new_token
-from store import Job, JobWrite, Store
+from store import Job, JobWrite, Once, Store
 from store.settings import Settings
 
 
@@ -29,34 +30,22 @@ class Services:
     @property
     def from_address(self) -> str:
         """What outbound rows record as `from` (a number, a Messaging Service SID, or "console")."""
-        s = self.settings
-        return s.twilio_from_number or s.twilio_messaging_service_sid or s.business_phone or "console"
+        return self.settings.sender_address
 
-    def notification(self, job: Job, opted_out: bool, now: str) -> dict[str, Any]:
-        """The queued status text for `job` in its current status (the one place that builds it)."""
-        s = self.settings
-        business = Business(s.business_name, s.business_phone, s.timezone)
-        body = notification_text(job, self.templates, business, s.tracking_url(job["token"]), now)
-        return outbound_message(
-            kind="notification",
-            to=job["customer_phone"],
-            body=body,
-            sender=self.from_address,
-            now=now,
-            opted_out=opted_out,
-            job_id=job["id"],
-        )
+    def notification(self, job: Job, opted_out: bool, now: str, template: str | None = None) -> dict[str, Any]:
+        """The queued text for `job`: its current status's, or `template`'s (`rescheduled`, `reminder`)."""
+        return self.settings.notifier(self.templates).row(job, now=now, opted_out=opted_out, template=template)
 
-    async def create_job(self, fields: dict[str, Any]) -> JobWrite:
-        """Store a new scheduled job and queue its confirmation text, in one write."""
+    async def create_job(self, fields: dict[str, Any], *, once: Once | None = None, now: str | None = None) -> JobWrite:
+        """Store a new scheduled job and queue its confirmation text, in one write (with `once`'s key)."""
         opted_out = await self.store.is_opted_out(fields["customer_phone"])
-        now = jobs.utc_now()
+        now = now or jobs.utc_now()  # tests pass a booking time (a reminder's due time counts from it)
 
         def build(job_id: int) -> JobWrite:
-            job = jobs.new_job(job_id, new_token(), fields, now)
+            job = reminders.schedule(jobs.new_job(job_id, new_token(), fields, now), self.settings.reminder_policy, now)
             return JobWrite(job, [self.notification(job, opted_out, now)])
 
-        return await self.store.create_job(build)
+        return await self.store.create_job(build, once=once)
 
     async def change_status(
         self,
@@ -67,6 +56,7 @@ class Services:
         eta_minutes: int | None = None,
         total: float | None = None,
         now: str | None = None,
+        once: Once | None = None,
     ) -> JobWrite:
         """Set a job's status (InvalidTransition says why not) and queue the customer's text with it.
 
@@ -82,12 +72,39 @@ class Services:
                 return JobWrite(current, [], changed=False)
             return JobWrite(applied.job, [self.notification(applied.job, opted_out, now)])
 
+        return await self.store.update_job(job_id, change, once=once)
+
+    async def edit_job(self, job_id: int, cleaned: dict[str, Any], *, now: str | None = None) -> JobWrite:
+        """PATCH: apply already-cleaned fields; a new appointment for an open job texts the customer once.
+
+        Only a change of `scheduled_for` texts (template `rescheduled`): the same
+        appointment again (in any spelling), a cleared one, or a closed job
+        texts no one. A new appointment also gets its own day-before reminder.
+        """
+        job = await self.store.get_job(job_id)
+        opted_out = await self.store.is_opted_out(cleaned.get("customer_phone") or job["customer_phone"])
+        now = now or jobs.utc_now()
+
+        def change(current: Job) -> JobWrite:
+            edited = jobs.edit(current, cleaned, now)
+            moved = not reminders.same_appointment(edited.get("scheduled_for"), current.get("scheduled_for"))
+            if not moved:
+                return JobWrite(edited, [], changed=edited != current)
+            edited = reminders.schedule(edited, self.settings.reminder_policy, now)
+            texts = []
+            if jobs.is_open(edited) and edited.get("scheduled_for") is not None:
+                texts.append(self.notification(edited, opted_out, now, RESCHEDULED))
+            return JobWrite(edited, texts)
+
         return await self.store.update_job(job_id, change)
 
-    async def text_customer(self, job_id: int, body: str, *, kind: str = "relay") -> dict[str, Any]:
+    async def text_customer(
+        self, job_id: int, body: str, *, kind: str = "relay", once: Once | None = None
+    ) -> dict[str, Any]:
         """Queue a free text to the job's customer; `skipped` with the reason if they opted out."""
         job = await self.store.get_job(job_id)
-        return await self.queue_text(job["customer_phone"], body, kind=kind, job_id=job_id)
+        row = await self.text_row(job["customer_phone"], body, kind=kind, job_id=job_id)
+        return await self.store.add_message(row, once=once)
 
     async def text_row(self, to: str, body: str, *, kind: str, job_id: int | None = None) -> dict[str, Any]:
         """The queue row for a text to any phone (`skipped` with the reason if it opted out), not yet stored."""
@@ -109,3 +126,13 @@ class Services:
 def services(request: Any) -> Services:
     """The Services of the running app (set up in the lifespan)."""
     return request.state.services
+
+
+def text_outcome(message: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What became of the customer's text, for the API's answers (SPEC "For dashboards"):
+    {"id", "status": "pending" | "skipped", "reason": None | "opted_out"}, or None when none was queued."""
+    if message is None:
+        return None
+    # A text is `skipped` when queued for one reason only: its phone has opted out (bot.messages.outbound_message).
+    reason = "opted_out" if message["status"] == "skipped" else None
+    return {"id": message["id"], "status": message["status"], "reason": reason}

@@ -15,10 +15,12 @@ import logging
 import signal
 import sys
 
+from bot.templates import TemplateError, load_templates
+from sender import events, reminders
 from sender.transports import make_transport
 from sender.worker import Sender, running
 from store import backend_for, open_store
-from store.settings import Settings
+from store.settings import ConfigError, Settings
 
 log = logging.getLogger("qdn.sender")
 
@@ -44,6 +46,10 @@ async def send_until(settings: Settings, stopped: asyncio.Event) -> None:
         log.info("with TinyDB the web process sends; this process waits until stopped")
         await stopped.wait()
         return
+    try:
+        templates = load_templates(settings.templates_path)  # the reminders' wording, checked before anything runs
+    except TemplateError as error:
+        raise ConfigError(str(error)) from None
     store = await open_store(settings.database_url)
     try:
         sender = Sender(
@@ -53,7 +59,12 @@ async def send_until(settings: Settings, stopped: asyncio.Event) -> None:
             give_up_hours=settings.send_give_up_hours,
         )
         log.info("sending texts from the %s store", store.description)
-        async with running(sender):
+        reminder_loop = reminders.reminders_for(store, settings.notifier(templates), settings.reminder_policy)
+        async with (
+            running(sender),
+            reminders.running(reminder_loop),
+            events.running(events.events_for(store, settings)),
+        ):
             await stopped.wait()
     finally:
         await store.close()
@@ -61,7 +72,7 @@ async def send_until(settings: Settings, stopped: asyncio.Event) -> None:
 
 if __name__ == "__main__":
     from bot.errors import StoreError
-    from store.settings import ConfigError, load_settings
+    from store.settings import load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # httpx logs every request's URL at INFO, and a lookup's URL names the phone; `qdn send`

@@ -16,18 +16,23 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from store.base import Job, JobWrite, Message, PhoneState, Store, public_message
+from store.base import Event, Job, JobWrite, KeyUsed, Message, Once, Page, PhoneState, Store, public_job, public_message
 
 __all__ = [
     "Backend",
+    "Event",
     "Job",
     "JobWrite",
+    "KeyUsed",
     "Message",
+    "Once",
+    "Page",
     "PhoneState",
     "Store",
     "backend_for",
     "data_folder",
     "open_store",
+    "public_job",
     "public_message",
     "register_backend",
 ]

@@ -24,13 +24,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from store.records import JobRecord, MessageRecord, PhoneStateRecord, PublicMessage
+from bot.jobs import EDITABLE_FIELDS
+from store.records import EventRecord, IdempotencyRecord, JobRecord, MessageRecord, PhoneStateRecord, PublicMessage
 
 # Plain dicts to callers, keys as declared: bot/ builds these records without importing store/,
 # so a TypedDict here would not type-check there; the contract suite checks the keys instead.
 Job = Annotated[dict[str, Any], JobRecord]
 Message = Annotated[dict[str, Any], MessageRecord]
 PhoneState = Annotated[dict[str, Any], PhoneStateRecord]
+Event = Annotated[dict[str, Any], EventRecord]
 
 # The public shape of a message (SPEC "JSON shapes"), in order; other keys are internal.
 MESSAGE_FIELDS = tuple(PublicMessage.__annotations__)
@@ -48,6 +50,57 @@ class JobWrite:
 def public_message(message: Message) -> Message:
     """The message as the JSON API shows it, without internal bookkeeping."""
     return {key: message.get(key) for key in MESSAGE_FIELDS}
+
+
+# The public shape of a job (SPEC "JSON shapes"), in order; other keys (a reminder's due time ...) are internal.
+JOB_FIELDS = ("id", "token", "tracking_url", *EDITABLE_FIELDS, "status", "eta_minutes", "history", "created_at",
+              "updated_at")  # fmt: skip
+
+
+def public_job(job: Job, tracking_url: str) -> dict[str, Any]:
+    """The job as the JSON API (and a dashboard event) shows it."""
+    shown = {**job, "tracking_url": tracking_url}
+    return {key: shown.get(key) for key in JOB_FIELDS}
+
+
+@dataclass
+class Page:
+    """One page of a list: its rows, and the position after its last row (None: it was the last page).
+
+    A position is JSON (the API's opaque `cursor` carries it) that only the backend reads: the
+    next page starts after it, however many rows were added meanwhile (keyset, never an offset).
+    """
+
+    rows: list[dict[str, Any]]
+    after: list[Any] | None = None
+
+
+# How long an Idempotency-Key is kept: a retry within this gets the first answer.
+IDEMPOTENCY_HOURS = 24
+
+
+@dataclass(frozen=True)
+class Once:
+    """An Idempotency-Key guarding one write (SPEC "For dashboards").
+
+    The store keeps the key, unique, in the same atomic write as what it guards, with the
+    answer `answer(result)` builds from what the write stored (a JobWrite, or a Message): a
+    second write with the key -- a retry, or its twin racing it -- raises KeyUsed instead of
+    acting. A key older than IDEMPOTENCY_HOURS at `now` is forgotten.
+    """
+
+    key: str
+    fingerprint: str
+    now: str
+    answer: Callable[[Any], tuple[int, Any]]
+
+
+class KeyUsed(Exception):
+    """The write's Idempotency-Key is taken: `record` holds the first request's answer."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__(record["key"])
+        self.record = record
 
 
 class Store(ABC):
@@ -68,10 +121,11 @@ class Store(ABC):
     # -- jobs ---------------------------------------------------------------
 
     @abstractmethod
-    async def create_job(self, build: Callable[[int], JobWrite]) -> JobWrite:
+    async def create_job(self, build: Callable[[int], JobWrite], *, once: Once | None = None) -> JobWrite:
         """Allocate the next job id, call `build(id)` and store the result.
 
         `build` may be called again if the token it chose is already taken.
+        KeyUsed, writing nothing, if `once`'s key is taken (so for update_job and add_message).
         """
 
     @abstractmethod
@@ -87,16 +141,17 @@ class Store(ABC):
         """Jobs newest first, optionally only these statuses / this customer phone."""
 
     @abstractmethod
-    async def update_job(self, job_id: int, change: Callable[[Job], JobWrite]) -> JobWrite:
+    async def update_job(self, job_id: int, change: Callable[[Job], JobWrite], *, once: Once | None = None) -> JobWrite:
         """Run `change(job)` and store its result atomically (NotFound if no job).
 
-        Nothing is written when the result says `changed=False` and adds no messages.
+        Nothing is written when the result says `changed=False` and adds no messages (but
+        `once`'s key, so that a retry gets the same answer even if the job moves meanwhile).
         """
 
     # -- message log --------------------------------------------------------
 
     @abstractmethod
-    async def add_message(self, message: Message) -> Message:
+    async def add_message(self, message: Message, *, once: Once | None = None) -> Message:
         """Append one message; returns it with a new `id`, and `created_at` (kept if given) and `updated_at` set.
 
         NotFound, writing nothing, if its `job_id` names no job.
@@ -192,6 +247,23 @@ class Store(ABC):
         process for TinyDB; across processes elsewhere (PostgreSQL's LISTEN/NOTIFY).
         """
 
+    # -- day-before reminders: due rows on jobs -----------------------------
+    #
+    # A job carries when its appointment's reminder is due (`reminder_due_at`, written by
+    # bot.reminders.schedule whenever the appointment is set). Senders find due ones here and
+    # claim each through `update_job`, whose change re-checks the job (bot.reminders.take) and
+    # writes the reminder text, `reminder_due_at` cleared and `reminder_for` in one atomic write:
+    # two senders, a restart or a clock jump queue each reminder once. No lease is needed, since
+    # the claim and the work (queueing a text; the send queue does the rest) are that one write.
+
+    @abstractmethod
+    async def due_reminders(self, now: str, limit: int) -> list[Job]:
+        """Up to `limit` `scheduled` jobs whose `reminder_due_at` is at or before `now` (ISO UTC), earliest first."""
+
+    @abstractmethod
+    async def next_reminder_at(self) -> str | None:
+        """The earliest `reminder_due_at` of a `scheduled` job (ISO UTC), None if no reminder waits."""
+
     # -- per-phone state (opt-out, loop guards) -----------------------------
 
     @abstractmethod
@@ -205,3 +277,88 @@ class Store(ABC):
     @abstractmethod
     async def is_opted_out(self, phone: str) -> bool:
         """Whether the phone's last word was an opt-out (state key `opted_out`)."""
+
+    # -- pages for dashboards (SPEC "For dashboards") ------------------------
+    #
+    # Keyset paging: each page starts after the position the previous one ended at, so a page
+    # costs the same however long the history is, and rows added meanwhile neither repeat nor
+    # hide others. A position this list did not give (or a forged one) is a ValidationError
+    # naming `cursor`. `limit` is at least 1.
+
+    @abstractmethod
+    async def jobs_page(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        phone: str | None = None,
+        after: list[Any] | None = None,
+        limit: int,
+    ) -> Page:
+        """Jobs newest first (by id), optionally only these statuses / this customer phone."""
+
+    @abstractmethod
+    async def jobs_changed_page(
+        self,
+        since: str,
+        *,
+        statuses: Iterable[str] | None = None,
+        phone: str | None = None,
+        after: list[Any] | None = None,
+        limit: int,
+    ) -> Page:
+        """Jobs whose `updated_at` is at or after `since` (ISO UTC), oldest change first: for sync.
+
+        A job changed while a client pages moves to the end, so it is seen again, never missed.
+        """
+
+    @abstractmethod
+    async def job_messages_page(self, job_id: int, *, after: list[Any] | None = None, limit: int) -> Page:
+        """A page of the job's conversation, in `job_messages`' order (NotFound if there is no such job)."""
+
+    @abstractmethod
+    async def phone_messages_page(self, phone: str, *, after: list[Any] | None = None, limit: int) -> Page:
+        """A page of `phone_messages(phone)`, in its order, read without touching the rest of the history."""
+
+    # -- idempotency keys ----------------------------------------------------
+
+    @abstractmethod
+    async def find_once(self, key: str, now: str) -> IdempotencyRecord | None:
+        """The answer kept for an Idempotency-Key (Once), unless older than IDEMPOTENCY_HOURS at `now`."""
+
+    # -- dashboard events: the outbox ----------------------------------------
+    #
+    # Once `enable_events()` is called (EVENTS_URL is set), the store itself queues an event
+    # (store/events.py) in the very write that causes it: an inbound text stored, a job's
+    # status changed, a text turned finally `undelivered` or `failed`. Whichever handler,
+    # sender or loop made the write, the event is there exactly when its cause is. They are
+    # delivered one at a time, oldest first, by claims with a lease (as texts are).
+
+    @abstractmethod
+    def enable_events(self) -> None:
+        """From now on, writes queue their dashboard events."""
+
+    @abstractmethod
+    async def claim_event(self, now: str, lease_seconds: float) -> Event | None:
+        """The oldest undelivered event, claimed for `lease_seconds`, if it is due at `now` and unclaimed.
+
+        Never a later event while an earlier one waits: events go out in the order they happened.
+        """
+
+    @abstractmethod
+    async def complete_event(self, event_id: str, change: Callable[[Event], Event]) -> Event:
+        """Record an attempt's outcome (`change(row)`) and drop the claim, in one write.
+
+        A row left `pending` is due again at its `next_attempt_at`.
+        """
+
+    @abstractmethod
+    async def release_event(self, event_id: str) -> None:
+        """Drop the claim on an event without changing it."""
+
+    @abstractmethod
+    async def next_event_due(self) -> str | None:
+        """When the oldest undelivered event can next be claimed (ISO UTC), None if none waits."""
+
+    @abstractmethod
+    async def wait_for_events(self, timeout: float) -> bool:
+        """Until a write queues an event (True) or `timeout` seconds pass (False)."""

@@ -14,7 +14,7 @@ something has written so far.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 # -- a job (SPEC "JSON shapes", minus `tracking_url`, which depends on where the service is published) ----
 
@@ -28,8 +28,8 @@ class HistoryEntry(TypedDict):
     eta_minutes: int | None
 
 
-class JobRecord(TypedDict):
-    """A job: every key is always there (absent values are None)."""
+class JobFields(TypedDict):
+    """A job's fields: every key is always there (absent values are None)."""
 
     id: int
     token: str  # canonical tracking token
@@ -46,6 +46,14 @@ class JobRecord(TypedDict):
     history: list[HistoryEntry]
     created_at: str
     updated_at: str
+
+
+class JobRecord(JobFields, total=False):
+    """A job as stored: its fields, then internal keys no API answer shows (absent on older jobs)."""
+
+    # The day-before reminder, a due row on the job (bot/reminders.py; Store.due_reminders).
+    reminder_due_at: str | None  # when the current appointment's reminder is due (ISO UTC); None: none waits
+    reminder_for: str | None  # the `scheduled_for` the last reminder was sent for
 
 
 # -- a message (SPEC "Message log" and "JSON shapes") ----------------------------------------------
@@ -119,3 +127,29 @@ class PhoneStateRecord(TypedDict, total=False):
     # Written before the opt-out had one writer (issue #13); read by nothing, kept as found.
     opt_keyword: str
     opted_out_by: str
+
+
+# -- the outbox: dashboard events and idempotency keys (store/events.py; SPEC "For dashboards") -------
+
+
+class EventRecord(TypedDict):
+    """A dashboard event, queued in the write that caused it and POSTed to EVENTS_URL in order."""
+
+    id: str  # the Standard Webhooks `webhook-id`: the same on every attempt, so receivers can dedupe
+    type: str  # message.received | job.status_changed | message.delivery_failed
+    created_at: str  # the payload's `timestamp`
+    data: dict[str, Any]  # the payload's `data`: {"message": public message} or {"job": job, "previous_status"}
+    status: str  # pending | delivered | failed (given up)
+    attempts: int
+    next_attempt_at: str | None  # not due before this (backoff after a failed attempt)
+    last_error: str | None  # what the last failed attempt got, for the log and a person
+
+
+class IdempotencyRecord(TypedDict):
+    """The first answer to a request made with an `Idempotency-Key`, written with the write it answered."""
+
+    key: str
+    fingerprint: str  # method, path and body of that request: the same key with another request is refused
+    status: int
+    body: Any
+    created_at: str  # kept IDEMPOTENCY_HOURS (store.base) from then

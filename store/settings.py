@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,12 +18,16 @@ from starlette.config import Config
 from starlette.datastructures import CommaSeparatedStrings, Secret
 
 from bot.errors import ValidationError
+from bot.notifications import Business, Notifier
 from bot.phones import normalize_phone
 from bot.redaction import redact
+from bot.reminders import QuietHours, ReminderPolicy, parse_hour
+from bot.templates import Templates
 from store import backend_for, data_folder
 from store.files import write_atomically
 
 log = logging.getLogger("qdn.settings")
+T = TypeVar("T")
 
 API_TOKEN_FILE = "api_token"  # noqa: S105 -- a file name, not a secret
 DEV_WEBHOOK_SECRET_FILE = "dev_webhook_secret"  # noqa: S105 -- a file name
@@ -29,6 +35,7 @@ DEV_WEBHOOK_SECRET_FILE = "dev_webhook_secret"  # noqa: S105 -- a file name
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 # Hosts where PUBLIC_BASE_URL may be plain http:// with Twilio settings (local tests against a Twilio mock).
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+DEFAULT_QUIET_HOURS = QuietHours(21, 8)  # QUIET_HOURS unset: 9 PM to 8 AM
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
 
@@ -67,9 +74,29 @@ class Settings:
     # Optional: the secret of a Twilio webhook SharedKey, for requests that announce
     # X-Twilio-Webhooks-Signature-Settings (HMAC-SHA256); others use webhook_secret.
     twilio_webhook_shared_key: Secret | None = None
+    # Day-before reminders: REMINDER_HOUR (local; None: off) and QUIET_HOURS (None: none).
+    reminder_hour: int | None = 17
+    quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
+    # Dashboard events (sender/events.py): where they are POSTed and the Standard Webhooks secret signing them.
+    events_url: str | None = None
+    events_secret: Secret | None = None
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url}/track?token={token}"
+
+    @property
+    def reminder_policy(self) -> ReminderPolicy:
+        return ReminderPolicy(self.reminder_hour, self.quiet_hours, self.timezone)
+
+    @property
+    def sender_address(self) -> str:
+        """What outbound rows record as `from` (a number, a Messaging Service SID, or "console")."""
+        return self.twilio_from_number or self.twilio_messaging_service_sid or self.business_phone or "console"
+
+    def notifier(self, templates: Templates) -> Notifier:
+        """The maker of texts about jobs, in `templates`' wording, for this business."""
+        business = Business(self.business_name, self.business_phone, self.timezone)
+        return Notifier(templates, business, self.tracking_url, self.sender_address)
 
     def describe(self, store: str) -> str:
         """What start-up loaded, in one line for the log: never a secret, never a whole phone number."""
@@ -84,9 +111,13 @@ class Settings:
         if self.twilio_live and self.twilio_api_base_url:
             api = urlsplit(self.twilio_api_base_url)
             sender += f" (API at {api.scheme}://{api.netloc.rpartition('@')[2]})"
+        reminders = "off (REMINDER_HOUR empty)"
+        if self.reminder_hour is not None:
+            quiet = f"{self.quiet_hours.start}-{self.quiet_hours.end}" if self.quiet_hours else "none"
+            reminders = f"the day before at {self.reminder_hour}:00 (quiet hours {quiet})"
         return (
             f"business {self.business_name!r}; templates {templates}; store {store} (data folder "
-            f"{self.data_folder}); texts go to {sender}; PUBLIC_BASE_URL {self.public_base_url}"
+            f"{self.data_folder}); texts go to {sender}; reminders {reminders}; PUBLIC_BASE_URL {self.public_base_url}"
         )
 
 
@@ -234,7 +265,45 @@ def _load(config: Config, make_secrets: bool) -> Settings:
         send_give_up_hours=_positive(config, "SEND_GIVE_UP_HOURS", 24),
         run_sender=_yes_no(config, "RUN_SENDER", default=True),
         twilio_webhook_shared_key=config("TWILIO_WEBHOOK_SHARED_KEY", cast=Secret, default=None) or None,
+        reminder_hour=_reminder_setting(config, "REMINDER_HOUR", "17", parse_hour),
+        quiet_hours=_reminder_setting(config, "QUIET_HOURS", "21-8", QuietHours.parse),
+        **_events_settings(config),
     )
+
+
+def _events_settings(config: Config) -> dict[str, Any]:
+    """EVENTS_URL and EVENTS_SECRET: both or neither; an http(s) URL and a Standard Webhooks secret."""
+    url, secret = _optional(config, "EVENTS_URL"), _optional(config, "EVENTS_SECRET")
+    if bool(url) != bool(secret):
+        missing, given = ("EVENTS_SECRET", "EVENTS_URL") if url else ("EVENTS_URL", "EVENTS_SECRET")
+        raise ConfigError(
+            f"{missing} is missing: dashboard events need both EVENTS_URL and EVENTS_SECRET ({given} is set)"
+        )
+    if not url or not secret:
+        return {}
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("EVENTS_URL must be an http(s) URL, e.g. https://dashboard.example.com/qdn-events")
+    raw = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError:
+        key = b""
+    if not 24 <= len(key) <= 64:
+        make = "import base64,secrets; print('whsec_' + base64.b64encode(secrets.token_bytes(32)).decode())"
+        raise ConfigError(
+            "EVENTS_SECRET must be a Standard Webhooks secret: whsec_ and base64 of 24 to 64 random bytes; "
+            f'make one with: python -c "{make}"'
+        )
+    return {"events_url": url, "events_secret": Secret(secret)}
+
+
+def _reminder_setting(config: Config, name: str, default: str, parse: Callable[[str], T]) -> T:
+    """REMINDER_HOUR or QUIET_HOURS: set but empty turns it off (None), unset is `default`."""
+    try:
+        return parse(config(name, default=default))
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error}") from None
 
 
 def _data_dir(config: Config, database_url: str) -> Path:

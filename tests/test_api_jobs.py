@@ -78,7 +78,7 @@ def test_create_refuses_missing_required_fields(client):
 def test_create_refuses_bad_fields_naming_them(client, change, field):
     message = error_of(client.post("/jobs", json=job_body(**change)), 422, "validation_error")
     assert message.startswith(field)
-    assert client.get("/jobs").json() == {"jobs": []}  # nothing was stored
+    assert client.get("/jobs").json() == {"jobs": [], "next_cursor": None}  # nothing was stored
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe", b'{"customer_name": "Dana",'])
@@ -94,7 +94,7 @@ def test_non_object_body_is_422(client, raw):
 def test_oversized_body_is_413_before_anything_is_stored(client):
     huge = job_body(notes="x" * (1024 * 1024 + 10))
     error_of(client.post("/jobs", json=huge), 413, "payload_too_large")
-    assert client.get("/jobs").json() == {"jobs": []}
+    assert client.get("/jobs").json() == {"jobs": [], "next_cursor": None}
 
 
 def test_oversized_body_without_content_length_is_413(client):
@@ -230,6 +230,7 @@ def test_refused_move_is_409_saying_why_and_changes_nothing(client):
 def test_a_new_total_on_a_complete_job_is_refused_saying_how_to_correct_it(client):
     job = create(client)
     done = client.post(f"/jobs/{job['id']}/status", json={"status": "complete", "total": 350}).json()
+    assert done.pop("text")["status"] == "pending"  # the answer says the customer is texted; the job is the rest
 
     def texts():
         return [message["id"] for message in client.get(f"/jobs/{job['id']}/messages").json()["messages"]]
@@ -242,7 +243,10 @@ def test_a_new_total_on_a_complete_job_is_refused_saying_how_to_correct_it(clien
     )
     assert client.get(f"/jobs/{job['id']}").json() == done
     # The same total again is the same status: nothing changes, nothing is sent.
-    assert client.post(f"/jobs/{job['id']}/status", json={"status": "complete", "total": "$350"}).json() == done
+    assert client.post(f"/jobs/{job['id']}/status", json={"status": "complete", "total": "$350"}).json() == {
+        **done,
+        "text": None,
+    }
     # The way the refusal points to corrects it without a text.
     edited = client.patch(f"/jobs/{job['id']}", json={"total": 999})
     assert edited.json()["total"] == 999.0 and edited.json()["history"] == done["history"]
@@ -261,7 +265,7 @@ def test_same_status_is_a_no_op(client):
     job = create(client)
     again = client.post(f"/jobs/{job['id']}/status", json={"status": "scheduled"})
     assert again.status_code == 200
-    assert again.json() == job
+    assert again.json() == {**job, "text": None}  # nothing sent
 
 
 @pytest.mark.parametrize(

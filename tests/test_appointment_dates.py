@@ -89,8 +89,9 @@ def test_the_customers_status_reply_says_the_day_without_a_time():
 def test_qdn_shows_the_day_without_a_time():
     job = {**make_job("2026-12-05"), "tracking_url": "https://sms.example.test/track?token=x"}
     details = dict(line.split(":", 1) for line in transcript.job_details(job, CHICAGO).splitlines()[:8])
-    assert details["Scheduled"].strip() == "Sat Dec 05"
+    assert details["Appointment"].strip() == "Sat Dec 5"
     row = transcript.jobs_table([job], CHICAGO).splitlines()[1]
-    assert "Sat Dec 05" in row and "00:00" not in row
+    assert "Sat Dec 5" in row and "00:00" not in row and "12:00" not in row
+    assert transcript.job_created(job, CHICAGO).startswith("Job 1042 for Dana Whitfield: scheduled for Sat Dec 5.")
     with_time = {**job, "scheduled_for": make_job("2026-12-05T08:30")["scheduled_for"]}
-    assert "Sat Dec 05 08:30" in transcript.jobs_table([with_time], CHICAGO)
+    assert "Sat Dec 5, 8:30 AM" in transcript.jobs_table([with_time], CHICAGO)

@@ -119,13 +119,15 @@ def test_jobs_create_list_show_status_round_trip(qdn, service):
     job_id = created_id(run)
     with api(service) as client:
         job = client.get(f"/jobs/{job_id}").json()
-    assert run.out.strip() == f"Job {job_id} for Dana Whitfield: scheduled. Tracking: {job['tracking_url']}"
+    assert run.out.strip() == (
+        f"Job {job_id} for Dana Whitfield: scheduled for Tue Dec 1, 8:30 AM. Tracking: {job['tracking_url']}"
+    )
     assert job["total"] == 1200.0 and job["customer_phone"] == CUSTOMER
 
     listed = qdn("jobs", "list")
     assert listed.code == 0, listed.err
     header, *rows = listed.out.splitlines()
-    assert header.split() == ["ID", "STATUS", "CUSTOMER", "PHONE", "SERVICE", "SCHEDULED", "TOTAL"]
+    assert header.split() == ["ID", "STATUS", "CUSTOMER", "PHONE", "SERVICE", "APPOINTMENT", "TOTAL"]
     row = next(row for row in rows if row.startswith(f"{job_id} "))
     assert re.split(r"\s{2,}", row) == [
         str(job_id),
@@ -133,7 +135,7 @@ def test_jobs_create_list_show_status_round_trip(qdn, service):
         "Dana Whitfield",
         CUSTOMER,
         "junk removal",
-        "Tue Dec 01 08:30",
+        "Tue Dec 1, 8:30 AM",  # TIMEZONE (Chicago), as the customer's texts say it
         "$1,200.00",
     ]
 
@@ -152,7 +154,7 @@ def test_jobs_create_list_show_status_round_trip(qdn, service):
         "Customer": f"Dana Whitfield  {CUSTOMER}",
         "Service": "junk removal",
         "Address": "4512 Ridgeview Dr, Austin, TX 78731",
-        "Scheduled": "Tue Dec 01 08:30",  # TIMEZONE (Chicago), as given
+        "Appointment": "Tue Dec 1, 8:30 AM",  # TIMEZONE (Chicago), as given
         "Total": "$350.00",
         "Invoice": "-",
         "Notes": "-",
@@ -162,7 +164,7 @@ def test_jobs_create_list_show_status_round_trip(qdn, service):
         history = client.get(f"/jobs/{job_id}").json()["history"]
     local = [datetime.fromisoformat(step["at"].replace("Z", "+00:00")).astimezone(CHICAGO) for step in history]
     assert shown.out.splitlines()[-3:] == [
-        f"  {local[0]:%a %b %d %H:%M}  scheduled  by api",
+        f"  {local[0]:%a %b %d %H:%M}  booked  by api",  # when it was booked, never read as the appointment
         f"  {local[1]:%a %b %d %H:%M}  en route (ETA 20 min)  by api",
         f"  {local[2]:%a %b %d %H:%M}  complete  by api",
     ]
@@ -207,9 +209,9 @@ def test_a_date_appointment_shows_as_that_day(qdn, service):
     with api(service) as client:
         assert client.get(f"/jobs/{job_id}").json()["scheduled_for"] == "2026-12-05"
     shown = qdn("jobs", "show", str(job_id))
-    assert "Scheduled: Sat Dec 05\n" in shown.out
+    assert "Appointment: Sat Dec 5\n" in shown.out
     row = next(line for line in qdn("jobs", "list").out.splitlines() if line.startswith(f"{job_id} "))
-    assert re.split(r"\s{2,}", row)[5] == "Sat Dec 05"
+    assert re.split(r"\s{2,}", row)[5] == "Sat Dec 5"
 
 
 def qdn_process(service: LiveServer, *argv: str, stdout: Any) -> subprocess.Popen[bytes]:
@@ -542,7 +544,7 @@ def test_messages_by_phone_endpoint(client):
         "created_at",
         "updated_at",
     }
-    assert client.get("/messages", params={"phone": "512-555-0111"}).json() == {"messages": []}
+    assert client.get("/messages", params={"phone": "512-555-0111"}).json() == {"messages": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize("query", [{"phone": "junk"}, {"phone": "  "}, {}])

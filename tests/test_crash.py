@@ -59,7 +59,7 @@ def test_sigkill_during_concurrent_creations_loses_no_acknowledged_job(tmp_path)
     server = LiveServer(env, tmp_path).start()
     try:
         with server.client() as client:
-            listed = {job["id"]: job for job in client.get("/jobs").json()["jobs"]}
+            listed = {job["id"]: job for job in client.get("/jobs", params={"limit": 1000}).json()["jobs"]}
         for job in acknowledged:
             assert listed[job["id"]]["token"] == job["token"]
         ids = sorted(listed)

@@ -41,7 +41,8 @@ def test_post_queues_a_relay_to_the_customer_and_answers_201(client, capsys):
     response = client.post(f"/jobs/{job['id']}/messages", json={"body": "  Running 10 min late, sorry!  "})
     assert response.status_code == 201
     message = response.json()
-    assert set(message) == set(MESSAGE_FIELDS)
+    assert set(message) == {*MESSAGE_FIELDS, "text"}
+    assert message["text"] == {"id": message["id"], "status": "pending", "reason": None}
     assert message["kind"] == "relay" and message["job_id"] == job["id"]
     assert message["body"] == "Running 10 min late, sorry!"
     assert message["to"] == CUSTOMER and message["status"] == "pending"

@@ -547,8 +547,12 @@ def test_one_job_in_two_lines():
     assert dispatcher("1042", job=done).reply == (
         f"1042 Dana Whitfield, junk removal: complete, total $350.00.\n(512) 555-0199, {ADDRESS}"
     )
+    # Under way, it still says what it was booked for (a scheduled job's status already does).
     assert dispatcher("STATUS 1042", job=make_job(status="en_route", eta=20)).reply.startswith(
-        "1042 Dana Whitfield, junk removal: en route, ETA 12:30 PM."
+        "1042 Dana Whitfield, junk removal: en route, ETA 12:30 PM (booked for Sat Nov 28 9:00 AM)."
+    )
+    assert dispatcher("STATUS 1042", job=make_job()).reply.startswith(
+        "1042 Dana Whitfield, junk removal: scheduled for Sat Nov 28 9:00 AM."
     )
     missing = dispatcher("STATUS 1043", job=None)
     assert missing.reply == "No job 1043." and missing.job_id is None
@@ -583,8 +587,8 @@ def test_reply_to_a_phone():
 def test_dispatcher_help_unknown_and_invalid_answers():
     help_text = dispatcher("HELP").reply
     assert help_text == (
-        "Commands: EN ROUTE 1042 20, ARRIVED 1042, DONE 1042 350, CANCEL 1042, JOBS, 1042, R 1042 <text>, "
-        "R <phone> <text>. ETA and total optional."
+        "Commands: EN ROUTE 1042 20, ARRIVED 1042, DONE 1042 350, CANCEL 1042, JOBS, TODAY, TOMORROW, 1042, "
+        "R 1042 <text>, R <phone> <text>."
     )
     unknown = dispatcher("where's the truck")
     assert unknown.reply == "Didn't understand. " + help_text

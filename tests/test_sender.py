@@ -81,8 +81,8 @@ def test_creation_and_each_transition_send_exactly_one_text_with_the_right_wordi
             "To": CUSTOMER,
             "From": FROM_NUMBER,
             "Body": (
-                "QuickDumpNow: Hi Dana, your dump trailer rental is booked (job 1001). We'll text you when the "
-                f"trailer is on its way. Track it: {job['tracking_url']} Questions? Call (512) 555-0123. "
+                "QuickDumpNow: Hi Dana, your dump trailer is booked (job 1001). We'll text when it's on the way. "
+                f"Track: {job['tracking_url']} Questions? Call (512) 555-0123. "
                 "Reply STOP to opt out."
             ),
             "StatusCallback": STATUS_CALLBACK,

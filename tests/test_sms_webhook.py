@@ -164,8 +164,8 @@ EN_ROUTE_20 = "1001 -> en route (ETA 20 min). Customer texted."
 JOB_DETAIL = "1001 Dana Whitfield, junk removal: scheduled.\n(512) 555-0199, 4512 Ridgeview Dr, Austin, TX 78731"
 OPEN_JOBS = "Open jobs (1):\n1001 scheduled - Dana W., junk removal"
 COMMANDS = (
-    "EN ROUTE 1042 20, ARRIVED 1042, DONE 1042 350, CANCEL 1042, JOBS, 1042, R 1042 <text>, "
-    "R <phone> <text>. ETA and total optional."
+    "EN ROUTE 1042 20, ARRIVED 1042, DONE 1042 350, CANCEL 1042, JOBS, TODAY, TOMORROW, 1042, "
+    "R 1042 <text>, R <phone> <text>."
 )
 
 # --- expected log rows ---------------------------------------------------------

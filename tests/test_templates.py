@@ -13,7 +13,7 @@ import pytest
 from bot.jobs import STATUSES
 from bot.notifications import Business, notification_text
 from bot.segments import count_segments
-from bot.templates import BUILTIN_FILE, PLACEHOLDERS, TemplateError, builtin_templates, load_templates
+from bot.templates import BUILTIN_FILE, PLACEHOLDERS, TEXTS, TemplateError, builtin_templates, load_templates
 from store.settings import ConfigError, load_settings
 from tests.support import base_environ
 from web.app import create_app
@@ -49,16 +49,53 @@ def text(the_job, templates=None, business=None):
 def test_every_builtin_service_type_has_its_own_text_for_every_status():
     templates = builtin_templates()
     assert set(BUILTIN_TYPES) <= set(templates.service_types)
+    assert set(TEXTS) == {*STATUSES, "rescheduled", "reminder"}
     for service in BUILTIN_TYPES:
-        for status in STATUSES:
+        for status in TEXTS:
             assert templates.template_for(service, status).name == f"'{service}'.{status}"
 
 
 def test_creation_text_confirms_the_booking_with_the_tracking_link():
     body = text(job("scheduled", "dump trailer rental"))
-    assert body.startswith("QuickDumpNow: Hi Dana, your dump trailer rental is booked (job 1042).")
+    assert body.startswith("QuickDumpNow: Hi Dana, your dump trailer is booked (job 1042).")
     assert TRACKING in body
     assert "Call (512) 555-0123." in body and body.endswith("Reply STOP to opt out.")
+    assert "Drop-off" not in body and "None" not in body  # no appointment: the booking text does not guess one
+
+
+@pytest.mark.parametrize(
+    ("service", "said"),
+    [
+        ("dump trailer rental", "Drop-off: Sat Dec 5, 9:00 AM."),
+        ("junk removal", "Pick-up: Sat Dec 5, 9:00 AM."),
+        ("dumpster delivery", "Delivery: Sat Dec 5, 9:00 AM."),
+        ("porta potty delivery", "When: Sat Dec 5, 9:00 AM."),
+    ],
+)
+def test_the_booking_text_says_when_in_the_business_zone(service, said):
+    # 15:00 UTC is 9:00 AM in Chicago: the business's time, not the server's.
+    body = text(job("scheduled", service, scheduled_for="2026-12-05T15:00:00+00:00"))
+    assert said in body
+    assert body.index(said) < body.index(TRACKING)
+
+
+def test_a_date_without_a_time_is_said_as_the_day_never_midnight():
+    body = text(job("scheduled", scheduled_for="2026-12-05"))
+    assert "Pick-up: Sat Dec 5." in body
+    assert "12:00" not in body and "AM" not in body
+
+
+@pytest.mark.parametrize(("name", "said"), [("rescheduled", "has a new time"), ("reminder", "a reminder about")])
+def test_rescheduled_and_reminder_texts_say_when_and_how_to_reach_us(name, said):
+    the_job = job("scheduled", "junk removal", scheduled_for="2026-12-05T09:00:00-06:00")
+    business = Business("QuickDumpNow", "+15125550123", CHICAGO)
+    body = notification_text(the_job, builtin_templates(), business, TRACKING, CHANGED_AT, name)
+    assert said in body and "Pick-up: Sat Dec 5, 9:00 AM." in body and TRACKING in body
+    assert "(512) 555-0123" in body
+    no_phone = notification_text(the_job, builtin_templates(), Business("Q", None, CHICAGO), TRACKING, CHANGED_AT, name)
+    assert "None" not in no_phone and "Call" not in no_phone
+    if name == "reminder":
+        assert "Reply here to change it." in no_phone  # without BUSINESS_PHONE a reply still reaches a person
 
 
 def test_en_route_gives_the_eta_in_minutes_and_as_local_clock_time():
@@ -112,18 +149,20 @@ LONG_INVOICE = "https://billing.quickdumpnow.com/invoices/INV-2026-104271?key=8f
 
 
 @pytest.mark.parametrize("service", [*BUILTIN_TYPES, "construction debris hauling"])
-@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("status", TEXTS)
 def test_every_builtin_template_is_gsm7_within_two_segments_with_long_data(service, status):
     long_job = job(
-        status,
+        "en_route" if status == "en_route" else "scheduled" if status in ("rescheduled", "reminder") else status,
         service,
         id=104271,
         customer_name="Christabelle Montgomery-Fairweather",
         eta_minutes=125 if status == "en_route" else None,
         total=12345.67 if status == "complete" else None,
         invoice_url=LONG_INVOICE,
+        scheduled_for="2026-12-30T12:30:00-06:00",  # "Wed Dec 30, 12:30 PM": as long as {when} gets
     )
-    body = notification_text(long_job, builtin_templates(), LONG_BUSINESS, LONG_TRACKING, CHANGED_AT)
+    body = notification_text(long_job, builtin_templates(), LONG_BUSINESS, LONG_TRACKING, CHANGED_AT, status)
+    assert "Dec 30, 12:30 PM" in body or status not in ("scheduled", "rescheduled", "reminder")
     count = count_segments(body)
     assert count.encoding == "GSM-7", body
     assert count.segments <= 2, f"{count.units} septets: {body}"
@@ -185,6 +224,8 @@ scheduled = "{business_name}: {first_name}, your unit is booked (job {job_id}). 
         ('[generic]\narrived = "{job_id:>10}"', ["'generic'.arrived", "format spec"]),
         ('[generic]\narrived = "{first_name.upper}"', ["'generic'.arrived", "unknown placeholder"]),
         ('[generic]\narrived = "{}"', ["'generic'.arrived", "unknown placeholder"]),
+        ('[generic]\nreminder = "{business_name}: see you {when}"', ["'generic'.reminder", "first part", "{when}"]),
+        ('[generic]\nreminded = "hi"', ["'generic'.reminded", "unknown status", "rescheduled, reminder"]),
     ],
 )
 def test_a_bad_override_is_refused_naming_file_and_template(tmp_path, content, names):
@@ -195,6 +236,28 @@ def test_a_bad_override_is_refused_naming_file_and_template(tmp_path, content, n
     assert str(path) in message
     for name in names:
         assert name in message
+
+
+def test_start_up_accepts_when_in_any_template_and_the_new_texts(tmp_path):
+    path = write(
+        tmp_path,
+        """
+["junk removal"]
+scheduled = ["{business_name}: {first_name}, you're booked.", "We come {when}."]
+rescheduled = ["{business_name}: new time for job {job_id}.", "Now {when}."]
+reminder = ["{business_name}: see you soon, {first_name}.", "That's {when}.", "Call {business_phone}."]
+""",
+    )
+    settings = load_settings(base_environ(tmp_path, TEMPLATES_PATH=str(path)), env_file=None)
+    create_app(settings)  # no ConfigError
+    templates = load_templates(path)
+    dated = job("scheduled", scheduled_for="2026-12-05")
+    assert text(dated, templates) == "QuickDumpNow: Dana, you're booked. We come Sat Dec 5."
+    assert text(job("scheduled"), templates) == "QuickDumpNow: Dana, you're booked."  # no appointment: part left out
+    business = Business("QuickDumpNow", "+15125550123", CHICAGO)
+    assert notification_text(dated, templates, business, TRACKING, CHANGED_AT, "reminder") == (
+        "QuickDumpNow: see you soon, Dana. That's Sat Dec 5. Call (512) 555-0123."
+    )
 
 
 def test_literal_braces_are_allowed_when_doubled(tmp_path):

@@ -171,7 +171,8 @@ def test_the_timeline_lists_every_change_newest_first_in_local_time(client):
     doc, html = page(client, job["token"])
     entries = doc.find("li", class_="timeline-entry")
     labels = [" ".join(e["text"].split()) for e in entries]
-    assert [label.split(" Today")[0] for label in labels] == ["Arrived", "On the way · ETA 15 min", "Scheduled"]
+    # The first entry is the booking, named so it never reads as the appointment.
+    assert [label.split(" Today")[0] for label in labels] == ["Arrived", "On the way · ETA 15 min", "Booked"]
     created = datetime.fromisoformat(job["created_at"]).astimezone(CHICAGO)
     assert clock_text(created) in labels[-1]
     assert_nothing_private(html)

@@ -17,6 +17,7 @@ from handlers import health, jobs, messages, sms, status_callback, track
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.services import Services
+from sender import events, reminders
 from sender.transports import make_transport
 from sender.worker import Sender, running
 from store import Store, backend_for, open_store
@@ -62,10 +63,13 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     except TemplateError as error:
         raise ConfigError(str(error)) from None
 
+    given = store
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        nonlocal store
-        store = store or await open_store(settings.database_url)
+        # A store of its own each time it runs: a lifespan started again (a test client, schemathesis)
+        # must not reuse the one its last shutdown closed.
+        store = given or await open_store(settings.database_url)
         log.info("loaded: %s", settings.describe(store.description))
         if not settings.dispatcher_numbers:
             log.warning(
@@ -74,6 +78,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             )
         try:
             services = Services(settings=settings, store=store, templates=templates)
+            # Dashboard events: queued by every writer, delivered wherever texts are sent (sender/events.py).
+            events.record_events(store, settings)
             if not settings.run_sender:
                 _log_no_sender(settings)
                 yield {"services": services, "sender": None}
@@ -85,8 +91,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 rate_per_second=settings.send_rate_per_second,
                 give_up_hours=settings.send_give_up_hours,
             )
-            async with running(sender):
-                yield {"services": services, "sender": sender}
+            # Beside it, the day-before reminders: they queue texts that the sender sends.
+            reminder_loop = reminders.reminders_for(store, settings.notifier(templates), settings.reminder_policy)
+            event_loop = events.events_for(store, settings)
+            async with running(sender), reminders.running(reminder_loop), events.running(event_loop):
+                yield {"services": services, "sender": sender, "events": event_loop}
         finally:
             await store.close()
 
@@ -97,7 +106,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 JsonCORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "PATCH"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             )
         )
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)

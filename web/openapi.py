@@ -1,8 +1,10 @@
 """GET /openapi.json: the JSON API described in OpenAPI 3.1 for dashboards to generate clients from.
 
-Written by hand from the SPEC's shapes (the schemas in web/openapi_schemas.py);
-tests/test_openapi.py keeps it true by checking every JSON route is described
-and real responses validate against these schemas.
+Written by hand from the SPEC's shapes (the schemas in web/openapi_schemas.py):
+an `operationId` on every operation, every limit the API enforces, every
+error it answers, and `servers` from PUBLIC_BASE_URL. tests/test_openapi.py
+keeps it true (every JSON route described, real answers match), and
+tests/test_schemathesis.py fuzzes the app through it.
 """
 
 from __future__ import annotations
@@ -12,128 +14,261 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot.job_fields import MAX_ETA_MINUTES
-from bot.jobs import STATUSES
-from bot.messages import MAX_BODY_CHARS
-from web.openapi_schemas import ERROR, HEALTH, JOB, JOB_INPUT, MESSAGE, MONEY, PUBLIC_VIEW
+from handlers.idempotency import HEADER, KEY_PATTERN, MAX_KEY, REPLAYED
+from handlers.jobs import INSTANT_PATTERN
+from handlers.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT
+from handlers.services import services
+from web.openapi_schemas import (
+    ERROR,
+    ERROR_CODES,
+    HEALTH,
+    JOB,
+    JOB_INPUT,
+    MESSAGE,
+    MOVED_JOB,
+    PHONE_INPUT,
+    PUBLIC_VIEW,
+    SENT_MESSAGE,
+    STATUS_LIST_PATTERN,
+    STATUS_MOVE,
+    TEXT_TO_CUSTOMER,
+    page_of,
+)
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
 
 
-def _list_of(key: str, item: str) -> dict[str, Any]:
-    return {"type": "object", "required": [key], "properties": {key: {"type": "array", "items": _ref(item)}}}
+def _error(status: int, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An error answer in the JSON error shape, its code fixed by its status."""
+    code = {"properties": {"error": {"properties": {"code": {"const": ERROR_CODES[status]}}}}}
+    return _json({"allOf": [_ref("Error"), code]}, description, headers)
 
 
-_ERRORS = {
-    "400": _json(_ref("Error"), "unparseable body"),
-    "401": _json(_ref("Error"), "missing or wrong bearer token"),
-    "404": _json(_ref("Error"), "no such job"),
-    "413": _json(_ref("Error"), "body over 1 MB"),
-    "422": _json(_ref("Error"), "a field is missing or invalid; the message names it"),
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 0}}}
+_REPLAYED = {
+    REPLAYED: {
+        "description": "`true` when this is the kept answer to an earlier request with the same Idempotency-Key",
+        "schema": {"const": "true"},
+    }
 }
-_JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-_TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+
+# Every error the JSON API answers, by the situations that cause it.
+_ANY = {
+    "405": _error(405, "another method on this path; `Allow` names the ones served"),
+    "413": _error(413, "a body over 1 MB (checked before anything else)"),
+    "503": _error(503, "the store cannot be used right now; try again shortly"),
+}
+_BEARER = {**_ANY, "401": _error(401, "missing or wrong bearer token")}
+_LOOKUP = {
+    **_BEARER,
+    "404": _error(404, "no such job"),
+    "422": _error(422, "a parameter is invalid; the message names it"),
+}
+_WRITE = {
+    **_LOOKUP,
+    "400": _error(400, "the body is not JSON, or is nested too deeply"),
+    "422": _error(422, "a field (or the Idempotency-Key) is missing or invalid; the message names it"),
+}
 _TOKEN_ERRORS = {
-    "404": _json(_ref("Error"), "unknown or malformed token (the same answer for both)"),
-    "429": _json(_ref("Error"), "too many token misses from this client this minute (see Retry-After)"),
+    **_ANY,
+    "404": _error(404, "unknown or malformed token (the same answer for both)"),
+    "429": _error(429, "too many token misses from this client this minute", _RETRY_AFTER),
 }
+
+_JOB_ID = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0},
+    "example": 1001,
+}
+_TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+_IDEMPOTENCY_KEY = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": KEY_PATTERN, "minLength": 1, "maxLength": MAX_KEY},
+    "description": "makes a retry safe: the same key and body within 24 h get the first answer, and nothing is "
+    "done again; the same key with another body is a 422. Use a new random key (a UUID) per request.",
+}
+_PAGING = [
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        "description": "rows per page",
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "schema": {"type": "string", "pattern": CURSOR_PATTERN, "minLength": 1, "maxLength": MAX_CURSOR},
+        "description": "`next_cursor` of the previous page, as it came (opaque); pages stay right while rows are added",
+    },
+]
 _SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+# The token holder's texts: not paged (one job's customer side is short).
+_PUBLIC_MESSAGES = {
+    "type": "object",
+    "required": ["messages"],
+    "properties": {"messages": {"type": "array", "items": _ref("Message")}},
+}
 
 
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+# What a client can do next with a job it made: its id goes into these (and stateful fuzzing follows them).
+_JOB_LINKS = {
+    name: {"operationId": operation, "parameters": {"job_id": "$response.body#/id"}}
+    for name, operation in (
+        ("GetJob", "getJob"),
+        ("EditJob", "editJob"),
+        ("MoveJob", "moveJob"),
+        ("ListJobMessages", "listJobMessages"),
+        ("TextCustomer", "textCustomer"),
+    )
+}
+
+
+def _body(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema, "example": example}}}
+
+
+_NEW_JOB = {
+    "customer_name": "Dana Whitfield",
+    "customer_phone": "512-555-0199",
+    "service_type": "junk removal",
+    "address": "4512 Ridgeview Dr, Austin, TX 78731",
+    "scheduled_for": "2026-12-05T09:00",
+    "total": "$350",
+}
 
 
 PATHS: dict[str, Any] = {
     "/healthz": {
         "get": {
+            "operationId": "getHealth",
             "summary": "Is the service usable",
             "security": [],
-            "responses": {"200": _json(HEALTH, "ok"), "503": _json(HEALTH, "the store cannot be used")},
+            "responses": {
+                "200": _json(HEALTH, "ok"),
+                "405": _ANY["405"],
+                "413": _ANY["413"],
+                "503": _json(HEALTH, "the store cannot be used"),
+            },
         }
     },
     "/jobs": {
         "post": {
-            "summary": "Create a job (texts the customer the scheduled confirmation)",
-            "requestBody": _body({**JOB_INPUT, "required": ["customer_name", "customer_phone", "service_type"]}),
-            "responses": {"201": _json(_ref("Job"), "the new job"), **_ERRORS},
+            "operationId": "createJob",
+            "summary": "Create a job (texts the customer the booking confirmation)",
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": _body(
+                {**JOB_INPUT, "required": ["customer_name", "customer_phone", "service_type"]}, _NEW_JOB
+            ),
+            "responses": {"201": {**_json(_ref("Job"), "the new job", _REPLAYED), "links": _JOB_LINKS}, **_WRITE},
         },
         "get": {
-            "summary": "List jobs, newest first",
+            "operationId": "listJobs",
+            "summary": "List jobs, newest first; with updated_since, oldest change first (for sync)",
             "parameters": [
-                {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "comma-separated"},
-                {"name": "phone", "in": "query", "schema": {"type": "string"}, "description": "any format"},
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"type": "string", "pattern": STATUS_LIST_PATTERN},
+                    "description": "comma-separated statuses, e.g. `en_route,arrived`",
+                },
+                {"name": "phone", "in": "query", "schema": PHONE_INPUT, "description": "the customer's, any format"},
+                {
+                    "name": "updated_since",
+                    "in": "query",
+                    "schema": {"type": "string", "pattern": INSTANT_PATTERN},
+                    "description": "only jobs changed at or after this ISO 8601 time (no zone means TIMEZONE), "
+                    "oldest change first; keep the last `updated_at` you saw for the next sync",
+                },
+                *_PAGING,
             ],
-            "responses": {"200": _json(_list_of("jobs", "Job"), "matching jobs"), **_ERRORS},
+            "responses": {"200": _json(_ref("JobPage"), "a page of matching jobs"), **_BEARER, "422": _LOOKUP["422"]},
         },
     },
     "/jobs/{job_id}": {
         "parameters": [_JOB_ID],
-        "get": {"summary": "One job", "responses": {"200": _json(_ref("Job"), "the job"), **_ERRORS}},
+        "get": {
+            "operationId": "getJob",
+            "summary": "One job",
+            "responses": {"200": _json(_ref("Job"), "the job"), **_BEARER, "404": _LOOKUP["404"]},
+        },
         "patch": {
-            "summary": "Edit a job's details (no texts sent)",
-            "requestBody": _body(JOB_INPUT),
-            "responses": {"200": _json(_ref("Job"), "the edited job"), **_ERRORS},
+            "operationId": "editJob",
+            "summary": "Edit a job's details (a new appointment for an open job texts the customer)",
+            "requestBody": _body(JOB_INPUT, {"notes": "Gate code 4411", "scheduled_for": "2026-12-06"}),
+            "responses": {"200": _json(_ref("Job"), "the edited job"), **_WRITE},
         },
     },
     "/jobs/{job_id}/status": {
         "parameters": [_JOB_ID],
         "post": {
+            "operationId": "moveJob",
             "summary": "Move a job and text the customer",
-            "requestBody": _body(
-                {
-                    "type": "object",
-                    "required": ["status"],
-                    "properties": {
-                        "status": {"enum": list(STATUSES)},
-                        "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ETA_MINUTES},
-                        "total": MONEY,
-                    },
-                    "additionalProperties": False,
-                }
-            ),
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": _body(STATUS_MOVE, {"status": "en_route", "eta_minutes": 20}),
             "responses": {
-                "200": _json(_ref("Job"), "the job after the move (unchanged for the same status)"),
-                "409": _json(_ref("Error"), "the move is refused; the message says why"),
-                **_ERRORS,
+                "200": _json(
+                    _ref("MovedJob"),
+                    "the job after the move (unchanged for the same status), and its `text`",
+                    _REPLAYED,
+                ),
+                "409": _error(409, "the move is refused; the message says why"),
+                **_WRITE,
             },
         },
     },
     "/jobs/{job_id}/messages": {
         "parameters": [_JOB_ID],
         "get": {
+            "operationId": "listJobMessages",
             "summary": "The job's conversation, oldest first, relays to dispatchers included",
-            "responses": {"200": _json(_list_of("messages", "Message"), "the messages"), **_ERRORS},
+            "parameters": _PAGING,
+            "responses": {"200": _json(_ref("MessagePage"), "a page of the messages"), **_LOOKUP},
         },
         "post": {
+            "operationId": "textCustomer",
             "summary": "Text the job's customer",
-            "requestBody": _body(
-                {
-                    "type": "object",
-                    "required": ["body"],
-                    "properties": {"body": {"type": "string", "minLength": 1, "maxLength": MAX_BODY_CHARS}},
-                    "additionalProperties": False,
-                }
-            ),
-            "responses": {"201": _json(_ref("Message"), "the queued text (`skipped` if opted out)"), **_ERRORS},
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": _body(TEXT_TO_CUSTOMER, {"body": "Running 10 minutes late, sorry!"}),
+            "responses": {
+                "201": _json(
+                    _ref("SentMessage"), "the queued text (`skipped` if opted out), and its `text`", _REPLAYED
+                ),
+                **_WRITE,
+            },
         },
     },
     "/messages": {
         "get": {
+            "operationId": "listPhoneMessages",
             "summary": "Every text to or from one phone, oldest first (used by `qdn log` and `qdn chat`)",
-            "parameters": [{"name": "phone", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _json(_list_of("messages", "Message"), "the messages"), **_ERRORS},
+            "parameters": [
+                {"name": "phone", "in": "query", "required": True, "schema": {**PHONE_INPUT, "minLength": 1}},
+                *_PAGING,
+            ],
+            "responses": {
+                "200": _json(_ref("MessagePage"), "a page of the messages"),
+                **_BEARER,
+                "422": _LOOKUP["422"],
+            },
         }
     },
     "/jobs/token/{token}": {
         "parameters": [_TOKEN],
         "get": {
+            "operationId": "getTrackedJob",
             "summary": "Public view of the job a tracking token opens",
             "security": [],
             "responses": {"200": _json(_ref("PublicJob"), "what the token holder may see"), **_TOKEN_ERRORS},
@@ -142,24 +277,56 @@ PATHS: dict[str, Any] = {
     "/jobs/token/{token}/messages": {
         "parameters": [_TOKEN],
         "get": {
+            "operationId": "listTrackedJobMessages",
             "summary": "The customer's own texts with the business, phones masked",
             "security": [],
-            "responses": {"200": _json(_list_of("messages", "Message"), "the texts"), **_TOKEN_ERRORS},
+            "responses": {
+                "200": _json(_PUBLIC_MESSAGES, "the texts"),
+                **_TOKEN_ERRORS,
+            },
         },
     },
 }
 
+DESCRIPTION = """Jobs, texts and tracking for QuickDumpNow.
+
+Errors are JSON `{"error": {"code", "message"}}` whatever the path: `bad_request` (400: a body that
+is not JSON, or a refused CORS preflight), `unauthorized` (401), `forbidden` (403: Twilio webhooks
+with a wrong signature), `not_found` (404), `method_not_allowed` (405, with `Allow`),
+`invalid_transition` (409), `payload_too_large` (413), `validation_error` (422, naming the field),
+`rate_limited` (429, with `Retry-After`), `unavailable` (503).
+
+Lists page with `limit` and `cursor` (`next_cursor`, null at the end). Writes take an
+`Idempotency-Key`. Events (message.received, job.status_changed, message.delivery_failed) are
+POSTed to the deployment's EVENTS_URL, signed per Standard Webhooks: see the README."""
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
-    "info": {"title": "QDN SMS API", "version": "1.0.0", "description": "Jobs, texts and tracking for QuickDumpNow."},
+    "info": {"title": "QDN SMS API", "version": "1.1.0", "description": DESCRIPTION},
     "security": _SECURED,
     "paths": PATHS,
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {"Job": JOB, "Message": MESSAGE, "PublicJob": PUBLIC_VIEW, "Error": ERROR},
+        "schemas": {
+            "Job": JOB,
+            "MovedJob": MOVED_JOB,
+            "JobPage": page_of("jobs", "Job"),
+            "Message": MESSAGE,
+            "SentMessage": SENT_MESSAGE,
+            "MessagePage": page_of("messages", "Message"),
+            "PublicJob": PUBLIC_VIEW,
+            "Error": ERROR,
+        },
+        # Every error answer, for reference (operations list the ones they can give).
+        "responses": {str(status): _error(status, code.replace("_", " ")) for status, code in ERROR_CODES.items()},
     },
 }
 
 
+def document(public_base_url: str) -> dict[str, Any]:
+    """The document for a service published at `public_base_url` (PUBLIC_BASE_URL)."""
+    return {**DOCUMENT, "servers": [{"url": public_base_url}]}
+
+
 async def openapi_json(request: Request) -> JSONResponse:
-    return JSONResponse(DOCUMENT)
+    return JSONResponse(document(services(request).settings.public_base_url))

@@ -1,77 +1,163 @@
 """The JSON shapes of the API (SPEC "JSON shapes") as OpenAPI 3.1 schemas, for web/openapi.py.
 
-Fields are the code's own lists (bot.jobs, handlers.jobs, store.base), so a
-field added there and not here fails at import or in tests/test_openapi.py.
+Fields, limits and patterns are the code's own (bot.jobs, bot.job_fields,
+handlers/...), so the schema says exactly what the API accepts -- a client
+generated from it never sends what is refused, and schemathesis
+(tests/test_schemathesis.py) finds nothing the API takes that the schema
+forbids. Where the API reads loosely (statuses in dispatchers' spellings,
+totals as "$1,200.00"), the pattern spells out that reading.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.jobs import EDITABLE_FIELDS, STATUSES
+from bot.job_fields import MAX_ETA_MINUTES, MAX_TOTAL, MONEY_PATTERN, SCHEDULED_PATTERN, SPACE, TEXT_LIMITS
+from bot.jobs import EDITABLE_FIELDS, STATUS_WORDS, STATUSES
+from bot.messages import MAX_BODY_CHARS
 from handlers.jobs import JOB_FIELDS
 from store.base import MESSAGE_FIELDS
 
 NULLABLE_STRING = {"type": ["string", "null"]}
-MONEY = {"type": ["number", "null"], "minimum": 0}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+MONEY = {"type": ["number", "null"], "minimum": 0, "maximum": MAX_TOTAL}
+
+# -- text as the API takes it (bot/job_fields.py: no control characters; limits hold as sent) ------
+
+_ONE_LINE = r"[^\x00-\x1f\x7f-\x9f]"
+_MULTILINE = r"(?:[^\x00-\x08\x0b-\x1f\x7f-\x9f]|\r\n)"  # line breaks (a CRLF too) and tabs
+_PHONE_MAX = 250  # phonenumbers refuses longer input
+
+
+def _text(field: str, *, required: bool) -> dict[str, Any]:
+    char = _MULTILINE if field in ("address", "notes") else _ONE_LINE
+    # A required field needs something besides spaces (it is stripped); an optional one may be blank (null).
+    pattern = f"^(?=[\\s\\S]*\\S){char}*$" if required else f"^{char}*$"
+    schema: dict[str, Any] = {"type": "string" if required else ["string", "null"], "pattern": pattern}
+    return {**schema, "maxLength": TEXT_LIMITS[field]}
+
+
+def _status_spellings() -> str:
+    """Every spelling of a status the API reads (bot.jobs.parse_status): any case, separators anywhere."""
+    separator = f"(?:{SPACE}|[_-])*"
+    words = sorted({"".join(word.split()) for spellings in STATUS_WORDS.values() for word in spellings})
+    spelled = ["".join(f"[{c}{c.upper()}]{separator}" for c in word) for word in words]
+    return f"{separator}(?:{'|'.join(spelled)})"
+
+
+STATUS_SPELLING = _status_spellings()
+STATUS_INPUT = {
+    "type": "string",
+    "pattern": f"^{STATUS_SPELLING}$",
+    "description": "one of " + ", ".join(STATUSES) + ", in any case, or as dispatchers text it (`en route`, "
+    "`EN-ROUTE`, `omw`, `done`, `canceled` ...); answers use the stored names",
+}
+# GET /jobs?status=: a comma-separated list of those (empty parts are ignored).
+STATUS_LIST_PATTERN = f"^(?:{STATUS_SPELLING}|\\s*)(?:,(?:{STATUS_SPELLING}|\\s*))*$"
+PHONE_INPUT = {
+    "type": "string",
+    "format": "phone",  # not a standard format: a name for "a phone number as people write it"
+    "maxLength": _PHONE_MAX,
+    "examples": ["512-555-0199", "+1 (512) 555-0199"],
+    "description": "any usual format (default region US), e.g. 512-555-0199 or +1 (512) 555-0199; "
+    "refused unless it is a possible number with its area code",
+}
+TOTAL_INPUT: dict[str, Any] = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": MAX_TOTAL},
+        {"type": "string", "pattern": MONEY_PATTERN, "description": "dollars as written: 350, $1,200.00"},
+        {"type": "null"},
+    ],
+    "description": f"USD, 0 to {MAX_TOTAL:,}, kept to the cent",
+}
+
+# -- a job ---------------------------------------------------------------------------------------
 
 HISTORY_ENTRY = {
     "type": "object",
     "required": ["status", "at", "by", "eta_minutes"],
     "properties": {
         "status": {"enum": list(STATUSES)},
-        "at": {"type": "string", "format": "date-time"},
+        "at": TIMESTAMP,
         "by": {
             "type": "string",
             "description": "`api`, or the dispatcher's phone (masked as `dispatcher` in public views)",
         },
-        "eta_minutes": {"type": ["integer", "null"]},
+        "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ETA_MINUTES},
     },
     "additionalProperties": False,
 }
 
 _JOB_PROPERTIES: dict[str, Any] = {
-    "id": {"type": "integer"},
+    "id": {"type": "integer", "minimum": 1},
     "token": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{4}(-[2-9A-HJKMNP-Z]{4}){4}$"},
-    "tracking_url": {"type": "string"},
-    "customer_name": {"type": "string"},
-    "customer_phone": {"type": "string", "pattern": r"^\+[1-9]\d{6,14}$"},
-    "service_type": {"type": "string"},
-    "address": NULLABLE_STRING,
+    "tracking_url": {"type": "string", "format": "uri"},
+    "customer_name": {"type": "string", "minLength": 1, "maxLength": TEXT_LIMITS["customer_name"]},
+    "customer_phone": {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$", "description": "E.164"},
+    "service_type": {"type": "string", "minLength": 1, "maxLength": TEXT_LIMITS["service_type"]},
+    "address": {**NULLABLE_STRING, "maxLength": TEXT_LIMITS["address"]},
     "scheduled_for": {
         "type": ["string", "null"],
         "description": "ISO 8601: a date-time with its offset, or a date (2026-12-05) for a day with no time",
     },
     "total": MONEY,
-    "invoice_url": NULLABLE_STRING,
-    "notes": NULLABLE_STRING,
+    "invoice_url": {**NULLABLE_STRING, "maxLength": TEXT_LIMITS["invoice_url"]},
+    "notes": {**NULLABLE_STRING, "maxLength": TEXT_LIMITS["notes"]},
     "status": {"enum": list(STATUSES)},
-    "eta_minutes": {"type": ["integer", "null"]},
-    "history": {"type": "array", "items": HISTORY_ENTRY},
-    "created_at": {"type": "string", "format": "date-time"},
-    "updated_at": {"type": "string", "format": "date-time"},
+    "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ETA_MINUTES},
+    "history": {"type": "array", "items": HISTORY_ENTRY, "minItems": 1},
+    "created_at": TIMESTAMP,
+    "updated_at": TIMESTAMP,
 }
 JOB = {"type": "object", "required": list(JOB_FIELDS), "properties": _JOB_PROPERTIES, "additionalProperties": False}
 
-# What a create or PATCH body may set: the stored fields, read more loosely.
-_INPUT_READINGS = {
-    "customer_phone": {"type": "string", "description": "any usual format; stored in E.164 (default region US)"},
+# What a create or PATCH body may set, as the API reads it (bot.jobs.clean_fields).
+_INPUT_READINGS: dict[str, Any] = {
+    "customer_name": _text("customer_name", required=True),
+    "customer_phone": PHONE_INPUT,
+    "service_type": _text("service_type", required=True),
+    "address": _text("address", required=False),
     "scheduled_for": {
         "type": ["string", "null"],
+        "pattern": SCHEDULED_PATTERN,
         "description": "ISO 8601 date-time (no zone means TIMEZONE) or date (a day with no time)",
     },
+    "total": TOTAL_INPUT,
+    "invoice_url": {
+        **_text("invoice_url", required=False),
+        "pattern": f"^(?:{SPACE}*https?://{_ONE_LINE}*|{SPACE}*)$",
+        "description": "an http(s) URL",
+    },
+    "notes": _text("notes", required=False),
 }
 JOB_INPUT = {
     "type": "object",
-    "properties": {field: _INPUT_READINGS.get(field, _JOB_PROPERTIES[field]) for field in EDITABLE_FIELDS},
+    "properties": {field: _INPUT_READINGS[field] for field in EDITABLE_FIELDS},
     "additionalProperties": False,
 }
+STATUS_MOVE = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": STATUS_INPUT,
+        "eta_minutes": {
+            "type": ["integer", "null"],
+            "minimum": 0,
+            "maximum": MAX_ETA_MINUTES,
+            "description": "minutes, with en_route only",
+        },
+        "total": {**TOTAL_INPUT, "description": TOTAL_INPUT["description"] + ", with complete only"},
+    },
+    "additionalProperties": False,
+}
+
+# -- a message -----------------------------------------------------------------------------------
 
 MESSAGE = {
     "type": "object",
     "required": list(MESSAGE_FIELDS),
     "properties": {
-        "id": {"type": "string"},
+        "id": {"type": "string", "description": "opaque: keep it and pass it back, never parse it"},
         "direction": {"enum": ["inbound", "outbound"]},
         "kind": {"enum": ["command", "text", "reply", "notification", "relay", "system"]},
         "job_id": {"type": ["integer", "null"]},
@@ -97,11 +183,65 @@ MESSAGE = {
         },
         "error_code": {"type": ["integer", "string", "null"]},
         "error_message": NULLABLE_STRING,
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
     },
     "additionalProperties": False,
 }
+TEXT_TO_CUSTOMER = {
+    "type": "object",
+    "required": ["body"],
+    "properties": {
+        "body": {
+            "type": "string",
+            "pattern": f"^(?=[\\s\\S]*\\S){_MULTILINE}*$",
+            "maxLength": MAX_BODY_CHARS,
+            "description": "the text; line breaks and tabs are kept, surrounding spaces dropped",
+        }
+    },
+    "additionalProperties": False,
+}
+
+# What became of the customer's text, in the answer of a status move or a dashboard text.
+TEXT_OUTCOME = {
+    "type": ["object", "null"],
+    "required": ["id", "status", "reason"],
+    "properties": {
+        "id": {"type": "string", "description": "the text's message id"},
+        "status": {"enum": ["pending", "skipped"], "description": "pending: queued to send; skipped: never sent"},
+        "reason": {"enum": ["opted_out", None], "description": "why it was skipped"},
+    },
+    "additionalProperties": False,
+    "description": "null when no text was sent (the job already had that status)",
+}
+
+
+def _with_text(shape: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **shape,
+        "required": [*shape["required"], "text"],
+        "properties": {**shape["properties"], "text": TEXT_OUTCOME},
+    }
+
+
+MOVED_JOB = _with_text(JOB)
+SENT_MESSAGE = _with_text(MESSAGE)
+
+
+def page_of(key: str, item: str) -> dict[str, Any]:
+    """A page of a list: its rows, and the cursor of the next page (null at the end)."""
+    return {
+        "type": "object",
+        "required": [key, "next_cursor"],
+        "properties": {
+            key: {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+            "next_cursor": {**NULLABLE_STRING, "description": "pass as `cursor` for the next page; null: no more"},
+        },
+        "additionalProperties": False,
+    }
+
+
+# -- the public token view, errors, health ---------------------------------------------------------
 
 PUBLIC_VIEW = {
     "type": "object",
@@ -110,6 +250,7 @@ PUBLIC_VIEW = {
         "history",
         "eta_minutes",
         "service_type",
+        "scheduled_for",
         "first_name",
         "phone_masked",
         "business_name",
@@ -121,6 +262,7 @@ PUBLIC_VIEW = {
         "history": {"type": "array", "items": HISTORY_ENTRY},
         "eta_minutes": {"type": ["integer", "null"]},
         "service_type": {"type": "string"},
+        "scheduled_for": {**_JOB_PROPERTIES["scheduled_for"]},
         "first_name": {"type": "string"},
         "phone_masked": {"type": "string"},
         "business_name": {"type": "string"},
@@ -130,6 +272,20 @@ PUBLIC_VIEW = {
     "additionalProperties": False,
 }
 
+# Every code the service answers with (web/errors.py, the middleware, the handlers).
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "invalid_transition",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -137,9 +293,11 @@ ERROR = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {"code": {"enum": list(ERROR_CODES.values())}, "message": {"type": "string"}},
+            "additionalProperties": False,
         }
     },
+    "additionalProperties": False,
 }
 
 HEALTH = {

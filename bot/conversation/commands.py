@@ -13,6 +13,7 @@ Command
 ├── FreeText    customer: anything else (relayed to dispatchers)
 ├── SetStatus   dispatcher: EN ROUTE / ARRIVED / DONE / CANCEL a job
 ├── ListJobs    dispatcher: JOBS, STATUS
+├── DayJobs     dispatcher: TODAY, TOMORROW (that day's open jobs, in order of appointment)
 ├── ShowJob     dispatcher: 1042, STATUS 1042
 ├── ReplyTo     dispatcher: R / REPLY <job id or phone> <text>
 ├── Invalid     dispatcher: a command recognised but incomplete or out of range
@@ -87,6 +88,11 @@ class SetStatus(Command):
 @dataclass(frozen=True)
 class ListJobs(Command):
     pass
+
+
+@dataclass(frozen=True)
+class DayJobs(Command):
+    days_ahead: int = 0  # 0: TODAY, 1: TOMORROW (in the business's zone)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from bot.conversation import texts
 from bot.conversation.commands import (
     Command,
+    DayJobs,
     Help,
     Invalid,
     ListJobs,
@@ -17,10 +19,19 @@ from bot.conversation.commands import (
     ShowJob,
     Unknown,
 )
-from bot.conversation.display import status_phrase
+from bot.conversation.display import appointment, status_phrase
 from bot.conversation.effects import ChangeStatus, Decision, Effect, RecordOptIn, RecordOptOut, Relay
 from bot.conversation.facts import Context, Facts, Job
-from bot.wording import first_name, money, phone_for_people, short_name
+from bot.wording import (
+    appointment_at,
+    appointment_day,
+    clock,
+    day_words,
+    first_name,
+    money,
+    phone_for_people,
+    short_name,
+)
 
 JOBS_LIMIT = 10  # lines in a JOBS answer; a long list is better read on the dashboard
 Answer = Callable[..., Decision]  # (reply, *effects, job_id=..., kind=...) -> Decision
@@ -47,6 +58,8 @@ def decide_dispatcher(command: Command, facts: Facts, context: Context) -> Decis
         return answer(None, effect, job_id=command.job_id)
     if isinstance(command, ListJobs):
         return answer(_jobs_list(facts, context))
+    if isinstance(command, DayJobs):
+        return answer(_day_list(command.days_ahead, facts, context))
     if isinstance(command, ShowJob):
         if facts.job is None:
             return answer(texts.NO_JOB.format(job_id=command.job_id))
@@ -99,14 +112,49 @@ def _jobs_list(facts: Facts, context: Context) -> str:
     return "\n".join(lines)
 
 
+def _day_list(days_ahead: int, facts: Facts, context: Context) -> str:
+    """TODAY / TOMORROW: that day's open jobs by appointment time, one short line each."""
+    tz = context.timezone
+    day = (facts.now.astimezone(tz) + timedelta(days=days_ahead)).date()
+    fields = {"day": "tomorrow" if days_ahead else "today", "date": day_words(day)}
+    jobs = [job for job in facts.open_jobs if appointment_day(job.get("scheduled_for"), tz) == day]
+    if not jobs:
+        return texts.NO_JOBS_ON_DAY.format(**fields)
+
+    def order(job: Job) -> tuple[int, float, int]:
+        at = appointment_at(job.get("scheduled_for"), tz)
+        return (0, at.timestamp(), job["id"]) if at is not None else (1, 0.0, job["id"])
+
+    lines = [texts.DAY_HEADER.format(count=len(jobs), **fields)]
+    for job in sorted(jobs, key=order)[:JOBS_LIMIT]:
+        at = appointment_at(job.get("scheduled_for"), tz)
+        status = "" if job["status"] == "scheduled" else " " + status_phrase(job, tz, facts.now)
+        lines.append(
+            texts.DAY_LINE.format(
+                time=clock(at) if at is not None else texts.NO_TIME,
+                job_id=job["id"],
+                status=status,
+                name=short_name(job.get("customer_name")),
+                service=job["service_type"],
+            )
+        )
+    if len(jobs) > JOBS_LIMIT:
+        lines.append(texts.JOBS_MORE.format(count=len(jobs) - JOBS_LIMIT))
+    return "\n".join(lines)
+
+
 def _job_detail(job: Job, facts: Facts, context: Context) -> str:
-    """Two lines: the job and where it stands; then the customer's phone and address."""
+    """Two lines: the job and where it stands (with its appointment); then the customer's phone and address."""
     total = f", total {money(job['total'])}" if job.get("total") is not None else ""
+    when = appointment(job, context.timezone, facts.now)
+    # A scheduled job's status already says when ("scheduled for Sat Dec 5"); a job under way says it too.
+    booked = texts.BOOKED_FOR.format(when=when) if when and job["status"] in ("en_route", "arrived") else ""
     first = texts.JOB_DETAIL.format(
         job_id=job["id"],
         name=job["customer_name"],
         service=job["service_type"],
         status=status_phrase(job, context.timezone, facts.now),
+        booked=booked,
         total=total,
     )
     address = f", {job['address']}" if job.get("address") else ""

@@ -18,6 +18,7 @@ from bot.conversation import texts
 from bot.conversation.commands import (
     DISPATCHER,
     Command,
+    DayJobs,
     Help,
     Invalid,
     ListJobs,
@@ -50,8 +51,13 @@ _VERB_PHRASES = (
     (re.compile(r"\b(?:jobs|list|open)\b"), " _jobs "),
     (re.compile(r"\bstatus\b"), " _status "),
     (re.compile(r"\b(?:help|commands|menu)\b"), " _help "),
+    (re.compile(r"\btoday(?:'?s)?(?=\s|$)"), " _today "),
+    (re.compile(r"\b(?:tomorrow|tmrw|tmr)(?:'?s)?(?=\s|$)"), " _tomorrow "),
 )
-_VERBS = frozenset({*_STATUS_VERBS, "_jobs", "_status", "_help"})
+# TODAY / TOMORROW, with the word each stands for when it turns out not to be one.
+_DAYS = {"_today": (0, "today"), "_tomorrow": (1, "tomorrow")}
+_LISTS = frozenset({"_jobs", "_status"})  # "jobs today", "today's jobs", "status tomorrow" are TODAY / TOMORROW too
+_VERBS = frozenset({*_STATUS_VERBS, *_DAYS, "_jobs", "_status", "_help"})
 
 _ETA_BEFORE = frozenset({"eta", "in"})
 _ETA_AFTER = frozenset({"min", "mins", "minute", "minutes", "m", "mn"})
@@ -87,6 +93,17 @@ def parse_dispatcher(text: str) -> Command:
     reading = _read(squash(text))
     if not reading.verbs and not reading.plain and not reading.eta and not reading.money:
         return Unknown(text, DISPATCHER)
+    days = [verb for verb in reading.verbs if verb in _DAYS]
+    if days:
+        if len(set(days)) == 1 and set(reading.verbs) - _LISTS == set(days):
+            if reading.plain or reading.eta or reading.money or reading.unknown:
+                return Unknown(text, DISPATCHER)
+            return DayJobs(text, DISPATCHER, days_ahead=_DAYS[days[0]][0])
+        # Beside another command ("EN ROUTE 1042 today") the day is a word that command does not take.
+        reading.verbs = [verb for verb in reading.verbs if verb not in _DAYS]
+        reading.unknown += [_DAYS[day][1] for day in days]
+        if not reading.verbs:
+            return Unknown(text, DISPATCHER)
     verbs = set(reading.verbs)
     if len(verbs) > 1 and verbs != {"_status", "_jobs"}:
         if verbs & set(_STATUS_VERBS):

@@ -8,19 +8,7 @@ from typing import Any
 from bot.job_fields import scheduled_day
 from bot.jobs import label
 from bot.messages import MAX_BODY_CHARS as MAX_SMS_CHARS
-from bot.wording import clock, eta_at
-
-
-def scheduled_at(job: dict[str, Any], tz: tzinfo) -> datetime | None:
-    """The appointment's moment; None without one, or when it is a day with no time (not midnight)."""
-    raw = job.get("scheduled_for")
-    if not raw or scheduled_day(raw) is not None:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except (TypeError, ValueError):
-        return None
-    return moment.astimezone(tz) if moment.tzinfo else moment.replace(tzinfo=tz)
+from bot.wording import appointment_at, clock, day_words, eta_at
 
 
 def appointment(job: dict[str, Any], tz: tzinfo, now: datetime) -> str | None:
@@ -28,8 +16,8 @@ def appointment(job: dict[str, Any], tz: tzinfo, now: datetime) -> str | None:
     "Sat Dec 5" or "today", never as midnight."""
     day = scheduled_day(job.get("scheduled_for"))
     if day is not None:
-        return "today" if day == now.astimezone(tz).date() else f"{day:%a %b} {day.day}"
-    when = scheduled_at(job, tz)
+        return "today" if day == now.astimezone(tz).date() else day_words(day)
+    when = appointment_at(job.get("scheduled_for"), tz)
     return None if when is None else clock(when, now)
 
 

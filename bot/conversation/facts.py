@@ -16,6 +16,7 @@ from bot.conversation import guards
 from bot.conversation.commands import (
     CUSTOMER,
     Command,
+    DayJobs,
     ListJobs,
     OptIn,
     OptOut,
@@ -89,7 +90,7 @@ def needs(command: Command, *, phone_state: Mapping[str, Any], now: datetime) ->
         return Needs(job_id=command.job_id)
     if isinstance(command, OptOut | OptIn):
         return Needs()
-    if isinstance(command, ListJobs):
+    if isinstance(command, ListJobs | DayJobs):
         return Needs(open_jobs=True)
     if isinstance(command, ShowJob):
         return Needs(job_id=command.job_id)

@@ -52,9 +52,10 @@ RELAY_OPT_OUT = "{who} texted {keyword} and is now opted out of texts. To reach 
 
 # --- dispatchers --------------------------------------------------------------
 
+# Within one segment with "Didn't understand. " before it.
 COMMAND_LIST = (
-    "EN ROUTE 1042 20, ARRIVED 1042, DONE 1042 350, CANCEL 1042, JOBS, 1042, R 1042 <text>, "
-    "R <phone> <text>. ETA and total optional."
+    "EN ROUTE 1042 20, ARRIVED 1042, DONE 1042 350, CANCEL 1042, JOBS, TODAY, TOMORROW, 1042, "
+    "R 1042 <text>, R <phone> <text>."
 )
 DISPATCHER_HELP = "Commands: " + COMMAND_LIST
 NOT_UNDERSTOOD = "Didn't understand. Commands: " + COMMAND_LIST
@@ -74,7 +75,14 @@ NO_OPEN_JOBS_DISPATCHER = "No open jobs."
 JOBS_HEADER = "Open jobs ({count}):"
 JOBS_LINE = "{job_id} {status} - {name}, {service}"
 JOBS_MORE = "+{count} more."
-JOB_DETAIL = "{job_id} {name}, {service}: {status}{total}."
+JOB_DETAIL = "{job_id} {name}, {service}: {status}{booked}{total}."
+BOOKED_FOR = " (booked for {when})"  # a job under way still says when it was booked for
+
+# TODAY / TOMORROW: that day's open jobs in order of appointment; a job booked for the day with no time last.
+DAY_HEADER = "Open jobs {day}, {date} ({count}):"
+NO_JOBS_ON_DAY = "No open jobs {day} ({date})."
+DAY_LINE = "{time} {job_id}{status} - {name}, {service}"
+NO_TIME = "no time"
 JOB_CONTACT = "{phone}{address}"
 
 # Errors for commands recognised but not usable; `example` is from EXAMPLES.

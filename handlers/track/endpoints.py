@@ -74,6 +74,8 @@ def public_view(job: Job, business_name: str) -> dict[str, Any]:
             for entry in job["history"]
         ],
         "eta_minutes": job["eta_minutes"],
+        # The appointment is the customer's own (their booking text says it); a date stays a date.
+        "scheduled_for": job.get("scheduled_for"),
         "service_type": job["service_type"],
         "first_name": first_name(job["customer_name"]),
         "phone_masked": mask_phone(job["customer_phone"]),

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.wording import clock, eta_at, money, phone_for_people
+from bot.wording import appointment_day, appointment_words, clock, eta_at, money, phone_for_people
 
 STEPS = (("scheduled", "Scheduled"), ("en_route", "En route"), ("arrived", "Arrived"), ("complete", "Complete"))
 _STEP_INDEX = {key: index for index, (key, _) in enumerate(STEPS)}
@@ -25,8 +25,9 @@ HEADLINES = {
     "complete": ("Complete", "All done. Thank you for choosing {business}!"),
     "cancelled": ("Cancelled", "This job has been cancelled. If that's unexpected, please call or text us."),
 }
+# The first entry is when the job was booked, not when the crew comes: the appointment has its own block.
 TIMELINE_LABELS = {
-    "scheduled": "Scheduled",
+    "scheduled": "Booked",
     "en_route": "On the way",
     "arrived": "Arrived",
     "complete": "Complete",
@@ -83,6 +84,19 @@ def eta(view: dict[str, Any], tz: ZoneInfo) -> dict[str, Any] | None:
     }
 
 
+def appointment(view: dict[str, Any], tz: ZoneInfo, now: datetime) -> dict[str, Any] | None:
+    """When the crew comes, as the texts say it ("Sat Dec 5, 9:00 AM"; a day with no time: "Sat Dec 5").
+
+    Shown while the job is open; `relative` says "Today" or "Tomorrow" when it is.
+    """
+    words = appointment_words(view.get("scheduled_for"), tz)
+    day = appointment_day(view.get("scheduled_for"), tz)
+    if words is None or day is None or view["status"] not in ("scheduled", "en_route", "arrived"):
+        return None
+    relative = {0: "Today", 1: "Tomorrow"}.get((day - now.astimezone(tz).date()).days)
+    return {"text": words, "iso": view["scheduled_for"], "relative": relative}
+
+
 def tel_link(e164: str | None) -> dict[str, str] | None:
     """The business's own number for a tel: link and for reading."""
     if not e164:
@@ -125,6 +139,7 @@ def page_context(
         "lede": lede.format(service=view["service_type"], business=view["business_name"]),
         "steps": steps(status),
         "eta": eta(view, tz),
+        "appointment": appointment(view, tz, now),
         "timeline": timeline,
         "texts": texts,
         "total": money(view["total"]) if view.get("total") is not None else None,

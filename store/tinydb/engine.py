@@ -18,9 +18,10 @@ from typing import Any
 
 from bot.errors import NotFound, StoreCorrupt, StoreError
 from bot.jobs import iso_utc, utc_now
-from store import codec
-from store.base import Job, JobWrite, Message, PhoneState
+from store import codec, events
+from store.base import Job, JobWrite, Message, Once, PhoneState
 from store.files import FolderLock, StagedFiles, read_json, write_atomically
+from store.tinydb import outbox
 from store.tinydb.indexes import Indexes, home, phone_partition
 from store.tinydb.journal import Journal, Op
 
@@ -46,6 +47,9 @@ class TinyDBCore:
         self.path = path
         self.jobs_dir = path.with_name(path.stem + ".jobs")
         self.phones_dir = path.with_name(path.stem + ".phones")
+        self.outbox_dir = path.with_name(path.stem + ".outbox")  # events and idempotency keys (store/tinydb/outbox.py)
+        self.events_enabled = False  # Store.enable_events: writes queue their dashboard events
+        self._pruned_at = ""  # when the outbox was last pruned (ISO UTC)
         self.journal = Journal(path.with_name(path.stem + ".journal"))
         self.mutex = threading.Lock()
         self._lock = FolderLock(path.with_name(path.name + ".lock"))
@@ -96,8 +100,9 @@ class TinyDBCore:
         self.index = Indexes(bytes.fromhex(meta["id_key"]))
         self.jobs_dir.mkdir(exist_ok=True)
         self.phones_dir.mkdir(exist_ok=True)
+        self.outbox_dir.mkdir(exist_ok=True)
         self._remove_torn_temp_files()
-        for folder, prefix in ((self.jobs_dir, ""), (self.phones_dir, "p")):
+        for folder, prefix in ((self.jobs_dir, ""), (self.phones_dir, "p"), (self.outbox_dir, outbox.PREFIX)):
             for file in folder.glob("*.json"):
                 data = self._read_partition(file)
                 if not prefix and not data.get("job", {}).get("1"):
@@ -109,6 +114,7 @@ class TinyDBCore:
                         for doc_id, doc in docs.items():
                             put_message(make_id(pid, doc_id), doc)
                         self.index.last_doc[pid] = max(map(int, docs))
+                        self.index.phone_log.add_file(pid, docs)
                         continue
                     for doc_id, doc in docs.items():
                         self._index(pid, table, int(doc_id), doc)
@@ -118,7 +124,7 @@ class TinyDBCore:
     def _remove_torn_temp_files(self) -> None:
         # A crash between mkstemp and os.replace leaves a temp file; the real
         # file (and the journal) still hold the last complete write.
-        for folder in (self.path.parent, self.jobs_dir, self.phones_dir):
+        for folder in (self.path.parent, self.jobs_dir, self.phones_dir, self.outbox_dir):
             for tmp in folder.glob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
 
@@ -152,16 +158,41 @@ class TinyDBCore:
     def _file(self, pid: str) -> Path:
         if pid.startswith("p"):
             return self.phones_dir / f"{pid[1:]}.json"
+        if pid.startswith(outbox.PREFIX):
+            return self.outbox_dir / f"{pid[1:]}.json"
         return self.jobs_dir / f"{pid}.json"
 
     def _index(self, pid: str, table: str, doc_id: int, doc: dict[str, Any]) -> None:
         if table == "messages":
             self.index.put_message(self.index.ids.make(pid, doc_id), doc)
             self.index.last_doc[pid] = max(doc_id, self.index.last_doc.get(pid, 0))
+            self.index.phone_log.add(pid, doc_id, doc)
         elif table == "job":
             self.index.put_job(doc)
         elif table == "state":
             self.index.put_phone_state("+" + pid[1:], doc)
+        elif table in ("events", "keys"):
+            self.index.outbox.put(pid, table, doc_id, doc)
+
+    def _outbox_ops(
+        self,
+        once: Once | None = None,
+        result: Any = None,
+        *,
+        new: Iterable[Message] = (),
+        job: tuple[Job, Job] | None = None,
+        message: tuple[Message, Message] | None = None,
+    ) -> list[Op]:
+        """The dashboard events a write causes (store/events.py) and `once`'s key, to commit with it."""
+        queued: list[dict[str, Any]] = []
+        if self.events_enabled:
+            now = utc_now()
+            queued = events.for_new_messages(new, now)
+            if job is not None:
+                queued += events.for_job_change(*job, now)
+            if message is not None:
+                queued += events.for_message_change(*message, now)
+        return self.index.outbox.ops(queued, once, result) if queued or once else []
 
     def _saw(self, pid: str) -> None:
         """The current call's answer depends on partition `pid`."""
@@ -211,7 +242,8 @@ class TinyDBCore:
 
     # -- jobs ---------------------------------------------------------------
 
-    def create_job(self, build: Callable[[int], JobWrite]) -> JobWrite:
+    def create_job(self, build: Callable[[int], JobWrite], once: Once | None = None) -> JobWrite:
+        self.index.outbox.check(once)
         # Ids are max+1 rather than a stored counter: jobs are never deleted,
         # and a job appears atomically with its journal line.
         job_id = max(self.index.jobs, default=FIRST_JOB_ID - 1) + 1
@@ -219,8 +251,9 @@ class TinyDBCore:
         while result.job["token"] in self.index.by_token:
             result = build(job_id)
         ops, stored = self._message_ops(result.messages, result.job["created_at"])
-        self._commit([[str(job_id), "job", 1, result.job], *ops])
-        return JobWrite(result.job, stored)
+        written = JobWrite(result.job, stored)
+        self._commit([[str(job_id), "job", 1, result.job], *ops, *self._outbox_ops(once, written, new=stored)])
+        return written
 
     def get_job(self, job_id: int) -> Job:
         try:
@@ -243,27 +276,34 @@ class TinyDBCore:
             self._saw(str(job["id"]))
         return selected
 
-    def update_job(self, job_id: int, change: Callable[[Job], JobWrite]) -> JobWrite:
+    def update_job(self, job_id: int, change: Callable[[Job], JobWrite], once: Once | None = None) -> JobWrite:
+        self.index.outbox.check(once)
         job = self.get_job(job_id)
         result = change(job)
         if not result.changed and not result.messages:
+            if once is not None:  # nothing to write but the key: a retry must get this answer again
+                self._commit(self._outbox_ops(once, result))
             return result
         ops, stored = self._message_ops(result.messages, result.job["updated_at"])
-        self._commit([[str(job_id), "job", 1, result.job], *ops])
-        return JobWrite(result.job, stored, result.changed)
+        written = JobWrite(result.job, stored, result.changed)
+        extra = self._outbox_ops(once, written, new=stored, job=(job, result.job))
+        self._commit([[str(job_id), "job", 1, result.job], *ops, *extra])
+        return written
 
     # -- messages -----------------------------------------------------------
 
-    def add_message(self, message: Message) -> Message:
-        return self.add_messages([message])[0]
+    def add_message(self, message: Message, once: Once | None = None) -> Message:
+        return self.add_messages([message], once=once)[0]
 
     def add_messages(
         self,
         messages: list[Message],
         phone: str | None = None,
         change_phone: Callable[[PhoneState], PhoneState] | None = None,
+        once: Once | None = None,
     ) -> list[Message]:
-        """Messages (and a phone's new state) in one atomic write."""
+        """Messages (and a phone's new state) in one atomic write; `once` answers with the first message."""
+        self.index.outbox.check(once)
         for message in messages:
             if message.get("job_id") is not None:
                 self.get_job(message["job_id"])  # never start a job's file without its job
@@ -273,7 +313,7 @@ class TinyDBCore:
             updated = change_phone(dict(current))
             if updated != current:
                 ops.append([phone_partition(phone), "state", 1, updated])
-        self._commit(ops)
+        self._commit([*ops, *self._outbox_ops(once, stored[0] if once else None, new=stored)])
         return stored
 
     def record_inbound(
@@ -310,7 +350,8 @@ class TinyDBCore:
             return current
         updated = {**updated, "id": message_id, "updated_at": utc_now()}
         pid, doc_id = self.index.ids.split(message_id)
-        self._commit([[pid, "messages", doc_id, {k: v for k, v in updated.items() if k != "id"}]])
+        op = [pid, "messages", doc_id, {k: v for k, v in updated.items() if k != "id"}]
+        self._commit([op, *self._outbox_ops(message=(current, updated))])
         return updated
 
     def job_messages(self, job_id: int) -> list[Message]:
@@ -353,6 +394,15 @@ class TinyDBCore:
 
     def next_due(self) -> str | None:
         return self.index.queue.next_due()
+
+    # -- day-before reminders (Store.due_reminders) --------------------------
+
+    def due_reminders(self, now: str, limit: int) -> list[Job]:
+        due = sorted((at, job_id) for job_id, at in self.index.reminders.items() if at <= now)[:limit]
+        return [self.get_job(job_id) for _, job_id in due]
+
+    def next_reminder_at(self) -> str | None:
+        return min(self.index.reminders.values(), default=None)
 
     # -- phones -------------------------------------------------------------
 
@@ -408,6 +458,7 @@ class TinyDBCore:
                 failing = False
             with self.mutex:
                 self._thaw(segments)
+                self._prune_outbox()
 
     def _try_to_recover(self) -> None:
         try:
@@ -464,6 +515,17 @@ class TinyDBCore:
         self.frozen = {}
         self._covered = []
         self.journal.drop(segments)
+
+    def _prune_outbox(self) -> None:
+        """Once an hour: forget expired keys, and delete outbox days nothing needs (store/tinydb/outbox.py)."""
+        now = utc_now()
+        if now[:13] == self._pruned_at[:13]:
+            return
+        self._pruned_at = now
+        busy = set(self.live) | set(self.frozen)
+        for pid in self.index.outbox.prune(now, busy):
+            self._file(pid).unlink(missing_ok=True)
+            self.written_at.pop(pid, None)
 
     def _checkpoint_locked(self) -> None:
         while self.live or self.frozen:  # twice if an earlier checkpoint failed and left its freeze

@@ -15,6 +15,8 @@ from typing import Any
 
 from bot.errors import NotFound
 from store.base import Job, Message
+from store.tinydb.lists import JobOrder, PhoneLog
+from store.tinydb.outbox import Outbox
 from store.tinydb.queue import SendQueue
 
 
@@ -26,6 +28,9 @@ class Indexes:
         self.jobs: dict[int, Job] = {}
         self.by_token: dict[str, int] = {}
         self.by_phone: dict[str, set[int]] = {}
+        # job id -> its reminder's due time, for `scheduled` jobs with one waiting. Scanned whole by
+        # due_reminders: it holds only upcoming appointments (tens to hundreds), never the history.
+        self.reminders: dict[int, str] = {}
         self.by_sid: dict[str, str] = {}
         # phone -> jobs whose conversation has a text to or from it: a
         # dispatcher's relays live with the customer's job, not the dispatcher's.
@@ -34,14 +39,23 @@ class Indexes:
         self.phone_state: dict[str, dict[str, Any]] = {}
         self.opted_out: set[str] = set()
         self.last_doc: dict[str, int] = {}  # partition id -> highest message doc id
+        # What dashboard pages read (store/tinydb/paging.py), and the outbox: events and idempotency keys.
+        self.job_order = JobOrder()
+        self.phone_log = PhoneLog()
+        self.outbox = Outbox()
 
     def put_job(self, job: Job) -> None:
         old = self.jobs.get(job["id"])
+        self.job_order.put(old, job)
         if old is not None and old["customer_phone"] != job["customer_phone"]:
             self.by_phone[old["customer_phone"]].discard(job["id"])
         self.jobs[job["id"]] = job
         self.by_token[job["token"]] = job["id"]
         self.by_phone.setdefault(job["customer_phone"], set()).add(job["id"])
+        if job["status"] == "scheduled" and job.get("reminder_due_at"):
+            self.reminders[job["id"]] = job["reminder_due_at"]
+        else:
+            self.reminders.pop(job["id"], None)
 
     def put_message(self, message_id: str, message: Message) -> None:
         if message.get("job_id") is not None and message.get("phone"):

@@ -39,11 +39,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from store.base import Job, JobWrite, Message, PhoneState, Store
+from bot.jobs import iso_utc
+from store.base import Event, Job, JobWrite, KeyUsed, Message, Once, Page, PhoneState, Store
+from store.records import IdempotencyRecord
+from store.tinydb import outbox, paging
 from store.tinydb.engine import TinyDBCore
 from store.tinydb.group_commit import GroupCommit
 
@@ -67,6 +71,7 @@ class TinyDBStore(Store):
         self._flushes = GroupCommit(self.core.journal, self._syncer)
         # Set (on the event loop) after every write that queues a text; senders wait on it.
         self._work = asyncio.Event()
+        self._events = asyncio.Event()  # the same for the event deliverer (sender/events.py)
 
     @property
     def description(self) -> str:
@@ -85,6 +90,9 @@ class TinyDBStore(Store):
         await self._flushes.wait(position)
         if queued:
             self._work.set()
+        if self.core.index.outbox.queued:  # set under the mutex by a write that queued an event
+            self.core.index.outbox.queued = False
+            self._events.set()
 
     async def _now(self, method: Callable[..., T], *args: Any) -> T:
         result, position, queued = self._run_locked(partial(method, *args))
@@ -112,8 +120,15 @@ class TinyDBStore(Store):
     async def ping(self) -> None:
         await self._off_loop(self.core.ping)
 
-    async def create_job(self, build: Callable[[int], JobWrite]) -> JobWrite:
-        return await self._now(self.core.create_job, build)
+    async def _once(self, method: Callable[..., T], *args: Any) -> T:
+        try:
+            return await self._now(method, *args)
+        except KeyUsed:
+            await self._flushes.wait(self.core.journal.written)  # the first answer's write is on disk first
+            raise
+
+    async def create_job(self, build: Callable[[int], JobWrite], *, once: Once | None = None) -> JobWrite:
+        return await self._once(self.core.create_job, build, once)
 
     async def get_job(self, job_id: int) -> Job:
         return await self._now(self.core.get_job, job_id)
@@ -124,11 +139,11 @@ class TinyDBStore(Store):
     async def list_jobs(self, *, statuses: Iterable[str] | None = None, phone: str | None = None) -> list[Job]:
         return await self._now(self.core.list_jobs, statuses, phone)
 
-    async def update_job(self, job_id: int, change: Callable[[Job], JobWrite]) -> JobWrite:
-        return await self._now(self.core.update_job, job_id, change)
+    async def update_job(self, job_id: int, change: Callable[[Job], JobWrite], *, once: Once | None = None) -> JobWrite:
+        return await self._once(self.core.update_job, job_id, change, once)
 
-    async def add_message(self, message: Message) -> Message:
-        return await self._now(self.core.add_message, message)
+    async def add_message(self, message: Message, *, once: Once | None = None) -> Message:
+        return await self._once(self.core.add_message, message, once)
 
     async def record_inbound(
         self,
@@ -183,6 +198,12 @@ class TinyDBStore(Store):
         self._work.clear()
         return True
 
+    async def due_reminders(self, now: str, limit: int) -> list[Job]:
+        return await self._now(self.core.due_reminders, now, limit)
+
+    async def next_reminder_at(self) -> str | None:
+        return await self._now(self.core.next_reminder_at)
+
     async def get_phone(self, phone: str) -> PhoneState:
         return await self._now(self.core.get_phone, phone)
 
@@ -191,3 +212,59 @@ class TinyDBStore(Store):
 
     async def is_opted_out(self, phone: str) -> bool:
         return await self._now(self.core.is_opted_out, phone)
+
+    # -- pages, idempotency keys and events (store/tinydb/paging.py, outbox.py) --
+
+    async def jobs_page(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        phone: str | None = None,
+        after: list[Any] | None = None,
+        limit: int,
+    ) -> Page:
+        return await self._now(paging.jobs_page, self.core, statuses, phone, after, limit)
+
+    async def jobs_changed_page(
+        self,
+        since: str,
+        *,
+        statuses: Iterable[str] | None = None,
+        phone: str | None = None,
+        after: list[Any] | None = None,
+        limit: int,
+    ) -> Page:
+        return await self._now(paging.jobs_changed_page, self.core, since, statuses, phone, after, limit)
+
+    async def job_messages_page(self, job_id: int, *, after: list[Any] | None = None, limit: int) -> Page:
+        return await self._off_loop(paging.job_messages_page, self.core, job_id, after, limit)
+
+    async def phone_messages_page(self, phone: str, *, after: list[Any] | None = None, limit: int) -> Page:
+        return await self._off_loop(paging.phone_messages_page, self.core, phone, after, limit)
+
+    async def find_once(self, key: str, now: str) -> IdempotencyRecord | None:
+        return await self._now(outbox.find_once, self.core, key, now)
+
+    def enable_events(self) -> None:
+        self.core.events_enabled = True
+
+    async def claim_event(self, now: str, lease_seconds: float) -> Event | None:
+        until = iso_utc(datetime.fromisoformat(now) + timedelta(seconds=lease_seconds))
+        return await self._now(outbox.claim_event, self.core, now, until)
+
+    async def complete_event(self, event_id: str, change: Callable[[Event], Event]) -> Event:
+        return await self._now(outbox.complete_event, self.core, event_id, change)
+
+    async def release_event(self, event_id: str) -> None:
+        await self._now(self.core.index.outbox.release, event_id)
+
+    async def next_event_due(self) -> str | None:
+        return await self._now(self.core.index.outbox.next_due)
+
+    async def wait_for_events(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._events.wait(), timeout)
+        except TimeoutError:
+            return False
+        self._events.clear()
+        return True

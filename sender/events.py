@@ -1,0 +1,201 @@
+"""Dashboard events: POSTed to EVENTS_URL from the store's outbox, signed per Standard Webhooks.
+
+The store queues each event in the write that caused it (store/events.py),
+so this loop never blocks a webhook: it claims the oldest undelivered event,
+POSTs it, and records the outcome. One at a time, so the dashboard gets
+them in the order they happened; a failed attempt (no connection, a
+timeout, any answer but 2xx) is retried with backoff, and everything behind
+it waits -- a dashboard that was down for an hour gets the hour's events
+afterwards, in order. Delivery is at-least-once (a crash between the POST
+and recording it sends it again), with the same `webhook-id` every time, so
+a receiver dedupes on it. An event still undelivered GIVE_UP_HOURS after it
+happened is given up (`failed`, logged) so that one dead URL does not keep
+the rest forever.
+
+Body: {"type", "timestamp", "data"} (the Standard Webhooks payload shape).
+Headers: webhook-id (the event's id), webhook-timestamp (this attempt's
+time, so receivers can refuse replays), webhook-signature ("v1,<base64
+HMAC-SHA256 of id.timestamp.body>", keyed with EVENTS_SECRET), signed with
+the reference library, `standardwebhooks`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from standardwebhooks import Webhook
+
+from bot.jobs import iso_utc
+from sender.pacing import Backoff
+from store import Event, Store, public_job
+from store.settings import Settings
+
+log = logging.getLogger("qdn.events")
+
+GIVE_UP_HOURS = 72.0
+LEASE_SECONDS = 60.0  # far longer than one attempt (TIMEOUT_SECONDS); only a dead deliverer's claim runs out
+TIMEOUT_SECONDS = 10.0
+
+
+def payload(event: Event, tracking_url: Callable[[str], str]) -> bytes:
+    """The body POSTed for `event`: the same bytes on every attempt (they are what is signed)."""
+    data = dict(event["data"])
+    if "job" in data:  # the snapshot the store kept, with the link as this deployment publishes it
+        data["job"] = public_job(data["job"], tracking_url(data["job"]["token"]))
+    body = {"type": event["type"], "timestamp": event["created_at"], "data": data}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class EventSender:
+    """Delivers the outbox to one URL; `start()` / `stop()`, or `async with running(events)`."""
+
+    def __init__(
+        self,
+        store: Store,
+        url: str,
+        secret: str,
+        tracking_url: Callable[[str], str],
+        *,
+        client: httpx.AsyncClient | None = None,
+        backoff: Backoff | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        poll_seconds: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.url = url
+        self.signer = Webhook(secret)
+        self.tracking_url = tracking_url
+        self.client = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+        self.backoff = backoff or Backoff(base=1.0, cap=300.0)
+        self.now = now
+        self.poll_seconds = poll_seconds  # a look at the outbox even without a wake-up
+        self._stopping = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+
+    def headers(self, event: Event, body: bytes, at: datetime) -> dict[str, str]:
+        signature = self.signer.sign(event["id"], at, body.decode())
+        return {
+            "content-type": "application/json",
+            "webhook-id": event["id"],
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": signature,
+        }
+
+    async def start(self) -> None:
+        self._runner = asyncio.create_task(self._run(), name="qdn-events")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Stop after the attempt in flight, or cut it short after `grace_seconds` (its claim is released)."""
+        self._stopping.set()
+        if self._runner is not None:
+            done, _ = await asyncio.wait({self._runner}, timeout=grace_seconds)
+            if not done:
+                self._runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._runner
+        await self.client.aclose()
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.step()
+            except Exception:  # never let a bug stop the events silently
+                log.exception("event delivery error; carrying on")
+                await self._sleep(1.0)
+
+    async def step(self) -> None:
+        """Deliver the oldest due event, or wait until one may be due."""
+        if await self.deliver_due():
+            return
+        due = await self.store.next_event_due()
+        timeout = self.poll_seconds
+        if due is not None:
+            timeout = min(timeout, max(0.0, (datetime.fromisoformat(due) - self.now()).total_seconds()))
+        await self._sleep(timeout)
+
+    async def deliver_due(self) -> bool:
+        """One attempt at the oldest event, if it is due now; whether there was one."""
+        event = await self.store.claim_event(iso_utc(self.now()), LEASE_SECONDS)
+        if event is None:
+            return False
+        try:
+            await self.attempt(event)
+        except asyncio.CancelledError:  # stopped mid-attempt: the next deliverer need not wait out the lease
+            with contextlib.suppress(Exception):
+                await self.store.release_event(event["id"])
+            raise
+        return True
+
+    async def attempt(self, event: Event) -> None:
+        at = self.now()
+        body = payload(event, self.tracking_url)
+        try:
+            response = await self.client.post(self.url, content=body, headers=self.headers(event, body, at))
+            error = None if response.is_success else f"HTTP {response.status_code}"
+        except httpx.HTTPError as failure:
+            error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
+        await self.store.complete_event(event["id"], lambda row: self._outcome(row, error, at))
+
+    def _outcome(self, row: Event, error: str | None, at: datetime) -> Event:
+        attempts = row["attempts"] + 1
+        if error is None:
+            return {**row, "status": "delivered", "attempts": attempts, "next_attempt_at": None, "last_error": None}
+        if at - datetime.fromisoformat(row["created_at"]) >= timedelta(hours=GIVE_UP_HOURS):
+            log.warning("event %s (%s) given up after %d attempts: %s", row["id"], row["type"], attempts, error)
+            return {**row, "status": "failed", "attempts": attempts, "next_attempt_at": None, "last_error": error}
+        retry_at = iso_utc(at + timedelta(seconds=self.backoff.delay(attempts)))
+        log.info("event %s (%s) not delivered (%s); next attempt at %s", row["id"], row["type"], error, retry_at)
+        return {**row, "attempts": attempts, "next_attempt_at": retry_at, "last_error": error}
+
+    async def _sleep(self, timeout: float) -> None:
+        """Until the store queues an event, the loop is stopped, or `timeout` seconds pass."""
+        if timeout <= 0 or self._stopping.is_set():
+            return
+        waits = [
+            asyncio.ensure_future(self._stopping.wait()),
+            asyncio.ensure_future(self.store.wait_for_events(timeout)),
+        ]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+
+@contextlib.asynccontextmanager
+async def running(events: EventSender | None) -> AsyncIterator[EventSender | None]:
+    """`async with running(events):` runs the loop (if there is one) and stops it on the way out."""
+    if events is None:
+        yield None
+        return
+    await events.start()
+    try:
+        yield events
+    finally:
+        await events.stop()
+
+
+def record_events(store: Store, settings: Settings) -> bool:
+    """With EVENTS_URL set, writes to `store` queue their events from now on (every process that writes)."""
+    if settings.events_url and settings.events_secret is not None:
+        store.enable_events()
+        return True
+    return False
+
+
+def events_for(store: Store, settings: Settings) -> EventSender | None:
+    """The deliverer EVENTS_URL asks for (None without one), for a process that sends."""
+    if not record_events(store, settings) or not settings.events_url or settings.events_secret is None:
+        return None
+    parts = urlsplit(settings.events_url)
+    log.info(
+        "dashboard events go to %s://%s (signed, Standard Webhooks)", parts.scheme, parts.netloc.rpartition("@")[2]
+    )
+    return EventSender(store, settings.events_url, str(settings.events_secret), settings.tracking_url)

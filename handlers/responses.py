@@ -6,6 +6,22 @@ from collections.abc import Mapping
 
 from starlette.responses import JSONResponse
 
+# Every code the service answers with, by HTTP status (web/errors.py, the middleware, the handlers,
+# and /openapi.json, which describes each).
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "invalid_transition",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)

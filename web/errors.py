@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Match, Route
 
 from bot.errors import BadRequest, InvalidTransition, NotFound, PayloadTooLarge, QdnError, StoreError, ValidationError
-from handlers.responses import error_response
+from handlers.responses import ERROR_CODES, error_response
 
 log = logging.getLogger("qdn.errors")
 
@@ -21,17 +21,6 @@ _STATUS = {
     PayloadTooLarge: 413,
     ValidationError: 422,
     StoreError: 503,
-}
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "invalid_transition",
-    413: "payload_too_large",
-    422: "validation_error",
-    429: "rate_limited",
 }
 
 
@@ -48,7 +37,7 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
         return _method_not_allowed(request, exc)
-    code = _HTTP_CODES.get(exc.status_code, "error")
+    code = ERROR_CODES.get(exc.status_code, "error")
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 

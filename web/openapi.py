@@ -17,10 +17,10 @@ from starlette.responses import JSONResponse
 from handlers.idempotency import HEADER, KEY_PATTERN, MAX_KEY, REPLAYED
 from handlers.jobs import INSTANT_PATTERN
 from handlers.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT
+from handlers.responses import ERROR_CODES
 from handlers.services import services
 from web.openapi_schemas import (
     ERROR,
-    ERROR_CODES,
     HEALTH,
     JOB,
     JOB_INPUT,

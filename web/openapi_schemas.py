@@ -16,6 +16,7 @@ from bot.job_fields import MAX_ETA_MINUTES, MAX_TOTAL, MONEY_PATTERN, SCHEDULED_
 from bot.jobs import EDITABLE_FIELDS, STATUS_WORDS, STATUSES
 from bot.messages import MAX_BODY_CHARS
 from handlers.jobs import JOB_FIELDS
+from handlers.responses import ERROR_CODES
 from store.base import MESSAGE_FIELDS
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -272,20 +273,6 @@ PUBLIC_VIEW = {
     "additionalProperties": False,
 }
 
-# Every code the service answers with (web/errors.py, the middleware, the handlers).
-ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "invalid_transition",
-    413: "payload_too_large",
-    422: "validation_error",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "unavailable",
-}
 ERROR = {
     "type": "object",
     "required": ["error"],

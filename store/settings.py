@@ -1,12 +1,16 @@
-"""Every SPEC setting, read once through starlette.config (environment, then .env)."""
+"""Every SPEC setting, read once through starlette.config (environment, then .env).
+
+Here: `Settings`, `load_settings` and the parsing of each setting (reminders and quiet
+hours, dashboard events, phones, the data folder). The Twilio and PUBLIC_BASE_URL checks
+and `ConfigError` live in store/settings_checks.py; the secrets the service generates in
+its data folder in store/generated_secrets.py. Both are imported here, so callers import
+`ConfigError` and `read_generated_secret` from this module as before.
+"""
 
 from __future__ import annotations
 
 import base64
-import logging
 import os
-import re
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,23 +28,16 @@ from bot.redaction import redact
 from bot.reminders import QuietHours, ReminderPolicy, parse_hour
 from bot.templates import Templates
 from store import backend_for, data_folder
-from store.files import write_atomically
+from store.generated_secrets import generated_secret
+from store.generated_secrets import read_generated_secret as read_generated_secret
+from store.settings_checks import ConfigError, check_account_sid, check_twilio_complete, twilio_public_origin
 
-log = logging.getLogger("qdn.settings")
 T = TypeVar("T")
 
 API_TOKEN_FILE = "api_token"  # noqa: S105 -- a file name, not a secret
 DEV_WEBHOOK_SECRET_FILE = "dev_webhook_secret"  # noqa: S105 -- a file name
 
-ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
-# Hosts where PUBLIC_BASE_URL may be plain http:// with Twilio settings (local tests against a Twilio mock).
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DEFAULT_QUIET_HOURS = QuietHours(21, 8)  # QUIET_HOURS unset: 9 PM to 8 AM
-_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
-
-
-class ConfigError(Exception):
-    """A setting that stops start-up; the message says which and what to do."""
 
 
 @dataclass(frozen=True)
@@ -121,32 +118,6 @@ class Settings:
         )
 
 
-def read_generated_secret(folder: Path, name: str) -> Secret | None:
-    """A secret the service made in its data folder, or None if not made yet (never writes)."""
-    try:
-        value = (folder / name).read_text().strip()
-    except FileNotFoundError:
-        return None
-    return Secret(value) if value else None
-
-
-def _generated_secret(folder: Path, name: str, purpose: str, make: bool = True) -> Secret:
-    """A random secret kept in the data folder, made on first use (an empty Secret if not `make`)."""
-    existing = read_generated_secret(folder, name)
-    if existing is not None or not make:
-        return existing or Secret("")
-    path = folder / name
-    folder.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    old_umask = os.umask(0o077)
-    try:
-        write_atomically(path, value + "\n")
-    finally:
-        os.umask(old_umask)
-    log.warning("made a new %s in %s", purpose, path)
-    return Secret(value)
-
-
 def _positive(config: Config, name: str, default: float) -> float:
     value = config(name, cast=float, default=default)
     if value <= 0:
@@ -201,10 +172,10 @@ def _load(config: Config, make_secrets: bool) -> Settings:
             "TWILIO_FROM_NUMBER",
         )
     }
-    twilio_live = _check_twilio_complete(twilio)
+    twilio_live = check_twilio_complete(twilio)
     if twilio_live:
-        _check_account_sid(twilio["TWILIO_ACCOUNT_SID"] or "")
-        public_base_url = _twilio_public_origin(configured_base_url)
+        check_account_sid(twilio["TWILIO_ACCOUNT_SID"] or "")
+        public_base_url = twilio_public_origin(configured_base_url)
     else:
         public_base_url = (configured_base_url or f"http://{host}:{port}").rstrip("/")
     from_number = twilio["TWILIO_FROM_NUMBER"]
@@ -227,14 +198,14 @@ def _load(config: Config, make_secrets: bool) -> Settings:
     business_phone = _optional(config, "BUSINESS_PHONE")
     templates = _optional(config, "TEMPLATES_PATH")
 
-    api_token = config("API_TOKEN", cast=Secret, default=None) or _generated_secret(
+    api_token = config("API_TOKEN", cast=Secret, default=None) or generated_secret(
         folder, API_TOKEN_FILE, "API token (API_TOKEN)", make_secrets
     )
     auth_token = twilio["TWILIO_AUTH_TOKEN"]
     webhook_secret = (
         Secret(auth_token)
         if auth_token
-        else _generated_secret(folder, DEV_WEBHOOK_SECRET_FILE, "local webhook signing secret", make_secrets)
+        else generated_secret(folder, DEV_WEBHOOK_SECRET_FILE, "local webhook signing secret", make_secrets)
     )
     api_secret = twilio["TWILIO_API_SECRET"]
     return Settings(
@@ -325,79 +296,3 @@ def _phone_setting(name: str, raw: str) -> str:
         return normalize_phone(raw, name)
     except ValidationError as error:
         raise ConfigError(f"{name}: {error.message.split(': ', 1)[-1]}") from None
-
-
-def _check_twilio_complete(twilio: dict[str, str | None]) -> bool:
-    """True when Twilio is fully configured, False when not at all; ConfigError when half.
-
-    Complete = a way to check signatures (auth token), to authenticate sends
-    (API key + secret, or account SID + auth token) and a sender.
-    """
-    if not any(twilio.values()):
-        return False
-    missing = []
-    if not twilio["TWILIO_AUTH_TOKEN"]:
-        missing.append("TWILIO_AUTH_TOKEN (to check webhook signatures)")
-    if not twilio["TWILIO_ACCOUNT_SID"]:
-        missing.append("TWILIO_ACCOUNT_SID")
-    if bool(twilio["TWILIO_API_KEY"]) != bool(twilio["TWILIO_API_SECRET"]):
-        missing.append("TWILIO_API_KEY and TWILIO_API_SECRET together")
-    if not (twilio["TWILIO_MESSAGING_SERVICE_SID"] or twilio["TWILIO_FROM_NUMBER"]):
-        missing.append("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER (the sender)")
-    if missing:
-        raise ConfigError("Twilio settings are incomplete; missing: " + "; ".join(missing))
-    return True
-
-
-def _check_account_sid(sid: str) -> None:
-    """ConfigError unless `sid` looks like an account SID; the value itself is never repeated."""
-    if ACCOUNT_SID.fullmatch(sid):
-        return
-    hint = ""
-    if sid.startswith("SK"):
-        hint = " (it starts with SK: an API key SID goes in TWILIO_API_KEY)"
-    raise ConfigError(
-        "TWILIO_ACCOUNT_SID must be AC followed by 32 hex characters, as the Twilio console shows it under "
-        f"Account info{hint}"
-    )
-
-
-def _twilio_public_origin(configured: str | None) -> str:
-    """PUBLIC_BASE_URL as the bare origin Twilio calls, or ConfigError saying what to set.
-
-    Twilio signs the exact URL it calls, and tracking links must be reachable:
-    with Twilio settings the origin is https://, plain http:// only on a
-    loopback host (local tests against a Twilio mock), with no path, query or
-    fragment. A single trailing slash is dropped and the scheme lower-cased.
-    """
-    what = "set it to the public https origin Twilio calls, e.g. https://sms.example.com"
-    if not configured:
-        raise ConfigError(f"PUBLIC_BASE_URL is required with Twilio settings: {what}")
-    value = configured[:-1] if configured.endswith("/") and not configured.endswith("//") else configured
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
-    except ValueError:
-        raise ConfigError(f"PUBLIC_BASE_URL is not a valid URL: {what}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"PUBLIC_BASE_URL must be an https:// origin with Twilio settings: {what}")
-    host_port = parts.netloc.rpartition("@")[2]
-    if parts.username is not None or parts.password is not None:
-        # The value is never repeated: what precedes the @ may be a password.
-        raise ConfigError(f"PUBLIC_BASE_URL must not carry a user or password: set it to {scheme}://{host_port}")
-    host = host_port if host_port.endswith("]") else host_port.rsplit(":", 1)[0]
-    if not _HOST.fullmatch(host) or host_port.endswith(":"):
-        raise ConfigError(f"PUBLIC_BASE_URL has no valid host name: {what}")
-    origin = f"{scheme}://{host_port}"
-    if parts.path or parts.query or parts.fragment or value.endswith(("?", "#")):
-        raise ConfigError(
-            "PUBLIC_BASE_URL must be a bare origin with no path, query or fragment (Twilio signs the URL it calls, "
-            f"and the service adds /twilio/sms itself): set it to {origin}"
-        )
-    if scheme == "http" and (parts.hostname or "") not in LOOPBACK_HOSTS:
-        raise ConfigError(
-            "PUBLIC_BASE_URL must be https:// with Twilio settings (http:// only for localhost, 127.0.0.1 or [::1]): "
-            f"set it to https://{host_port}"
-        )
-    return origin

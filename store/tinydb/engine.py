@@ -1,7 +1,10 @@
-"""The synchronous TinyDB store: indexes, the journal in front of the files, checkpoints.
+"""The synchronous TinyDB store: opening (the start-up scan and replay) and checkpoints.
 
-See store/tinydb/store.py for the layout and why; `TinyDBStore` there is
-the async face that callers use.
+`TinyDBCore` is built in layers: store/tinydb/partitions.py (state, the journal overlay,
+commits), store/tinydb/documents.py (jobs, messages, the send queue, reminders, phones)
+and this module (opening, closing, ping, the checkpoint thread, recovery). See
+store/tinydb/store.py for the layout and why; `TinyDBStore` there is the async face that
+callers use.
 """
 
 from __future__ import annotations
@@ -11,61 +14,25 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.errors import NotFound, StoreCorrupt, StoreError
-from bot.jobs import iso_utc, utc_now
-from store import codec, events
-from store.base import Job, JobWrite, Message, Once, PhoneState
-from store.files import FolderLock, StagedFiles, read_json, write_atomically
+from bot.errors import StoreCorrupt, StoreError
+from bot.jobs import utc_now
+from store import codec
+from store.files import StagedFiles, read_json, write_atomically
 from store.tinydb import outbox
-from store.tinydb.indexes import Indexes, home, phone_partition
-from store.tinydb.journal import Journal, Op
+from store.tinydb.documents import Documents
+from store.tinydb.indexes import Indexes
+from store.tinydb.partitions import CHECKPOINT_BYTES
 
 SCHEMA_VERSION = 1
-FIRST_JOB_ID = 1001
-# A checkpoint starts when the journal's active segment passes this size (about 15,000 webhooks),
-# or when writes pause for IDLE_SECONDS. It bounds the journal replayed at start-up, and the memory
-# the journal's documents take until their files catch up. Under load, a bigger journal means fewer
-# file rewrites per webhook (a conversation written twice is rewritten once), for more memory and
-# a longer start-up after a crash: 38 MB replayed in 0.4 s and peaked at 258 MB (docs/performance.md).
-CHECKPOINT_BYTES = 16 * 1024 * 1024
 IDLE_SECONDS = 2.0
 log = logging.getLogger("qdn.store")
 
-# partition id -> table -> doc id -> document: what the journal holds beyond the files.
-Overlay = dict[str, dict[str, dict[int, dict[str, Any]]]]
 
-
-class TinyDBCore:
+class TinyDBCore(Documents):
     """The synchronous store. Every public method must be called holding `mutex` (`TinyDBStore` does)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.jobs_dir = path.with_name(path.stem + ".jobs")
-        self.phones_dir = path.with_name(path.stem + ".phones")
-        self.outbox_dir = path.with_name(path.stem + ".outbox")  # events and idempotency keys (store/tinydb/outbox.py)
-        self.events_enabled = False  # Store.enable_events: writes queue their dashboard events
-        self._pruned_at = ""  # when the outbox was last pruned (ISO UTC)
-        self.journal = Journal(path.with_name(path.stem + ".journal"))
-        self.mutex = threading.Lock()
-        self._lock = FolderLock(path.with_name(path.name + ".lock"))
-        self.index: Indexes  # made once the store's metadata (and its id key) is read
-        # Journal position of each partition's last write, and the highest such position the
-        # current call read or wrote: a read need only wait for the fdatasync that covers what it
-        # saw, not for other conversations' writes in flight. One entry per partition ever written.
-        self.written_at: dict[str, int] = {}
-        self.seen = 0
-        self.live: Overlay = {}  # written since the last checkpoint began
-        self.frozen: Overlay = {}  # being written to the files by the running checkpoint
-        self._covered: list[Path] = []  # journal segments the frozen overlay came from
-        self._wake = threading.Event()
-        self._closing = False
-        self._last_write = time.monotonic()
-        self._checkpointer: threading.Thread | None = None
 
     # -- opening ------------------------------------------------------------
 
@@ -152,275 +119,6 @@ class TinyDBCore:
         finally:
             self.journal.close()
             self._lock.release()
-
-    # -- partitions ---------------------------------------------------------
-
-    def _file(self, pid: str) -> Path:
-        if pid.startswith("p"):
-            return self.phones_dir / f"{pid[1:]}.json"
-        if pid.startswith(outbox.PREFIX):
-            return self.outbox_dir / f"{pid[1:]}.json"
-        return self.jobs_dir / f"{pid}.json"
-
-    def _index(self, pid: str, table: str, doc_id: int, doc: dict[str, Any]) -> None:
-        if table == "messages":
-            self.index.put_message(self.index.ids.make(pid, doc_id), doc)
-            self.index.last_doc[pid] = max(doc_id, self.index.last_doc.get(pid, 0))
-            self.index.phone_log.add(pid, doc_id, doc)
-        elif table == "job":
-            self.index.put_job(doc)
-        elif table == "state":
-            self.index.put_phone_state("+" + pid[1:], doc)
-        elif table in ("events", "keys"):
-            self.index.outbox.put(pid, table, doc_id, doc)
-
-    def _outbox_ops(
-        self,
-        once: Once | None = None,
-        result: Any = None,
-        *,
-        new: Iterable[Message] = (),
-        job: tuple[Job, Job] | None = None,
-        message: tuple[Message, Message] | None = None,
-    ) -> list[Op]:
-        """The dashboard events a write causes (store/events.py) and `once`'s key, to commit with it."""
-        queued: list[dict[str, Any]] = []
-        if self.events_enabled:
-            now = utc_now()
-            queued = events.for_new_messages(new, now)
-            if job is not None:
-                queued += events.for_job_change(*job, now)
-            if message is not None:
-                queued += events.for_message_change(*message, now)
-        return self.index.outbox.ops(queued, once, result) if queued or once else []
-
-    def _saw(self, pid: str) -> None:
-        """The current call's answer depends on partition `pid`."""
-        self.seen = max(self.seen, self.written_at.get(pid, 0))
-
-    def _apply(self, ops: list[Op]) -> None:
-        for pid, table, doc_id, doc in ops:
-            self.live.setdefault(pid, {}).setdefault(table, {})[doc_id] = doc
-            self._index(pid, table, doc_id, doc)
-
-    def _commit(self, ops: list[Op]) -> None:
-        """One atomic write: journaled (durable once the journal syncs), then visible."""
-        position = self.journal.append(ops)
-        for op in ops:
-            self.written_at[op[0]] = position
-        self.seen = position
-        self._apply(ops)
-        self._last_write = time.monotonic()
-        if self.journal.active_size >= CHECKPOINT_BYTES:
-            self._wake.set()
-
-    def _message_ops(self, messages: Iterable[Message], now: str) -> tuple[list[Op], list[Message]]:
-        ops, stored = [], []
-        for message in messages:
-            pid = home(message)
-            doc_id = self.index.last_doc.get(pid, 0) + 1
-            self.index.last_doc[pid] = doc_id
-            doc = {**message, "created_at": message.get("created_at") or now, "updated_at": now}
-            doc.pop("id", None)
-            ops.append([pid, "messages", doc_id, doc])
-            stored.append({**doc, "id": self.index.ids.make(pid, doc_id)})
-        return ops, stored
-
-    def _overlay_docs(self, pid: str, table: str) -> dict[int, dict[str, Any]]:
-        docs = dict(self.frozen.get(pid, {}).get(table, {}))
-        docs.update(self.live.get(pid, {}).get(table, {}))
-        return docs
-
-    def _partition_messages(self, pid: str) -> list[Message]:
-        """Every message of a partition: the file's, then the journal's over them."""
-        self._saw(pid)
-        data = read_json(self._file(pid)) or {}
-        docs = {int(doc_id): doc for doc_id, doc in data.get("messages", {}).items()}
-        docs.update(self._overlay_docs(pid, "messages"))
-        make_id = self.index.ids.make
-        return [{**doc, "id": make_id(pid, doc_id)} for doc_id, doc in sorted(docs.items())]
-
-    # -- jobs ---------------------------------------------------------------
-
-    def create_job(self, build: Callable[[int], JobWrite], once: Once | None = None) -> JobWrite:
-        self.index.outbox.check(once)
-        # Ids are max+1 rather than a stored counter: jobs are never deleted,
-        # and a job appears atomically with its journal line.
-        job_id = max(self.index.jobs, default=FIRST_JOB_ID - 1) + 1
-        result = build(job_id)
-        while result.job["token"] in self.index.by_token:
-            result = build(job_id)
-        ops, stored = self._message_ops(result.messages, result.job["created_at"])
-        written = JobWrite(result.job, stored)
-        self._commit([[str(job_id), "job", 1, result.job], *ops, *self._outbox_ops(once, written, new=stored)])
-        return written
-
-    def get_job(self, job_id: int) -> Job:
-        try:
-            job = self.index.jobs[job_id]
-        except KeyError:
-            raise NotFound(f"No job {job_id}.") from None
-        self._saw(str(job_id))
-        return job
-
-    def find_job_by_token(self, token: str) -> Job | None:
-        job_id = self.index.by_token.get(token)
-        return None if job_id is None else self.get_job(job_id)
-
-    def list_jobs(self, statuses: Iterable[str] | None = None, phone: str | None = None) -> list[Job]:
-        ids: Iterable[int] = self.index.by_phone.get(phone, set()) if phone else self.index.jobs
-        wanted = set(statuses) if statuses else None
-        jobs = (self.index.jobs[i] for i in sorted(ids, reverse=True))
-        selected = [job for job in jobs if wanted is None or job["status"] in wanted]
-        for job in selected:
-            self._saw(str(job["id"]))
-        return selected
-
-    def update_job(self, job_id: int, change: Callable[[Job], JobWrite], once: Once | None = None) -> JobWrite:
-        self.index.outbox.check(once)
-        job = self.get_job(job_id)
-        result = change(job)
-        if not result.changed and not result.messages:
-            if once is not None:  # nothing to write but the key: a retry must get this answer again
-                self._commit(self._outbox_ops(once, result))
-            return result
-        ops, stored = self._message_ops(result.messages, result.job["updated_at"])
-        written = JobWrite(result.job, stored, result.changed)
-        extra = self._outbox_ops(once, written, new=stored, job=(job, result.job))
-        self._commit([[str(job_id), "job", 1, result.job], *ops, *extra])
-        return written
-
-    # -- messages -----------------------------------------------------------
-
-    def add_message(self, message: Message, once: Once | None = None) -> Message:
-        return self.add_messages([message], once=once)[0]
-
-    def add_messages(
-        self,
-        messages: list[Message],
-        phone: str | None = None,
-        change_phone: Callable[[PhoneState], PhoneState] | None = None,
-        once: Once | None = None,
-    ) -> list[Message]:
-        """Messages (and a phone's new state) in one atomic write; `once` answers with the first message."""
-        self.index.outbox.check(once)
-        for message in messages:
-            if message.get("job_id") is not None:
-                self.get_job(message["job_id"])  # never start a job's file without its job
-        ops, stored = self._message_ops(messages, utc_now())
-        if phone is not None and change_phone is not None:
-            current = self.get_phone(phone)
-            updated = change_phone(dict(current))
-            if updated != current:
-                ops.append([phone_partition(phone), "state", 1, updated])
-        self._commit([*ops, *self._outbox_ops(once, stored[0] if once else None, new=stored)])
-        return stored
-
-    def record_inbound(
-        self,
-        inbound: Message,
-        outbound: list[Message],
-        phone: str | None,
-        change_phone: Callable[[PhoneState], PhoneState] | None,
-    ) -> tuple[list[Message], bool]:
-        existing = self.find_message_by_sid(inbound["twilio_sid"])
-        if existing is not None:
-            return [existing], False
-        return self.add_messages([inbound, *outbound], phone, change_phone), True
-
-    def get_message(self, message_id: str) -> Message:
-        pid, doc_id = self.index.ids.split(message_id)
-        self._saw(pid)
-        doc = self._overlay_docs(pid, "messages").get(doc_id)
-        if doc is None:
-            data = read_json(self._file(pid)) or {}
-            doc = data.get("messages", {}).get(str(doc_id))
-        if doc is None:
-            raise NotFound(f"No message {message_id}.")
-        return {**doc, "id": message_id}
-
-    def find_message_by_sid(self, twilio_sid: str) -> Message | None:
-        message_id = self.index.by_sid.get(twilio_sid)
-        return None if message_id is None else self.get_message(message_id)
-
-    def update_message(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
-        current = self.get_message(message_id)
-        updated = change(current)
-        if updated is None or updated == current:
-            return current
-        updated = {**updated, "id": message_id, "updated_at": utc_now()}
-        pid, doc_id = self.index.ids.split(message_id)
-        op = [pid, "messages", doc_id, {k: v for k, v in updated.items() if k != "id"}]
-        self._commit([op, *self._outbox_ops(message=(current, updated))])
-        return updated
-
-    def job_messages(self, job_id: int) -> list[Message]:
-        self.get_job(job_id)
-        # By time, ties in the order written (Store.job_messages): the file's messages come in doc
-        # id order and the sort is stable. A dispatcher's text is stamped before the status text
-        # it causes, though written after it.
-        return sorted(self._partition_messages(str(job_id)), key=lambda m: m["created_at"])
-
-    def phone_messages(self, phone: str) -> list[Message]:
-        messages = self._partition_messages(phone_partition(phone))
-        for job_id in self.index.by_phone.get(phone, set()) | self.index.texted_in.get(phone, set()):
-            messages += [m for m in self.job_messages(job_id) if m.get("phone") == phone]
-        return sorted(messages, key=self.index.ids.order)
-
-    def pending_messages(self) -> list[Message]:
-        # Queue order: by time, then as written -- texts to one phone go out in the order queued.
-        queue = self.index.queue
-        for message_id in queue.docs:
-            self._saw(self.index.ids.split(message_id)[0])
-        return [{**queue.docs[i], "id": i} for i in sorted(queue.docs, key=queue.order.__getitem__)]
-
-    # -- the send queue: claims with leases (store/tinydb/queue.py) ----------
-
-    def claim_due(self, now: str, limit: int, lease_seconds: float) -> list[Message]:
-        until = iso_utc(datetime.fromisoformat(now) + timedelta(seconds=lease_seconds))
-        claimed = []
-        for message_id in self.index.queue.claim(now, limit, until):
-            self._saw(self.index.ids.split(message_id)[0])  # never send a text before its row is on disk
-            claimed.append({**self.index.queue.docs[message_id], "id": message_id})
-        return claimed
-
-    def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
-        message = self.update_message(message_id, change)
-        self.index.queue.release(message_id)  # only once the outcome is written: a failed write keeps the claim
-        return message
-
-    def release(self, message_id: str) -> None:
-        self.index.queue.release(message_id)
-
-    def next_due(self) -> str | None:
-        return self.index.queue.next_due()
-
-    # -- day-before reminders (Store.due_reminders) --------------------------
-
-    def due_reminders(self, now: str, limit: int) -> list[Job]:
-        due = sorted((at, job_id) for job_id, at in self.index.reminders.items() if at <= now)[:limit]
-        return [self.get_job(job_id) for _, job_id in due]
-
-    def next_reminder_at(self) -> str | None:
-        return min(self.index.reminders.values(), default=None)
-
-    # -- phones -------------------------------------------------------------
-
-    def get_phone(self, phone: str) -> PhoneState:
-        self._saw(phone_partition(phone))
-        return dict(self.index.phone_state.get(phone, {}))
-
-    def update_phone(self, phone: str, change: Callable[[PhoneState], PhoneState]) -> PhoneState:
-        current = self.get_phone(phone)
-        updated = change(dict(current))
-        if updated == current:
-            return current
-        self._commit([[phone_partition(phone), "state", 1, updated]])
-        return dict(updated)
-
-    def is_opted_out(self, phone: str) -> bool:
-        self._saw(phone_partition(phone))
-        return phone in self.index.opted_out
 
     def ping(self) -> None:
         if self.journal.failed is not None:

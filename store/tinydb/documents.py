@@ -1,0 +1,206 @@
+"""The TinyDB core's documents: jobs, messages, the send queue, reminders, phones.
+
+`Documents` is the part of `TinyDBCore` (store/tinydb/engine.py) that reads and writes
+them, over the partitions and journal overlay of store/tinydb/partitions.py. Every public
+method must be called holding the core's `mutex`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from bot.errors import NotFound
+from bot.jobs import iso_utc, utc_now
+from store.base import Job, JobWrite, Message, Once, PhoneState
+from store.files import read_json
+from store.tinydb.indexes import phone_partition
+from store.tinydb.partitions import Partitions
+
+FIRST_JOB_ID = 1001
+
+
+class Documents(Partitions):
+    """Jobs, messages, the send queue, reminders and phones (methods of `TinyDBCore`)."""
+
+    # -- jobs ---------------------------------------------------------------
+
+    def create_job(self, build: Callable[[int], JobWrite], once: Once | None = None) -> JobWrite:
+        self.index.outbox.check(once)
+        # Ids are max+1 rather than a stored counter: jobs are never deleted,
+        # and a job appears atomically with its journal line.
+        job_id = max(self.index.jobs, default=FIRST_JOB_ID - 1) + 1
+        result = build(job_id)
+        while result.job["token"] in self.index.by_token:
+            result = build(job_id)
+        ops, stored = self._message_ops(result.messages, result.job["created_at"])
+        written = JobWrite(result.job, stored)
+        self._commit([[str(job_id), "job", 1, result.job], *ops, *self._outbox_ops(once, written, new=stored)])
+        return written
+
+    def get_job(self, job_id: int) -> Job:
+        try:
+            job = self.index.jobs[job_id]
+        except KeyError:
+            raise NotFound(f"No job {job_id}.") from None
+        self._saw(str(job_id))
+        return job
+
+    def find_job_by_token(self, token: str) -> Job | None:
+        job_id = self.index.by_token.get(token)
+        return None if job_id is None else self.get_job(job_id)
+
+    def list_jobs(self, statuses: Iterable[str] | None = None, phone: str | None = None) -> list[Job]:
+        ids: Iterable[int] = self.index.by_phone.get(phone, set()) if phone else self.index.jobs
+        wanted = set(statuses) if statuses else None
+        jobs = (self.index.jobs[i] for i in sorted(ids, reverse=True))
+        selected = [job for job in jobs if wanted is None or job["status"] in wanted]
+        for job in selected:
+            self._saw(str(job["id"]))
+        return selected
+
+    def update_job(self, job_id: int, change: Callable[[Job], JobWrite], once: Once | None = None) -> JobWrite:
+        self.index.outbox.check(once)
+        job = self.get_job(job_id)
+        result = change(job)
+        if not result.changed and not result.messages:
+            if once is not None:  # nothing to write but the key: a retry must get this answer again
+                self._commit(self._outbox_ops(once, result))
+            return result
+        ops, stored = self._message_ops(result.messages, result.job["updated_at"])
+        written = JobWrite(result.job, stored, result.changed)
+        extra = self._outbox_ops(once, written, new=stored, job=(job, result.job))
+        self._commit([[str(job_id), "job", 1, result.job], *ops, *extra])
+        return written
+
+    # -- messages -----------------------------------------------------------
+
+    def add_message(self, message: Message, once: Once | None = None) -> Message:
+        return self.add_messages([message], once=once)[0]
+
+    def add_messages(
+        self,
+        messages: list[Message],
+        phone: str | None = None,
+        change_phone: Callable[[PhoneState], PhoneState] | None = None,
+        once: Once | None = None,
+    ) -> list[Message]:
+        """Messages (and a phone's new state) in one atomic write; `once` answers with the first message."""
+        self.index.outbox.check(once)
+        for message in messages:
+            if message.get("job_id") is not None:
+                self.get_job(message["job_id"])  # never start a job's file without its job
+        ops, stored = self._message_ops(messages, utc_now())
+        if phone is not None and change_phone is not None:
+            current = self.get_phone(phone)
+            updated = change_phone(dict(current))
+            if updated != current:
+                ops.append([phone_partition(phone), "state", 1, updated])
+        self._commit([*ops, *self._outbox_ops(once, stored[0] if once else None, new=stored)])
+        return stored
+
+    def record_inbound(
+        self,
+        inbound: Message,
+        outbound: list[Message],
+        phone: str | None,
+        change_phone: Callable[[PhoneState], PhoneState] | None,
+    ) -> tuple[list[Message], bool]:
+        existing = self.find_message_by_sid(inbound["twilio_sid"])
+        if existing is not None:
+            return [existing], False
+        return self.add_messages([inbound, *outbound], phone, change_phone), True
+
+    def get_message(self, message_id: str) -> Message:
+        pid, doc_id = self.index.ids.split(message_id)
+        self._saw(pid)
+        doc = self._overlay_docs(pid, "messages").get(doc_id)
+        if doc is None:
+            data = read_json(self._file(pid)) or {}
+            doc = data.get("messages", {}).get(str(doc_id))
+        if doc is None:
+            raise NotFound(f"No message {message_id}.")
+        return {**doc, "id": message_id}
+
+    def find_message_by_sid(self, twilio_sid: str) -> Message | None:
+        message_id = self.index.by_sid.get(twilio_sid)
+        return None if message_id is None else self.get_message(message_id)
+
+    def update_message(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
+        current = self.get_message(message_id)
+        updated = change(current)
+        if updated is None or updated == current:
+            return current
+        updated = {**updated, "id": message_id, "updated_at": utc_now()}
+        pid, doc_id = self.index.ids.split(message_id)
+        op = [pid, "messages", doc_id, {k: v for k, v in updated.items() if k != "id"}]
+        self._commit([op, *self._outbox_ops(message=(current, updated))])
+        return updated
+
+    def job_messages(self, job_id: int) -> list[Message]:
+        self.get_job(job_id)
+        # By time, ties in the order written (Store.job_messages): the file's messages come in doc
+        # id order and the sort is stable. A dispatcher's text is stamped before the status text
+        # it causes, though written after it.
+        return sorted(self._partition_messages(str(job_id)), key=lambda m: m["created_at"])
+
+    def phone_messages(self, phone: str) -> list[Message]:
+        messages = self._partition_messages(phone_partition(phone))
+        for job_id in self.index.by_phone.get(phone, set()) | self.index.texted_in.get(phone, set()):
+            messages += [m for m in self.job_messages(job_id) if m.get("phone") == phone]
+        return sorted(messages, key=self.index.ids.order)
+
+    def pending_messages(self) -> list[Message]:
+        # Queue order: by time, then as written -- texts to one phone go out in the order queued.
+        queue = self.index.queue
+        for message_id in queue.docs:
+            self._saw(self.index.ids.split(message_id)[0])
+        return [{**queue.docs[i], "id": i} for i in sorted(queue.docs, key=queue.order.__getitem__)]
+
+    # -- the send queue: claims with leases (store/tinydb/queue.py) ----------
+
+    def claim_due(self, now: str, limit: int, lease_seconds: float) -> list[Message]:
+        until = iso_utc(datetime.fromisoformat(now) + timedelta(seconds=lease_seconds))
+        claimed = []
+        for message_id in self.index.queue.claim(now, limit, until):
+            self._saw(self.index.ids.split(message_id)[0])  # never send a text before its row is on disk
+            claimed.append({**self.index.queue.docs[message_id], "id": message_id})
+        return claimed
+
+    def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
+        message = self.update_message(message_id, change)
+        self.index.queue.release(message_id)  # only once the outcome is written: a failed write keeps the claim
+        return message
+
+    def release(self, message_id: str) -> None:
+        self.index.queue.release(message_id)
+
+    def next_due(self) -> str | None:
+        return self.index.queue.next_due()
+
+    # -- day-before reminders (Store.due_reminders) --------------------------
+
+    def due_reminders(self, now: str, limit: int) -> list[Job]:
+        due = sorted((at, job_id) for job_id, at in self.index.reminders.items() if at <= now)[:limit]
+        return [self.get_job(job_id) for _, job_id in due]
+
+    def next_reminder_at(self) -> str | None:
+        return min(self.index.reminders.values(), default=None)
+
+    # -- phones -------------------------------------------------------------
+
+    def get_phone(self, phone: str) -> PhoneState:
+        self._saw(phone_partition(phone))
+        return dict(self.index.phone_state.get(phone, {}))
+
+    def update_phone(self, phone: str, change: Callable[[PhoneState], PhoneState]) -> PhoneState:
+        current = self.get_phone(phone)
+        updated = change(dict(current))
+        if updated == current:
+            return current
+        self._commit([[phone_partition(phone), "state", 1, updated]])
+        return dict(updated)
+
+    def is_opted_out(self, phone: str) -> bool:
+        self._saw(phone_partition(phone))
+        return phone in self.index.opted_out

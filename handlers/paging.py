@@ -24,7 +24,8 @@ MAX_LIMIT = 1000
 MAX_CURSOR = 512  # characters; a real one is well under 100
 CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
 _CURSOR = re.compile(CURSOR_PATTERN)
-_DIGITS = re.compile("[0-9]+")
+# Bounded: int() refuses strings of over 4,300 digits (a 500 otherwise), and no limit needs five.
+_DIGITS = re.compile("[0-9]{1,4}")
 
 
 def limit_of(request: Request) -> int:

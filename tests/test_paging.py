@@ -112,7 +112,7 @@ def test_a_cursor_is_opaque_and_carries_no_phone_number(client):
         assert "5550199" not in decoded and "5125550199" not in cursor
 
 
-@pytest.mark.parametrize("limit", ["0", "1001", "-1", "1.5", "ten", "", " 5", "\uff15"])
+@pytest.mark.parametrize("limit", ["0", "1001", "-1", "1.5", "ten", "", " 5", "\uff15", "7" * 5000])
 def test_a_bad_limit_is_a_422_naming_limit(client, limit):
     job = create(client)
     for path, params in (("/jobs", {}), (f"/jobs/{job['id']}/messages", {}), ("/messages", {"phone": CUSTOMER})):
@@ -129,6 +129,23 @@ def test_limits_at_the_edges_are_taken(client):
 def test_a_bad_cursor_is_a_422_naming_cursor(client, cursor):
     create(client)
     refusal(client.get("/jobs", params={"cursor": cursor}), "cursor")
+
+
+def forged(kind: str, after: list[Any]) -> str:
+    return base64.urlsafe_b64encode(f'{{"list":"{kind}","after":{after}}}'.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "after",
+    ['["2026-12-02T07:39:17.165Z","1001-\u00b2"]', '["2026-12-02T07:39:17.165Z","1001-' + "7" * 5000 + '"]',
+     '["2026-12-02T07:39:17.165Z","p\u00b2-1"]', '[null, null]', '[1, 2, 3]'],
+)  # fmt: skip
+def test_a_forged_message_position_is_a_422_not_a_500(client, after):
+    """A cursor is opaque but comes from the client: a position no page gave is refused like any bad cursor."""
+    job = create(client)
+    for path, kind, params in ((f"/jobs/{job['id']}/messages", "job_messages", {}),
+                               ("/messages", "phone_messages", {"phone": CUSTOMER})):  # fmt: skip
+        refusal(client.get(path, params={**params, "cursor": forged(kind, after)}), "cursor")
 
 
 def test_a_cursor_of_another_list_is_refused(client):

@@ -342,6 +342,27 @@ def test_with_no_dispatcher_the_acknowledgement_promises_no_person(text, context
     assert decision.reply_kind == "system" and MarkAcked() in decision.effects
 
 
+@pytest.mark.parametrize(
+    ("text", "context", "jobs", "reply"),
+    [
+        ("HELP", NO_DISPATCHERS, 1, "QuickDumpNow job texts: text STATUS for your jobs. "
+         "To reach a person or cancel a job call (512) 555-0123. STOP to opt out."),
+        ("HELP", NOBODY, 1, "QuickDumpNow job texts: text STATUS for your jobs, or the code from your tracking link. "
+         "STOP to opt out."),
+        ("STATUS", NOBODY, 0, "QuickDumpNow: no open jobs for this number. Text the code from your tracking link."),
+        ("STATUS", NO_DISPATCHERS, 0,
+         "QuickDumpNow: no open jobs for this number. Text the code from your tracking link, or call (512) 555-0123."),
+    ],
+    ids=["HELP", "HELP, no business phone", "STATUS with no jobs, no business phone", "STATUS with no jobs"],
+)  # fmt: skip
+def test_with_no_dispatcher_help_and_hints_promise_no_reply(text, context, jobs, reply):
+    """HELP and the no-jobs hint never say "reply to reach a person" when nobody reads replies."""
+    decision = customer(text, context=context, sender_open_jobs=[make_job()][:jobs])
+    assert decision.reply == reply
+    assert "reply" not in reply.lower() and "person will" not in reply
+    assert is_gsm7(reply) and len(reply) <= 160
+
+
 def test_acknowledgement_at_most_once_per_interval_but_every_text_is_relayed():
     state: dict = {}
     replies = []

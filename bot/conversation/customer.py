@@ -66,11 +66,12 @@ def _status_reply(facts: Facts, context: Context) -> str:
     jobs = list(facts.sender_open_jobs)
     business = context.business_name
     if not jobs:
-        reach = (
-            texts.REACH_BY_PHONE.format(phone=phone_for_people(context.business_phone))
-            if context.business_phone
-            else texts.REACH_BY_REPLY
-        )
+        if context.business_phone:
+            reach = texts.REACH_BY_PHONE.format(phone=phone_for_people(context.business_phone))
+        elif context.has_dispatchers:
+            reach = texts.REACH_BY_REPLY
+        else:  # nobody reads a reply and there is no number to call: promise no person
+            return texts.NO_OPEN_JOBS_NO_ONE.format(business=business)
         return texts.NO_OPEN_JOBS.format(business=business, reach=reach)
     if len(jobs) == 1:
         return texts.STATUS_ONE.format(business=business, **_job_fields(jobs[0], facts, context))
@@ -109,8 +110,14 @@ def _token(command: TokenQuery, facts: Facts, context: Context, answer: Answer) 
 
 
 def _help(context: Context) -> str:
-    or_call = texts.OR_CALL.format(phone=phone_for_people(context.business_phone)) if context.business_phone else ""
-    return texts.HELP.format(business=context.business_name, or_call=or_call)
+    business = context.business_name
+    phone = phone_for_people(context.business_phone) if context.business_phone else None
+    if not context.has_dispatchers:  # a reply reaches nobody: the phone is the way to a person
+        if phone is None:
+            return texts.HELP_NO_ONE.format(business=business)
+        return texts.HELP_NO_DISPATCHER.format(business=business, phone=phone)
+    or_call = texts.OR_CALL.format(phone=phone) if phone else ""
+    return texts.HELP.format(business=business, or_call=or_call)
 
 
 def _free_text(command: Command, newest: Job | None, facts: Facts, context: Context, answer: Answer) -> Decision:

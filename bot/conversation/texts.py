@@ -15,6 +15,7 @@ STATUS_MANY_HEADER = "{business}: your open jobs, newest first:"
 STATUS_MANY_LINE = "{job_id} {service}: {status}. {url}"
 STATUS_MORE = "+{count} more."
 NO_OPEN_JOBS = "{business}: no open jobs for this number. Text the code from your tracking link, or {reach}."
+NO_OPEN_JOBS_NO_ONE = "{business}: no open jobs for this number. Text the code from your tracking link."
 
 CODE_OWNER = "{business}: Hi {first_name}, job {job_id} ({service}) is {status}. Track: {url}"
 # Someone else's token: the status and the link (which they already have), nothing about the person.
@@ -27,6 +28,11 @@ HELP = (
     "To cancel a job text CANCEL JOB{or_call}. STOP to opt out."
 )
 OR_CALL = " or call {phone}"
+# With no dispatcher nobody reads a reply: a person is reached by phone, or not promised at all.
+HELP_NO_DISPATCHER = (
+    "{business} job texts: text STATUS for your jobs. To reach a person or cancel a job call {phone}. STOP to opt out."
+)
+HELP_NO_ONE = "{business} job texts: text STATUS for your jobs, or the code from your tracking link. STOP to opt out."
 
 ACK = "{business}: Thanks, we got your message. A person will reply soon.{urgent}"
 ACK_CANCEL = "{business}: Thanks, we got your cancel request. A person will confirm soon.{urgent}"

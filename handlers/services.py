@@ -9,10 +9,12 @@ day-before reminder is due (bot/reminders.py; sender/reminders.py sends it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from bot import jobs, reminders
 from bot.messages import outbound_message
+from bot.notifications import Notifier
 from bot.templates import RESCHEDULED, Templates, builtin_templates
 from bot.tokens import new_token
 from store import Job, JobWrite, Once, Store
@@ -32,9 +34,14 @@ class Services:
         """What outbound rows record as `from` (a number, a Messaging Service SID, or "console")."""
         return self.settings.sender_address
 
+    @cached_property
+    def notifier(self) -> Notifier:
+        # Built once: settings and templates are fixed for the app's life, and every status text uses it.
+        return self.settings.notifier(self.templates)
+
     def notification(self, job: Job, opted_out: bool, now: str, template: str | None = None) -> dict[str, Any]:
         """The queued text for `job`: its current status's, or `template`'s (`rescheduled`, `reminder`)."""
-        return self.settings.notifier(self.templates).row(job, now=now, opted_out=opted_out, template=template)
+        return self.notifier.row(job, now=now, opted_out=opted_out, template=template)
 
     async def create_job(self, fields: dict[str, Any], *, once: Once | None = None, now: str | None = None) -> JobWrite:
         """Store a new scheduled job and queue its confirmation text, in one write (with `once`'s key)."""

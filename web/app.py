@@ -92,7 +92,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 give_up_hours=settings.send_give_up_hours,
             )
             # Beside it, the day-before reminders: they queue texts that the sender sends.
-            reminder_loop = reminders.reminders_for(store, settings.notifier(templates), settings.reminder_policy)
+            reminder_loop = reminders.reminders_for(store, services.notifier, settings.reminder_policy)
             event_loop = events.events_for(store, settings)
             async with running(sender), reminders.running(reminder_loop), events.running(event_loop):
                 yield {"services": services, "sender": sender, "events": event_loop}

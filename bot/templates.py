@@ -204,4 +204,14 @@ def load_templates(override_path: Path | None) -> Templates:
         text = override_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise TemplateError(f"templates file {override_path} cannot be read: {error}") from None
-    return Templates(_builtin(), parse_templates(text, str(override_path)))
+    return templates_from_text(text, str(override_path))
+
+
+def templates_from_text(text: str, source: str) -> Templates:
+    """Built-ins plus the overrides in TOML `text`: the checks TEMPLATES_PATH gets, for any text.
+
+    A business's own `templates` (bot/businesses.py) go through here too, so
+    both are held to one rule. Raises TemplateError naming `source` and the
+    template.
+    """
+    return Templates(_builtin(), parse_templates(text, source))

@@ -1,8 +1,7 @@
-"""Bearer-token check for the dashboard API."""
+"""Bearer-token check for the dashboard API: the token says which business the request is for."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
@@ -10,20 +9,26 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from handlers.services import services
+from handlers.tenancy import tenants, use
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+def bearer_token(request: Request) -> str:
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    return presented.strip() if scheme.lower() == "bearer" else ""
+
+
 def require_api_token(endpoint: Endpoint) -> Endpoint:
-    """Refuse with 401 unless `Authorization: Bearer <API_TOKEN>` matches (constant time)."""
+    """Refuse with 401 unless the bearer token is a business's dashboard token (API_TOKEN: the default
+    business's); the request is then that business's alone (handlers/tenancy.py)."""
 
     @wraps(endpoint)
     async def checked(request: Request) -> Response:
-        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-        expected = services(request).settings.api_token
-        if scheme.lower() != "bearer" or not secrets.compare_digest(presented.strip().encode(), str(expected).encode()):
+        tenant = tenants(request).for_bearer(bearer_token(request))
+        if tenant is None:
             raise HTTPException(401, "A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+        use(request, tenant)
         return await endpoint(request)
 
     return checked

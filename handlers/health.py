@@ -8,16 +8,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.errors import StoreError
-from handlers.services import services
+from handlers.tenancy import tenants
 
 log = logging.getLogger("qdn.health")
 
 
 async def healthz(request: Request) -> JSONResponse:
-    svc = services(request)
-    body = {"status": "ok", "store": svc.store.description, "twilio": "live" if svc.settings.twilio_live else "console"}
+    everyone = tenants(request)
+    live = everyone.settings.twilio_live
+    body = {"status": "ok", "store": everyone.deployment.description, "twilio": "live" if live else "console"}
     try:
-        await svc.store.ping()
+        await everyone.deployment.ping()  # every business's store
     except (StoreError, OSError) as error:
         log.error("health check: store unusable: %s", error)
         return JSONResponse({**body, "status": "unavailable"}, status_code=503)

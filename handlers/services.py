@@ -130,9 +130,15 @@ class Services:
         return await self.store.add_message(await self.text_row(to, body, kind=kind, job_id=job_id))
 
 
+SERVICES_KEY = "qdn.services"  # where handlers/tenancy.py `use` puts the request's business's Services
+
+
 def services(request: Any) -> Services:
-    """The Services of the running app (set up in the lifespan)."""
-    return request.state.services
+    """The Services of the business this request is for (handlers/tenancy.py scoped it).
+
+    A KeyError for a request nothing scoped: a bug answered 500, never another business's data.
+    """
+    return request.scope[SERVICES_KEY]
 
 
 def text_outcome(message: dict[str, Any] | None) -> dict[str, Any] | None:

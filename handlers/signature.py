@@ -1,6 +1,6 @@
 """Twilio webhook signatures: the one check every Twilio webhook goes through.
 
-    form = await verified_form(request)   # 403 unless Twilio signed it; 400 if malformed
+    form = await verified_form(request, route)   # 403 unless the business `route` picks signed it; 400 if malformed
 
 The signed URL is rebuilt from PUBLIC_BASE_URL + path + raw query string
 (behind a proxy `request.url` is not what Twilio called) and every form field
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import ImmutableMultiDict
@@ -33,7 +34,7 @@ from twilio.request_validator import (
 
 from bot.errors import BadRequest
 from bot.redaction import redact
-from handlers.services import services
+from handlers.tenancy import Tenant, tenants, use
 from store.settings import Settings
 
 log = logging.getLogger("qdn.signature")
@@ -115,19 +116,24 @@ def _forbidden(reason: str, url: str) -> HTTPException:
     return HTTPException(403, f"Twilio signature check failed: {reason}.")
 
 
-async def verified_form(request: Request) -> ImmutableMultiDict[str, str]:
-    """The webhook's form fields once its Twilio signature checks out.
+# Which business a webhook is for, from its fields (the number texted, the message reported on):
+# its key checks the signature, and the request is scoped to it (handlers/tenancy.py `use`).
+Router = Callable[[ImmutableMultiDict[str, str]], Awaitable[Tenant]]
+
+
+async def verified_form(request: Request, route: Router) -> ImmutableMultiDict[str, str]:
+    """The webhook's form fields once the Twilio signature of the business `route` names checks out.
 
     Raises HTTPException(403) for a missing, empty or wrong signature and
     BadRequest (400) for a malformed body -- in both cases before anything
-    is changed.
+    is changed; `route` may refuse too (a number no business owns: 404).
     """
-    settings = services(request).settings
-    url = signed_url(settings, request)
+    url = signed_url(tenants(request).settings, request)  # PUBLIC_BASE_URL is the deployment's
     signature = request.headers.get(SIGNATURE_HEADER, "").strip()
     if not signature:
         raise _forbidden(f"no {SIGNATURE_HEADER} header", url)
     form = await webhook_form(request)
+    settings = use(request, await route(form)).settings
     key, algorithm = _key_and_algorithm(settings, request.headers.get(SIGNATURE_SETTINGS_HEADER))
     if key is None or not _signed_by(RequestValidator(key), url, form, signature, algorithm):
         raise _forbidden("the signature does not match", url)

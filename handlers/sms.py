@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from starlette.requests import Request
@@ -36,6 +36,7 @@ from bot.messages import answer_message, inbound_message
 from bot.phones import normalize_phone, redact_phone
 from handlers.services import Services, services
 from handlers.signature import verified_form
+from handlers.tenancy import Tenant, tenants
 from handlers.twilio_fields import plain_number
 from store import Message
 
@@ -95,6 +96,15 @@ def _e164(sender: str) -> str:
     """normalize_phone for `From`, remembered: the same customers text again and again, and
     parsing a number with phonenumbers costs more than the rest of the field checks."""
     return normalize_phone(sender, "From")
+
+
+@lru_cache(maxsize=256)
+def _number(address: str) -> str:
+    """A business number in E.164, as businesses' records keep them (Twilio sends E.164 already)."""
+    try:
+        return normalize_phone(address, "To")
+    except ValidationError:
+        return address  # no business's number: the lookup misses, and the text is refused
 
 
 def _required(form: Any) -> tuple[str, str, str]:
@@ -190,8 +200,25 @@ async def _relays(svc: Services, decision: talk.Decision, sender: str) -> list[M
     return [await svc.text_row(to, body, kind="relay", job_id=job_id) for to, body, job_id in targets]
 
 
+async def _business_texted(request: Request, form: Any) -> Tenant:
+    """The business that owns the number texted (or the Messaging Service it came through); 404 if none.
+
+    A body with no `To` gets the default business's key: it is refused as incomplete (400)
+    once signed, or as unsigned (403), as before there were several businesses.
+    """
+    everyone = tenants(request)
+    to = form.get("To", "").strip()
+    if not to:
+        return everyone.default
+    tenant = everyone.for_address(_number(to), form.get("MessagingServiceSid", "").strip() or None)
+    if tenant is None:
+        log.warning("a text to %s, which no business owns; refused (404), nothing stored", redact_phone(to))
+        raise NotFound("No business texts from this number.")
+    return tenant
+
+
 async def inbound_sms(request: Request) -> Response:
-    form = await verified_form(request)
+    form = await verified_form(request, partial(_business_texted, request))
     sid, sender, to = _required(form)
     svc = services(request)
     async with _deliveries.hold(sid):

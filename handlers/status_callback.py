@@ -9,6 +9,8 @@ A report naming an inbound text changes nothing: those are `received` for good.
 from __future__ import annotations
 
 import logging
+from functools import partial
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +21,7 @@ from bot.messages import OPTED_OUT_CODE, TWILIO_STATUSES, opted_out, with_report
 from bot.phones import redact_phone
 from handlers.services import services
 from handlers.signature import verified_form
+from handlers.tenancy import Tenant, tenants
 from handlers.twilio_fields import plain_number
 from store import Store
 
@@ -31,8 +34,22 @@ async def record_opt_out(store: Store, phone: str, source: str) -> None:
     log.info("%s opted out (%s)", redact_phone(phone), source)
 
 
+async def _business_reported_on(request: Request, form: Any) -> Tenant:
+    """The business whose message the callback names (its key checks the signature).
+
+    A SID no business has (a late report for a text we never logged) is checked with
+    the key of the business that sent from its `From` number, else the default one's.
+    """
+    everyone = tenants(request)
+    slug = await everyone.deployment.business_of_sid(form.get("MessageSid", "").strip())
+    tenant = everyone.get(slug) if slug else None
+    if tenant is None:
+        tenant = everyone.for_address(form.get("From", "").strip(), form.get("MessagingServiceSid", "").strip() or None)
+    return tenant or everyone.default
+
+
 async def status_callback(request: Request) -> Response:
-    form = await verified_form(request)
+    form = await verified_form(request, partial(_business_reported_on, request))
     sid = form.get("MessageSid", "").strip()
     reported = form.get("MessageStatus", "").strip().lower()
     allowed = ", ".join(TWILIO_STATUSES)

@@ -17,9 +17,14 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from store.base import Event, Job, JobWrite, KeyUsed, Message, Once, Page, PhoneState, Store, public_job, public_message
+from store.deployment import DEFAULT_BUSINESS, BusinessRecord, Conflict, Deployment
 
 __all__ = [
+    "DEFAULT_BUSINESS",
     "Backend",
+    "BusinessRecord",
+    "Conflict",
+    "Deployment",
     "Event",
     "Job",
     "JobWrite",
@@ -31,6 +36,7 @@ __all__ = [
     "Store",
     "backend_for",
     "data_folder",
+    "open_deployment",
     "open_store",
     "public_job",
     "public_message",
@@ -52,6 +58,9 @@ class Backend(Protocol):
 
     async def open(self, database_url: str) -> Store:
         """The opened store (a second process on a one-process backend fails fast: StoreLocked)."""
+
+    async def open_deployment(self, database_url: str) -> Deployment:
+        """Every business's store, opened (store/deployment.py)."""
 
 
 _KNOWN = {"tinydb": "store.tinydb"}  # scheme -> the package that registers it when imported
@@ -82,5 +91,10 @@ def data_folder(database_url: str) -> Path:
 
 
 async def open_store(database_url: str) -> Store:
-    """Open the store named by DATABASE_URL."""
+    """Open the store named by DATABASE_URL (the default business's alone)."""
     return await backend_for(database_url).open(database_url)
+
+
+async def open_deployment(database_url: str) -> Deployment:
+    """Open every business's store of the deployment DATABASE_URL names."""
+    return await backend_for(database_url).open_deployment(database_url)

@@ -9,7 +9,6 @@ its data folder in store/generated_secrets.py. Both are imported here, so caller
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from starlette.config import Config
 from starlette.datastructures import CommaSeparatedStrings, Secret
 
 from bot.errors import ValidationError
+from bot.events_config import check_events
 from bot.notifications import Business, Notifier
 from bot.phones import normalize_phone
 from bot.redaction import redact
@@ -30,13 +30,17 @@ from bot.templates import Templates
 from store import backend_for, data_folder
 from store.generated_secrets import generated_secret
 from store.generated_secrets import read_generated_secret as read_generated_secret
+from store.secret_box import SecretBox
 from store.settings_checks import ConfigError, check_account_sid, check_twilio_complete, twilio_public_origin
 
 T = TypeVar("T")
 
 API_TOKEN_FILE = "api_token"  # noqa: S105 -- a file name, not a secret
+ADMIN_TOKEN_FILE = "admin_token"  # noqa: S105 -- a file name
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 -- a file name
 DEV_WEBHOOK_SECRET_FILE = "dev_webhook_secret"  # noqa: S105 -- a file name
 
+NO_SECRET = Secret("")  # a secret not made yet (a read-only client of the service)
 DEFAULT_QUIET_HOURS = QuietHours(21, 8)  # QUIET_HOURS unset: 9 PM to 8 AM
 
 
@@ -77,6 +81,13 @@ class Settings:
     # Dashboard events (sender/events.py): where they are POSTed and the Standard Webhooks secret signing them.
     events_url: str | None = None
     events_secret: Secret | None = None
+    # Businesses (SPEC "Businesses"): the deployment's admin token and the key sealing stored Twilio
+    # secrets; these settings describe the business `business_slug` (store/business_settings.py makes
+    # the others' from their records).
+    admin_token: Secret = NO_SECRET
+    secret_key: Secret = NO_SECRET
+    business_slug: str = "default"
+    accent_color: str | None = None
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url}/track?token={token}"
@@ -201,6 +212,17 @@ def _load(config: Config, make_secrets: bool) -> Settings:
     api_token = config("API_TOKEN", cast=Secret, default=None) or generated_secret(
         folder, API_TOKEN_FILE, "API token (API_TOKEN)", make_secrets
     )
+    admin_token = config("ADMIN_TOKEN", cast=Secret, default=None) or generated_secret(
+        folder, ADMIN_TOKEN_FILE, "admin token for the businesses API (ADMIN_TOKEN)", make_secrets
+    )
+    secret_key = config("SECRET_KEY", cast=Secret, default=None) or generated_secret(
+        folder, SECRET_KEY_FILE, "key for stored Twilio secrets (SECRET_KEY)", make_secrets
+    )
+    if str(secret_key):
+        try:
+            SecretBox(secret_key)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     auth_token = twilio["TWILIO_AUTH_TOKEN"]
     webhook_secret = (
         Secret(auth_token)
@@ -215,6 +237,8 @@ def _load(config: Config, make_secrets: bool) -> Settings:
         host=host,
         port=port,
         api_token=api_token,
+        admin_token=admin_token,
+        secret_key=secret_key,
         webhook_secret=webhook_secret,
         twilio_live=twilio_live,
         twilio_account_sid=twilio["TWILIO_ACCOUNT_SID"],
@@ -243,29 +267,22 @@ def _load(config: Config, make_secrets: bool) -> Settings:
 
 
 def _events_settings(config: Config) -> dict[str, Any]:
-    """EVENTS_URL and EVENTS_SECRET: both or neither; an http(s) URL and a Standard Webhooks secret."""
-    url, secret = _optional(config, "EVENTS_URL"), _optional(config, "EVENTS_SECRET")
-    if bool(url) != bool(secret):
-        missing, given = ("EVENTS_SECRET", "EVENTS_URL") if url else ("EVENTS_URL", "EVENTS_SECRET")
-        raise ConfigError(
-            f"{missing} is missing: dashboard events need both EVENTS_URL and EVENTS_SECRET ({given} is set)"
-        )
-    if not url or not secret:
-        return {}
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("EVENTS_URL must be an http(s) URL, e.g. https://dashboard.example.com/qdn-events")
-    raw = secret.removeprefix("whsec_")
+    """EVENTS_URL and EVENTS_SECRET: both or neither; an http(s) URL and a Standard Webhooks secret.
+
+    The rule is bot.events_config's, which a business's own pair follows too.
+    """
     try:
-        key = base64.b64decode(raw, validate=True)
-    except ValueError:
-        key = b""
-    if not 24 <= len(key) <= 64:
-        make = "import base64,secrets; print('whsec_' + base64.b64encode(secrets.token_bytes(32)).decode())"
-        raise ConfigError(
-            "EVENTS_SECRET must be a Standard Webhooks secret: whsec_ and base64 of 24 to 64 random bytes; "
-            f'make one with: python -c "{make}"'
+        checked = check_events(
+            _optional(config, "EVENTS_URL"),
+            _optional(config, "EVENTS_SECRET"),
+            url_field="EVENTS_URL",
+            secret_field="EVENTS_SECRET",  # noqa: S106 -- a setting's name, not a secret
         )
+    except ValidationError as error:
+        raise ConfigError(f"{error.field} {error.message.removeprefix(f'{error.field}: ')}") from None
+    if checked is None:
+        return {}
+    url, secret = checked
     return {"events_url": url, "events_secret": Secret(secret)}
 
 

@@ -16,11 +16,9 @@ from bot.templates import TemplateError, load_templates
 from handlers import health, jobs, messages, sms, status_callback, track
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
-from handlers.services import Services
-from sender import events, reminders
-from sender.transports import make_transport
-from sender.worker import Sender, running
-from store import Store, backend_for, open_store
+from handlers.tenancy import Tenant, Tenants
+from sender.business_loops import BusinessLoops
+from store import DEFAULT_BUSINESS, Deployment, backend_for, open_deployment
 from store.settings import ConfigError, Settings, load_settings
 from web import openapi
 from web.errors import EXCEPTION_HANDLERS
@@ -51,11 +49,11 @@ routes = [
 ]
 
 
-def create_app(settings: Settings, store: Store | None = None) -> Starlette:
+def create_app(settings: Settings, deployment: Deployment | None = None) -> Starlette:
     """An app for `settings`; each call is independent (tests make many).
 
-    `store` is an already-open store to use (and close at shutdown); without
-    one the lifespan opens the store that DATABASE_URL names. Raises
+    `deployment` is an already-open deployment to use (and close at shutdown);
+    without one the lifespan opens the one DATABASE_URL names. Raises
     ConfigError when the TEMPLATES_PATH file cannot be used.
     """
     try:
@@ -63,41 +61,40 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     except TemplateError as error:
         raise ConfigError(str(error)) from None
 
-    given = store
+    given = deployment
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        # A store of its own each time it runs: a lifespan started again (a test client, schemathesis)
-        # must not reuse the one its last shutdown closed.
-        store = given or await open_store(settings.database_url)
-        log.info("loaded: %s", settings.describe(store.description))
-        if not settings.dispatcher_numbers:
-            log.warning(
-                "no dispatcher: DISPATCHER_NUMBERS is empty, so free texts from customers reach nobody; "
-                "set it to the phones that should get them"
-            )
+        # Stores of its own each time it runs: a lifespan started again (a test client, schemathesis)
+        # must not reuse the ones its last shutdown closed.
+        deployment = given or await open_deployment(settings.database_url)
+        loops = BusinessLoops()
         try:
-            services = Services(settings=settings, store=store, templates=templates)
-            # Dashboard events: queued by every writer, delivered wherever texts are sent (sender/events.py).
-            events.record_events(store, settings)
+            everyone = await Tenants(settings, deployment, templates).load()
+            log.info("loaded: %s", settings.describe(deployment.description))
+            _log_businesses(everyone)
+
+            async def run_loops(tenant: Tenant) -> None:
+                svc = tenant.services
+                await loops.run(tenant.slug, svc.store, tenant.settings, svc.notifier, send=settings.run_sender)
+
             if not settings.run_sender:
                 _log_no_sender(settings)
-                yield {"services": services, "sender": None}
-                return
-            # The sender: drains due texts; the store wakes it whenever a write queues one.
-            sender = Sender(
-                store,
-                make_transport(settings),
-                rate_per_second=settings.send_rate_per_second,
-                give_up_hours=settings.send_give_up_hours,
-            )
-            # Beside it, the day-before reminders: they queue texts that the sender sends.
-            reminder_loop = reminders.reminders_for(store, services.notifier, settings.reminder_policy)
-            event_loop = events.events_for(store, settings)
-            async with running(sender), reminders.running(reminder_loop), events.running(event_loop):
-                yield {"services": services, "sender": sender, "events": event_loop}
+            for tenant in everyone.all():
+                await run_loops(tenant)
+            everyone.listeners.append(run_loops)  # a business added or changed over the admin API
+            yield {
+                "tenants": everyone,
+                "services": everyone.default.services,  # the default business's, for tests and benchmarks
+                "sender": loops.senders.get(DEFAULT_BUSINESS),
+                "events": loops.events.get(DEFAULT_BUSINESS),
+                "loops": loops,
+            }
         finally:
-            await store.close()
+            try:
+                await loops.stop_all()
+            finally:
+                await deployment.close()
 
     middleware = [Middleware(BodyLimitMiddleware), Middleware(PrivacyHeadersMiddleware)]
     if settings.cors_origins:
@@ -113,6 +110,22 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     # Misses of tracking tokens per client address (handlers.track); tests swap in a fake clock.
     app.state.token_misses = MissLimiter()
     return app
+
+
+def _log_businesses(everyone: Tenants) -> None:
+    for tenant in everyone.all():
+        if tenant.settings.dispatcher_numbers:
+            continue
+        if tenant.slug == DEFAULT_BUSINESS:
+            log.warning(
+                "no dispatcher: DISPATCHER_NUMBERS is empty, so free texts from customers reach nobody; "
+                "set it to the phones that should get them"
+            )
+        else:
+            log.warning("no dispatcher for business %r: free texts from its customers reach nobody", tenant.slug)
+    others = [tenant.slug for tenant in everyone.all() if tenant.slug != DEFAULT_BUSINESS]
+    if others:
+        log.info("businesses besides the default one: %s", ", ".join(others))
 
 
 def _log_no_sender(settings: Settings) -> None:

@@ -19,7 +19,7 @@ from store.settings import load_settings
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from store import open_store
+    from store import open_deployment
     from web.app import create_app
     from web.logging import QuietSimulatorPolling, install_redaction
 
@@ -30,9 +30,9 @@ def serve(args: argparse.Namespace) -> int:
         logging.getLogger("uvicorn.access").addFilter(QuietSimulatorPolling())
     # Open the store before the server starts, so a locked or corrupt data
     # folder stops us with one clear line instead of a lifespan traceback.
-    store = asyncio.run(open_store(settings.database_url))
+    deployment = asyncio.run(open_deployment(settings.database_url))
     uvicorn.run(
-        create_app(settings, store),
+        create_app(settings, deployment),
         host=settings.host,
         port=settings.port,
         # One worker while the store is TinyDB: the store lives in this

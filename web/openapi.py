@@ -18,7 +18,7 @@ from handlers.idempotency import HEADER, KEY_PATTERN, MAX_KEY, REPLAYED
 from handlers.jobs import INSTANT_PATTERN
 from handlers.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT
 from handlers.responses import ERROR_CODES
-from handlers.services import services
+from handlers.tenancy import tenants
 from web.openapi_schemas import (
     ERROR,
     HEALTH,
@@ -329,4 +329,4 @@ def document(public_base_url: str) -> dict[str, Any]:
 
 
 async def openapi_json(request: Request) -> JSONResponse:
-    return JSONResponse(document(services(request).settings.public_base_url))
+    return JSONResponse(document(tenants(request).settings.public_base_url))

@@ -27,6 +27,7 @@ from bot.wording import first_name
 from handlers.ratelimit import MissLimiter
 from handlers.responses import error_response
 from handlers.services import services
+from handlers.tenancy import tenants, use
 from handlers.track.view import page_context, tel_link
 from store import Job, Message, public_message
 
@@ -138,11 +139,16 @@ async def _lookup(request: Request, raw_token: str | None) -> Job:
     if wait:
         raise _SlowDown(wait)
     token = normalize_token(raw_token or "")
-    job = await services(request).store.find_job_by_token(token) if token else None
-    if job is None:
+    found = await tenants(request).deployment.find_job_by_token(token) if token else None
+    if found is None:
         limiter.record_miss(key)
         log.debug("tracking lookup missed")  # never the token itself
         raise _TokenMiss
+    slug, job = found
+    tenant = tenants(request).get(slug)
+    if tenant is None:  # a business being added at this moment: not servable yet
+        raise _TokenMiss
+    use(request, tenant)  # the page and its texts are that business's
     return job
 
 
@@ -188,9 +194,13 @@ async def token_messages(request: Request) -> Response:
 
 async def track_page(request: Request) -> Response:
     """GET /track?token=... and GET /track/{token}: the tracking page (HTML)."""
-    svc = services(request)
     raw = request.path_params.get("token") or request.query_params.get("token")
-    base = {"business_name": svc.settings.business_name, "business_phone": tel_link(svc.settings.business_phone)}
+    # Before the token is known, the page names no business when the deployment carries several.
+    unknown = tenants(request).default.settings if len(tenants(request).all()) == 1 else None
+    base = {
+        "business_name": unknown.business_name if unknown else "",
+        "business_phone": tel_link(unknown.business_phone) if unknown else None,
+    }
     try:
         job = await _lookup(request, raw)
     except _TokenMiss:
@@ -199,6 +209,8 @@ async def track_page(request: Request) -> Response:
         wait = slow.retry_after
         headers = {"Retry-After": str(wait)}
         return templates.TemplateResponse(request, "slow_down.html", {**base, "wait": wait}, 429, headers)
+    svc = services(request)
+    base = {"business_name": svc.settings.business_name, "business_phone": tel_link(svc.settings.business_phone)}
     view = public_view(job, svc.settings.business_name)
     messages = public_messages(job, await svc.store.job_messages(job["id"]))
     context = page_context(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from store import Store, register_backend
+from store import Deployment, Store, register_backend
 
 
 def tinydb_path(database_url: str) -> Path:
@@ -38,6 +38,18 @@ class TinyDBBackend:
         from store.tinydb.store import TinyDBStore
 
         return await TinyDBStore(tinydb_path(database_url)).open()
+
+    async def open_deployment(self, database_url: str) -> Deployment:
+        from store.tinydb.deployment import TinyDBDeployment
+        from store.tinydb.store import TinyDBStore
+
+        path = tinydb_path(database_url)
+        default = await TinyDBStore(path).open()  # first: a second process stops here, at the lock
+        try:
+            return await TinyDBDeployment(path, default).open()
+        except BaseException:
+            await default.close()
+            raise
 
 
 register_backend("tinydb", TinyDBBackend())

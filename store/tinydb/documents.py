@@ -23,6 +23,11 @@ FIRST_JOB_ID = 1001
 class Documents(Partitions):
     """Jobs, messages, the send queue, reminders and phones (methods of `TinyDBCore`)."""
 
+    @staticmethod
+    def token_elsewhere(token: str) -> bool:
+        """Whether another business's store has this tracking token (store/tinydb/deployment.py sets it)."""
+        return False
+
     # -- jobs ---------------------------------------------------------------
 
     def create_job(self, build: Callable[[int], JobWrite], once: Once | None = None) -> JobWrite:
@@ -31,7 +36,8 @@ class Documents(Partitions):
         # and a job appears atomically with its journal line.
         job_id = max(self.index.jobs, default=FIRST_JOB_ID - 1) + 1
         result = build(job_id)
-        while result.job["token"] in self.index.by_token:
+        # Tokens are unique across the deployment: other businesses' stores are asked too.
+        while result.job["token"] in self.index.by_token or self.token_elsewhere(result.job["token"]):
             result = build(job_id)
         ops, stored = self._message_ops(result.messages, result.job["created_at"])
         written = JobWrite(result.job, stored)

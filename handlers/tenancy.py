@@ -1,0 +1,161 @@
+"""Which business a request is for, and that business's Services.
+
+    tenant = tenants(request).for_address(form["To"], form.get("MessagingServiceSid"))
+    use(request, tenant)              # services(request) is now that business's, for this request only
+
+The scope always comes from the request -- the Twilio number called, the
+dashboard token, the tracking token, the message a status callback names --
+never from a global: `services(request)` fails (a 500, never another
+business's data) for a request no step has scoped.
+
+The `default` business is the settings' own (BUSINESS_NAME, TWILIO_*,
+DISPATCHER_NUMBERS, API_TOKEN...); the others are registry records
+(store/deployment.py) with settings made by store/business_settings.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from bot.templates import Templates
+from handlers.services import SERVICES_KEY, Services
+from store import DEFAULT_BUSINESS, BusinessRecord, Deployment
+from store.business_settings import business_settings, business_templates
+from store.secret_box import SecretBox
+from store.settings import Settings
+
+log = logging.getLogger("qdn.tenancy")
+
+TOKEN_PREFIX = "qdn_"  # noqa: S105 -- dashboard tokens: recognisable in a leaked-secrets scan
+
+
+@dataclass
+class Tenant:
+    """One business at run time: its settings, its Services (and so its Store)."""
+
+    slug: str
+    settings: Settings
+    services: Services
+    record: BusinessRecord | None = None  # None: the default business (the settings' own)
+    token_hashes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def addresses(self) -> list[str]:
+        """The numbers and Messaging Service SID that route texts to this business."""
+        s = self.settings
+        return [address for address in (s.twilio_from_number, s.twilio_messaging_service_sid) if address]
+
+
+def token_hash(token: str) -> str:
+    """What is kept of a dashboard token: its SHA-256 (tokens are 256 random bits, so no salt or stretching)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_dashboard_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+# Called with each tenant added or replaced (web/ restarts its sender, reminders and events).
+Listener = Callable[[Tenant], Awaitable[None]]
+
+
+class Tenants:
+    """Every business of the deployment at run time, found by slug, number or dashboard token."""
+
+    def __init__(self, settings: Settings, deployment: Deployment, templates: Templates) -> None:
+        self.settings = settings  # the deployment's, which are also the default business's
+        self.deployment = deployment
+        self.box = SecretBox(settings.secret_key) if str(settings.secret_key) else None
+        self._all: dict[str, Tenant] = {}
+        self._by_address: dict[str, Tenant] = {}
+        self._by_token: dict[str, Tenant] = {}
+        self.listeners: list[Listener] = []
+        default = Services(settings=settings, store=deployment.default, templates=templates)
+        self._put(Tenant(DEFAULT_BUSINESS, settings, default))
+
+    async def load(self) -> Tenants:
+        """Every registered business, from the registry (at start-up)."""
+        for record in await self.deployment.businesses():
+            self._put(self.build(record))
+        return self
+
+    def build(self, record: BusinessRecord) -> Tenant:
+        if self.box is None:
+            raise RuntimeError("SECRET_KEY is needed to run registered businesses")
+        settings = business_settings(self.settings, record, self.box)
+        store = self.deployment.store(record["slug"])
+        services = Services(settings=settings, store=store, templates=business_templates(record))
+        hashes = frozenset(token["hash"] for token in record.get("tokens", ()))
+        return Tenant(record["slug"], settings, services, record, hashes)
+
+    def _put(self, tenant: Tenant) -> None:
+        old = self._all.get(tenant.slug)
+        if old is not None:
+            for address in old.addresses:
+                self._by_address.pop(address, None)
+            for digest in old.token_hashes:
+                self._by_token.pop(digest, None)
+        self._all[tenant.slug] = tenant
+        self._by_address.update(dict.fromkeys(tenant.addresses, tenant))
+        self._by_token.update(dict.fromkeys(tenant.token_hashes, tenant))
+
+    async def put(self, record: BusinessRecord) -> Tenant:
+        """Run a business added or changed over the admin API, from its stored record."""
+        tenant = self.build(record)
+        self._put(tenant)
+        for listener in self.listeners:
+            await listener(tenant)
+        return tenant
+
+    def all(self) -> list[Tenant]:
+        return list(self._all.values())
+
+    def get(self, slug: str) -> Tenant | None:
+        return self._all.get(slug)
+
+    @property
+    def default(self) -> Tenant:
+        return self._all[DEFAULT_BUSINESS]
+
+    def for_address(self, to: str, messaging_service_sid: str | None = None) -> Tenant | None:
+        """The business a text to `to` (through that Messaging Service) is for; None if nobody's.
+
+        A Messaging Service names its business whichever of its pool's numbers was texted.
+        The default business with no Twilio sender of its own (local use: the simulator's
+        placeholder number) answers every address no registered business has.
+        """
+        found = self._by_address.get(messaging_service_sid or "") or self._by_address.get(to)
+        if found is None and not self.default.addresses:
+            return self.default
+        return found
+
+    def for_bearer(self, presented: str) -> Tenant | None:
+        """The business whose dashboard token (or, for the default one, API_TOKEN) this is."""
+        if presented and secrets.compare_digest(presented.encode(), str(self.settings.api_token).encode()):
+            return self.default
+        # A dict lookup by the token's hash: the hash is what leaks in timing, never the token.
+        return self._by_token.get(token_hash(presented)) if presented.startswith(TOKEN_PREFIX) else None
+
+
+def tenants(request: Request) -> Tenants:
+    """The running app's businesses (set up in the lifespan)."""
+    tenants: Tenants = request.state.tenants
+    return tenants
+
+
+def use(request: Request, tenant: Tenant) -> Services:
+    """Scope this request to `tenant`: from here on `services(request)` is its Services."""
+    request.scope[SERVICES_KEY] = tenant.services
+    request.scope["qdn.business"] = tenant.slug
+    return tenant.services
+
+
+def scoped_slug(request: Request) -> Any:
+    return request.scope.get("qdn.business")

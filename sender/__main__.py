@@ -16,10 +16,10 @@ import signal
 import sys
 
 from bot.templates import TemplateError, load_templates
-from sender import events, reminders
-from sender.transports import make_transport
-from sender.worker import Sender, running
-from store import backend_for, open_store
+from sender.business_loops import BusinessLoops
+from store import DEFAULT_BUSINESS, backend_for, open_deployment
+from store.business_settings import business_settings, business_templates
+from store.secret_box import SecretBox
 from store.settings import ConfigError, Settings
 
 log = logging.getLogger("qdn.sender")
@@ -50,24 +50,25 @@ async def send_until(settings: Settings, stopped: asyncio.Event) -> None:
         templates = load_templates(settings.templates_path)  # the reminders' wording, checked before anything runs
     except TemplateError as error:
         raise ConfigError(str(error)) from None
-    store = await open_store(settings.database_url)
+    deployment = await open_deployment(settings.database_url)
+    loops = BusinessLoops()
     try:
-        sender = Sender(
-            store,
-            make_transport(settings),
-            rate_per_second=settings.send_rate_per_second,
-            give_up_hours=settings.send_give_up_hours,
-        )
-        log.info("sending texts from the %s store", store.description)
-        reminder_loop = reminders.reminders_for(store, settings.notifier(templates), settings.reminder_policy)
-        async with (
-            running(sender),
-            reminders.running(reminder_loop),
-            events.running(events.events_for(store, settings)),
-        ):
-            await stopped.wait()
+        # Every business's texts, each through its own transport (its Twilio account and number).
+        await loops.run(DEFAULT_BUSINESS, deployment.default, settings, settings.notifier(templates))
+        records = await deployment.businesses()
+        if records:
+            box = SecretBox(settings.secret_key)
+            for record in records:
+                own = business_settings(settings, record, box)
+                notifier = own.notifier(business_templates(record))
+                await loops.run(record["slug"], deployment.store(record["slug"]), own, notifier)
+        log.info("sending texts of %d business(es) from the %s store", 1 + len(records), deployment.description)
+        await stopped.wait()
     finally:
-        await store.close()
+        try:
+            await loops.stop_all()
+        finally:
+            await deployment.close()
 
 
 if __name__ == "__main__":

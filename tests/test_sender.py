@@ -33,7 +33,7 @@ from sender.transports.base import Accepted
 from sender.transports.console import ConsoleTransport
 from sender.transports.twilio import TwilioTransport
 from sender.worker import Sender, running
-from store import Store, open_store
+from store import Deployment, Store, open_store
 from store.settings import ConfigError, Settings, load_settings
 from store.tinydb import TinyDBBackend
 from tests.support import API_TOKEN, CUSTOMER, LiveServer, base_environ, job_body
@@ -664,6 +664,9 @@ class SharedTinyDB(TinyDBBackend):
 
     async def open(self, database_url: str) -> Store:
         return await super().open(database_url.replace("tinydb-shared:", "tinydb:", 1))
+
+    async def open_deployment(self, database_url: str) -> Deployment:
+        return await super().open_deployment(database_url.replace("tinydb-shared:", "tinydb:", 1))
 
 
 def test_qdn_send_sends_what_a_web_process_without_a_sender_queued(tmp_path, capsys, monkeypatch):

@@ -11,9 +11,8 @@ from typing import Any, TypeVar
 
 from bot.errors import StoreError, ValidationError
 from bot.jobs import STATUS_CHOICES, STATUSES, parse_status, parse_statuses
-from bot.phones import normalize_phone
 from bot.wording import first_name
-from cli import transcript
+from cli import business, transcript
 from cli.api_client import ApiClient, CliError
 from cli.demo import add_demo_jobs
 from store.settings import ConfigError, Settings, load_settings
@@ -115,15 +114,13 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def chat(args: argparse.Namespace) -> int:
-    from cli.phone import Phone, run_chat
+    from cli.phone import Phone, dashboard_client, phone_number, run_chat
 
-    try:
-        phone = normalize_phone(args.from_phone, "--from")
-    except ValidationError as error:
-        raise CliError(error.message) from None
-    settings, client = connect(args)
-    with client, ApiClient.from_settings(settings, args.url) as poller:
-        simulator = Phone(settings, client, poller, phone)
+    phone = phone_number(args.from_phone, "--from")
+    to = phone_number(args.to, "--to") if args.to is not None else None
+    settings = client_settings()
+    with dashboard_client(settings, args.url) as client, dashboard_client(settings, args.url) as poller:
+        simulator = Phone(settings, client, poller, phone, to)
         return run_chat(simulator, sys.stdin, sys.stdout, interactive=sys.stdin.isatty(), wait=args.wait)
 
 
@@ -163,6 +160,8 @@ def build_parser(more_commands: Callable[[Any], None] | None = None) -> argparse
     status.add_argument("--total", help="USD, with complete")
     status.set_defaults(run=jobs_status)
 
+    business.add_commands(commands, remote)  # qdn business add|list|show|update|token (ADMIN_TOKEN)
+
     log = commands.add_parser("log", parents=[remote], help="a conversation as a transcript")
     which = log.add_mutually_exclusive_group(required=True)
     which.add_argument("--job", type=int, help="the job's conversation, dispatcher relays included")
@@ -171,6 +170,14 @@ def build_parser(more_commands: Callable[[Any], None] | None = None) -> argparse
     commands.add_parser("demo", parents=[remote], help="add realistic jobs in every state").set_defaults(run=demo)
     chat_command = commands.add_parser("chat", parents=[remote], help="be a phone texting the service")
     chat_command.add_argument("--from", dest="from_phone", required=True, metavar="PHONE")
+    chat_command.add_argument(
+        "--to",
+        metavar="NUMBER",
+        help="the business number texted (default TWILIO_FROM_NUMBER, else BUSINESS_PHONE); another business's "
+        "number makes this phone that business's customer or dispatcher. Texts are signed with the deployment's "
+        "key, so that business must use the deployment's Twilio account (or the console). To see the texts it "
+        "sends this phone later, set QDN_API_TOKEN to its dashboard token",
+    )
     chat_command.add_argument(
         "--wait", type=float, default=3.0, help="with piped input, seconds to wait for texts after the last line"
     )

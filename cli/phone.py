@@ -11,10 +11,19 @@ The TwiML answer is the reply; texts the service sends the phone later
 GET /messages?phone=... and printed once the sender hands them on, the
 moment a real phone would get them. Texts that went out before the phone
 was switched on are history and are not shown.
+
+Several businesses (`--to`): the phone texts the number given, and the service
+routes the text to the business that owns it. Only the deployment's signing key
+is known here, so a business that uses the deployment's Twilio account (or the
+console) can be simulated, one with its own account cannot (its webhooks are
+checked with its own auth token, kept sealed in the store). GET /messages
+answers for the business whose dashboard token asks: QDN_API_TOKEN, when set,
+is that token (else API_TOKEN, the default business's).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -24,7 +33,9 @@ from typing import Any, TextIO
 import httpx
 from twilio.request_validator import RequestValidator
 
-from cli.api_client import ApiClient, CliError
+from bot.errors import ValidationError
+from bot.phones import normalize_phone
+from cli.api_client import ApiClient, CliError, service_url
 from cli.webhook_form import WEBHOOK_PATH, business_number, inbound_sms_form, twiml_messages
 from store.settings import DEV_WEBHOOK_SECRET_FILE, Settings
 
@@ -34,16 +45,59 @@ POLL_SECONDS = 1.0
 ANSWER_KINDS = ("reply", "system")
 # Written to the log but not handed to Twilio (or the console) yet: the phone has not got it.
 NOT_SENT_YET = "pending"
+# The dashboard token the phone reads its texts with: another business's (read by qdn, never by the service).
+TOKEN_ENV = "QDN_API_TOKEN"  # noqa: S105 -- a variable's name
+STARLETTE_NOT_FOUND = "Not Found"  # the message of a 404 for a path the service has no route for
+
+
+def phone_number(text: str, flag: str) -> str:
+    """`text` in E.164 (the usual national formats accepted), or a one-line CliError naming `flag`."""
+    try:
+        return normalize_phone(text, flag)
+    except ValidationError as error:
+        raise CliError(error.message) from None
+
+
+class _BusinessTokenClient(ApiClient):
+    """An API client holding the QDN_API_TOKEN: a refusal names that variable, not API_TOKEN."""
+
+    def error_for(self, response: httpx.Response) -> CliError:
+        if response.status_code == 401:
+            return CliError(
+                f"the service at {self.base_url} refused {TOKEN_ENV} (401); set it to a dashboard token of the "
+                f"business you text (`qdn business token`), or unset it to use API_TOKEN"
+            )
+        return super().error_for(response)
+
+
+def dashboard_client(settings: Settings, url: str | None = None) -> ApiClient:
+    """A client reading texts as the business whose dashboard token is QDN_API_TOKEN, else API_TOKEN's."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        return _BusinessTokenClient(url or service_url(settings), token)
+    return ApiClient.from_settings(settings, url)
+
+
+def _error_message(response: httpx.Response) -> str | None:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 class Phone:
     """One simulated phone talking to one running service."""
 
-    def __init__(self, settings: Settings, client: ApiClient, poller: ApiClient, phone: str) -> None:
+    def __init__(
+        self, settings: Settings, client: ApiClient, poller: ApiClient, phone: str, to: str | None = None
+    ) -> None:
         self.settings = settings
         self.client = client
         self.poller = poller  # its own connection: polling runs on another thread
         self.phone = phone
+        # The number texted (`--to`, E.164): the business that owns it answers. Default: the settings' own.
+        self.to = to or business_number(settings)
+        self.own_number = self.to == business_number(settings)
         self.secret = str(settings.webhook_secret)
         if not self.secret:
             raise CliError(
@@ -59,7 +113,7 @@ class Phone:
 
     def text(self, body: str) -> list[str]:
         """Send one text as a signed webhook; the bodies of the service's TwiML reply."""
-        form = inbound_sms_form(self.settings, self.phone, body)
+        form = inbound_sms_form(self.settings, self.phone, body, self.to)
         signature = RequestValidator(self.secret).compute_signature(self.signed_url, form)
         with self.lock:
             response = self.client.post_form(WEBHOOK_PATH, form, {"X-Twilio-Signature": signature})
@@ -69,13 +123,20 @@ class Phone:
 
     def _answer(self, response: httpx.Response) -> list[str]:
         if response.status_code == 403:
+            # A business with its own Twilio account checks its own auth token, which qdn never has.
+            own_account = "" if self.own_number else f"; or {self.to} is a business's with its own Twilio account"
             raise CliError(
                 f"the service refused the signed text (403): it checks signatures with another secret or "
                 f"URL; run qdn with the service's settings (data folder, TWILIO_AUTH_TOKEN, "
-                f"PUBLIC_BASE_URL={self.settings.public_base_url})"
+                f"PUBLIC_BASE_URL={self.settings.public_base_url}){own_account}"
             )
         if response.status_code == 404:
-            raise CliError(f"the service at {self.client.base_url} has no {WEBHOOK_PATH}; is it up to date?")
+            if _error_message(response) in (None, STARLETTE_NOT_FOUND):
+                raise CliError(f"the service at {self.client.base_url} has no {WEBHOOK_PATH}; is it up to date?")
+            raise CliError(
+                f"no business of the service at {self.client.base_url} texts from {self.to} (404); "
+                "--to must be one of a business's numbers"
+            )
         if not response.is_success:
             raise self.client.error_for(response)
         return twiml_messages(response.text)
@@ -183,10 +244,11 @@ def run_chat(phone: Phone, lines: TextIO, out: TextIO, *, interactive: bool, wai
     """Send each line as a text and print the answers; at EOF wait `wait` seconds for trailing texts."""
     screen = Screen(out, interactive)
     phone.skip_past_texts()
+    # Another business's name is not in the settings: that business is the number texted.
+    business = f"{phone.settings.business_name} at " if phone.own_number else ""
     screen.show(
         [
-            f"Simulated phone {phone.phone} texting {phone.settings.business_name} at "
-            f"{business_number(phone.settings)} via {phone.client.base_url}",
+            f"Simulated phone {phone.phone} texting {business}{phone.to} via {phone.client.base_url}",
             *(["Type a text and press Enter; Ctrl-D to quit."] if interactive else []),
         ],
         reprompt=True,

@@ -23,7 +23,7 @@ PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
 
 
 def business_number(settings: Settings) -> str:
-    """The number the simulated phone texts (what Twilio sends as `To`)."""
+    """The number the simulated phone texts by default (the default business's: what Twilio sends as `To`)."""
     return settings.twilio_from_number or settings.business_phone or PLACEHOLDER_BUSINESS_NUMBER
 
 
@@ -34,10 +34,16 @@ def _country(phone: str) -> str:
         return ""
 
 
-def inbound_sms_form(settings: Settings, sender: str, body: str) -> dict[str, str]:
-    """The fields Twilio POSTs for one inbound SMS (a fresh MessageSid each time)."""
+def inbound_sms_form(settings: Settings, sender: str, body: str, to: str | None = None) -> dict[str, str]:
+    """The fields Twilio POSTs for one inbound SMS to `to` (E.164; default `business_number`), a fresh MessageSid each.
+
+    The service routes the text by `To` (or `MessagingServiceSid`) to the business that
+    owns the number. The deployment's Messaging Service SID goes with texts to its own
+    number only: sent with another business's number it would route them to the default business.
+    """
     sid = "SM" + secrets.token_hex(16)
-    to = business_number(settings)
+    own_number = business_number(settings)
+    to = to or own_number
     form = {
         "ToCountry": _country(to),
         "ToState": "",
@@ -59,7 +65,7 @@ def inbound_sms_form(settings: Settings, sender: str, body: str) -> dict[str, st
         "From": sender,
         "ApiVersion": TWILIO_API_VERSION,
     }
-    if settings.twilio_messaging_service_sid:
+    if settings.twilio_messaging_service_sid and to == own_number:
         form["MessagingServiceSid"] = settings.twilio_messaging_service_sid
     return form
 

@@ -7,19 +7,21 @@ from collections.abc import Mapping
 from starlette.responses import JSONResponse
 
 # Every code the service answers with, by HTTP status (web/errors.py, the middleware, the handlers,
-# and /openapi.json, which describes each).
-ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "invalid_transition",
-    413: "payload_too_large",
-    422: "validation_error",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "unavailable",
+# and /openapi.json, which describes each). A status with several codes lists the one a bare
+# HTTPException of that status gets first; 409 is a job move refused (invalid_transition) or a
+# business write that claims what is taken, or the settings' own business (conflict).
+ERROR_CODES: dict[int, tuple[str, ...]] = {
+    400: ("bad_request",),
+    401: ("unauthorized",),
+    403: ("forbidden",),
+    404: ("not_found",),
+    405: ("method_not_allowed",),
+    409: ("invalid_transition", "conflict"),
+    413: ("payload_too_large",),
+    422: ("validation_error",),
+    429: ("rate_limited",),
+    500: ("internal_error",),
+    503: ("unavailable",),
 }
 
 

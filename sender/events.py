@@ -12,11 +12,14 @@ a receiver dedupes on it. An event still undelivered GIVE_UP_HOURS after it
 happened is given up (`failed`, logged) so that one dead URL does not keep
 the rest forever.
 
-Body: {"type", "timestamp", "data"} (the Standard Webhooks payload shape).
+Body: {"type", "timestamp", "business", "data"}: the Standard Webhooks
+payload shape, plus the slug of the business the event is about. Each
+business has its own outbox (its own store) and its own deliverer, to its
+own EVENTS_URL (or the deployment's), so the slug is added here, on delivery.
 Headers: webhook-id (the event's id), webhook-timestamp (this attempt's
 time, so receivers can refuse replays), webhook-signature ("v1,<base64
-HMAC-SHA256 of id.timestamp.body>", keyed with EVENTS_SECRET), signed with
-the reference library, `standardwebhooks`.
+HMAC-SHA256 of id.timestamp.body>", keyed with the business's EVENTS_SECRET),
+signed with the reference library, `standardwebhooks`.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from standardwebhooks import Webhook
 
 from bot.jobs import iso_utc
 from sender.pacing import Backoff
-from store import Event, Store, public_job
+from store import DEFAULT_BUSINESS, Event, Store, public_job
 from store.settings import Settings
 
 log = logging.getLogger("qdn.events")
@@ -44,17 +47,18 @@ LEASE_SECONDS = 60.0  # far longer than one attempt (TIMEOUT_SECONDS); only a de
 TIMEOUT_SECONDS = 10.0
 
 
-def payload(event: Event, tracking_url: Callable[[str], str]) -> bytes:
-    """The body POSTed for `event`: the same bytes on every attempt (they are what is signed)."""
+def payload(event: Event, tracking_url: Callable[[str], str], business: str) -> bytes:
+    """The body POSTed for `event` of the business `business` (its slug): the same bytes on every
+    attempt (they are what is signed)."""
     data = dict(event["data"])
     if "job" in data:  # the snapshot the store kept, with the link as this deployment publishes it
         data["job"] = public_job(data["job"], tracking_url(data["job"]["token"]))
-    body = {"type": event["type"], "timestamp": event["created_at"], "data": data}
+    body = {"type": event["type"], "timestamp": event["created_at"], "business": business, "data": data}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class EventSender:
-    """Delivers the outbox to one URL; `start()` / `stop()`, or `async with running(events)`."""
+    """Delivers one business's outbox to one URL; `start()` / `stop()`, or `async with running(events)`."""
 
     def __init__(
         self,
@@ -63,6 +67,7 @@ class EventSender:
         secret: str,
         tracking_url: Callable[[str], str],
         *,
+        business: str = DEFAULT_BUSINESS,
         client: httpx.AsyncClient | None = None,
         backoff: Backoff | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -72,6 +77,7 @@ class EventSender:
         self.url = url
         self.signer = Webhook(secret)
         self.tracking_url = tracking_url
+        self.business = business  # the slug each payload names
         self.client = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
         self.backoff = backoff or Backoff(base=1.0, cap=300.0)
         self.now = now
@@ -135,7 +141,7 @@ class EventSender:
 
     async def attempt(self, event: Event) -> None:
         at = self.now()
-        body = payload(event, self.tracking_url)
+        body = payload(event, self.tracking_url, self.business)
         try:
             response = await self.client.post(self.url, content=body, headers=self.headers(event, body, at))
             error = None if response.is_success else f"HTTP {response.status_code}"
@@ -191,11 +197,20 @@ def record_events(store: Store, settings: Settings) -> bool:
 
 
 def events_for(store: Store, settings: Settings) -> EventSender | None:
-    """The deliverer EVENTS_URL asks for (None without one), for a process that sends."""
+    """The deliverer EVENTS_URL asks for (None without one), for a process that sends.
+
+    `store` and `settings` are one business's: its events go to its EVENTS_URL
+    (its own, or else the deployment's), signed with its secret, naming its slug.
+    """
     if not record_events(store, settings) or not settings.events_url or settings.events_secret is None:
         return None
     parts = urlsplit(settings.events_url)
     log.info(
-        "dashboard events go to %s://%s (signed, Standard Webhooks)", parts.scheme, parts.netloc.rpartition("@")[2]
+        "dashboard events of business %r go to %s://%s (signed, Standard Webhooks)",
+        settings.business_slug,
+        parts.scheme,
+        parts.netloc.rpartition("@")[2],
     )
-    return EventSender(store, settings.events_url, str(settings.events_secret), settings.tracking_url)
+    return EventSender(
+        store, settings.events_url, str(settings.events_secret), settings.tracking_url, business=settings.business_slug
+    )

@@ -11,6 +11,8 @@ loses both or neither. sender/events.py delivers the rows.
 
 A row's `data` is what the payload's `data` will be, minus what depends on
 where the service is published (a job's `tracking_url`, added on delivery).
+A store is one business's and does not know its slug: the deliverer, built
+per business, adds the payload's `business` too.
 """
 
 from __future__ import annotations

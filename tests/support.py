@@ -16,6 +16,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 API_TOKEN = "test-api-token-7f3a9c"
+ADMIN_TOKEN = "test-admin-token-2b8e41"  # pass as base_environ(..., ADMIN_TOKEN=ADMIN_TOKEN) for the admin API
 DISPATCHER = "+15125550100"
 CUSTOMER = "+15125550199"
 

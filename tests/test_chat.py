@@ -68,9 +68,14 @@ class StandIn:
     received: list[dict[str, str]] = field(default_factory=list)
     texts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     url: str = ""
+    token: str = API_TOKEN  # the dashboard token GET /messages answers to
+    numbers: tuple[str, ...] = ()  # the businesses' numbers, when it checks `To` (a 404 for another)
 
     async def sms(self, request: Request) -> Response:
         form = {key: str(value) for key, value in (await request.form()).items()}
+        if self.numbers and form.get("To") not in self.numbers:
+            message = "No business texts from this number."
+            return JSONResponse({"error": {"code": "not_found", "message": message}}, status_code=404)
         signature = request.headers.get("x-twilio-signature", "")
         if not signature or not RequestValidator(self.secret).validate(
             PUBLIC_BASE_URL + request.url.path, form, signature
@@ -105,7 +110,7 @@ class StandIn:
         return Response(str(reply), media_type="text/xml")
 
     async def messages(self, request: Request) -> JSONResponse:
-        if request.headers.get("authorization") != f"Bearer {API_TOKEN}":
+        if request.headers.get("authorization") != f"Bearer {self.token}":
             return JSONResponse({"error": {"code": "unauthorized", "message": "nope"}}, status_code=401)
         phone = normalize_phone(request.query_params["phone"])
         return JSONResponse({"messages": self.texts.get(phone, [])})
@@ -278,6 +283,103 @@ def test_with_twilio_settings_it_signs_with_the_auth_token(tmp_path, serve_stand
     assert run.code == 0, run.err
     assert stand_in.received[0]["To"] == "+15125550188"
     assert stand_in.received[0]["AccountSid"] == "AC" + "a1" * 16
+
+
+# -- another business's number (--to) ---------------------------------------
+
+ACME_NUMBER = "+15125550777"
+ACME_TOKEN = "qdn_" + "acme-dashboard-token-" + "x" * 22  # a business's dashboard token (handlers/tenancy.py)
+LIVE_AUTH_TOKEN = "f3" * 16
+# The deployment's Twilio account, texted through its Messaging Service (BUSINESS_PHONE is its number).
+LIVE_WITH_A_MESSAGING_SERVICE = {
+    "TWILIO_ACCOUNT_SID": "AC" + "a1" * 16,
+    "TWILIO_AUTH_TOKEN": LIVE_AUTH_TOKEN,
+    "TWILIO_MESSAGING_SERVICE_SID": "MG" + "4e" * 16,
+}
+
+
+@pytest.mark.parametrize("typed", ["512-555-0777", "(512) 555-0777", "+1 512 555 0777", "5125550777"])
+def test_to_texts_another_business_number_in_any_usual_format(tmp_path, serve_stand_in, typed):
+    env = installed(tmp_path, **LIVE_WITH_A_MESSAGING_SERVICE)
+    stand_in = serve_stand_in(StandIn(LIVE_AUTH_TOKEN))
+    run = chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--to", typed, "--url", stand_in.url, "--wait", "0")
+    assert run.code == 0, run.err
+    header, *rest = run.out.splitlines()
+    assert header == f"Simulated phone {CUSTOMER} texting {ACME_NUMBER} via {stand_in.url}"  # not "QuickDumpNow"
+    assert rest[:2] == [
+        "> STATUS",
+        "< Job 1001 (junk removal) is scheduled. Track: https://sms.example.test/track?token=T",
+    ]
+    (form,) = stand_in.received
+    assert (form["From"], form["To"], form["ToCountry"]) == (CUSTOMER, ACME_NUMBER, "US")
+    # The deployment's Messaging Service would route the text to the default business instead.
+    assert "MessagingServiceSid" not in form
+
+
+def test_to_the_settings_own_number_is_the_default(tmp_path, serve_stand_in):
+    env = installed(tmp_path, **LIVE_WITH_A_MESSAGING_SERVICE)
+    stand_in = serve_stand_in(StandIn(LIVE_AUTH_TOKEN))
+    run = chat(env, tmp_path, "hi\n", "--from", "512-555-0199", "--to", "512.555.0123", "--url", stand_in.url,
+               "--wait", "0")  # fmt: skip
+    assert run.code == 0, run.err
+    assert (
+        run.out.splitlines()[0] == f"Simulated phone {CUSTOMER} texting QuickDumpNow at +15125550123 via {stand_in.url}"
+    )
+    (form,) = stand_in.received
+    assert (form["To"], form["MessagingServiceSid"]) == ("+15125550123", "MG" + "4e" * 16)
+
+
+@pytest.mark.parametrize("typed", ["call the office", "555-0777", "+1 512 555 07777 1"])
+def test_a_bad_to_is_one_line_and_sends_nothing(tmp_path, serve_stand_in, typed):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    line = one_line_error(
+        chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--to", typed, "--url", stand_in.url)
+    )
+    assert line.startswith("qdn: --to: ") and repr(typed) in line
+    assert stand_in.received == []
+
+
+def test_a_number_no_business_owns_is_one_line(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env), numbers=("+15125550123",)))
+    run = chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--to", "512-555-0777", "--url", stand_in.url)
+    assert one_line_error(run) == (
+        f"qdn: no business of the service at {stand_in.url} texts from {ACME_NUMBER} (404); "
+        "--to must be one of a business's numbers"
+    )
+
+
+def test_another_business_texts_are_read_with_qdn_api_token(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env), token=ACME_TOKEN))  # API_TOKEN would be refused
+    env["QDN_API_TOKEN"] = ACME_TOKEN
+    stand_in.texts[CUSTOMER] = [outbound("old", CUSTOMER, "notification", "Acme: your job is booked.")]
+    run = chat(env, tmp_path, "NOTIFY\n", "--from", "512-555-0199", "--to", "512-555-0777", "--url", stand_in.url,
+               "--wait", "0.2")  # fmt: skip
+    assert run.code == 0, run.err
+    assert run.out.count("< [notification] QuickDumpNow: your crew is on the way. ETA 20 min.") == 1
+    assert "your job is booked" not in run.out
+
+
+def test_a_refused_qdn_api_token_names_it(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env), token=ACME_TOKEN))
+    env["QDN_API_TOKEN"] = "qdn_not-acmes"
+    line = one_line_error(chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--to", "512-555-0777",
+                               "--url", stand_in.url))  # fmt: skip
+    assert line.startswith(f"qdn: the service at {stand_in.url} refused QDN_API_TOKEN (401)")
+    assert "not-acmes" not in line
+
+
+def test_a_business_with_its_own_twilio_account_refuses_the_deployments_signature(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn("acmes-own-auth-token-" + "f3" * 8))  # it checks its own account's token
+    run = chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--to", "512-555-0777", "--url", stand_in.url)
+    line = one_line_error(run)
+    assert "refused the signed text (403)" in line
+    assert line.endswith(f"or {ACME_NUMBER} is a business's with its own Twilio account")
+    assert stand_in.received == []
 
 
 # -- refusals and errors ----------------------------------------------------

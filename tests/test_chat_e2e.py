@@ -28,7 +28,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.phones import redact_phone
-from store.settings import API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, load_settings
+from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, load_settings
 from tests.support import DISPATCHER, ROOT, LiveServer
 
 pytestmark = pytest.mark.e2e
@@ -116,15 +116,15 @@ class Run:
         return self.out.splitlines()
 
 
-def qdn(server: LiveServer, *argv: str, stdin: str = "") -> Run:
-    """One qdn command run to the end, in the service's folder, as a person runs it."""
+def qdn(server: LiveServer, *argv: str, stdin: str = "", env: dict[str, str] | None = None) -> Run:
+    """One qdn command run to the end, in the service's folder, as a person runs it (`env`: what they export)."""
     done = subprocess.run(
         [sys.executable, "-m", "web", *argv],
         input=stdin,
         capture_output=True,
         text=True,
         cwd=server.cwd,
-        env=qdn_environ(),
+        env={**qdn_environ(), **(env or {})},
         timeout=60,
     )
     return Run(done.returncode, done.stdout, done.stderr)
@@ -133,15 +133,15 @@ def qdn(server: LiveServer, *argv: str, stdin: str = "") -> Run:
 class Simulator:
     """`qdn chat --from PHONE` left open, typed into through a pipe, its screen read as it prints."""
 
-    def __init__(self, server: LiveServer, phone: str) -> None:
+    def __init__(self, server: LiveServer, phone: str, *more: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "web", "chat", "--from", phone, "--wait", "0.5"],
+            [sys.executable, "-m", "web", "chat", "--from", phone, "--wait", "0.5", *more],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             cwd=server.cwd,
-            env=qdn_environ(),
+            env={**qdn_environ(), **(env or {})},
         )
         self.lines: list[str] = []
         self.changed = threading.Condition()
@@ -197,11 +197,11 @@ class Simulator:
 
 
 @pytest.fixture
-def switch_on(service: LiveServer) -> Iterator[Callable[[str], Simulator]]:
+def switch_on(service: LiveServer) -> Iterator[Callable[..., Simulator]]:
     phones: list[Simulator] = []
 
-    def start(phone: str) -> Simulator:
-        phones.append(Simulator(service, phone))
+    def start(phone: str, *more: str, env: dict[str, str] | None = None) -> Simulator:
+        phones.append(Simulator(service, phone, *more, env=env))
         return phones[-1]
 
     yield start
@@ -555,3 +555,79 @@ def test_qdn_chat_from_another_installation_is_refused_in_one_line(service, tmp_
         logged = client.get(f"/jobs/{job['id']}/messages").json()["messages"]
         assert kinds(logged, direction="inbound") == []
         assert client.get("/messages", params={"phone": phone}).json()["messages"] == logged
+
+
+# -- (f) another business of the deployment (its Twilio account: here the console), by --to ----
+
+RIDGE_NUMBER = "+15125550888"
+RIDGE_DISPATCHER = "+15125550180"
+
+
+@pytest.fixture(scope="module")
+def ridge(service: LiveServer) -> dict[str, str]:
+    """Business "ridge", added over the admin API with no Twilio account of its own: what qdn needs to be its phone."""
+    admin_token = (service.cwd / "data" / ADMIN_TOKEN_FILE).read_text().strip()
+    body = {
+        "slug": "ridge",
+        "name": "Ridge Hauling",
+        "phone": "+15125550800",
+        "timezone": "America/Chicago",
+        "numbers": [RIDGE_NUMBER],
+        "dispatchers": [RIDGE_DISPATCHER],
+    }
+    response = httpx.post(
+        f"{service.url}/admin/businesses", json=body, headers={"Authorization": f"Bearer {admin_token}"}, timeout=10
+    )
+    assert response.status_code == 201, response.text
+    return {"QDN_API_TOKEN": response.json()["token"]["token"]}  # its dashboard token, as a person exports it
+
+
+def ridge_job(server: LiveServer, ridge: dict[str, str], phone: str) -> dict[str, Any]:
+    body = {"customer_name": "Dana Whitfield", "customer_phone": phone, "service_type": "junk removal"}
+    headers = {"Authorization": f"Bearer {ridge['QDN_API_TOKEN']}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+        response = client.post("/jobs", json=body)
+        assert response.status_code == 201, response.text
+        job = response.json()
+
+        def sent() -> bool:
+            messages = client.get(f"/jobs/{job['id']}/messages").json()["messages"]
+            return bool(messages) and all(m["status"] != "pending" for m in messages)
+
+        wait_until(sent, f"ridge's job {job['id']}'s booking text was sent")
+    return job
+
+
+def test_to_another_business_number_texts_that_business(service, ridge):
+    typed, phone = new_customer_phone()
+    job = ridge_job(service, ridge, phone)
+    run = qdn(service, "chat", "--from", typed, "--to", "(512) 555-0888", "--wait", "0", stdin="STATUS\n", env=ridge)
+    assert run.code == 0, run.err
+    header, sent, reply = run.lines
+    assert header == f"Simulated phone {phone} texting {RIDGE_NUMBER} via {service.url}"
+    assert sent == "> STATUS"
+    assert reply.startswith(f"< Ridge Hauling: Job {job['id']} (junk removal) is scheduled")
+    assert reply.endswith(f"Track: {job['tracking_url']}")
+    # The default business (the number qdn chat texts without --to) has no job for this phone.
+    default = qdn(service, "chat", "--from", typed, "--wait", "0", stdin="STATUS\n")
+    (answer,) = [line for line in default.lines if line.startswith("< ")]
+    assert answer.startswith("< QuickDumpNow: no open jobs for this number.")
+
+
+def test_another_business_dispatcher_moves_its_job_and_its_customers_phone_shows_the_text(service, ridge, switch_on):
+    typed, phone = new_customer_phone()
+    job = ridge_job(service, ridge, phone)
+    customer = switch_on(typed, "--to", RIDGE_NUMBER, env=ridge)
+
+    dispatcher = qdn(service, "chat", "--from", RIDGE_DISPATCHER, "--to", RIDGE_NUMBER, "--wait", "0",
+                     stdin=f"EN ROUTE {job['id']} 20\n", env=ridge)  # fmt: skip
+    assert dispatcher.code == 0, dispatcher.err
+    assert dispatcher.lines[1:] == [
+        f"> EN ROUTE {job['id']} 20",
+        f"< {job['id']} -> en route (ETA 20 min). Customer texted.",
+    ]
+    shown = customer.wait_for(lambda line: line.startswith("< [notification] "))
+    assert shown.startswith("< [notification] Ridge Hauling: Dana, ") and "ETA 20 min" in shown
+    run = customer.close()
+    assert run.code == 0, run.err
+    assert run.out.count("< [notification] ") == 1

@@ -24,11 +24,13 @@ import respx
 from standardwebhooks import Webhook
 from starlette.testclient import TestClient
 
+from bot.jobs import clean_fields
 from bot.messages import inbound_message
 from sender.events import EventSender, payload
 from sender.pacing import Backoff
 from store import open_store
 from store.settings import ConfigError, load_settings
+from tests.businesses import call, register_business, tenants_of
 from tests.support import API_TOKEN, CUSTOMER, base_environ, job_body
 from tests.test_sms_webhook import inbound
 from tests.twilio_fake import PUBLIC_BASE_URL, FakeTwilio, drain, sign, twilio_environ
@@ -40,7 +42,8 @@ SECRET = "whsec_" + base64.b64encode(b"qdn-test-events-secret-32-bytes!").decode
 class Receiver:
     """A dashboard's webhook endpoint: verifies each delivery, answers `status` (or hangs while `gate` is shut)."""
 
-    def __init__(self, *, strict: bool = True) -> None:
+    def __init__(self, *, strict: bool = True, secret: str = SECRET) -> None:
+        self.secret = secret  # what signatures are checked with
         self.status = 204
         self.gate = threading.Event()
         self.gate.set()
@@ -74,7 +77,7 @@ class Receiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def verified(self, body: bytes, headers: dict[str, str]) -> bool:
-        hook = Webhook(SECRET)
+        hook = Webhook(self.secret)
         if self.strict:
             try:
                 hook.verify(body, headers)  # the signature, and a timestamp within 5 minutes of now
@@ -146,7 +149,8 @@ def test_a_move_an_inbound_text_and_a_failed_send_reach_the_dashboard_signed(liv
     assert moved["data"]["job"] == client.get(f"/jobs/{job['id']}").json()  # the API's own job shape
     assert received["data"]["message"]["body"] == "Gate code is 4411"
     assert received["data"]["message"]["job_id"] == job["id"]
-    assert all(set(e) == {"id", "type", "timestamp", "data"} for e in events) and receiver.forged == 0
+    assert all(set(e) == {"id", "type", "timestamp", "business", "data"} for e in events) and receiver.forged == 0
+    assert {e["business"] for e in events} == {"default"}  # the settings' own business
     assert len({e["id"] for e in events}) == 3
 
 
@@ -257,8 +261,40 @@ def test_the_body_is_the_same_bytes_on_every_attempt():
     event = {"id": "evt_1", "type": "job.status_changed", "created_at": "2026-12-02T14:00:00.000Z",
              "data": {"job": {"id": 1001, "token": "K7M2-9XPQ-2HTR-4VWA-C3DF", "status": "en_route"},
                       "previous_status": "scheduled"}}  # fmt: skip
-    first = payload(event, lambda token: f"https://sms.example.test/track?token={token}")
-    assert first == payload(event, lambda token: f"https://sms.example.test/track?token={token}")
+    first = payload(event, lambda token: f"https://sms.example.test/track?token={token}", "acme")
+    assert first == payload(event, lambda token: f"https://sms.example.test/track?token={token}", "acme")
     body = json.loads(first)
-    assert body["timestamp"] == "2026-12-02T14:00:00.000Z"
+    assert body["timestamp"] == "2026-12-02T14:00:00.000Z" and body["business"] == "acme"
     assert body["data"]["job"]["tracking_url"].endswith("K7M2-9XPQ-2HTR-4VWA-C3DF")
+
+
+# -- several businesses: each one's events name it and go to its own URL ------------------------------
+
+ACME_SECRET = "whsec_" + base64.b64encode(b"acme-own-events-secret-32-bytes!").decode()
+
+
+def test_each_business_s_events_name_it_and_go_to_its_own_url_signed_with_its_secret(tmp_path, receiver):
+    """acme has its own EVENTS_URL and secret; bolt has none, so its events go to the deployment's."""
+    settings = load_settings(base_environ(tmp_path, EVENTS_URL=receiver.url, EVENTS_SECRET=SECRET), env_file=None)
+    with Receiver(secret=ACME_SECRET) as acme_dashboard, TestClient(create_app(settings)) as client:
+        register_business(client, {"slug": "acme", "name": "Acme Hauling", "numbers": ["+13035550100"],
+                                   "events_url": acme_dashboard.url, "events_secret": ACME_SECRET})  # fmt: skip
+        register_business(client, {"slug": "bolt", "name": "Bolt Junk Co", "numbers": ["+12125550200"]})
+        for slug in ("default", "acme", "bolt"):
+            svc = tenants_of(client).get(slug).services  # type: ignore[union-attr]
+            job = call(client, svc.create_job, clean_fields(job_body(), svc.settings.timezone, partial=False)).job
+            assert job["id"] == 1001  # each business's own sequence: the same id three times
+            call(client, svc.change_status, job["id"], "en_route", by="api", eta_minutes=15)
+        to_acme = acme_dashboard.wait_for(1)
+        to_deployment = receiver.wait_for(2)
+    assert [(e["business"], e["type"], e["data"]["job"]["id"]) for e in to_acme] == [
+        ("acme", "job.status_changed", 1001)
+    ]
+    assert sorted((e["business"], e["type"]) for e in to_deployment) == [
+        ("bolt", "job.status_changed"),
+        ("default", "job.status_changed"),
+    ]
+    # Each verified with its own URL's secret: nothing forged, and nothing of acme's at the deployment's.
+    assert acme_dashboard.forged == receiver.forged == 0
+    assert len(acme_dashboard.attempts) == 1 and len(receiver.attempts) == 2
+    assert to_acme[0]["data"]["job"]["tracking_url"].startswith("https://sms.example.test/track")

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from store.settings import load_settings
-from tests.support import API_TOKEN, base_environ
+from tests.support import ADMIN_TOKEN, API_TOKEN, base_environ
 from web.app import create_app
 
 # Phones as people type them (the schema's `format: phone`), so fuzzed jobs get past the phone check.
@@ -42,6 +42,14 @@ schemathesis.openapi.format(
 )
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, negative_data_rejection]
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def auth(case: schemathesis.Case) -> dict[str, str]:
+    """The operator's token for the admin API, the default business's dashboard token for the rest."""
+    return ADMIN_AUTH if case.operation.path.startswith("/admin/") else AUTH
+
+
 BOUNDED = settings(
     max_examples=40,
     deadline=None,
@@ -55,7 +63,7 @@ def _app_schema() -> schemathesis.schemas.BaseSchema:
     """The schema of an app of its own (each test gets one: an app's lifespan runs once), in a new data folder."""
     folder = Path(tempfile.mkdtemp(prefix="qdn-schemathesis-"))
     _FOLDERS.append(folder)
-    app = create_app(load_settings(base_environ(folder), env_file=None))
+    app = create_app(load_settings(base_environ(folder, ADMIN_TOKEN=ADMIN_TOKEN), env_file=None))
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=_CONFIG)
 
 
@@ -87,7 +95,7 @@ def _remove_the_data_folders() -> Iterator[None]:
 @schema.parametrize()
 @BOUNDED
 def test_every_operation_keeps_its_documented_promises(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers=AUTH, checks=CHECKS)
+    case.call_and_validate(headers=auth(case), checks=CHECKS)
 
 
 def test_chains_of_calls_keep_the_promises_too() -> None:
@@ -95,7 +103,7 @@ def test_chains_of_calls_keep_the_promises_too() -> None:
 
     class Chains(machine):  # type: ignore[misc,valid-type]
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
-            return {"headers": AUTH}
+            return {"headers": auth(case)}
 
         def validate_response(self, response, case, additional_checks=(), **kwargs) -> None:
             case.validate_response(response, checks=CHECKS)

@@ -8,6 +8,7 @@ retries until a deadline -- a wait, not a timing assertion.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
 from collections.abc import Callable, Iterator
@@ -18,6 +19,9 @@ import httpx
 import pytest
 
 from handlers.track import POLL_SECONDS
+from store import open_deployment
+from store.secret_box import SecretBox
+from tests.businesses import bearer, business_record
 from tests.support import ROOT, LiveServer, base_environ, job_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -39,6 +43,10 @@ NARROW = {"width": 320, "height": 640}
 # Long enough for one poll plus the page fetch; expect() returns as soon as it sees the change.
 FOLLOW_MS = (POLL_SECONDS + 8) * 1000
 INVOICE = "https://pay.example.test/invoices/QDN-88213"
+SECRET_KEY = "browser-tests-secret-key-0123456789abcdef"
+# A second business in the deployment, with a light accent colour (so the text on it is black).
+ACME = {"slug": "acme", "name": "Acme Hauling", "numbers": ["+13035550100"], "accent_color": "#f5b942"}
+ACME_TOKEN = "qdn_browser-tests-acme-dashboard-token"
 
 
 def _chromium() -> str | None:
@@ -60,10 +68,21 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+async def _register(environ: dict[str, str], business: dict[str, Any], token: str) -> None:
+    """Put a business in the registry before the server starts (it loads the registry at start-up)."""
+    deployment = await open_deployment(environ["DATABASE_URL"])
+    try:
+        await deployment.add_business(business_record(SecretBox(SECRET_KEY), business, token))
+    finally:
+        await deployment.close()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("browser")
-    live = LiveServer(base_environ(folder), folder).start()
+    environ = base_environ(folder, SECRET_KEY=SECRET_KEY)
+    asyncio.run(_register(environ, ACME, ACME_TOKEN))
+    live = LiveServer(environ, folder).start()
     yield live
     live.stop()
 
@@ -295,3 +314,20 @@ def test_it_reads_at_320_px_without_sideways_scrolling(api, server, tabs):
         for (_, right), (left, _) in itertools.pairwise(spans):
             assert right < left, spans
         tab.shoot(f"narrow-{status}")
+
+
+def test_a_business_s_accent_colour_paints_its_page(server, tabs):
+    from playwright.sync_api import expect
+
+    with httpx.Client(base_url=server.url, headers=bearer(ACME_TOKEN), timeout=10) as acme:
+        job = new_job(acme)
+    tab = tabs(PHONE)
+    tab.open(f"{server.url}/track/{job['token']}")
+    brand = tab.page.locator(".brand")
+    expect(brand).to_have_text("Acme Hauling")
+    expect(tab.page.locator(".site-header")).to_have_css("background-color", "rgb(245, 185, 66)")
+    expect(brand).to_have_css("color", "rgb(0, 0, 0)")  # black reads on the light accent
+    expect(tab.page.locator('.stepper [aria-current="step"]')).to_be_visible()
+    tab.shoot("accent")
+    assert_readable_contrast(tab.page)
+    assert tab.errors == []  # applied through the CSSOM: no CSP violation

@@ -5,22 +5,34 @@ queued message) and `GET .../Messages.json` with the messages it holds, and
 records every form it receives. Script failures for the next sends with
 `fail_next(...)`: an HTTP error (status, Twilio code), an httpx exception
 raised before anything reached Twilio, or `ACCEPTED_THEN_TIMEOUT` (Twilio
-keeps the message, the client sees a read timeout).
+keeps the message, the client sees a read timeout). `FakeTwilio(router,
+accounts=[...])` answers for several accounts; `credentials(request)` says
+which account and basic-auth user a request used.
+
+`TwilioServer(accounts)` is the same API on a local port, for a real service
+process (TWILIO_API_BASE_URL=server.url): several accounts, each with the
+credentials it accepts (401, Twilio's 20003, for any other), every request
+recorded with the account in its path and the basic-auth user it came with.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import itertools
 import json
+import re
+import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
 import respx
@@ -89,10 +101,20 @@ def sign(url: str, params: Mapping[str, str], key: str = AUTH_TOKEN, algorithm: 
     return RequestValidator(key).compute_signature(url, dict(params), algorithm)
 
 
-def message_json(sid: str, form: Mapping[str, str], status: str = "queued", created: datetime | None = None) -> dict:
+def messages_path(account_sid: str) -> str:
+    return f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+
+
+def message_json(
+    sid: str,
+    form: Mapping[str, str],
+    status: str = "queued",
+    created: datetime | None = None,
+    account_sid: str = ACCOUNT_SID,
+) -> dict:
     created = created or datetime.now(UTC)
     return {
-        "account_sid": ACCOUNT_SID,
+        "account_sid": account_sid,
         "api_version": "2010-04-01",
         "body": form.get("Body"),
         "date_created": format_datetime(created),
@@ -109,9 +131,9 @@ def message_json(sid: str, form: Mapping[str, str], status: str = "queued", crea
         "price_unit": "USD",
         "sid": sid,
         "status": status,
-        "subresource_uris": {"media": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}/Media.json"},
+        "subresource_uris": {"media": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json"},
         "to": form.get("To"),
-        "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
+        "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
     }
 
 
@@ -143,19 +165,54 @@ def page_json(messages: list[dict]) -> dict:
     }
 
 
-class FakeTwilio:
-    """Twilio's Messages endpoints on a respx router; remembers what it was sent."""
+_ACCOUNT_IN_PATH = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/")
 
-    def __init__(self, router: respx.MockRouter, origin: str = API_ORIGIN) -> None:
-        self.url = origin + MESSAGES_PATH
+
+def account_in(path: str) -> str | None:
+    """The account SID a Twilio REST path names (`/2010-04-01/Accounts/AC.../...`)."""
+    found = _ACCOUNT_IN_PATH.match(path)
+    return found["account"] if found else None
+
+
+def basic_user(authorization: str | None) -> tuple[str, str] | None:
+    """(user, password) of a basic Authorization header; None without one."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def credentials(request: httpx.Request) -> tuple[str | None, str | None]:
+    """(account SID in the path, basic-auth user) of a request the service made to Twilio."""
+    user = basic_user(request.headers.get("authorization"))
+    return account_in(request.url.path), user[0] if user else None
+
+
+class FakeTwilio:
+    """Twilio's Messages endpoints on a respx router; remembers what it was sent.
+
+    `accounts`: the account SIDs it answers for (default: the deployment's, ACCOUNT_SID);
+    `url` is the first one's Messages URL.
+    """
+
+    def __init__(
+        self, router: respx.MockRouter, origin: str = API_ORIGIN, accounts: Iterable[str] = (ACCOUNT_SID,)
+    ) -> None:
+        urls = [origin + messages_path(account) for account in accounts]
+        self.url = urls[0]
         self.creates: list[httpx.Request] = []  # every create request, including refused ones
         self.held: list[dict] = []  # messages Twilio has (accepted), oldest first
         self.lookups: list[httpx.Request] = []
         self.script: deque[Any] = deque()
         self.release = asyncio.Event()  # ends an ACCEPTED_THEN_HANG wait (as a read timeout)
         self._sids = (f"SM{n:032x}" for n in itertools.count(0xA000))
-        router.post(self.url).mock(side_effect=self._create)
-        router.get(self.url).mock(side_effect=self._list)
+        for url in urls:
+            router.post(url).mock(side_effect=self._create)
+            router.get(url).mock(side_effect=self._list)
 
     def fail_next(self, *outcomes: Any) -> None:
         """Outcomes for the next creates: a Twilio error code, an httpx exception class, or a constant."""
@@ -178,7 +235,7 @@ class FakeTwilio:
             return httpx.Response(status, json=payload)
         if isinstance(outcome, type) and issubclass(outcome, httpx.TransportError):
             raise outcome("scripted failure", request=request)
-        message = message_json(next(self._sids), self.form(request))
+        message = message_json(next(self._sids), self.form(request), account_sid=account_in(request.url.path) or "")
         self.held.append(message)
         if outcome == ACCEPTED_THEN_TIMEOUT:
             raise httpx.ReadTimeout("timed out waiting for Twilio", request=request)
@@ -190,9 +247,131 @@ class FakeTwilio:
     def _list(self, request: httpx.Request) -> httpx.Response:
         self.lookups.append(request)
         query = request.url.params
+        account = account_in(request.url.path)
         found = [
             m
             for m in reversed(self.held)  # newest first, like Twilio
-            if ("To" not in query or m["to"] == query["To"]) and ("From" not in query or m["from"] == query["From"])
+            if m["account_sid"] == account
+            and ("To" not in query or m["to"] == query["To"])
+            and ("From" not in query or m["from"] == query["From"])
         ]
         return httpx.Response(200, content=json.dumps(page_json(found)))
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request the service made to TwilioServer."""
+
+    method: str
+    path: str
+    account_sid: str | None  # the account in the path
+    user: str | None  # the basic-auth user: an API key (SK...) or the account SID
+    authorization: str | None  # the header as sent
+    form: dict[str, str]  # a create's form; a lookup's query
+    status: int  # what the fake answered
+
+
+AUTHENTICATE_ERROR = {
+    "code": 20003,
+    "message": "Authenticate",
+    "more_info": "https://www.twilio.com/docs/errors/20003",
+    "status": 401,
+}
+
+
+class TwilioServer:
+    """Twilio's Messages API on a local port: creates (201) and lookups, for several accounts.
+
+        with TwilioServer({ACCOUNT_SID: {API_KEY: API_SECRET}, other_sid: {...}}) as twilio:
+            environ["TWILIO_API_BASE_URL"] = twilio.url
+
+    `accounts` maps each account SID to the basic-auth (user, password) pairs Twilio would accept
+    for it: its API keys and secrets, or the SID itself and its auth token. A request naming an
+    account it does not know, or with credentials not that account's, gets Twilio's 401 (20003).
+    """
+
+    def __init__(self, accounts: Mapping[str, Mapping[str, str]]) -> None:
+        self.accounts = {sid: dict(users) for sid, users in accounts.items()}
+        self.received: list[Received] = []
+        self.held: list[dict[str, Any]] = []  # messages accepted, oldest first, each with its account_sid
+        self._sids = (f"SM{n:032x}" for n in itertools.count(0xB05000))
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
+                self._answer(*fake._create(self.path, self.headers.get("Authorization"), form))
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                query = dict(parse_qsl(parts.query, keep_blank_values=True))
+                self._answer(*fake._lookup(parts.path, self.headers.get("Authorization"), query))
+
+            def _answer(self, status: int, payload: dict[str, Any]) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet: pytest shows failures
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TwilioServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def creates(self, account_sid: str | None = None) -> list[Received]:
+        """The creates received (for `account_sid` only, when given), refused ones included, oldest first."""
+        with self._lock:
+            return [
+                r for r in self.received if r.method == "POST" and (account_sid is None or r.account_sid == account_sid)
+            ]
+
+    def _authenticated(self, path: str, authorization: str | None) -> tuple[str | None, str | None, bool]:
+        account = account_in(path)
+        pair = basic_user(authorization)
+        users = self.accounts.get(account or "", {})
+        return account, pair[0] if pair else None, pair is not None and users.get(pair[0]) == pair[1]
+
+    def _record(self, method: str, path: str, authorization: str | None, form: dict[str, str], status: int) -> None:
+        account, user, _ = self._authenticated(path, authorization)
+        self.received.append(Received(method, path, account, user, authorization, form, status))
+
+    def _create(self, path: str, authorization: str | None, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        account, _, allowed = self._authenticated(path, authorization)
+        with self._lock:
+            if not allowed or path != messages_path(account or ""):
+                status, payload = (401, AUTHENTICATE_ERROR) if not allowed else error_json(404)
+                self._record("POST", path, authorization, form, status)
+                return status, payload
+            message = message_json(next(self._sids), form, account_sid=account or "")
+            self.held.append(message)
+            self._record("POST", path, authorization, form, 201)
+            return 201, message
+
+    def _lookup(self, path: str, authorization: str | None, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        account, _, allowed = self._authenticated(path, authorization)
+        with self._lock:
+            self._record("GET", path, authorization, query, 200 if allowed else 401)
+            if not allowed:
+                return 401, AUTHENTICATE_ERROR
+            found = [
+                m
+                for m in reversed(self.held)  # newest first, like Twilio
+                if m["account_sid"] == account
+                and ("To" not in query or m["to"] == query["To"])
+                and ("From" not in query or m["from"] == query["From"])
+            ]
+            return 200, page_json(found)

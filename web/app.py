@@ -13,7 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.templates import TemplateError, load_templates
-from handlers import health, jobs, messages, sms, status_callback, track
+from handlers import admin, health, jobs, messages, sms, status_callback, track
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -41,6 +41,13 @@ routes = [
     Route("/jobs/{job_id:int}/messages", messages.job_messages, methods=["GET"]),
     Route("/jobs/{job_id:int}/messages", messages.send_to_customer, methods=["POST"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
+    # The deployment operator's (ADMIN_TOKEN): businesses and their dashboard tokens.
+    Route("/admin/businesses", admin.create_business, methods=["POST"]),
+    Route("/admin/businesses", admin.list_businesses, methods=["GET"]),
+    Route("/admin/businesses/{slug}", admin.get_business, methods=["GET"]),
+    Route("/admin/businesses/{slug}", admin.update_business, methods=["PATCH"]),
+    Route("/admin/businesses/{slug}/tokens", admin.issue_token, methods=["POST"]),
+    Route("/admin/businesses/{slug}/tokens/{token_id}", admin.revoke_token, methods=["DELETE"]),
     Route("/jobs/token/{token}", track.token_view, methods=["GET"]),
     Route("/jobs/token/{token}/messages", track.token_messages, methods=["GET"]),
     Route("/track", track.track_page, methods=["GET"]),

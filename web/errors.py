@@ -11,6 +11,7 @@ from starlette.routing import Match, Route
 
 from bot.errors import BadRequest, InvalidTransition, NotFound, PayloadTooLarge, QdnError, StoreError, ValidationError
 from handlers.responses import ERROR_CODES, error_response
+from store import Conflict
 
 log = logging.getLogger("qdn.errors")
 
@@ -37,7 +38,7 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
         return _method_not_allowed(request, exc)
-    code = ERROR_CODES.get(exc.status_code, "error")
+    code = ERROR_CODES.get(exc.status_code, ("error",))[0]
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
@@ -60,9 +61,15 @@ def _method_not_allowed(request: Request, exc: HTTPException) -> JSONResponse:
     return error_response(405, "method_not_allowed", message, headers=headers)
 
 
+async def conflict_error(request: Request, exc: Exception) -> JSONResponse:
+    """A business write refused because what it claims is taken (a slug, a number): 409 naming the field."""
+    assert isinstance(exc, Conflict)
+    return error_response(409, "conflict", f"{exc.field}: {exc.message}")
+
+
 async def server_error(request: Request, exc: Exception) -> JSONResponse:
     # The traceback goes to the log by Starlette; the client gets no internals.
     return error_response(500, "internal_error", "Something went wrong on our side.")
 
 
-EXCEPTION_HANDLERS = {QdnError: qdn_error, HTTPException: http_error, 500: server_error}
+EXCEPTION_HANDLERS = {QdnError: qdn_error, Conflict: conflict_error, HTTPException: http_error, 500: server_error}

@@ -19,6 +19,7 @@ from handlers.jobs import INSTANT_PATTERN
 from handlers.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT
 from handlers.responses import ERROR_CODES
 from handlers.tenancy import tenants
+from web import openapi_admin
 from web.openapi_schemas import (
     ERROR,
     HEALTH,
@@ -34,24 +35,9 @@ from web.openapi_schemas import (
     TEXT_TO_CUSTOMER,
     page_of,
 )
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
-    if headers:
-        answer["headers"] = headers
-    return answer
-
-
-def _error(status: int, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An error answer in the JSON error shape, its code fixed by its status."""
-    code = {"properties": {"error": {"properties": {"code": {"const": ERROR_CODES[status]}}}}}
-    return _json({"allOf": [_ref("Error"), code]}, description, headers)
-
+from web.openapi_schemas import error_answer as _error
+from web.openapi_schemas import json_answer as _json
+from web.openapi_schemas import ref as _ref
 
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 0}}}
 _REPLAYED = {
@@ -224,7 +210,7 @@ PATHS: dict[str, Any] = {
                     "the job after the move (unchanged for the same status), and its `text`",
                     _REPLAYED,
                 ),
-                "409": _error(409, "the move is refused; the message says why"),
+                "409": _error(409, "the move is refused; the message says why", code="invalid_transition"),
                 **_WRITE,
             },
         },
@@ -292,9 +278,15 @@ DESCRIPTION = """Jobs, texts and tracking for QuickDumpNow.
 
 Errors are JSON `{"error": {"code", "message"}}` whatever the path: `bad_request` (400: a body that
 is not JSON, or a refused CORS preflight), `unauthorized` (401), `forbidden` (403: Twilio webhooks
-with a wrong signature), `not_found` (404), `method_not_allowed` (405, with `Allow`),
-`invalid_transition` (409), `payload_too_large` (413), `validation_error` (422, naming the field),
+with a wrong signature, or a dashboard token on the admin API), `not_found` (404),
+`method_not_allowed` (405, with `Allow`), `invalid_transition` (409: a refused job move), `conflict`
+(409: a business's slug, number or messaging service already taken, or the settings' own business
+changed over the admin API), `payload_too_large` (413), `validation_error` (422, naming the field),
 `rate_limited` (429, with `Retry-After`), `unavailable` (503).
+
+The `/admin/businesses` operations are the deployment operator's (bearer ADMIN_TOKEN); every other
+bearer operation is a business's dashboard's (its token; API_TOKEN for the default business), and
+sees that business alone.
 
 Lists page with `limit` and `cursor` (`next_cursor`, null at the end). Writes take an
 `Idempotency-Key`. Events (message.received, job.status_changed, message.delivery_failed) are
@@ -304,9 +296,9 @@ DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "QDN SMS API", "version": "1.1.0", "description": DESCRIPTION},
     "security": _SECURED,
-    "paths": PATHS,
+    "paths": PATHS | openapi_admin.PATHS,
     "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "admin": openapi_admin.SECURITY_SCHEME},
         "schemas": {
             "Job": JOB,
             "MovedJob": MOVED_JOB,
@@ -316,9 +308,12 @@ DOCUMENT: dict[str, Any] = {
             "MessagePage": page_of("messages", "Message"),
             "PublicJob": PUBLIC_VIEW,
             "Error": ERROR,
+            **openapi_admin.SCHEMAS,
         },
         # Every error answer, for reference (operations list the ones they can give).
-        "responses": {str(status): _error(status, code.replace("_", " ")) for status, code in ERROR_CODES.items()},
+        "responses": {
+            str(status): _error(status, " or ".join(codes).replace("_", " ")) for status, codes in ERROR_CODES.items()
+        },
     },
 }
 

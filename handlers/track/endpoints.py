@@ -28,8 +28,9 @@ from handlers.ratelimit import MissLimiter
 from handlers.responses import error_response
 from handlers.services import services
 from handlers.tenancy import tenants, use
-from handlers.track.view import page_context, tel_link
+from handlers.track.view import brand, page_context
 from store import Job, Message, public_message
+from store.settings import Settings
 
 log = logging.getLogger("qdn.track")
 
@@ -192,25 +193,28 @@ async def token_messages(request: Request) -> Response:
 # --- the page ------------------------------------------------------------------
 
 
+def _brand(settings: Settings | None) -> dict[str, Any]:
+    if settings is None:
+        return brand(None, None, None)
+    return brand(settings.business_name, settings.business_phone, settings.accent_color)
+
+
 async def track_page(request: Request) -> Response:
     """GET /track?token=... and GET /track/{token}: the tracking page (HTML)."""
     raw = request.path_params.get("token") or request.query_params.get("token")
-    # Before the token is known, the page names no business when the deployment carries several.
-    unknown = tenants(request).default.settings if len(tenants(request).all()) == 1 else None
-    base = {
-        "business_name": unknown.business_name if unknown else "",
-        "business_phone": tel_link(unknown.business_phone) if unknown else None,
-    }
+    everyone = tenants(request)
+    # Until the token names a business, the page names none when the deployment carries several:
+    # an unknown link must not present itself as one hauler's (nor tell which haulers there are).
+    only = everyone.default.settings if len(everyone.all()) == 1 else None
     try:
         job = await _lookup(request, raw)
     except _TokenMiss:
-        return templates.TemplateResponse(request, "not_found.html", base, status_code=404)
+        return templates.TemplateResponse(request, "not_found.html", _brand(only), status_code=404)
     except _SlowDown as slow:
         wait = slow.retry_after
         headers = {"Retry-After": str(wait)}
-        return templates.TemplateResponse(request, "slow_down.html", {**base, "wait": wait}, 429, headers)
+        return templates.TemplateResponse(request, "slow_down.html", {**_brand(only), "wait": wait}, 429, headers)
     svc = services(request)
-    base = {"business_name": svc.settings.business_name, "business_phone": tel_link(svc.settings.business_phone)}
     view = public_view(job, svc.settings.business_name)
     messages = public_messages(job, await svc.store.job_messages(job["id"]))
     context = page_context(
@@ -220,7 +224,7 @@ async def track_page(request: Request) -> Response:
         now=datetime.now(UTC),
     )
     context.update(
-        base,
+        _brand(svc.settings),
         token=job["token"],
         poll_seconds=POLL_SECONDS,
         # The exact state the page was rendered from; the script compares

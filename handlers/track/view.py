@@ -4,10 +4,15 @@ The page is rendered only from the masked public view and the masked texts
 that the token API returns, so it cannot show anything the JSON does not:
 no address, notes, full phone numbers or other jobs. Times are shown in the
 business's zone (TIMEZONE), since that is the customer's driveway too.
+
+Every page carries its business (`brand`): name, phone and accent colour --
+or none of them, when the deployment carries several businesses and the
+token named none of them (an unknown link, the slow-down page).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +39,11 @@ TIMELINE_LABELS = {
     "cancelled": "Cancelled",
 }
 UNDELIVERED = frozenset({"failed", "undelivered"})
+# What bot.business_fields stores; checked again here, as it becomes an attribute of the page.
+_HEX_COLOR = re.compile(r"#[0-9a-f]{6}")
+_WHITE, _BLACK = "#ffffff", "#000000"
+HOVER_SHARE = 0.15  # how far a button's hover shade moves from the accent
+RING_SHARE = 0.6  # the halo round the current step: a pale tint of the accent (the page's own is amber)
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,57 @@ def tel_link(e164: str | None) -> dict[str, str] | None:
     if not e164:
         return None
     return {"tel": e164, "text": phone_for_people(e164)}
+
+
+def _luminance(color: str) -> float:
+    """WCAG 2 relative luminance of "#rrggbb"."""
+
+    def channel(pair: str) -> float:
+        value = int(pair, 16) / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(color[start : start + 2]) for start in (1, 3, 5))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG 2 contrast ratio of two "#rrggbb" colours (1 to 21)."""
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _mix(color: str, toward: str, share: float) -> str:
+    channels = (
+        round(int(color[start : start + 2], 16) * (1 - share) + int(toward[start : start + 2], 16) * share)
+        for start in (1, 3, 5)
+    )
+    return "#" + "".join(f"{value:02x}" for value in channels)
+
+
+def accent(color: str | None) -> dict[str, str] | None:
+    """A business's accent colour for its page: the colour, the text colour on it, a hover shade, a halo tint.
+
+    The text on it is white or black, whichever contrasts more: at least
+    4.58:1 whatever the colour (WCAG AA). The hover shade moves away from
+    that text colour, so its contrast only grows. None -- the page's own
+    navy -- without a colour, or for anything but "#rrggbb" (so nothing
+    else ever reaches the page).
+    """
+    color = (color or "").lower()
+    if not _HEX_COLOR.fullmatch(color):
+        return None
+    ink = _WHITE if contrast(color, _WHITE) >= contrast(color, _BLACK) else _BLACK
+    return {
+        "color": color,
+        "ink": ink,
+        "hover": _mix(color, _BLACK if ink == _WHITE else _WHITE, HOVER_SHARE),
+        "ring": _mix(color, _WHITE, RING_SHARE),
+    }
+
+
+def brand(name: str | None, phone: str | None, accent_color: str | None) -> dict[str, Any]:
+    """Who the page is from (base.html): a business's name, phone and accent, or -- all None -- nobody's."""
+    return {"business_name": name or None, "business_phone": tel_link(phone), "accent": accent(accent_color)}
 
 
 def page_context(

@@ -1,0 +1,117 @@
+"""Human-readable text for `qdn business`: a table of businesses, one business's details, a new token.
+
+A business's null fields take the deployment's setting, and say so; secrets
+show only the last four characters the API gives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Business = dict[str, Any]
+NO_VALUE = "-"
+SETTINGS = "settings"  # `managed_by` of the default business
+
+
+def _or(value: Any, fallback: str = NO_VALUE) -> str:
+    return fallback if value is None or value == [] else str(value)
+
+
+def _listed(values: list[str] | None) -> str:
+    return ", ".join(values) if values else NO_VALUE
+
+
+def texts_on(business: Business) -> str:
+    """What routes texts to it: its numbers, and its Messaging Service."""
+    routes = [*(business.get("numbers") or []), *filter(None, [business.get("messaging_service_sid")])]
+    return _listed(routes)
+
+
+def _twilio(business: Business) -> str:
+    twilio = business.get("twilio")
+    if business.get("managed_by") == SETTINGS:
+        return "the deployment's (TWILIO_* settings)"
+    if not twilio:
+        return "the deployment's"
+    shown = f"own account {twilio['account_sid']}, auth token {_last4(twilio.get('auth_token_last4'))}"
+    if twilio.get("api_key"):
+        shown += f", API key {twilio['api_key']} (secret {_last4(twilio.get('api_secret_last4'))})"
+    return shown
+
+
+def _last4(last4: str | None) -> str:
+    return f"…{last4}" if last4 else "(set)"
+
+
+def _templates(business: Business) -> str:
+    if business.get("managed_by") == SETTINGS:
+        return "TEMPLATES_PATH's, over the built-in wording"
+    return "its own, over the built-in wording" if business.get("templates") else "the built-in wording"
+
+
+def _unit(value: float | None, unit: str, inherit: str) -> str:
+    return inherit if value is None else f"{value:g} {unit}"
+
+
+def table(businesses: list[Business]) -> str:
+    """One business a line: slug, name, where it is texted, dispatchers, tokens, who manages it."""
+    header = ("SLUG", "NAME", "TEXTS ON", "DISPATCHERS", "TOKENS", "MANAGED BY")
+    rows = [
+        (
+            b["slug"],
+            b["name"],
+            texts_on(b),
+            str(len(b.get("dispatchers") or [])),
+            "API_TOKEN" if b.get("managed_by") == SETTINGS else str(len(b.get("tokens") or [])),
+            "the settings" if b.get("managed_by") == SETTINGS else "qdn business",
+        )
+        for b in businesses
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *rows)
+    )
+
+
+def details(business: Business) -> str:
+    """Every field of one business, one a line (secrets: their last four characters)."""
+    inherit = "the deployment's setting"
+    events = business.get("events_url")
+    if events:
+        events += f" (secret {_last4(business.get('events_secret_last4'))})"
+    tokens = [f"{token['id']} (made {token['created_at']})" for token in business.get("tokens") or []]
+    reminder = business.get("reminder_hour")
+    facts = [
+        ("Business", f"{business['slug']}: {business['name']}"),
+        ("Phone", _or(business.get("phone"))),
+        ("Time zone", _or(business.get("timezone"), inherit)),
+        ("Texts on", texts_on(business)),
+        ("Dispatchers", _listed(business.get("dispatchers"))),
+        ("Twilio", _twilio(business)),
+        ("Templates", _templates(business)),
+        ("Accent colour", _or(business.get("accent_color"))),
+        ("Send rate", _unit(business.get("send_rate_per_second"), "texts a second", inherit)),
+        ("Ack interval", _unit(business.get("ack_interval_hours"), "hours", inherit)),
+        ("Quiet hours", "none" if business.get("quiet_hours") == "" else _or(business.get("quiet_hours"), inherit)),
+        ("Reminders", "off" if reminder == "" else (inherit if reminder is None else f"at {reminder}:00")),
+        ("Events", _or(events)),
+        ("Tokens", "API_TOKEN" if business.get("managed_by") == SETTINGS else _listed(tokens)),
+    ]
+    if business.get("managed_by") == SETTINGS:
+        facts.append(("Managed by", "the settings (environment): change BUSINESS_NAME, TWILIO_* ... there"))
+    else:
+        facts += [("Created", _or(business.get("created_at"))), ("Updated", _or(business.get("updated_at")))]
+    return "\n".join(f"{name + ':':<15}{value}" for name, value in facts)
+
+
+def added(business: Business) -> str:
+    return f"Business {business['slug']} ({business['name']}) added; texts on {texts_on(business)}."
+
+
+def new_token(slug: str, token: dict[str, Any]) -> str:
+    return (
+        f"Dashboard token {token['id']} for {slug}: {token['token']}\n"
+        "It is shown this once (only its hash is kept): give it to the dashboard now as its bearer token. "
+        f"Revoke it with `qdn business token {slug} --revoke {token['id']}`."
+    )

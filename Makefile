@@ -29,8 +29,10 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
-# Prints each figure next to its baseline (docs/performance.md); numbers are never asserted.
-# Needs wrk (apt-get install wrk) and 2 CPUs; data sets are cached in $${TMPDIR:-/tmp}/qdn-bench.
+# Prints each figure next to its baseline (docs/performance.md), one business and 20 sharing the
+# same history side by side; numbers are never asserted. ~4 minutes (first run: +30 s of data).
+# Needs wrk (apt-get install wrk) and 2 CPUs; perf, if present, counts fdatasyncs; data sets are
+# cached in $${TMPDIR:-/tmp}/qdn-bench.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_webhook.py
 

@@ -6,6 +6,7 @@ prints: what went wrong and what to do about it, never a traceback.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -172,3 +173,29 @@ class ApiClient:
         if status >= 500:
             return CliError(f"the service at {self.base_url} had a problem (HTTP {status}): {message}")
         return CliError(message)
+
+
+# A business's dashboard token for the client commands (read by qdn, never by the service): without it,
+# they act for the default business with API_TOKEN. Not API_TOKEN itself: exported in a shell that later
+# runs `qdn serve`, that would make the business's token the default business's.
+TOKEN_ENV = "QDN_API_TOKEN"  # noqa: S105 -- a variable's name
+
+
+class _BusinessTokenClient(ApiClient):
+    """An API client holding the QDN_API_TOKEN: a refusal names that variable, not API_TOKEN."""
+
+    def error_for(self, response: httpx.Response) -> CliError:
+        if response.status_code == 401:
+            return CliError(
+                f"the service at {self.base_url} refused {TOKEN_ENV} (401); set it to a dashboard token of the "
+                f"business you text (`qdn business token`), or unset it to use API_TOKEN"
+            )
+        return super().error_for(response)
+
+
+def dashboard_client(settings: Settings, url: str | None = None) -> ApiClient:
+    """A client reading texts as the business whose dashboard token is QDN_API_TOKEN, else API_TOKEN's."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        return _BusinessTokenClient(url or service_url(settings), token)
+    return ApiClient.from_settings(settings, url)

@@ -13,7 +13,7 @@ from bot.errors import StoreError, ValidationError
 from bot.jobs import STATUS_CHOICES, STATUSES, parse_status, parse_statuses
 from bot.wording import first_name
 from cli import business, transcript
-from cli.api_client import ApiClient, CliError
+from cli.api_client import ApiClient, CliError, dashboard_client
 from cli.demo import add_demo_jobs
 from store.settings import ConfigError, Settings, load_settings
 
@@ -30,7 +30,7 @@ def client_settings() -> Settings:
 
 def connect(args: argparse.Namespace) -> tuple[Settings, ApiClient]:
     settings = client_settings()
-    return settings, ApiClient.from_settings(settings, args.url)
+    return settings, dashboard_client(settings, args.url)
 
 
 def jobs_create(args: argparse.Namespace) -> int:
@@ -114,7 +114,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def chat(args: argparse.Namespace) -> int:
-    from cli.phone import Phone, dashboard_client, phone_number, run_chat
+    from cli.phone import Phone, phone_number, run_chat
 
     phone = phone_number(args.from_phone, "--from")
     to = phone_number(args.to, "--to") if args.to is not None else None

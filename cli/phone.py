@@ -23,7 +23,6 @@ is that token (else API_TOKEN, the default business's).
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -35,7 +34,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.errors import ValidationError
 from bot.phones import normalize_phone
-from cli.api_client import ApiClient, CliError, service_url
+from cli.api_client import ApiClient, CliError
 from cli.webhook_form import WEBHOOK_PATH, business_number, inbound_sms_form, twiml_messages
 from store.settings import DEV_WEBHOOK_SECRET_FILE, Settings
 
@@ -45,8 +44,6 @@ POLL_SECONDS = 1.0
 ANSWER_KINDS = ("reply", "system")
 # Written to the log but not handed to Twilio (or the console) yet: the phone has not got it.
 NOT_SENT_YET = "pending"
-# The dashboard token the phone reads its texts with: another business's (read by qdn, never by the service).
-TOKEN_ENV = "QDN_API_TOKEN"  # noqa: S105 -- a variable's name
 STARLETTE_NOT_FOUND = "Not Found"  # the message of a 404 for a path the service has no route for
 
 
@@ -56,26 +53,6 @@ def phone_number(text: str, flag: str) -> str:
         return normalize_phone(text, flag)
     except ValidationError as error:
         raise CliError(error.message) from None
-
-
-class _BusinessTokenClient(ApiClient):
-    """An API client holding the QDN_API_TOKEN: a refusal names that variable, not API_TOKEN."""
-
-    def error_for(self, response: httpx.Response) -> CliError:
-        if response.status_code == 401:
-            return CliError(
-                f"the service at {self.base_url} refused {TOKEN_ENV} (401); set it to a dashboard token of the "
-                f"business you text (`qdn business token`), or unset it to use API_TOKEN"
-            )
-        return super().error_for(response)
-
-
-def dashboard_client(settings: Settings, url: str | None = None) -> ApiClient:
-    """A client reading texts as the business whose dashboard token is QDN_API_TOKEN, else API_TOKEN's."""
-    token = os.environ.get(TOKEN_ENV, "").strip()
-    if token:
-        return _BusinessTokenClient(url or service_url(settings), token)
-    return ApiClient.from_settings(settings, url)
 
 
 def _error_message(response: httpx.Response) -> str | None:

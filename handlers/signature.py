@@ -32,7 +32,7 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from bot.errors import BadRequest
+from bot.errors import BadRequest, NotFound
 from bot.redaction import redact
 from handlers.tenancy import Tenant, tenants, use
 from store.settings import Settings
@@ -118,7 +118,8 @@ def _forbidden(reason: str, url: str) -> HTTPException:
 
 # Which business a webhook is for, from its fields (the number texted, the message reported on):
 # its key checks the signature, and the request is scoped to it (handlers/tenancy.py `use`).
-Router = Callable[[ImmutableMultiDict[str, str]], Awaitable[Tenant]]
+# None: no business owns what the webhook names.
+Router = Callable[[ImmutableMultiDict[str, str]], Awaitable[Tenant | None]]
 
 
 async def verified_form(request: Request, route: Router) -> ImmutableMultiDict[str, str]:
@@ -126,17 +127,22 @@ async def verified_form(request: Request, route: Router) -> ImmutableMultiDict[s
 
     Raises HTTPException(403) for a missing, empty or wrong signature and
     BadRequest (400) for a malformed body -- in both cases before anything
-    is changed; `route` may refuse too (a number no business owns: 404).
+    is changed. A webhook for something no business owns (`route` gives None) is
+    a 404 (NotFound) once the deployment's own key checks out, and a 403 otherwise:
+    without a key, nobody learns from the answer which numbers are served here.
     """
     url = signed_url(tenants(request).settings, request)  # PUBLIC_BASE_URL is the deployment's
     signature = request.headers.get(SIGNATURE_HEADER, "").strip()
     if not signature:
         raise _forbidden(f"no {SIGNATURE_HEADER} header", url)
     form = await webhook_form(request)
-    settings = use(request, await route(form)).settings
+    tenant = await route(form)
+    settings = use(request, tenant or tenants(request).default).settings
     key, algorithm = _key_and_algorithm(settings, request.headers.get(SIGNATURE_SETTINGS_HEADER))
     if key is None or not _signed_by(RequestValidator(key), url, form, signature, algorithm):
         raise _forbidden("the signature does not match", url)
+    if tenant is None:
+        raise NotFound("No business texts from this number.")
     return form
 
 

@@ -200,8 +200,8 @@ async def _relays(svc: Services, decision: talk.Decision, sender: str) -> list[M
     return [await svc.text_row(to, body, kind="relay", job_id=job_id) for to, body, job_id in targets]
 
 
-async def _business_texted(request: Request, form: Any) -> Tenant:
-    """The business that owns the number texted (or the Messaging Service it came through); 404 if none.
+async def _business_texted(request: Request, form: Any) -> Tenant | None:
+    """The business that owns the number texted (or the Messaging Service it came through), if any.
 
     A body with no `To` gets the default business's key: it is refused as incomplete (400)
     once signed, or as unsigned (403), as before there were several businesses.
@@ -212,8 +212,7 @@ async def _business_texted(request: Request, form: Any) -> Tenant:
         return everyone.default
     tenant = everyone.for_address(_number(to), form.get("MessagingServiceSid", "").strip() or None)
     if tenant is None:
-        log.warning("a text to %s, which no business owns; refused (404), nothing stored", redact_phone(to))
-        raise NotFound("No business texts from this number.")
+        log.warning("a text to %s, which no business owns; refused, nothing stored", redact_phone(to))
     return tenant
 
 

@@ -224,14 +224,32 @@ CASES = [
     Case("R to a phone from the shared dispatcher, to B's number: from B's number", B, DS, "R {C} Running late",
          replies=(f"Sent to {CUSTOMER}.",), rows=(*answered(DS, None), queued("relay", C, None))),
     # --- routing and keys: nothing stored anywhere
-    Case("a number nobody owns: 404", NOBODY, C, "STATUS", key=A, status=404),
-    Case("a number nobody owns, signed with B's key: 404", NOBODY, DB, "EN ROUTE 1001", key=B, status=404),
     Case("A's number signed with B's key: 403", A, C, "STATUS", key=B, status=403),
     Case("B's number signed with A's key: 403", B, C, "STATUS", key=A, status=403),
     Case("a move to A's number signed with B's key: 403, nothing moves", A, DA, "EN ROUTE 1001", key=B, status=403),
     Case("a move to B's number signed with A's key: 403, nothing moves", B, DB, "EN ROUTE 1001", key=A, status=403),
     Case("STOP to A's number signed with B's key: 403, not opted out", A, C, "STOP", key=B, status=403),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("signer", "status"),
+    [("default", 404), ("acme", 403)],
+    ids=["the deployment's key: 404", "a business's own key: 403, no hint which numbers are served"],
+)
+@pytest.mark.parametrize("text", ["STATUS", "EN ROUTE 1001"])
+def test_a_number_nobody_owns_stores_nothing_and_tells_only_the_deployment(
+    world: World, signer: str, status: int, text: str
+) -> None:
+    before = {business.slug: world.snapshot(business) for business in (world.a, world.b)}
+    key = next(business.key for business in (world.a, world.b) if business.slug == signer)
+    form = world.sms_form(NOBODYS_NUMBER, phone_of(world, DS), text)
+
+    response = world.post_webhook("/twilio/sms", form, key)
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == {403: "forbidden", 404: "not_found"}[status]
+    assert {business.slug: world.snapshot(business) for business in (world.a, world.b)} == before
 
 
 @pytest.fixture(params=list(SIDES))

@@ -26,11 +26,12 @@ from urllib.parse import urlencode
 import httpx2 as httpx  # what Starlette's TestClient answers with
 from starlette.testclient import TestClient
 
-from bot.businesses import SECRET_FIELDS, clean_business
+from bot.businesses import clean_business
 from bot.jobs import utc_now
+from handlers.admin_views import new_record
 from handlers.tenancy import Tenants, new_dashboard_token, token_hash
 from store import BusinessRecord, Store
-from store.secret_box import SecretBox, last_four
+from store.secret_box import SecretBox
 from store.settings import load_settings
 from tests.support import API_TOKEN
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, sign, twilio_environ
@@ -53,28 +54,10 @@ def call(client: TestClient, fn: Any, *args: Any, **kwargs: Any) -> Any:
     return client.portal.call(partial(fn, *args, **kwargs))
 
 
-def sealed(box: SecretBox, cleaned: dict[str, Any]) -> dict[str, Any]:
-    """The cleaned business with each secret field as the registry keeps it: sealed, and its last four."""
-    record = dict(cleaned)
-    for holder, key in SECRET_FIELDS:
-        fields = record if holder is None else record.get(holder)
-        if fields is None or fields.get(key) is None:
-            continue
-        if holder is not None:
-            fields = record[holder] = dict(fields)
-        fields[key] = {"sealed": box.seal(fields[key]), "last4": last_four(fields[key])}
-    return record
-
-
 def business_record(box: SecretBox, payload: dict[str, Any], token: str) -> BusinessRecord:
-    """The registry record for an admin body, with `token` as its one dashboard token."""
-    now = utc_now()
-    dashboard_token = {"id": "tok_" + secrets.token_hex(8), "hash": token_hash(token), "created_at": now}
-    return sealed(box, clean_business(payload, creating=True)) | {
-        "tokens": [dashboard_token],
-        "created_at": now,
-        "updated_at": now,
-    }
+    """The registry record for an admin body, with `token` as its one dashboard token (as the admin API makes it)."""
+    kept = {"id": "tok_" + secrets.token_hex(4), "hash": token_hash(token), "created_at": utc_now()}
+    return new_record(clean_business(payload, creating=True), box, kept)
 
 
 def register_business(client: TestClient, payload: dict[str, Any], *, token: str | None = None) -> str:

@@ -18,7 +18,7 @@ import pytest
 from tinydb import TinyDB
 
 from bot.errors import NotFound, StoreCorrupt, StoreLocked
-from store import JobWrite, data_folder, open_store
+from store import JobWrite, data_folder, open_deployment, open_store
 from store.tinydb.store import TinyDBStore
 from tests.store_contract.support import CUSTOMER, DISPATCHER, OTHER, add_job, inbound, moved, outbound, reply_to, run
 
@@ -342,3 +342,17 @@ def test_a_read_waits_for_the_sync_of_what_it_shows_and_only_that(tmp_path):
         await store.close()
 
     run(scenario())
+
+
+@pytest.mark.parametrize("content", [b"", b'{"businesses": ', b"[1, 2]", b'{"businesses": [1]}'])
+def test_a_corrupt_business_registry_stops_start_up_and_is_left_as_it_was(tmp_path, content):
+    registry = tmp_path / "data/qdn.businesses.json"
+    registry.parent.mkdir()
+    registry.write_bytes(content)
+    with pytest.raises(StoreCorrupt) as refused:
+        run(open_deployment(url(tmp_path)))
+    assert str(registry) in refused.value.message
+    assert registry.read_bytes() == content
+    # every store it opened was closed again: the default store's lock is free
+    registry.unlink()
+    run(run_and_close(url(tmp_path)))

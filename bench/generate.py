@@ -1,10 +1,17 @@
 """Bench data sets: realistic jobs and conversations, written through the Store interface.
 
-    .venv/bin/python bench/generate.py [large|small ...]     # prints where each data set is
+    .venv/bin/python bench/generate.py [small|large|several ...]     # prints where each data set is
 
-Two sets, one business at two ages:
-  small   200 jobs,     1,000 logged texts  (a new business: 5 texts a job)
-  large   10,000 jobs,  200,000 logged texts (years of history: ~20 texts a job)
+One business at two ages, and the large one's history shared by 20 businesses:
+  small    200 jobs,     1,000 logged texts  (a new business: 5 texts a job)
+  large    10,000 jobs,  200,000 logged texts (years of history: ~20 texts a job)
+  several  20 businesses of 500 jobs and 10,000 texts each (10,000 / 200,000 in all): the
+           settings' `default` business and 19 registered ones, each with its own number,
+           dispatchers and customers, in a store of its own (store/tinydb/deployment.py)
+
+A registered business goes in as the admin API puts it (bot.businesses.clean_business,
+then Deployment.add_business); none has Twilio credentials of its own, so the
+deployment's Auth Token checks every business's webhooks.
 
 Every job is built with bot.jobs (new_job, then the moves a dispatcher made,
 stamped at realistic times), and its whole conversation -- status texts
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -41,15 +49,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import jobs  # noqa: E402
+from bot import businesses, jobs  # noqa: E402
 from bot.conversation import texts  # noqa: E402
 from bot.messages import answer_message, inbound_message, outbound_message  # noqa: E402
+from bot.templates import builtin_templates  # noqa: E402
 from bot.tokens import new_token  # noqa: E402
 from bot.wording import first_name, phone_for_people  # noqa: E402
 from handlers.services import Services  # noqa: E402
-from store import JobWrite, open_store  # noqa: E402
+from handlers.tenancy import Tenants  # noqa: E402
+from store import DEFAULT_BUSINESS, JobWrite, Store, open_deployment  # noqa: E402
 from store.settings import load_settings  # noqa: E402
 
+# The settings' business (`default`): the only one of `small` and `large`, the first of `several`.
 BUSINESS_NAME = "QuickDumpNow"
 BUSINESS_PHONE = "+15125550123"
 DISPATCHERS = ("+15125550100", "+15125550101", "+15125550102")
@@ -62,13 +73,15 @@ SEED = 20261127
 @dataclass(frozen=True)
 class DataSet:
     name: str
-    jobs: int
+    jobs: int  # in all: each business has jobs // businesses
     texts: int
+    businesses: int = 1
 
 
 DATA_SETS = {
     "small": DataSet("small", 200, 1_000),
     "large": DataSet("large", 10_000, 200_000),
+    "several": DataSet("several", 10_000, 200_000, businesses=20),
 }
 
 # fmt: off
@@ -131,6 +144,9 @@ def bench_environ(data_dir: Path) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": BUSINESS_PHONE,
         "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+        # Given, so the service never writes generated secrets into a data set's folder.
+        "ADMIN_TOKEN": "bench-admin-token-77c0d1",
+        "SECRET_KEY": "bench-secret-key-for-stored-twilio-secrets-3f9a2c",
     }
 
 
@@ -138,10 +154,12 @@ def cache_root() -> Path:
     return Path(os.environ.get("QDN_BENCH_CACHE") or Path(tempfile.gettempdir()) / "qdn-bench")
 
 
+@functools.cache  # once a run: code edited meanwhile never swaps its data sets mid-run
 def _code_key() -> str:
-    """Changes whenever this generator or the store's file layout code changes."""
+    """Changes whenever this generator or the store's code (the TinyDB file layout too) changes."""
     digest = hashlib.sha256()
-    for path in [ROOT / "bench/generate.py", *sorted((ROOT / "store").glob("*.py"))]:
+    store = ROOT / "store"
+    for path in [ROOT / "bench/generate.py", *sorted([*store.glob("*.py"), *(store / "tinydb").glob("*.py")])]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -162,6 +180,11 @@ class Conversation:
         self.job_id = job_id
         self.quota = quota
         self.rows: list[dict[str, Any]] = []
+        # The business's own: its name and phone in the wording, its number on every row, its dispatchers.
+        self.name = svc.settings.business_name
+        self.phone = svc.settings.business_phone or svc.from_address
+        self.number = svc.from_address
+        self.dispatchers = svc.settings.dispatcher_numbers
 
     def sid(self) -> str:
         return f"SM{self.rng.getrandbits(128):032x}"
@@ -170,7 +193,7 @@ class Conversation:
         """A text the service sent `phone` that Twilio has since delivered."""
         stamp = jobs.iso_utc(at)
         row = outbound_message(
-            kind=kind, to=phone, body=body, sender=BUSINESS_PHONE, now=stamp, opted_out=False, job_id=self.job_id
+            kind=kind, to=phone, body=body, sender=self.number, now=stamp, opted_out=False, job_id=self.job_id
         )
         return {**row, "twilio_sid": self.sid(), "status": "delivered"}
 
@@ -182,7 +205,7 @@ class Conversation:
                 kind=kind,
                 sid=self.sid(),
                 sender=phone,
-                to=BUSINESS_PHONE,
+                to=self.number,
                 body=text,
                 now=stamp,
                 job_id=self.job_id,
@@ -192,7 +215,7 @@ class Conversation:
         )
         if reply:
             self.rows.append(
-                answer_message(kind="reply", to=phone, body=reply, sender=BUSINESS_PHONE, now=stamp, job_id=self.job_id)
+                answer_message(kind="reply", to=phone, body=reply, sender=self.number, now=stamp, job_id=self.job_id)
             )
 
     def room(self) -> int:
@@ -217,7 +240,7 @@ def build_job(rng: random.Random, svc: Services, customer: dict[str, Any], creat
         "notes": rng.choice((None, None, "Driveway is steep", "Call on arrival", "Dog in the yard")),
     }
     job = jobs.new_job(job_id, new_token(), fields, jobs.iso_utc(created))
-    phone, dispatcher = customer["phone"], rng.choice(DISPATCHERS)
+    phone, dispatcher = customer["phone"], rng.choice(c.dispatchers)
 
     def notify(current: dict[str, Any], at: datetime) -> None:
         text = svc.notification(current, False, jobs.iso_utc(at))
@@ -235,7 +258,7 @@ def build_job(rng: random.Random, svc: Services, customer: dict[str, Any], creat
     at = datetime.fromisoformat(fields["scheduled_for"])
     # Between booking and the visit: a STATUS check and a question, relayed and answered.
     if c.room() > len(path) + 2 and rng.random() < 0.8:
-        reply = texts.STATUS_ONE.format(business=BUSINESS_NAME, job_id=job_id, service=job["service_type"],
+        reply = texts.STATUS_ONE.format(business=c.name, job_id=job_id, service=job["service_type"],
                                         status="scheduled", url=url(job["token"]))  # fmt: skip
         c.exchange(phone, rng.choice(("STATUS", "status?", "Status please")), reply, created + timedelta(hours=5))
     while c.room() > c.quota // 2 + len(path) * 3 + 5:
@@ -265,13 +288,13 @@ def _question(c: Conversation, rng: random.Random, job: dict[str, Any], phone: s
               at: datetime) -> None:  # fmt: skip
     """A customer's question: acknowledged, relayed to every dispatcher, answered with R."""
     text = rng.choice(QUESTIONS)
-    ack = texts.ACK.format(business=BUSINESS_NAME, urgent=f" Urgent? Call {phone_for_people(BUSINESS_PHONE)}.")
+    ack = texts.ACK.format(business=c.name, urgent=f" Urgent? Call {phone_for_people(c.phone)}.")
     c.exchange(phone, text, ack, at, kind="text")
     c.rows[-1]["kind"] = "system"
     who = texts.WHO_WITH_JOB.format(first_name=first_name(job["customer_name"]), job_id=job["id"],
                                     status=jobs.label(job["status"]))  # fmt: skip
     relay = texts.RELAY.format(who=who, text=text, target=job["id"])
-    for number in DISPATCHERS:
+    for number in c.dispatchers:
         c.rows.append(c.delivered("relay", number, relay, at + timedelta(seconds=1)))
     answer = rng.choice(DISPATCHER_ANSWERS)
     later = at + timedelta(minutes=rng.randint(2, 30))
@@ -281,15 +304,42 @@ def _question(c: Conversation, rng: random.Random, job: dict[str, Any], phone: s
     c.rows.append(c.delivered("relay", phone, answer, later + timedelta(seconds=1)))
 
 
-# --- the whole business ------------------------------------------------------------------------
+# --- a business, and the deployment ------------------------------------------------------------
+
+# The registered businesses of `several` (the default business is the settings' QuickDumpNow).
+HAULERS = (
+    "Lone Star", "Bluebonnet", "Hill Country", "Capitol", "Pecan Street", "Barton Creek", "Riverside",
+    "Cedar Park", "Round Rock", "Pflugerville", "Lakeway", "Buda", "Kyle", "Leander", "Manor", "Bastrop",
+    "Dripping Springs", "Georgetown", "Wimberley",
+)  # fmt: skip
 
 
-def _customers(rng: random.Random, count: int) -> list[dict[str, Any]]:
+def registered(data_set: DataSet) -> list[dict[str, Any]]:
+    """What an administrator would POST to /admin/businesses for each business besides the default one.
+
+    Each its own number (shown to customers too) and three dispatchers; no Twilio credentials, so the
+    deployment's account sends for it and the deployment's Auth Token checks its webhooks.
+    """
+    payloads = []
+    for n in range(1, data_set.businesses):
+        number = f"+1512555{200 + n:04d}"
+        payloads.append({
+            "slug": f"hauler-{n + 1:02d}",
+            "name": f"{HAULERS[(n - 1) % len(HAULERS)]} Hauling",
+            "phone": number,
+            "numbers": [number],
+            "dispatchers": [f"+1512555{1000 + 3 * n + d:04d}" for d in range(3)],
+            "timezone": "America/Chicago",
+        })  # fmt: skip
+    return payloads
+
+
+def _customers(rng: random.Random, count: int, reserved: set[str]) -> list[dict[str, Any]]:
     seen: set[str] = set()
     people: list[dict[str, Any]] = []
     while len(people) < count:
         phone = f"+1{rng.choice(('512', '737', '210', '830'))}{rng.randint(2, 9)}{rng.randint(0, 999999):06d}"
-        if phone in seen or phone in DISPATCHERS or phone == BUSINESS_PHONE:
+        if phone in seen or phone in reserved:
             continue
         seen.add(phone)
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
@@ -308,54 +358,91 @@ def _quotas(rng: random.Random, jobs_count: int, texts: int) -> list[int]:
     return quotas
 
 
-async def generate(data_set: DataSet, target: Path) -> dict[str, Any]:
-    """Write `data_set` into a new store at target/data; returns what the load generator needs."""
-    rng = random.Random(f"{SEED}-{data_set.name}")
-    os.environ.update(bench_environ(target / "data"))
-    settings = load_settings()
-    store = await open_store(settings.database_url)
-    svc = Services(settings=settings, store=store)
+async def seed(rng: random.Random, svc: Services, jobs_count: int, texts_count: int, span: timedelta,
+               end: datetime, reserved: set[str]) -> dict[str, Any]:  # fmt: skip
+    """`jobs_count` jobs and `texts_count` texts of one business into its store; what the load needs of it."""
+    store: Store = svc.store
+    name, number = svc.settings.business_name, svc.from_address
+    shown = svc.settings.business_phone or number
     # Repeat customers: about one in four jobs is for someone who booked before.
-    customers = _customers(rng, max(1, data_set.jobs * 3 // 4))
-    phone_texts = max(2, data_set.texts // 100) // 2 * 2  # STATUS checks between jobs: an inbound and its answer
-    quotas = _quotas(rng, data_set.jobs, data_set.texts - phone_texts)
-    booking = customers + [rng.choice(customers) for _ in range(data_set.jobs - len(customers))]
+    customers = _customers(rng, max(1, jobs_count * 3 // 4), reserved)
+    phone_texts = max(2, texts_count // 100) // 2 * 2  # STATUS checks between jobs: an inbound and its answer
+    quotas = _quotas(rng, jobs_count, texts_count - phone_texts)
+    booking = customers + [rng.choice(customers) for _ in range(jobs_count - len(customers))]
     rng.shuffle(booking)
-    end = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-    span = timedelta(days=3 * 365 if data_set.jobs > 1000 else 120)
     open_share = 0.06
-    try:
-        for n in range(data_set.jobs):
-            created = end - span + span * (n / data_set.jobs)
-            recent = n >= data_set.jobs * (1 - open_share)
-            final = rng.choice(("scheduled", "en_route", "arrived")) if recent else (
-                "cancelled" if rng.random() < 0.08 else "complete")  # fmt: skip
-            await store.create_job(partial(build_job, rng, svc, booking[n], created, final, quotas[n]))
-        for i in range(phone_texts // 2):
-            customer = customers[rng.randrange(len(customers))]
-            at = jobs.iso_utc(end - timedelta(days=rng.randint(1, 300)))
-            reach = texts.REACH_BY_PHONE.format(phone=phone_for_people(BUSINESS_PHONE))
-            reply = texts.NO_OPEN_JOBS.format(business=BUSINESS_NAME, reach=reach)
-            row = {
-                "direction": "inbound", "kind": "command", "job_id": None, "phone": customer["phone"],
-                "from": customer["phone"], "to": BUSINESS_PHONE, "body": "STATUS", "twilio_sid": f"SMp{i:030x}",
-                "status": "received", "error_code": None, "error_message": None, "created_at": at,
-                "updated_at": at, "num_media": "0", "reply_body": reply,
-            }  # fmt: skip
-            answer = {"direction": "outbound", "kind": "reply", "from": BUSINESS_PHONE, "to": customer["phone"],
-                      "body": reply, "twilio_sid": None, "status": "sent"}  # fmt: skip
-            await store.add_message(row)
-            await store.add_message({**row, **answer})
-        # One customer in a hundred has opted out; the load generator never uses them.
-        opted_out = [c["phone"] for c in customers[:: max(1, 100)]][1:]
-        for phone in opted_out:
-            await store.update_phone(phone, lambda state: {**state, "opted_out": True, "opt_source": "STOP"})
-        stored_jobs = len(await store.list_jobs())
-    finally:
-        await store.close()
+    for n in range(jobs_count):
+        created = end - span + span * (n / jobs_count)
+        recent = n >= jobs_count * (1 - open_share)
+        final = rng.choice(("scheduled", "en_route", "arrived")) if recent else (
+            "cancelled" if rng.random() < 0.08 else "complete")  # fmt: skip
+        await store.create_job(partial(build_job, rng, svc, booking[n], created, final, quotas[n]))
+    for i in range(phone_texts // 2):
+        customer = customers[rng.randrange(len(customers))]
+        at = jobs.iso_utc(end - timedelta(days=rng.randint(1, 300)))
+        reach = texts.REACH_BY_PHONE.format(phone=phone_for_people(shown))
+        reply = texts.NO_OPEN_JOBS.format(business=name, reach=reach)
+        row = {
+            "direction": "inbound", "kind": "command", "job_id": None, "phone": customer["phone"],
+            "from": customer["phone"], "to": number, "body": "STATUS", "twilio_sid": f"SMp{i:030x}",
+            "status": "received", "error_code": None, "error_message": None, "created_at": at,
+            "updated_at": at, "num_media": "0", "reply_body": reply,
+        }  # fmt: skip
+        answer = {"direction": "outbound", "kind": "reply", "from": number, "to": customer["phone"],
+                  "body": reply, "twilio_sid": None, "status": "sent"}  # fmt: skip
+        await store.add_message(row)
+        await store.add_message({**row, **answer})
+    # One customer in a hundred has opted out; the load generator never uses them.
+    opted_out = [c["phone"] for c in customers[:: max(1, 100)]][1:]
+    for phone in opted_out:
+        await store.update_phone(phone, lambda state: {**state, "opted_out": True, "opt_source": "STOP"})
+    stored_jobs = await store.list_jobs()
     senders = [c["phone"] for c in customers if c["phone"] not in set(opted_out)]
     rng.shuffle(senders)
-    return {"jobs": stored_jobs, "texts": data_set.texts, "senders": senders, "dispatchers": list(DISPATCHERS)}
+    return {
+        "slug": svc.settings.business_slug,
+        "name": name,
+        "number": number,
+        "jobs": len(stored_jobs),
+        "texts": texts_count,
+        "senders": senders,  # customers who may text (never the opted-out), in a shuffled order
+        "open_tokens": [job["token"] for job in stored_jobs if job["status"] in jobs.OPEN_STATUSES],
+        "dispatchers": list(svc.settings.dispatcher_numbers),
+    }
+
+
+async def generate(data_set: DataSet, target: Path) -> dict[str, Any]:
+    """Write `data_set` into a new deployment at target/data; returns what the load generator needs."""
+    settings = load_settings(bench_environ(target / "data"), env_file=None)
+    deployment = await open_deployment(settings.database_url)
+    try:
+        for payload in registered(data_set):
+            now = jobs.utc_now()
+            record = businesses.clean_business(payload, creating=True) | {
+                "tokens": [], "created_at": now, "updated_at": now}  # fmt: skip
+            await deployment.add_business(record, reserved=[BUSINESS_PHONE])
+        everyone = await Tenants(settings, deployment, builtin_templates()).load()
+        reserved = {BUSINESS_PHONE, *DISPATCHERS}
+        for payload in registered(data_set):
+            reserved.update([*payload["numbers"], *payload["dispatchers"]])
+        end = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        span = timedelta(days=3 * 365 if data_set.jobs > 1000 else 120)
+        seeded = []
+        for tenant in everyone.all():
+            own = "" if tenant.slug == DEFAULT_BUSINESS else f"-{tenant.slug}"  # `large` as it always was
+            rng = random.Random(f"{SEED}-{data_set.name}{own}")
+            seeded.append(await seed(rng, tenant.services, data_set.jobs // data_set.businesses,
+                                     data_set.texts // data_set.businesses, span, end, reserved))  # fmt: skip
+    finally:
+        await deployment.close()
+    default = seeded[0]
+    return {
+        "jobs": sum(business["jobs"] for business in seeded),
+        "texts": data_set.texts,
+        "businesses": seeded,  # the default business first
+        "senders": default["senders"],
+        "dispatchers": default["dispatchers"],
+    }
 
 
 def ensure(data_set: DataSet, log: Any = print) -> Path:
@@ -391,8 +478,12 @@ def fresh_copy(data_set: DataSet, into: Path) -> tuple[Path, dict[str, Any]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("sets", nargs="*", default=list(DATA_SETS), choices=list(DATA_SETS))
-    for name in parser.parse_args().sets:
+    parser.add_argument("sets", nargs="*", metavar="|".join(DATA_SETS), help="default: all of them")
+    names = parser.parse_args().sets or list(DATA_SETS)
+    for name in names:
+        if name not in DATA_SETS:
+            parser.error(f"no data set {name!r}; there are: {', '.join(DATA_SETS)}")
+    for name in names:
         print(ensure(DATA_SETS[name]))
     return 0
 

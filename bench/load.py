@@ -3,9 +3,15 @@
 Every request is a real inbound-SMS form as Twilio posts it, with its own
 MessageSid and an X-Twilio-Signature computed with twilio's RequestValidator
 over PUBLIC_BASE_URL + /twilio/sms and every field -- precomputed here, since
-wrk cannot sign. Requests go out in a fixed order (sender i % len(senders)),
-never repeat (a repeat would be a duplicate delivery, a cheaper path), and
-the run stops at the first of: `count` answers, or `duration` seconds.
+wrk cannot sign. Requests go out in a fixed order (`Texts`), never repeat (a
+repeat would be a duplicate delivery, a cheaper path), and the run stops at
+the first of: `count` answers, or `duration` seconds.
+
+What people text (`Texts`): no phone texts twice in a server's life, because
+a phone is never sent the same automatic answer twice within 10 minutes (SPEC
+"No answer twice"): a customer texting STATUS again and again would mostly
+get no answer at all, a cheaper path than a day's usual texts. Each server
+here lives well under 10 minutes, and starts from a fresh copy of its data.
 
 wrk runs with one thread pinned to one CPU; the server is pinned to the other
 by the caller, so client and server never compete for a core.
@@ -21,18 +27,19 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
 WEBHOOK_PATH = "/twilio/sms"
 
-# Reads "<signature>\t<body>" lines, sends each once, counts answers by status,
-# and stops the thread after `limit` answers. done() prints one JSON line.
+# Reads "<signature>\t<body>" lines, sends each once, counts answers by status (and those
+# that carry a <Message>), and stops the thread after `limit` answers. done() prints one JSON line.
 WRK_SCRIPT = r"""
 local requests = {}
-local sent, answered, limit = 0, 0, 0
-statuses, exhausted, threads = {}, 0, {}
+local answered, limit = 0, 0
+statuses, exhausted, threads, sent, replied = {}, 0, {}, 0, 0
 
 function setup(thread)
   table.insert(threads, thread)
@@ -63,22 +70,26 @@ end
 function response(status, headers, body)
   answered = answered + 1
   statuses[status] = (statuses[status] or 0) + 1
+  if body and body:find("<Message>", 1, true) then replied = replied + 1 end
   if answered >= limit then wrk.thread:stop() end
 end
 
 function done(summary, latency, requests)
-  local counts, repeats = "", 0
+  local counts, repeats, all_sent, all_replied = "", 0, 0, 0
   for _, thread in ipairs(threads) do
     for code, n in pairs(thread:get("statuses")) do counts = counts .. code .. "=" .. n .. " " end
     repeats = repeats + thread:get("exhausted")
+    all_sent = all_sent + thread:get("sent")
+    all_replied = all_replied + thread:get("replied")
   end
   io.write(string.format(
     '{"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, ' ..
     '"mean_us": %.1f, "connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, ' ..
-    '"status_errors": %d, "statuses": "%s", "exhausted": %d}\n',
+    '"status_errors": %d, "statuses": "%s", "exhausted": %d, "sent": %d, "replied": %d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, latency.mean, summary.errors.connect, summary.errors.read,
-    summary.errors.write, summary.errors.timeout, summary.errors.status, counts, repeats))
+    summary.errors.write, summary.errors.timeout, summary.errors.status, counts, repeats, all_sent,
+    all_replied))
 end
 """
 
@@ -96,10 +107,66 @@ class LoadResult:
     statuses: str
     errors: int
     exhausted: bool
+    sent: int = 0  # requests sent, answered or not (those in flight at the stop reach the server too)
+    replied: int = 0  # answers carrying a <Message>
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class Text:
+    """One inbound text: who sends it, to which business number, and what it says."""
+
+    sender: str
+    to: str
+    body: str
+    known: bool  # from one of the business's customers (else from a phone it has never seen)
+
+
+NEW_PHONES = "+1945"  # an area code no customer of bench/generate.py's data sets has
+
+
+class Texts:
+    """The texts one server gets over its life, in order; no phone texts twice.
+
+    Businesses take turns: text n goes to business n % len(businesses) (a data
+    set's manifest entries, bench/generate.py), at its own number. Within a
+    business, every `every`-th text is one of its customers texting STATUS
+    (each customer once, in the data set's shuffled order: the sender's open
+    jobs looked up, the answer naming them or saying there are none); the
+    others, and all of them once its customers are used up, come from phones
+    it has never seen, each texting the tracking code of one of its open jobs
+    (someone the customer passed the link to: a tenant, a site manager): a
+    token lookup, an answer with the job's status. Every text gets an answer.
+
+    `cursor` is the first text not sent yet; a load run takes texts from it
+    and moves it past the ones it sent.
+    """
+
+    def __init__(self, businesses: Sequence[dict[str, Any]], every: int = 2) -> None:
+        self.businesses = list(businesses)
+        self.every = every
+        self.cursor = 0
+        self.known_sent = 0
+
+    def at(self, n: int) -> Text:
+        business = self.businesses[n % len(self.businesses)]
+        k = n // len(self.businesses)  # the business's own k-th text
+        senders, number = business["senders"], business["number"]
+        if k % self.every == 0 and k // self.every < len(senders):
+            return Text(senders[k // self.every], number, "STATUS", known=True)
+        tokens = business["open_tokens"]
+        return Text(f"{NEW_PHONES}{n:07d}", number, tokens[k % len(tokens)], known=False)
+
+    def advance(self, sent: int) -> None:
+        self.known_sent += sum(self.at(n).known for n in range(self.cursor, self.cursor + sent))
+        self.cursor += sent
+
+    def sid(self, n: int) -> str:
+        """The MessageSid of text n: unique over the server's life."""
+        return f"SM{n:032x}"
 
 
 def twilio_form(sender: str, to: str, sid: str, account_sid: str, body: str = "STATUS") -> dict[str, str]:
@@ -128,24 +195,15 @@ def twilio_form(sender: str, to: str, sid: str, account_sid: str, body: str = "S
 
 
 def write_requests(
-    path: Path,
-    *,
-    senders: Sequence[str],
-    count: int,
-    run_tag: int,
-    auth_token: str,
-    public_base_url: str,
-    to: str,
-    account_sid: str,
-    body: str = "STATUS",
+    path: Path, texts: Texts, *, count: int, auth_token: str, public_base_url: str, account_sid: str
 ) -> Path:
-    """`count` signed webhooks, one per line, MessageSids unique across runs with different `run_tag`s."""
+    """The next `count` texts (from `texts.cursor`) as signed webhooks, one per line."""
     validator = RequestValidator(auth_token)
     url = public_base_url + WEBHOOK_PATH
     with open(path, "w", encoding="utf-8") as out:
-        for n in range(count):
-            sid = f"SM{run_tag:08x}{n:024x}"
-            form = twilio_form(senders[n % len(senders)], to, sid, account_sid, body)
+        for n in range(texts.cursor, texts.cursor + count):
+            text = texts.at(n)
+            form = twilio_form(text.sender, text.to, texts.sid(n), account_sid, text.body)
             out.write(f"{validator.compute_signature(url, form)}\t{urlencode(form)}\n")
     return path
 
@@ -198,4 +256,6 @@ def run_wrk(
         statuses=raw["statuses"].strip(),
         errors=errors,
         exhausted=bool(raw["exhausted"]),
+        sent=raw["sent"],
+        replied=raw["replied"],
     )

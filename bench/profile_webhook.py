@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import generate  # noqa: E402
 from bench.bench_webhook import CLIENT_CPU, Server, Workload, service, throughput  # noqa: E402
-from bench.load import run_wrk  # noqa: E402
+from bench.load import Texts, run_wrk  # noqa: E402
 
 # The first rule whose frame text appears in a sampled stack names its part.
 PARTS = (
@@ -75,8 +75,8 @@ def main() -> int:
         work = Path(tmp)
         if args.baseline:
             server = Server([sys.executable, str(ROOT / "bench/baseline_app.py")], {}, ROOT, work / "server.log")
-            senders = json.loads((generate.ensure(large) / "manifest.json").read_text())["senders"]
-            workload = Workload(senders, work)
+            businesses = json.loads((generate.ensure(large) / "manifest.json").read_text())["businesses"]
+            workload = Workload(Texts(businesses), work)
         else:
             server, workload = service(large, work)
         server.start()

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.errors import StoreError
-from store.tinydb.group_commit import GroupCommit
+from store.tinydb.group_commit import Flushes, GroupCommit
 
 EIO = StoreError("the store's journal could not be synced (EIO)")
 
@@ -50,7 +50,7 @@ async def flush_started(journal: FakeJournal) -> None:
     await asyncio.to_thread(journal.started.acquire)
 
 
-async def shared(flushes: GroupCommit) -> None:
+async def shared(flushes: Flushes) -> None:
     """Another task uses the store (a lookup): flushes now go to the executor."""
     await asyncio.create_task(flushes.wait(0))
 
@@ -59,7 +59,7 @@ def run(scenario, held=True):
     async def main():
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync") as executor:
             journal = FakeJournal(held)
-            await asyncio.wait_for(scenario(journal, GroupCommit(journal, executor)), timeout=10)
+            await asyncio.wait_for(scenario(journal, GroupCommit(executor).journal(journal)), timeout=10)
 
     asyncio.run(main())
 
@@ -196,7 +196,7 @@ def test_waiters_after_the_store_closes_get_a_store_error_not_a_hang():
     async def main():
         executor = ThreadPoolExecutor(max_workers=1)
         journal = FakeJournal(held=True)
-        flushes = GroupCommit(journal, executor)
+        flushes = GroupCommit(executor).journal(journal)
         await shared(flushes)
         first = asyncio.create_task(flushes.wait(journal.append()))
         await flush_started(journal)
@@ -209,3 +209,44 @@ def test_waiters_after_the_store_closes_get_a_store_error_not_a_hang():
             await second
 
     asyncio.run(asyncio.wait_for(main(), timeout=10))
+
+
+# -- one GroupCommit for several journals (a deployment's businesses) -------------------------------
+
+
+def test_writers_to_different_journals_share_rounds_and_a_failure_reaches_only_its_journal():
+    async def main():
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="sync") as executor:
+            commits = GroupCommit(executor)
+            acme, bolt, cargo = FakeJournal(), FakeJournal(), FakeJournal()
+            cargo.error = EIO
+
+            async def write(journal: FakeJournal) -> None:
+                await commits.wait(journal, journal.append())
+
+            results = await asyncio.gather(
+                *(asyncio.create_task(write(j)) for j in (acme, bolt, cargo, acme)), return_exceptions=True
+            )
+            return results, acme, bolt, cargo
+
+    results, acme, bolt, cargo = asyncio.run(asyncio.wait_for(main(), timeout=10))
+    assert [type(r).__name__ for r in results] == ["NoneType", "NoneType", "StoreError", "NoneType"]
+    assert (acme.synced, bolt.synced, cargo.synced) == (20, 10, 0)
+    # Four writers at once: no one syncs alone in the event loop, and each journal is synced once a round.
+    assert all(t.name.startswith("sync") for t in acme.sync_threads + bolt.sync_threads)
+    assert len(acme.sync_threads) <= 2 and len(bolt.sync_threads) == 1
+
+
+def test_a_lone_writer_among_several_journals_still_syncs_in_place():
+    async def main():
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sync") as executor:
+            commits = GroupCommit(executor)
+            acme, bolt = FakeJournal(), FakeJournal()
+            for journal in (acme, bolt, acme):  # one request at a time, to alternating businesses
+                position = journal.append()
+                await asyncio.create_task(commits.wait(journal, position))
+                assert journal.synced >= position
+            return acme, bolt, threading.current_thread()
+
+    acme, bolt, loop_thread = asyncio.run(main())
+    assert acme.sync_threads == [loop_thread] * 2 and bolt.sync_threads == [loop_thread]

@@ -41,14 +41,13 @@ class TinyDBBackend:
 
     async def open_deployment(self, database_url: str) -> Deployment:
         from store.tinydb.deployment import TinyDBDeployment
-        from store.tinydb.store import TinyDBStore
 
         path = tinydb_path(database_url)
-        default = await TinyDBStore(path).open()  # first: a second process stops here, at the lock
+        deployment = TinyDBDeployment(path)
         try:
-            return await TinyDBDeployment(path, default).open()
+            return await deployment.open()  # the default store first: a second process stops there, at its lock
         except BaseException:
-            await default.close()
+            await deployment.close()
             raise
 
 

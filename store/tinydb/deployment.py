@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -26,20 +27,28 @@ from store import codec
 from store.base import Job, Store
 from store.deployment import DEFAULT_BUSINESS, BusinessRecord, Deployment, check_unclaimed
 from store.files import read_json, write_atomically
+from store.tinydb.group_commit import GroupCommit
 from store.tinydb.store import TinyDBStore
 
 log = logging.getLogger("qdn.store")
+SYNC_THREADS = 8  # journals synced at once in one round (group_commit.py); idle threads cost nothing
 
 
 class TinyDBDeployment(Deployment):
-    def __init__(self, path: Path, default: TinyDBStore) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
         self.registry_path = path.with_name(f"{path.stem}.businesses.json")
         self.folder = path.with_name(f"{path.stem}.businesses")
         self._stores: dict[str, TinyDBStore] = {}
-        self._adopt(DEFAULT_BUSINESS, default)
         self._records: dict[str, BusinessRecord] = {}
         self._writing = asyncio.Lock()
+        # One fdatasync thread and shared rounds for every business's journal: concurrent webhooks to
+        # different businesses share flushes as webhooks to one do (store/tinydb/group_commit.py).
+        self._syncer = ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="tinydb-sync")
+        self._commits = GroupCommit(self._syncer)
+
+    def _open_store(self, path: Path) -> Awaitable[TinyDBStore]:
+        return TinyDBStore(path, self._commits).open()
 
     @property
     def description(self) -> str:
@@ -60,7 +69,8 @@ class TinyDBDeployment(Deployment):
         return self.folder / slug / self.path.name
 
     async def open(self) -> TinyDBDeployment:
-        """Read the registry and open every business's store (the default one is open already)."""
+        """Open the default store (its lock keeps a second process out), then every business's."""
+        self._adopt(DEFAULT_BUSINESS, await self._open_store(self.path))
         data = await asyncio.to_thread(read_json, self.registry_path)
         records = data.get("businesses", {}) if isinstance(data, dict) else None
         if data is not None and not isinstance(records, dict):
@@ -68,7 +78,7 @@ class TinyDBDeployment(Deployment):
         self._records = dict(records or {})
         try:
             for slug in self._records:
-                self._adopt(slug, await TinyDBStore(self._business_path(slug)).open())
+                self._adopt(slug, await self._open_store(self._business_path(slug)))
         except BaseException:
             await self.close()
             raise
@@ -76,8 +86,11 @@ class TinyDBDeployment(Deployment):
 
     async def close(self) -> None:
         stores, self._stores = list(self._stores.values()), {}
-        for store in stores:
-            await store.close()
+        try:
+            for store in stores:
+                await store.close()
+        finally:
+            self._syncer.shutdown(wait=True)
 
     async def businesses(self) -> list[BusinessRecord]:
         return list(self._records.values())
@@ -91,7 +104,7 @@ class TinyDBDeployment(Deployment):
         async with self._writing:
             check_unclaimed(record, self._records.values(), reserved)
             # The store first: a registry entry never names a store that could not be opened.
-            store = await TinyDBStore(self._business_path(record["slug"])).open()
+            store = await self._open_store(self._business_path(record["slug"]))
             try:
                 await self._save({**self._records, record["slug"]: record})
             except BaseException:

@@ -8,7 +8,8 @@ QdnError
 ├── PayloadTooLarge       -- the body is over the limit (413)
 └── StoreError            -- the store cannot be used
     ├── StoreLocked       -- another process owns the data folder
-    └── StoreCorrupt      -- a store file is empty or does not parse
+    ├── StoreCorrupt      -- a store file is empty or does not parse
+    └── StoreUnavailable  -- the database server cannot be reached right now (PostgreSQL)
 """
 
 from __future__ import annotations
@@ -57,4 +58,8 @@ class StoreLocked(StoreError):
 
 
 class StoreCorrupt(StoreError):
+    pass
+
+
+class StoreUnavailable(StoreError):
     pass

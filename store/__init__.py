@@ -63,7 +63,8 @@ class Backend(Protocol):
         """Every business's store, opened (store/deployment.py)."""
 
 
-_KNOWN = {"tinydb": "store.tinydb"}  # scheme -> the package that registers it when imported
+# scheme -> the package that registers it when imported
+_KNOWN = {"tinydb": "store.tinydb", "postgresql": "store.postgres", "postgres": "store.postgres"}
 _BACKENDS: dict[str, Backend] = {}
 DEFAULT_DATA_DIR = Path("data")
 

@@ -67,6 +67,13 @@ class Deployment(ABC):
     def default(self) -> Store:
         return self.stores()[DEFAULT_BUSINESS]
 
+    async def refresh(self) -> None:
+        """Open the stores of businesses another process has registered since (where there can be one).
+
+        A backend one process owns (TinyDB) registers every business itself: nothing to do.
+        """
+        return None
+
     async def ping(self) -> None:
         """Raise StoreError if any business's store cannot be used right now."""
         for store in self.stores().values():

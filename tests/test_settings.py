@@ -73,9 +73,9 @@ def test_api_base_url_alone_does_not_count_as_twilio(tmp_path):
         ({"PORT": "eighty"}, "PORT"),
         ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
         ({"SEND_RATE_PER_SECOND": "0"}, "SEND_RATE_PER_SECOND"),
-        ({"DATABASE_URL": "postgres://x"}, "DATABASE_URL"),
-        ({"DATABASE_URL": "postgresql://qdn@db/qdn"}, "DATABASE_URL"),  # no such backend yet
-        ({"DATABASE_URL": "postgresql://qdn@db/qdn", "DATA_DIR": "secrets"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://x"}, "DATABASE_URL"),  # no database named
+        ({"DATABASE_URL": "postgresql://qdn@db:port/qdn"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql:///qdn", "DATA_DIR": "secrets"}, "DATABASE_URL"),  # no host
         ({"DATABASE_URL": "tinydb://host/qdn.json", "DATA_DIR": "secrets"}, "DATABASE_URL"),
     ],
 )

@@ -2,6 +2,9 @@
 
 qdn serve     the web service (and, unless RUN_SENDER=false, the sender beside it)
 qdn send      the sender alone (sender/__main__.py); with TinyDB it waits, as `qdn serve` sends
+qdn migrate   apply the PostgreSQL schema's pending migrations (TinyDB has none)
+qdn store copy --to URL
+              copy the whole configured store into a new, empty one (store/copy.py)
 qdn ...       cli/main.py: commands that talk to a running service over HTTP
 """
 
@@ -11,9 +14,12 @@ import argparse
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from cli.main import main as run_command
-from store.settings import load_settings
+from store.settings import ConfigError, load_settings
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -55,6 +61,58 @@ def send(args: argparse.Namespace) -> int:
     return run(load_settings(read_only=True))
 
 
+def migrate(args: argparse.Namespace) -> int:
+    from store import backend_for
+
+    database_url = load_settings(read_only=True).database_url
+    backend_for(database_url)  # an unknown scheme is one line naming DATABASE_URL
+    if urlsplit(database_url).scheme not in POSTGRES_SCHEMES:
+        print("TinyDB needs no migrations: its files carry their own format, read at every start.")
+        return 0
+    from store.postgres.migrate import migrate_database
+
+    applied, version = asyncio.run(migrate_database(database_url))
+    for name in applied:
+        print(f"applied {name}")
+    print(f"up to date (version {version})")
+    return 0
+
+
+def store_copy(args: argparse.Namespace) -> int:
+    from store import backend_for, open_deployment
+    from store.copy import CopyReport, carry_secrets, check_not_same, copy_deployment, shown_url
+    from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, SECRET_KEY_FILE
+
+    settings = load_settings(read_only=True)  # the source's; its generated secrets are read, never made
+    target_url = args.to
+    try:
+        target_backend = backend_for(target_url)
+    except ValueError as error:  # the registry's words, for --to, without the URL's password
+        problem = str(error).replace(repr(target_url), repr(shown_url(target_url)))
+        raise ConfigError(problem.replace("DATABASE_URL", "--to", 1)) from None
+    check_not_same(settings.database_url, target_url)
+
+    async def run() -> CopyReport:
+        source = await open_deployment(settings.database_url)
+        try:
+            target = await open_deployment(target_url)
+            try:
+                return await copy_deployment(source, target)
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+
+    report = asyncio.run(run())
+    print(f"Copied {shown_url(settings.database_url)} to {shown_url(target_url)}:")
+    print("\n".join(report.lines()))
+    secrets = (API_TOKEN_FILE, ADMIN_TOKEN_FILE, SECRET_KEY_FILE, DEV_WEBHOOK_SECRET_FILE)
+    for line in carry_secrets(settings.data_folder, target_backend.data_folder(target_url), secrets):
+        print(line)
+    print("To switch, stop the service, set DATABASE_URL to the target and start it again.")
+    return 0
+
+
 def add_process_commands(commands: Any) -> None:
     commands.add_parser("serve", help="run the web service").set_defaults(run=serve, process=True)
     commands.add_parser(
@@ -63,6 +121,26 @@ def add_process_commands(commands: Any) -> None:
         description="Send queued texts until stopped (SIGTERM or Ctrl-C). With TinyDB the web process "
         "sends, and this waits quietly, so a Procfile's `worker: qdn send` line is harmless.",
     ).set_defaults(run=send, process=True)
+    commands.add_parser(
+        "migrate",
+        help="bring DATABASE_URL's PostgreSQL schema up to date",
+        description="Apply the pending schema migrations of DATABASE_URL's PostgreSQL database (the service "
+        "also applies them at start) and say what was applied. TinyDB needs none. A database newer than this "
+        "code is refused.",
+    ).set_defaults(run=migrate)
+    store = commands.add_parser("store", help="copy the configured store").add_subparsers(
+        dest="store_command", required=True, metavar="ACTION"
+    )
+    copy = store.add_parser(
+        "copy",
+        help="copy everything into a new, empty store (e.g. TinyDB to PostgreSQL)",
+        description="Copy every business with its jobs, texts (pending ones included) and phone states from "
+        "DATABASE_URL into the empty store --to names, read everything back and print the counts on both "
+        "sides. Stop the service first (TinyDB: the copy needs its lock). Idempotency keys and undelivered "
+        "dashboard events are not copied.",
+    )
+    copy.add_argument("--to", required=True, metavar="URL", help="the target, e.g. postgresql://user:pw@host/db")
+    copy.set_defaults(run=store_copy)
 
 
 def main(argv: list[str] | None = None) -> int:

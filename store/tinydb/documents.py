@@ -7,14 +7,15 @@ method must be called holding the core's `mutex`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from bot.errors import NotFound
 from bot.jobs import iso_utc, utc_now
 from store.base import Job, JobWrite, Message, Once, PhoneState
 from store.files import read_json
-from store.tinydb.indexes import phone_partition
+from store.tinydb.indexes import home, phone_partition
+from store.tinydb.journal import Op
 from store.tinydb.partitions import Partitions
 
 FIRST_JOB_ID = 1001
@@ -210,3 +211,50 @@ class Documents(Partitions):
     def is_opted_out(self, phone: str) -> bool:
         self._saw(phone_partition(phone))
         return phone in self.index.opted_out
+
+    # -- a whole store as rows (Store.phones, Store.import_rows) ---------------
+
+    def phones(self) -> list[str]:
+        own = {"+" + pid[1:] for pid in self.index.last_doc if pid.startswith("p")}
+        found = sorted(own | set(self.index.phone_state))
+        for phone in found:
+            self._saw(phone_partition(phone))
+        return found
+
+    def import_rows(
+        self, jobs: Iterable[Job], messages: Iterable[Message], phones: Mapping[str, PhoneState] | None
+    ) -> None:
+        jobs, messages = list(jobs), list(messages)
+        self._check_import(jobs, messages)
+        ops: list[Op] = [[str(job["id"]), "job", 1, job] for job in jobs]
+        for message in messages:  # as given: no time stamped (Documents._message_ops stamps `updated_at`)
+            pid = home(message)
+            doc_id = self.index.last_doc.get(pid, 0) + 1
+            self.index.last_doc[pid] = doc_id
+            ops.append([pid, "messages", doc_id, {key: value for key, value in message.items() if key != "id"}])
+        ops += [[phone_partition(phone), "state", 1, state] for phone, state in (phones or {}).items()]
+        if ops:
+            self._commit(ops)
+
+    def _check_import(self, jobs: list[Job], messages: list[Message]) -> None:
+        """ValueError unless the rows fit in beside what is stored (Store.import_rows)."""
+        ids: set[int] = set()
+        tokens: set[str] = set()
+        for job in jobs:
+            if job["id"] in self.index.jobs or job["id"] in ids:
+                raise ValueError(f"job {job['id']} exists already")
+            token = job["token"]
+            if token in self.index.by_token or token in tokens or self.token_elsewhere(token):
+                raise ValueError(f"job {job['id']}'s tracking token is taken")
+            ids.add(job["id"])
+            tokens.add(token)
+        sids: set[str] = set()
+        for message in messages:
+            job_id = message.get("job_id")
+            if job_id is not None and job_id not in self.index.jobs and job_id not in ids:
+                raise ValueError(f"a message names job {job_id}, which is neither stored nor imported")
+            sid = message.get("twilio_sid")
+            if sid and (sid in self.index.by_sid or sid in sids):
+                raise ValueError(f"a message with Twilio SID {sid} exists already")
+            if sid:
+                sids.add(sid)

@@ -37,7 +37,7 @@ thread) are the only blocking I/O.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
@@ -64,11 +64,15 @@ class TinyDBStore(Store):
     shown, before it is on disk. Waiters share fdatasyncs (store/tinydb/group_commit.py).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, commits: GroupCommit | None = None) -> None:
+        """`commits`: the deployment's shared fdatasync rounds (store/tinydb/deployment.py); else its own."""
         self.core = TinyDBCore(path)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb")
-        self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb-sync")
-        self._flushes = GroupCommit(self.core.journal, self._syncer)
+        self._syncer = None
+        if commits is None:
+            self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb-sync")
+            commits = GroupCommit(self._syncer)
+        self._flushes = commits.journal(self.core.journal)
         # Set (on the event loop) after every write that queues a text; senders wait on it.
         self._work = asyncio.Event()
         self._events = asyncio.Event()  # the same for the event deliverer (sender/events.py)
@@ -115,7 +119,8 @@ class TinyDBStore(Store):
             await self._off_loop(self.core.close)
         finally:
             self._thread.shutdown(wait=True)
-            self._syncer.shutdown(wait=True)
+            if self._syncer is not None:  # a shared syncer is its deployment's to shut down
+                self._syncer.shutdown(wait=True)
 
     async def ping(self) -> None:
         await self._off_loop(self.core.ping)
@@ -212,6 +217,18 @@ class TinyDBStore(Store):
 
     async def is_opted_out(self, phone: str) -> bool:
         return await self._now(self.core.is_opted_out, phone)
+
+    async def phones(self) -> list[str]:
+        return await self._now(self.core.phones)
+
+    async def import_rows(
+        self,
+        *,
+        jobs: Iterable[Job] = (),
+        messages: Iterable[Message] = (),
+        phones: Mapping[str, PhoneState] | None = None,
+    ) -> None:
+        await self._off_loop(self.core.import_rows, jobs, messages, phones)
 
     # -- pages, idempotency keys and events (store/tinydb/paging.py, outbox.py) --
 

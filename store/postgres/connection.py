@@ -1,0 +1,286 @@
+"""The PostgreSQL driver, behind one seam: a pool, transactions, LISTEN/NOTIFY, and the errors it raises.
+
+    database = await Database.open("postgresql://qdn:pw@db:5432/qdn")
+    async with database.transaction() as conn:      # one transaction; commits on leaving
+        row = await conn.fetchrow("SELECT ... WHERE business = $1", slug)
+
+Only this module imports asyncpg. The rest of store/postgres/ writes plain SQL with
+`$n` parameters against the `Connection` protocol below, so a later measurement could
+put another driver behind the same four methods.
+
+Time limits keep a request well inside Twilio's 15 s: connecting 3 s, a statement 5 s,
+waiting for a pooled connection 5 s. A lost or refused connection anywhere in a store
+call is StoreUnavailable (a StoreError: 503 with Retry-After); the pool opens a fresh
+connection on the next acquire once the server is back, so the service heals by itself.
+
+Senders and event deliverers wait on one dedicated listening connection per Database:
+writes `pg_notify(channel, business)` in their transaction, so the wake-up is sent at
+commit, to every process. If that connection drops, it is opened again in the background,
+and every waiter is woken once (a notification may have been missed meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from typing import Any, Protocol
+
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+
+from bot.errors import StoreError, StoreUnavailable
+from store import codec
+from store.postgres import shown
+
+log = logging.getLogger("qdn.store")
+
+CONNECT_TIMEOUT = 3.0
+COMMAND_TIMEOUT = 5.0
+ACQUIRE_TIMEOUT = 5.0
+POOL_MIN, POOL_MAX = 1, 10
+RELISTEN_SECONDS = 1.0
+KEEPALIVE_SECONDS = 30.0  # the listener is asked a question this often: a silently dropped link shows up
+HOUSEKEEPING_SECONDS = 3600.0
+
+WORK_CHANNEL = "qdn_work"  # a pending text was queued; payload: the business
+EVENTS_CHANNEL = "qdn_events"  # a dashboard event was queued; payload: the business
+
+Row = Any  # a result row: read by column name (row["doc"]) or position (row[0])
+
+
+class Connection(Protocol):
+    """What store/postgres/ uses of a connection (asyncpg's names and `$n` parameters)."""
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str: ...
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Row]: ...
+
+    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Row | None: ...
+
+    async def fetchval(self, query: str, *args: Any, timeout: float | None = None) -> Any: ...
+
+
+# Errors that leave a connection unusable: it is dropped, and the pool's others with it.
+_BROKEN: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable, a name that does not resolve; TimeoutError is one too
+    asyncpg.PostgresConnectionError,  # class 08: the connection failed or is gone
+    asyncpg.InterfaceError,  # "connection is closed", "pool is closing"
+    asyncpg.exceptions.InternalClientError,  # e.g. the server's goodbye to an idle connection, read mid-query
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, starting up, cancelled
+)
+# Errors that mean "the database cannot be reached or used right now", not "this request is wrong".
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    *_BROKEN,
+    asyncpg.exceptions.InsufficientResourcesError,  # class 53: too many connections, disk full
+    asyncpg.exceptions.ReadOnlySQLTransactionError,  # a standby, mid-failover
+    asyncpg.exceptions.SerializationError,  # retry later: the client gets 503 and Retry-After
+    asyncpg.exceptions.DeadlockDetectedError,
+)
+
+
+def unavailable(error: BaseException) -> StoreUnavailable:
+    """The StoreError a driver or network error becomes (its message names no secret)."""
+    detail = str(error).strip() or type(error).__name__
+    return StoreUnavailable(f"PostgreSQL is unavailable ({type(error).__name__}: {detail})")
+
+
+@asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    """Turn a lost connection (or a refused one) inside the block into StoreUnavailable."""
+    try:
+        yield
+    except _UNAVAILABLE as error:
+        raise unavailable(error) from error
+
+
+async def _init_connection(conn: Any) -> None:
+    # `json` values in and out as Python values, with orjson (store/codec.py).
+    await conn.set_type_codec(
+        "json", encoder=lambda value: codec.dumps(value).decode(), decoder=codec.loads, schema="pg_catalog"
+    )
+
+
+@asynccontextmanager
+async def connect(url: str) -> AsyncIterator[Connection]:
+    """One connection of its own, outside any pool (`qdn migrate`)."""
+    async with translated():
+        try:
+            conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+        except asyncpg.PostgresError as error:  # a wrong password, no such database ...
+            raise StoreError(f"PostgreSQL at {shown(url)} refused the connection: {error}") from error
+        try:
+            await _init_connection(conn)
+            yield conn
+        finally:
+            await conn.close()
+
+
+async def _keep_session(conn: Any) -> None:
+    """The pool's reset on release: nothing beyond asyncpg's own (it rolls back an open transaction).
+
+    Pooled connections change no session state -- no SET, no LISTEN (the listener has its own
+    connection), the migrations' advisory lock released by its holder -- so the default reset
+    query (RESET ALL; UNLISTEN *; ...) would only cost a round trip on every store call.
+    """
+    return None
+
+
+class Database:
+    """One pool and one listening connection for a DATABASE_URL, shared by every business's store."""
+
+    def __init__(self, url: str, housekeeping: Callable[[Connection], Awaitable[None]] | None = None) -> None:
+        self.url = url
+        self._housekeeping = housekeeping  # run now and then (forgetting old rows), by every process
+        self._pool: Any = None
+        self._listener: Any = None
+        self._listening: asyncio.Task[None] | None = None
+        self._closing = False
+        # channel -> business -> callbacks run when a notification names it
+        self._subscribers: dict[str, dict[str, list[Callable[[], None]]]] = {WORK_CHANNEL: {}, EVENTS_CHANNEL: {}}
+
+    @classmethod
+    async def open(cls, url: str, *, housekeeping: Callable[[Connection], Awaitable[None]] | None = None) -> Database:
+        """Connect, bring the schema up to date (store/postgres/migrate.py), start listening."""
+        from store.postgres.migrate import migrate as apply_migrations
+
+        database = cls(url, housekeeping)
+        try:
+            async with translated():
+                database._pool = await asyncpg.create_pool(
+                    url,
+                    min_size=POOL_MIN,
+                    max_size=POOL_MAX,
+                    timeout=CONNECT_TIMEOUT,
+                    command_timeout=COMMAND_TIMEOUT,
+                    init=_init_connection,
+                    reset=_keep_session,
+                )
+                async with database.connection() as conn:
+                    await apply_migrations(conn)
+                await database._listen()
+            database._listening = asyncio.create_task(database._keep_listening(), name="qdn-pg-listener")
+        except asyncpg.PostgresError as error:  # a wrong password, no such database, no permission ...
+            await database.close()
+            raise StoreError(f"PostgreSQL at {shown(url)} refused to open the store: {error}") from error
+        except BaseException:
+            await database.close()
+            raise
+        return database
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._listening is not None:
+            self._listening.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._listening
+        if self._listener is not None:
+            with suppress(Exception):
+                await asyncio.wait_for(self._listener.close(), CONNECT_TIMEOUT)
+            self._listener = None
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), COMMAND_TIMEOUT)
+            except _UNAVAILABLE:  # TimeoutError too: an OSError
+                pool.terminate()
+
+    # -- using it --------------------------------------------------------------
+
+    @asynccontextmanager
+    async def connection(self, *, transaction: bool = False) -> AsyncIterator[Connection]:
+        """A pooled connection, for statements that need no transaction of their own (see `transaction`)."""
+        pool = self._pool
+        if pool is None:
+            raise StoreError("the PostgreSQL store is closed")
+        async with translated(), pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            try:
+                if transaction:
+                    async with conn.transaction():
+                        yield conn
+                else:
+                    yield conn
+            except _BROKEN:
+                # A server that went away (a restart, a failover) leaves every idle connection dead:
+                # replace them all now, so only this call fails, not the next one on each of them.
+                conn.terminate()
+                await pool.expire_connections()
+                raise
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """A pooled connection inside one transaction: committed when the block ends, rolled back if it raises."""
+        return self.connection(transaction=True)
+
+    # -- LISTEN/NOTIFY ---------------------------------------------------------------
+
+    def subscribe(self, channel: str, business: str, callback: Callable[[], None]) -> None:
+        """Call `callback` (on the event loop) whenever a committed write notifies `channel` for `business`."""
+        self._subscribers[channel].setdefault(business, []).append(callback)
+
+    def unsubscribe(self, channel: str, business: str, callback: Callable[[], None]) -> None:
+        callbacks = self._subscribers[channel].get(business, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+
+    def _notified(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        for callback in list(self._subscribers.get(channel, {}).get(payload, ())):
+            callback()
+
+    def _wake_everyone(self) -> None:
+        for by_business in self._subscribers.values():
+            for callbacks in by_business.values():
+                for callback in list(callbacks):
+                    callback()
+
+    async def _sweep(self) -> None:
+        assert self._housekeeping is not None
+        try:
+            async with self.connection() as conn:
+                await self._housekeeping(conn)
+        except StoreError as error:
+            log.warning("PostgreSQL housekeeping skipped (%s)", error)
+
+    async def _listen(self) -> None:
+        listener = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+        try:
+            for channel in self._subscribers:
+                await listener.add_listener(channel, self._notified)
+        except BaseException:
+            listener.terminate()
+            raise
+        self._listener = listener
+
+    async def _alive(self) -> bool:
+        if self._listener is None or self._listener.is_closed():
+            return False
+        try:
+            await asyncio.wait_for(self._listener.fetchval("SELECT 1"), COMMAND_TIMEOUT)
+        except (*_UNAVAILABLE, asyncpg.PostgresError):
+            self._listener.terminate()
+            return False
+        return True
+
+    async def _keep_listening(self) -> None:
+        """Reopen the listening connection whenever it is lost, until the Database closes; now and
+        then, run the housekeeping."""
+        loop = asyncio.get_running_loop()
+        checked = swept = loop.time()
+        while not self._closing:
+            await asyncio.sleep(RELISTEN_SECONDS)
+            if self._housekeeping is not None and loop.time() - swept >= HOUSEKEEPING_SECONDS:
+                swept = loop.time()
+                await self._sweep()
+            if self._listener is not None and not self._listener.is_closed():
+                if loop.time() - checked < KEEPALIVE_SECONDS:
+                    continue
+                checked = loop.time()
+                if await self._alive():
+                    continue
+            self._listener = None
+            try:
+                await self._listen()
+            except (*_UNAVAILABLE, asyncpg.PostgresError) as error:
+                log.warning("PostgreSQL notifications unavailable (%s); retrying", type(error).__name__)
+                continue
+            log.info("PostgreSQL notifications restored")
+            self._wake_everyone()  # something may have been queued while nobody listened

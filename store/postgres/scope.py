@@ -1,0 +1,96 @@
+"""What every part of a PostgresStore shares: its Database, its business, its writes and its wake-ups.
+
+PostgresStore (store/postgres/store.py) is assembled from parts, one concern a module --
+the send queue and reminders (queue.py), events and idempotency keys (outbox.py), pages
+(paging.py), whole-store rows (imports.py) -- each a subclass of `BusinessScope`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from bot.errors import NotFound, StoreError
+from store.postgres.connection import EVENTS_CHANNEL, WORK_CHANNEL, Database
+from store.postgres.rows import is_bigint
+from store.postgres.writes import Write
+
+log = logging.getLogger("qdn.store")
+
+
+class BusinessScope:
+    """One business's view of a shared Database: every statement names `business`."""
+
+    def __init__(self, db: Database, business: str, *, owns_db: bool = False) -> None:
+        self.db = db
+        self.business = business
+        self._owns_db = owns_db  # opened alone (open_store): closing the store closes the pool
+        self._events_enabled = False  # Store.enable_events: writes queue their dashboard events
+        self._work = asyncio.Event()  # set by the listener: a text was queued (Store.wait_for_work)
+        self._events = asyncio.Event()  # ... an event was queued (Store.wait_for_events)
+        # Claims this store holds (message seqs, event ids): closing it releases them, as stopping
+        # a TinyDB store ends its leases -- what a crash leaves runs out with its lease instead.
+        self._held_texts: set[int] = set()
+        self._held_events: set[str] = set()
+        db.subscribe(WORK_CHANNEL, business, self._work.set)
+        db.subscribe(EVENTS_CHANNEL, business, self._events.set)
+
+    async def close(self) -> None:
+        self.db.unsubscribe(WORK_CHANNEL, self.business, self._work.set)
+        self.db.unsubscribe(EVENTS_CHANNEL, self.business, self._events.set)
+        try:
+            await self._release_held()
+        finally:
+            if self._owns_db:
+                await self.db.close()
+
+    async def _release_held(self) -> None:
+        texts, events = list(self._held_texts), list(self._held_events)
+        self._held_texts.clear()
+        self._held_events.clear()
+        if not texts and not events:
+            return
+        try:
+            async with self.db.connection() as conn:
+                await conn.execute(
+                    "UPDATE messages SET claimed_until = NULL WHERE business = $1 AND seq = ANY($2::bigint[])",
+                    self.business,
+                    texts,
+                )
+                await conn.execute(
+                    "UPDATE events SET claimed_until = NULL WHERE business = $1 AND event_id = ANY($2::text[])",
+                    self.business,
+                    events,
+                )
+        except StoreError as error:  # the leases run out by themselves
+            log.warning("claims not released at close (%s); their leases run out", error)
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[Write]:
+        """One atomic write (store/postgres/writes.py): committed, with its notifications, at the end of the block."""
+        async with self.db.transaction() as conn:
+            write = Write(conn, self.business, events_enabled=self._events_enabled)
+            yield write
+            await write.finish()
+
+    async def _job_doc(self, job_id: Any) -> dict[str, Any]:
+        """The job, or NotFound (for any id, of any type, that names no job of this business)."""
+        if is_bigint(job_id):
+            async with self.db.connection() as conn:
+                job = await conn.fetchval("SELECT doc FROM jobs WHERE business = $1 AND id = $2", self.business, job_id)
+            if job is not None:
+                return dict(job)
+        raise NotFound(f"No job {job_id}.")
+
+
+async def wait(flag: asyncio.Event, timeout: float) -> bool:
+    """Until `flag` is set (True: it is cleared for the next wait) or `timeout` seconds pass."""
+    try:
+        await asyncio.wait_for(flag.wait(), timeout)
+    except TimeoutError:
+        return False
+    flag.clear()
+    return True

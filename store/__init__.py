@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from store.base import Event, Job, JobWrite, KeyUsed, Message, Once, Page, PhoneState, Store, public_job, public_message
 from store.deployment import DEFAULT_BUSINESS, BusinessRecord, Conflict, Deployment
@@ -69,6 +69,18 @@ _BACKENDS: dict[str, Backend] = {}
 DEFAULT_DATA_DIR = Path("data")
 
 
+def shown_url(database_url: str) -> str:
+    """DATABASE_URL as it may be printed or logged: its password masked."""
+    try:
+        parts = urlsplit(database_url)
+        password = parts.password
+    except ValueError:  # an unparsable netloc (a bad port): print nothing of what follows the scheme
+        return f"{database_url.partition(':')[0]}:…"
+    if password is None:
+        return database_url
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{parts.netloc.rpartition('@')[2]}"))
+
+
 def register_backend(scheme: str, backend: Backend) -> None:
     _BACKENDS[scheme] = backend
 
@@ -81,7 +93,7 @@ def backend_for(database_url: str) -> Backend:
     backend = _BACKENDS.get(scheme)
     if backend is None:
         known = ", ".join(f"{name}:" for name in sorted({*_KNOWN, *_BACKENDS}))
-        raise ValueError(f"DATABASE_URL {database_url!r} is not supported; use one of {known}")
+        raise ValueError(f"DATABASE_URL {shown_url(database_url)!r} is not supported; use one of {known}")
     backend.check_url(database_url)
     return backend
 

@@ -7,19 +7,14 @@ schema's versions, store/postgres/connection.py for the driver (asyncpg) and its
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from store import Deployment, Store, register_backend
+from store import Deployment, Store, register_backend, shown_url
 
 SCHEMES = ("postgresql", "postgres")
 
 
-def shown(database_url: str) -> str:
-    """The URL as it may be printed: without its password."""
-    parts = urlsplit(database_url)
-    if parts.password is None:
-        return database_url
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{parts.netloc.rpartition('@')[2]}"))
+shown = shown_url  # the URL without its password
 
 
 def check_postgres_url(database_url: str) -> None:

@@ -172,3 +172,12 @@ def test_a_backend_with_no_folder_here_keeps_secrets_in_data_dir_else_dot_data(t
     assert (tmp_path / folder / API_TOKEN_FILE).read_text().strip() == token
     with pytest.raises(ConfigError, match="DATABASE_URL"):  # the backend still checks its URL
         load(tmp_path, DATABASE_URL="serverdb://db.internal/qdn", DATA_DIR="secrets")
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://qdn:hunter22@db.example.com/qdn", "postgresql://qdn:hunter22@db.example.com:port/qdn"]
+)
+def test_a_refused_database_url_never_prints_its_password(tmp_path, url):
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"DATABASE_URL": url, "DATA_DIR": str(tmp_path)}, env_file=None)
+    assert "hunter22" not in str(refused.value) and "DATABASE_URL" in str(refused.value)

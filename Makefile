@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-postgres clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ test: lint
 # cached in $${TMPDIR:-/tmp}/qdn-bench.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_webhook.py
+
+# PostgreSQL (#15): 1 and 2 web processes on one database against bare Starlette and TinyDB, latency
+# at 1k and 200k texts, round trips a request, 2 senders against the send-rate cap (docs/performance.md
+# "PostgreSQL (#15)"). Needs wrk and a PostgreSQL server ($$QDN_TEST_POSTGRES_URL, as the tests). About
+# 3 minutes; the first run also copies the data sets into template databases (qdn_bench_*, ~30 s).
+bench-postgres: $(VENV)/.installed-test
+	$(BIN)/python bench/bench_postgres.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -1,17 +1,20 @@
-"""The bare-Starlette baseline: parse the webhook's form, answer a constant TwiML reply.
+"""The bare-Starlette baseline: parse the webhook's form, answer a constant TwiML reply (or 204).
 
-    .venv/bin/python bench/baseline_app.py        # listens on $HOST:$PORT like `qdn serve`
+    .venv/bin/python bench/baseline_app.py [--server uvicorn|granian]   # listens on $HOST:$PORT like `qdn serve`
 
 No signature check, no store, no middleware: the least a Starlette endpoint
-can do with the same request. It is served by uvicorn with exactly the
-arguments `qdn serve` (web/main.py) passes -- one worker, proxy headers,
-info-level access log through the same redaction filter -- so a comparison
-against it measures the service's own work, not server settings.
+can do with the same request. `/twilio/sms` parses the form and answers a
+constant TwiML reply; `/twilio/status` parses the form and answers 204 (the
+status callbacks' baseline). By default it is served by uvicorn with exactly
+the arguments `qdn serve` passed before issue #19 -- one worker, proxy
+headers, info-level access log through the redaction filter -- the user's
+alternative ("a plain Starlette app under uvicorn"). `--server granian` serves
+the same app with granian (bench/servers.py), to compare the servers alone.
 """
 
 from __future__ import annotations
 
-import os
+import argparse
 import sys
 from pathlib import Path
 
@@ -37,28 +40,33 @@ async def inbound_sms(request: Request) -> Response:
     return Response(TWIML, media_type="text/xml")
 
 
+async def status_callback(request: Request) -> Response:
+    form = await request.form()
+    if not form.get("MessageSid"):
+        return Response(status_code=400)
+    return Response(status_code=204)
+
+
 async def healthz(request: Request) -> Response:
     return Response('{"status": "ok"}', media_type="application/json")
 
 
-app = Starlette(routes=[Route("/twilio/sms", inbound_sms, methods=["POST"]), Route("/healthz", healthz)])
+app = Starlette(
+    routes=[
+        Route("/twilio/sms", inbound_sms, methods=["POST"]),
+        Route("/twilio/status", status_callback, methods=["POST"]),
+        Route("/healthz", healthz),
+    ]
+)
 
 
 def main() -> None:
-    import uvicorn
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    args = parser.parse_args()
+    from bench.servers import run_granian, run_uvicorn
 
-    from web.logging import install_redaction
-
-    install_redaction()
-    uvicorn.run(
-        app,
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", "8000")),
-        workers=1,
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        log_level="info",
-    )
+    (run_granian if args.server == "granian" else run_uvicorn)(app)
 
 
 if __name__ == "__main__":

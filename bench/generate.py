@@ -371,12 +371,15 @@ async def seed(rng: random.Random, svc: Services, jobs_count: int, texts_count: 
     booking = customers + [rng.choice(customers) for _ in range(jobs_count - len(customers))]
     rng.shuffle(booking)
     open_share = 0.06
+    delivered: list[str] = []  # SIDs of the texts Twilio delivered (the status-callback load reports on them)
     for n in range(jobs_count):
         created = end - span + span * (n / jobs_count)
         recent = n >= jobs_count * (1 - open_share)
         final = rng.choice(("scheduled", "en_route", "arrived")) if recent else (
             "cancelled" if rng.random() < 0.08 else "complete")  # fmt: skip
-        await store.create_job(partial(build_job, rng, svc, booking[n], created, final, quotas[n]))
+        written = await store.create_job(partial(build_job, rng, svc, booking[n], created, final, quotas[n]))
+        delivered += [m["twilio_sid"] for m in written.messages if m["direction"] == "outbound"
+                      and m.get("status") == "delivered" and m.get("twilio_sid")]  # fmt: skip
     for i in range(phone_texts // 2):
         customer = customers[rng.randrange(len(customers))]
         at = jobs.iso_utc(end - timedelta(days=rng.randint(1, 300)))
@@ -408,6 +411,7 @@ async def seed(rng: random.Random, svc: Services, jobs_count: int, texts_count: 
         "senders": senders,  # customers who may text (never the opted-out), in a shuffled order
         "open_tokens": [job["token"] for job in stored_jobs if job["status"] in jobs.OPEN_STATUSES],
         "dispatchers": list(svc.settings.dispatcher_numbers),
+        "delivered_sids": rng.sample(delivered, len(delivered)),  # shuffled: callbacks hit the whole history
     }
 
 

@@ -141,6 +141,8 @@ class Texts:
     (someone the customer passed the link to: a tenant, a site manager): a
     token lookup, an answer with the job's status. Every text gets an answer.
 
+    `every=0`: no customer texts, only never-seen phones texting tracking codes.
+
     `cursor` is the first text not sent yet; a load run takes texts from it
     and moves it past the ones it sent.
     """
@@ -155,7 +157,7 @@ class Texts:
         business = self.businesses[n % len(self.businesses)]
         k = n // len(self.businesses)  # the business's own k-th text
         senders, number = business["senders"], business["number"]
-        if k % self.every == 0 and k // self.every < len(senders):
+        if self.every and k % self.every == 0 and k // self.every < len(senders):
             return Text(senders[k // self.every], number, "STATUS", known=True)
         tokens = business["open_tokens"]
         return Text(f"{NEW_PHONES}{n:07d}", number, tokens[k % len(tokens)], known=False)
@@ -192,6 +194,37 @@ def twilio_form(sender: str, to: str, sid: str, account_sid: str, body: str = "S
         "From": sender,
         "ApiVersion": "2010-04-01",
     }
+
+
+STATUS_PATH = "/twilio/status"
+
+
+def status_callback_form(sid: str, sender: str, to: str, account_sid: str, status: str) -> dict[str, str]:
+    """The fields Twilio posts to a StatusCallback for an outbound SMS, in its usual order."""
+    return {
+        "SmsSid": sid,
+        "SmsStatus": status,
+        "MessageStatus": status,
+        "To": to,
+        "MessageSid": sid,
+        "AccountSid": account_sid,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def write_callbacks(
+    path: Path, sids: Sequence[str], *, start: int, count: int, sender: str, status: str, auth_token: str,
+    public_base_url: str, account_sid: str,
+) -> Path:  # fmt: skip
+    """Signed status callbacks reporting `status` for sids[start:start + count], one per line."""
+    validator = RequestValidator(auth_token)
+    url = public_base_url + STATUS_PATH
+    with open(path, "w", encoding="utf-8") as out:
+        for sid in sids[start : start + count]:
+            form = status_callback_form(sid, sender, "+15125550000", account_sid, status)
+            out.write(f"{validator.compute_signature(url, form)}\t{urlencode(form)}\n")
+    return path
 
 
 def write_requests(

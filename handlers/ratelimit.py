@@ -11,10 +11,12 @@ minute" has one meaning and a blocked client cannot extend its own block by
 retrying. Hits are not counted and do not reset the count: interleaving
 lookups of one's own valid token must not buy more guesses.
 
-State lives in the memory of the web process that owns the limiter (web/app.py
-makes one per app) and is bounded: expired windows are dropped as new keys
-arrive. Each web process counts its own misses, so with several processes a
-client is slowed down per process; TinyDB runs one.
+`MissLimiter` is the rule and its clock. Where the misses are counted is the
+caller's choice: the web passes the deployment (`check` and `count` with a
+`MissCounter`, store/deployment.py), so every web process counts against the
+same windows -- a table on PostgreSQL, the one process's memory on TinyDB.
+Without one, `retry_after` and `record_miss` count in the limiter's own memory,
+bounded (store/throttles.py): for one process, and for tests of the rule.
 """
 
 from __future__ import annotations
@@ -22,74 +24,62 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.jobs import iso_utc
+from store.throttles import MAX_MISS_KEYS, MissCounter, MissWindows
 
 MISS_LIMIT = 20
 WINDOW_SECONDS = 60.0
-MAX_KEYS = 50_000
+MAX_KEYS = MAX_MISS_KEYS
 
 
-@dataclass
-class _Window:
-    started: float
-    misses: int = 0
+def _whole(seconds: float) -> int:
+    # Rounded up: never "0 seconds" while blocked.
+    return max(1, math.ceil(seconds)) if seconds > 0 else 0
 
 
 class MissLimiter:
     """Counts misses per key in a fixed window; blocks a key that reached the limit.
 
-    `clock` returns seconds (monotonic); tests pass a fake one.
+    `clock` returns seconds since the epoch (wall time: windows a store keeps are shared
+    by processes on several hosts); tests pass a fake one.
     """
 
     def __init__(
         self,
         limit: int = MISS_LIMIT,
         window_seconds: float = WINDOW_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         max_keys: int = MAX_KEYS,
     ) -> None:
         self.limit = limit
         self.window_seconds = window_seconds
         self.clock = clock
-        self.max_keys = max_keys
-        # Insertion order is window start order, so the oldest windows are first.
-        self._windows: dict[str, _Window] = {}
+        self._windows = MissWindows(max_keys)
 
-    def _current(self, key: str, now: float) -> _Window | None:
-        window = self._windows.get(key)
-        if window is not None and now - window.started >= self.window_seconds:
-            del self._windows[key]
-            return None
-        return window
+    # -- counted by the deployment: every process's misses together ----------
+
+    def _now(self) -> str:
+        return iso_utc(datetime.fromtimestamp(self.clock(), UTC))
+
+    async def check(self, counter: MissCounter, key: str) -> int:
+        """Whole seconds until `key` may look up again, by `counter`'s count; 0 when it may now."""
+        return _whole(await counter.miss_retry_after(key, self._now()))
+
+    async def count(self, counter: MissCounter, key: str) -> int:
+        """Count one miss for `key` where `counter` keeps them; whole seconds it must now wait (0: none)."""
+        return _whole(await counter.count_miss(key, self._now(), self.window_seconds, self.limit))
+
+    # -- counted in this limiter's memory: one process -------------------------
 
     def retry_after(self, key: str) -> int:
         """Whole seconds until `key` may look up again; 0 when it may now."""
-        now = self.clock()
-        window = self._current(key, now)
-        if window is None or window.misses < self.limit:
-            return 0
-        return max(1, math.ceil(window.started + self.window_seconds - now))
+        return _whole(self._windows.retry_after(key, self.clock()))
 
     def record_miss(self, key: str) -> None:
         """Count one miss for `key` (starting its window if it has none)."""
-        now = self.clock()
-        window = self._current(key, now)
-        if window is None:
-            self._prune(now)
-            window = self._windows[key] = _Window(started=now)
-        window.misses += 1
-
-    def _prune(self, now: float) -> None:
-        """Drop expired windows; past `max_keys`, drop the oldest ones too.
-
-        Dropping a live window forgives that key early -- the price of bounded
-        memory under a flood from very many addresses.
-        """
-        while self._windows:
-            oldest_key, oldest = next(iter(self._windows.items()))
-            if now - oldest.started < self.window_seconds and len(self._windows) < self.max_keys:
-                break
-            del self._windows[oldest_key]
+        self._windows.count(key, self.clock(), self.window_seconds, self.limit)
 
     def __len__(self) -> int:
         return len(self._windows)

@@ -24,6 +24,21 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     503: ("unavailable",),
 }
 
+# How long a client is asked to wait (Retry-After) while the store cannot be used: a database
+# restarting or failing over is usually back within seconds, and the pool reconnects on the
+# first request after that (store/postgres/connection.py).
+STORE_RETRY_AFTER_SECONDS = 5
+
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def store_unavailable() -> JSONResponse:
+    """503 `unavailable` with Retry-After: the store cannot be used right now (web/errors.py, /healthz)."""
+    return error_response(
+        503,
+        "unavailable",
+        "The store is unavailable; try again shortly.",
+        {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+    )

@@ -15,6 +15,7 @@ DISPATCHER_NUMBERS, API_TOKEN...); the others are registry records
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -28,6 +29,7 @@ from bot.templates import Templates
 from handlers.services import SERVICES_KEY, Services
 from store import DEFAULT_BUSINESS, BusinessRecord, Deployment
 from store.business_settings import business_settings, business_templates
+from store.deployment import registry_changes
 from store.secret_box import SecretBox
 from store.settings import Settings
 
@@ -77,6 +79,8 @@ class Tenants:
         self._by_address: dict[str, Tenant] = {}
         self._by_token: dict[str, Tenant] = {}
         self.listeners: list[Listener] = []
+        self._running = asyncio.Lock()  # one put at a time (its listeners restart the business's loops)
+        self._puts: dict[str, int] = {}  # puts so far, by slug: what a refresh compares (see `refresh`)
         default = Services(settings=settings, store=deployment.default, templates=templates)
         self._put(Tenant(DEFAULT_BUSINESS, settings, default))
 
@@ -108,11 +112,45 @@ class Tenants:
 
     async def put(self, record: BusinessRecord) -> Tenant:
         """Run a business added or changed over the admin API, from its stored record."""
+        async with self._running:
+            return await self._run(record)
+
+    async def _run(self, record: BusinessRecord) -> Tenant:
         tenant = self.build(record)
         self._put(tenant)
+        self._puts[tenant.slug] = self._puts.get(tenant.slug, 0) + 1
         for listener in self.listeners:
             await listener(tenant)
         return tenant
+
+    async def refresh(self) -> list[str]:
+        """Run what other processes added or changed in the registry since (a shared store's): their slugs.
+
+        Each changed record is put as `put` would (so a revoked token is refused from here on, and
+        the business's loops restart); unchanged ones are left running. The registry is read
+        outside the lock (a slow database must not hold up the admin API); a business this
+        process put meanwhile is left as put -- the admin API puts the record it read back after
+        its write, newer than the one read here -- so a refresh never brings back what this
+        process just changed (a revoked token); the next refresh sees the registry again.
+        A record this process cannot run (sealed under another SECRET_KEY) is logged and tried
+        again next time. The web lifespan calls this every REGISTRY_REFRESH_SECONDS.
+        """
+        known = {tenant.slug: tenant.record for tenant in self.all() if tenant.record is not None}
+        puts = dict(self._puts)
+        changed = await registry_changes(self.deployment, known)
+        ran = []
+        async with self._running:
+            for record in changed:
+                slug = record["slug"]
+                if self._puts.get(slug, 0) != puts.get(slug, 0):
+                    continue  # put while the registry was read: that record is the newer one
+                try:
+                    await self._run(record)
+                except Exception:
+                    log.exception("business %r changed by another process, but cannot be run here", slug)
+                    continue
+                ran.append(slug)
+        return ran
 
     def all(self) -> list[Tenant]:
         return list(self._all.values())

@@ -22,7 +22,6 @@ of the claim in one write), or `store.release` where it has nothing to write.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -31,7 +30,7 @@ from typing import Any
 from bot.jobs import iso_utc
 from bot.messages import OPTED_OUT_CODE, OPTED_OUT_REASON, TWILIO_STATUSES, opted_out
 from bot.phones import redact_phone
-from sender.pacing import Backoff, RateLimiter
+from sender.pacing import Backoff, SendSlots
 from sender.transports import Accepted, SendFailed, Transport
 from store import Message, Store
 
@@ -71,7 +70,7 @@ class Attempts:
         store: Store,
         transport: Transport,
         *,
-        rate: RateLimiter,
+        rate: SendSlots,
         give_up: timedelta,
         backoff: Backoff,
         settle_seconds: float,
@@ -110,7 +109,7 @@ class Attempts:
             log.warning("message %s to %s: gave up", message["id"], redact_phone(message["to"]))
             return await self._settle(message, unsent=True, status="failed", error_message=reason)
 
-        await asyncio.sleep(self.rate.reserve())
+        await self.rate.wait()
         sending()
         started = iso_utc(self.now())
         marked = await self.store.update_message(message["id"], lambda m: _mark_started(m, started))

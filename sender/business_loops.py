@@ -41,6 +41,7 @@ class BusinessLoops:
                     make_transport(settings),
                     rate_per_second=settings.send_rate_per_second,
                     give_up_hours=settings.send_give_up_hours,
+                    number=settings.sender_address,
                 )
                 await stack.enter_async_context(running(sender))
                 self.senders[slug] = sender

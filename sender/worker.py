@@ -5,7 +5,9 @@ Runs inside `qdn serve` (the app's lifespan) or alone as `qdn send`
 (`Store.claim_due`: at most one per phone, that phone's oldest, so texts to
 a phone go out in the order they were queued, and a text waiting for a retry
 holds back the later ones to that phone), paces the sends to
-SEND_RATE_PER_SECOND, and ends each claim with the attempt's outcome
+SEND_RATE_PER_SECOND per sending number -- with the store's send slots
+(sender/pacing.py), so every sender of the number, in any process, keeps to
+it together -- and ends each claim with the attempt's outcome
 (sender/attempt.py: retries with backoff, give-up, opted-out skips,
 reconciling sends that may have reached Twilio). Everything it knows is in
 the store, so a restart resumes what was pending, and any number of senders
@@ -28,7 +30,7 @@ from typing import Any
 
 from bot.jobs import iso_utc
 from sender.attempt import Attempts
-from sender.pacing import Backoff, RateLimiter
+from sender.pacing import Backoff, SendSlots
 from sender.transports import Transport
 from store import Message, Store
 
@@ -53,6 +55,7 @@ class Sender:
         *,
         rate_per_second: float,
         give_up_hours: float,
+        number: str = "default",
         backoff: Backoff | None = None,
         settle_seconds: float = 10.0,
         concurrency: int | None = None,
@@ -63,7 +66,8 @@ class Sender:
     ) -> None:
         self.store = store
         self.transport = transport
-        self.rate = RateLimiter(rate_per_second)
+        # The cap is per sending number (Settings.sender_address): senders given one number share it.
+        self.rate = SendSlots(store, number, rate_per_second)
         self.give_up = timedelta(hours=give_up_hours)
         self.concurrency = concurrency or self.concurrency_for(rate_per_second)
         self.now = now

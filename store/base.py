@@ -247,6 +247,22 @@ class Store(ABC):
         process for TinyDB; across processes elsewhere (PostgreSQL's LISTEN/NOTIFY).
         """
 
+    # -- the send-rate cap: one schedule per sending number ------------------
+    #
+    # Twilio caps the texts a second of each sending number (or Messaging Service), whichever
+    # sender sends them. The store keeps, per number, when its next text may go (GCRA with no
+    # burst), so any number of senders in any number of processes share one schedule:
+    # in memory for TinyDB (one process), in a row for PostgreSQL.
+
+    @abstractmethod
+    async def take_send_slot(self, number: str, now: str, per_second: float) -> float:
+        """Reserve `number`'s next send slot at `per_second`; seconds from `now` (ISO UTC) until it (0: go now).
+
+        The slot is max(now, the number's next free time), and the next free time moves one
+        interval (1 / per_second) past it, atomically: callers of one number together get
+        slots evenly spaced, each slot once. Idle time saves up no burst. Numbers are independent.
+        """
+
     # -- day-before reminders: due rows on jobs -----------------------------
     #
     # A job carries when its appointment's reminder is due (`reminder_due_at`, written by

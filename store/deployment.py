@@ -18,13 +18,19 @@ them: which business a tracking token or a Twilio message SID belongs to.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bot.errors import NotFound
 from store.base import Job, Store
 
 DEFAULT_BUSINESS = "default"
+
+# How often a process of a deployment several processes share (PostgreSQL) asks the registry what
+# the others added or changed (registry_changes): the web's Tenants and `qdn send` both do. A
+# business changed through another process's admin API -- a token revoked -- takes effect here
+# within this, plus one registry read.
+REGISTRY_REFRESH_SECONDS = 5.0
 
 # A business record as the registry keeps it (bot/businesses.py cleans the fields; secrets are
 # encrypted by store/secret_box.py before they get here; `tokens` holds dashboard-token hashes).
@@ -105,6 +111,24 @@ class Deployment(ABC):
     ) -> BusinessRecord:
         """Replace the record with `change(record)`, atomically (NotFound; Conflict as for add_business)."""
 
+    # -- throttles that span businesses (store/throttles.py) ---------------------
+    #
+    # A client's misses (unknown tracking tokens, handlers/ratelimit.py) count deployment-wide:
+    # the key is its address, whichever business it guesses at. Counted in memory by a backend
+    # one process owns (TinyDB), in a table by one several processes share (PostgreSQL).
+
+    @abstractmethod
+    async def count_miss(self, key: str, now: str, window_seconds: float, limit: int) -> float:
+        """Count one miss of `key` at `now` (ISO UTC); seconds until it may try again (0: it may now).
+
+        The window is fixed: it starts at the key's first miss and lasts `window_seconds`; once
+        `limit` misses fall in it, the key waits until it ends (more misses do not extend it).
+        """
+
+    @abstractmethod
+    async def miss_retry_after(self, key: str, now: str) -> float:
+        """Seconds from `now` (ISO UTC) until `key` may try again; 0 when it may now."""
+
     # -- lookups across businesses --------------------------------------------
 
     async def find_job_by_token(self, token: str) -> tuple[str, Job] | None:
@@ -121,6 +145,18 @@ class Deployment(ABC):
             if await store.find_message_by_sid(twilio_sid) is not None:
                 return slug
         return None
+
+
+async def registry_changes(deployment: Deployment, known: Mapping[str, BusinessRecord]) -> list[BusinessRecord]:
+    """The registered businesses whose record is not the one `known` (by slug) holds, new ones included,
+    oldest first, each with its store open: what other processes added or changed since.
+
+    Records are compared whole, so an unchanged business is not restarted; there is no removing one.
+    """
+    changed = [record for record in await deployment.businesses() if known.get(record["slug"]) != record]
+    if any(record["slug"] not in deployment.stores() for record in changed):
+        await deployment.refresh()  # opens a store for every business registered by then: these among them
+    return changed
 
 
 def claimed_addresses(record: BusinessRecord) -> list[str]:

@@ -3,6 +3,8 @@
     require_postgres()                      # skips with its reason (a failure under CI=true)
     with fresh_database("copy") as url:     # postgresql://.../qdn_test_copy_5f0c9a21, dropped afterwards
         ...
+    with private_cluster() as (url, stop, start):   # a server of the test's own, to stop and start (Cluster)
+        ...
 
 QDN_TEST_POSTGRES_URL is an admin URL: a role that may create databases, and a database to
 connect to while doing so (.ci/run sets it and makes sure the server runs). Admin statements
@@ -17,8 +19,15 @@ import importlib
 import os
 import re
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -106,3 +115,90 @@ def fresh_database(name_hint: str = "") -> Iterator[str]:
         yield database_url(name)
     finally:
         execute(admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Cluster:
+    """A private PostgreSQL server: its URL, and the ways a test takes it away and brings it back.
+
+    Unpacks as `url, stop, start`. `stop` is a crash (pg_ctl stop -m immediate: connections are
+    refused); `freeze` is a server that hangs (SIGSTOP to it and every backend: connections are
+    neither refused nor answered, as behind a network partition); `thaw` undoes it.
+    """
+
+    url: str
+    stop: Callable[[], None]
+    start: Callable[[], None]
+    data: Path
+    _frozen: list[int] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.url, self.stop, self.start))
+
+    def freeze(self) -> None:
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGSTOP)  # first: it forks no new backend from here on
+        self._frozen = [postmaster, *_children(postmaster)]
+        for pid in self._frozen[1:]:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        frozen, self._frozen = self._frozen, []
+        for pid in frozen:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+def _children(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError):
+            fields = stat.read_text().rpartition(")")[2].split()  # after "pid (comm)": state, ppid, ...
+            if int(fields[1]) == parent:
+                found.append(int(stat.parent.name))
+    return found
+
+
+@contextmanager
+def private_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL of this test's own, in a temporary folder, removed afterwards (see Cluster)."""
+    initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
+    if initdb is None:
+        pytest.skip("initdb not found: install PostgreSQL's server package (.ci/run does)")
+    bin_dir = Path(initdb).resolve().parent
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without runuser: cannot start a private PostgreSQL")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    folder = Path(tempfile.mkdtemp(prefix="qdn-pg-"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    if as_user:
+        shutil.chown(folder, "postgres")
+    data = folder / "data"
+
+    def pg(*args: str) -> None:
+        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=60)
+
+    def start() -> None:
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+        pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+
+    def stop() -> None:
+        pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+
+    cluster = Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres", stop, start, data)
+    try:
+        pg(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        start()
+        try:
+            yield cluster
+        finally:
+            cluster.thaw()
+            subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                           capture_output=True, timeout=60)  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +22,8 @@ from bot.errors import NotFound, StoreError, StoreUnavailable
 from store import JobWrite, Message, Store, backend_for, open_deployment, open_store
 from store.postgres import check_postgres_url
 from store.postgres.connection import connect
-from store.postgres.migrate import migrate, migration_status, newest_version
-from tests.pg import fresh_database, require_postgres
+from store.postgres.migrate import migrate, migration_status, migrations, newest_version
+from tests.pg import fresh_database, private_cluster, require_postgres
 from tests.store_contract.support import CUSTOMER, inbound, job_record, outbound, reply_to
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,8 +65,11 @@ def test_migrating_twice_applies_each_migration_once(url: str) -> None:
             return first, second, await migration_status(conn)
 
     first, second, status = run(scenario())
-    assert first == ["0001_initial"] and second == []
-    assert [(s.version, s.name, s.known, s.applied_at is not None) for s in status] == [(1, "0001_initial", True, True)]
+    shipped = migrations()
+    assert first == [m.name for m in shipped] and first[0] == "0001_initial" and second == []
+    assert [(s.version, s.name, s.known, s.applied_at is not None) for s in status] == [
+        (m.version, m.name, True, True) for m in shipped
+    ]
 
 
 def test_three_processes_starting_at_once_migrate_once(url: str) -> None:
@@ -92,7 +91,7 @@ def test_three_processes_starting_at_once_migrate_once(url: str) -> None:
         return [json.loads(out) for out, _ in outputs]
 
     results = run(scenario())
-    assert sorted(applied for applied, _ in results) == [[], [], ["0001_initial"]]
+    assert sorted(applied for applied, _ in results) == [[], [], [m.name for m in migrations()]]
     assert {version for _, version in results} == {newest_version()}
 
 
@@ -331,48 +330,6 @@ async def eventually(call: Callable[[], Awaitable[Any]], attempts: int = 20) -> 
         except StoreUnavailable:
             await asyncio.sleep(0.25)
     return await call()
-
-
-@contextmanager
-def private_cluster() -> Iterator[tuple[str, Callable[[], None], Callable[[], None]]]:
-    """A PostgreSQL of this test's own: (its URL, stop it -- as a crash would --, start it again)."""
-    initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
-    if initdb is None:
-        pytest.skip("initdb not found: install PostgreSQL's server package (.ci/run does)")
-    bin_dir = Path(initdb).resolve().parent
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # the server refuses to run as root
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start a private PostgreSQL")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    folder = Path(tempfile.mkdtemp(prefix="qdn-pg-"))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    if as_user:
-        shutil.chown(folder, "postgres")
-    data = folder / "data"
-
-    def pg(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=60)
-
-    def start() -> None:
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-        pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
-
-    def stop() -> None:
-        pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-
-    try:
-        pg(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        start()
-        try:
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres", stop, start
-        finally:
-            subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                           capture_output=True, timeout=60)  # fmt: skip
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_server_gone_and_back_is_unavailable_meanwhile_and_then_used_again() -> None:

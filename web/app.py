@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
 from handlers import admin, health, jobs, messages, sms, status_callback, track
 from handlers import log as message_log
@@ -19,6 +21,7 @@ from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
 from sender.business_loops import BusinessLoops
 from store import DEFAULT_BUSINESS, Deployment, backend_for, open_deployment
+from store.deployment import REGISTRY_REFRESH_SECONDS
 from store.settings import ConfigError, Settings, load_settings
 from web import openapi
 from web.errors import EXCEPTION_HANDLERS
@@ -56,12 +59,19 @@ routes = [
 ]
 
 
-def create_app(settings: Settings, deployment: Deployment | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    deployment: Deployment | None = None,
+    *,
+    registry_refresh_seconds: float = REGISTRY_REFRESH_SECONDS,
+) -> Starlette:
     """An app for `settings`; each call is independent (tests make many).
 
     `deployment` is an already-open deployment to use (and close at shutdown);
-    without one the lifespan opens the one DATABASE_URL names. Raises
-    ConfigError when the TEMPLATES_PATH file cannot be used.
+    without one the lifespan opens the one DATABASE_URL names. On a store several
+    processes share, the businesses other processes add or change are run here
+    within `registry_refresh_seconds` (`follow_registry`). Raises ConfigError when
+    the TEMPLATES_PATH file cannot be used.
     """
     try:
         templates = load_templates(settings.templates_path)  # checked once, before serving anything
@@ -76,6 +86,7 @@ def create_app(settings: Settings, deployment: Deployment | None = None) -> Star
         # must not reuse the ones its last shutdown closed.
         deployment = given or await open_deployment(settings.database_url)
         loops = BusinessLoops()
+        following: asyncio.Task[None] | None = None
         try:
             everyone = await Tenants(settings, deployment, templates).load()
             log.info("loaded: %s", settings.describe(deployment.description))
@@ -90,6 +101,8 @@ def create_app(settings: Settings, deployment: Deployment | None = None) -> Star
             for tenant in everyone.all():
                 await run_loops(tenant)
             everyone.listeners.append(run_loops)  # a business added or changed over the admin API
+            if not backend_for(settings.database_url).one_process:  # ... or through another process
+                following = asyncio.create_task(follow_registry(everyone, registry_refresh_seconds))
             yield {
                 "tenants": everyone,
                 "services": everyone.default.services,  # the default business's, for tests and benchmarks
@@ -99,6 +112,10 @@ def create_app(settings: Settings, deployment: Deployment | None = None) -> Star
             }
         finally:
             try:
+                if following is not None:
+                    following.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await following
                 await loops.stop_all()
             finally:
                 await deployment.close()
@@ -117,6 +134,27 @@ def create_app(settings: Settings, deployment: Deployment | None = None) -> Star
     # Misses of tracking tokens per client address (handlers.track); tests swap in a fake clock.
     app.state.token_misses = MissLimiter()
     return app
+
+
+async def follow_registry(everyone: Tenants, every: float) -> None:
+    """Every `every` seconds, run what other processes added or changed in the business registry.
+
+    So a business added, changed or stripped of a dashboard token through one web process's
+    admin API reaches every other within `every` seconds (plus one registry read, bounded by
+    the store's time limits). While the store is unavailable, it says so and tries again.
+    """
+    while True:
+        await asyncio.sleep(every)
+        try:
+            ran = await everyone.refresh()
+        except StoreError as error:
+            log.warning("business registry not read (%s); trying again in %g s", error, every)
+            continue
+        except Exception:  # a bug must not stop the following for good
+            log.exception("business registry not read; trying again in %g s", every)
+            continue
+        if ran:
+            log.info("running businesses added or changed by another process: %s", ", ".join(ran))
 
 
 def _log_businesses(everyone: Tenants) -> None:

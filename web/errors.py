@@ -1,4 +1,4 @@
-"""One place that turns errors into the SPEC's JSON error bodies."""
+"""One place that turns errors into the SPEC's JSON error bodies (and, on the tracking page, into a page)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
 from bot.errors import BadRequest, InvalidTransition, NotFound, PayloadTooLarge, QdnError, StoreError, ValidationError
-from handlers.responses import ERROR_CODES, error_response
+from handlers.responses import ERROR_CODES, STORE_RETRY_AFTER_SECONDS, error_response, store_unavailable
+from handlers.track import unavailable_page
 from store import Conflict
 
 log = logging.getLogger("qdn.errors")
@@ -25,13 +26,26 @@ _STATUS = {
 }
 
 
-async def qdn_error(request: Request, exc: Exception) -> JSONResponse:
+async def qdn_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, QdnError)
     status = next(code for cls, code in _STATUS.items() if isinstance(exc, cls))
     if status == 503:
-        log.error("store unavailable: %s", exc.message)
-        return error_response(503, "unavailable", "The store is unavailable; try again shortly.")
+        return _store_unavailable(request, exc)
     return error_response(status, exc.code, exc.message)
+
+
+def _store_unavailable(request: Request, exc: QdnError) -> Response:
+    """503 with Retry-After, for as long as the store cannot be used (a lost database connection).
+
+    Every path answers alike -- the JSON API, the webhooks (Twilio's request fails, and nothing
+    was acknowledged, so nothing is lost), the tracking page (as a page: a person is reading
+    it) -- and the pool reconnects by itself once the database is back (store/postgres/connection.py).
+    """
+    log.error("store unavailable: %s", exc.message)
+    path = request.url.path
+    if path == "/track" or path.startswith("/track/"):  # the HTML page; its JSON (/jobs/token/...) is JSON
+        return unavailable_page(request, STORE_RETRY_AFTER_SECONDS)
+    return store_unavailable()
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -51,7 +51,7 @@ _REPLAYED = {
 _ANY = {
     "405": _error(405, "another method on this path; `Allow` names the ones served"),
     "413": _error(413, "a body over 1 MB (checked before anything else)"),
-    "503": _error(503, "the store cannot be used right now; try again shortly"),
+    "503": _error(503, "the store cannot be used right now; try again after `Retry-After` seconds", _RETRY_AFTER),
 }
 _BEARER = {**_ANY, "401": _error(401, "missing or wrong bearer token")}
 _LOOKUP = {
@@ -146,7 +146,7 @@ PATHS: dict[str, Any] = {
                 "200": _json(HEALTH, "ok"),
                 "405": _ANY["405"],
                 "413": _ANY["413"],
-                "503": _json(HEALTH, "the store cannot be used"),
+                "503": _json(HEALTH, "the store cannot be used; `message` says so", _RETRY_AFTER),
             },
         }
     },
@@ -282,7 +282,8 @@ with a wrong signature, or a dashboard token on the admin API), `not_found` (404
 `method_not_allowed` (405, with `Allow`), `invalid_transition` (409: a refused job move), `conflict`
 (409: a business's slug, number or messaging service already taken, or the settings' own business
 changed over the admin API), `payload_too_large` (413), `validation_error` (422, naming the field),
-`rate_limited` (429, with `Retry-After`), `unavailable` (503).
+`rate_limited` (429, with `Retry-After`), `unavailable` (503, with `Retry-After`: the store cannot be
+used right now, e.g. its database connection is lost; the service reconnects by itself).
 
 The `/admin/businesses` operations are the deployment operator's (bearer ADMIN_TOKEN); every other
 bearer operation is a business's dashboard's (its token; API_TOKEN for the default business), and

@@ -209,7 +209,11 @@ _ANY = {
     "403": error_answer(403, "a dashboard token (or API_TOKEN): businesses are managed with ADMIN_TOKEN"),
     "405": error_answer(405, "another method on this path; `Allow` names the ones served"),
     "413": error_answer(413, "a body over 1 MB (checked before anything else)"),
-    "503": error_answer(503, "the store cannot be used right now; try again shortly"),
+    "503": error_answer(
+        503,
+        "the store cannot be used right now; try again after `Retry-After` seconds",
+        {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 0}}},
+    ),
 }
 _MISSING = {"404": error_answer(404, "no such business (or token)")}
 _BODY = {

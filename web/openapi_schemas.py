@@ -297,6 +297,7 @@ HEALTH = {
         "status": {"enum": ["ok", "unavailable"]},
         "store": {"type": "string"},
         "twilio": {"enum": ["live", "console"]},
+        "message": {"type": "string", "description": "with `unavailable`: what cannot be used"},
     },
 }
 

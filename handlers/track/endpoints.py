@@ -27,7 +27,7 @@ from bot.wording import first_name
 from handlers.ratelimit import MissLimiter
 from handlers.responses import error_response
 from handlers.services import services
-from handlers.tenancy import tenants, use
+from handlers.tenancy import scoped_slug, tenants, use
 from handlers.track.view import brand, page_context
 from store import Job, Message, public_message
 from store.settings import Settings
@@ -123,7 +123,11 @@ class _SlowDown(Exception):
 
 
 def token_misses(request: Request) -> MissLimiter:
-    """The app's per-client-address miss limiter (created in web.app.create_app)."""
+    """The app's per-client-address miss rule and clock (created in web.app.create_app; tests swap the clock).
+
+    The misses themselves are counted by the deployment (`_lookup`), so every web process
+    of a shared store counts a client's misses together.
+    """
     return request.app.state.token_misses
 
 
@@ -135,14 +139,15 @@ def _client_key(request: Request) -> str:
 
 async def _lookup(request: Request, raw_token: str | None) -> Job:
     limiter = token_misses(request)
+    deployment = tenants(request).deployment
     key = _client_key(request)
-    wait = limiter.retry_after(key)
+    wait = await limiter.check(deployment, key)
     if wait:
         raise _SlowDown(wait)
     token = normalize_token(raw_token or "")
-    found = await tenants(request).deployment.find_job_by_token(token) if token else None
+    found = await deployment.find_job_by_token(token) if token else None
     if found is None:
-        limiter.record_miss(key)
+        await limiter.count(deployment, key)
         log.debug("tracking lookup missed")  # never the token itself
         raise _TokenMiss
     slug, job = found
@@ -199,13 +204,29 @@ def _brand(settings: Settings | None) -> dict[str, Any]:
     return brand(settings.business_name, settings.business_phone, settings.accent_color)
 
 
+def _only_business(request: Request) -> Settings | None:
+    """The settings to brand a page with before its token names a business: the deployment's one business.
+
+    When the deployment carries several, the page names none: an unknown link must not present
+    itself as one hauler's (nor tell which haulers there are).
+    """
+    everyone = tenants(request)
+    return everyone.default.settings if len(everyone.all()) == 1 else None
+
+
+def unavailable_page(request: Request, retry_after: int) -> Response:
+    """The tracking page while the store cannot be used: 503 with Retry-After, as HTML (web/errors.py)."""
+    scoped = tenants(request).get(scoped_slug(request) or "")
+    settings = scoped.settings if scoped is not None else _only_business(request)
+    context = {**_brand(settings), "wait": retry_after}
+    headers = {"Retry-After": str(retry_after)}
+    return templates.TemplateResponse(request, "unavailable.html", context, 503, headers)
+
+
 async def track_page(request: Request) -> Response:
     """GET /track?token=... and GET /track/{token}: the tracking page (HTML)."""
     raw = request.path_params.get("token") or request.query_params.get("token")
-    everyone = tenants(request)
-    # Until the token names a business, the page names none when the deployment carries several:
-    # an unknown link must not present itself as one hauler's (nor tell which haulers there are).
-    only = everyone.default.settings if len(everyone.all()) == 1 else None
+    only = _only_business(request)
     try:
         job = await _lookup(request, raw)
     except _TokenMiss:

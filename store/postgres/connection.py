@@ -126,6 +126,12 @@ async def _keep_session(conn: Any) -> None:
     return None
 
 
+def _drop(conn: Any) -> None:
+    """Close a pooled connection at once, without a word to the server (which may not be answering)."""
+    with suppress(asyncpg.InterfaceError):  # the pool took it back already (it saw the connection close)
+        conn.terminate()
+
+
 class Database:
     """One pool and one listening connection for a DATABASE_URL, shared by every business's store."""
 
@@ -196,14 +202,25 @@ class Database:
         async with translated(), pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
             try:
                 if transaction:
-                    async with conn.transaction():
+                    started = conn.transaction()
+                    await started.start()
+                    try:
                         yield conn
+                    except _BROKEN:
+                        # No ROLLBACK on a broken connection: to a server that stopped answering (a
+                        # partition) it would wait out another COMMAND_TIMEOUT, and a webhook Twilio's
+                        # 15 s. The connection is dropped below; the server rolls back what it leaves.
+                        raise
+                    except BaseException:
+                        await started.rollback()
+                        raise
+                    await started.commit()
                 else:
                     yield conn
             except _BROKEN:
                 # A server that went away (a restart, a failover) leaves every idle connection dead:
                 # replace them all now, so only this call fails, not the next one on each of them.
-                conn.terminate()
+                _drop(conn)
                 await pool.expire_connections()
                 raise
 

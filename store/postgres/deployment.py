@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from bot.errors import NotFound
 from store.base import Job, Store
 from store.deployment import DEFAULT_BUSINESS, BusinessRecord, Conflict, Deployment, check_unclaimed
+from store.postgres import throttles
 from store.postgres.connection import Connection, Database
 from store.postgres.rows import searchable
 from store.postgres.store import PostgresStore
@@ -102,6 +103,14 @@ class PostgresDeployment(Deployment):
             check_unclaimed(record, others, reserved)
             await conn.execute("UPDATE businesses SET record = $2 WHERE slug = $1", slug, record)
         return record
+
+    # -- throttles that span businesses: one statement each (store/postgres/throttles.py) --
+
+    async def count_miss(self, key: str, now: str, window_seconds: float, limit: int) -> float:
+        return await throttles.count_miss(self.db, key, now, window_seconds, limit)
+
+    async def miss_retry_after(self, key: str, now: str) -> float:
+        return await throttles.miss_retry_after(self.db, key, now)
 
     # -- lookups across businesses: one query each on the global tables ----------
 

@@ -7,7 +7,8 @@ with a lease in `claimed_until`; while the lease runs, nothing is claimed, so a 
 gets them in order. A deliverer that dies leaves its claim to run out.
 
 Kept rows are forgotten by `housekeeping`, which every process runs now and then: keys
-past IDEMPOTENCY_HOURS, and delivered or given-up events past KEEP_DAYS.
+past IDEMPOTENCY_HOURS, delivered or given-up events past KEEP_DAYS, and ended throttle
+windows (store/postgres/throttles.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from store.base import IDEMPOTENCY_HOURS, Event
 from store.postgres.connection import Connection
 from store.postgres.rows import hours_before, seconds_after
 from store.postgres.scope import BusinessScope, wait
+from store.postgres.throttles import forget_throttles
 from store.postgres.writes import find_key
 from store.records import IdempotencyRecord
 
@@ -109,9 +111,11 @@ class OutboxStore(BusinessScope):
 
 
 async def housekeeping(conn: Connection) -> None:
-    """Forget idempotency keys past their time and events delivered or given up KEEP_DAYS ago (every business)."""
+    """Forget idempotency keys past their time, events delivered or given up KEEP_DAYS ago, and ended
+    throttle windows (every business)."""
     now = iso_utc(datetime.now(UTC))
     await conn.execute("DELETE FROM idempotency_keys WHERE created_at <= $1", hours_before(now, IDEMPOTENCY_HOURS))
     await conn.execute(
         "DELETE FROM events WHERE status <> 'pending' AND created_at <= $1", hours_before(now, 24 * KEEP_DAYS)
     )
+    await forget_throttles(conn, now)

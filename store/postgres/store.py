@@ -15,7 +15,8 @@ one process: a tracking token (`tracking_tokens`), a Twilio SID (`twilio_sids`: 
 webhook delivered twice, to two processes at once, is stored once), an Idempotency-Key.
 
 The rest is in its parts (store/postgres/scope.py): the send queue and reminders (queue.py),
-events and idempotency keys (outbox.py), pages (paging.py), whole-store rows (imports.py).
+the send-rate cap (throttles.py), events and idempotency keys (outbox.py), pages (paging.py),
+whole-store rows (imports.py).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from store.postgres.outbox import OutboxStore
 from store.postgres.paging import PagingStore
 from store.postgres.queue import QueueStore
 from store.postgres.rows import FIRST_JOB_ID, is_bigint, job_columns, message_of, message_seq, searchable
+from store.postgres.throttles import ThrottleStore
 
 
-class PostgresStore(QueueStore, OutboxStore, PagingStore, ImportStore, Store):
+class PostgresStore(QueueStore, ThrottleStore, OutboxStore, PagingStore, ImportStore, Store):
     """One business's Store on a shared Database (pool and listener): jobs, messages and phones here,
     the rest in its parts (store/postgres/scope.py)."""
 

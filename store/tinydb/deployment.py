@@ -27,6 +27,7 @@ from store import codec
 from store.base import Job, Store
 from store.deployment import DEFAULT_BUSINESS, BusinessRecord, Deployment, check_unclaimed
 from store.files import read_json, write_atomically
+from store.throttles import MissWindows, seconds_of
 from store.tinydb.group_commit import GroupCommit
 from store.tinydb.store import TinyDBStore
 
@@ -46,6 +47,7 @@ class TinyDBDeployment(Deployment):
         # different businesses share flushes as webhooks to one do (store/tinydb/group_commit.py).
         self._syncer = ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="tinydb-sync")
         self._commits = GroupCommit(self._syncer)
+        self._misses = MissWindows()  # throttled misses (count_miss): one process serves, so memory holds them
 
     def _open_store(self, path: Path) -> Awaitable[TinyDBStore]:
         return TinyDBStore(path, self._commits).open()
@@ -125,6 +127,12 @@ class TinyDBDeployment(Deployment):
             check_unclaimed(record, others, reserved)
             await self._save({**self._records, slug: record})
             return record
+
+    async def count_miss(self, key: str, now: str, window_seconds: float, limit: int) -> float:
+        return self._misses.count(key, seconds_of(now), window_seconds, limit)
+
+    async def miss_retry_after(self, key: str, now: str) -> float:
+        return self._misses.retry_after(key, seconds_of(now))
 
     async def find_job_by_token(self, token: str) -> tuple[str, Job] | None:
         for slug, store in self._stores.items():

@@ -24,7 +24,8 @@ then deleted. Until then, reads see the journal's documents over the files.
 Lookups that span partitions (token, phone, Twilio SID, pending queue,
 opt-outs, phone state) are answered from memory: indexes built by one scan of
 the files at start-up, then the journal replayed over them. The senders'
-claims on pending texts are memory only (store/tinydb/queue.py).
+claims on pending texts are memory only (store/tinydb/queue.py), and so is
+the send-rate schedule (store/throttles.py): one process sends.
 
 Threads: lookups and writes run under one mutex, in the caller's thread;
 they touch memory and append to the journal, never wait for the disk. Reads
@@ -47,6 +48,7 @@ from typing import Any, TypeVar
 from bot.jobs import iso_utc
 from store.base import Event, Job, JobWrite, KeyUsed, Message, Once, Page, PhoneState, Store
 from store.records import IdempotencyRecord
+from store.throttles import SendSchedule, seconds_of
 from store.tinydb import outbox, paging
 from store.tinydb.engine import TinyDBCore
 from store.tinydb.group_commit import GroupCommit
@@ -76,6 +78,7 @@ class TinyDBStore(Store):
         # Set (on the event loop) after every write that queues a text; senders wait on it.
         self._work = asyncio.Event()
         self._events = asyncio.Event()  # the same for the event deliverer (sender/events.py)
+        self._send_slots = SendSchedule()  # the send-rate cap: one process sends, so memory holds it
 
     @property
     def description(self) -> str:
@@ -202,6 +205,9 @@ class TinyDBStore(Store):
             return False
         self._work.clear()
         return True
+
+    async def take_send_slot(self, number: str, now: str, per_second: float) -> float:
+        return self._send_slots.take(number, seconds_of(now), per_second)
 
     async def due_reminders(self, now: str, limit: int) -> list[Job]:
         return await self._now(self.core.due_reminders, now, limit)

@@ -48,8 +48,8 @@ def serve(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        # One worker while the store is TinyDB: the store lives in this
-        # process's memory and holds an exclusive lock on the data folder.
+        # One worker: with TinyDB the store lives in this process's memory behind a lock on the
+        # data folder; with PostgreSQL, run more `qdn serve` processes instead (README).
         workers=1,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
@@ -63,9 +63,6 @@ async def _open_to_serve(database_url: str) -> Deployment | None:
     """The deployment `qdn serve` hands the app: opened here, so a store that cannot be used stops
     start-up with one clear line. A backend whose connections belong to the event loop that opened
     them (PostgreSQL) is checked, closed again, and opened by the lifespan in the server's own loop.
-
-    (Reconstructed by the #19 session after an edit collision on this file: check it against the
-    PostgreSQL author's version.)
     """
     from store import backend_for, open_deployment
 

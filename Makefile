@@ -39,7 +39,7 @@ bench: $(VENV)/.installed-test
 # PostgreSQL (#15): 1 and 2 web processes on one database against bare Starlette and TinyDB, latency
 # at 1k and 200k texts, round trips a request, 2 senders against the send-rate cap (docs/performance.md
 # "PostgreSQL (#15)"). Needs wrk and a PostgreSQL server ($$QDN_TEST_POSTGRES_URL, as the tests). About
-# 3 minutes; the first run also copies the data sets into template databases (qdn_bench_*, ~30 s).
+# 6 minutes; the first run also copies the data sets into template databases (qdn_bench_*, ~30 s).
 bench-postgres: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_postgres.py
 

@@ -1,6 +1,7 @@
 """PostgreSQL benchmark (issue #15): web processes on one database, round trips, senders against the cap.
 
     make bench-postgres     # = .venv/bin/python bench/bench_postgres.py [--seconds 8] [--rounds 2] [--parts ...]
+                            #   [--quiet SECONDS: wait for an idle machine first] [--keep: keep the logs]
 
 Needs wrk and a PostgreSQL server: the admin URL is QDN_TEST_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres, as the tests: tests/pg.py), a role that may
@@ -16,7 +17,10 @@ create databases. Everything runs on this machine, in one run, each figure besid
     shape runs `--rounds` times, alternating (ABC..CBA), on a fresh database (or data folder);
     the figures are the medians. During each timed run the CPU time of the web processes,
     of PostgreSQL (its processes serving that database, and its shared ones: /proc), of wrk,
-    and of everything else on the machine is read, so the report says how much PostgreSQL took.
+    and of everything else on the machine is read, so the report says how much PostgreSQL took
+    (and whether another program ran meanwhile: "other"); on PostgreSQL, also its transactions a
+    request over the server's life (pg_stat_database). Printed beside them: the most 2 cores
+    allow at the CPU a request measured with 1 process.
 (b) latency as history grows: p50 and p99 of the same webhook one at a time (one connection,
     100 warm-up requests, then 1,500), 1 process on PostgreSQL with 200,000 texts against 1,000.
 (c) round trips to PostgreSQL per inbound webhook (a customer's STATUS, a tracking code from a
@@ -28,7 +32,8 @@ create databases. Everything runs on this machine, in one run, each figure besid
 (d) the sender: `--texts` pending texts (300, to as many new phones) queued in one write into a
     copy of the large data set, sent by 2 `python -m web send` processes (console transport,
     SEND_RATE_PER_SECOND=50), then by 1, against the cap: texts per second from 10 % to 90 % sent,
-    the delay from the queueing commit to the first text, CPU per text, and each text printed once.
+    the most sent within any 1 s, the delay from the queueing commit to the first text, CPU and
+    PostgreSQL transactions per text, and each text printed once.
     Then a burst: `--burst` texts (1,000) for 2 senders; senders that send nothing for 20 s are
     reported stalled, with the last error they logged.
 
@@ -679,11 +684,13 @@ class Sending:
     pg_cpu: float  # seconds, PostgreSQL's processes for that database and its shared ones
     stalled: str | None = None  # why nothing more was sent for STALL_SECONDS (the senders' last error)
     transactions: float = 0.0  # PostgreSQL transactions a text (pg_stat_database; start-up included)
+    peak: int = 0  # the most texts sent within any 1 s (marks 50 ms apart)
 
     def line(self) -> str:
         first = "none" if self.first_after is None else f"{self.first_after * 1000:.0f} ms"
         done = f"all {self.texts:,}" if self.sent == self.texts else f"{self.sent:,} of {self.texts:,}"
         text = (f"{self.senders} sender(s), {self.texts:,} texts: {self.per_second:.1f} texts/s (10-90 %), "
+                f"at most {self.peak} in any 1 s, "
                 f"{done} sent in {self.seconds:.1f} s, the first {first} after queueing; per sender "
                 f"{self.per_sender}; CPU a text: senders {self.sender_cpu / max(1, self.sent) * 1000:.2f} ms, "
                 f"PostgreSQL {self.pg_cpu / max(1, self.sent) * 1000:.2f} ms; {self.transactions:.1f} PostgreSQL "
@@ -746,8 +753,13 @@ def sending(databases: Databases, work: Path, senders: int, texts: int, template
 
     first, tenth, ninth = when(1 / texts), when(0.1), when(0.9)
     rate = 0.8 * texts / (ninth - tenth) if tenth is not None and ninth is not None and ninth > tenth else 0.0
+    peak, start = 0, 0
+    for end in range(len(marks)):  # the most sent between two marks at most 1 s apart
+        while marks[end][0] - marks[start][0] > 1.0:
+            start += 1
+        peak = max(peak, marks[end][1] - marks[start][1])
     return Sending(senders, texts, sent, rate, marks[-1][0], first, per_sender, cpu, pg, stalled,
-                   transactions / max(1, sent))  # fmt: skip
+                   transactions / max(1, sent), peak)  # fmt: skip
 
 
 # --- the run --------------------------------------------------------------------------------------------
@@ -827,7 +839,7 @@ def main() -> int:
                 databases.drop_all()
                 print(f"  {sent.line()}", flush=True)
                 summary.append(f"| (d) texts/s, {count} sender(s), {texts:,} queued | {sent.per_second:.1f} "
-                               f"{'(stalled) ' if sent.stalled else ''}| {SEND_RATE} (cap) "
+                               f"{'(stalled) ' if sent.stalled else ''}(most in 1 s: {sent.peak}) | {SEND_RATE} (cap) "
                                f"| {sent.per_second / SEND_RATE:.2f} | 1.00 |")  # fmt: skip
     finally:
         databases.drop_all()

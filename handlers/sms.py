@@ -161,7 +161,7 @@ async def _facts(svc: Services, command: talk.Command, sender: str, now: datetim
     return talk.Facts(
         sender=sender,
         now=now,
-        opted_out=await store.is_opted_out(sender),
+        opted_out=bool(phone_state.get("opted_out")),  # Store.is_opted_out reads this key: one read, not two
         phone_state=phone_state,
         sender_open_jobs=await store.list_jobs(statuses=OPEN_STATUSES, phone=sender) if need.sender_open_jobs else (),
         open_jobs=await store.list_jobs(statuses=OPEN_STATUSES) if need.open_jobs else (),

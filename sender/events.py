@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks import Webhook
 
+from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from sender.pacing import Backoff
 from store import DEFAULT_BUSINESS, Event, Store, public_job
@@ -112,6 +113,9 @@ class EventSender:
         while not self._stopping.is_set():
             try:
                 await self.step()
+            except StoreUnavailable as error:  # the database is away: one line, not a traceback a second
+                log.warning("events: %s; trying again", error)
+                await self._sleep(1.0)
             except Exception:  # never let a bug stop the events silently
                 log.exception("event delivery error; carrying on")
                 await self._sleep(1.0)

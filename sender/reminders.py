@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 from bot import reminders
+from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from bot.notifications import Notifier
 from bot.reminders import ReminderPolicy
@@ -110,6 +111,9 @@ class Reminders:
         while not self._stopped.is_set():
             try:
                 pause = 0.0 if await self.run_once() >= BATCH else await self._pause()
+            except StoreUnavailable as error:  # the database is away: one line, not a traceback
+                log.warning("reminders: %s; trying again shortly", error)
+                pause = 5.0
             except Exception:  # a store hiccup must not end reminders for good
                 log.exception("reminders: error; trying again shortly")
                 pause = 5.0

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from sender.attempt import Attempts
 from sender.pacing import Backoff, SendSlots
@@ -147,6 +148,9 @@ class Sender:
         while not self._stopping:
             try:
                 await self._step()
+            except StoreUnavailable as error:  # the database is away: one line, not a traceback a second
+                log.warning("sender: %s; trying again", error)
+                await asyncio.sleep(1)
             except Exception:  # never let a bug stop all texts silently
                 log.exception("sender error; carrying on")
                 await asyncio.sleep(1)

@@ -25,6 +25,7 @@ from starlette.testclient import TestClient
 
 import store as store_registry
 from bot import jobs
+from bot.errors import StoreUnavailable
 from bot.messages import OPTED_OUT_REASON
 from handlers.services import Services
 from sender.__main__ import send_until
@@ -696,3 +697,46 @@ def test_qdn_send_sends_what_a_web_process_without_a_sender_queued(tmp_path, cap
 
     (message,) = asyncio.run(main())
     assert message["status"] == "sent"
+
+
+class _AwayOnce:
+    """A store whose first claim finds the database away (as PostgreSQL's does), then works."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def claim_due(self, now: str, limit: int, lease_seconds: float) -> list[dict[str, Any]]:
+        if not self.failed:
+            self.failed = True
+            raise StoreUnavailable("the database cannot be reached (connection refused)")
+        return await self._store.claim_due(now, limit, lease_seconds)
+
+
+def test_a_database_away_is_one_warning_line_and_the_sender_carries_on(tmp_path, caplog, capsys):
+    settings = load_settings(base_environ(tmp_path), env_file=None)
+
+    async def main() -> dict[str, Any]:
+        store = await open_store(settings.database_url)
+        try:
+            job = await create_job(Services(settings=settings, store=store))
+            away = _AwayOnce(store)
+            sender = Sender(away, ConsoleTransport(), rate_per_second=100, give_up_hours=24)  # type: ignore[arg-type]
+            async with running(sender):
+                async with asyncio.timeout(DEADLINE):
+                    while (await store.job_messages(job["id"]))[0]["status"] != "sent":
+                        await asyncio.sleep(0.05)
+            return {"failed": away.failed, "messages": await store.job_messages(job["id"])}
+        finally:
+            await store.close()
+
+    outcome = asyncio.run(main())
+    assert outcome["failed"] and outcome["messages"][0]["status"] == "sent"
+    warnings = [r for r in caplog.records if r.name == "qdn.sender" and r.levelname == "WARNING"]
+    assert [r.getMessage() for r in warnings] == [
+        "sender: the database cannot be reached (connection refused); trying again"
+    ]
+    assert not any(r.exc_info for r in caplog.records if r.name == "qdn.sender")

@@ -23,7 +23,7 @@ from handlers.services import services
 from handlers.signature import verified_form
 from handlers.tenancy import Tenant, tenants
 from handlers.twilio_fields import plain_number
-from store import Store
+from store import Message, Store
 
 log = logging.getLogger("qdn.status")
 
@@ -61,18 +61,21 @@ async def status_callback(request: Request) -> Response:
     code = plain_number(form.get("ErrorCode"))
     store = services(request).store
 
-    message = await store.find_message_by_sid(sid)
-    if message is None:
-        log.info("status %s for unknown message %s; ignored", reported, sid)
-        return Response(status_code=204)
-    if message.get("direction") != "outbound":
+    def report(message: Message) -> Message | None:
         # Delivery reports are about texts we sent. An inbound text stays `received`, and a 21610 naming
         # one must not opt out its `to` -- the business's own number -- nor the person who texted us.
+        if message.get("direction") != "outbound":
+            return None
+        return with_report(message, status, code, form.get("ErrorMessage"))
+
+    found = await store.update_message_by_sid(sid, report)  # one read of its conversation, not two
+    if found is None:
+        log.info("status %s for unknown message %s; ignored", reported, sid)
+        return Response(status_code=204)
+    message, updated = found
+    if message.get("direction") != "outbound":
         log.info("status %s for inbound message %s; ignored", reported, message["id"])
         return Response(status_code=204)
-    updated = await store.update_message(
-        message["id"], lambda m: with_report(m, status, code, form.get("ErrorMessage"))
-    )
     if updated["status"] != message["status"]:
         log.info("message %s (%s): %s -> %s", message["id"], sid, message["status"], updated["status"])
     if code == OPTED_OUT_CODE:  # the recipient texted STOP: https://www.twilio.com/docs/api/errors/21610

@@ -190,6 +190,19 @@ class Store(ABC):
         A replaced message keeps its id and gets a new `updated_at`; NotFound if there is none.
         """
 
+    async def update_message_by_sid(
+        self, twilio_sid: str, change: Callable[[Message], Message | None]
+    ) -> tuple[Message, Message] | None:
+        """update_message on the message with this Twilio SID: (it before, it after), or None if none has it.
+
+        What a status callback does. A backend may do it in one read (TinyDB: the conversation
+        file once, not twice); this default finds the message, then updates it.
+        """
+        message = await self.find_message_by_sid(twilio_sid)
+        if message is None:
+            return None
+        return message, await self.update_message(message["id"], change)
+
     # Both lists are oldest first: by `created_at`, and messages with equal `created_at` in the
     # order they were written (within one conversation: a job's, or a phone's texts outside any
     # job), however many share the millisecond. A caller can stamp a message with the time it

@@ -144,6 +144,21 @@ class Documents(Partitions):
         self._commit([op, *self._outbox_ops(message=(current, updated))])
         return updated
 
+    def update_message_by_sid(
+        self, twilio_sid: str, change: Callable[[Message], Message | None]
+    ) -> tuple[Message, Message] | None:
+        message_id = self.index.by_sid.get(twilio_sid)
+        if message_id is None:
+            return None
+        seen: list[Message] = []
+
+        def keep(current: Message) -> Message | None:
+            seen.append(dict(current))
+            return change(current)
+
+        after = self.update_message(message_id, keep)  # which reads the conversation file once
+        return seen[0], after
+
     def job_messages(self, job_id: int) -> list[Message]:
         self.get_job(job_id)
         # By time, ties in the order written (Store.job_messages): the file's messages come in doc

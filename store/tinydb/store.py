@@ -177,6 +177,13 @@ class TinyDBStore(Store):
     async def update_message(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
         return await self._off_loop(self.core.update_message, message_id, change)
 
+    async def update_message_by_sid(
+        self, twilio_sid: str, change: Callable[[Message], Message | None]
+    ) -> tuple[Message, Message] | None:
+        if twilio_sid not in self.core.index.by_sid:  # a report on a text we never logged: memory only
+            return await self._now(self.core.update_message_by_sid, twilio_sid, change)
+        return await self._off_loop(self.core.update_message_by_sid, twilio_sid, change)
+
     async def job_messages(self, job_id: int) -> list[Message]:
         return await self._off_loop(self.core.job_messages, job_id)
 

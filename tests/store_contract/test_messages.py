@@ -168,6 +168,29 @@ def test_find_message_by_sid(database_url: str) -> None:
     assert by_job_sid == text and by_own_sid == own and unknown is None
 
 
+def test_update_message_by_sid_gives_the_message_before_and_after(database_url: str) -> None:
+    async def scenario():
+        store = await open_store(database_url)
+        try:
+            await add_job(store)
+            sent = await store.add_message({**outbound(CUSTOMER, "on our way", job_id=1001), "twilio_sid": "SMout"})
+            loose = await store.add_message({**outbound(OTHER, "hello"), "twilio_sid": "SMloose"})
+            delivered = await store.update_message_by_sid("SMout", lambda m: {**m, "status": "delivered"})
+            untouched = await store.update_message_by_sid("SMloose", lambda m: None)
+            unknown = await store.update_message_by_sid("SMnone", lambda m: {**m, "status": "failed"})
+            return sent, loose, delivered, untouched, unknown, await store.find_message_by_sid("SMout")
+        finally:
+            await store.close()
+
+    sent, loose, delivered, untouched, unknown, stored = run(scenario())
+    assert delivered is not None and untouched is not None
+    before, after = delivered
+    assert before == sent and after["id"] == sent["id"] and after["status"] == "delivered"
+    assert stored == after
+    assert untouched == (loose, loose)  # no change: nothing written
+    assert unknown is None
+
+
 def test_a_dispatchers_texts_in_a_customers_job_are_found_by_the_dispatchers_phone(database_url: str) -> None:
     relay = {"direction": "outbound", "kind": "relay", "job_id": 1001, "phone": DISPATCHER, "from": BUSINESS,
              "to": DISPATCHER, "body": "Dana (1001): late? Reply: R 1001 <text>", "status": "pending"}  # fmt: skip

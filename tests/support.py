@@ -8,9 +8,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -95,3 +95,18 @@ class LiveServer:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10)
+
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T | None], what: str, within: float = 15.0) -> T:
+    """Poll `check` until it returns something; `within` seconds only turn a hang into a failure
+    (nothing a test asserts is timed)."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")

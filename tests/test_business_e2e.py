@@ -13,16 +13,15 @@ acme's number; the default business's through the deployment's.
 from __future__ import annotations
 
 import itertools
-import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 
-from tests.support import API_TOKEN, LiveServer, job_body
+from tests.support import API_TOKEN, LiveServer, eventually, job_body
 from tests.twilio_fake import (
     ACCOUNT_SID,
     API_KEY,
@@ -41,7 +40,6 @@ from tests.twilio_fake import (
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-3b8d1e"
 ACME_SID = "AC" + "ac" * 16
@@ -55,16 +53,6 @@ HANG_GUARD_SECONDS = 15  # only turns a hang into a failure; nothing here measur
 
 _customers = (f"+1512555{n:04d}" for n in itertools.count(301))
 _sids = (f"SM{n:032x}" for n in itertools.count(0xB1E000))
-
-
-def eventually(check: Callable[[], T | None], what: str) -> T:
-    end = time.monotonic() + HANG_GUARD_SECONDS
-    while time.monotonic() < end:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture(scope="module")

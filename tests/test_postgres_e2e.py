@@ -19,16 +19,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from store.deployment import REGISTRY_REFRESH_SECONDS
+from tests import support
 from tests.pg import fresh_database, require_postgres
 from tests.support import API_TOKEN, LiveServer, job_body
 from tests.test_business_e2e import inbound, phone_log, post_webhook, twiml_messages
@@ -36,25 +38,15 @@ from tests.twilio_fake import ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, FROM
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-pg-e2e-51c0"
 SECRET_KEY = "test-secret-key-for-sealed-twilio-secrets-" + "9d" * 8  # one key for every process
 CARGO_NUMBER = "+15125550888"
 HANG_GUARD_SECONDS = 20  # only turns a hang into a failure
+eventually = partial(support.eventually, within=HANG_GUARD_SECONDS)
 SLACK_SECONDS = 3.0  # a refresh's own read, the request's, a loaded machine
 
 _customers = (f"+1512555{n:04d}" for n in itertools.count(601))
-
-
-def eventually(check: Callable[[], T | None], what: str, within: float = HANG_GUARD_SECONDS) -> T:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 class SendProcess:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +28,7 @@ import httpx
 import pytest
 
 from handlers.responses import STORE_RETRY_AFTER_SECONDS
+from tests import support
 from tests.pg import Cluster, private_cluster
 from tests.support import API_TOKEN, LiveServer, job_body
 from tests.test_business_e2e import inbound
@@ -50,6 +52,7 @@ OUTAGE_SECONDS = 4.0  # how much longer the database stays away once every kind 
 FIRST_503_WITHIN = 10.0  # from its going: one store call's time limits (connect 3 s, statement 5 s)
 RECOVERED_WITHIN = 10.0  # from the database being back (accepting connections, or continued)
 HANG_GUARD_SECONDS = 30.0  # only turns a hang into a failure
+eventually = partial(support.eventually, within=HANG_GUARD_SECONDS)
 
 KINDS = ("job", "text", "list", "page")  # a job created, a text received, the job list, the tracking page
 _numbers = itertools.count(1000)  # customers' phones: +17375551000, ... (count's next is atomic: threads share it)
@@ -140,16 +143,6 @@ class Load:
     def first(self, moment: float, good: Callable[[Answer], bool]) -> Answer | None:
         with self.lock:
             return next((a for a in self.answers if a.started >= moment and good(a)), None)
-
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    end = time.monotonic() + HANG_GUARD_SECONDS
-    while time.monotonic() < end:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture

@@ -13,18 +13,17 @@ import itertools
 import json
 import re
 import threading
-import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
 
-from tests.support import CUSTOMER, DISPATCHER, LiveServer, job_body
+from tests.support import CUSTOMER, DISPATCHER, LiveServer, eventually, job_body
 from tests.test_status_callback import callback
 from tests.twilio_fake import (
     ACCOUNT_SID,
@@ -42,8 +41,6 @@ from tests.twilio_fake import (
 )
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
 
 
 class LocalTwilio:
@@ -101,17 +98,6 @@ class LocalTwilio:
     def forms(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.received)
-
-
-def eventually(check: Callable[[], T | None], what: str, deadline: float = 15) -> T:
-    """Poll `check` until it returns something; `deadline` only turns a hang into a failure."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture

@@ -16,7 +16,20 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from store.base import Event, Job, JobWrite, KeyUsed, Message, Once, Page, PhoneState, Store, public_job, public_message
+from store.base import (
+    Event,
+    Job,
+    JobWrite,
+    KeyUsed,
+    MediaFile,
+    Message,
+    Once,
+    Page,
+    PhoneState,
+    Store,
+    public_job,
+    public_message,
+)
 from store.deployment import DEFAULT_BUSINESS, BusinessRecord, Conflict, Deployment
 
 __all__ = [
@@ -29,6 +42,7 @@ __all__ = [
     "Job",
     "JobWrite",
     "KeyUsed",
+    "MediaFile",
     "Message",
     "Once",
     "Page",

@@ -75,6 +75,21 @@ class Page:
     after: list[Any] | None = None
 
 
+@dataclass(frozen=True)
+class MediaFile:
+    """A picture as kept: its bytes and what was learnt of them (`content_type` sniffed from the bytes)."""
+
+    id: str  # bot.media.new_media_id(): random, unguessable
+    content_type: str  # one of bot.media.KEPT_TYPES
+    data: bytes
+    message_id: str  # the message that brought it (or that first sent it)
+    created_at: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
 # How long an Idempotency-Key is kept: a retry within this gets the first answer.
 IDEMPOTENCY_HOURS = 24
 
@@ -306,6 +321,41 @@ class Store(ABC):
     @abstractmethod
     async def is_opted_out(self, phone: str) -> bool:
         """Whether the phone's last word was an opt-out (state key `opted_out`)."""
+
+    # -- pictures (SPEC "Pictures (MMS)") ---------------------------------------
+    #
+    # A picture texted in is named by the inbound row's `media_fetch` items (Twilio's URL, the
+    # type Twilio declared, and the media id chosen at once by the webhook) and fetched later by
+    # the sender's fetcher (sender/media_fetch.py) -- durable work like a send. The inbound row
+    # carries when it is due (`media_due_at`); a fetcher claims it with `update_message` (moving
+    # `media_due_at` a lease ahead, as reminders are claimed through `update_job`), keeps the bytes
+    # with `save_media`, then moves the items to the row's public `media` (or `media_failed`) and
+    # clears `media_due_at` in one more `update_message`. The bytes live in the store's media
+    # area: TinyDB, files in a folder beside its own; PostgreSQL, a table.
+
+    # TEMPORARY (until both backends implement them): not abstract yet
+    async def save_media(self, media: MediaFile) -> None:
+        """Keep a picture's bytes durably (on disk / committed) before returning.
+
+        Saving the same id again with the same bytes is harmless (two fetchers racing on an
+        expired lease); the first one saved stays.
+        """
+        raise NotImplementedError
+
+    # TEMPORARY (until both backends implement them): not abstract yet
+    async def load_media(self, media_id: str) -> MediaFile | None:
+        """The picture kept under this id, None for any id this store does not hold (or malformed)."""
+        raise NotImplementedError
+
+    # TEMPORARY (until both backends implement them): not abstract yet
+    async def due_media(self, now: str, limit: int) -> list[Message]:
+        """Up to `limit` messages whose `media_due_at` is at or before `now` (ISO UTC), earliest first."""
+        raise NotImplementedError
+
+    # TEMPORARY (until both backends implement them): not abstract yet
+    async def next_media_due(self) -> str | None:
+        """The earliest `media_due_at` of any message (ISO UTC), None if no fetch waits."""
+        raise NotImplementedError
 
     # -- a whole store, read and written as rows (`qdn store copy`, store/copy.py) -
     #

@@ -77,6 +77,10 @@ PublicMessage = TypedDict(
         "error_message": str | None,
         "created_at": str,  # the conversation's order: by this, ties in the order written
         "updated_at": str,
+        # Pictures it carries (SPEC "Pictures (MMS)"): [{id, type, size, url}]; [] for none. Rows keep
+        # {id, type, size}; `url` is made when the message is shown (a bearer URL for dashboards,
+        # a signed expiring link on the customer's page).
+        "media": list[dict[str, Any]],
     },
     total=False,
 )
@@ -88,6 +92,16 @@ class MessageRecord(PublicMessage, total=False):
     # An inbound text (handlers/sms.py, bot.messages.inbound_message).
     num_media: str  # Twilio's NumMedia, as sent
     reply_body: str | None  # the TwiML answer it got; a repeated delivery gets the same again
+    # Its pictures still to fetch from Twilio (Store.due_media): [{id, url, type}] -- our media id,
+    # Twilio's MediaUrl{i} and the MediaContentType{i} it declared (never trusted: the bytes are sniffed).
+    media_fetch: list[dict[str, Any]]
+    media_due_at: str | None  # the fetch is due (or its claim's lease ends) then; None: nothing to fetch
+    media_attempts: int  # fetches tried
+    media_failed: list[dict[str, Any]]  # [{id, error}]: pictures given up on (not Twilio's, 404, not a picture ...)
+
+    # An outbound text with pictures (an MMS; `media` as above): when they come from a text still
+    # being fetched, the sender holds it until that text's fetch has ended.
+    media_wait_sid: str | None  # the MessageSid of that inbound text
 
     # An outbound text the sender works on (sender/).
     attempts: int  # sends tried

@@ -22,6 +22,7 @@ from starlette.datastructures import CommaSeparatedStrings, Secret
 
 from bot.errors import ValidationError
 from bot.events_config import check_events
+from bot.media import LinkKeys, link_path
 from bot.notifications import Business, Notifier
 from bot.phones import normalize_phone
 from bot.redaction import redact
@@ -88,9 +89,18 @@ class Settings:
     secret_key: Secret = NO_SECRET
     business_slug: str = "default"
     accent_color: str | None = None
+    # Pictures (SPEC "Pictures (MMS)"): whether Twilio's copy of a picture is deleted once ours is kept.
+    delete_twilio_media: bool = True
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url}/track?token={token}"
+
+    def media_url(self, media_id: str, *, seconds: int, now: float) -> str:
+        """A private link to one of this business's pictures, good for `seconds` after `now` (Unix time).
+
+        Signed under SECRET_KEY (bot.media): it opens this picture of this business only, until then."""
+        keys = LinkKeys.from_secret(str(self.secret_key))
+        return self.public_base_url + link_path(keys, self.business_slug, media_id, int(now) + seconds)
 
     @property
     def reminder_policy(self) -> ReminderPolicy:
@@ -259,6 +269,7 @@ def _load(config: Config, make_secrets: bool) -> Settings:
         send_rate_per_second=_positive(config, "SEND_RATE_PER_SECOND", 1),
         send_give_up_hours=_positive(config, "SEND_GIVE_UP_HOURS", 24),
         run_sender=_yes_no(config, "RUN_SENDER", default=True),
+        delete_twilio_media=_yes_no(config, "DELETE_TWILIO_MEDIA", default=True),
         twilio_webhook_shared_key=config("TWILIO_WEBHOOK_SHARED_KEY", cast=Secret, default=None) or None,
         reminder_hour=_reminder_setting(config, "REMINDER_HOUR", "17", parse_hour),
         quiet_hours=_reminder_setting(config, "QUIET_HOURS", "21-8", QuietHours.parse),

@@ -13,6 +13,9 @@ which account and basic-auth user a request used.
 process (TWILIO_API_BASE_URL=server.url): several accounts, each with the
 credentials it accepts (401, Twilio's 20003, for any other), every request
 recorded with the account in its path and the basic-auth user it came with.
+It also keeps pictures as Twilio does (`add_media`): a Media resource answers
+an authenticated GET with a 307 to its "media host" (a path of the same local
+server, which serves the bytes without auth), and records DELETEs.
 """
 
 from __future__ import annotations
@@ -227,6 +230,11 @@ class FakeTwilio:
     def form(request: httpx.Request) -> dict[str, str]:
         return {key: values[0] for key, values in parse_qs(request.content.decode(), keep_blank_values=True).items()}
 
+    @staticmethod
+    def media_urls(request: httpx.Request) -> list[str]:
+        """Every `MediaUrl` of a create, in order (an MMS repeats the field)."""
+        return parse_qs(request.content.decode()).get("MediaUrl", [])
+
     async def _create(self, request: httpx.Request) -> httpx.Response:
         self.creates.append(request)
         outcome = self.script.popleft() if self.script else None
@@ -269,6 +277,20 @@ class Received:
     authorization: str | None  # the header as sent
     form: dict[str, str]  # a create's form; a lookup's query
     status: int  # what the fake answered
+    media_urls: tuple[str, ...] = ()  # a create's MediaUrl fields, in order (an MMS)
+
+
+CDN_PATH = "/media-host/"  # where a Media resource redirects: Twilio's media store, played by the same server
+MEDIA_SEGMENT = "/Media/"
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    """A picture TwilioServer keeps, and the path its media host serves it at."""
+
+    data: bytes
+    content_type: str
+    cdn_path: str
 
 
 AUTHENTICATE_ERROR = {
@@ -295,24 +317,48 @@ class TwilioServer:
         self.received: list[Received] = []
         self.held: list[dict[str, Any]] = []  # messages accepted, oldest first, each with its account_sid
         self._sids = (f"SM{n:032x}" for n in itertools.count(0xB05000))
+        self.media: dict[str, StoredMedia] = {}  # Media resource path -> the picture Twilio keeps
+        self.media_fetches: list[Received] = []  # GETs of Media resources (not of the CDN)
+        self.media_deletes: list[Received] = []
+        self._media_sids = (f"ME{n:032x}" for n in itertools.count(0xC0FFEE))
         self._lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
-                self._answer(*fake._create(self.path, self.headers.get("Authorization"), form))
+                fields = parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True)
+                media = tuple(value for key, value in fields if key == "MediaUrl")
+                self._answer(*fake._create(self.path, self.headers.get("Authorization"), dict(fields), media))
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                if parts.path.startswith(CDN_PATH) or MEDIA_SEGMENT in parts.path:
+                    self._media(*fake._media_get(parts.path, self.headers.get("Authorization")))
+                    return
                 query = dict(parse_qsl(parts.query, keep_blank_values=True))
                 self._answer(*fake._lookup(parts.path, self.headers.get("Authorization"), query))
+
+            def do_DELETE(self) -> None:
+                status = fake._media_delete(self.path, self.headers.get("Authorization"))
+                if status == 204:
+                    self.send_response(204)
+                    self.end_headers()
+                else:
+                    self._answer(status, AUTHENTICATE_ERROR if status == 401 else error_json(404)[1])
 
             def _answer(self, status: int, payload: dict[str, Any]) -> None:
                 body = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _media(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -345,21 +391,62 @@ class TwilioServer:
         users = self.accounts.get(account or "", {})
         return account, pair[0] if pair else None, pair is not None and users.get(pair[0]) == pair[1]
 
-    def _record(self, method: str, path: str, authorization: str | None, form: dict[str, str], status: int) -> None:
+    def _record(
+        self, method: str, path: str, authorization: str | None, form: dict[str, str], status: int, media: tuple = ()
+    ) -> None:
         account, user, _ = self._authenticated(path, authorization)
-        self.received.append(Received(method, path, account, user, authorization, form, status))
+        self.received.append(Received(method, path, account, user, authorization, form, status, media))
 
-    def _create(self, path: str, authorization: str | None, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def _create(
+        self, path: str, authorization: str | None, form: dict[str, str], media: tuple[str, ...] = ()
+    ) -> tuple[int, dict[str, Any]]:
         account, _, allowed = self._authenticated(path, authorization)
         with self._lock:
             if not allowed or path != messages_path(account or ""):
                 status, payload = (401, AUTHENTICATE_ERROR) if not allowed else error_json(404)
-                self._record("POST", path, authorization, form, status)
+                self._record("POST", path, authorization, form, status, media)
                 return status, payload
             message = message_json(next(self._sids), form, account_sid=account or "")
+            message["num_media"] = str(len(media))
             self.held.append(message)
-            self._record("POST", path, authorization, form, 201)
+            self._record("POST", path, authorization, form, 201, media)
             return 201, message
+
+    # -- pictures ----------------------------------------------------------------
+
+    def add_media(self, account_sid: str, message_sid: str, data: bytes, content_type: str = "image/jpeg") -> str:
+        """Keep a picture as Twilio keeps an inbound MMS's; returns its MediaUrl (as a webhook names it)."""
+        path = f"/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{next(self._media_sids)}"
+        with self._lock:
+            self.media[path] = StoredMedia(data, content_type, f"{CDN_PATH}{next(self._media_sids).lower()}")
+        return self.url + path
+
+    def media_kept(self, media_url: str) -> bool:
+        """Whether Twilio still has the picture at `media_url` (False once the service deleted it)."""
+        with self._lock:
+            return urlsplit(media_url).path in self.media
+
+    def _media_get(self, path: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            for stored in self.media.values():
+                if path == stored.cdn_path:  # the media host: a long unguessable path, no auth (like S3's)
+                    return 200, {"Content-Type": stored.content_type}, stored.data
+            account, user, allowed = self._authenticated(path, authorization)
+            found = self.media.get(path)
+            status = 307 if allowed and found else (401 if not allowed else 404)
+            self.media_fetches.append(Received("GET", path, account, user, authorization, {}, status))
+            if status == 307 and found is not None:
+                return 307, {"Location": self.url + found.cdn_path, "Content-Type": "text/html"}, b""
+            payload = AUTHENTICATE_ERROR if status == 401 else error_json(404)[1]
+            return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+
+    def _media_delete(self, path: str, authorization: str | None) -> int:
+        resource = path.split("?")[0].removesuffix(".json")
+        account, user, allowed = self._authenticated(resource, authorization)
+        with self._lock:
+            status = 401 if not allowed else (204 if self.media.pop(resource, None) else 404)
+            self.media_deletes.append(Received("DELETE", resource, account, user, authorization, {}, status))
+            return status
 
     def _lookup(self, path: str, authorization: str | None, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         account, _, allowed = self._authenticated(path, authorization)

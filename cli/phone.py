@@ -12,6 +12,10 @@ GET /messages?phone=... and printed once the sender hands them on, the
 moment a real phone would get them. Texts that went out before the phone
 was switched on are history and are not shown.
 
+A line `/photo PATH [words]` sends a picture (an MMS): the simulator serves the
+file the way Twilio serves a picture texted in (cli/photo_server.py), and the
+service fetches it from there. Pictures the phone receives are shown as links.
+
 Several businesses (`--to`): the phone texts the number given, and the service
 routes the text to the business that owns it. Only the deployment's signing key
 is known here, so a business that uses the deployment's Twilio account (or the
@@ -23,10 +27,12 @@ is that token (else API_TOKEN, the default business's).
 
 from __future__ import annotations
 
+import shlex
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
@@ -35,7 +41,14 @@ from twilio.request_validator import RequestValidator
 from bot.errors import ValidationError
 from bot.phones import normalize_phone
 from cli.api_client import ApiClient, CliError
-from cli.webhook_form import WEBHOOK_PATH, business_number, inbound_sms_form, twiml_messages
+from cli.photo_server import PhotoServer
+from cli.webhook_form import (
+    PLACEHOLDER_ACCOUNT_SID,
+    WEBHOOK_PATH,
+    business_number,
+    inbound_sms_form,
+    twiml_messages,
+)
 from store.settings import DEV_WEBHOOK_SECRET_FILE, Settings
 
 POLL_SECONDS = 1.0
@@ -87,16 +100,31 @@ class Phone:
         # Sending a text and looking for new ones never overlap: the service logs its answer
         # before it responds, and that row must be marked as printed before the watcher looks.
         self.lock = threading.Lock()
+        self.photos: PhotoServer | None = None  # started at the first picture sent
 
-    def text(self, body: str) -> list[str]:
-        """Send one text as a signed webhook; the bodies of the service's TwiML reply."""
-        form = inbound_sms_form(self.settings, self.phone, body, self.to)
+    def close(self) -> None:
+        if self.photos is not None:
+            self.photos.__exit__()
+            self.photos = None
+
+    def text(self, body: str, media: Sequence[tuple[str, str]] = ()) -> list[str]:
+        """Send one text as a signed webhook (an MMS with `media`, from `serve`); the bodies of the TwiML reply."""
+        form = inbound_sms_form(self.settings, self.phone, body, self.to, media)
         signature = RequestValidator(self.secret).compute_signature(self.signed_url, form)
         with self.lock:
             response = self.client.post_form(WEBHOOK_PATH, form, {"X-Twilio-Signature": signature})
             replies = self._answer(response)
             self._mark_printed(replies)
         return replies
+
+    def serve(self, picture: Path) -> tuple[str, str]:
+        """Serve a picture as Twilio would hold it; its (MediaUrl, declared type) for `text`."""
+        if self.settings.twilio_live:
+            # The service fetches pictures from Twilio only (and from loopback only in local use).
+            raise CliError("/photo works in local use only (no Twilio settings): a live service fetches from Twilio")
+        if self.photos is None:
+            self.photos = PhotoServer(self.settings.twilio_account_sid or PLACEHOLDER_ACCOUNT_SID).__enter__()
+        return self.photos.add(picture)
 
     def _answer(self, response: httpx.Response) -> list[str]:
         if response.status_code == 403:
@@ -176,7 +204,24 @@ def _delivery_note(message: dict[str, Any]) -> str:
 
 
 def _later_text(message: dict[str, Any]) -> list[str]:
-    return bubble(f"< [{message['kind']}] ", str(message.get("body") or ""), _delivery_note(message))
+    lines = bubble(f"< [{message['kind']}] ", str(message.get("body") or ""), _delivery_note(message))
+    return lines + [f"  [picture] {item['url']}" for item in message.get("media") or ()]
+
+
+PHOTO_COMMAND = "/photo"
+
+
+def photo_line(line: str) -> tuple[str, list[Path]] | None:
+    """(words, [picture]) of a `/photo PATH [words]` line (PATH may be quoted); None for any other line."""
+    if line != PHOTO_COMMAND and not line.startswith(PHOTO_COMMAND + " "):
+        return None
+    try:
+        parts = shlex.split(line[len(PHOTO_COMMAND) :])
+    except ValueError as error:
+        raise CliError(f"{PHOTO_COMMAND}: {error}") from None
+    if not parts:
+        raise CliError(f"{PHOTO_COMMAND} needs a file: {PHOTO_COMMAND} PATH [words]")
+    return " ".join(parts[1:]), [Path(parts[0]).expanduser()]
 
 
 def _later_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
@@ -241,7 +286,13 @@ def run_chat(phone: Phone, lines: TextIO, out: TextIO, *, interactive: bool, wai
                 continue
             if not interactive:
                 screen.show([f"> {body}"])
-            replies = phone.text(body)
+            try:
+                words, pictures = photo_line(body) or (body, [])
+                media = [phone.serve(picture) for picture in pictures]
+            except CliError as error:  # a bad /photo line: say so, the chat goes on
+                screen.show([f"qdn: {error}"], reprompt=True)
+                continue
+            replies = phone.text(words, media)
             shown = [line for reply in replies for line in bubble("< ", reply)]
             screen.show(shown or ["  (no reply)"], reprompt=True)
         if interactive:
@@ -253,6 +304,7 @@ def run_chat(phone: Phone, lines: TextIO, out: TextIO, *, interactive: bool, wai
     finally:
         stop.set()
         watcher.join()
+        phone.close()
     # One last look, so anything sent before we stopped is shown exactly once.
     screen.show(_later_texts(phone.new_texts()))
     return 0

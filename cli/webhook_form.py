@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
 
 import phonenumbers
 
@@ -34,8 +35,12 @@ def _country(phone: str) -> str:
         return ""
 
 
-def inbound_sms_form(settings: Settings, sender: str, body: str, to: str | None = None) -> dict[str, str]:
+def inbound_sms_form(
+    settings: Settings, sender: str, body: str, to: str | None = None, media: Sequence[tuple[str, str]] = ()
+) -> dict[str, str]:
     """The fields Twilio POSTs for one inbound SMS to `to` (E.164; default `business_number`), a fresh MessageSid each.
+
+    `media`: the (MediaUrl, MediaContentType) of each picture, for an MMS.
 
     The service routes the text by `To` (or `MessagingServiceSid`) to the business that
     owns the number. The deployment's Messaging Service SID goes with texts to its own
@@ -65,6 +70,10 @@ def inbound_sms_form(settings: Settings, sender: str, body: str, to: str | None 
         "From": sender,
         "ApiVersion": TWILIO_API_VERSION,
     }
+    form["NumMedia"] = str(len(media))
+    for index, (url, kind) in enumerate(media):
+        form[f"MediaUrl{index}"] = url
+        form[f"MediaContentType{index}"] = kind
     if settings.twilio_messaging_service_sid and to == own_number:
         form["MessagingServiceSid"] = settings.twilio_messaging_service_sid
     return form

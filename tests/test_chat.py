@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -70,6 +71,7 @@ class StandIn:
     url: str = ""
     token: str = API_TOKEN  # the dashboard token GET /messages answers to
     numbers: tuple[str, ...] = ()  # the businesses' numbers, when it checks `To` (a 404 for another)
+    pictures: list[tuple[int, str | None, bytes]] = field(default_factory=list)  # what fetching MediaUrl0 got
 
     async def sms(self, request: Request) -> Response:
         form = {key: str(value) for key, value in (await request.form()).items()}
@@ -84,6 +86,10 @@ class StandIn:
         self.received.append(form)
         phone, body = form["From"], form["Body"].strip().upper()
         reply = MessagingResponse()
+        if int(form.get("NumMedia", "0")):  # fetch the picture as the service would, while the chat runs
+            async with httpx.AsyncClient() as client:
+                got = await client.get(form["MediaUrl0"])
+            self.pictures.append((got.status_code, got.headers.get("content-type"), got.content))
         if body == "STATUS":
             reply.message("Job 1001 (junk removal) is scheduled. Track: https://sms.example.test/track?token=T")
             self.texts.setdefault(phone, []).append(outbound(f"r{len(self.received)}", phone, "reply", "(logged)"))
@@ -100,6 +106,9 @@ class StandIn:
             for text in self.texts.get(phone, []):
                 text["status"] = "sent" if text["status"] == "pending" else text["status"]
             reply.message("(sent)")
+        elif body == "PICTURE":  # the business sends the phone a picture (an MMS)
+            text = outbound("m1", phone, "notification", "Dropped off.")
+            self.texts.setdefault(phone, []).append({**text, "media": [{"url": "https://sms.example.test/media/x"}]})
         elif body == "LINES":
             reply.message("Open jobs (2):\n1001 scheduled - Dana W.\n1002 arrived - Priya R.")
         elif body == "TWO":
@@ -542,3 +551,74 @@ def test_at_a_terminal_it_prompts_and_shows_texts_as_they_arrive(tmp_path, serve
         assert terminal.process.wait(20) == 0
     finally:
         terminal.stop()
+
+
+# -- pictures (/photo) ----------------------------------------------------------
+
+
+def test_photo_sends_an_mms_whose_picture_can_be_fetched_while_the_chat_runs(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    picture = tmp_path / "junk pile.jpg"
+    picture.write_bytes(b"\xff\xd8\xff\xe0" + b"junk" * 100)
+    run = chat(env, tmp_path, f'/photo "{picture}" How much to haul this?\n', "--from", "512-555-0199", "--url",
+               stand_in.url, "--wait", "0")  # fmt: skip
+    assert run.code == 0, run.err
+    (form,) = stand_in.received
+    assert form["Body"] == "How much to haul this?"
+    assert (form["NumMedia"], form["MediaContentType0"]) == ("1", "image/jpeg")
+    assert re.fullmatch(
+        r"http://127\.0\.0\.1:\d+/2010-04-01/Accounts/AC[0-9a-f]{32}/Messages/MM[0-9a-f]{32}/Media/ME[0-9a-f]{32}",
+        form["MediaUrl0"],
+    )
+    assert stand_in.pictures == [(200, "image/jpeg", picture.read_bytes())]
+    assert "< Got it: How much to haul this?" in run.out
+
+
+def test_a_photo_with_no_words_is_a_picture_only_text(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    picture = tmp_path / "gate.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
+    assert chat(env, tmp_path, f"/photo {picture}\n", "--from", "512-555-0199", "--url", stand_in.url,
+                "--wait", "0").code == 0  # fmt: skip
+    (form,) = stand_in.received
+    assert (form["Body"], form["NumMedia"], form["MediaContentType0"]) == ("", "1", "image/png")
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("/photo", "/photo needs a file"),
+        ("/photo /no/such/file.jpg", "cannot read /no/such/file.jpg"),
+        ('/photo "unclosed.jpg', "/photo: No closing quotation"),
+    ],
+)
+def test_a_bad_photo_line_is_one_line_and_the_chat_goes_on(tmp_path, serve_stand_in, line, said):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    run = chat(env, tmp_path, f"{line}\nhello\n", "--from", "512-555-0199", "--url", stand_in.url, "--wait", "0")
+    assert run.code == 0, run.err
+    assert f"qdn: {said}" in run.out
+    assert [form["Body"] for form in stand_in.received] == ["hello"]  # nothing sent for the bad line
+
+
+def test_photo_is_refused_against_a_live_service(tmp_path, serve_stand_in):
+    env = installed(tmp_path, TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_AUTH_TOKEN="live-token",
+                    TWILIO_FROM_NUMBER="+15125550123")  # fmt: skip
+    stand_in = serve_stand_in(StandIn("live-token"))
+    picture = tmp_path / "a.jpg"
+    picture.write_bytes(b"\xff\xd8\xff")
+    run = chat(env, tmp_path, f"/photo {picture}\n", "--from", "512-555-0199", "--url", stand_in.url, "--wait", "0")
+    assert "qdn: /photo works in local use only" in run.out
+    assert stand_in.received == []
+
+
+def test_a_picture_the_phone_receives_is_shown_as_its_link(tmp_path, serve_stand_in):
+    env = installed(tmp_path)
+    stand_in = serve_stand_in(StandIn(dev_secret(env)))
+    run = chat(env, tmp_path, "PICTURE\nhi\n", "--from", "512-555-0199", "--url", stand_in.url, "--wait", "1.5")
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    at = lines.index("< [notification] Dropped off.")
+    assert lines[at + 1] == "  [picture] https://sms.example.test/media/x"

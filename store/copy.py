@@ -9,7 +9,10 @@ under SECRET_KEY, dashboard tokens stay hashes) and, for every business, its job
 texts (in order, every key kept -- status, Twilio SIDs, `send_started_at`, times --
 but the message id, which the target makes), and phone states (opt-outs, loop
 guards). Pending texts are messages like any other: they arrive `pending` and
-unclaimed, and the target's senders take them up.
+unclaimed, and the target's senders take them up. So are texts whose pictures are
+still to fetch (`media_due_at`): the target's fetchers take them up. The pictures the
+messages carry (`media`) are copied after the rows, each under its own id, with the
+target's id of the message that brought it.
 
 What is not: idempotency keys (kept 24 hours; a client retrying a request made
 before the switch gets it acted on again) and dashboard events not delivered yet
@@ -21,7 +24,8 @@ The target must be empty -- no business registered, no job, no phone in the defa
 business -- so a copy never mixes two deployments. Rows are written in batches, each
 one atomic (Store.import_rows); afterwards everything is read back from the target
 and compared with the source, business by business: counts and a digest of every
-row (message ids aside). A copy that fails halfway leaves a non-empty target, which a
+row and picture (message ids aside: a picture's message is digested as its place in
+the reading order). A copy that fails halfway leaves a non-empty target, which a
 second run refuses: empty it (drop and re-create the database, or delete the folder).
 """
 
@@ -31,13 +35,13 @@ import hashlib
 import json
 import shutil
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.errors import StoreError
-from store.base import Job, Message, PhoneState, Store
+from store.base import Job, MediaFile, Message, PhoneState, Store
 from store.deployment import Deployment
 
 JOBS_PER_WRITE = 100  # jobs (with their whole conversations) per import_rows call
@@ -65,13 +69,42 @@ class Rows:
 
 
 @dataclass
+class Pictures:
+    """The pictures a store's messages carry (`media`), met while its rows are read: each id once, in
+    the order first met, and the place in the reading order of each message carrying any -- a
+    picture's `message_id` names one of those, by an id a copy does not keep."""
+
+    ids: list[str] = field(default_factory=list)
+    places: dict[str, int] = field(default_factory=dict)  # message id -> its place among all messages read
+    read: int = 0
+    _known: set[str] = field(default_factory=set)
+
+    def meet(self, messages: list[Message]) -> None:
+        known = self._known
+        for message in messages:
+            items = message.get("media") or []
+            if items:
+                self.places[message["id"]] = self.read
+            for item in items:
+                media_id = item.get("id") if isinstance(item, dict) else None
+                if isinstance(media_id, str) and media_id not in known:
+                    known.add(media_id)
+                    self.ids.append(media_id)
+            self.read += 1
+
+    def place_of(self, media: MediaFile) -> int | None:
+        return self.places.get(media.message_id)
+
+
+@dataclass
 class Tally:
-    """What one business's store holds: counts, and a digest of every row in reading order."""
+    """What one business's store holds: counts, and a digest of every row and picture in reading order."""
 
     jobs: int = 0
     messages: int = 0
     pending: int = 0
     phones: int = 0
+    pictures: int = 0
     digest: Any = field(default_factory=hashlib.sha256)
 
     def add(self, rows: Rows) -> None:
@@ -82,8 +115,16 @@ class Tally:
             for item in items:
                 self.digest.update(json.dumps([kind, item], sort_keys=True, default=str).encode() + b"\n")
 
-    def counts(self) -> tuple[int, int, int, int]:
-        return self.jobs, self.messages, self.pending, self.phones
+    def add_picture(self, media_id: str, media: MediaFile | None, place: int | None) -> None:
+        """A picture named by a message: held (its type, bytes, time and message's place) or not."""
+        held = None
+        if media is not None:
+            self.pictures += 1
+            held = [media.content_type, hashlib.sha256(media.data).hexdigest(), media.created_at, place]
+        self.digest.update(json.dumps(["picture", media_id, held]).encode() + b"\n")
+
+    def counts(self) -> tuple[int, int, int, int, int]:
+        return self.jobs, self.messages, self.pending, self.phones, self.pictures
 
     def same(self, other: Tally) -> bool:
         return self.counts() == other.counts() and self.digest.digest() == other.digest.digest()
@@ -97,14 +138,16 @@ class CopyReport:
     events_waiting: list[str]  # businesses whose source store had dashboard events not delivered yet
 
     def lines(self) -> list[str]:
-        lines = [f"{'business':<20} {'side':<6} {'jobs':>8} {'messages':>9} {'pending':>8} {'phones':>7}"]
+        lines = [
+            f"{'business':<20} {'side':<6} {'jobs':>8} {'messages':>9} {'pending':>8} {'phones':>7} {'pictures':>8}"
+        ]
         for slug, source in self.source.items():
             for side, tally in (("source", source), ("target", self.target[slug])):
-                jobs, messages, pending, phones = tally.counts()
-                lines.append(f"{slug:<20} {side:<6} {jobs:>8} {messages:>9} {pending:>8} {phones:>7}")
+                jobs, messages, pending, phones, pictures = tally.counts()
+                lines.append(f"{slug:<20} {side:<6} {jobs:>8} {messages:>9} {pending:>8} {phones:>7} {pictures:>8}")
         source_count, target_count = self.businesses
         lines.append(f"Registered businesses: source {source_count}, target {target_count}.")
-        lines.append("Verified: the target holds every row the source holds (message ids are new).")
+        lines.append("Verified: the target holds every row and picture the source holds (message ids are new).")
         lines.append("Not copied: idempotency keys (a retry of a request made before the copy acts again).")
         if self.events_waiting:
             lines.append(
@@ -131,30 +174,55 @@ def _as_copied(message: Message) -> Message:
     return {key: value for key, value in message.items() if key not in LEFT_OUT}
 
 
-async def read_rows(store: Store) -> AsyncIterator[Rows]:
+async def read_rows(store: Store, pictures: Pictures | None = None) -> AsyncIterator[Rows]:
     """Everything a business's store holds, in batches: jobs (by id) with their conversations, then
-    phones (sorted) with their states and own texts; each conversation in its reading order."""
+    phones (sorted) with their states and own texts; each conversation in its reading order.
+    `pictures` meets each batch's messages (with their ids) before the ids are dropped."""
     jobs = sorted(await store.list_jobs(), key=lambda job: job["id"])
-    for chunk in _chunks(jobs, JOBS_PER_WRITE):
+    batches: list[tuple[list[Job], list[str]]] = [(chunk, []) for chunk in _chunks(jobs, JOBS_PER_WRITE)]
+    batches += [([], chunk) for chunk in _chunks(await store.phones(), PHONES_PER_WRITE)]
+    for chunk, phones in batches:
         rows = Rows(jobs=chunk)
         for job in chunk:
-            rows.messages += [_as_copied(message) for message in await store.job_messages(job["id"])]
-        yield rows
-    for chunk in _chunks(await store.phones(), PHONES_PER_WRITE):
-        rows = Rows()
-        for phone in chunk:
+            rows.messages += await store.job_messages(job["id"])
+        for phone in phones:
             rows.phones[phone] = await store.get_phone(phone)
             own = await store.phone_messages(phone)
-            rows.messages += [_as_copied(m) for m in own if m.get("job_id") is None and m.get("phone") == phone]
+            rows.messages += [m for m in own if m.get("job_id") is None and m.get("phone") == phone]
+        if pictures is not None:
+            pictures.meet(rows.messages)
+        rows.messages = [_as_copied(message) for message in rows.messages]
         yield rows
 
 
 async def tally(store: Store) -> Tally:
     """What the store holds, read whole."""
     counted = Tally(pending=len(await store.pending_messages()))
-    async for rows in read_rows(store):
+    met = Pictures()
+    async for rows in read_rows(store, met):
         counted.add(rows)
+    for media_id in met.ids:
+        media = await store.load_media(media_id)
+        counted.add_picture(media_id, media, None if media is None else met.place_of(media))
     return counted
+
+
+async def copy_pictures(source: Store, target: Store, met: Pictures, counted: Tally) -> None:
+    """Each picture `met` in the source's rows, saved in the target (whose rows are copied already) under
+    its id, its `message_id` the target's id of the message at the same place; and tallied."""
+    if not met.ids:  # the usual store before pictures: no second pass over the target
+        return
+    there = Pictures()
+    async for _ in read_rows(target, there):
+        pass
+    target_id = {place: message_id for message_id, place in there.places.items()}
+    for media_id in met.ids:
+        media = await source.load_media(media_id)
+        place = None if media is None else met.place_of(media)
+        counted.add_picture(media_id, media, place)
+        if media is not None:  # a picture named but not held (never fetched) has nothing to copy
+            moved = target_id.get(place) if place is not None else None
+            await target.save_media(replace(media, message_id=moved or media.message_id))
 
 
 async def emptiness_problem(target: Deployment) -> str | None:
@@ -183,9 +251,11 @@ async def copy_deployment(source: Deployment, target: Deployment) -> CopyReport:
     for slug, store in source.stores().items():
         counted = Tally(pending=len(await store.pending_messages()))
         destination = target.store(slug)
-        async for rows in read_rows(store):
+        met = Pictures()
+        async for rows in read_rows(store, met):
             counted.add(rows)
             await destination.import_rows(jobs=rows.jobs, messages=rows.messages, phones=rows.phones)
+        await copy_pictures(store, destination, met, counted)
         copied[slug] = counted
         if await store.next_event_due() is not None:
             waiting.append(slug)
@@ -206,7 +276,9 @@ def _verify(report: CopyReport, records: list[dict[str, Any]], copied_records: l
     for slug, source in report.source.items():
         target = report.target[slug]
         if source.counts() != target.counts():
-            problems.append(f"{slug}: jobs, messages, pending, phones {source.counts()} became {target.counts()}")
+            problems.append(
+                f"{slug}: jobs, messages, pending, phones, pictures {source.counts()} became {target.counts()}"
+            )
         elif not source.same(target):
             problems.append(f"{slug}: as many rows, but not the same")
     if problems:

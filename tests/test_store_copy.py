@@ -2,7 +2,9 @@
 
 The source is a real deployment built through the service itself (tests/businesses.py): the
 default business and "acme", each with jobs, conversations, pending texts (nothing is sent),
-a stranger's texts outside any job, an opt-out, an appointment with its reminder due. It is
+a stranger's texts outside any job, an opt-out, an appointment with its reminder due -- and
+pictures (written into the store directly, as the fetcher would): a customer's, a dispatcher's
+sent on as an MMS, a stranger's, acme's own, one given up on and one still to fetch. It is
 copied by the real command line into TinyDB and into PostgreSQL (a fresh database; skipped
 with the reason where no server runs, a failure under CI=true). Then:
 
@@ -10,6 +12,8 @@ with the reason where no server runs, a failure under CI=true). Then:
 - every row reads back alike -- jobs whole, conversations in order with every key but the
   message id, phone states, pending texts, the registry records -- both through the rows the
   copy reads and through phones' logs read directly (so a phone the copy failed to list shows);
+- every picture too: its bytes and type under the same id, its message the copy of the one
+  that brought it (by the target's new id), and the fetch still due is due in the target;
 - a service started on the copy answers as one on the source does: the same job lists to the
   default business's and acme's dashboard tokens, the same tracking page, the same TwiML to a
   signed STATUS text and to a repeated delivery of a text from before the copy, acme's
@@ -40,7 +44,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.jobs import new_job, utc_now
-from store import Deployment, JobWrite, open_deployment
+from bot.media import new_media_id
+from store import Deployment, JobWrite, MediaFile, Message, Store, open_deployment
 from store.copy import read_rows
 from store.secret_box import SecretBox
 from store.settings import SECRET_KEY_FILE, load_settings
@@ -82,7 +87,43 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
         assert world.create_job(ACME, {**ACME.job_1001(), "customer_phone": OTHER_CUSTOMER})["id"] == 1002
         world.text(ACME, ACME.dispatcher, "EN ROUTE 1002 15")
         tokens = dict(world.bearers)
+    asyncio.run(add_pictures(environ_of(root)["DATABASE_URL"]))
     return root, tokens
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(255, -1, -1)) * 16
+
+
+async def add_pictures(database_url: str) -> None:
+    """Pictures as the fetcher leaves them: rows carrying `media` (or still `media_fetch`), bytes kept."""
+    deployment = await open_deployment(database_url)
+    try:
+        default, acme = deployment.default, deployment.store(ACME.slug)
+
+        async def brought(store: Store, row: Message, *pictures: tuple[str, bytes]) -> Message:
+            ids = [new_media_id() for _ in pictures]
+            items = [{"id": i, "type": kind, "size": len(data)} for i, (kind, data) in zip(ids, pictures, strict=True)]
+            stored = await store.add_message({**row, "num_media": str(len(items)), "media": items})
+            for media_id, (kind, data) in zip(ids, pictures, strict=True):
+                await store.save_media(MediaFile(media_id, kind, data, stored["id"], utc_now()))
+            return stored
+
+        failed = [{"id": new_media_id(), "error": "not a picture"}]
+        await brought(default, {**sms_row(CUSTOMER, "this lot"), "job_id": 1001, "media_failed": failed},
+                      ("image/png", PNG), ("image/jpeg", JPEG))  # fmt: skip
+        dispatcher = {**sms_row(DEFAULT.dispatcher, "ARRIVED 1002"), "job_id": 1002, "kind": "command"}
+        proof = await brought(default, dispatcher, ("image/jpeg", JPEG + b"proof"))
+        mms = {**sms_row(OTHER_CUSTOMER, "Delivered here."), "job_id": 1002, "direction": "outbound",
+               "kind": "notification", "from": DEFAULT.number, "to": OTHER_CUSTOMER, "status": "sent"}  # fmt: skip
+        await default.add_message({**mms, "media": [{"id": proof["media"][0]["id"]}]})  # the proof photo, sent on
+        await brought(default, sms_row(STRANGER, "whose dog?"), ("image/gif", b"GIF89a" + PNG))
+        fetch = [{"id": new_media_id(), "url": "https://api.twilio.com/x", "type": "image/jpeg"}]
+        await default.add_message({**sms_row(STRANGER, "and this"), "media": [], "media_fetch": fetch,
+                                   "media_due_at": "2024-11-27T18:40:00.000Z", "media_attempts": 1})  # fmt: skip
+        await brought(acme, {**sms_row(CUSTOMER, "the gate"), "job_id": 1001, "to": ACME.number}, ("image/png", PNG))
+    finally:
+        await deployment.close()
 
 
 @pytest.fixture
@@ -131,8 +172,8 @@ def copy(source: Path, to: str, cwd: Path, **overrides: str) -> subprocess.Compl
 
 
 def printed_counts(output: str) -> dict[tuple[str, str], tuple[int, ...]]:
-    """(business, side) -> (jobs, messages, pending, phones), from the table the command prints."""
-    rows = re.findall(r"^(\S+)\s+(source|target)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$", output, re.MULTILINE)
+    """(business, side) -> (jobs, messages, pending, phones, pictures), from the table the command prints."""
+    rows = re.findall(r"^(\S+)\s+(source|target)" + r"\s+(\d+)" * 5 + r"\s*$", output, re.MULTILINE)
     return {(slug, side): tuple(map(int, numbers)) for slug, side, *numbers in rows}
 
 
@@ -143,17 +184,34 @@ def without_ids(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{key: value for key, value in message.items() if key != "id"} for message in messages]
 
 
+async def _pictures(store: Store, messages: list[Message]) -> dict[str, Any]:
+    """Each picture the messages name: its type, bytes, time and the message that brought it (without ids)."""
+    by_id = {message["id"]: message for message in messages}
+    named = dict.fromkeys(item["id"] for message in messages for item in message.get("media") or [])
+    pictures: dict[str, Any] = {}
+    for media_id in named:
+        media = await store.load_media(media_id)
+        owner = None if media is None else without_ids([by_id[media.message_id]])[0]  # KeyError: a stale id
+        pictures[media_id] = None if media is None else (media.content_type, media.data, media.created_at, owner)
+    return pictures
+
+
 async def _contents(deployment: Deployment) -> dict[str, Any]:
     everything: dict[str, Any] = {"registry": await deployment.businesses()}
     for slug, store in deployment.stores().items():
         jobs = sorted(await store.list_jobs(), key=lambda job: job["id"])
+        conversations = {job["id"]: await store.job_messages(job["id"]) for job in jobs}
+        logs = {phone: await store.phone_messages(phone) for phone in PHONES}
+        read = [message for log in [*conversations.values(), *logs.values()] for message in log]
         everything[slug] = {
             "jobs": jobs,
-            "conversations": {job["id"]: without_ids(await store.job_messages(job["id"])) for job in jobs},
-            "phone logs": {phone: without_ids(await store.phone_messages(phone)) for phone in PHONES},
+            "conversations": {job_id: without_ids(messages) for job_id, messages in conversations.items()},
+            "phone logs": {phone: without_ids(log) for phone, log in logs.items()},
             "phone states": {phone: await store.get_phone(phone) for phone in PHONES},
             "pending": without_ids(await store.pending_messages()),
             "rows": [(rows.jobs, without_ids(rows.messages), rows.phones) async for rows in read_rows(store)],
+            "pictures": await _pictures(store, read),
+            "fetches due": (without_ids(await store.due_media(utc_now(), 100)), await store.next_media_due()),
         }
     return everything
 
@@ -169,8 +227,8 @@ def contents(database_url: str) -> dict[str, Any]:
     return asyncio.run(read())
 
 
-def tally(store_contents: dict[str, Any]) -> tuple[int, int, int, int]:
-    """(jobs, messages, pending, phones) of one business, counted from what was read."""
+def tally(store_contents: dict[str, Any]) -> tuple[int, int, int, int, int]:
+    """(jobs, messages, pending, phones, pictures) of one business, counted from what was read."""
     conversations = sum(len(messages) for messages in store_contents["conversations"].values())
     own = sum(
         1
@@ -179,7 +237,8 @@ def tally(store_contents: dict[str, Any]) -> tuple[int, int, int, int]:
         if m["job_id"] is None and m["phone"] == phone
     )
     phones = {phone for _, _, states in store_contents["rows"] for phone in states}
-    return len(store_contents["jobs"]), conversations + own, len(store_contents["pending"]), len(phones)
+    pictures = sum(1 for held in store_contents["pictures"].values() if held is not None)
+    return len(store_contents["jobs"]), conversations + own, len(store_contents["pending"]), len(phones), pictures
 
 
 def source_url(root: Path) -> str:
@@ -212,6 +271,10 @@ def test_copy_prints_the_counts_on_both_sides_and_every_row_reads_back_alike(
     assert default["phone logs"][STRANGER], "the stranger's texts belong to no job"
     assert before[ACME.slug]["phone states"][CUSTOMER]["opted_out"] is True
     assert default["jobs"][0]["reminder_due_at"], "job 1001's appointment has its reminder due"
+    assert tally(default)[4] == 4 and tally(before[ACME.slug])[4] == 1  # the proof photo named twice, counted once
+    assert [m["body"] for m in default["fetches due"][0]] == ["and this"]
+    owners = {owner["body"] for _, _, _, owner in default["pictures"].values()}
+    assert owners == {"this lot", "ARRIVED 1002", "whose dog?"}  # not the MMS that sent the proof photo on
 
 
 def test_a_round_trip_through_postgresql_comes_back_as_it_left(source: Path, tmp_path: Path) -> None:

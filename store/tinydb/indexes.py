@@ -32,6 +32,9 @@ class Indexes:
         # job id -> its reminder's due time, for `scheduled` jobs with one waiting. Scanned whole by
         # due_reminders: it holds only upcoming appointments (tens to hundreds), never the history.
         self.reminders: dict[int, str] = {}
+        # message id -> when its pictures' fetch is due (`media_due_at`), for texts with pictures still to
+        # fetch: scanned whole by due_media (store/tinydb/media.py), and as small, whatever the history.
+        self.media_due: dict[str, str] = {}
         self.by_sid: dict[str, str] = {}
         # phone -> jobs whose conversation has a text to or from it: a
         # dispatcher's relays live with the customer's job, not the dispatcher's.
@@ -67,6 +70,11 @@ class Indexes:
             self.queue.put(message_id, message, self.ids.order({**message, "id": message_id}))
         else:
             self.queue.remove(message_id)
+        due = message.get("media_due_at")
+        if isinstance(due, str) and due:
+            self.media_due[message_id] = due
+        elif self.media_due:  # the start-up scan meets mostly texts that never had pictures: skip the pop
+            self.media_due.pop(message_id, None)
 
     def put_phone_state(self, phone: str, state: dict[str, Any]) -> None:
         self.phone_state[phone] = state

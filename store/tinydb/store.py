@@ -10,6 +10,7 @@ Layout, for DATABASE_URL=tinydb:///data/qdn.json::
     data/qdn.phones/15125550199.json
                               a phone's state (opt-out, loop guards) and its
                               texts that belong to no job
+    data/qdn.media/<media id> a picture (store/tinydb/media.py)
 
 Each partition file is a TinyDB database (tables `job`, `messages`, `state`),
 so a whole conversation is one small file, and nothing ever reads or rewrites
@@ -31,8 +32,8 @@ Threads: lookups and writes run under one mutex, in the caller's thread;
 they touch memory and append to the journal, never wait for the disk. Reads
 of whole conversations (`TinyDBStore` runs them on its worker thread),
 fdatasync (the sync thread; the event loop's own when one caller has the
-store to itself, store/tinydb/group_commit.py) and checkpoints (the checkpoint
-thread) are the only blocking I/O.
+store to itself, store/tinydb/group_commit.py), checkpoints (the checkpoint
+thread) and pictures (the media threads) are the only blocking I/O.
 """
 
 from __future__ import annotations
@@ -45,15 +46,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.errors import StoreError
 from bot.jobs import iso_utc
-from store.base import Event, Job, JobWrite, KeyUsed, Message, Once, Page, PhoneState, Store
+from store.base import Event, Job, JobWrite, KeyUsed, MediaFile, Message, Once, Page, PhoneState, Store
 from store.records import IdempotencyRecord
 from store.throttles import SendSchedule, seconds_of
-from store.tinydb import outbox, paging
+from store.tinydb import media, outbox, paging
 from store.tinydb.engine import TinyDBCore
 from store.tinydb.group_commit import GroupCommit
 
 T = TypeVar("T")
+MEDIA_THREADS = 4  # pictures read or written at once (a tracking page shows several)
 
 
 class TinyDBStore(Store):
@@ -70,6 +73,9 @@ class TinyDBStore(Store):
         """`commits`: the deployment's shared fdatasync rounds (store/tinydb/deployment.py); else its own."""
         self.core = TinyDBCore(path)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb")
+        self.media = media.MediaFolder(path.with_name(path.stem + ".media"))
+        # Its own threads: a 5 MB picture written and fsync'ed must not hold up a conversation's read.
+        self._media_threads = ThreadPoolExecutor(max_workers=MEDIA_THREADS, thread_name_prefix="tinydb-media")
         self._syncer = None
         if commits is None:
             self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb-sync")
@@ -115,10 +121,13 @@ class TinyDBStore(Store):
     async def open(self) -> TinyDBStore:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._thread, self.core.open)
+        await loop.run_in_executor(self._thread, self.media.open)  # under the folder lock: no one else's temp files
         return self
 
     async def close(self) -> None:
         try:
+            # Pictures being saved land before the folder lock goes (and a later save is refused).
+            await asyncio.to_thread(self._media_threads.shutdown, wait=True)
             await self._off_loop(self.core.close)
         finally:
             self._thread.shutdown(wait=True)
@@ -221,6 +230,25 @@ class TinyDBStore(Store):
 
     async def next_reminder_at(self) -> str | None:
         return await self._now(self.core.next_reminder_at)
+
+    async def _on_media_thread(self, method: Callable[..., T], *args: Any) -> T:
+        try:
+            done = asyncio.get_running_loop().run_in_executor(self._media_threads, partial(method, *args))
+        except RuntimeError:  # the pool is shut down: "cannot schedule new futures after shutdown"
+            raise StoreError("the store is closed") from None
+        return await done
+
+    async def save_media(self, media_file: MediaFile) -> None:
+        await self._on_media_thread(self.media.save, media_file)
+
+    async def load_media(self, media_id: str) -> MediaFile | None:
+        return await self._on_media_thread(self.media.load, media_id)
+
+    async def due_media(self, now: str, limit: int) -> list[Message]:
+        return await self._off_loop(media.due_media, self.core, now, limit)  # reads the texts' files
+
+    async def next_media_due(self) -> str | None:
+        return await self._now(media.next_media_due, self.core)
 
     async def get_phone(self, phone: str) -> PhoneState:
         return await self._now(self.core.get_phone, phone)

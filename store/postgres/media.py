@@ -1,0 +1,71 @@
+"""Pictures on PostgreSQL: the `media` table, and the fetches due (migrations/0003_media.sql).
+
+A picture is one row, keyed (business, id): a store reads and writes only its own
+business's, so one business's picture is not found through another's store. Saving is
+one INSERT that does nothing when the id is taken: the first picture saved stays (two
+fetchers racing on an expired lease), and it is committed before save_media returns.
+
+The fetches due are messages whose doc carries `media_due_at`, found through a partial
+index on that key of the doc (`messages_media_due`); a fetcher claims one with
+update_message (store/postgres/queue.py), which rewrites the doc and so the index entry.
+"""
+
+from __future__ import annotations
+
+from store.base import MediaFile, Message
+from store.media import check_media, is_media_id
+from store.postgres.rows import message_of
+from store.postgres.scope import BusinessScope
+
+# Spelt as the index is (migrations/0003_media.sql), so the planner uses it: same expression, same collation.
+_DUE_AT = "(doc ->> 'media_due_at') COLLATE \"C\""
+
+
+class MediaStore(BusinessScope):
+    """Pictures and the fetches due (methods of PostgresStore)."""
+
+    async def save_media(self, media: MediaFile) -> None:
+        check_media(media)
+        async with self.db.connection() as conn:
+            await conn.execute(
+                """INSERT INTO media (business, id, content_type, message_id, created_at, data)
+                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (business, id) DO NOTHING""",
+                self.business,
+                media.id,
+                media.content_type,
+                media.message_id,
+                media.created_at,
+                media.data,
+            )
+
+    async def load_media(self, media_id: str) -> MediaFile | None:
+        if not is_media_id(media_id):
+            return None
+        async with self.db.connection() as conn:
+            row = await conn.fetchrow(
+                "SELECT content_type, message_id, created_at, data FROM media WHERE business = $1 AND id = $2",
+                self.business,
+                media_id,
+            )
+        if row is None:
+            return None
+        return MediaFile(media_id, row["content_type"], bytes(row["data"]), row["message_id"], row["created_at"])
+
+    async def due_media(self, now: str, limit: int) -> list[Message]:
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(
+                f"""SELECT seq, doc FROM messages WHERE business = $1 AND {_DUE_AT} <= $2
+                ORDER BY {_DUE_AT}, seq LIMIT $3""",  # noqa: S608  # a constant, no input
+                self.business,
+                now,
+                max(limit, 0),
+            )
+        return [message_of(row) for row in rows]
+
+    async def next_media_due(self) -> str | None:
+        async with self.db.connection() as conn:
+            return await conn.fetchval(
+                # The index's own predicate, uncollated: spelt otherwise, the planner scans the table.
+                f"SELECT min({_DUE_AT}) FROM messages WHERE business = $1 AND (doc ->> 'media_due_at') IS NOT NULL",  # noqa: S608
+                self.business,
+            )

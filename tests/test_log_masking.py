@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -109,7 +109,9 @@ def access_log() -> Iterator[tuple[logging.Logger, io.StringIO]]:
 
 def _log_like_uvicorn(logger: logging.Logger, path: str, query: bytes, status: int) -> None:
     """The very call uvicorn's h11/httptools protocols make once a response is sent."""
-    scope = {"client": ("203.0.113.9", 52144), "method": "GET", "path": path, "query_string": query}
+    # uvicorn >= 0.55 prints `raw_path` (the target as the client sent it, percent-encoded); earlier, `path` quoted.
+    scope = {"client": ("203.0.113.9", 52144), "method": "GET", "path": path, "raw_path": quote(path).encode(),
+             "query_string": query}  # fmt: skip
     logger.info(
         '%s - "%s %s HTTP/%s" %d',
         get_client_addr(scope),  # type: ignore[arg-type]

@@ -9,6 +9,8 @@ which masks every record with `redact` before it is formatted:
 - tracking paths and query values: ``/track/<anything>``,
   ``/jobs/token/<anything>`` and ``token=<anything>`` become ``[token]``,
   whatever the token's case, separators or URL-encoding;
+- a picture's private link (bot/media.py): ``/m/<business>/<anything>`` keeps
+  the business and becomes ``/m/<business>/[link]`` -- the link opens the picture;
 - anything token-shaped elsewhere (20 token symbols, optionally in groups of
   four with ``-``, ``_``, ``.``, space or ``+`` between them);
 - phone numbers: E.164 (also ``%2B``-encoded), US national formats, and bare
@@ -29,12 +31,14 @@ from urllib.parse import quote, unquote
 from bot.tokens import ALPHABET
 
 TOKEN_MARK = "[token]"  # noqa: S105 -- the mask, not a secret
+LINK_MARK = "[link]"
 
 _SYMBOL = f"[{ALPHABET}{ALPHABET.lower()}]"
 _SEPARATOR = r"(?:[-_. +]|%20)?"
 _TOKEN_SHAPED = re.compile(rf"(?<![A-Za-z0-9])(?:{_SYMBOL}{{4}}{_SEPARATOR}){{4}}{_SYMBOL}{{4}}(?![A-Za-z0-9])")
 _TOKEN_PATH = re.compile(r"(/track/|/jobs/token/)[^/?#\s\"']+")
 _TOKEN_QUERY = re.compile(r"([?&;]token=)[^&#\s\"']*", re.IGNORECASE)
+_MEDIA_LINK = re.compile(r"(/m/[^/?#\s\"']+/)[^?#\s\"']+")
 
 _E164 = re.compile(r"(?:\+|%2[Bb])(\d{7,11})(\d{4})(?!\d)")
 _US_NATIONAL = re.compile(r"(?<![\w+])(?:1[-. ])?\(?\d{3}\)?[-. ]?\d{3}[-. ]\d{4}(?!\d)")
@@ -78,6 +82,8 @@ def redact(text: str) -> str:
     """`text` with tracking tokens and phone numbers masked."""
     text = _TOKEN_PATH.sub(rf"\1{TOKEN_MARK}", text)
     text = _TOKEN_QUERY.sub(rf"\1{TOKEN_MARK}", text)
+    if "/m/" in text:
+        text = _MEDIA_LINK.sub(rf"\1{LINK_MARK}", text)
     text = _TOKEN_SHAPED.sub(TOKEN_MARK, text)
     if "=" in text:
         text = _QUERY_PARAM.sub(_mask_query_param, text)

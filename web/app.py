@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
-from handlers import admin, health, jobs, messages, sms, status_callback, track
+from handlers import admin, health, jobs, media, messages, sms, status_callback, track
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -55,6 +55,10 @@ routes = [
     Route("/jobs/token/{token}/messages", track.token_messages, methods=["GET"]),
     Route("/track", track.track_page, methods=["GET"]),
     Route("/track/{token:path}", track.track_page, methods=["GET"]),
+    # Pictures (handlers/media.py): the dashboard's (bearer), and a signed link's (the path is parsed
+    # there, so a link cut short gets the same 404 as a forged one).
+    Route("/media/{media_id:path}", media.media_file, methods=["GET"]),
+    Route("/m/{rest:path}", media.linked_media, methods=["GET"]),
     Mount("/static", app=StaticFiles(directory=track.STATIC_DIR), name="static"),
 ]
 

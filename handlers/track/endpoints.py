@@ -1,9 +1,10 @@
 """The public side of a job: the token API and the tracking page.
 
 Anyone holding a tracking link gets here without logging in, so what is
-shown is decided in one place (`public_view`, `public_messages`) and the page
-is rendered from exactly that. Unknown and malformed tokens get the same 404,
-and a client that misses too often is slowed down (handlers/ratelimit.py).
+shown is decided in one place (`public_view`, `public_messages`, and the job's
+pictures, handlers/track/pictures.py) and the page is rendered from exactly
+that. Unknown and malformed tokens get the same 404, and a client that misses
+too often is slowed down (handlers/ratelimit.py).
 
 Privacy headers for these paths are set by web.headers.PrivacyHeadersMiddleware.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
+from bot.media import PAGE_LINK_SECONDS
 from bot.phones import mask_phone
 from bot.tokens import normalize_token
 from bot.wording import first_name
@@ -28,6 +31,7 @@ from handlers.ratelimit import MissLimiter
 from handlers.responses import error_response
 from handlers.services import services
 from handlers.tenancy import scoped_slug, tenants, use
+from handlers.track import pictures
 from handlers.track.view import brand, page_context
 from store import Job, Message, public_message
 from store.settings import Settings
@@ -92,12 +96,15 @@ def _mask(value: Any) -> Any:
     return mask_phone(value) if isinstance(value, str) and value.startswith("+") else value
 
 
-def public_messages(job: Job, messages: list[Message]) -> list[dict[str, Any]]:
+def public_messages(
+    job: Job, messages: list[Message], known: pictures.Known, link: pictures.Link
+) -> list[dict[str, Any]]:
     """The customer's own texts with the business about `job`, oldest first, phones masked.
 
     Only messages from or to the job's current customer phone: relays to
     dispatchers and dispatchers' commands stay private, and so do texts that
-    were never sent (`skipped`, the number had opted out).
+    were never sent (`skipped`, the number had opted out). Each one's `media`
+    are its kept pictures (`known`), each with a signed link (`link`).
     """
     customer = job["customer_phone"]
     shown = []
@@ -105,8 +112,51 @@ def public_messages(job: Job, messages: list[Message]) -> list[dict[str, Any]]:
         if message.get("phone") != customer or message.get("status") == "skipped":
             continue
         public = public_message(message)
+        public["media"] = pictures.message_media(message, known, link)
         shown.append({key: _mask(value) if key in PHONE_FIELDS else value for key, value in public.items()})
     return shown
+
+
+# What is known of kept pictures no row describes (an MMS row names its pictures by id alone):
+# read from the store once, then remembered -- a picture never changes under its id.
+_KNOWN_LIMIT = 10_000
+_known_kept: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+async def _known_pictures(request: Request, job: Job, messages: list[Message]) -> pictures.Known:
+    """Type and size of every kept picture the customer's side names; a picture not kept is left out."""
+    known = pictures.known_pictures(messages)
+    slug = str(scoped_slug(request))
+    for media_id in pictures.wanted_ids(job, messages):
+        if media_id in known:
+            continue
+        about = _known_kept.get((slug, media_id))
+        if about is None:
+            media = await services(request).store.load_media(media_id)
+            if media is None:  # not kept (yet): a fetch still running, or given up
+                continue
+            about = {"type": media.content_type, "size": media.size}
+            if len(_known_kept) >= _KNOWN_LIMIT:
+                _known_kept.clear()
+            _known_kept[(slug, media_id)] = about
+        known[media_id] = about
+    return known
+
+
+async def public_side(request: Request, job: Job) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The token view (with the job's `pictures`) and the customer's texts: what the API answers and the page shows."""
+    svc = services(request)
+    rows = await svc.store.job_messages(job["id"])
+    known = await _known_pictures(request, job, rows)
+    signed_from = pictures.link_time(time.time())
+
+    def link(media_id: str) -> str:
+        return svc.settings.media_url(media_id, seconds=PAGE_LINK_SECONDS, now=signed_from)
+
+    name = svc.settings.business_name
+    view = public_view(job, name)
+    view["pictures"] = pictures.job_pictures(job, rows, name, known, link)
+    return view, public_messages(job, rows, known, link)
 
 
 # --- looking a token up, with the slow-down ----------------------------------
@@ -131,7 +181,8 @@ def token_misses(request: Request) -> MissLimiter:
     return request.app.state.token_misses
 
 
-def _client_key(request: Request) -> str:
+def client_key(request: Request) -> str:
+    """The client a miss is counted against: its address."""
     # uvicorn already replaced this with X-Forwarded-For, but only for
     # connections from FORWARDED_ALLOW_IPS (qdn serve passes proxy_headers).
     return request.client.host if request.client else "unknown"
@@ -140,7 +191,7 @@ def _client_key(request: Request) -> str:
 async def _lookup(request: Request, raw_token: str | None) -> Job:
     limiter = token_misses(request)
     deployment = tenants(request).deployment
-    key = _client_key(request)
+    key = client_key(request)
     wait = await limiter.check(deployment, key)
     if wait:
         raise _SlowDown(wait)
@@ -181,7 +232,8 @@ async def token_view(request: Request) -> Response:
     """GET /jobs/token/{token}: the public view of the job."""
 
     async def build(job: Job) -> dict[str, Any]:
-        return public_view(job, services(request).settings.business_name)
+        view, _ = await public_side(request, job)
+        return view
 
     return await _json(request, build)
 
@@ -190,7 +242,8 @@ async def token_messages(request: Request) -> Response:
     """GET /jobs/token/{token}/messages: {"messages": [...]}, the customer's texts, oldest first."""
 
     async def build(job: Job) -> dict[str, Any]:
-        return {"messages": public_messages(job, await services(request).store.job_messages(job["id"]))}
+        _, messages = await public_side(request, job)
+        return {"messages": messages}
 
     return await _json(request, build)
 
@@ -236,8 +289,7 @@ async def track_page(request: Request) -> Response:
         headers = {"Retry-After": str(wait)}
         return templates.TemplateResponse(request, "slow_down.html", {**_brand(only), "wait": wait}, 429, headers)
     svc = services(request)
-    view = public_view(job, svc.settings.business_name)
-    messages = public_messages(job, await svc.store.job_messages(job["id"]))
+    view, messages = await public_side(request, job)
     context = page_context(
         view,
         messages,

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.wording import appointment_day, appointment_words, clock, eta_at, money, phone_for_people
@@ -165,6 +166,30 @@ def brand(name: str | None, phone: str | None, accent_color: str | None) -> dict
     return {"business_name": name or None, "business_phone": tel_link(phone), "accent": accent(accent_color)}
 
 
+def same_origin(url: str) -> str:
+    """A picture's link as the page uses it: its path alone, so it loads from wherever the page was
+    opened (the CSP's img-src 'self') even when PUBLIC_BASE_URL names another host."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def picture_tiles(view: dict[str, Any], tz: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
+    """The job's pictures (the view's `pictures`) as the page shows them: a thumbnail that opens the picture."""
+    tiles = []
+    for picture in view.get("pictures") or ():
+        when_sent = moment(picture["at"], tz, now)
+        tiles.append(
+            {
+                "src": same_origin(picture["url"]),
+                "label": picture["label"],
+                "mine": picture["from"] == "you",
+                "when": when_sent,
+                "alt": f"Picture: {picture['label']}, {when_sent.text}",
+            }
+        )
+    return tiles
+
+
 def page_context(
     view: dict[str, Any],
     messages: list[dict[str, Any]],
@@ -190,6 +215,10 @@ def page_context(
             "body": message["body"],
             "when": moment(message["created_at"], tz, now),
             "undelivered": message["status"] in UNDELIVERED,
+            "pictures": [
+                {"src": same_origin(item["url"]), "alt": f"Picture {number} sent with this text"}
+                for number, item in enumerate(message.get("media") or (), start=1)
+            ],
         }
         for message in messages
     ]
@@ -203,5 +232,6 @@ def page_context(
         "appointment": appointment(view, tz, now),
         "timeline": timeline,
         "texts": texts,
+        "pictures": picture_tiles(view, tz, now),
         "total": money(view["total"]) if view.get("total") is not None else None,
     }

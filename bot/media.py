@@ -20,8 +20,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 MAX_BYTES = 5 * 1024 * 1024  # per picture
@@ -206,3 +208,26 @@ def _base36(number: int) -> str:
         out = digits[rest] + out
         if not number:
             return out
+
+
+# -- links in a text whose picture could not be kept ---------------------------------
+
+UNAVAILABLE = "(picture unavailable)"  # GSM-7, like the rest of a relay
+_URL = re.compile(r"https?://\S*[^\s.,;:!?)]")  # a sentence's punctuation after a link is not part of it
+
+
+def replace_links(body: str, media_ids: Iterable[str], replacement: str = UNAVAILABLE) -> str:
+    """`body` with each link to one of `media_ids` (a URL with `/{id}.` in its path) made `replacement`.
+
+    A relay names its pictures before they are fetched (docs/pictures.md); one that was given
+    up on must not leave the dispatcher a link that opens nothing.
+    """
+    marks = tuple(f"/{media_id}." for media_id in media_ids if media_id)
+    if not marks:
+        return body
+
+    def replaced(link: re.Match[str]) -> str:
+        path = link.group().split("?", 1)[0].split("#", 1)[0]  # the origin never holds "/{id}."
+        return replacement if any(mark in path for mark in marks) else link.group()
+
+    return _URL.sub(replaced, body)

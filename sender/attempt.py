@@ -15,6 +15,10 @@ Outcomes of one attempt:
   unsure (timeout or reset after sending) -> reconcile
   opted out           -> skipped with the reason
   older than SEND_GIVE_UP_HOURS -> failed (or unknown, if an attempt may have gone out)
+  pictures still being fetched -> held HOLD_SECONDS, not an attempt (sender/mms.py)
+
+A row with `media` goes out as an MMS: Twilio fetches each picture from its
+signed link (`media_url`).
 
 Every attempt ends its claim: with `store.complete` (the outcome and the end
 of the claim in one write), or `store.release` where it has nothing to write.
@@ -30,6 +34,7 @@ from typing import Any
 from bot.jobs import iso_utc
 from bot.messages import OPTED_OUT_CODE, OPTED_OUT_REASON, TWILIO_STATUSES, opted_out
 from bot.phones import redact_phone
+from sender.mms import HOLD_SECONDS, MediaUrl, media_links, still_fetching, with_fetched_media
 from sender.pacing import Backoff, SendSlots
 from sender.transports import Accepted, SendFailed, Transport
 from store import Message, Store
@@ -75,6 +80,7 @@ class Attempts:
         backoff: Backoff,
         settle_seconds: float,
         now: Callable[[], datetime],
+        media_url: MediaUrl | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -84,6 +90,7 @@ class Attempts:
         # Wait at least this long after an unsure send before looking it up, so Twilio has it listed.
         self.settle_seconds = settle_seconds
         self.now = now
+        self.media_url = media_url  # links to pictures, for MMS (None: this sender sends none)
 
     async def run(self, message: Message, sending: Callable[[], None]) -> Message:
         """Move one claimed text on as far as it can go now; returns the row as stored.
@@ -109,15 +116,25 @@ class Attempts:
             log.warning("message %s to %s: gave up", message["id"], redact_phone(message["to"]))
             return await self._settle(message, unsent=True, status="failed", error_message=reason)
 
+        inbound = None
+        if message.get("media_wait_sid"):
+            inbound = await self.store.find_message_by_sid(message["media_wait_sid"])
+            if still_fetching(inbound):  # its pictures are still coming: look again shortly
+                return await self._later(message, HOLD_SECONDS)
+        # Made before anything is marked: a link that cannot be made leaves no attempt behind.
+        links = media_links(with_fetched_media(message, inbound), self.media_url, now.timestamp())
+
         await self.rate.wait()
         sending()
         started = iso_utc(self.now())
-        marked = await self.store.update_message(message["id"], lambda m: _mark_started(m, started))
+        marked = await self.store.update_message(
+            message["id"], lambda m: _mark_started(with_fetched_media(m, inbound), started)
+        )
         if marked.get("send_started_at") != started:
             await self.store.release(message["id"])
             return marked  # someone else moved it on meanwhile
         try:
-            accepted = await self.transport.send(marked["to"], marked["body"])
+            accepted = await self.transport.send(marked["to"], marked["body"], media_urls=links)
         except SendFailed as failure:
             return await self._failed_send(marked, failure)
         sid = f" ({accepted.sid})" if accepted.sid else ""  # the console transport has no SID

@@ -1,4 +1,5 @@
-"""Each business's long-lived loops: its sender, its day-before reminders, its dashboard events.
+"""Each business's long-lived loops: its sender, its picture fetcher, its day-before reminders, its
+dashboard events.
 
 A business sends with its own transport (its own Twilio account, or the
 deployment's, from its own number: the send-rate cap is per sending number),
@@ -12,7 +13,7 @@ import logging
 from contextlib import AsyncExitStack
 
 from bot.notifications import Notifier
-from sender import events, reminders
+from sender import events, media_fetch, reminders
 from sender.transports import make_transport
 from sender.worker import Sender, running
 from store import Store
@@ -30,7 +31,8 @@ class BusinessLoops:
         self.events: dict[str, events.EventSender | None] = {}
 
     async def run(self, slug: str, store: Store, settings: Settings, notifier: Notifier, *, send: bool = True) -> None:
-        """(Re)start the business's loops with these settings (`send`: also its sender and reminders)."""
+        """(Re)start the business's loops with these settings (`send`: also its sender, picture fetcher
+        and reminders)."""
         await self.stop(slug)
         events.record_events(store, settings)  # every writer queues events once EVENTS_URL is set
         stack = AsyncExitStack()
@@ -42,9 +44,12 @@ class BusinessLoops:
                     rate_per_second=settings.send_rate_per_second,
                     give_up_hours=settings.send_give_up_hours,
                     number=settings.sender_address,
+                    media_url=settings.media_url,
                 )
                 await stack.enter_async_context(running(sender))
                 self.senders[slug] = sender
+                # Pictures texted in: fetched from Twilio wherever the business's texts are sent from.
+                await stack.enter_async_context(media_fetch.running(media_fetch.MediaFetcher(store, settings)))
                 await stack.enter_async_context(
                     reminders.running(reminders.reminders_for(store, notifier, settings.reminder_policy))
                 )

@@ -31,6 +31,7 @@ from typing import Any
 from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from sender.attempt import Attempts
+from sender.mms import MediaUrl
 from sender.pacing import Backoff, SendSlots
 from sender.transports import Transport
 from store import Message, Store
@@ -64,6 +65,7 @@ class Sender:
         poll_seconds: float = 60.0,
         stop_grace_seconds: float = 20.0,
         lease_seconds: float = LEASE_SECONDS,
+        media_url: MediaUrl | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -83,6 +85,7 @@ class Sender:
             backoff=backoff or Backoff(),
             settle_seconds=settle_seconds,
             now=now,
+            media_url=media_url,  # Settings.media_url: the links Twilio fetches an MMS's pictures from
         )
 
         self._tasks: dict[asyncio.Task[Any], str] = {}  # attempts in flight -> the id of the text each holds

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,7 +77,7 @@ class Recording(Transport):
         self.name = name
         self.attempts = attempts
 
-    async def send(self, to: str, body: str) -> Accepted:
+    async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
         task = asyncio.current_task()
         assert task is not None
         self.attempts.sends.append((time.time(), self.name, to, task))

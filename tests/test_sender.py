@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -535,12 +535,12 @@ def test_the_worker_holds_at_most_its_concurrency_in_flight(tmp_path):
     peak = []
 
     class Slow(ConsoleTransport):
-        async def send(self, to: str, body: str) -> Accepted:
+        async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
             in_flight.append(to)
             peak.append(len(in_flight))
             await asyncio.sleep(0)
             in_flight.remove(to)
-            return await super().send(to, body)
+            return await super().send(to, body, media_urls)
 
     async def body(h: Harness, services: Services) -> None:
         for n in range(8):

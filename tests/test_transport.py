@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -193,3 +194,35 @@ def test_make_transport_follows_the_settings(tmp_path, settings):
     live = make_transport(settings_for(tmp_path))
     assert isinstance(live, TwilioTransport) and live.live
     run(live.close())
+
+
+def test_an_mms_repeats_media_url_once_per_picture_in_order(tmp_path):
+    links = ["https://sms.example.test/m/default/AAA.k1.s1", "https://sms.example.test/m/default/BBB.k2.s2"]
+
+    async def send_mms(transport: TwilioTransport) -> object:
+        try:
+            return await transport.send(CUSTOMER, "Delivered here", media_urls=links)
+        finally:
+            await transport.close()
+
+    with respx.mock(assert_all_called=False) as router:
+        twilio = FakeTwilio(router)
+        run(send_mms(TwilioTransport(settings_for(tmp_path))))
+    (request,) = twilio.creates
+    assert sorted(parse_qsl(request.content.decode())) == [
+        ("Body", "Delivered here"),
+        ("From", FROM_NUMBER),
+        ("MediaUrl", links[0]),
+        ("MediaUrl", links[1]),
+        ("StatusCallback", STATUS_CALLBACK),
+        ("To", CUSTOMER),
+    ]
+    assert [value for key, value in parse_qsl(request.content.decode()) if key == "MediaUrl"] == links
+
+
+def test_console_prints_an_mms_with_its_picture_links():
+    out = io.StringIO()
+    run(ConsoleTransport(out).send(CUSTOMER, "Delivered here", media_urls=["http://127.0.0.1:8000/m/default/A.b.c"]))
+    assert out.getvalue() == (
+        "\n--- text to +1•••••••0199 ---\nDelivered here\n[picture] http://127.0.0.1:8000/m/default/A.b.c\n\n"
+    )

@@ -16,6 +16,7 @@ A failed send is a `SendFailed` whose `outcome` tells the worker what is safe:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,8 +49,8 @@ class Transport(ABC):
     live: bool  # True when texts reach real phones
 
     @abstractmethod
-    async def send(self, to: str, body: str) -> Accepted:
-        """Send one text; raises SendFailed."""
+    async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
+        """Send one text (an MMS with `media_urls`: links the pictures are fetched from); raises SendFailed."""
 
     @abstractmethod
     async def find_sent(self, to: str, body: str, since: datetime) -> list[Accepted]:

@@ -7,6 +7,7 @@ see the exact form Twilio would receive.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -140,10 +141,12 @@ class TwilioTransport(Transport):
         )
         self.status_callback = settings.public_base_url + STATUS_CALLBACK_PATH
 
-    async def send(self, to: str, body: str) -> Accepted:
+    async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
+        # An MMS repeats MediaUrl, one per picture; a plain text's form stays exactly as it was.
+        media: dict[str, Any] = {"media_url": list(media_urls)} if media_urls else {}
         try:
             sent = await self.messages.create_async(
-                to=to, body=body, status_callback=self.status_callback, **self.sender
+                to=to, body=body, status_callback=self.status_callback, **self.sender, **media
             )
         except (TwilioRestException, TwilioServiceException) as error:
             raise classify(error) from None

@@ -9,6 +9,7 @@ https://www.twilio.com/docs/messaging/guides/track-outbound-message-status
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 MAX_BODY_CHARS = 1600  # Twilio refuses longer bodies (error 21617)
@@ -81,12 +82,26 @@ def outbound_message(
 ) -> dict[str, Any]:
     """A message row for the queue: `pending`, or `skipped` with the reason when opted out.
 
-    The one builder of queued rows: status texts, relays, dashboard texts.
+    The one builder of queued rows: status texts, relays, dashboard texts
+    (`with_media` adds the pictures of an MMS, or a relay's wait for them).
     """
     if opted_out:
         row = _row("outbound", kind, job_id, sender, to, body, "skipped", now)
         return {**row, "error_message": OPTED_OUT_REASON}
     return _row("outbound", kind, job_id, sender, to, body, "pending", now)
+
+
+def with_media(
+    row: dict[str, Any], media: Sequence[Mapping[str, Any]] = (), *, wait_sid: str | None = None
+) -> dict[str, Any]:
+    """A queued row carrying pictures (docs/pictures.md): `media` is what it sends as an MMS
+    ([{id}] of pictures still being fetched, or [{id, type, size}] of kept ones; [] for none), and
+    `wait_sid` the MessageSid of the inbound text whose fetch the sender waits for first (its
+    pictures are this row's, or are linked in its body)."""
+    shown = {**row, "media": [dict(item) for item in media]}
+    if wait_sid is not None:
+        shown["media_wait_sid"] = wait_sid
+    return shown
 
 
 def answer_message(*, kind: str, to: str, body: str, sender: str, now: str, job_id: int | None) -> dict[str, Any]:
@@ -106,14 +121,21 @@ def inbound_message(
     job_id: int | None,
     num_media: str,
     reply: str | None,
+    media_fetch: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The row of a text received from `sender` (Twilio's MessageSid `sid`), `received` for good.
 
     Internal keys: `num_media`, the media Twilio attached, and `reply_body`,
-    the answer a repeated delivery of the same MessageSid gets again.
+    the answer a repeated delivery of the same MessageSid gets again. With
+    pictures to fetch (`media_fetch`: [{id, url, type}], docs/pictures.md) the
+    row is due for the fetcher at once: `media` [] until they are kept.
     """
     row = _row("inbound", kind, job_id, sender, to, body, "received", now)
-    return {**row, "twilio_sid": sid, "num_media": num_media, "reply_body": reply}
+    row = {**row, "twilio_sid": sid, "num_media": num_media, "reply_body": reply}
+    if media_fetch:
+        fetch = [dict(item) for item in media_fetch]
+        row |= {"media": [], "media_fetch": fetch, "media_due_at": now, "media_attempts": 0}
+    return row
 
 
 def advances(current: str, new: str) -> bool:

@@ -14,7 +14,6 @@ from bot.phones import normalize_phone
 from handlers import paging
 from handlers.auth import require_api_token
 from handlers.services import services
-from store import public_message
 
 
 @require_api_token
@@ -26,7 +25,7 @@ async def phone_messages(request: Request) -> JSONResponse:
     phone = normalize_phone(raw, "phone")
     kind = "phone_messages"
     after, limit = paging.cursor_of(request, kind), paging.limit_of(request)
-    page = await services(request).store.phone_messages_page(phone, after=after, limit=limit)
-    return JSONResponse(
-        {"messages": [public_message(message) for message in page.rows], "next_cursor": paging.next_cursor(page, kind)}
-    )
+    svc = services(request)
+    page = await svc.store.phone_messages_page(phone, after=after, limit=limit)
+    messages = [svc.message_json(message) for message in page.rows]
+    return JSONResponse({"messages": messages, "next_cursor": paging.next_cursor(page, kind)})

@@ -1,8 +1,14 @@
 """A job's conversation over the dashboard API (bearer-authenticated JSON).
 
 GET  /jobs/{id}/messages  -> {"messages": [...], "next_cursor"}, oldest first, relays to dispatchers included
-POST /jobs/{id}/messages  {"body"} -> 201 with the queued text (`skipped` if the customer opted out) and its
-                          `text` outcome; honours Idempotency-Key (handlers/idempotency.py)
+POST /jobs/{id}/messages  {"body", "media"?} -> 201 with the queued text (`skipped` if the customer opted out)
+                          and its `text` outcome; honours Idempotency-Key (handlers/idempotency.py)
+
+`media` (SPEC "Pictures (MMS)"): ids of pictures this business keeps (a message's `media` item
+`id`), at most 10, sent with the text as an MMS. With at least one picture the body may be
+empty or left out (a picture alone is a text); without, it is required as before. An id this
+business's store does not hold -- unknown, malformed, or another business's -- is a 422 naming
+`media`, and nothing is queued.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.errors import ValidationError
-from bot.job_fields import check_characters
+from bot.job_fields import check_characters, quoted
+from bot.media import MAX_PER_TEXT
 
 # Twilio refuses longer bodies (error 21617); ten segments is already a letter, not a text.
 from bot.messages import MAX_BODY_CHARS as MAX_BODY
@@ -19,18 +26,52 @@ from handlers import paging
 from handlers.auth import require_api_token
 from handlers.idempotency import Retry
 from handlers.jobs import _job_id, json_body
-from handlers.services import services, text_outcome
-from store import public_message
+from handlers.services import Services, services, text_outcome
+from store import MediaFile
+from store.media import is_media_id
 
-MESSAGE_REQUEST_FIELDS = {"body"}
+MESSAGE_REQUEST_FIELDS = {"body", "media"}
 
 
-def _text_body(data: object) -> str:
+def _request(data: object) -> tuple[str, list[str]]:
+    """The text and the picture ids of a POST body (pictures not looked up yet)."""
     if not isinstance(data, dict):
         raise ValidationError("body", 'the request must be a JSON object like {"body": "..."}')
     unknown = sorted(set(data) - MESSAGE_REQUEST_FIELDS)
     if unknown:
-        raise ValidationError(unknown[0], "is not accepted here; send only body")
+        raise ValidationError(unknown[0], "is not accepted here; send body, and media if any")
+    media = _media_ids(data["media"]) if "media" in data else []
+    if media and data.get("body", "") == "":
+        return "", media  # a picture alone
+    return _text_body(data, pictures=bool(media)), media
+
+
+def _media_ids(raw: object) -> list[str]:
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ValidationError("media", 'must be a list of picture ids, e.g. ["Zk3q8Xw1..."]')
+    if len(raw) > MAX_PER_TEXT:
+        raise ValidationError("media", f"holds at most {MAX_PER_TEXT} pictures")
+    if len(set(raw)) != len(raw):
+        raise ValidationError("media", "names a picture twice")
+    for media_id in raw:
+        if not is_media_id(media_id):
+            raise ValidationError("media", f"{quoted(media_id)} is not a picture id")
+    return raw
+
+
+async def _pictures(svc: Services, media_ids: list[str]) -> list[dict[str, object]]:
+    """The message's `media` items of pictures this business keeps; 422 naming `media` for any other id
+    (each business has its own store: another business's id is not found, like an unknown one)."""
+    kept: list[MediaFile] = []
+    for media_id in media_ids:
+        picture = await svc.store.load_media(media_id)
+        if picture is None:
+            raise ValidationError("media", f"{quoted(media_id)} is no picture of this business")
+        kept.append(picture)
+    return [{"id": picture.id, "type": picture.content_type, "size": picture.size} for picture in kept]
+
+
+def _text_body(data: dict[str, object], *, pictures: bool = False) -> str:
     text = data.get("body")
     if not isinstance(text, str):
         raise ValidationError("body", "is required: the text to send")
@@ -39,7 +80,7 @@ def _text_body(data: object) -> str:
         raise ValidationError("body", f"must be at most {MAX_BODY} characters")
     # Lines and tabs are fine in a text; other control characters are refused (a CRLF becomes one line break).
     text = check_characters("body", text, multiline=True).strip()
-    if not text:
+    if not text and not pictures:
         raise ValidationError("body", "must not be empty")
     return text
 
@@ -48,10 +89,10 @@ def _text_body(data: object) -> str:
 async def job_messages(request: Request) -> JSONResponse:
     kind = "job_messages"
     after, limit = paging.cursor_of(request, kind), paging.limit_of(request)
-    page = await services(request).store.job_messages_page(_job_id(request), after=after, limit=limit)
-    return JSONResponse(
-        {"messages": [public_message(message) for message in page.rows], "next_cursor": paging.next_cursor(page, kind)}
-    )
+    svc = services(request)
+    page = await svc.store.job_messages_page(_job_id(request), after=after, limit=limit)
+    messages = [svc.message_json(message) for message in page.rows]
+    return JSONResponse({"messages": messages, "next_cursor": paging.next_cursor(page, kind)})
 
 
 @require_api_token
@@ -61,8 +102,9 @@ async def send_to_customer(request: Request) -> JSONResponse:
     retry = Retry.of(request, body)
     if (first := await retry.first_answer(svc.store)) is not None:
         return first
-    text, job_id = _text_body(body), _job_id(request)
+    (text, media_ids), job_id = _request(body), _job_id(request)
+    media = await _pictures(svc, media_ids)
     return await retry.respond(
-        lambda once: svc.text_customer(job_id, text, kind="relay", once=once),
-        lambda message: (201, {**public_message(message), "text": text_outcome(message)}),
+        lambda once: svc.text_customer(job_id, text, kind="relay", once=once, media=media),
+        lambda message: (201, {**svc.message_json(message), "text": text_outcome(message)}),
     )

@@ -8,16 +8,18 @@ day-before reminder is due (bot/reminders.py; sender/reminders.py sends it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import quote
 
 from bot import jobs, reminders
-from bot.messages import outbound_message
+from bot.messages import outbound_message, with_media
 from bot.notifications import Notifier
 from bot.templates import RESCHEDULED, Templates, builtin_templates
 from bot.tokens import new_token
-from store import Job, JobWrite, Once, Store
+from store import Job, JobWrite, Message, Once, Store, public_message
 from store.settings import Settings
 
 
@@ -33,6 +35,14 @@ class Services:
     def from_address(self) -> str:
         """What outbound rows record as `from` (a number, a Messaging Service SID, or "console")."""
         return self.settings.sender_address
+
+    def dashboard_media_url(self, media_id: str) -> str:
+        """Where the dashboard opens a picture: GET /media/{id}, with its bearer token (SPEC "Pictures (MMS)")."""
+        return f"{self.settings.public_base_url}/media/{quote(media_id, safe='')}"
+
+    def message_json(self, message: Message) -> dict[str, Any]:
+        """A message as the dashboard API (and its events) shows it: `media` items with their `url`."""
+        return public_message(message, self.dashboard_media_url)
 
     @cached_property
     def notifier(self) -> Notifier:
@@ -64,10 +74,14 @@ class Services:
         total: float | None = None,
         now: str | None = None,
         once: Once | None = None,
+        media: Sequence[Mapping[str, Any]] = (),
+        media_wait_sid: str | None = None,
     ) -> JobWrite:
         """Set a job's status (InvalidTransition says why not) and queue the customer's text with it.
 
-        `now` (ISO UTC, default the current time) stamps the history entry and the text.
+        `now` (ISO UTC, default the current time) stamps the history entry and the text. `media`
+        ([{id}], a dispatcher's pictures) goes with the text as an MMS once the fetch of the
+        inbound text `media_wait_sid` has ended (docs/pictures.md).
         """
         job = await self.store.get_job(job_id)
         opted_out = await self.store.is_opted_out(job["customer_phone"])
@@ -77,7 +91,10 @@ class Services:
             applied = jobs.apply_status(current, status, by=by, now=now, eta_minutes=eta_minutes, total=total)
             if not applied.changed:
                 return JobWrite(current, [], changed=False)
-            return JobWrite(applied.job, [self.notification(applied.job, opted_out, now)])
+            text = self.notification(applied.job, opted_out, now)
+            if media:
+                text = with_media(text, media, wait_sid=media_wait_sid)
+            return JobWrite(applied.job, [text])
 
         return await self.store.update_job(job_id, change, once=once)
 
@@ -106,16 +123,36 @@ class Services:
         return await self.store.update_job(job_id, change)
 
     async def text_customer(
-        self, job_id: int, body: str, *, kind: str = "relay", once: Once | None = None
+        self,
+        job_id: int,
+        body: str,
+        *,
+        kind: str = "relay",
+        once: Once | None = None,
+        media: Sequence[Mapping[str, Any]] = (),
     ) -> dict[str, Any]:
-        """Queue a free text to the job's customer; `skipped` with the reason if they opted out."""
+        """Queue a free text to the job's customer; `skipped` with the reason if they opted out.
+
+        `media` ([{id, type, size}] of pictures this business keeps) makes it an MMS."""
         job = await self.store.get_job(job_id)
-        row = await self.text_row(job["customer_phone"], body, kind=kind, job_id=job_id)
+        row = await self.text_row(job["customer_phone"], body, kind=kind, job_id=job_id, media=media)
         return await self.store.add_message(row, once=once)
 
-    async def text_row(self, to: str, body: str, *, kind: str, job_id: int | None = None) -> dict[str, Any]:
-        """The queue row for a text to any phone (`skipped` with the reason if it opted out), not yet stored."""
-        return outbound_message(
+    async def text_row(
+        self,
+        to: str,
+        body: str,
+        *,
+        kind: str,
+        job_id: int | None = None,
+        media: Sequence[Mapping[str, Any]] = (),
+        media_wait_sid: str | None = None,
+    ) -> dict[str, Any]:
+        """The queue row for a text to any phone (`skipped` with the reason if it opted out), not yet stored.
+
+        With `media` it is an MMS; with `media_wait_sid` the sender holds it until that inbound
+        text's pictures are fetched (they are its `media`, or linked in its body)."""
+        row = outbound_message(
             kind=kind,
             to=to,
             body=body,
@@ -124,6 +161,9 @@ class Services:
             opted_out=await self.store.is_opted_out(to),
             job_id=job_id,
         )
+        if media or media_wait_sid is not None:
+            row = with_media(row, media, wait_sid=media_wait_sid)
+        return row
 
     async def queue_text(self, to: str, body: str, *, kind: str, job_id: int | None = None) -> dict[str, Any]:
         """Queue a text to any phone, logged in job `job_id`'s conversation when given, else the phone's."""

@@ -11,6 +11,14 @@ Twilio may deliver one webhook twice (a retry after a slow answer), even at
 the same moment: texts are logged and acted on once per MessageSid, and a
 repeat gets the answer the first delivery got.
 https://www.twilio.com/docs/messaging/guides/webhook-request
+
+Pictures (an MMS: NumMedia, MediaUrl{i}, MediaContentType{i}; docs/pictures.md)
+are not fetched here: each URL that is Twilio's media gets a media id at once
+and the inbound row names it for the fetcher (sender/media_fetch.py), so the
+webhook still answers at once. Relays to dispatchers link the pictures by
+those ids; a dispatcher's pictures go to the customer with the status text or
+the R relay as an MMS. Those rows wait (`media_wait_sid`) until the fetch ends.
+https://www.twilio.com/docs/messaging/guides/webhook-request#media-related-parameters
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,7 +40,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import conversation as talk
 from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
-from bot.jobs import OPEN_STATUSES, iso_utc, utc_now
+from bot.jobs import iso_utc, utc_now
+from bot.media import MAX_PER_TEXT, TEXT_LINK_SECONDS, new_media_id
+from bot.media_sources import is_media_url, origin
 from bot.messages import answer_message, inbound_message
 from bot.phones import normalize_e164, redact_phone
 from handlers.services import Services, services
@@ -39,6 +50,8 @@ from handlers.signature import verified_form
 from handlers.tenancy import Tenant, tenants
 from handlers.twilio_fields import plain_number
 from store import Message
+from store.base import FactsWanted
+from store.settings import Settings
 
 log = logging.getLogger("qdn.sms")
 
@@ -122,12 +135,50 @@ def _required(form: Any) -> tuple[str, str, str]:
 
 
 def _text_of(form: Any) -> str:
-    """What the person sent; a picture with no words still reaches the dispatchers."""
-    body = form.get("Body", "")
-    count = plain_number(form.get("NumMedia")) or 0
-    if not body.strip() and count:
-        return f"[{count} picture{'s' if count > 1 else ''} sent by MMS]"
-    return body
+    """The words the person sent (maybe none: a picture with no words still reaches the dispatchers)."""
+    return form.get("Body", "")
+
+
+_LOOPBACK = ("127.0.0.1", "localhost")
+MAX_DECLARED_TYPE = 100  # MediaContentType{i} is kept for the log only (the bytes are sniffed); Twilio's are short
+
+
+def _may_fetch(url: str, settings: Settings) -> bool:
+    """Whether a MediaUrl may be fetched: Twilio's media, TWILIO_API_BASE_URL's (a local Twilio), and
+    in local use (no Twilio settings) a loopback http address too -- `qdn chat /photo`'s simulator."""
+    extra = [settings.twilio_api_base_url] if settings.twilio_api_base_url else []
+    home = origin(url)
+    local = not settings.twilio_live and home is not None and home.startswith("http://")
+    if local and home is not None and urlsplit(home).hostname in _LOOPBACK:
+        extra.append(home)
+    return is_media_url(url, extra)
+
+
+def _pictures(form: Any, settings: Settings, now: datetime) -> tuple[talk.Pictures, list[dict[str, str]]]:
+    """The pictures a text carries, and the inbound row's `media_fetch` items ({id, url, type}).
+
+    Only the first min(NumMedia, 10) are read (a MediaUrl past NumMedia is not one). A URL that
+    is not Twilio's media -- a forged-but-signed body naming an internal address -- is never
+    fetched; it and a missing one are counted as unavailable, so a person still hears of them.
+    Links to the others are made now, for the relays: the ids are known before the bytes.
+    """
+    count = min(plain_number(form.get("NumMedia")) or 0, MAX_PER_TEXT)
+    ids: list[str] = []
+    links: list[str] = []
+    fetch: list[dict[str, str]] = []
+    for index in range(count):
+        url = form.get(f"MediaUrl{index}", "").strip()
+        if not _may_fetch(url, settings):
+            if url:  # the origin only: enough to recognise, short, and never the whole URL
+                where = (origin(url) or "not an http(s) URL")[:80]
+                log.warning("MediaUrl%d of a text is not Twilio's media (%s); dropped, never fetched", index, where)
+            continue
+        media_id = new_media_id()
+        declared = form.get(f"MediaContentType{index}", "").strip()[:MAX_DECLARED_TYPE]
+        ids.append(media_id)
+        links.append(settings.media_url(media_id, seconds=TEXT_LINK_SECONDS, now=now.timestamp()))
+        fetch.append({"id": media_id, "url": url, "type": declared})
+    return talk.Pictures(tuple(ids), tuple(links), unavailable=count - len(ids)), fetch
 
 
 def _context(svc: Services) -> talk.Context:
@@ -142,37 +193,68 @@ def _context(svc: Services) -> talk.Context:
     )
 
 
-async def _facts(svc: Services, command: talk.Command, sender: str, now: datetime) -> talk.Facts:
-    """Look up exactly what `needs(command)` names."""
-    store = svc.store
-    phone_state = await store.get_phone(sender)
-    need = talk.needs(command, phone_state=phone_state, now=now)
-    job = None
-    if need.job_id is not None:
-        try:
-            job = await store.get_job(need.job_id)
-        except NotFound:
-            job = None
-    target_opted_out = False
-    if need.target_opt_out:
-        target: str | None = job["customer_phone"] if job else getattr(command, "phone", None)
-        if target:
-            target_opted_out = await store.is_opted_out(target)
-    return talk.Facts(
-        sender=sender,
-        now=now,
-        opted_out=bool(phone_state.get("opted_out")),  # Store.is_opted_out reads this key: one read, not two
-        phone_state=phone_state,
-        sender_open_jobs=await store.list_jobs(statuses=OPEN_STATUSES, phone=sender) if need.sender_open_jobs else (),
-        open_jobs=await store.list_jobs(statuses=OPEN_STATUSES) if need.open_jobs else (),
-        job=job,
-        token_job=await store.find_job_by_token(need.token) if need.token else None,
-        target_opted_out=target_opted_out,
+def _wanted(need: talk.Needs, command: talk.Command, sid: str | None) -> FactsWanted:
+    """`need` in the store's terms; the reply target's phone, if the command names one (R +1512...)."""
+    return FactsWanted(
+        sid=sid,
+        sender_open_jobs=need.sender_open_jobs,
+        open_jobs=need.open_jobs,
+        job_id=need.job_id,
+        token=need.token,
+        target_opt_out=need.target_opt_out,
+        target_phone=getattr(command, "phone", None),
     )
 
 
-async def _change_status(svc: Services, decision: talk.Decision, sender: str, received: datetime) -> talk.Decision:
-    """A dispatcher's EN ROUTE/ARRIVED/DONE/CANCEL: the same path as POST /jobs/{id}/status."""
+def _covers(asked: talk.Needs, need: talk.Needs) -> bool:
+    """Whether what was asked for holds every lookup `need` names."""
+    return (
+        (asked.sender_open_jobs or not need.sender_open_jobs)
+        and (asked.open_jobs or not need.open_jobs)
+        and need.job_id in (None, asked.job_id)
+        and need.token in (None, asked.token)
+        and (asked.target_opt_out or not need.target_opt_out)
+    )
+
+
+async def _facts(
+    svc: Services, command: talk.Command, sender: str, now: datetime, sid: str
+) -> tuple[talk.Facts, Message | None]:
+    """Look up exactly what `needs(command)` names, and whether `sid` is stored already, in one store call
+    (Store.conversation_facts: one round trip on PostgreSQL). Returns the facts, and the message stored
+    for `sid` if this is a repeated delivery (the facts are then empty: nothing is decided again).
+
+    `needs` depends on the sender's state, read in the same call: the lookups are asked for as for a
+    state that blocks nothing -- a state only ever rules one out (a tracking code's, after too many
+    misses) -- and what the state rules out is dropped here, unseen by the decision.
+    """
+    asked = talk.needs(command, phone_state={}, now=now)
+    found = await svc.store.conversation_facts(sender, _wanted(asked, command, sid))
+    if found.already is not None:
+        return talk.Facts(sender=sender, now=now), found.already
+    need = talk.needs(command, phone_state=found.phone_state, now=now)
+    if not _covers(asked, need):  # a state that asks for more than none: not so today, but looked up if ever
+        found = await svc.store.conversation_facts(sender, _wanted(need, command, None))
+    facts = talk.Facts(
+        sender=sender,
+        now=now,
+        opted_out=bool(found.phone_state.get("opted_out")),  # Store.is_opted_out reads this key: one read, not two
+        phone_state=found.phone_state,
+        sender_open_jobs=found.sender_open_jobs if need.sender_open_jobs else (),
+        open_jobs=found.open_jobs if need.open_jobs else (),
+        job=found.job if need.job_id is not None else None,
+        token_job=found.token_job if need.token else None,
+        target_opted_out=found.target_opted_out if need.target_opt_out else False,
+    )
+    return facts, None
+
+
+async def _change_status(
+    svc: Services, decision: talk.Decision, sender: str, received: datetime, sid: str
+) -> talk.Decision:
+    """A dispatcher's EN ROUTE/ARRIVED/DONE/CANCEL: the same path as POST /jobs/{id}/status.
+
+    Pictures sent with it go with the customer's status text, once this text's fetch (`sid`) ends."""
     move = decision.status_change
     if move is None:
         return decision
@@ -183,7 +265,14 @@ async def _change_status(svc: Services, decision: talk.Decision, sender: str, re
     moved_at = max(utc_now(), iso_utc(received + timedelta(milliseconds=1)))
     try:
         result = await svc.change_status(
-            move.job_id, move.status, by=sender, eta_minutes=move.eta_minutes, total=move.total, now=moved_at
+            move.job_id,
+            move.status,
+            by=sender,
+            eta_minutes=move.eta_minutes,
+            total=move.total,
+            now=moved_at,
+            media=[{"id": media_id} for media_id in move.media],
+            media_wait_sid=sid if move.media else None,
         )
     except NotFound:
         return decision.after_status_change(talk.StatusOutcome.not_found())
@@ -192,15 +281,33 @@ async def _change_status(svc: Services, decision: talk.Decision, sender: str, re
     return decision.after_status_change(talk.StatusOutcome.from_write(result.job, result.changed, result.messages))
 
 
-async def _relays(svc: Services, decision: talk.Decision, sender: str) -> list[Message]:
-    """The relay texts the decision asks for, as queue rows (stored with the inbound text)."""
-    targets = []
+async def _relays(
+    svc: Services, decision: talk.Decision, sender: str, sid: str, pictures: talk.Pictures
+) -> list[Message]:
+    """The relay texts the decision asks for, as queue rows (stored with the inbound text).
+
+    A dispatcher's R with pictures is an MMS of them; a relay to dispatchers of a text with
+    pictures links them. Either waits for this text's fetch (`sid`) before it is sent.
+    """
+    rows = []
     for effect in decision.effects:
         if isinstance(effect, talk.Relay):
-            targets.append((effect.to_phone, effect.body, effect.job_id))
+            media = [{"id": media_id} for media_id in effect.media]
+            wait = sid if effect.media else None
+            row = await svc.text_row(
+                effect.to_phone, effect.body, kind="relay", job_id=effect.job_id, media=media, media_wait_sid=wait
+            )
+            rows.append(row)
         elif isinstance(effect, talk.RelayToDispatchers):
-            targets += [(d, effect.body, effect.job_id) for d in svc.settings.dispatcher_numbers if d != sender]
-    return [await svc.text_row(to, body, kind="relay", job_id=job_id) for to, body, job_id in targets]
+            wait = sid if pictures.ids else None
+            for dispatcher in svc.settings.dispatcher_numbers:
+                if dispatcher != sender:
+                    rows.append(
+                        await svc.text_row(
+                            dispatcher, effect.body, kind="relay", job_id=effect.job_id, media_wait_sid=wait
+                        )
+                    )
+    return rows
 
 
 async def _business_texted(request: Request, form: Any) -> Tenant | None:
@@ -224,21 +331,22 @@ async def inbound_sms(request: Request) -> Response:
     sid, sender, to = _required(form)
     svc = services(request)
     async with _deliveries.hold(sid):
-        already = await svc.store.find_message_by_sid(sid)
+        role = talk.DISPATCHER if sender in svc.settings.dispatcher_numbers else talk.CUSTOMER
+        now = clock()
+        pictures, fetch = _pictures(form, svc.settings, now)
+        command = talk.parse(_text_of(form), role, with_pictures=bool(pictures.ids))
+        facts, already = await _facts(svc, command, sender, now, sid)  # with the duplicate check: one read
         if already is not None:
             log.info("repeated delivery of %s from %s; answered as before", sid, redact_phone(sender))
             return twiml(already.get("reply_body"))
-
-        role = talk.DISPATCHER if sender in svc.settings.dispatcher_numbers else talk.CUSTOMER
-        command = talk.parse(_text_of(form), role)
-        now = clock()
-        decision = talk.decide(command, await _facts(svc, command, sender, now), _context(svc))
-        decision = await _change_status(svc, decision, sender, now)
+        facts = replace(facts, pictures=pictures)
+        decision = talk.decide(command, facts, _context(svc))
+        decision = await _change_status(svc, decision, sender, now, sid)
         if decision.reply and _NOT_XML.search(decision.reply):
             decision = replace(decision, reply=_NOT_XML.sub("", decision.reply))
 
         stamp = iso_utc(now)
-        caused = await _relays(svc, decision, sender)
+        caused = await _relays(svc, decision, sender, sid, pictures)
         if decision.reply:
             answer = answer_message(
                 kind=decision.reply_kind, to=sender, body=decision.reply, sender=to, now=stamp, job_id=decision.job_id
@@ -257,6 +365,7 @@ async def inbound_sms(request: Request) -> Response:
                 job_id=decision.job_id,
                 num_media=form.get("NumMedia", "0"),
                 reply=decision.reply,
+                media_fetch=fetch,
             ),
             outbound=caused,
             phone=sender if decision.phone_effects else None,

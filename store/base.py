@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from bot.jobs import EDITABLE_FIELDS
+from bot.errors import NotFound
+from bot.jobs import EDITABLE_FIELDS, OPEN_STATUSES
 from store.records import EventRecord, IdempotencyRecord, JobRecord, MessageRecord, PhoneStateRecord, PublicMessage
 
 # Plain dicts to callers, keys as declared: bot/ builds these records without importing store/,
@@ -47,9 +48,23 @@ class JobWrite:
     changed: bool = True
 
 
-def public_message(message: Message) -> Message:
-    """The message as the JSON API shows it, without internal bookkeeping."""
-    return {key: message.get(key) for key in MESSAGE_FIELDS}
+def public_message(message: Message, media_url: Callable[[str], str] | None = None) -> Message:
+    """The message as the JSON API shows it, without internal bookkeeping.
+
+    `media` is always a list (`[]` for a row from before pictures): each picture `{id, type,
+    size}` (null while a picture being fetched is not known yet), and `url` too when `media_url`
+    (media id -> link) is given -- links depend on who reads them, so the caller makes them. A
+    public message given back gets the same shape again.
+    """
+    shown = {key: message.get(key) for key in MESSAGE_FIELDS}
+    pictures = []
+    for item in message.get("media") or ():
+        picture = {"id": item.get("id"), "type": item.get("type"), "size": item.get("size")}
+        if media_url is not None:
+            picture["url"] = media_url(picture["id"])
+        pictures.append(picture)
+    shown["media"] = pictures
+    return shown
 
 
 # The public shape of a job (SPEC "JSON shapes"), in order; other keys (a reminder's due time ...) are internal.
@@ -116,6 +131,39 @@ class KeyUsed(Exception):
     def __init__(self, record: IdempotencyRecord) -> None:
         super().__init__(record["key"])
         self.record = record
+
+
+# -- what one inbound text's decision reads (issue #15: one round trip on PostgreSQL) ----------------
+
+
+@dataclass(frozen=True)
+class FactsWanted:
+    """The lookups one inbound text calls for (bot.conversation.Needs in the store's terms), and its SID.
+
+    The sender's phone state is always read. "Open" is bot.jobs.OPEN_STATUSES.
+    """
+
+    sid: str | None = None  # the text's MessageSid: the message already stored for it (a repeated delivery)
+    sender_open_jobs: bool = False  # list_jobs(statuses=OPEN_STATUSES, phone=sender)
+    open_jobs: bool = False  # list_jobs(statuses=OPEN_STATUSES)
+    job_id: int | None = None  # get_job(job_id), None on NotFound
+    token: str | None = None  # find_job_by_token(token)
+    # is_opted_out(the target): the customer_phone of job_id's job if there is one, else `target_phone`.
+    target_opt_out: bool = False
+    target_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationFacts:
+    """What `Store.conversation_facts` found; a lookup not wanted keeps its default."""
+
+    already: Message | None = None  # the message stored for the SID; when set, nothing else was looked up
+    phone_state: PhoneState = field(default_factory=dict)  # the sender's (get_phone)
+    sender_open_jobs: list[Job] = field(default_factory=list)  # newest first
+    open_jobs: list[Job] = field(default_factory=list)  # newest first
+    job: Job | None = None
+    token_job: Job | None = None
+    target_opted_out: bool = False
 
 
 class Store(ABC):
@@ -322,6 +370,41 @@ class Store(ABC):
     async def is_opted_out(self, phone: str) -> bool:
         """Whether the phone's last word was an opt-out (state key `opted_out`)."""
 
+    # -- what one inbound text's decision reads (issue #15) --------------------
+    #
+    # The webhook's reads before it decides, asked for at once: the duplicate check, the sender's
+    # state and whatever the command needs (FactsWanted). This default is the separate lookups, in
+    # that order (TinyDB answers each from memory); PostgreSQL answers in one statement, and keeps
+    # the phone state's version for the record_inbound that follows (store/postgres/inbound.py).
+
+    async def conversation_facts(self, sender: str, wanted: FactsWanted) -> ConversationFacts:
+        """Everything `wanted` names for a text from `sender`, as the separate lookups would find it.
+
+        If a message with `wanted.sid` is stored, only `already` is given: a repeated delivery is
+        answered as before, and nothing is decided again.
+        """
+        if wanted.sid is not None:
+            already = await self.find_message_by_sid(wanted.sid)
+            if already is not None:
+                return ConversationFacts(already=already)
+        job = None
+        if wanted.job_id is not None:
+            try:
+                job = await self.get_job(wanted.job_id)
+            except NotFound:
+                job = None
+        target = job["customer_phone"] if job is not None else wanted.target_phone
+        return ConversationFacts(
+            phone_state=await self.get_phone(sender),
+            sender_open_jobs=await self.list_jobs(statuses=OPEN_STATUSES, phone=sender)
+            if wanted.sender_open_jobs
+            else [],
+            open_jobs=await self.list_jobs(statuses=OPEN_STATUSES) if wanted.open_jobs else [],
+            job=job,
+            token_job=await self.find_job_by_token(wanted.token) if wanted.token else None,
+            target_opted_out=bool(wanted.target_opt_out and target and await self.is_opted_out(target)),
+        )
+
     # -- pictures (SPEC "Pictures (MMS)") ---------------------------------------
     #
     # A picture texted in is named by the inbound row's `media_fetch` items (Twilio's URL, the
@@ -333,29 +416,28 @@ class Store(ABC):
     # clears `media_due_at` in one more `update_message`. The bytes live in the store's media
     # area: TinyDB, files in a folder beside its own; PostgreSQL, a table.
 
-    # TEMPORARY (until both backends implement them): not abstract yet
+    @abstractmethod
     async def save_media(self, media: MediaFile) -> None:
         """Keep a picture's bytes durably (on disk / committed) before returning.
 
         Saving the same id again with the same bytes is harmless (two fetchers racing on an
-        expired lease); the first one saved stays.
+        expired lease); the first one saved stays. ValueError, keeping nothing, for an id
+        new_media_id() could not have made, a type not in bot.media.KEPT_TYPES, no bytes or
+        more than bot.media.MAX_BYTES (store/media.py); StoreError, keeping nothing, if the
+        store cannot write (a full disk).
         """
-        raise NotImplementedError
 
-    # TEMPORARY (until both backends implement them): not abstract yet
+    @abstractmethod
     async def load_media(self, media_id: str) -> MediaFile | None:
         """The picture kept under this id, None for any id this store does not hold (or malformed)."""
-        raise NotImplementedError
 
-    # TEMPORARY (until both backends implement them): not abstract yet
+    @abstractmethod
     async def due_media(self, now: str, limit: int) -> list[Message]:
         """Up to `limit` messages whose `media_due_at` is at or before `now` (ISO UTC), earliest first."""
-        raise NotImplementedError
 
-    # TEMPORARY (until both backends implement them): not abstract yet
+    @abstractmethod
     async def next_media_due(self) -> str | None:
         """The earliest `media_due_at` of any message (ISO UTC), None if no fetch waits."""
-        raise NotImplementedError
 
     # -- a whole store, read and written as rows (`qdn store copy`, store/copy.py) -
     #

@@ -12,8 +12,9 @@ from tests.support import job_body
 from web.app import routes
 from web.openapi import DOCUMENT
 
-# Routes that are not part of the JSON API: Twilio's webhooks, HTML pages, the document itself.
-NOT_JSON_API = {"/twilio/sms", "/twilio/status", "/track", "/track/{token:path}", "/openapi.json"}
+# Routes that are not part of the JSON API: Twilio's webhooks, HTML pages, pictures' signed links
+# (like the page, opened by a person, never a client), the document itself.
+NOT_JSON_API = {"/twilio/sms", "/twilio/status", "/track", "/track/{token:path}", "/m/{rest:path}", "/openapi.json"}
 
 
 def openapi_path(route_path: str) -> str:

@@ -287,8 +287,10 @@ CASES = [
     Case("emoji", EMOJI_TEXT, replies=(ACK,), rows=(got("text", C), *relayed(), sent("system", C))),
     Case("1,600 characters", LONG_TEXT, replies=(ACK,), rows=(got("text", C), *relayed(), sent("system", C))),
     Case("control characters around STATUS", CONTROL_CHARACTERS, replies=(STATUS_1001,), rows=answered(C)),
-    Case("MMS with no words: relayed to dispatchers", RECEIVE_MMS_ONLY, replies=(ACK,),
-         rows=(got("text", C), *relayed(), sent("system", C))),
+    # A picture Twilio announces but gives no URL for: nothing to fetch, the dispatchers still hear of it.
+    # (Pictures that are fetched, and the relays that wait for them: tests/test_sms_media.py.)
+    Case("a picture with no words and no URL: relayed to dispatchers", inbound(C, "", drop=("NumMedia",), NumMedia="1"),
+         replies=(ACK,), rows=(got("text", C), *relayed(), sent("system", C))),
     # NumMedia as Twilio never sends it (digits str.isdigit() accepts but int() refuses, or more
     # digits than int() parses): no picture count, never a 500.
     *[
@@ -720,14 +722,17 @@ def test_relays_carry_the_words_as_typed_within_one_text(app: Harness) -> None:
     assert emoji == "Dana (1001, scheduled): Thanks!! 👍🚛 see you soon 😊 Reply: R 1001 <text>"
     assert len(long) <= 1600 and long.endswith("... Reply: R 1001 <text>")
     assert long.startswith("Dana (1001, scheduled): The pile is behind the garage")
-    assert mms == "Dana (1001, scheduled): [1 picture sent by MMS] Reply: R 1001 <text>"
+    # A picture is a private link to it (tests/test_sms_media.py checks it opens the picture).
+    assert re.fullmatch(
+        r"Dana \(1001, scheduled\): Photo: https://sms\.example\.test/m/default/\S+ Reply: R 1001 <text>", mms
+    )
     inbound_bodies = [m["body"] for m in app.log().values() if m["direction"] == "inbound"]
     assert len(inbound_bodies[1]) == 1600  # the log keeps the text whole
 
 
 @pytest.mark.parametrize(
     ("num_media", "relayed_text"),
-    [("2", "[2 pictures sent by MMS]"), *[(value, "") for value in ODD_NUMBERS.values()]],
+    [("2", "Photos: (2 pictures unavailable)"), *[(value, "") for value in ODD_NUMBERS.values()]],
     ids=["2", *ODD_NUMBERS],
 )
 def test_only_plain_digits_count_pictures(app: Harness, num_media: str, relayed_text: str) -> None:

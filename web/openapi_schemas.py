@@ -14,10 +14,12 @@ from typing import Any
 
 from bot.job_fields import MAX_ETA_MINUTES, MAX_TOTAL, MONEY_PATTERN, SCHEDULED_PATTERN, SPACE, TEXT_LIMITS
 from bot.jobs import EDITABLE_FIELDS, STATUS_WORDS, STATUSES
+from bot.media import KEPT_TYPES, MAX_PER_TEXT
 from bot.messages import MAX_BODY_CHARS
 from handlers.jobs import JOB_FIELDS
 from handlers.responses import ERROR_CODES
 from store.base import MESSAGE_FIELDS
+from store.media import MEDIA_ID as MEDIA_ID_PATTERN
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "format": "date-time"}
@@ -154,6 +156,25 @@ STATUS_MOVE = {
 
 # -- a message -----------------------------------------------------------------------------------
 
+# A picture a message carries (SPEC "Pictures (MMS)"): `type` and `size` are null while a picture
+# still being fetched from Twilio is not known yet.
+MEDIA_ITEM = {
+    "type": "object",
+    "required": ["id", "type", "size", "url"],
+    "properties": {
+        "id": {"type": "string", "description": "the picture's id (POST /jobs/{job_id}/messages `media` takes it)"},
+        "type": {"enum": [*KEPT_TYPES, None], "description": "the type its bytes show; null until it is kept"},
+        "size": {"type": ["integer", "null"], "minimum": 1, "description": "bytes; null until it is kept"},
+        "url": {
+            "type": "string",
+            "format": "uri",
+            "description": "where to open it: GET /media/{id} with the bearer token (on token endpoints, a "
+            "private link that expires)",
+        },
+    },
+    "additionalProperties": False,
+}
+
 MESSAGE = {
     "type": "object",
     "required": list(MESSAGE_FIELDS),
@@ -186,20 +207,45 @@ MESSAGE = {
         "error_message": NULLABLE_STRING,
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
+        "media": {
+            "type": "array",
+            "items": MEDIA_ITEM,
+            "maxItems": MAX_PER_TEXT,
+            "description": "the pictures it carries (an MMS), in order; [] for none",
+        },
     },
     "additionalProperties": False,
 }
+MEDIA_ID = {
+    "type": "string",
+    "pattern": f"^{MEDIA_ID_PATTERN.pattern}$",
+    "description": "a picture's id, from a message's `media`",
+}
+_SOME_WORDS = f"^(?=[\\s\\S]*\\S){_MULTILINE}*$"
 TEXT_TO_CUSTOMER = {
     "type": "object",
-    "required": ["body"],
     "properties": {
         "body": {
             "type": "string",
-            "pattern": f"^(?=[\\s\\S]*\\S){_MULTILINE}*$",
+            "pattern": f"^{_MULTILINE}*$",
             "maxLength": MAX_BODY_CHARS,
-            "description": "the text; line breaks and tabs are kept, surrounding spaces dropped",
-        }
+            "description": "the text; line breaks and tabs are kept, surrounding spaces dropped. Required, and not "
+            "blank, unless `media` names a picture: then it may be empty or left out",
+        },
+        "media": {
+            "type": "array",
+            "items": MEDIA_ID,
+            "maxItems": MAX_PER_TEXT,
+            "uniqueItems": True,
+            "description": "pictures this business keeps (ids from messages' `media`), sent with the text as an "
+            "MMS; an id it does not keep is a 422 naming `media`",
+        },
     },
+    # Words, or at least one picture.
+    "anyOf": [
+        {"required": ["body"], "properties": {"body": {"pattern": _SOME_WORDS}}},
+        {"required": ["media"], "properties": {"media": {"minItems": 1}}},
+    ],
     "additionalProperties": False,
 }
 

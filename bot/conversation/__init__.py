@@ -3,11 +3,11 @@
 How the inbound webhook (handlers/sms.py) uses it; all I/O stays in the handler::
 
     role = "dispatcher" if sender in settings.dispatcher_numbers else "customer"
-    command = parse(body, role)
+    command = parse(body, role, with_pictures=bool(pictures.ids))  # pictures: what the MMS carried
     phone_state = await store.get_phone(sender)
     need = needs(command, phone_state=phone_state, now=now)
     facts = Facts(sender=sender, now=now, opted_out=await store.is_opted_out(sender),
-                  phone_state=phone_state, ...)         # plus exactly what `need` names
+                  phone_state=phone_state, pictures=pictures, ...)  # plus exactly what `need` names
     decision = decide(command, facts, context)
     if decision.status_change:                           # dispatcher EN ROUTE / ARRIVED / DONE / CANCEL
         outcome = ...                                    # Services.change_status(by=sender) -> StatusOutcome
@@ -54,7 +54,7 @@ from bot.conversation.effects import (
     RelayToDispatchers,
     RememberAnswer,
 )
-from bot.conversation.facts import Context, Facts, Needs, needs
+from bot.conversation.facts import NO_PICTURES, Context, Facts, Needs, Pictures, needs
 from bot.conversation.parse import parse
 from bot.conversation.respond import decide
 from bot.conversation.status_answer import StatusOutcome, answer_status_change
@@ -62,6 +62,7 @@ from bot.conversation.status_answer import StatusOutcome, answer_status_change
 __all__ = [
     "CUSTOMER",
     "DISPATCHER",
+    "NO_PICTURES",
     "ChangeStatus",
     "Command",
     "Context",
@@ -80,6 +81,7 @@ __all__ = [
     "OptIn",
     "OptOut",
     "PhoneEffect",
+    "Pictures",
     "RecordOptIn",
     "RecordOptOut",
     "Relay",

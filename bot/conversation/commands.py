@@ -102,7 +102,10 @@ class ShowJob(Command):
 
 @dataclass(frozen=True)
 class ReplyTo(Command):
-    """`body` goes verbatim to job `job_id`'s customer, or to `phone` (E.164); exactly one is set."""
+    """`body` goes verbatim to job `job_id`'s customer, or to `phone` (E.164); exactly one is set.
+
+    `body` is empty only for "R 1042" sent with pictures (parse(..., with_pictures=True)).
+    """
 
     body: str = ""
     job_id: int | None = None

@@ -17,6 +17,7 @@ from bot.conversation.effects import (
     RelayToDispatchers,
 )
 from bot.conversation.facts import Context, Facts, Job
+from bot.conversation.photos import words_and_photos
 from bot.jobs import label
 from bot.wording import first_name, phone_for_people
 
@@ -28,6 +29,9 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
     """The reply and effects for a customer's text (before the auto-reply cap is applied)."""
     if isinstance(command, OptIn) and not facts.opted_out:
         command = FreeText(command.text, command.role)  # SPEC: ordinary text from a number not opted out
+    if facts.pictures and isinstance(command, Status | TokenQuery | Help):
+        # A picture is for a person to see ("STATUS" + a photo of the gate): relayed, not answered by rote.
+        command = FreeText(command.text, command.role)
     newest = facts.sender_open_jobs[0] if facts.sender_open_jobs else None
     job_id = newest["id"] if newest else None
 
@@ -49,9 +53,10 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
         )
     if facts.opted_out:
         # Sent nothing at all until they opt back in; a person still reads what they wrote.
-        text = texts.RELAY_OPTED_OUT.format(
-            who=_who(newest, facts), phone=phone_for_people(facts.sender), text=command.text
-        )
+        frame = texts.RELAY_OPTED_OUT
+        fields = {"who": _who(newest, facts), "phone": phone_for_people(facts.sender)}
+        room = MAX_SMS_CHARS - len(frame.format(text="", **fields))
+        text = frame.format(text=words_and_photos(command.text, facts.pictures, room), **fields)
         return answer(None, RelayToDispatchers(fit(text), job_id))
     if isinstance(command, Status):
         return answer(_status_reply(facts, context))
@@ -127,9 +132,10 @@ def _free_text(command: Command, newest: Job | None, facts: Facts, context: Cont
     frame = texts.RELAY_CANCEL if cancel and newest else texts.RELAY
     job_id: int | None = newest["id"] if newest else None
     fields = {"who": who, "target": target, "job_id": job_id}
-    # One message at most: a very long text is cut, keeping the frame ("Reply: R 1042 <text>").
+    # One message at most: a very long text is cut, keeping the frame ("Reply: R 1042 <text>")
+    # and the links to its pictures.
     room = MAX_SMS_CHARS - len(frame.format(text="", **fields))
-    relay = frame.format(text=fit(command.text, room), **fields)
+    relay = frame.format(text=words_and_photos(command.text, facts.pictures, room), **fields)
     effects: list[Effect] = [RelayToDispatchers(relay, job_id)]
     if guards.acked_recently(facts.phone_state, facts.now, context.ack_interval_hours):
         return answer(None, *effects, kind="system")

@@ -22,6 +22,7 @@ from bot.conversation.commands import (
 from bot.conversation.display import appointment, status_phrase
 from bot.conversation.effects import ChangeStatus, Decision, Effect, RecordOptIn, RecordOptOut, Relay
 from bot.conversation.facts import Context, Facts, Job
+from bot.conversation.photos import with_photos
 from bot.wording import (
     appointment_at,
     appointment_day,
@@ -54,7 +55,11 @@ def decide_dispatcher(command: Command, facts: Facts, context: Context) -> Decis
     if isinstance(command, SetStatus):
         if facts.job is None:
             return answer(texts.NO_JOB.format(job_id=command.job_id))
-        effect = ChangeStatus(command.job_id, command.status, command.eta_minutes, command.total)
+        # Pictures sent with a move go to the customer with its text: proof of delivery (ARRIVED) or
+        # pick-up (DONE) -- and with any other move too, since the dispatcher chose to send them.
+        effect = ChangeStatus(
+            command.job_id, command.status, command.eta_minutes, command.total, media=facts.pictures.ids
+        )
         return answer(None, effect, job_id=command.job_id)
     if isinstance(command, ListJobs):
         return answer(_jobs_list(facts, context))
@@ -70,27 +75,30 @@ def decide_dispatcher(command: Command, facts: Facts, context: Context) -> Decis
         return answer(texts.DISPATCHER_HELP)
     if isinstance(command, Invalid):
         return answer(command.error)
+    if facts.pictures.ids:
+        return answer(texts.PHOTO_WITHOUT_COMMAND)
     return answer(texts.NOT_UNDERSTOOD)
 
 
 def _reply_to(command: ReplyTo, facts: Facts, answer: Answer) -> Decision:
+    # The dispatcher's pictures go with the words as an MMS (or alone: "R 1042" + a photo).
+    media = facts.pictures.ids
+    if not command.body and not media:  # words may be left out only when a picture goes instead
+        return answer(texts.REPLY_TEXT)
     if command.phone is not None:
-        relay = Relay(command.phone, command.body)
+        relay = Relay(command.phone, command.body, media=media)
         if facts.target_opted_out:
             return answer(texts.CUSTOMER_OPTED_OUT, relay)
-        return answer(texts.SENT_TO_PHONE.format(phone=command.phone), relay)
+        return answer(with_photos(texts.SENT_TO_PHONE.format(phone=command.phone), len(media)), relay)
     job = facts.job
     if job is None:
         return answer(texts.NO_JOB.format(job_id=command.job_id))
     # Queued even when opted out: the queue logs it `skipped` with the reason, as SPEC asks.
-    relay = Relay(job["customer_phone"], command.body, job["id"])
+    relay = Relay(job["customer_phone"], command.body, job["id"], media=media)
     if facts.target_opted_out:
         return answer(texts.CUSTOMER_OPTED_OUT, relay, job_id=job["id"])
-    return answer(
-        texts.SENT_TO_JOB.format(first_name=first_name(job.get("customer_name")), job_id=job["id"]),
-        relay,
-        job_id=job["id"],
-    )
+    sent = texts.SENT_TO_JOB.format(first_name=first_name(job.get("customer_name")), job_id=job["id"])
+    return answer(with_photos(sent, len(media)), relay, job_id=job["id"])
 
 
 def _jobs_list(facts: Facts, context: Context) -> str:

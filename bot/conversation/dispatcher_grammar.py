@@ -85,11 +85,15 @@ class _Reading:
     unknown: list[str] = field(default_factory=list)
 
 
-def parse_dispatcher(text: str) -> Command:
-    """A dispatcher's command (opt keywords are handled before this is called)."""
+def parse_dispatcher(text: str, *, with_pictures: bool = False) -> Command:
+    """A dispatcher's command (opt keywords are handled before this is called).
+
+    `with_pictures`: the text carries pictures, so "R 1042" with no words is complete (the
+    pictures are what is sent).
+    """
     reply = _REPLY.fullmatch(text)
     if reply:
-        return _parse_reply(text, reply.group("rest"))
+        return _parse_reply(text, reply.group("rest"), with_pictures)
     reading = _read(squash(text))
     if not reading.verbs and not reading.plain and not reading.eta and not reading.money:
         return Unknown(text, DISPATCHER)
@@ -206,7 +210,7 @@ _PHONE_CHUNK = re.compile(r"\s*([+(#]?[\d().\-]*\d\)?)(?=\s|$|[:,])")
 _US_GROUPS = ((3, 3, 4), (1, 3, 3, 4), (3, 7))
 
 
-def _parse_reply(text: str, rest: str) -> Command:
+def _parse_reply(text: str, rest: str, with_pictures: bool = False) -> Command:
     """R/REPLY <job id or phone> <text>; the text is kept exactly as typed (case, punctuation)."""
     ends: list[int] = []
     chunks: list[str] = []
@@ -220,11 +224,11 @@ def _parse_reply(text: str, rest: str) -> Command:
     for count in range(len(chunks), 0, -1):
         phone = _phone(chunks[:count])
         if phone:
-            return _reply(text, rest[ends[count - 1] :], phone=phone)
+            return _reply(text, rest[ends[count - 1] :], with_pictures, phone=phone)
     job = _PLAIN_NUMBER.fullmatch(chunks[0].lstrip("#"))
     if job is None or len(chunks[0].strip("#")) > 9:
         return Invalid(text, DISPATCHER, error=texts.REPLY_TARGET)
-    return _reply(text, rest[ends[0] :], job_id=int(job.group(1)))
+    return _reply(text, rest[ends[0] :], with_pictures, job_id=int(job.group(1)))
 
 
 def _phone(chunks: list[str]) -> str | None:
@@ -241,8 +245,10 @@ def _phone(chunks: list[str]) -> str | None:
         return None
 
 
-def _reply(text: str, after_target: str, *, job_id: int | None = None, phone: str | None = None) -> Command:
+def _reply(
+    text: str, after_target: str, with_pictures: bool, *, job_id: int | None = None, phone: str | None = None
+) -> Command:
     body = after_target.lstrip(" \t:,-").strip()
-    if not body:
+    if not body and not with_pictures:
         return Invalid(text, DISPATCHER, error=texts.REPLY_TEXT)
     return ReplyTo(text, DISPATCHER, body=body, job_id=job_id, phone=phone)

@@ -36,5 +36,9 @@ def status_phrase(job: dict[str, Any], tz: tzinfo, now: datetime) -> str:
 
 
 def fit(text: str, limit: int = MAX_SMS_CHARS) -> str:
-    """`text` cut to `limit` characters, marking the cut."""
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+    """`text` cut to `limit` characters, marking the cut (nothing at all when there is no room)."""
+    if len(text) <= limit:
+        return text
+    if limit <= 3:
+        return ""
+    return text[: limit - 3].rstrip() + "..."

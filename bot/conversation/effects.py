@@ -2,8 +2,9 @@
 
 Effect
 ├── ChangeStatus        run Services.change_status(job_id, status, by=<who texted>, ...) first, then
-│                       Decision.after_status_change words the answer
-├── Relay               a `relay` text to one phone (a dispatcher's R/REPLY)
+│                       Decision.after_status_change words the answer; `media`: the dispatcher's
+│                       pictures go with the status text (an MMS)
+├── Relay               a `relay` text to one phone (a dispatcher's R/REPLY), with `media` likewise
 ├── RelayToDispatchers  a `relay` text to every DISPATCHER_NUMBERS phone
 └── PhoneEffect         a change to the texting phone's state (Decision.update_phone_state)
     ├── RecordOptOut
@@ -43,6 +44,7 @@ class ChangeStatus(Effect):
     status: str
     eta_minutes: int | None = None
     total: float | None = None
+    media: tuple[str, ...] = ()  # media ids of the dispatcher's pictures, sent with the customer's status text
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Relay(Effect):
     to_phone: str
     body: str
     job_id: int | None = None
+    media: tuple[str, ...] = ()  # media ids of the dispatcher's pictures: sent with it as an MMS
 
 
 @dataclass(frozen=True)
@@ -186,5 +189,5 @@ class Decision:
             job_id = change.job_id  # the job exists: its conversation keeps the attempt and the reason
         else:
             job_id = None
-        reply = None if self.quiet else answer_status_change(change.job_id, outcome)
+        reply = None if self.quiet else answer_status_change(change.job_id, outcome, photos=len(change.media))
         return replace(self, reply=reply, job_id=job_id)

@@ -59,6 +59,29 @@ class Needs:
 
 
 @dataclass(frozen=True)
+class Pictures:
+    """The pictures an inbound text carried (SPEC "Pictures (MMS)"), as the handler named them.
+
+    A picture the text announced but that will never be fetched (no URL, or a URL that is not
+    Twilio's media) is only counted: nobody can see it, but a person is told it was sent.
+    """
+
+    ids: tuple[str, ...] = ()  # our media ids of the pictures being fetched, in the text's order
+    links: tuple[str, ...] = ()  # private links to them, in the same order (relays to dispatchers show these)
+    unavailable: int = 0  # announced, never to be fetched
+
+    @property
+    def count(self) -> int:
+        return len(self.ids) + self.unavailable
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+NO_PICTURES = Pictures()
+
+
+@dataclass(frozen=True)
 class Facts:
     """What the handler looked up for one inbound text (unneeded fields keep their defaults)."""
 
@@ -71,6 +94,7 @@ class Facts:
     job: Job | None = None
     token_job: Job | None = None
     target_opted_out: bool = False
+    pictures: Pictures = NO_PICTURES  # what the text carried besides its words
 
 
 def needs(command: Command, *, phone_state: Mapping[str, Any], now: datetime) -> Needs:

@@ -47,8 +47,11 @@ _JOB_NUMBER = re.compile(r"#?\d{1,9}")
 _CANCEL_REQUEST = re.compile(r"\bcancel(l?ed|l?ing|lation)?\b")
 
 
-def parse(text: str, role: Role) -> Command:
+def parse(text: str, role: Role, *, with_pictures: bool = False) -> Command:
     """The command `text` carries when sent by a `role` ("customer" or "dispatcher").
+
+    `with_pictures`: the text carries pictures we keep, which completes a dispatcher's "R 1042"
+    with no words (decide() treats a customer's pictures; the words parse as ever).
 
     Never raises: anything not understood is FreeText (customer) or Unknown
     (dispatcher), and a dispatcher command with a bad number is Invalid with
@@ -61,7 +64,7 @@ def parse(text: str, role: Role) -> Command:
     if keyword := whole_keyword(text, OPT_IN_KEYWORDS):
         return OptIn(text, role, keyword=keyword)
     if role == DISPATCHER:
-        return dispatcher_grammar.parse_dispatcher(text)
+        return dispatcher_grammar.parse_dispatcher(text, with_pictures=with_pictures)
     return _parse_customer(text)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.conversation import texts
+from bot.conversation.photos import with_photos
 from bot.jobs import label
 from bot.wording import money
 
@@ -50,8 +51,9 @@ class StatusOutcome:
         return cls.changed(job, customer_texted=texted)
 
 
-def answer_status_change(job_id: int, outcome: StatusOutcome) -> str:
-    """What the dispatcher reads after asking to change job `job_id`'s status, which ended as `outcome`."""
+def answer_status_change(job_id: int, outcome: StatusOutcome, *, photos: int = 0) -> str:
+    """What the dispatcher reads after asking to change job `job_id`'s status, which ended as `outcome`
+    (`photos`: the dispatcher's pictures that go with the customer's text)."""
     if outcome.result == "refused":
         message = outcome.message.strip()
         return message if message.endswith((".", "!", "?")) else message + "."
@@ -65,5 +67,5 @@ def answer_status_change(job_id: int, outcome: StatusOutcome) -> str:
         detail = texts.TOTAL_DETAIL.format(total=money(job["total"]))
     if outcome.result == "unchanged":
         return texts.UNCHANGED.format(job_id=job["id"], status=label(job["status"]), detail=detail)
-    texted = texts.CUSTOMER_TEXTED if outcome.customer_texted else texts.CUSTOMER_OPTED_OUT
+    texted = with_photos(texts.CUSTOMER_TEXTED, photos) if outcome.customer_texted else texts.CUSTOMER_OPTED_OUT
     return texts.STATUS_CHANGED.format(job_id=job["id"], status=label(job["status"]), detail=detail, texted=texted)

@@ -8,6 +8,8 @@ own long text. Placeholders are filled with str.format.
 
 from __future__ import annotations
 
+from bot.media import UNAVAILABLE
+
 # --- customers --------------------------------------------------------------
 
 STATUS_ONE = "{business}: Job {job_id} ({service}) is {status}. Track: {url}"
@@ -55,6 +57,12 @@ RELAY = "{who}: {text} Reply: R {target} <text>"
 RELAY_CANCEL = "{who} may want to cancel: {text} Reply: R {target} <text> or CANCEL {job_id}"
 RELAY_OPTED_OUT = "{who} is opted out of texts; call {phone}. They wrote: {text}"
 RELAY_OPT_OUT = "{who} texted {keyword} and is now opted out of texts. To reach them call {phone}."
+# Pictures in a relay: their private links after the words (never an emoji: it would make the
+# whole text UCS-2). A picture that will never be fetched is only counted.
+PHOTO = "Photo: {links}"
+PHOTOS = "Photos: {links}"
+PICTURE_UNAVAILABLE = UNAVAILABLE  # "(picture unavailable)": what the sender puts for a link it could not keep too
+PICTURES_UNAVAILABLE = "({count} pictures unavailable)"
 
 # --- dispatchers --------------------------------------------------------------
 
@@ -76,6 +84,11 @@ NO_JOB = "No job {job_id}."
 
 SENT_TO_JOB = "Sent to {first_name} ({job_id})."
 SENT_TO_PHONE = "Sent to {phone}."
+# A dispatcher's pictures went with the text to the customer (an MMS): said after "Customer texted" / "Sent to".
+WITH_PHOTO = ", with the photo."
+WITH_PHOTOS = ", with {count} photos."
+# A picture from a dispatcher with no command it can go with.
+PHOTO_WITHOUT_COMMAND = "Got the photo. To send it to the customer, text it with ARRIVED 1042, DONE 1042 or R 1042."
 
 NO_OPEN_JOBS_DISPATCHER = "No open jobs."
 JOBS_HEADER = "Open jobs ({count}):"

@@ -114,8 +114,13 @@ def test_the_api_shows_the_public_keys_in_the_declared_order() -> None:
     message = {**inbound("SMx"), "id": "m1", **SENDER_KEYS}
     # SPEC "JSON shapes", in its order
     spec = ("id", "direction", "kind", "job_id", "phone", "from", "to", "body", "twilio_sid", "status", "error_code",
-            "error_message", "created_at", "updated_at")  # fmt: skip
+            "error_message", "created_at", "updated_at", "media")  # fmt: skip
     assert spec == MESSAGE_FIELDS
     assert list(public_message(message)) == list(MESSAGE_FIELDS)
     assert public_message({"id": "m2"})["body"] is None  # absent values are null
+    assert public_message({"id": "m2"})["media"] == []  # ... but a message with no pictures has an empty list
+    picture = {"id": "p1", "type": "image/png", "size": 9}
+    assert public_message({"id": "m3", "media": [picture]}, lambda media_id: f"/media/{media_id}")["media"] == [
+        {**picture, "url": "/media/p1"}
+    ]
     assert not set(MESSAGE_FIELDS) & (set(MessageRecord.__annotations__) - set(PublicMessage.__annotations__))

@@ -5,7 +5,8 @@ key that signed it: a `MediaUrl0` naming an internal address must not make
 this service fetch it (server-side request forgery). So the URL a webhook
 names must be a Media resource of Twilio's API, and a redirect may lead only
 to Twilio's media store. `extra_origins` adds origins for a local Twilio
-(`TWILIO_API_BASE_URL` in tests; the simulator's own address in local use).
+(`TWILIO_API_BASE_URL` in tests; the simulator's own address in local use:
+`fetch_origins` says which, for the webhook and the fetcher alike).
 
 https://www.twilio.com/docs/messaging/api/media-resource
 https://support.twilio.com/hc/en-us/articles/223183748 (the media hosts a fetch is redirected to)
@@ -14,7 +15,7 @@ https://support.twilio.com/hc/en-us/articles/223183748 (the media hosts a fetch 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from urllib.parse import urlsplit
 
 TWILIO_API = "https://api.twilio.com"
@@ -64,3 +65,22 @@ def is_media_redirect(url: str, extra_origins: Iterable[str] = ()) -> bool:
     if host == "api.twilio.com" or _CDN.fullmatch(host):
         return True
     return host in _S3_HOSTS and urlsplit(url.strip()).path.startswith(_S3_PATH_PREFIX)
+
+
+def fetch_origins(url: str, *, api_base_url: str | None, local_use: bool, loopback_hosts: Collection[str]) -> list[str]:
+    """The origins besides Twilio's that `url` may be fetched from, for `is_media_url` / `is_media_redirect`.
+
+    `api_base_url`: TWILIO_API_BASE_URL (a local Twilio). In local use (no Twilio settings) also
+    `url`'s own origin when it is plain http on a loopback host: where `qdn chat /photo` serves
+    the pictures it sends. A live service never fetches from anywhere but Twilio (and its mock).
+    """
+    extra = [api_base_url] if api_base_url else []
+    home = origin(url)
+    if (
+        local_use
+        and home is not None
+        and home.startswith("http://")
+        and (urlsplit(url).hostname or "") in loopback_hosts
+    ):
+        extra.append(home)
+    return extra

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-from urllib.parse import quote
 
 from bot import jobs, reminders
 from bot.messages import outbound_message, with_media
@@ -36,13 +35,9 @@ class Services:
         """What outbound rows record as `from` (a number, a Messaging Service SID, or "console")."""
         return self.settings.sender_address
 
-    def dashboard_media_url(self, media_id: str) -> str:
-        """Where the dashboard opens a picture: GET /media/{id}, with its bearer token (SPEC "Pictures (MMS)")."""
-        return f"{self.settings.public_base_url}/media/{quote(media_id, safe='')}"
-
     def message_json(self, message: Message) -> dict[str, Any]:
         """A message as the dashboard API (and its events) shows it: `media` items with their `url`."""
-        return public_message(message, self.dashboard_media_url)
+        return public_message(message, self.settings.dashboard_media_url)
 
     @cached_property
     def notifier(self) -> Notifier:

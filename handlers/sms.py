@@ -32,7 +32,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -139,19 +138,13 @@ def _text_of(form: Any) -> str:
     return form.get("Body", "")
 
 
-_LOOPBACK = ("127.0.0.1", "localhost")
 MAX_DECLARED_TYPE = 100  # MediaContentType{i} is kept for the log only (the bytes are sniffed); Twilio's are short
 
 
 def _may_fetch(url: str, settings: Settings) -> bool:
     """Whether a MediaUrl may be fetched: Twilio's media, TWILIO_API_BASE_URL's (a local Twilio), and
     in local use (no Twilio settings) a loopback http address too -- `qdn chat /photo`'s simulator."""
-    extra = [settings.twilio_api_base_url] if settings.twilio_api_base_url else []
-    home = origin(url)
-    local = not settings.twilio_live and home is not None and home.startswith("http://")
-    if local and home is not None and urlsplit(home).hostname in _LOOPBACK:
-        extra.append(home)
-    return is_media_url(url, extra)
+    return is_media_url(url, settings.picture_origins(url))
 
 
 def _pictures(form: Any, settings: Settings, now: datetime) -> tuple[talk.Pictures, list[dict[str, str]]]:

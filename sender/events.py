@@ -38,7 +38,7 @@ from standardwebhooks import Webhook
 from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from sender.pacing import Backoff
-from store import DEFAULT_BUSINESS, Event, Store, public_job
+from store import DEFAULT_BUSINESS, Event, Store, public_job, public_message
 from store.settings import Settings
 
 log = logging.getLogger("qdn.events")
@@ -48,12 +48,16 @@ LEASE_SECONDS = 60.0  # far longer than one attempt (TIMEOUT_SECONDS); only a de
 TIMEOUT_SECONDS = 10.0
 
 
-def payload(event: Event, tracking_url: Callable[[str], str], business: str) -> bytes:
+def payload(
+    event: Event, tracking_url: Callable[[str], str], business: str, media_url: Callable[[str], str] | None = None
+) -> bytes:
     """The body POSTed for `event` of the business `business` (its slug): the same bytes on every
-    attempt (they are what is signed)."""
+    attempt (they are what is signed). `media_url` links a message's pictures as the dashboard API does."""
     data = dict(event["data"])
     if "job" in data:  # the snapshot the store kept, with the link as this deployment publishes it
         data["job"] = public_job(data["job"], tracking_url(data["job"]["token"]))
+    if "message" in data and media_url is not None:
+        data["message"] = public_message(data["message"], media_url)
     body = {"type": event["type"], "timestamp": event["created_at"], "business": business, "data": data}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -69,6 +73,7 @@ class EventSender:
         tracking_url: Callable[[str], str],
         *,
         business: str = DEFAULT_BUSINESS,
+        media_url: Callable[[str], str] | None = None,
         client: httpx.AsyncClient | None = None,
         backoff: Backoff | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -79,6 +84,7 @@ class EventSender:
         self.signer = Webhook(secret)
         self.tracking_url = tracking_url
         self.business = business  # the slug each payload names
+        self.media_url = media_url  # media id -> the dashboard's link to the picture (GET /media/{id})
         self.client = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
         self.backoff = backoff or Backoff(base=1.0, cap=300.0)
         self.now = now
@@ -145,7 +151,7 @@ class EventSender:
 
     async def attempt(self, event: Event) -> None:
         at = self.now()
-        body = payload(event, self.tracking_url, self.business)
+        body = payload(event, self.tracking_url, self.business, self.media_url)
         try:
             response = await self.client.post(self.url, content=body, headers=self.headers(event, body, at))
             error = None if response.is_success else f"HTTP {response.status_code}"
@@ -216,5 +222,10 @@ def events_for(store: Store, settings: Settings) -> EventSender | None:
         parts.netloc.rpartition("@")[2],
     )
     return EventSender(
-        store, settings.events_url, str(settings.events_secret), settings.tracking_url, business=settings.business_slug
+        store,
+        settings.events_url,
+        str(settings.events_secret),
+        settings.tracking_url,
+        business=settings.business_slug,
+        media_url=settings.dashboard_media_url,
     )

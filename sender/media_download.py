@@ -22,14 +22,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
 from bot.media import MAX_BYTES, NotAPicture, check_picture
-from bot.media_sources import is_media_redirect, is_media_url, origin
+from bot.media_sources import TWILIO_API, is_media_redirect, is_media_url, origin
 from store.settings import Settings
-from store.settings_checks import LOOPBACK_HOSTS
 
 MAX_REDIRECTS = 3  # Twilio redirects once (API -> its media host)
 TIMEOUT_SECONDS = 10.0
@@ -61,19 +60,6 @@ def credentials(settings: Settings) -> httpx.BasicAuth | None:
     return None  # local use with no Twilio settings: the simulator serves its pictures openly
 
 
-def extra_origins(settings: Settings, url: str) -> list[str]:
-    """Origins besides Twilio's a picture of this business may come from (bot.media_sources).
-
-    TWILIO_API_BASE_URL (a local Twilio in tests); in local use (no Twilio settings) also a
-    loopback http origin, where the simulator (`qdn chat /photo`) serves what it sends.
-    """
-    extra = [settings.twilio_api_base_url] if settings.twilio_api_base_url else []
-    home = origin(url)
-    if home and not settings.twilio_live and home.startswith("http://") and urlsplit(url).hostname in LOOPBACK_HOSTS:
-        extra.append(home)
-    return extra
-
-
 async def download(
     client: httpx.AsyncClient, url: str, *, auth: httpx.BasicAuth | None, extra: Iterable[str]
 ) -> Picture:
@@ -81,6 +67,9 @@ async def download(
     extra = list(extra)
     if not is_media_url(url, extra):
         raise FetchFailed("not a Twilio media URL; never requested")
+    if auth is None and origin(url) == TWILIO_API:
+        # Twilio asks for credentials (HTTP basic auth on media); without any, no try can succeed.
+        raise FetchFailed("no Twilio credentials to fetch it with (local use); never requested")
     try:
         async with asyncio.timeout(DEADLINE_SECONDS):
             data = await _follow(client, url, auth, extra)

@@ -35,7 +35,7 @@ from bot.errors import StoreError, StoreUnavailable
 from bot.jobs import iso_utc
 from bot.media import MAX_PER_TEXT
 from sender.media_delete import TwilioMediaDeleter
-from sender.media_download import TIMEOUT_SECONDS, FetchFailed, credentials, download, extra_origins
+from sender.media_download import TIMEOUT_SECONDS, FetchFailed, credentials, download
 from sender.media_rows import Outcome, claimed, handed_back, settled
 from sender.pacing import Backoff
 from store import Message, Store
@@ -129,7 +129,7 @@ class MediaFetcher:
     async def _one(self, row: Message, item: dict[str, Any]) -> Outcome:
         url = item["url"]
         try:
-            picture = await download(self.client, url, auth=self.auth, extra=extra_origins(self.settings, url))
+            picture = await download(self.client, url, auth=self.auth, extra=self.settings.picture_origins(url))
         except FetchFailed as failure:
             return Outcome("retry" if failure.retry else "failed", failure.reason)
         kept = MediaFile(item["id"], picture.content_type, picture.data, row["id"], iso_utc(self.now()))

@@ -11,18 +11,27 @@ on reads "(picture unavailable)", and only kept pictures go out as MMS.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.media import TEXT_LINK_SECONDS, replace_links
 from store import Message
 
 HOLD_SECONDS = 0.5  # how soon a held text looks again: a fetch takes about a second
+INBOUND_WAIT_SECONDS = 60  # past this, a text whose inbound text never appeared goes without its pictures
 MediaUrl = Callable[..., str]  # Settings.media_url(media_id, seconds=, now=)
 
 
-def still_fetching(inbound: Message | None) -> bool:
-    """Whether the inbound text a row waits for still has pictures to fetch."""
-    return bool(inbound and inbound.get("media_fetch"))
+def still_fetching(inbound: Message | None, message: Message, now: datetime) -> bool:
+    """Whether the inbound text `message` waits for still has pictures to fetch.
+
+    A status text is written just before the dispatcher's text that carried its picture (the move
+    first, then the text: handlers/sms.py), so a sender in another process may claim it in
+    between and find no such text yet: it waits for that text up to INBOUND_WAIT_SECONDS.
+    """
+    if inbound is None:
+        return now - datetime.fromisoformat(message["created_at"]) < timedelta(seconds=INBOUND_WAIT_SECONDS)
+    return bool(inbound.get("media_fetch"))
 
 
 def with_fetched_media(message: Message, inbound: Message | None) -> Message:

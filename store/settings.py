@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.config import Config
@@ -23,6 +23,7 @@ from starlette.datastructures import CommaSeparatedStrings, Secret
 from bot.errors import ValidationError
 from bot.events_config import check_events
 from bot.media import LinkKeys, link_path
+from bot.media_sources import fetch_origins
 from bot.notifications import Business, Notifier
 from bot.phones import normalize_phone
 from bot.redaction import redact
@@ -32,7 +33,13 @@ from store import backend_for, data_folder
 from store.generated_secrets import generated_secret
 from store.generated_secrets import read_generated_secret as read_generated_secret
 from store.secret_box import SecretBox
-from store.settings_checks import ConfigError, check_account_sid, check_twilio_complete, twilio_public_origin
+from store.settings_checks import (
+    LOOPBACK_HOSTS,
+    ConfigError,
+    check_account_sid,
+    check_twilio_complete,
+    twilio_public_origin,
+)
 
 T = TypeVar("T")
 
@@ -94,6 +101,16 @@ class Settings:
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url}/track?token={token}"
+
+    def dashboard_media_url(self, media_id: str) -> str:
+        """Where a dashboard opens a picture: GET /media/{id}, with its bearer token (SPEC "Pictures (MMS)")."""
+        return f"{self.public_base_url}/media/{quote(media_id, safe='')}"
+
+    def picture_origins(self, url: str) -> list[str]:
+        """Origins besides Twilio's that the picture at `url` may be fetched from (bot.media_sources.fetch_origins)."""
+        return fetch_origins(
+            url, api_base_url=self.twilio_api_base_url, local_use=not self.twilio_live, loopback_hosts=LOOPBACK_HOSTS
+        )
 
     def media_url(self, media_id: str, *, seconds: int, now: float) -> str:
         """A private link to one of this business's pictures, good for `seconds` after `now` (Unix time).

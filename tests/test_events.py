@@ -268,6 +268,18 @@ def test_the_body_is_the_same_bytes_on_every_attempt():
     assert body["data"]["job"]["tracking_url"].endswith("K7M2-9XPQ-2HTR-4VWA-C3DF")
 
 
+def test_a_message_events_pictures_carry_the_dashboards_links():
+    event = {"id": "evt_2", "type": "message.received", "created_at": "2026-12-02T14:00:00.000Z",
+             "data": {"message": {"id": "1001-3", "body": "How much?", "media": [
+                 {"id": "AbCdEfGhIjKlMnOpQrStUv", "type": "image/jpeg", "size": 2048}]}}}  # fmt: skip
+    body = json.loads(payload(event, str, "default", lambda media_id: f"https://sms.example.test/media/{media_id}"))
+    assert body["data"]["message"]["media"] == [
+        {"id": "AbCdEfGhIjKlMnOpQrStUv", "type": "image/jpeg", "size": 2048,
+         "url": "https://sms.example.test/media/AbCdEfGhIjKlMnOpQrStUv"}
+    ]  # fmt: skip
+    assert body["data"]["message"]["body"] == "How much?"
+
+
 # -- several businesses: each one's events name it and go to its own URL ------------------------------
 
 ACME_SECRET = "whsec_" + base64.b64encode(b"acme-own-events-secret-32-bytes!").decode()

@@ -221,6 +221,18 @@ def test_in_local_use_the_simulators_loopback_picture_is_fetched_and_nothing_is_
     scenario(body, base_environ(tmp_path))
 
 
+def test_in_local_use_a_twilio_picture_is_given_up_at_once_with_no_credentials_to_fetch_it(tmp_path):
+    """No Twilio settings, no way in: no try can succeed, so none holds the relays back for minutes."""
+
+    async def body(store: Store, settings: Settings, router: respx.MockRouter) -> None:
+        anything = router.route().respond(200, content=jpeg())
+        row = await fetch_all(store, settings, await queue_inbound(store, [item(media_url(1))]))
+        assert row["media"] == [] and row["media_fetch"] == [] and row["media_due_at"] is None
+        assert "no Twilio credentials" in error_of(row) and not anything.called
+
+    scenario(body, base_environ(tmp_path))
+
+
 def test_a_type_declared_wrongly_is_kept_as_the_bytes_say(tmp_path):
     async def body(store: Store, settings: Settings, router: respx.MockRouter) -> None:
         twilio_media(router, media_url(1), jpeg(), **{"Content-Type": "image/gif"})

@@ -15,7 +15,7 @@ Outcomes of one attempt:
   unsure (timeout or reset after sending) -> reconcile
   opted out           -> skipped with the reason
   older than SEND_GIVE_UP_HOURS -> failed (or unknown, if an attempt may have gone out)
-  pictures still being fetched -> held HOLD_SECONDS, not an attempt (sender/mms.py)
+  pictures still being fetched -> held a moment (mms.hold_seconds), not an attempt (sender/mms.py)
 
 A row with `media` goes out as an MMS: Twilio fetches each picture from its
 signed link (`media_url`).
@@ -34,7 +34,7 @@ from typing import Any
 from bot.jobs import iso_utc
 from bot.messages import OPTED_OUT_CODE, OPTED_OUT_REASON, TWILIO_STATUSES, opted_out
 from bot.phones import redact_phone
-from sender.mms import HOLD_SECONDS, MediaUrl, media_links, still_fetching, with_fetched_media
+from sender.mms import MediaUrl, hold_seconds, media_links, still_fetching, with_fetched_media
 from sender.pacing import Backoff, SendSlots
 from sender.transports import Accepted, SendFailed, Transport
 from store import Message, Store
@@ -120,7 +120,7 @@ class Attempts:
         if message.get("media_wait_sid"):
             inbound = await self.store.find_message_by_sid(message["media_wait_sid"])
             if still_fetching(inbound, message, now):  # its pictures are still coming: look again shortly
-                return await self._later(message, HOLD_SECONDS)
+                return await self._later(message, hold_seconds(message, now))
         # Made before anything is marked: a link that cannot be made leaves no attempt behind.
         links = media_links(with_fetched_media(message, inbound), self.media_url, now.timestamp())
 

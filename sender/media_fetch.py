@@ -188,8 +188,21 @@ class MediaFetcher:
                 log.exception("media fetcher error; carrying on")
                 pause = 5.0
             if pause and not self._stopping:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), pause)
+                await self._sleep(pause)
+
+    async def _sleep(self, timeout: float) -> None:
+        """Until a fetch of ours ends, the store says a text with pictures was stored, or `timeout` passes."""
+        waits = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(self.store.wait_for_media(timeout))]
+        try:
+            done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        try:
+            for finished in done:
+                finished.result()
+        except Exception:  # a store that cannot wait (the database away): pause all the same, never spin
+            await asyncio.sleep(timeout)
 
     async def _take_due(self) -> int:
         """Start fetching the rows due now, into the free slots; how many were started."""

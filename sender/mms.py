@@ -17,7 +17,11 @@ from typing import Any
 from bot.media import TEXT_LINK_SECONDS, replace_links
 from store import Message
 
-HOLD_SECONDS = 0.5  # how soon a held text looks again: a fetch takes about a second
+# How soon a held text looks again: half as long as it has waited so far, within these bounds. A
+# picture is usually kept within a few tenths of a second (bench/bench_media.py), so the first looks
+# come quickly, and a slow fetch costs only a few more looks (each one a store write).
+MIN_HOLD_SECONDS = 0.05
+MAX_HOLD_SECONDS = 1.0
 INBOUND_WAIT_SECONDS = 60  # past this, a text whose inbound text never appeared goes without its pictures
 MediaUrl = Callable[..., str]  # Settings.media_url(media_id, seconds=, now=)
 
@@ -32,6 +36,12 @@ def still_fetching(inbound: Message | None, message: Message, now: datetime) -> 
     if inbound is None:
         return now - datetime.fromisoformat(message["created_at"]) < timedelta(seconds=INBOUND_WAIT_SECONDS)
     return bool(inbound.get("media_fetch"))
+
+
+def hold_seconds(message: Message, now: datetime) -> float:
+    """How long to hold a text whose pictures are still being fetched before it looks again."""
+    waited = (now - datetime.fromisoformat(message["created_at"])).total_seconds()
+    return min(MAX_HOLD_SECONDS, max(MIN_HOLD_SECONDS, waited / 2))
 
 
 def with_fetched_media(message: Message, inbound: Message | None) -> Message:

@@ -19,6 +19,7 @@ NotFound, like any other unknown id.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -434,6 +435,15 @@ class Store(ABC):
     @abstractmethod
     async def due_media(self, now: str, limit: int) -> list[Message]:
         """Up to `limit` messages whose `media_due_at` is at or before `now` (ISO UTC), earliest first."""
+
+    async def wait_for_media(self, timeout: float) -> bool:
+        """Until a write makes a picture fetch due (True) or `timeout` seconds pass (False).
+
+        TinyDB wakes its fetcher in this process at once; this default just waits out the
+        timeout, so a backend without a wake-up is polled (PostgreSQL: every second).
+        """
+        await asyncio.sleep(timeout)
+        return False
 
     @abstractmethod
     async def next_media_due(self) -> str | None:

@@ -19,7 +19,7 @@ from bot.jobs import iso_utc
 from bot.media import TEXT_LINK_SECONDS, UNAVAILABLE, LinkKeys, open_link, replace_links
 from bot.messages import inbound_message, outbound_message, with_media
 from sender.media_fetch import MediaFetcher
-from sender.mms import with_fetched_media
+from sender.mms import MAX_HOLD_SECONDS, MIN_HOLD_SECONDS, hold_seconds, with_fetched_media
 from sender.pacing import Backoff
 from sender.transports.twilio import TwilioTransport
 from sender.worker import Sender, running
@@ -231,3 +231,10 @@ def test_a_status_text_whose_dispatchers_text_never_appears_goes_without_picture
         assert (await w.store.get_message(done["id"]))["media"] == []
 
     scenario(tmp_path, body)
+
+
+def test_a_held_text_looks_again_soon_at_first_and_less_often_the_longer_it_waits():
+    queued = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    row = {"created_at": iso_utc(queued)}
+    looks = [hold_seconds(row, queued + timedelta(seconds=waited)) for waited in (0, 0.2, 1, 10)]
+    assert looks == [MIN_HOLD_SECONDS, 0.1, 0.5, MAX_HOLD_SECONDS]

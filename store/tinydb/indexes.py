@@ -35,6 +35,7 @@ class Indexes:
         # message id -> when its pictures' fetch is due (`media_due_at`), for texts with pictures still to
         # fetch: scanned whole by due_media (store/tinydb/media.py), and as small, whatever the history.
         self.media_due: dict[str, str] = {}
+        self.media_queued = False  # a fetch became due since the store last looked
         self.by_sid: dict[str, str] = {}
         # phone -> jobs whose conversation has a text to or from it: a
         # dispatcher's relays live with the customer's job, not the dispatcher's.
@@ -72,6 +73,8 @@ class Indexes:
             self.queue.remove(message_id)
         due = message.get("media_due_at")
         if isinstance(due, str) and due:
+            if message_id not in self.media_due:
+                self.media_queued = True  # a text with pictures to fetch: wake the fetcher (Store.wait_for_media)
             self.media_due[message_id] = due
         elif self.media_due:  # the start-up scan meets mostly texts that never had pictures: skip the pop
             self.media_due.pop(message_id, None)

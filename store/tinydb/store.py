@@ -84,6 +84,7 @@ class TinyDBStore(Store):
         # Set (on the event loop) after every write that queues a text; senders wait on it.
         self._work = asyncio.Event()
         self._events = asyncio.Event()  # the same for the event deliverer (sender/events.py)
+        self._media = asyncio.Event()  # and for the picture fetcher (sender/media_fetch.py)
         self._send_slots = SendSchedule()  # the send-rate cap: one process sends, so memory holds it
 
     @property
@@ -106,6 +107,9 @@ class TinyDBStore(Store):
         if self.core.index.outbox.queued:  # set under the mutex by a write that queued an event
             self.core.index.outbox.queued = False
             self._events.set()
+        if self.core.index.media_queued:  # the same, for a text with pictures to fetch
+            self.core.index.media_queued = False
+            self._media.set()
 
     async def _now(self, method: Callable[..., T], *args: Any) -> T:
         result, position, queued = self._run_locked(partial(method, *args))
@@ -318,6 +322,14 @@ class TinyDBStore(Store):
 
     async def next_event_due(self) -> str | None:
         return await self._now(self.core.index.outbox.next_due)
+
+    async def wait_for_media(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._media.wait(), timeout)
+        except TimeoutError:
+            return False
+        self._media.clear()
+        return True
 
     async def wait_for_events(self, timeout: float) -> bool:
         try:

@@ -133,4 +133,11 @@ def transcript(messages: Iterable[Message], tz: ZoneInfo, who: Callable[[str], s
         time = local_time(message["created_at"], tz, "%H:%M")
         lines.append(f"{time} {arrow} {preposition} {who(message['phone'])}  [{message['kind']}, {delivery(message)}]")
         lines.extend(f"      {line}" for line in str(message.get("body") or "").splitlines() or [""])
+        lines.extend(f"      [picture] {picture(item)}" for item in message.get("media") or ())
     return lines
+
+
+def picture(item: dict) -> str:
+    """A picture of the log: its link (GET /media/{id}, with the dashboard token), type and size once kept."""
+    kept = f" ({item['type']}, {item['size'] / 1024:,.0f} KB)" if item.get("type") and item.get("size") else ""
+    return f"{item.get('url') or item.get('id')}{kept}"

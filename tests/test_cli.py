@@ -557,3 +557,19 @@ def test_messages_by_phone_refuses_junk(client, query):
 
 def test_messages_by_phone_needs_the_token(anon):
     assert anon.get("/messages", params={"phone": "512-555-0199"}).status_code == 401
+
+
+def test_log_shows_each_picture_of_a_text_as_its_link_with_type_and_size():
+    from zoneinfo import ZoneInfo
+
+    from cli.transcript import transcript
+
+    text = {"direction": "inbound", "kind": "text", "phone": CUSTOMER, "body": "How much to haul this?",
+            "status": "received", "created_at": "2026-03-14T15:10:00.000Z",
+            "media": [{"id": "AAA", "type": "image/jpeg", "size": 3 * 1024 * 1024, "url": "https://s.test/media/AAA"},
+                      {"id": "BBB", "type": None, "size": None, "url": "https://s.test/media/BBB"}]}  # fmt: skip
+    assert transcript([text], ZoneInfo("America/Chicago"), lambda phone: "Dana (customer)")[2:] == [
+        "      How much to haul this?",
+        "      [picture] https://s.test/media/AAA (image/jpeg, 3,072 KB)",
+        "      [picture] https://s.test/media/BBB",  # not kept yet: no type or size to tell
+    ]

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-postgres clean
+.PHONY: run test lint bench bench-postgres bench-media clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: $(VENV)/.installed-test
 # 6 minutes; the first run also copies the data sets into template databases (qdn_bench_*, ~30 s).
 bench-postgres: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_postgres.py
+
+# Pictures (#18): webhook -> the dispatcher's relay for a customer's 3 MB picture, against a text alone.
+bench-media: $(VENV)/.installed-test
+	$(BIN)/python bench/bench_media.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

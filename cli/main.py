@@ -195,6 +195,9 @@ def main(argv: list[str] | None = None, *, more_commands: Callable[[Any], None] 
     # logs every request at INFO).
     level = logging.INFO if getattr(args, "process", False) else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # httpx's own INFO line per request names every URL in full: a picture's redirect to Twilio's media
+    # store is a link anyone holding it can open for hours. The sender and fetcher log what happened.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         code = args.run(args)
         # Inside the try: with `| head -1` the reader may be gone only when the buffered output is written.

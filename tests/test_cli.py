@@ -530,6 +530,7 @@ def test_messages_by_phone_endpoint(client):
     assert notification["job_id"] == created["id"] and notification["direction"] == "outbound"
     assert set(notification) == {
         "id",
+        "media",
         "direction",
         "kind",
         "job_id",

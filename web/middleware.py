@@ -152,6 +152,8 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        # As asked: routing updates this scope in place (a Mount adds its prefix to root_path).
+        path = scope.get("root_path", "") + scope["path"]
         status = 0
 
         async def send_and_note(message: Message) -> None:
@@ -164,14 +166,14 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_and_note)
         finally:
             if status:  # something was answered
-                _log_access(scope, status, (time.perf_counter() - started) * 1000)
+                _log_access(scope, path, status, (time.perf_counter() - started) * 1000)
 
 
-def _log_access(scope: Scope, status: int, elapsed_ms: float) -> None:
+def _log_access(scope: Scope, path: str, status: int, elapsed_ms: float) -> None:
     client = scope.get("client")
     address = f"{client[0]}:{client[1]}" if client else "-"
     query = scope.get("query_string", b"").decode("latin-1")
-    target = shown_target(scope.get("root_path", "") + scope["path"], query)
+    target = shown_target(path, query)
     method, version = scope["method"], scope.get("http_version", "1.1")
     access_log.info(
         '%s - "%s %s HTTP/%s" %d %.1f ms',

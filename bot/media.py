@@ -175,7 +175,7 @@ def _signature(key: bytes, business: str, media_id: str, expiry: str) -> str:
 
 def link_path(keys: LinkKeys, business: str, media_id: str, expires_at: int) -> str:
     """The path of a link that opens `media_id` of `business` until `expires_at` (Unix seconds)."""
-    expiry = _base36(expires_at)
+    expiry = base36(expires_at)
     return f"/m/{business}/{media_id}.{expiry}.{_signature(keys.keys[0], business, media_id, expiry)}"
 
 
@@ -200,7 +200,8 @@ def open_link(keys: LinkKeys, business: str, token: str, now: float) -> str | No
     return media_id
 
 
-def _base36(number: int) -> str:
+def base36(number: int) -> str:
+    """`number` (not negative) in base 36, lower case: how a link spells its expiry."""
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:

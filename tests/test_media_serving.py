@@ -19,7 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.jobs import utc_now
-from bot.media import JPEG, PNG, TEXT_LINK_SECONDS, LinkKeys, link_path, new_media_id
+from bot.media import JPEG, PNG, TEXT_LINK_SECONDS, LinkKeys, base36, link_path, new_media_id
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant
 from store import MediaFile, Store
@@ -66,15 +66,6 @@ def keep(client: TestClient, store: Store, data: bytes, content_type: str = PNG,
     media_id = new_media_id()
     call(client, store.save_media, MediaFile(media_id, content_type, data, message_id, utc_now()))
     return media_id
-
-
-def base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while number:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-    return out or "0"
 
 
 def path_of(url: str) -> str:

@@ -68,7 +68,9 @@ async def status_callback(request: Request) -> Response:
             return None
         return with_report(message, status, code, form.get("ErrorMessage"))
 
-    found = await store.update_message_by_sid(sid, report)  # one read of its conversation, not two
+    # One read of its conversation, not two (PostgreSQL: none here -- the business lookup by SID above read the
+    # message too -- and one guarded UPDATE, only if the report changes it).
+    found = await store.update_message_by_sid(sid, report)
     if found is None:
         log.info("status %s for unknown message %s; ignored", reported, sid)
         return Response(status_code=204)

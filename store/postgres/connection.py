@@ -43,6 +43,14 @@ RELISTEN_SECONDS = 1.0
 KEEPALIVE_SECONDS = 30.0  # the listener is asked a question this often: a silently dropped link shows up
 HOUSEKEEPING_SECONDS = 3600.0
 
+# Sent with each pooled connection's start-up (no round trip of their own). Generic plans: every statement
+# here is a parameterized lookup on `business`-led keys, prepared once per connection (asyncpg's cache),
+# whose best plan does not depend on the values; re-planning each call (PostgreSQL's default while its
+# estimate of a custom plan is lower) cost more than running them for the webhook's one-statement read
+# and write (store/postgres/inbound.py): ~0.2 and ~0.3 ms of planning against ~0.05 and ~0.2 ms of
+# execution (EXPLAIN ANALYZE on the bench's 10k-job copy). docs/performance.md, "PostgreSQL (#15)".
+SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+
 WORK_CHANNEL = "qdn_work"  # a pending text was queued; payload: the business
 EVENTS_CHANNEL = "qdn_events"  # a dashboard event was queued; payload: the business
 
@@ -77,6 +85,16 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.SerializationError,  # retry later: the client gets 503 and Retry-After
     asyncpg.exceptions.DeadlockDetectedError,
 )
+
+
+# The SQLSTATE of qdn_write_conflict() (migrations/0004_write_conflict.sql): a one-statement write found a
+# row changed since it was read, and rolled back whole; the caller reads again and retries.
+WRITE_CONFLICT = "QD409"
+
+
+def is_write_conflict(error: BaseException) -> bool:
+    """Whether `error` is a one-statement write's conflict (WRITE_CONFLICT), not a real failure."""
+    return isinstance(error, asyncpg.PostgresError) and getattr(error, "sqlstate", None) == WRITE_CONFLICT
 
 
 def unavailable(error: BaseException) -> StoreUnavailable:
@@ -161,6 +179,7 @@ class Database:
                     command_timeout=COMMAND_TIMEOUT,
                     init=_init_connection,
                     reset=_keep_session,
+                    server_settings=SESSION_SETTINGS,
                 )
                 async with database.connection() as conn:
                     await apply_migrations(conn)

@@ -6,7 +6,7 @@ one INSERT that does nothing when the id is taken: the first picture saved stays
 fetchers racing on an expired lease), and it is committed before save_media returns.
 
 The fetches due are messages whose doc carries `media_due_at`, found through a partial
-index on that key of the doc (`messages_media_due`); a fetcher claims one with
+index on that key, read from the doc's JSON text (`messages_media_due`); a fetcher claims one with
 update_message (store/postgres/queue.py), which rewrites the doc and so the index entry.
 """
 
@@ -18,7 +18,9 @@ from store.postgres.rows import message_of
 from store.postgres.scope import BusinessScope
 
 # Spelt as the index is (migrations/0003_media.sql), so the planner uses it: same expression, same collation.
-_DUE_AT = "(doc ->> 'media_due_at') COLLATE \"C\""
+# The doc's JSON text is searched, not parsed (->>): a doc with a NUL in it cannot be parsed to text.
+_DUE_AT_TEXT = 'substring(doc::text FROM \'"media_due_at":"([^"]*)"\')'
+_DUE_AT = f'({_DUE_AT_TEXT}) COLLATE "C"'
 
 
 class MediaStore(BusinessScope):
@@ -66,6 +68,6 @@ class MediaStore(BusinessScope):
         async with self.db.connection() as conn:
             return await conn.fetchval(
                 # The index's own predicate, uncollated: spelt otherwise, the planner scans the table.
-                f"SELECT min({_DUE_AT}) FROM messages WHERE business = $1 AND (doc ->> 'media_due_at') IS NOT NULL",  # noqa: S608
+                f"SELECT min({_DUE_AT}) FROM messages WHERE business = $1 AND {_DUE_AT_TEXT} IS NOT NULL",  # noqa: S608
                 self.business,
             )

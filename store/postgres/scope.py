@@ -2,7 +2,7 @@
 
 PostgresStore (store/postgres/store.py) is assembled from parts, one concern a module --
 the send queue and reminders (queue.py), events and idempotency keys (outbox.py), pages
-(paging.py), whole-store rows (imports.py) -- each a subclass of `BusinessScope`.
+(paging.py), whole-store rows (imports.py), pictures (media.py) -- each a subclass of `BusinessScope`.
 """
 
 from __future__ import annotations

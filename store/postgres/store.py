@@ -13,10 +13,13 @@ read, and writes the result with the texts it causes, the events it queues and t
 Idempotency-Key it used -- all or nothing. Uniqueness is a unique key, never a lock in
 one process: a tracking token (`tracking_tokens`), a Twilio SID (`twilio_sids`: a
 webhook delivered twice, to two processes at once, is stored once), an Idempotency-Key.
+The webhooks' writes are the exception, to be one round trip each (inbound.py): after
+conversation_facts, record_inbound is one statement guarded by the phone state's version
+as read; update_message_by_sid one guarded UPDATE -- a row changed meanwhile is read again.
 
 The rest is in its parts (store/postgres/scope.py): the send queue and reminders (queue.py),
 the send-rate cap (throttles.py), events and idempotency keys (outbox.py), pages (paging.py),
-whole-store rows (imports.py).
+whole-store rows (imports.py), pictures (media.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from bot.jobs import utc_now
 from store.base import Job, JobWrite, Message, Once, PhoneState, Store
 from store.postgres.connection import Connection
 from store.postgres.imports import ImportStore
+from store.postgres.inbound import InboundStore
+from store.postgres.media import MediaStore
 from store.postgres.outbox import OutboxStore
 from store.postgres.paging import PagingStore
 from store.postgres.queue import QueueStore
@@ -36,7 +41,7 @@ from store.postgres.rows import FIRST_JOB_ID, is_bigint, job_columns, message_of
 from store.postgres.throttles import ThrottleStore
 
 
-class PostgresStore(QueueStore, ThrottleStore, OutboxStore, PagingStore, ImportStore, Store):
+class PostgresStore(InboundStore, QueueStore, ThrottleStore, OutboxStore, PagingStore, ImportStore, MediaStore, Store):
     """One business's Store on a shared Database (pool and listener): jobs, messages and phones here,
     the rest in its parts (store/postgres/scope.py)."""
 
@@ -157,6 +162,10 @@ class PostgresStore(QueueStore, ThrottleStore, OutboxStore, PagingStore, ImportS
         phone: str | None = None,
         change_phone: Callable[[PhoneState], PhoneState] | None = None,
     ) -> tuple[list[Message], bool]:
+        # After conversation_facts, one statement on the phone state it read (store/postgres/inbound.py).
+        done = await self._record_at_once(inbound, outbound, phone, change_phone)
+        if done is not None:
+            return done
         sid = inbound.get("twilio_sid")
         async with self._write() as write:
             # The SID's unique key first: a twin delivery waits here until this one commits, then stops.

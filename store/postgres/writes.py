@@ -31,6 +31,28 @@ FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::
     AS given (seq, job_id, phone, recipient, twilio_sid, status, direction, created_at, next_attempt_at, doc)"""
 
 
+def stamped(messages: Iterable[Message], now: str, *, stamp: bool = True) -> list[Message]:
+    """The docs to store for new messages: each its `created_at` (kept if given, else `now`) and
+    `updated_at` = `now` (`stamp=False`: both kept as given, for imports)."""
+    docs = []
+    for message in messages:
+        doc = message_doc(message)
+        if stamp:
+            doc = {**doc, "created_at": doc.get("created_at") or now, "updated_at": now}
+        elif not doc.get("created_at"):
+            doc = {**doc, "created_at": now}
+        docs.append(doc)
+    return docs
+
+
+def jobs_named(messages: Iterable[Message], *, known: Iterable[int] = ()) -> set[int]:
+    """The job ids the messages name, but `known`; NotFound at once for one no bigint can be."""
+    wanted = {m["job_id"] for m in messages if m.get("job_id") is not None} - set(known)
+    if not all(is_bigint(job_id) for job_id in wanted):
+        raise NotFound(f"No job {sorted(map(str, wanted))[0]}.")
+    return wanted
+
+
 async def find_key(conn: Connection, business: str, key: str, now: str) -> IdempotencyRecord | None:
     """The answer kept for an Idempotency-Key, unless forgotten by `now` (Store.find_once)."""
     row = await conn.fetchrow(
@@ -102,11 +124,9 @@ class Write:
 
     async def check_jobs(self, messages: Iterable[Message], *, known: Iterable[int] = ()) -> None:
         """NotFound unless every message's `job_id` names a job of this business."""
-        wanted = {m["job_id"] for m in messages if m.get("job_id") is not None} - set(known)
+        wanted = jobs_named(messages, known=known)
         if not wanted:
             return
-        if not all(is_bigint(job_id) for job_id in wanted):
-            raise NotFound(f"No job {sorted(map(str, wanted))[0]}.")
         found = await self.conn.fetch(
             "SELECT id FROM jobs WHERE business = $1 AND id = ANY($2::bigint[])", self.business, list(wanted)
         )
@@ -117,14 +137,7 @@ class Write:
     async def add_messages(self, messages: Iterable[Message], now: str, *, stamp: bool = True) -> list[Message]:
         """Append messages in the order given; each gets its id, its `created_at` (kept if given, else
         `now`) and `updated_at` = `now` (`stamp=False`: both kept as given, for imports)."""
-        docs = []
-        for message in messages:
-            doc = message_doc(message)
-            if stamp:
-                doc = {**doc, "created_at": doc.get("created_at") or now, "updated_at": now}
-            elif not doc.get("created_at"):
-                doc = {**doc, "created_at": now}
-            docs.append(doc)
+        docs = stamped(messages, now, stamp=stamp)
         if not docs:
             return []
         if len(docs) == 1:

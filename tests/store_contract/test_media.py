@@ -207,6 +207,22 @@ def test_due_media_are_the_texts_due_by_now_earliest_first_with_their_ids(databa
         assert_declared(message, MessageRecord, "due_media's message")
 
 
+def test_a_text_with_a_nul_or_the_key_itself_in_its_words_is_stored_and_due_as_it_says(database_url: str) -> None:
+    """Bodies are kept as sent, control characters included; a customer typing the key's own
+    spelling in JSON makes no fetch due."""
+
+    async def scenario(store: Store) -> tuple[Any, ...]:
+        nul = await store.add_message({**fetching("SM1", EARLY), "body": "look\x00 at this"})
+        typed = await store.add_message({**inbound("SM2"), "body": '"media_due_at":"2000-01-01T00:00:00.000Z"'})
+        plain = await store.add_message({**inbound("SM3"), "body": "nul \x00 here"})
+        return nul, typed, plain, await store.due_media(LATER, 10), await store.next_media_due()
+
+    nul, typed, plain, due, upcoming = run(with_store(database_url, scenario))
+    assert [m["id"] for m in due] == [nul["id"]] and due[0]["body"] == "look\x00 at this"
+    assert upcoming == EARLY
+    assert typed["body"].startswith('"media_due_at"') and plain["body"] == "nul \x00 here"
+
+
 def test_nothing_due_is_none_and_an_empty_list(database_url: str) -> None:
     async def scenario(store: Store) -> tuple[Any, ...]:
         await store.add_message(inbound("SM1"))

@@ -1,0 +1,204 @@
+"""Round trips to PostgreSQL per Twilio webhook (issue #15: at most 3 an inbound text, 2 a status callback).
+
+Counted, not timed: every call on an asyncpg connection (execute, fetch, fetchrow, fetchval --
+BEGIN and COMMIT included, which asyncpg sends with execute) made while a request is being
+handled, as bench/bench_postgres.py's part (c) counts them. Each such call is one round trip
+once its statement is prepared on the connection (asyncpg prepares a statement on its first
+use there: one more, once); the pool adds none (store/postgres/connection.py). A background
+loop's calls are not counted: they run in tasks of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from twilio.request_validator import RequestValidator
+
+from store import Store, open_deployment, open_store
+from store.base import FactsWanted
+from store.settings import load_settings
+from tests.pg import fresh_database, require_postgres
+from tests.store_contract.support import CUSTOMER, add_job, inbound, outbound
+from tests.support import API_TOKEN, base_environ, job_body
+from web.app import create_app
+
+BUSINESS_NUMBER = "+15125550123"
+NEW_PHONE = "+15125550177"
+ACCOUNT_SID = "AC" + "3f" * 16
+
+_calls: ContextVar[list[str] | None] = ContextVar("round_trips", default=None)
+
+
+@pytest.fixture
+def url(request: pytest.FixtureRequest) -> Iterator[str]:
+    require_postgres()
+    with fresh_database(request.node.originalname) as database_url:
+        yield database_url
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every asyncpg Connection call made where `_calls` holds a list is appended to it."""
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+
+    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+        original = getattr(asyncpg.connection.Connection, name)
+
+        def counted(self: Any, query: str, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            calls = _calls.get()
+            if calls is not None:
+                calls.append(" ".join(query.split()))
+            return _original(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.connection.Connection, name, counted)
+
+
+def per_request(app: Any) -> tuple[Callable[..., Any], list[list[str]]]:
+    """The app, and the calls of each HTTP request it handles (a list per request)."""
+    requests: list[list[str]] = []
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        calls: list[str] = []
+        requests.append(calls)
+        token = _calls.set(calls)
+        try:
+            await app(scope, receive, send)
+        finally:
+            _calls.reset(token)
+
+    return wrapped, requests
+
+
+def verbs(calls: list[str]) -> list[str]:
+    return [call.split()[0].upper().rstrip(";") for call in calls]
+
+
+def test_a_webhook_makes_two_round_trips_and_a_status_callback_two(url: str, tmp_path: Path, counting: None) -> None:
+    settings = load_settings(base_environ(tmp_path, DATABASE_URL=url, RUN_SENDER="false"), env_file=None)
+    app, requests = per_request(create_app(settings))
+    sign = RequestValidator(str(settings.webhook_secret)).compute_signature
+
+    async def a_text_sent_by_twilio() -> None:  # what the sender leaves once Twilio took a text: its SID, `sent`
+        store = await open_store(url)  # another process's store, on the same database
+        try:
+            await store.add_message({**outbound(CUSTOMER, "on our way"), "twilio_sid": "SMsent", "status": "sent"})
+        finally:
+            await store.close()
+
+    def post(client: TestClient, path: str, form: dict[str, str]) -> list[str]:
+        signature = sign(settings.public_base_url + path, form)
+        response = client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+        assert response.status_code in (200, 204), response.text
+        return requests[-1]
+
+    def text(client: TestClient, sender: str, body: str, sid: str) -> list[str]:
+        form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID, "From": sender, "To": BUSINESS_NUMBER,
+                "Body": body, "NumMedia": "0", "ApiVersion": "2010-04-01"}  # fmt: skip
+        return post(client, "/twilio/sms", form)
+
+    def report(client: TestClient, sid: str, status: str) -> list[str]:
+        form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": ACCOUNT_SID, "From": BUSINESS_NUMBER,
+                "To": CUSTOMER, "ApiVersion": "2010-04-01"}  # fmt: skip
+        return post(client, "/twilio/status", form)
+
+    with TestClient(app, headers={"Authorization": f"Bearer {API_TOKEN}"}) as client:
+        token = client.post("/jobs", json=job_body()).json()["token"]
+        asyncio.run(a_text_sent_by_twilio())
+        text(client, CUSTOMER, "STATUS", "SM" + "0" * 32)  # every statement prepared once on the pool's connection
+        text(client, NEW_PHONE, token, "SM" + "1" * 32)
+        found = {
+            "a customer's STATUS": text(client, CUSTOMER, "STATUS", "SM" + "2" * 32),
+            "a tracking code from a new phone": text(client, "+15125550178", token, "SM" + "3" * 32),
+            "the same MessageSid again": text(client, CUSTOMER, "STATUS", "SM" + "2" * 32),
+            "a report: sent -> delivered": report(client, "SMsent", "delivered"),
+            "the same report again": report(client, "SMsent", "delivered"),
+            "a report on a text nobody logged": report(client, "SMnobody", "delivered"),
+        }
+        answered = client.get("/messages", params={"phone": CUSTOMER}).json()
+
+    counts = {kind: len(calls) for kind, calls in found.items()}
+    assert counts == {
+        "a customer's STATUS": 2,  # the facts, then the write
+        "a tracking code from a new phone": 2,
+        "the same MessageSid again": 1,  # the facts find it: answered as before
+        "a report: sent -> delivered": 2,  # the business and the message by SID, then the guarded UPDATE
+        "the same report again": 1,  # nothing to change: nothing written
+        "a report on a text nobody logged": 2,  # no business logged it; the default one's store looks too
+    }, found
+    for calls in found.values():  # no BEGIN/COMMIT: each write is one statement, its own transaction
+        assert "BEGIN" not in verbs(calls) and "COMMIT" not in verbs(calls)
+    assert [verbs(calls) for calls in found.values()][:2] == [["SELECT", "WITH"], ["SELECT", "WITH"]]
+    rows = answered["messages"] if isinstance(answered, dict) else answered
+    assert {row["twilio_sid"]: row["status"] for row in rows if row["twilio_sid"] == "SMsent"} == {
+        "SMsent": "delivered"
+    }
+
+
+def test_a_state_changed_after_the_facts_costs_a_read_and_a_second_try_not_a_lost_change(
+    url: str, counting: None
+) -> None:
+    changes: list[dict[str, Any]] = []
+
+    def count(state: dict[str, Any]) -> dict[str, Any]:
+        changes.append(state)
+        return {**state, "last_ack_at": "2024-11-27T18:00:00.000Z"}
+
+    async def scenario() -> tuple[list[str], dict[str, Any]]:
+        store = await open_store(url)
+        try:
+            await add_job(store)
+            await store.conversation_facts(CUSTOMER, FactsWanted(sid="SMlate", sender_open_jobs=True))
+            await store.update_phone(CUSTOMER, lambda state: {**state, "opted_out": True})  # meanwhile
+            calls: list[str] = []
+            _calls.set(calls)
+            await store.record_inbound(inbound("SMlate", job_id=1001), phone=CUSTOMER, change_phone=count)
+            _calls.set(None)
+            return calls, await store.get_phone(CUSTOMER)
+        finally:
+            await store.close()
+
+    calls, state = run(scenario())
+    assert verbs(calls) == ["WITH", "SELECT", "WITH"]  # rolled back whole, the state read again, written
+    assert changes == [{}, {"opted_out": True}]
+    assert state == {"opted_out": True, "last_ack_at": "2024-11-27T18:00:00.000Z"}
+
+
+def test_a_text_changed_after_its_callbacks_lookup_is_changed_under_its_lock_not_overwritten(
+    url: str, counting: None
+) -> None:
+    async def scenario() -> tuple[list[str], Any, Any]:
+        deployment = await open_deployment(url)
+        try:
+            store: Store = deployment.default
+            await store.add_message({**outbound(CUSTOMER, "on our way"), "twilio_sid": "SMsent", "status": "sent"})
+            calls: list[str] = []
+            _calls.set(calls)
+            assert await deployment.business_of_sid("SMsent") == "default"  # reads the message too
+            _calls.set(None)
+            first = await store.find_message_by_sid("SMsent")
+            assert first is not None
+            await store.update_message(first["id"], lambda m: {**m, "lookups": 1})  # a sender, meanwhile
+            _calls.set(calls)
+            found = await store.update_message_by_sid("SMsent", lambda m: {**m, "status": "delivered"})
+            _calls.set(None)
+            return calls, found, await store.find_message_by_sid("SMsent")
+        finally:
+            await deployment.close()
+
+    calls, found, stored = run(scenario())
+    assert verbs(calls) == ["SELECT", "WITH", "BEGIN", "SELECT", "UPDATE", "COMMIT"]  # the guard missed: locked
+    assert found is not None and found[1] == stored
+    assert stored["status"] == "delivered" and stored["lookups"] == 1
+
+
+def run(scenario: Any) -> Any:
+    return asyncio.run(scenario)

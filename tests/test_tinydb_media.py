@@ -165,25 +165,3 @@ def test_the_fetches_due_are_rebuilt_from_the_journal_after_a_crash(tmp_path, mo
     expected = asyncio.run(write())
     assert not list((crashed / "data" / "qdn.phones").glob("*.json"))  # so the journal alone holds the texts
     assert asyncio.run(read()) == (expected, "2024-11-27T18:30:00.000Z")
-
-
-def test_a_text_with_pictures_to_fetch_wakes_the_fetcher_and_a_plain_text_does_not(tmp_path):
-    """The fetcher waits on the store (Store.wait_for_media) rather than polling: a customer's picture
-    is fetched the moment its text is stored, which is most of how soon the relay can carry it."""
-
-    async def scenario() -> tuple[bool, bool]:
-        store = await open_store(url(tmp_path))
-        try:
-            plain = asyncio.ensure_future(store.wait_for_media(0.3))
-            await store.record_inbound(inbound("SM" + "1" * 32))
-            woke_for_plain = await plain
-
-            waiting = asyncio.ensure_future(store.wait_for_media(30))  # 30 s: only a hang guard
-            row = {**inbound("MM" + "2" * 32), "media_fetch": [{"id": new_media_id(), "url": "u", "type": ""}],
-                   "media_due_at": "2024-11-27T18:32:40.123Z"}  # fmt: skip
-            await store.record_inbound(row)
-            return woke_for_plain, await waiting
-        finally:
-            await store.close()
-
-    assert asyncio.run(scenario()) == (False, True)

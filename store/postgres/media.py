@@ -15,7 +15,7 @@ from __future__ import annotations
 from store.base import MediaFile, Message
 from store.media import check_media, is_media_id
 from store.postgres.rows import message_of
-from store.postgres.scope import BusinessScope
+from store.postgres.scope import BusinessScope, wait
 
 # Spelt as the index is (migrations/0003_media.sql), so the planner uses it: same expression, same collation.
 # The doc's JSON text is searched, not parsed (->>): a doc with a NUL in it cannot be parsed to text.
@@ -71,3 +71,6 @@ class MediaStore(BusinessScope):
                 f"SELECT min({_DUE_AT}) FROM messages WHERE business = $1 AND {_DUE_AT_TEXT} IS NOT NULL",  # noqa: S608
                 self.business,
             )
+
+    async def wait_for_media(self, timeout: float) -> bool:
+        return await wait(self._media, timeout)

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.errors import NotFound, StoreError
-from store.postgres.connection import EVENTS_CHANNEL, WORK_CHANNEL, Database
+from store.postgres.connection import EVENTS_CHANNEL, MEDIA_CHANNEL, WORK_CHANNEL, Database
 from store.postgres.rows import is_bigint
 from store.postgres.writes import Write
 
@@ -31,16 +31,19 @@ class BusinessScope:
         self._events_enabled = False  # Store.enable_events: writes queue their dashboard events
         self._work = asyncio.Event()  # set by the listener: a text was queued (Store.wait_for_work)
         self._events = asyncio.Event()  # ... an event was queued (Store.wait_for_events)
+        self._media = asyncio.Event()  # ... a text with pictures to fetch was stored (Store.wait_for_media)
         # Claims this store holds (message seqs, event ids): closing it releases them, as stopping
         # a TinyDB store ends its leases -- what a crash leaves runs out with its lease instead.
         self._held_texts: set[int] = set()
         self._held_events: set[str] = set()
         db.subscribe(WORK_CHANNEL, business, self._work.set)
         db.subscribe(EVENTS_CHANNEL, business, self._events.set)
+        db.subscribe(MEDIA_CHANNEL, business, self._media.set)
 
     async def close(self) -> None:
         self.db.unsubscribe(WORK_CHANNEL, self.business, self._work.set)
         self.db.unsubscribe(EVENTS_CHANNEL, self.business, self._events.set)
+        self.db.unsubscribe(MEDIA_CHANNEL, self.business, self._media.set)
         try:
             await self._release_held()
         finally:

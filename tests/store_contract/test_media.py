@@ -223,6 +223,22 @@ def test_a_text_with_a_nul_or_the_key_itself_in_its_words_is_stored_and_due_as_i
     assert typed["body"].startswith('"media_due_at"') and plain["body"] == "nul \x00 here"
 
 
+def test_a_text_with_pictures_to_fetch_wakes_the_fetchers_and_a_plain_text_does_not(database_url: str) -> None:
+    """Fetchers wait on the store (wait_for_media) rather than poll: a customer's picture is fetched
+    the moment its text is stored (TinyDB in its process; PostgreSQL in every process, by NOTIFY)."""
+
+    async def scenario(store: Store) -> tuple[bool, bool]:
+        plain = asyncio.ensure_future(store.wait_for_media(0.5))
+        await store.record_inbound(inbound("SM1"))
+        woke_for_plain = await plain
+        waiting = asyncio.ensure_future(store.wait_for_media(30))  # 30 s: only a hang guard
+        await asyncio.sleep(0)
+        await store.record_inbound(fetching("SM2", EARLY))
+        return woke_for_plain, await waiting
+
+    assert run(with_store(database_url, scenario)) == (False, True)
+
+
 def test_nothing_due_is_none_and_an_empty_list(database_url: str) -> None:
     async def scenario(store: Store) -> tuple[Any, ...]:
         await store.add_message(inbound("SM1"))

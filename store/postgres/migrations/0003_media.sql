@@ -26,3 +26,15 @@ ALTER TABLE media ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE INDEX messages_media_due ON messages
     (business, (substring(doc::text FROM '"media_due_at":"([^"]*)"') COLLATE "C"), seq)
     WHERE substring(doc::text FROM '"media_due_at":"([^"]*)"') IS NOT NULL;
+
+-- A text with pictures to fetch wakes the fetchers of its business at once, in every process
+-- (Store.wait_for_media; LISTEN in store/postgres/connection.py), as pending texts wake senders.
+-- A trigger rather than a pg_notify in each statement that inserts messages: it holds for them all.
+CREATE FUNCTION qdn_notify_media() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('qdn_media', NEW.business);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER messages_media_due_notify AFTER INSERT ON messages FOR EACH ROW
+    WHEN (substring(NEW.doc::text FROM '"media_due_at":"([^"]*)"') IS NOT NULL)
+    EXECUTE FUNCTION qdn_notify_media();

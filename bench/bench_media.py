@@ -1,6 +1,6 @@
 """Issue #18: how long a customer's picture takes from the webhook to the dispatcher's relay.
 
-    .venv/bin/python bench/bench_media.py [--rounds 10] [--mb 3]
+    .venv/bin/python bench/bench_media.py [--rounds 10] [--mb 3] [--postgres]
 
 A real `qdn serve` (TinyDB, its own sender and fetcher) talks to the local
 Twilio fake over HTTP (tests/twilio_fake.py TwilioServer), which keeps each
@@ -12,11 +12,14 @@ picture's link, i.e. webhook + fetch + sniff + keep + the sender's send.
 
 Baseline, in the same run: the same text without a picture (webhook -> relay:
 the sender's own latency). Printed: p50 and max of each, and their ratio.
+`--postgres` runs the service on a fresh PostgreSQL database instead of TinyDB
+(QDN_TEST_POSTGRES_URL, as the tests).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import statistics
@@ -30,6 +33,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.pg import fresh_database
 from tests.support import LiveServer
 from tests.twilio_fake import (
     ACCOUNT_SID,
@@ -90,13 +94,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--mb", type=float, default=3.0)
+    parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database instead of TinyDB")
     args = parser.parse_args()
     picture = jpeg_of(int(args.mb * 1024 * 1024))
 
-    with TwilioServer({ACCOUNT_SID: {API_KEY: API_SECRET}}) as twilio, tempfile.TemporaryDirectory() as folder:
+    with contextlib.ExitStack() as stack:
+        twilio = stack.enter_context(TwilioServer({ACCOUNT_SID: {API_KEY: API_SECRET}}))
+        folder = stack.enter_context(tempfile.TemporaryDirectory())
         environ = twilio_environ(
             Path(folder), TWILIO_API_BASE_URL=twilio.url, DISPATCHER_NUMBERS=DISPATCHER, SEND_RATE_PER_SECOND="100"
         )
+        if args.postgres:
+            environ["DATABASE_URL"] = stack.enter_context(fresh_database("bench_media"))
         server = LiveServer(environ, Path(folder))
         server.environ["PUBLIC_BASE_URL"] = server.url  # links the bench can open (http: loopback only)
         server.start()
@@ -112,7 +121,8 @@ def main() -> None:
     def line(name: str, values: list[float]) -> str:
         return f"{name:<34} p50 {statistics.median(values) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms"
 
-    print(f"webhook -> relay to the dispatcher, {args.rounds} rounds each, one `qdn serve` (TinyDB) + Twilio fake")
+    store = "PostgreSQL" if args.postgres else "TinyDB"
+    print(f"webhook -> relay to the dispatcher, {args.rounds} rounds each, one `qdn serve` ({store}) + Twilio fake")
     print(line("text only (baseline)", plain))
     print(line(f"text + one {args.mb:g} MB picture", pictured))
     print(f"ratio (picture / text only, p50)   {statistics.median(pictured) / statistics.median(plain):.2f}x")

@@ -40,17 +40,14 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot import conversation as talk
 from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
 from bot.jobs import iso_utc, utc_now
-from bot.media import MAX_PER_TEXT, TEXT_LINK_SECONDS, new_media_id
-from bot.media_sources import is_media_url, origin
 from bot.messages import answer_message, inbound_message
 from bot.phones import normalize_e164, redact_phone
 from handlers.services import Services, services
 from handlers.signature import verified_form
+from handlers.sms_facts import conversation_facts
+from handlers.sms_pictures import named_pictures
 from handlers.tenancy import Tenant, tenants
-from handlers.twilio_fields import plain_number
 from store import Message
-from store.base import FactsWanted
-from store.settings import Settings
 
 log = logging.getLogger("qdn.sms")
 
@@ -138,42 +135,6 @@ def _text_of(form: Any) -> str:
     return form.get("Body", "")
 
 
-MAX_DECLARED_TYPE = 100  # MediaContentType{i} is kept for the log only (the bytes are sniffed); Twilio's are short
-
-
-def _may_fetch(url: str, settings: Settings) -> bool:
-    """Whether a MediaUrl may be fetched: Twilio's media, TWILIO_API_BASE_URL's (a local Twilio), and
-    in local use (no Twilio settings) a loopback http address too -- `qdn chat /photo`'s simulator."""
-    return is_media_url(url, settings.picture_origins(url))
-
-
-def _pictures(form: Any, settings: Settings, now: datetime) -> tuple[talk.Pictures, list[dict[str, str]]]:
-    """The pictures a text carries, and the inbound row's `media_fetch` items ({id, url, type}).
-
-    Only the first min(NumMedia, 10) are read (a MediaUrl past NumMedia is not one). A URL that
-    is not Twilio's media -- a forged-but-signed body naming an internal address -- is never
-    fetched; it and a missing one are counted as unavailable, so a person still hears of them.
-    Links to the others are made now, for the relays: the ids are known before the bytes.
-    """
-    count = min(plain_number(form.get("NumMedia")) or 0, MAX_PER_TEXT)
-    ids: list[str] = []
-    links: list[str] = []
-    fetch: list[dict[str, str]] = []
-    for index in range(count):
-        url = form.get(f"MediaUrl{index}", "").strip()
-        if not _may_fetch(url, settings):
-            if url:  # the origin only: enough to recognise, short, and never the whole URL
-                where = (origin(url) or "not an http(s) URL")[:80]
-                log.warning("MediaUrl%d of a text is not Twilio's media (%s); dropped, never fetched", index, where)
-            continue
-        media_id = new_media_id()
-        declared = form.get(f"MediaContentType{index}", "").strip()[:MAX_DECLARED_TYPE]
-        ids.append(media_id)
-        links.append(settings.media_url(media_id, seconds=TEXT_LINK_SECONDS, now=now.timestamp()))
-        fetch.append({"id": media_id, "url": url, "type": declared})
-    return talk.Pictures(tuple(ids), tuple(links), unavailable=count - len(ids)), fetch
-
-
 def _context(svc: Services) -> talk.Context:
     s = svc.settings
     return talk.Context(
@@ -184,62 +145,6 @@ def _context(svc: Services) -> talk.Context:
         tracking_url=s.tracking_url,
         has_dispatchers=bool(s.dispatcher_numbers),
     )
-
-
-def _wanted(need: talk.Needs, command: talk.Command, sid: str | None) -> FactsWanted:
-    """`need` in the store's terms; the reply target's phone, if the command names one (R +1512...)."""
-    return FactsWanted(
-        sid=sid,
-        sender_open_jobs=need.sender_open_jobs,
-        open_jobs=need.open_jobs,
-        job_id=need.job_id,
-        token=need.token,
-        target_opt_out=need.target_opt_out,
-        target_phone=getattr(command, "phone", None),
-    )
-
-
-def _covers(asked: talk.Needs, need: talk.Needs) -> bool:
-    """Whether what was asked for holds every lookup `need` names."""
-    return (
-        (asked.sender_open_jobs or not need.sender_open_jobs)
-        and (asked.open_jobs or not need.open_jobs)
-        and need.job_id in (None, asked.job_id)
-        and need.token in (None, asked.token)
-        and (asked.target_opt_out or not need.target_opt_out)
-    )
-
-
-async def _facts(
-    svc: Services, command: talk.Command, sender: str, now: datetime, sid: str
-) -> tuple[talk.Facts, Message | None]:
-    """Look up exactly what `needs(command)` names, and whether `sid` is stored already, in one store call
-    (Store.conversation_facts: one round trip on PostgreSQL). Returns the facts, and the message stored
-    for `sid` if this is a repeated delivery (the facts are then empty: nothing is decided again).
-
-    `needs` depends on the sender's state, read in the same call: the lookups are asked for as for a
-    state that blocks nothing -- a state only ever rules one out (a tracking code's, after too many
-    misses) -- and what the state rules out is dropped here, unseen by the decision.
-    """
-    asked = talk.needs(command, phone_state={}, now=now)
-    found = await svc.store.conversation_facts(sender, _wanted(asked, command, sid))
-    if found.already is not None:
-        return talk.Facts(sender=sender, now=now), found.already
-    need = talk.needs(command, phone_state=found.phone_state, now=now)
-    if not _covers(asked, need):  # a state that asks for more than none: not so today, but looked up if ever
-        found = await svc.store.conversation_facts(sender, _wanted(need, command, None))
-    facts = talk.Facts(
-        sender=sender,
-        now=now,
-        opted_out=bool(found.phone_state.get("opted_out")),  # Store.is_opted_out reads this key: one read, not two
-        phone_state=found.phone_state,
-        sender_open_jobs=found.sender_open_jobs if need.sender_open_jobs else (),
-        open_jobs=found.open_jobs if need.open_jobs else (),
-        job=found.job if need.job_id is not None else None,
-        token_job=found.token_job if need.token else None,
-        target_opted_out=found.target_opted_out if need.target_opt_out else False,
-    )
-    return facts, None
 
 
 async def _change_status(
@@ -326,9 +231,9 @@ async def inbound_sms(request: Request) -> Response:
     async with _deliveries.hold(sid):
         role = talk.DISPATCHER if sender in svc.settings.dispatcher_numbers else talk.CUSTOMER
         now = clock()
-        pictures, fetch = _pictures(form, svc.settings, now)
+        pictures, fetch = named_pictures(form, svc.settings, now)
         command = talk.parse(_text_of(form), role, with_pictures=bool(pictures.ids))
-        facts, already = await _facts(svc, command, sender, now, sid)  # with the duplicate check: one read
+        facts, already = await conversation_facts(svc, command, sender, now, sid)  # with the duplicate check: one read
         if already is not None:
             log.info("repeated delivery of %s from %s; answered as before", sid, redact_phone(sender))
             return twiml(already.get("reply_body"))

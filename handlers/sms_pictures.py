@@ -1,0 +1,56 @@
+"""The pictures an inbound MMS names (NumMedia, MediaUrl{i}, MediaContentType{i}): which may be fetched.
+
+Nothing is fetched here (the webhook answers at once): each URL that is Twilio's
+media gets a media id and a link now, and the inbound row names it for the
+fetcher (sender/media_fetch.py; docs/pictures.md).
+https://www.twilio.com/docs/messaging/guides/webhook-request#media-related-parameters
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from bot import conversation as talk
+from bot.media import MAX_PER_TEXT, TEXT_LINK_SECONDS, new_media_id
+from bot.media_sources import is_media_url, origin
+from handlers.twilio_fields import plain_number
+from store.settings import Settings
+
+log = logging.getLogger("qdn.sms")
+
+MAX_DECLARED_TYPE = 100  # MediaContentType{i} is kept for the log only (the bytes are sniffed); Twilio's are short
+
+
+def _may_fetch(url: str, settings: Settings) -> bool:
+    """Whether a MediaUrl may be fetched: Twilio's media, TWILIO_API_BASE_URL's (a local Twilio), and
+    in local use (no Twilio settings) a loopback http address too -- `qdn chat /photo`'s simulator."""
+    return is_media_url(url, settings.picture_origins(url))
+
+
+def named_pictures(form: Any, settings: Settings, now: datetime) -> tuple[talk.Pictures, list[dict[str, str]]]:
+    """The pictures a text carries, and the inbound row's `media_fetch` items ({id, url, type}).
+
+    Only the first min(NumMedia, 10) are read (a MediaUrl past NumMedia is not one). A URL that
+    is not Twilio's media -- a forged-but-signed body naming an internal address -- is never
+    fetched; it and a missing one are counted as unavailable, so a person still hears of them.
+    Links to the others are made now, for the relays: the ids are known before the bytes.
+    """
+    count = min(plain_number(form.get("NumMedia")) or 0, MAX_PER_TEXT)
+    ids: list[str] = []
+    links: list[str] = []
+    fetch: list[dict[str, str]] = []
+    for index in range(count):
+        url = form.get(f"MediaUrl{index}", "").strip()
+        if not _may_fetch(url, settings):
+            if url:  # the origin only: enough to recognise, short, and never the whole URL
+                where = (origin(url) or "not an http(s) URL")[:80]
+                log.warning("MediaUrl%d of a text is not Twilio's media (%s); dropped, never fetched", index, where)
+            continue
+        media_id = new_media_id()
+        declared = form.get(f"MediaContentType{index}", "").strip()[:MAX_DECLARED_TYPE]
+        ids.append(media_id)
+        links.append(settings.media_url(media_id, seconds=TEXT_LINK_SECONDS, now=now.timestamp()))
+        fetch.append({"id": media_id, "url": url, "type": declared})
+    return talk.Pictures(tuple(ids), tuple(links), unavailable=count - len(ids)), fetch

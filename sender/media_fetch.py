@@ -15,9 +15,10 @@ due at once); this loop fetches them, outside Twilio's 15 s, as durable work:
    (given up after MAX_TRIES). The sender holds a relay naming the pictures until then.
 4. Then Twilio's copy of each kept picture is deleted (sender/media_delete.py).
 
-Wake-up: it looks at `next_media_due` every POLL_SECONDS (and at once when a fetch ends).
-It does not wait on `Store.wait_for_work`: both backends keep one flag that a woken
-waiter clears, so a second waiter would swallow the wake-up meant for the sender.
+Wake-up: a text with pictures stored wakes it at once (Store.wait_for_media: TinyDB in
+this process, PostgreSQL in every process by NOTIFY); it also looks at `next_media_due`
+every POLL_SECONDS (a retry's backoff ending) and at once when a fetch ends. It does not
+wait on `Store.wait_for_work`: that flag is the sender's, cleared by whichever waiter wakes.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from store.settings import Settings
 log = logging.getLogger("qdn.media")
 
 LEASE_SECONDS = 120.0  # far past one row's fetch (every picture at once, each within its deadline)
-POLL_SECONDS = 1.0  # a picture waits at most this long for the fetcher to notice it
+POLL_SECONDS = 1.0  # a retry waits at most this long past its backoff for the fetcher to notice it
 CONCURRENCY = 4  # rows fetched at once (each up to 10 pictures): a slow one does not hold up the rest
 STOP_GRACE_SECONDS = 5.0
 

@@ -51,7 +51,6 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
-import contextvars
 import hashlib
 import json
 import os
@@ -493,44 +492,6 @@ def latency(shapes: Shapes, template_name: str) -> Run:
 
 # --- (c) round trips ------------------------------------------------------------------------------------
 
-_in_request: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("in_request", default=None)
-
-
-def count_round_trips() -> None:
-    """Count every asyncpg Connection call made while a request is handled (see `counting`)."""
-    import asyncpg
-
-    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
-        original = getattr(asyncpg.connection.Connection, name)
-
-        def counted(self: Any, query: str, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            calls = _in_request.get()
-            if calls is not None:
-                calls.append(" ".join(query.split()))
-            return _original(self, query, *args, **kwargs)
-
-        setattr(asyncpg.connection.Connection, name, counted)
-
-
-def counting(app: Any) -> Callable[..., Any]:
-    """The app, with the calls of each HTTP request collected in `counting.calls` (a list per request)."""
-    requests: list[list[str]] = []
-
-    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        calls: list[str] = []
-        requests.append(calls)
-        token = _in_request.set(calls)
-        try:
-            await app(scope, receive, send)
-        finally:
-            _in_request.reset(token)
-
-    wrapped.requests = requests  # type: ignore[attr-defined]
-    return wrapped
-
 
 def short(statement: str) -> str:
     """A statement's gist: its verb and tables ("SELECT phones", "INSERT messages", "BEGIN"); a SELECT with
@@ -591,6 +552,7 @@ def round_trips(databases: Databases, small: str, work: Path, manifest: dict[str
     from starlette.testclient import TestClient
 
     from store.settings import load_settings
+    from tests.round_trips import count_calls, per_request
     from web.app import create_app
 
     database = databases.fresh(small)
@@ -599,9 +561,9 @@ def round_trips(databases: Databases, small: str, work: Path, manifest: dict[str
     sids = fetch_column(url, """UPDATE messages SET status = 'sent', doc = (doc::jsonb || '{"status": "sent"}')::json
         WHERE seq IN (SELECT seq FROM messages WHERE direction = 'outbound' AND twilio_sid IS NOT NULL
                       AND status = 'delivered' ORDER BY seq LIMIT 60) RETURNING twilio_sid""")  # fmt: skip
-    count_round_trips()
+    count_calls(setattr)
     settings = load_settings(service_environ(url, work, RUN_SENDER="false"), env_file=None)
-    app = counting(create_app(settings))
+    app, requests = per_request(create_app(settings))
     texts = Texts(manifest["businesses"], every=2)  # even: a customer's STATUS, odd: a new phone's tracking code
     validator = RequestValidator(generate.AUTH_TOKEN)
     found = {name: Trips(name) for name in ("webhook: a customer's STATUS", "webhook: a tracking code, new phone",
@@ -621,21 +583,21 @@ def round_trips(databases: Databases, small: str, work: Path, manifest: dict[str
             form = twilio_form(text.sender, text.to, texts.sid(n), account_sid(), text.body)
             post(client, "/twilio/sms", form)
             if n >= 20:
-                found[names[0] if text.known else names[1]].calls.append(app.requests[-1])  # type: ignore[attr-defined]
+                found[names[0] if text.known else names[1]].calls.append(requests[-1])
                 assert text.known == (n % 2 == 0)
             post(client, "/twilio/sms", form)
             if n >= 20:
-                found[names[2]].calls.append(app.requests[-1])  # type: ignore[attr-defined]
+                found[names[2]].calls.append(requests[-1])
         for n, sid in enumerate(sids):
             form = {"SmsSid": sid, "SmsStatus": "delivered", "MessageStatus": "delivered", "To": "+15125550000",
                     "MessageSid": sid, "AccountSid": account_sid(), "From": generate.BUSINESS_PHONE,
                     "ApiVersion": "2010-04-01"}  # fmt: skip
             post(client, "/twilio/status", form)
             if n >= 20:
-                found[names[3]].calls.append(app.requests[-1])  # type: ignore[attr-defined]
+                found[names[3]].calls.append(requests[-1])
             post(client, "/twilio/status", form)
             if n >= 20:
-                found[names[4]].calls.append(app.requests[-1])  # type: ignore[attr-defined]
+                found[names[4]].calls.append(requests[-1])
     return list(found.values())
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,15 +20,13 @@ from starlette.testclient import TestClient
 
 from bot.jobs import utc_now
 from bot.media import JPEG, PNG, TEXT_LINK_SECONDS, LinkKeys, base36, link_path, new_media_id
-from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant
 from store import MediaFile, Store
 from store.settings import Settings
 from tests.businesses import bearer, call, register_business, tenants_of
 from tests.support import API_TOKEN
 from tests.test_openapi import check
-from tests.test_track_api import UNKNOWN_TOKEN, FakeClock
-from web.app import create_app
+from tests.test_track_api import UNKNOWN_TOKEN, client, clock, public
 from web.logging import redact, shown_target
 from web.openapi import DOCUMENT
 
@@ -81,25 +79,9 @@ def comparable(response: Any) -> tuple[int, bytes, dict[str, str]]:
 # --- fixtures -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
-    """The app with the default business's dashboard token, and the miss limiter on a fake clock."""
-    app = create_app(settings)
-    app.state.token_misses = MissLimiter(clock=clock)
-    with TestClient(app, headers={"Authorization": f"Bearer {API_TOKEN}"}) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def public(client: TestClient) -> TestClient:
-    """The same app, as a phone with no credentials (one address: it shares the limiter)."""
-    client.headers.pop("Authorization")
-    return client
+# The app with the dashboard token and the miss limiter on a fake clock (`client`), and as a phone with no
+# credentials (`public`, one address: it shares the limiter): the token endpoints' own fixtures.
+__all__ = ["client", "clock", "public"]
 
 
 def default_tenant(client: TestClient) -> Tenant:

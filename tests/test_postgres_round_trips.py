@@ -11,8 +11,7 @@ loop's calls are not counted: they run in tasks of their own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from store import Store, open_deployment, open_store
 from store.base import FactsWanted
 from store.settings import load_settings
 from tests.pg import fresh_database, require_postgres
+from tests.round_trips import calls_now, count_calls, per_request
 from tests.store_contract.support import CUSTOMER, add_job, inbound, outbound
 from tests.support import API_TOKEN, base_environ, job_body
 from web.app import create_app
@@ -31,8 +31,6 @@ from web.app import create_app
 BUSINESS_NUMBER = "+15125550123"
 NEW_PHONE = "+15125550177"
 ACCOUNT_SID = "AC" + "3f" * 16
-
-_calls: ContextVar[list[str] | None] = ContextVar("round_trips", default=None)
 
 
 @pytest.fixture
@@ -44,38 +42,8 @@ def url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every asyncpg Connection call made where `_calls` holds a list is appended to it."""
-    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
-
-    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
-        original = getattr(asyncpg.connection.Connection, name)
-
-        def counted(self: Any, query: str, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            calls = _calls.get()
-            if calls is not None:
-                calls.append(" ".join(query.split()))
-            return _original(self, query, *args, **kwargs)
-
-        monkeypatch.setattr(asyncpg.connection.Connection, name, counted)
-
-
-def per_request(app: Any) -> tuple[Callable[..., Any], list[list[str]]]:
-    """The app, and the calls of each HTTP request it handles (a list per request)."""
-    requests: list[list[str]] = []
-
-    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        calls: list[str] = []
-        requests.append(calls)
-        token = _calls.set(calls)
-        try:
-            await app(scope, receive, send)
-        finally:
-            _calls.reset(token)
-
-    return wrapped, requests
+    """Every asyncpg Connection call made where `calls_now` holds a list is appended to it."""
+    count_calls(monkeypatch.setattr)
 
 
 def verbs(calls: list[str]) -> list[str]:
@@ -159,9 +127,9 @@ def test_a_state_changed_after_the_facts_costs_a_read_and_a_second_try_not_a_los
             await store.conversation_facts(CUSTOMER, FactsWanted(sid="SMlate", sender_open_jobs=True))
             await store.update_phone(CUSTOMER, lambda state: {**state, "opted_out": True})  # meanwhile
             calls: list[str] = []
-            _calls.set(calls)
+            calls_now.set(calls)
             await store.record_inbound(inbound("SMlate", job_id=1001), phone=CUSTOMER, change_phone=count)
-            _calls.set(None)
+            calls_now.set(None)
             return calls, await store.get_phone(CUSTOMER)
         finally:
             await store.close()
@@ -181,15 +149,15 @@ def test_a_text_changed_after_its_callbacks_lookup_is_changed_under_its_lock_not
             store: Store = deployment.default
             await store.add_message({**outbound(CUSTOMER, "on our way"), "twilio_sid": "SMsent", "status": "sent"})
             calls: list[str] = []
-            _calls.set(calls)
+            calls_now.set(calls)
             assert await deployment.business_of_sid("SMsent") == "default"  # reads the message too
-            _calls.set(None)
+            calls_now.set(None)
             first = await store.find_message_by_sid("SMsent")
             assert first is not None
             await store.update_message(first["id"], lambda m: {**m, "lookups": 1})  # a sender, meanwhile
-            _calls.set(calls)
+            calls_now.set(calls)
             found = await store.update_message_by_sid("SMsent", lambda m: {**m, "status": "delivered"})
-            _calls.set(None)
+            calls_now.set(None)
             return calls, found, await store.find_message_by_sid("SMsent")
         finally:
             await deployment.close()

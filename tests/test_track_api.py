@@ -66,9 +66,17 @@ def move(client: TestClient, job: dict[str, Any], status: str, **extra: Any) -> 
 
 
 def add_text(
-    client: TestClient, job: dict[str, Any], *, direction: str, kind: str, phone: str, body: str, status: str
+    client: TestClient,
+    job: dict[str, Any],
+    *,
+    direction: str,
+    kind: str,
+    phone: str,
+    body: str,
+    status: str,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """A message row as the SMS side stores it (SPEC "Message log")."""
+    """A message row as the SMS side stores it (SPEC "Message log"), with any `extra` keys (pictures ...)."""
     inbound = direction == "inbound"
     message = {
         "direction": direction,
@@ -82,6 +90,7 @@ def add_text(
         "status": status,
         "error_code": None,
         "error_message": None,
+        **extra,
     }
     return call(client, services_of(client).store.add_message, message)
 

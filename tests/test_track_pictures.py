@@ -24,7 +24,7 @@ from tests.businesses import call, register_business, tenants_of
 from tests.support import CUSTOMER, DISPATCHER, job_body
 from tests.test_media_serving import keep, png
 from tests.test_openapi import check
-from tests.test_track_api import BUSINESS, add_text, assert_nothing_private, create, services_of
+from tests.test_track_api import add_text, assert_nothing_private, create, services_of
 from tests.test_track_page import page
 
 client = test_track_api.client  # the API tests' app (a fake clock for the miss limiter)
@@ -52,25 +52,9 @@ def picture_row(
     **internal: Any,
 ) -> dict[str, Any]:
     """A message row with pictures, as the webhook and fetcher (inbound) or a command (outbound) store it."""
-    inbound = direction == "inbound"
-    row = {
-        "direction": direction,
-        "kind": kind,
-        "job_id": job["id"],
-        "phone": phone,
-        "from": phone if inbound else BUSINESS,
-        "to": BUSINESS if inbound else phone,
-        "body": body,
-        "twilio_sid": None,
-        "status": status,
-        "error_code": None,
-        "error_message": None,
-        "media": media,
-        **internal,
-    }
-    if at is not None:
-        row["created_at"] = row["updated_at"] = at
-    return call(client, services_of(client).store.add_message, row)
+    times = {"created_at": at, "updated_at": at} if at is not None else {}
+    return add_text(client, job, direction=direction, kind=kind, phone=phone, body=body, status=status, media=media,
+                    **internal, **times)  # fmt: skip
 
 
 def kept(client: TestClient, data: bytes) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """PostgreSQL benchmark (issue #15): web processes on one database, round trips, senders against the cap.
 
     make bench-postgres     # = .venv/bin/python bench/bench_postgres.py [--seconds 8] [--rounds 2] [--parts ...]
+                            #   (--parts: throughput,latency,trips,sender,claims; all by default)
                             #   [--quiet SECONDS: wait for an idle machine first] [--keep: keep the logs]
 
 Needs wrk and a PostgreSQL server: the admin URL is QDN_TEST_POSTGRES_URL (default
@@ -38,6 +39,13 @@ create databases. Everything runs on this machine, in one run, each figure besid
     PostgreSQL transactions per text, and each text printed once.
     Then a burst: `--burst` texts (1,000) for 2 senders; senders that send nothing for 20 s are
     reported stalled, with the last error they logged.
+(e) claims (`--parts claims`, no data set, ~1 min): store/postgres/queue.py's claim and next_due statements
+    against the window-function pass they replaced (WINDOW_CLAIM, WINDOW_NEXT_DUE), EXPLAIN (ANALYZE,
+    BUFFERS) EXECUTE of each prepared with a generic plan (as the pool runs them), on fresh migrated
+    databases filled by one INSERT with autovacuum off -- no statistics -- and again after ANALYZE:
+    300, 1,000, 5,000 pending texts to as many phones (8 out), and 1,000, 5,000 with all but 100 to one
+    phone, written first, its oldest out (a claim walks past the rest). The plans are written to the
+    work folder (`--keep`).
 
 Data: bench/generate.py's TinyDB data sets (`large`, `small`), copied once into a PostgreSQL
 database with `qdn store copy`'s own code (store/copy.py: Store.import_rows, verified counts),
@@ -736,6 +744,132 @@ def sending(databases: Databases, work: Path, senders: int, texts: int, template
                    transactions / max(1, sent), peak)  # fmt: skip
 
 
+# --- (e) claims: the claim query's plan and cost on a fresh database -------------------------------------
+
+# The queries before #15's change to store/postgres/queue.py (one window-function pass over the whole
+# pending queue a call), kept here to measure against.
+WINDOW_CLAIM = """WITH queue AS MATERIALIZED (
+    SELECT seq, created_at, COALESCE(next_attempt_at, created_at) AS due,
+        row_number() OVER (PARTITION BY recipient ORDER BY created_at, seq) AS place,
+        bool_or(claimed_until > $2) OVER (PARTITION BY recipient) AS busy
+    FROM messages WHERE business = $1 AND status = 'pending'
+), taken AS (
+    SELECT m.seq FROM queue q JOIN messages m ON m.business = $1 AND m.seq = q.seq
+    WHERE q.place = 1 AND NOT COALESCE(q.busy, false) AND q.due <= $2 AND m.status = 'pending'
+        AND (m.claimed_until IS NULL OR m.claimed_until <= $2)
+    ORDER BY q.due, q.created_at, q.seq
+    LIMIT $3
+    FOR UPDATE OF m SKIP LOCKED
+)
+UPDATE messages m SET claimed_until = $4 FROM taken WHERE m.business = $1 AND m.seq = taken.seq
+RETURNING m.seq, m.doc, COALESCE(m.next_attempt_at, m.created_at) AS due, m.created_at"""
+WINDOW_NEXT_DUE = """WITH queue AS MATERIALIZED (
+    SELECT COALESCE(next_attempt_at, created_at) AS due, claimed_until,
+        row_number() OVER (PARTITION BY recipient ORDER BY created_at, seq) AS place,
+        bool_or(claimed_until IS NOT NULL) OVER (PARTITION BY recipient) AS busy
+    FROM messages WHERE business = $1 AND status = 'pending'
+)
+SELECT LEAST((SELECT min(claimed_until) FROM queue), (SELECT min(due) FROM queue WHERE place = 1 AND NOT busy))"""
+
+CLAIM_LIMIT, CLAIMS_OUT = 8, 8  # a claim's LIMIT (a sender's free slots); heads already out (other senders')
+CLAIM_SHAPES = (("phones", 300), ("phones", 1_000), ("phones", 5_000), ("deep", 1_000), ("deep", 5_000))
+
+
+async def _fill_queue(url: str, shape: str, pending: int) -> None:
+    """`pending` texts, all due: "phones", one a phone, the first CLAIMS_OUT of them out (claimed);
+    "deep", all but 100 to one phone, written first, its oldest out, then one text each to 100 phones.
+    Autovacuum is off for the table, so the planner has no statistics (reltuples -1) until ANALYZE."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("ALTER TABLE messages SET (autovacuum_enabled = false)")
+        deep = pending - 100 if shape == "deep" else 0
+        await conn.execute(
+            """INSERT INTO messages (business, phone, recipient, status, direction, created_at, doc)
+            SELECT 'default', r, r, 'pending', 'outbound', to_char(timestamp '2026-03-02 15:00' + n * interval '1 ms',
+                'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '{"body": "Bench"}'::json
+            FROM generate_series(1, $1) AS n,
+                LATERAL (SELECT CASE WHEN n <= $2 THEN '+19450000000'
+                    ELSE '+1946' || lpad(n::text, 7, '0') END AS r) p""",
+            pending, deep)  # fmt: skip
+        out = 1 if shape == "deep" else CLAIMS_OUT
+        await conn.execute(
+            "UPDATE messages SET claimed_until = '2026-03-02T16:01:00.000Z' WHERE seq IN "
+            "(SELECT seq FROM messages ORDER BY seq LIMIT $1)", out)  # fmt: skip
+    finally:
+        await conn.close()
+
+
+async def _explain(url: str, query: str, types: str, args: str, runs: int = 3) -> tuple[float, float, int, str]:
+    """EXPLAIN (ANALYZE, BUFFERS) EXECUTE of `query` prepared with a generic plan, as the store's pool runs
+    it (force_generic_plan), in a transaction rolled back: (median execution ms, its planning ms, shared
+    buffers hit + read, the plan)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url, server_settings={"plan_cache_mode": "force_generic_plan"})
+    try:
+        await conn.execute(f"PREPARE q ({types}) AS {query}")
+        found: list[tuple[float, float, int, str]] = []
+        for _ in range(runs):
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                lines = [row[0] for row in await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE q ({args})")]
+            finally:
+                await transaction.rollback()
+            found.append(_explained(lines))
+    finally:
+        await conn.close()
+    return sorted(found)[len(found) // 2]
+
+
+def _explained(lines: list[str]) -> tuple[float, float, int, str]:
+    def number(pattern: str) -> float:
+        return sum(float(x) for x in re.findall(pattern, "\n".join(lines[:1] + lines[-3:])))
+
+    buffers = next((line for line in lines if "Buffers:" in line), "")
+    blocks = sum(int(x) for x in re.findall(r"(?:hit|read)=([0-9]+)", buffers))
+    return number(r"Execution Time: ([0-9.]+)"), number(r"Planning Time: ([0-9.]+)"), blocks, "\n".join(lines)
+
+
+def claims_part(databases: Databases, work: Path) -> list[str]:
+    """The claim and next_due statements, the store's and the window pass before them, on fresh databases:
+    EXPLAIN (ANALYZE, BUFFERS) with generic plans, before ANALYZE (no statistics) and after."""
+    from store.postgres import queue
+    from store.postgres.migrate import migrate_database
+
+    now, lease = "'default', '2026-03-02T16:00:00.000Z'", "'2026-03-02T16:01:00.000Z'"
+    statements = (
+        ("claim, window pass (before)", WINDOW_CLAIM, "text, text, bigint, text", f"{now}, {CLAIM_LIMIT}, {lease}"),
+        ("claim, head walk (now)", queue._CLAIM, "text, text, bigint, text", f"{now}, {CLAIM_LIMIT}, {lease}"),
+        ("next_due, window pass (before)", WINDOW_NEXT_DUE, "text", "'default'"),
+        ("next_due, head walk (now)", queue._NEXT_DUE, "text", "'default'"),
+    )
+    summary: list[str] = []
+    plans = work / "claim-plans.txt"
+    for shape, pending in CLAIM_SHAPES:
+        database = databases.fresh()
+        url = url_of(database)
+        asyncio.run(migrate_database(url))
+        asyncio.run(_fill_queue(url, shape, pending))
+        for analyzed in (False, True):
+            if analyzed:
+                admin_on(database, "ANALYZE messages")
+            stats = "after ANALYZE" if analyzed else "fresh, no ANALYZE"
+            for name, query, types, args in statements:
+                ms, planning, blocks, plan = asyncio.run(_explain(url, query, types, args))
+                line = (f"{shape} {pending:,} pending, {stats}: {name}: {ms:.3f} ms (+{planning:.3f} planning), "
+                        f"{blocks} buffers")  # fmt: skip
+                print(f"  {line}", flush=True)
+                with plans.open("a") as out:
+                    out.write(f"=== {line}\n{plan}\n\n")
+                summary.append(f"| (e) {shape}, {pending:,} pending, {stats}: {name} | {ms:.3f} ms | - | - | - |")
+        databases.drop_all()
+    print(f"  plans: {plans}", flush=True)
+    return summary
+
+
 # --- the run --------------------------------------------------------------------------------------------
 
 
@@ -754,7 +888,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=CONNECTIONS)
     parser.add_argument("--texts", type=int, default=300, help="texts queued for the senders' rate runs")
     parser.add_argument("--burst", type=int, default=1_000, help="texts queued for the senders' burst run")
-    parser.add_argument("--parts", default="throughput,latency,trips,sender", help="a comma-separated subset")
+    parser.add_argument("--parts", default="throughput,latency,trips,sender,claims",
+                        help="a comma-separated subset of throughput, latency, trips, sender, claims")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the work folder (the processes' logs)")
     parser.add_argument(
         "--quiet",
@@ -778,11 +913,16 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="qdn-bench-pg-"))
     summary: list[str] = []
     try:
-        large_set, small_set = generate.DATA_SETS["large"], generate.DATA_SETS["small"]
-        large, small = template(large_set, work), template(small_set, work)
-        manifest = json.loads((generate.ensure(large_set) / "manifest.json").read_text())
-        small_manifest = json.loads((generate.ensure(small_set) / "manifest.json").read_text())
-        shapes = Shapes(work, databases, large, manifest)
+        if "claims" in parts:
+            print(f"(e) claims on fresh databases, EXPLAIN (ANALYZE, BUFFERS), generic plans, LIMIT {CLAIM_LIMIT}:",
+                  flush=True)  # fmt: skip
+            summary += claims_part(databases, work)
+        if parts - {"claims"}:  # the data sets, copied into PostgreSQL (once: templates)
+            large_set, small_set = generate.DATA_SETS["large"], generate.DATA_SETS["small"]
+            large, small = template(large_set, work), template(small_set, work)
+            manifest = json.loads((generate.ensure(large_set) / "manifest.json").read_text())
+            small_manifest = json.loads((generate.ensure(small_set) / "manifest.json").read_text())
+            shapes = Shapes(work, databases, large, manifest)
         if "throughput" in parts:
             summary += throughput_part(shapes, databases, args.rounds, args.seconds, args.connections, args.quiet)
         if "latency" in parts:

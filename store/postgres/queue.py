@@ -20,34 +20,55 @@ from store.base import Job, Message
 from store.postgres.rows import message_columns, message_doc, message_of, message_seq, seconds_after
 from store.postgres.scope import BusinessScope, wait
 
-# One pass over the business's pending texts: each phone's place in its queue and whether one of its
-# texts is out (claimed). Window functions, not a self anti-join: a join re-run per row went quadratic
-# (1.3 s for 500 pending texts on a fresh database, before ANALYZE had given the planner row counts).
-_CLAIM = """WITH queue AS MATERIALIZED (
-    SELECT seq, created_at, COALESCE(next_attempt_at, created_at) AS due,
-        row_number() OVER (PARTITION BY recipient ORDER BY created_at, seq) AS place,
-        bool_or(claimed_until > $2) OVER (PARTITION BY recipient) AS busy
-    FROM messages WHERE business = $1 AND status = 'pending'
-), taken AS (
-    SELECT m.seq FROM queue q JOIN messages m ON m.business = $1 AND m.seq = q.seq
-    WHERE q.place = 1 AND NOT COALESCE(q.busy, false) AND q.due <= $2 AND m.status = 'pending'
+# A claim reads what it takes, not the queue (it used to read and sort every pending text of the business,
+# window functions over the whole queue, on every call): pending texts walked in the order they are due
+# (the index messages_due, migration 0005), each kept only if none of its phone's pending texts is out (one
+# probe of the small index messages_claimed) and none is older (one probe of messages_pending), until LIMIT
+# are kept. Its cost is the texts it takes plus those it walks past: due texts behind their phone's head,
+# and texts of phones with one out. So a phone with 1,000 texts queued and its oldest out costs a claim
+# ~1,000 probes of the small index (~1 µs each) until that text is sent -- and keeps no other phone waiting.
+# The plan must hold on a fresh database, without statistics, and generic (connection.py):
+# - each check is a correlated subquery, one index probe a row: `OFFSET 0` keeps PostgreSQL from pulling
+#   a NOT EXISTS up into an anti-join, which it may run as a nested loop over the whole queue (a self
+#   anti-join went quadratic before ANALYZE had given the planner row counts: 1.3 s for 500 pending);
+# - the checks are a CASE, so the cheap one (messages_claimed) runs first whatever the estimates;
+# - the head check compares (recipient, created_at, seq), which only messages_pending can use as its index
+#   condition: with `(created_at, seq) < ...` alone, a fresh database's plan probed through messages_due or
+#   messages_queue, reading the queue from its start on every probe.
+# The checks read the statement's snapshot; the row itself is locked FOR UPDATE SKIP LOCKED and its own
+# status and lease re-checked on its newest version, so no text is claimed twice (as before).
+# bench/bench_postgres.py --parts claims: the plans and their cost against the window pass, fresh and analyzed.
+_DUE = "COALESCE(m.next_attempt_at, m.created_at)"
+
+
+def _turn(out: str) -> str:
+    """SQL: `m` is its phone's turn -- none of the phone's pending texts is `out`, and none is older."""
+    return f"""CASE WHEN EXISTS (SELECT FROM messages c WHERE c.business = $1 AND c.status = 'pending'
+            AND c.recipient = m.recipient AND {out} OFFSET 0) THEN false
+        ELSE NOT EXISTS (SELECT FROM messages e WHERE e.business = $1 AND e.status = 'pending'
+            AND e.recipient = m.recipient AND (e.recipient, e.created_at, e.seq) < (m.recipient, m.created_at, m.seq)
+            OFFSET 0) END"""  # noqa: S608
+
+
+_CLAIM = f"""WITH taken AS (
+    SELECT m.seq FROM messages m
+    WHERE m.business = $1 AND m.status = 'pending' AND {_DUE} <= $2
         AND (m.claimed_until IS NULL OR m.claimed_until <= $2)
-    ORDER BY q.due, q.created_at, q.seq
+        AND {_turn("c.claimed_until > $2")}
+    ORDER BY {_DUE}, m.created_at, m.seq
     LIMIT $3
     FOR UPDATE OF m SKIP LOCKED
 )
 UPDATE messages m SET claimed_until = $4 FROM taken WHERE m.business = $1 AND m.seq = taken.seq
-RETURNING m.seq, m.doc, COALESCE(m.next_attempt_at, m.created_at) AS due, m.created_at"""
+RETURNING m.seq, m.doc, {_DUE} AS due, m.created_at"""  # noqa: S608  # constants, no input
 
-# When a text next becomes claimable: a lease's end, or the due time of a phone's oldest text
-# while none of that phone's texts is out.
-_NEXT_DUE = """WITH queue AS MATERIALIZED (
-    SELECT COALESCE(next_attempt_at, created_at) AS due, claimed_until,
-        row_number() OVER (PARTITION BY recipient ORDER BY created_at, seq) AS place,
-        bool_or(claimed_until IS NOT NULL) OVER (PARTITION BY recipient) AS busy
-    FROM messages WHERE business = $1 AND status = 'pending'
-)
-SELECT LEAST((SELECT min(claimed_until) FROM queue), (SELECT min(due) FROM queue WHERE place = 1 AND NOT busy))"""
+# When a text next becomes claimable: a lease's end, or the due time of a phone's oldest text while none
+# of that phone's texts is out (the first such in the walk above).
+_NEXT_DUE = f"""SELECT LEAST(
+    (SELECT min(claimed_until) FROM messages WHERE business = $1 AND status = 'pending' AND claimed_until IS NOT NULL),
+    (SELECT {_DUE} FROM messages m WHERE m.business = $1 AND m.status = 'pending' AND m.claimed_until IS NULL
+        AND {_turn("c.claimed_until IS NOT NULL")}
+    ORDER BY {_DUE}, m.created_at, m.seq LIMIT 1))"""  # noqa: S608
 
 _UPDATE = """UPDATE messages SET job_id = $3, phone = $4, recipient = $5, twilio_sid = $6, status = $7, direction = $8,
     created_at = $9, next_attempt_at = $10, doc = $11,

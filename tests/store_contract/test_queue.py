@@ -188,3 +188,24 @@ def test_a_newly_queued_text_wakes_a_waiting_sender(database_url):
         return idle, woken, again
 
     assert run(database_url, scenario) == (False, True, False)
+
+
+def test_a_phone_with_a_long_queue_and_its_text_out_keeps_no_other_phone_waiting(database_url):
+    """Head-of-line: Anna's 150 texts are all due before Ben's and Cara's, and her oldest is out. A claim
+    (of 2) must still find Ben's and Cara's behind them -- not give up after the first due texts it reads."""
+
+    async def scenario(store: Store) -> tuple[list[str], list[str], str | None, list[str]]:
+        for n in range(150):
+            await queue(store, ANNA, f"anna {n}", n)
+        await queue(store, BEN, "ben 1", 200)
+        await queue(store, CARA, "cara 1", 201)
+        first = bodies(await store.claim_due(at(0), 1, 2 * 3600))  # only Anna's oldest is due yet; out for 2 h
+        next_due = await store.next_due()  # Ben's text, not Anna's next: hers waits for her first
+        later = bodies(await store.claim_due(LATER, 2, LEASE))
+        return first, later, next_due, bodies(await store.claim_due(LATER, 10, LEASE))
+
+    first, later, next_due, then = run(database_url, scenario)
+    assert first == ["anna 0"]
+    assert next_due == at(200)
+    assert later == ["ben 1", "cara 1"]
+    assert then == []  # Anna's next waits for her first; Ben's and Cara's are out

@@ -38,6 +38,7 @@ from standardwebhooks import Webhook
 from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from sender.pacing import Backoff
+from sender.wakeups import first_of
 from store import DEFAULT_BUSINESS, Event, Store, public_job, public_message
 from store.settings import Settings
 
@@ -174,15 +175,9 @@ class EventSender:
         """Until the store queues an event, the loop is stopped, or `timeout` seconds pass."""
         if timeout <= 0 or self._stopping.is_set():
             return
-        waits = [
-            asyncio.ensure_future(self._stopping.wait()),
-            asyncio.ensure_future(self.store.wait_for_events(timeout)),
-        ]
-        try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiting in waits:
-                waiting.cancel()
+        # A store that cannot wait just ends the sleep: the next look at the outbox says what is wrong.
+        with contextlib.suppress(Exception):
+            await first_of(self._stopping, self.store.wait_for_events(timeout), timeout)
 
 
 @contextlib.asynccontextmanager

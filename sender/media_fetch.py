@@ -39,6 +39,7 @@ from sender.media_delete import TwilioMediaDeleter
 from sender.media_download import TIMEOUT_SECONDS, FetchFailed, credentials, download
 from sender.media_rows import Outcome, claimed, handed_back, settled
 from sender.pacing import Backoff
+from sender.wakeups import first_of
 from store import Message, Store
 from store.base import MediaFile
 from store.settings import Settings
@@ -193,15 +194,8 @@ class MediaFetcher:
 
     async def _sleep(self, timeout: float) -> None:
         """Until a fetch of ours ends, the store says a text with pictures was stored, or `timeout` passes."""
-        waits = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(self.store.wait_for_media(timeout))]
         try:
-            done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiting in waits:
-                waiting.cancel()
-        try:
-            for finished in done:
-                finished.result()
+            await first_of(self._wakeup, self.store.wait_for_media(timeout), timeout)
         except Exception:  # a store that cannot wait (the database away): pause all the same, never spin
             await asyncio.sleep(timeout)
 

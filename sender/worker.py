@@ -34,6 +34,7 @@ from sender.attempt import Attempts
 from sender.mms import MediaUrl
 from sender.pacing import Backoff, SendSlots
 from sender.transports import Transport
+from sender.wakeups import first_of
 from store import Message, Store
 
 log = logging.getLogger("qdn.sender")
@@ -177,14 +178,7 @@ class Sender:
 
     async def _sleep(self, timeout: float) -> None:
         """Until one of our attempts ends, the store says a text was queued, or `timeout` seconds pass."""
-        waits = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(self.store.wait_for_work(timeout))]
-        try:
-            done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiting in waits:
-                waiting.cancel()
-        for finished in done:
-            finished.result()  # a store that cannot wait raises here: the loop logs it and pauses
+        await first_of(self._wakeup, self.store.wait_for_work(timeout), timeout)  # a store error: logged, paused
 
     def _start(self, message: Message) -> None:
         self._idle.clear()

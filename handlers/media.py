@@ -22,19 +22,19 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.media import EXTENSIONS, LinkKeys, open_link
+from bot.media import EXTENSIONS, open_link
 from handlers.auth import require_api_token
 from handlers.responses import error_response
 from handlers.services import services
 from handlers.tenancy import Tenant, tenants, use
 from handlers.track.endpoints import client_key, token_misses
 from store import MediaFile
+from store.media import is_media_id
 
 log = logging.getLogger("qdn.media")
 
@@ -42,9 +42,6 @@ NOT_FOUND_MESSAGE = "No picture here: the link is wrong or has expired."
 # How long the dashboard's browser may keep a picture it fetched with its token (a picture never
 # changes under its id; `private`: never a shared cache).
 BEARER_MAX_AGE = 3600
-# What a media id looks like (bot.media.new_media_id: 22 URL-safe characters); anything else is
-# refused before any store sees it.
-_MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def not_found() -> Response:
@@ -65,7 +62,7 @@ def _picture(media: MediaFile, max_age: int) -> Response:
 async def media_file(request: Request) -> Response:
     """GET /media/{id}: one of the bearer's business's pictures (another business's id: 404 like a missing one)."""
     media_id = request.path_params["media_id"]
-    if not _MEDIA_ID.fullmatch(media_id):
+    if not is_media_id(media_id):
         return not_found()
     media = await services(request).store.load_media(media_id)
     if media is None:
@@ -81,11 +78,11 @@ def _expires_at(link: str) -> int:
 def _opened(tenant: Tenant, business: str, link: str, now: float) -> str | None:
     """The media id `link` opens for `business` at `now`, else None (bot.media.open_link)."""
     try:
-        keys = LinkKeys.from_secret(str(tenant.settings.secret_key))
+        keys = tenant.settings.link_keys
     except ValueError:  # no SECRET_KEY: no link was ever signed here
         return None
     media_id = open_link(keys, business, link, now) if "/" not in link else None
-    return media_id if media_id is not None and _MEDIA_ID.fullmatch(media_id) else None
+    return media_id if media_id is not None and is_media_id(media_id) else None
 
 
 async def linked_media(request: Request) -> Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -112,12 +113,18 @@ class Settings:
             url, api_base_url=self.twilio_api_base_url, local_use=not self.twilio_live, loopback_hosts=LOOPBACK_HOSTS
         )
 
+    @cached_property
+    def link_keys(self) -> LinkKeys:
+        """The keys media links are signed and opened with, derived from SECRET_KEY once (bot.media).
+
+        ValueError if SECRET_KEY is empty: then no link can be made, nor opened."""
+        return LinkKeys.from_secret(str(self.secret_key))
+
     def media_url(self, media_id: str, *, seconds: int, now: float) -> str:
         """A private link to one of this business's pictures, good for `seconds` after `now` (Unix time).
 
         Signed under SECRET_KEY (bot.media): it opens this picture of this business only, until then."""
-        keys = LinkKeys.from_secret(str(self.secret_key))
-        return self.public_base_url + link_path(keys, self.business_slug, media_id, int(now) + seconds)
+        return self.public_base_url + link_path(self.link_keys, self.business_slug, media_id, int(now) + seconds)
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

@@ -86,7 +86,8 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench import generate  # noqa: E402
 from bench.bench_pg_drivers import postgres_cpu_seconds  # noqa: E402
-from bench.load import LoadResult, Texts, require_wrk, run_wrk, twilio_form  # noqa: E402
+from bench.load import LoadResult, Texts, require_wrk, run_wrk  # noqa: E402
+from tests.twilio_fake import twilio_form  # noqa: E402
 
 CONNECTIONS = 16
 THROUGHPUT_EVERY = 3  # (a): one text in 3 from a customer texting STATUS, as bench_webhook.py

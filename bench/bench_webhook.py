@@ -83,7 +83,8 @@ sys.path.insert(0, str(ROOT))
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench import generate  # noqa: E402
-from bench.load import LoadResult, Texts, require_wrk, run_wrk, twilio_form, write_requests  # noqa: E402
+from bench.load import LoadResult, Texts, require_wrk, run_wrk, write_requests  # noqa: E402
+from tests.twilio_fake import twilio_form  # noqa: E402
 
 SERVER_CPU, CLIENT_CPU = 0, 1
 LATENCY_REQUESTS = 1_500  # one at a time, after WARMUP_REQUESTS

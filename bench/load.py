@@ -32,6 +32,9 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
+# The forms Twilio posts (an inbound SMS, a status callback): the tests' own copy of its wire format.
+from tests.twilio_fake import status_callback_form, twilio_form
+
 WEBHOOK_PATH = "/twilio/sms"
 
 # Reads "<signature>\t<body>" lines, sends each once, counts answers by status (and those
@@ -171,46 +174,7 @@ class Texts:
         return f"SM{n:032x}"
 
 
-def twilio_form(sender: str, to: str, sid: str, account_sid: str, body: str = "STATUS") -> dict[str, str]:
-    """The fields Twilio posts for an inbound SMS (Messaging webhook), in its usual order."""
-    return {
-        "ToCountry": "US",
-        "ToState": "TX",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ToCity": "AUSTIN",
-        "FromZip": "78704",
-        "SmsSid": sid,
-        "FromState": "TX",
-        "SmsStatus": "received",
-        "FromCity": "AUSTIN",
-        "Body": body,
-        "FromCountry": "US",
-        "To": to,
-        "ToZip": "78701",
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": account_sid,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
-    }
-
-
 STATUS_PATH = "/twilio/status"
-
-
-def status_callback_form(sid: str, sender: str, to: str, account_sid: str, status: str) -> dict[str, str]:
-    """The fields Twilio posts to a StatusCallback for an outbound SMS, in its usual order."""
-    return {
-        "SmsSid": sid,
-        "SmsStatus": status,
-        "MessageStatus": status,
-        "To": to,
-        "MessageSid": sid,
-        "AccountSid": account_sid,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
-    }
 
 
 def write_callbacks(

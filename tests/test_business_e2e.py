@@ -35,7 +35,9 @@ from tests.twilio_fake import (
     basic_auth,
     messages_path,
     sign,
+    status_callback_form,
     twilio_environ,
+    twilio_form,
 )
 
 pytestmark = pytest.mark.e2e
@@ -131,42 +133,12 @@ def post_webhook(server: LiveServer, path: str, fields: dict[str, str], key: str
 
 def inbound(sender: str, to: str, body: str, account_sid: str) -> dict[str, str]:
     """What Twilio posts for an SMS from `sender` to `to` on `account_sid`'s number."""
-    sid = next(_sids)
-    return {
-        "ToCountry": "US",
-        "ToState": "TX",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ToCity": "AUSTIN",
-        "FromZip": "78731",
-        "SmsSid": sid,
-        "FromState": "TX",
-        "SmsStatus": "received",
-        "FromCity": "AUSTIN",
-        "Body": body,
-        "FromCountry": "US",
-        "To": to,
-        "ToZip": "78701",
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": account_sid,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
-    }
+    return twilio_form(sender, to, next(_sids), account_sid, body)
 
 
 def status_report(sid: str, status: str, to: str, sender: str, account_sid: str) -> dict[str, str]:
     """The status callback Twilio sends for message `sid`."""
-    return {
-        "SmsSid": sid,
-        "SmsStatus": status,
-        "MessageStatus": status,
-        "To": to,
-        "MessageSid": sid,
-        "AccountSid": account_sid,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
-    }
+    return status_callback_form(sid, sender, to, account_sid, status)
 
 
 def twiml_messages(response: httpx.Response) -> list[str]:

@@ -1,7 +1,8 @@
 """Two-way SMS end to end: a real `qdn serve` process, full Twilio settings, a local fake Twilio over HTTP.
 
-The fake speaks the wire format of Twilio's Messages API (POST .../Messages.json
--> 201 JSON, GET for lookups) on 127.0.0.1 and records every form it receives;
+The fake (tests/twilio_fake.py TwilioServer) speaks the wire format of Twilio's
+Messages API (POST .../Messages.json -> 201 JSON, GET for lookups) on 127.0.0.1,
+answers only the deployment's API key, and records every form it receives;
 TWILIO_API_BASE_URL points the service's Twilio transport at it. Webhooks are
 signed over PUBLIC_BASE_URL (https://), as Twilio signs them, while the
 request itself reaches the process on http://127.0.0.1 -- as behind a proxy.
@@ -10,15 +11,12 @@ request itself reaches the process on http://127.0.0.1 -- as behind a proxy.
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -30,79 +28,23 @@ from tests.twilio_fake import (
     API_KEY,
     API_SECRET,
     FROM_NUMBER,
-    MESSAGES_PATH,
     PUBLIC_BASE_URL,
     STATUS_CALLBACK,
+    Received,
+    TwilioServer,
     basic_auth,
-    message_json,
-    page_json,
     sign,
     twilio_environ,
+    twilio_form,
 )
 
 pytestmark = pytest.mark.e2e
 
 
-class LocalTwilio:
-    """Twilio's Messages API on a local port: 201 for every create, recorded with its headers."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []  # {"path", "authorization", "form"} per create
-        self.held: list[dict[str, Any]] = []
-        self._sids = (f"SM{n:032x}" for n in itertools.count(0xE2E000))
-        self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
-                if self.path != MESSAGES_PATH:
-                    self._answer(404, {"code": 20404, "message": "The requested resource was not found"})
-                    return
-                with fake._lock:
-                    message = message_json(next(fake._sids), form)
-                    fake.held.append(message)
-                    fake.received.append(
-                        {"path": self.path, "authorization": self.headers.get("Authorization"), "form": form}
-                    )
-                self._answer(201, message)
-
-            def do_GET(self) -> None:
-                with fake._lock:
-                    self._answer(200, page_json(list(reversed(fake.held))))
-
-            def _answer(self, status: int, payload: dict[str, Any]) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet: pytest shows failures
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> LocalTwilio:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def forms(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.received)
-
-
 @pytest.fixture
-def twilio() -> Iterator[LocalTwilio]:
-    with LocalTwilio() as fake:
+def twilio() -> Iterator[TwilioServer]:
+    """Twilio's Messages API on a local port, answering the deployment's API key."""
+    with TwilioServer({ACCOUNT_SID: {API_KEY: API_SECRET}}) as fake:
         yield fake
 
 
@@ -113,7 +55,7 @@ def api(service: LiveServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def service(tmp_path: Path, twilio: LocalTwilio) -> Iterator[LiveServer]:
+def service(tmp_path: Path, twilio: TwilioServer) -> Iterator[LiveServer]:
     environ = twilio_environ(tmp_path, TWILIO_API_BASE_URL=twilio.url, SEND_RATE_PER_SECOND="50")
     server = LiveServer(environ, tmp_path).start()
     try:
@@ -127,28 +69,7 @@ _sids = (f"SM{n:032x}" for n in itertools.count(0x5E000))
 
 def text(server: LiveServer, sender: str, words: str) -> list[str]:
     """What Twilio would post for an inbound SMS, signed over the public URL; returns the TwiML <Message>s."""
-    sid = next(_sids)
-    fields = {
-        "ToCountry": "US",
-        "ToState": "TX",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ToCity": "AUSTIN",
-        "FromZip": "78731",
-        "SmsSid": sid,
-        "FromState": "TX",
-        "SmsStatus": "received",
-        "FromCity": "AUSTIN",
-        "Body": words,
-        "FromCountry": "US",
-        "To": FROM_NUMBER,
-        "ToZip": "78701",
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
-    }
+    fields = twilio_form(sender, FROM_NUMBER, next(_sids), ACCOUNT_SID, words)
     response = httpx.post(
         f"{server.url}/twilio/sms",
         content=urlencode(fields),
@@ -177,11 +98,11 @@ def status_callback(server: LiveServer, sid: str, status: str) -> httpx.Response
 
 
 def test_dispatcher_en_route_reaches_the_customer_who_then_reads_it(
-    service: LiveServer, twilio: LocalTwilio, api: httpx.Client
+    service: LiveServer, twilio: TwilioServer, api: httpx.Client
 ) -> None:
     job = api.post("/jobs", json=job_body()).json()
     job_id = job["id"]
-    eventually(lambda: twilio.forms(), "the booking text to reach Twilio")
+    eventually(lambda: twilio.creates(), "the booking text to reach Twilio")
 
     # The dispatcher texts EN ROUTE; the answer says what happened.
     assert text(service, DISPATCHER, f"EN ROUTE {job_id} 20") == [
@@ -189,16 +110,16 @@ def test_dispatcher_en_route_reaches_the_customer_who_then_reads_it(
     ]
 
     # The customer's notification reaches Twilio: the exact form, from the configured number, API-key auth.
-    def en_route_text() -> dict[str, Any] | None:
-        return next((f for f in twilio.forms() if "ETA 20 min" in f["form"]["Body"]), None)
+    def en_route_text() -> Received | None:
+        return next((r for r in twilio.creates() if "ETA 20 min" in r.form["Body"]), None)
 
     sent = eventually(en_route_text, "the en-route text to reach Twilio")
-    form = sent["form"]
-    assert sent["path"] == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-    assert sent["authorization"] == basic_auth(API_KEY, API_SECRET)
+    form = sent.form
+    assert (sent.path, sent.status) == (f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", 201)
+    assert sent.authorization == basic_auth(API_KEY, API_SECRET)
     assert (form["To"], form["From"], form["StatusCallback"]) == (CUSTOMER, FROM_NUMBER, STATUS_CALLBACK)
     assert "ETA 20 min" in form["Body"] and job["token"] in form["Body"]
-    assert len(twilio.forms()) == 2  # the booking and the en-route text: one each
+    assert len(twilio.creates()) == 2  # the booking and the en-route text: one each
 
     # The customer asks, and reads "en route".
     (answer,) = text(service, CUSTOMER, "Status?")

@@ -95,6 +95,45 @@ def twilio_environ(tmp_path: Path, **overrides: str) -> dict[str, str]:
     return {key: value for key, value in env.items() if value}
 
 
+def twilio_form(sender: str, to: str, sid: str, account_sid: str, body: str = "STATUS") -> dict[str, str]:
+    """The fields Twilio posts for an inbound SMS (Messaging webhook), in its usual order."""
+    return {
+        "ToCountry": "US",
+        "ToState": "TX",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "AUSTIN",
+        "FromZip": "78704",
+        "SmsSid": sid,
+        "FromState": "TX",
+        "SmsStatus": "received",
+        "FromCity": "AUSTIN",
+        "Body": body,
+        "FromCountry": "US",
+        "To": to,
+        "ToZip": "78701",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": account_sid,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def status_callback_form(sid: str, sender: str, to: str, account_sid: str, status: str) -> dict[str, str]:
+    """The fields Twilio posts to a StatusCallback for an outbound SMS, in its usual order."""
+    return {
+        "SmsSid": sid,
+        "SmsStatus": status,
+        "MessageStatus": status,
+        "To": to,
+        "MessageSid": sid,
+        "AccountSid": account_sid,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+    }
+
+
 def basic_auth(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 

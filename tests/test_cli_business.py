@@ -7,7 +7,6 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 from cli import main as cli
 from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE
 from tests.support import LiveServer, base_environ, job_body
+from tests.test_cli import Run, one_line_error
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 API_KEY = "SK" + "fedcba9876543210" * 2
@@ -23,23 +23,6 @@ AUTH_TOKEN = "cli-auth-token-5f1d0c3b9a7e2468"
 API_SECRET = "cli-api-secret-8e2b4f6a1c3d5079"
 EVENTS_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TOKEN_LINE = re.compile(r"^Dashboard token (tok_[0-9a-f]{8}) for ([a-z0-9-]+): (qdn_\S+)$", re.MULTILINE)
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-def one_line_error(run: Run) -> str:
-    assert run.code != 0, run.out
-    assert "Traceback" not in run.err
-    lines = run.err.strip().splitlines()
-    assert len(lines) == 1, run.err
-    assert lines[0].startswith("qdn: ")
-    assert run.out == ""
-    return lines[0][len("qdn: ") :]
 
 
 def service_environ(folder: Path) -> dict[str, str]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from store.base import MediaFile, Message
 from store.media import check_media, is_media_id
 from store.postgres.rows import message_of
-from store.postgres.scope import BusinessScope, wait
+from store.postgres.scope import BusinessScope
+from store.wakeups import wait
 
 # Spelt as the index is (migrations/0003_media.sql), so the planner uses it: same expression, same collation.
 # The doc's JSON text is searched, not parsed (->>): a doc with a NUL in it cannot be parsed to text.

@@ -21,10 +21,11 @@ from bot.jobs import iso_utc
 from store.base import IDEMPOTENCY_HOURS, Event
 from store.postgres.connection import Connection
 from store.postgres.rows import hours_before, seconds_after
-from store.postgres.scope import BusinessScope, wait
+from store.postgres.scope import BusinessScope
 from store.postgres.throttles import forget_throttles
 from store.postgres.writes import find_key
 from store.records import IdempotencyRecord
+from store.wakeups import wait
 
 KEEP_DAYS = 4  # as the TinyDB outbox's day files (store/tinydb/outbox.py)
 

@@ -18,7 +18,8 @@ from bot.errors import NotFound
 from bot.jobs import utc_now
 from store.base import Job, Message
 from store.postgres.rows import message_columns, message_doc, message_of, message_seq, seconds_after
-from store.postgres.scope import BusinessScope, wait
+from store.postgres.scope import BusinessScope
+from store.wakeups import wait
 
 # A claim reads what it takes, not the queue (it used to read and sort every pending text of the business,
 # window functions over the whole queue, on every call): pending texts walked in the order they are due

@@ -87,13 +87,3 @@ class BusinessScope:
             if job is not None:
                 return dict(job)
         raise NotFound(f"No job {job_id}.")
-
-
-async def wait(flag: asyncio.Event, timeout: float) -> bool:
-    """Until `flag` is set (True: it is cleared for the next wait) or `timeout` seconds pass."""
-    try:
-        await asyncio.wait_for(flag.wait(), timeout)
-    except TimeoutError:
-        return False
-    flag.clear()
-    return True

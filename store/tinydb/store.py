@@ -54,6 +54,7 @@ from store.throttles import SendSchedule, seconds_of
 from store.tinydb import media, outbox, paging
 from store.tinydb.engine import TinyDBCore
 from store.tinydb.group_commit import GroupCommit
+from store.wakeups import wait
 
 T = TypeVar("T")
 MEDIA_THREADS = 4  # pictures read or written at once (a tracking page shows several)
@@ -219,12 +220,7 @@ class TinyDBStore(Store):
         return await self._now(self.core.next_due)
 
     async def wait_for_work(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._work.wait(), timeout)
-        except TimeoutError:
-            return False
-        self._work.clear()
-        return True
+        return await wait(self._work, timeout)
 
     async def take_send_slot(self, number: str, now: str, per_second: float) -> float:
         return self._send_slots.take(number, seconds_of(now), per_second)
@@ -324,17 +320,7 @@ class TinyDBStore(Store):
         return await self._now(self.core.index.outbox.next_due)
 
     async def wait_for_media(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._media.wait(), timeout)
-        except TimeoutError:
-            return False
-        self._media.clear()
-        return True
+        return await wait(self._media, timeout)
 
     async def wait_for_events(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._events.wait(), timeout)
-        except TimeoutError:
-            return False
-        self._events.clear()
-        return True
+        return await wait(self._events, timeout)

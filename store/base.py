@@ -160,7 +160,9 @@ class ConversationFacts:
 
     already: Message | None = None  # the message stored for the SID; when set, nothing else was looked up
     phone_state: PhoneState = field(default_factory=dict)  # the sender's (get_phone)
-    sender_open_jobs: list[Job] = field(default_factory=list)  # newest first
+    # All of them, newest first, never cut short: bot.job_choice picks the one a text is about, and an
+    # en-route job may be older than any number of booked ones (a customer has few).
+    sender_open_jobs: list[Job] = field(default_factory=list)
     open_jobs: list[Job] = field(default_factory=list)  # newest first
     job: Job | None = None
     token_job: Job | None = None

@@ -14,7 +14,7 @@ something has written so far.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 # -- a job (SPEC "JSON shapes", minus `tracking_url`, which depends on where the service is published) ----
 
@@ -167,3 +167,13 @@ class IdempotencyRecord(TypedDict):
     status: int
     body: Any
     created_at: str  # kept IDEMPOTENCY_HOURS (store.base) from then
+
+
+# -- the names the store's interface gives them (store/roles/) ------------------------------------------
+#
+# Plain dicts to callers, keys as declared: bot/ builds these records without importing store/,
+# so a TypedDict here would not type-check there; the contract suite checks the keys instead.
+Job = Annotated[dict[str, Any], JobRecord]
+Message = Annotated[dict[str, Any], MessageRecord]
+PhoneState = Annotated[dict[str, Any], PhoneStateRecord]
+Event = Annotated[dict[str, Any], EventRecord]

@@ -29,7 +29,7 @@ KNOWN_CIRCLES = [
     ["store.tinydb.documents", "store.tinydb.engine", "store.tinydb.indexes", "store.tinydb.outbox",
      "store.tinydb.partitions"],
 ]  # fmt: skip
-KNOWN_LONG = ["store.base"]
+KNOWN_LONG: list[str] = []
 
 
 def modules(root: Path = ROOT) -> dict[str, Path]:

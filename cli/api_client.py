@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from store.settings import API_TOKEN_FILE, Settings
+from store.settings import API_TOKEN_FILE, Settings, load_settings
 
 TIMEOUT_SECONDS = 10.0
 # Hosts that mean "every interface" when listening; a client reaches them on loopback.
@@ -22,6 +22,14 @@ _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 -- compared agains
 
 class CliError(Exception):
     """Something the person running `qdn` must fix; the message says what, in one line."""
+
+
+def client_settings() -> Settings:
+    """The service's settings as a client reads them: never making a secret in its data folder."""
+    try:
+        return load_settings(read_only=True)
+    except OSError as error:  # e.g. the service's api_token file is not readable by this user
+        raise CliError(f"cannot read the service's data folder: {error}") from None
 
 
 def service_url(settings: Settings) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from cli import business_text
 from cli.admin_client import AdminClient
-from cli.api_client import CliError
+from cli.api_client import CliError, client_settings
 
 # (flag, env var, prompt, where it goes: (object, key) with None for top level)
 SECRETS = (
@@ -93,8 +93,6 @@ def fields_of(args: argparse.Namespace, *, creating: bool) -> dict[str, Any]:
 
 
 def connect(args: argparse.Namespace) -> AdminClient:
-    from cli.main import client_settings  # cli.main registers these commands: imported when they run
-
     return AdminClient.from_settings(client_settings(), args.url)
 
 

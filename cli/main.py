@@ -13,19 +13,11 @@ from bot.errors import StoreError, ValidationError
 from bot.jobs import STATUS_CHOICES, STATUSES, parse_status, parse_statuses
 from bot.wording import first_name
 from cli import business, transcript
-from cli.api_client import ApiClient, CliError, dashboard_client
+from cli.api_client import ApiClient, CliError, client_settings, dashboard_client
 from cli.demo import add_demo_jobs
-from store.settings import ConfigError, Settings, load_settings
+from store.settings import ConfigError, Settings
 
 T = TypeVar("T")
-
-
-def client_settings() -> Settings:
-    """The service's settings as a client reads them: never making a secret in its data folder."""
-    try:
-        return load_settings(read_only=True)
-    except OSError as error:  # e.g. the service's api_token file is not readable by this user
-        raise CliError(f"cannot read the service's data folder: {error}") from None
 
 
 def connect(args: argparse.Namespace) -> tuple[Settings, ApiClient]:

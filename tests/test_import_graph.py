@@ -21,11 +21,6 @@ MAX_LINES = 400
 # Offenders known when this check was added (issue #29), each to be removed as it is fixed: a new
 # circle or long module fails, and so does one listed here that is gone (so the list only shrinks).
 KNOWN_CIRCLES = [
-    ["cli.business", "cli.main"],
-    ["store.postgres", "store.postgres.connection", "store.postgres.deployment", "store.postgres.imports",
-     "store.postgres.inbound", "store.postgres.media", "store.postgres.migrate", "store.postgres.outbox",
-     "store.postgres.paging", "store.postgres.queue", "store.postgres.rows", "store.postgres.scope",
-     "store.postgres.store", "store.postgres.throttles", "store.postgres.writes"],
     ["store.tinydb.documents", "store.tinydb.engine", "store.tinydb.indexes", "store.tinydb.outbox",
      "store.tinydb.partitions"],
 ]  # fmt: skip

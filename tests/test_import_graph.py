@@ -18,14 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "store", "handlers", "sender", "cli", "web")
 MAX_LINES = 400
 
-# Offenders known when this check was added (issue #29), each to be removed as it is fixed: a new
-# circle or long module fails, and so does one listed here that is gone (so the list only shrinks).
-KNOWN_CIRCLES = [
-    ["store.tinydb.documents", "store.tinydb.engine", "store.tinydb.indexes", "store.tinydb.outbox",
-     "store.tinydb.partitions"],
-]  # fmt: skip
-KNOWN_LONG: list[str] = []
-
 
 def modules(root: Path = ROOT) -> dict[str, Path]:
     """Every module of PACKAGES by dotted name (a package by its own name, for its __init__)."""
@@ -57,17 +49,17 @@ def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
                 anchor = name.split(".")
                 anchor = anchor[: len(anchor) - node.level + (1 if is_package else 0)]
                 base = ".".join([*anchor, base] if base else anchor)
-            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            submodules = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in known]
+            # `from a import b`: an edge to module a.b if there is one, else to a (b is a name in a)
+            targets = submodules if len(submodules) == len(node.names) else [*submodules, base]
         else:
             continue
         for target in targets:
-            # the longest known module the target names (a name imported from a module is not one)
+            # the longest known module the target names (`import a.b.c` of a name that is no module)
             while target and target not in known:
                 target = target.rpartition(".")[0]
             if target and target != name:
                 edges.add(target)
-                if isinstance(node, ast.ImportFrom) and target != base:
-                    break  # `from a import b` reached module a.b: not also an edge to a
     return edges
 
 
@@ -118,18 +110,14 @@ def long_modules(root: Path = ROOT) -> list[tuple[str, int]]:
 
 
 def test_no_import_circle() -> None:
-    found = [component for component in circles(import_graph()) if component not in KNOWN_CIRCLES]
-    gone = [component for component in KNOWN_CIRCLES if component not in circles(import_graph())]
-    assert not gone, f"no longer circles: remove them from KNOWN_CIRCLES: {gone}"
+    found = circles(import_graph())
     assert not found, "import circles (each line one strongly connected component):\n" + "\n".join(
         " <-> ".join(component) for component in found
     )
 
 
 def test_no_module_over_the_limit() -> None:
-    found = [(name, n) for name, n in long_modules() if name not in KNOWN_LONG]
-    gone = sorted(set(KNOWN_LONG) - {name for name, _ in long_modules()})
-    assert not gone, f"no longer over {MAX_LINES} lines: remove them from KNOWN_LONG: {gone}"
+    found = long_modules()
     assert not found, f"modules over {MAX_LINES} lines (split them by concern):\n" + "\n".join(
         f"{name}: {n}" for name, n in found
     )
@@ -143,9 +131,10 @@ def test_a_circle_is_found(tmp_path: Path) -> None:
     (package / "a.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from store.b import B\n")
     (package / "b.py").write_text("from store import c\n")
     (package / "c.py").write_text("from . import a\n")
-    (package / "d.py").write_text("from store.a import x\n")
+    (package / "d.py").write_text("from store.a import x\nfrom store import a, d\n")
     (package / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
     assert circles(import_graph(tmp_path)) == [["store.a", "store.b", "store.c"]]
+    assert import_graph(tmp_path)["store.d"] == {"store.a"}
     assert long_modules(tmp_path) == [("store.long", MAX_LINES + 1)]
 
 

@@ -172,7 +172,10 @@ class _DeclaredConfig:
         self._config = config
 
     def __call__(self, name: str, cast: Callable[[Any], Any] | None = None) -> Any:
-        return self._config(name, cast=cast, default=declared(name).default)
+        default = declared(name).default
+        if cast is None:
+            return self._config(name, default=default)
+        return self._config(name, cast=cast, default=default)
 
 
 def _positive(config: _DeclaredConfig, name: str) -> float:
@@ -212,7 +215,7 @@ def _optional(config: _DeclaredConfig, name: str) -> str | None:
 
 
 def _load(config: _DeclaredConfig, make_secrets: bool) -> Settings:
-    host = config("HOST") or declared("HOST").default
+    host = config("HOST") or str(declared("HOST").default)  # set but empty: the default too
     port = config("PORT", cast=int)
     database_url = config("DATABASE_URL")
     folder = _data_dir(config, database_url)
@@ -246,8 +249,7 @@ def _load(config: _DeclaredConfig, make_secrets: bool) -> Settings:
         raise ConfigError(f"TIMEZONE {zone_name!r} is not a known time zone (e.g. America/Chicago)") from None
 
     dispatchers = tuple(
-        _phone_setting("DISPATCHER_NUMBERS", raw)
-        for raw in config("DISPATCHER_NUMBERS", cast=CommaSeparatedStrings)
+        _phone_setting("DISPATCHER_NUMBERS", raw) for raw in config("DISPATCHER_NUMBERS", cast=CommaSeparatedStrings)
     )
     origins = tuple(config("CORS_ORIGINS", cast=CommaSeparatedStrings))
     if "*" in origins:

@@ -311,7 +311,7 @@ def settings_page() -> str:
         "Settings are read once at start-up from the environment, then from `.env` in the folder the",
         "service runs in (the environment wins). A setting that is wrong stops start-up with one line",
         "naming it. The Twilio settings are all there or none: with none the service runs in local use,",
-        "printing the texts it would send (see [Running in production](production.md)).",
+        "printing the texts it would send. What start-up checks: [Start-up checks](production.md#start-up-checks).",
     ]
     for scope, title, about in _SCOPES:
         lines += ["", f"## {title}", "", about, ""]

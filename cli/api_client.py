@@ -6,13 +6,13 @@ prints: what went wrong and what to do about it, never a traceback.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
+from store.setting_declarations import environment
 from store.settings import API_TOKEN_FILE, Settings
 
 TIMEOUT_SECONDS = 10.0
@@ -195,7 +195,7 @@ class _BusinessTokenClient(ApiClient):
 
 def dashboard_client(settings: Settings, url: str | None = None) -> ApiClient:
     """A client reading texts as the business whose dashboard token is QDN_API_TOKEN, else API_TOKEN's."""
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    token = (environment(TOKEN_ENV) or "").strip()
     if token:
         return _BusinessTokenClient(url or service_url(settings), token)
     return ApiClient.from_settings(settings, url)

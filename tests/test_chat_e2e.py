@@ -30,6 +30,7 @@ from twilio.request_validator import RequestValidator
 from bot.phones import redact_phone
 from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, load_settings
 from tests.support import DISPATCHER, ROOT, LiveServer
+from tests.test_media_fetch import jpeg
 
 pytestmark = pytest.mark.e2e
 
@@ -631,3 +632,33 @@ def test_another_business_dispatcher_moves_its_job_and_its_customers_phone_shows
     run = customer.close()
     assert run.code == 0, run.err
     assert run.out.count("< [notification] ") == 1
+
+
+# -- (g) a picture the phone receives opens on the phone ---------------------------------------
+
+
+def test_a_picture_sent_to_the_phone_is_a_link_it_can_open(service, switch_on, tmp_path):
+    """The link shown is the signed `/m/...` one an MMS carries, not the dashboard's `/media/...` (a 401)."""
+    typed, phone = new_customer_phone()
+    job = new_job(service, phone)
+    customer = switch_on(typed)
+    picture = tmp_path / "junk pile.jpg"
+    picture.write_bytes(jpeg())
+    customer.type(f'/photo "{picture}" How much to haul this?')
+
+    with api(service) as client:
+
+        def kept() -> str | None:
+            messages = client.get(f"/jobs/{job['id']}/messages").json()["messages"]
+            media = [item for m in messages if m["direction"] == "inbound" for item in m["media"] if item["type"]]
+            return media[0]["id"] if media else None
+
+        media_id = wait_until(kept, "the customer's picture was fetched and kept")
+        sent = client.post(f"/jobs/{job['id']}/messages", json={"body": "Is this all of it?", "media": [media_id]})
+        assert sent.status_code == 201, sent.text
+    customer.wait_for(lambda line: line == "< [relay] Is this all of it?")
+    link = customer.wait_for(lambda line: line.startswith("  [picture] ")).removeprefix("  [picture] ")
+    assert link.startswith(f"http://localhost:{service.port}/m/default/"), link
+    opened = httpx.get(link.replace("localhost", "127.0.0.1"), timeout=10)  # as a phone: no token
+    assert opened.status_code == 200 and opened.content == picture.read_bytes()
+    assert customer.close().code == 0

@@ -7,7 +7,7 @@ another business, in another zone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,8 +34,8 @@ def local_time(iso: str | None, tz: ZoneInfo, fmt: str = "%a %b %d %H:%M") -> st
 def zone_note(tz: ZoneInfo, shown: Iterable[datetime | None]) -> str:
     """ "Times in America/Chicago (CST).": the zone of the times `shown` (local moments), with the
     abbreviations they use (CST, CDT when they straddle a change); today's when none is given."""
-    names = list(dict.fromkeys(moment.tzname() for moment in shown if moment is not None))
-    names = [name for name in names if name] or [datetime.now(tz).tzname() or ""]
+    names = [name for name in dict.fromkeys(moment.tzname() for moment in shown if moment is not None) if name]
+    names = names or [datetime.now(tz).tzname() or ""]
     return f"Times in {tz.key} ({', '.join(names)})."
 
 
@@ -96,9 +96,9 @@ def jobs_table(jobs: list[Job], tz: ZoneInfo) -> str:
     return "\n".join([*table, zone_note(tz, times)] if any(times) else table)
 
 
-def table_lines(header: tuple[str, ...] | None, rows: list[tuple[str, ...]], indent: str = "") -> list[str]:
+def table_lines(header: tuple[str, ...] | None, rows: Sequence[tuple[str, ...]], indent: str = "") -> list[str]:
     """`rows` (and `header`) in columns two spaces apart, each as wide as its widest cell."""
-    everything = [header, *rows] if header else rows
+    everything = [header, *rows] if header else list(rows)
     widths = [max(len(row[i]) for row in everything) for i in range(len(everything[0]))]
     return [
         indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -81,7 +81,8 @@ def test_the_eta_still_counts_from_the_en_route_text_after_a_reschedule(qdn, ser
 def test_other_edits_text_no_one_and_say_what_changed(qdn, service):  # noqa: F811
     job_id = booked(qdn, "512-555-0189")
     run = qdn("jobs", "edit", str(job_id), "--name", "Gus T. Hale", "--total", "$420", "--address", "1 Elm St",
-              "--invoice-url", "https://pay.example/7", "--service", "dump trailer rental", "--phone", "512-555-0139")  # fmt: skip
+              "--invoice-url", "https://pay.example/7", "--service", "dump trailer rental",
+              "--phone", "512-555-0139")  # fmt: skip
     assert run.code == 0, run.err
     with api(service) as client:
         job = client.get(f"/jobs/{job_id}").json()

@@ -36,7 +36,8 @@ def test_every_declared_key_round_trips_across_a_restart(database_url: str) -> N
     async def write():
         store = await open_store(database_url)
         job = {**job_record(1001, "AAAA"), "address": None, "scheduled_for": "2024-12-05", "total": 350,
-               "invoice_url": "https://pay.example/1", "notes": "gate code 4412", "reschedules": [RESCHEDULE]}  # fmt: skip
+               "invoice_url": "https://pay.example/1", "notes": "gate code 4412",
+               "reschedules": [RESCHEDULE]}  # fmt: skip
         await store.create_job(lambda job_id: JobWrite(job))
         await store.update_job(1001, lambda job: JobWrite(moved(job, "en_route", by=DISPATCHER, eta_minutes=20)))
         text = inbound("SMin", job_id=1001)

@@ -269,7 +269,7 @@ def test_dispatcher_en_route_moves_the_job_and_the_customers_phone_shows_the_tex
     assert (moved["status"], moved["eta_minutes"]) == ("en_route", 20)
     assert moved["history"][-1]["by"] == DISPATCHER
     shown_job = qdn(service, "jobs", "show", str(job["id"]))
-    assert shown_job.lines[-1].endswith(f"  en route (ETA 20 min)  by dispatcher {DISPATCHER}")
+    assert shown_job.lines[-2].endswith(f"  en route (ETA 20 min)  by dispatcher {DISPATCHER}")
 
     notification = kinds(all_sent(service, job["id"]), kind="notification")[-1]
     assert notification["phone"] == phone and "20 min" in notification["body"]
@@ -343,10 +343,9 @@ def test_log_job_shows_both_sides_with_times_and_statuses(service):
 
     run = qdn(service, "log", "--job", str(job_id))
     assert run.code == 0, run.err
-    assert (
-        run.lines[0] == f"Job {job_id}: Dana Whitfield, junk removal, en route (ETA 20 min) (times in America/Chicago)"
-    )
-    assert run.lines[1].startswith("-- ") and run.lines[1].endswith(" --")
+    assert run.lines[0] == f"Job {job_id}: Dana Whitfield, junk removal, en route (ETA 20 min)"
+    assert run.lines[1] == f"Times in America/Chicago ({datetime.now(CHICAGO).tzname()})."
+    assert run.lines[2].startswith("-- ") and run.lines[2].endswith(" --")
     dana, dispatcher = f"Dana (customer) {phone}", f"dispatcher {DISPATCHER}"
     assert sorted(log_headings(run)) == sorted(
         [
@@ -396,7 +395,10 @@ def test_log_phone_shows_the_dispatchers_side_across_jobs(service):
 
     run = qdn(service, "log", "--phone", "512.555.0100")
     assert run.code == 0, run.err
-    assert run.lines[0] == f"Texts with {DISPATCHER} (times in America/Chicago)"
+    assert run.lines[:2] == [
+        f"Texts with {DISPATCHER}",
+        f"Times in America/Chicago ({datetime.now(CHICAGO).tzname()}).",
+    ]
     relay = next(i for i, line in enumerate(run.lines) if line.endswith(f"to dispatcher {DISPATCHER}  [relay, sent]"))
     assert "Is the gate code still 4411?" in run.lines[relay + 1]
 

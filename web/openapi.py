@@ -293,7 +293,7 @@ PATHS: dict[str, Any] = {
     },
     "/business": {
         "get": {
-            "operationId": "getBusiness",
+            "operationId": "getTokenBusiness",
             "summary": "The business this token acts for: its name and time zone (show times in it)",
             "responses": {"200": _json(BUSINESS_INFO, "the business"), **_BEARER},
         }

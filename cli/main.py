@@ -222,17 +222,20 @@ def build_parser(more_commands: Callable[[Any], None] | None = None) -> argparse
         '(--notes ""). A new --scheduled for an open job texts the customer the new time and is kept in '
         "the job's history; nothing else texts anyone.",
     )
-    edit.add_argument("id", type=int)
-    edit.add_argument("--name", dest="customer_name", help="customer name")
-    edit.add_argument("--phone", dest="customer_phone", help="customer phone, e.g. 512-555-0199")
-    edit.add_argument("--service", dest="service_type", help='e.g. "junk removal"')
-    edit.add_argument("--address", dest="address")
+    edit.add_argument("id", type=int, metavar="ID")
+    edit.add_argument("--name", dest="customer_name", metavar="NAME", help="customer name")
+    edit.add_argument("--phone", dest="customer_phone", metavar="PHONE", help="customer phone, e.g. 512-555-0199")
+    edit.add_argument("--service", dest="service_type", metavar="SERVICE", help='e.g. "junk removal"')
+    edit.add_argument("--address", dest="address", metavar="ADDRESS")
     edit.add_argument(
-        "--scheduled", dest="scheduled_for", help="the new appointment, ISO 8601: 2026-12-09T14:00 or 2026-12-09"
+        "--scheduled",
+        dest="scheduled_for",
+        metavar="WHEN",
+        help="the new appointment, ISO 8601: 2026-12-09T14:00 (no zone means the business's) or 2026-12-09",
     )
-    edit.add_argument("--total", dest="total", help="USD, e.g. 350 or $1,200.00")
-    edit.add_argument("--invoice-url", dest="invoice_url", help="an http(s) link")
-    edit.add_argument("--notes", dest="notes")
+    edit.add_argument("--total", dest="total", metavar="USD", help="e.g. 350 or $1,200.00")
+    edit.add_argument("--invoice-url", dest="invoice_url", metavar="URL", help="an http(s) link")
+    edit.add_argument("--notes", dest="notes", metavar="TEXT")
     edit.set_defaults(run=jobs_edit)
     status = jobs.add_parser("status", parents=[remote], help="move a job (the customer is texted)")
     status.add_argument("id", type=int)

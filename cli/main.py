@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.errors import StoreError, ValidationError
-from bot.jobs import REQUIRED_FIELDS, STATUS_CHOICES, STATUSES, parse_status, parse_statuses
+from bot.jobs import OPEN_STATUSES, REQUIRED_FIELDS, STATUS_CHOICES, STATUSES, parse_status, parse_statuses
 from bot.wording import appointment_at, first_name, reschedule_words
 from cli import business, transcript
 from cli.api_client import ApiClient, CliError, dashboard_client
@@ -102,7 +102,7 @@ def edit_report(client: ApiClient, before: dict[str, Any], job: dict[str, Any], 
             if m["kind"] == "notification" and m["created_at"] == job["updated_at"]
         ]
         if not texts:
-            still_open = job["status"] in ("scheduled", "en_route", "arrived")
+            still_open = job["status"] in OPEN_STATUSES
             told = "no one is texted" + ("" if still_open else f" (the job is {transcript.status_text(job)})")
         elif texts[-1]["status"] == "skipped":
             told = "the customer has opted out; not texted"

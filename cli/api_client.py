@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
@@ -87,6 +88,21 @@ class ApiClient:
 
     def get_job(self, job_id: int) -> dict[str, Any]:
         return self._json("GET", f"/jobs/{job_id}")
+
+    def edit_job(self, job_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return self._json("PATCH", f"/jobs/{job_id}", json=dict(fields))
+
+    def business(self) -> dict[str, Any]:
+        """The business the token acts for: `slug`, `name`, `phone`, `timezone` (GET /business)."""
+        return self._json("GET", "/business")
+
+    def business_zone(self) -> ZoneInfo:
+        """The time zone of the token's business: every time qdn shows is in it."""
+        name = self.business().get("timezone")
+        try:
+            return ZoneInfo(str(name))
+        except (ValueError, ZoneInfoNotFoundError):
+            raise CliError(f"the service at {self.base_url} named an unknown time zone {name!r}") from None
 
     def change_status(
         self, job_id: int, status: str, *, eta_minutes: int | None = None, total: float | None = None

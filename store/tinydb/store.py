@@ -74,7 +74,7 @@ class TinyDBStore(Store):
         """`commits`: the deployment's shared fdatasync rounds (store/tinydb/deployment.py); else its own."""
         self.core = TinyDBCore(path)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb")
-        self.media = media.MediaFolder(path.with_name(path.stem + ".media"))
+        self.media = media.MediaFolder(self.core.media_dir)
         # Its own threads: a 5 MB picture written and fsync'ed must not hold up a conversation's read.
         self._media_threads = ThreadPoolExecutor(max_workers=MEDIA_THREADS, thread_name_prefix="tinydb-media")
         self._syncer = None

@@ -29,8 +29,9 @@ from typing import Any
 import httpx
 import pytest
 
+from store.files import FilesLock
 from store.settings import SECRET_KEY_FILE
-from tests.support import API_TOKEN, LiveServer, eventually, job_body
+from tests.support import API_TOKEN, LiveServer, base_environ, eventually, job_body
 from tests.test_business_e2e import (
     ACME_AUTH_TOKEN,
     ACME_KEY,
@@ -259,6 +260,40 @@ def test_a_backup_of_a_stopped_service_leaves_its_data_as_it_was_and_restores_al
     again = LiveServer(env, tmp_path).start()
     try:
         check_holds(again, jobs, texts)
+    finally:
+        again.stop()
+
+
+def test_the_files_a_backup_copies_stay_as_they_are_until_it_is_done(tmp_path):
+    """The service rewrites no file of its store while a backup holds the store's files lock -- not
+    in the background, not as it stops -- and writes go on into its journal meanwhile."""
+    env = base_environ(tmp_path)
+    data = tmp_path / "data"
+    server = LiveServer(env, tmp_path).start()
+    try:
+        with server.client() as api:
+            jobs = [api.post("/jobs", json=job_body()).json() for _ in range(3)]
+        eventually(lambda: len(list((data / "qdn.jobs").glob("*.json"))) == 3, "a checkpoint of the first jobs")
+        copying = FilesLock(data / "qdn.json.files.lock")
+        copying.acquire()  # as `qdn store backup` does while it copies (after a checkpoint under way ends)
+        try:
+            files, segments = files_of(data / "qdn.jobs"), sorted(data.glob("qdn.journal.*"))
+            with server.client() as api:
+                moved = api.post(f"/jobs/{jobs[0]['id']}/status", json={"status": "en_route"})
+                assert moved.status_code == 200, moved.text
+                jobs.append(api.post("/jobs", json=job_body()).json())
+            server.stop()  # a clean stop brings the files up to date -- but not under a backup's feet
+            assert files_of(data / "qdn.jobs") == files
+            assert all(segment.exists() for segment in segments)
+        finally:
+            copying.release()
+    finally:
+        server.stop()
+    again = LiveServer(env, tmp_path).start()  # the journal kept what the files did not get
+    try:
+        with again.client() as api:
+            assert api.get(f"/jobs/{jobs[0]['id']}").json()["status"] == "en_route"
+            assert [api.get(f"/jobs/{job['id']}").json()["token"] for job in jobs] == [job["token"] for job in jobs]
     finally:
         again.stop()
 

@@ -182,30 +182,36 @@ class FilesLock:
     The service's checkpoint takes it (without waiting) around each rewrite of the store's files, and
     a backup takes it (waiting for a checkpoint under way) while it copies them: so the files a backup
     reads stay as they are meanwhile, whichever process runs the service (store/tinydb/backup.py).
-    Unlike FolderLock it keeps no process id: several processes take it in turn.
+    Unlike FolderLock it keeps no process id: several processes take it in turn. The file stays open
+    from the first `acquire` (or `open`) to `close`, so taking it again never needs a new file handle
+    (a full disk, a process out of them).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
 
+    def open(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+
     def acquire(self, *, wait: bool = True) -> bool:
         """Take the lock: wait for it, or (wait=False) return False at once if someone holds it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.open()
+        assert self._fd is not None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            os.close(fd)
             return False
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
         return True
 
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Release the lock if held, and the file."""
+        if self._fd is not None:
             os.close(self._fd)
             self._fd = None
 

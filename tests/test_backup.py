@@ -286,7 +286,7 @@ def test_the_files_a_backup_copies_stay_as_they_are_until_it_is_done(tmp_path):
             assert files_of(data / "qdn.jobs") == files
             assert all(segment.exists() for segment in segments)
         finally:
-            copying.release()
+            copying.close()
     finally:
         server.stop()
     again = LiveServer(env, tmp_path).start()  # the journal kept what the files did not get

@@ -149,7 +149,7 @@ def _copy_store(path: Path, target: Path, report: BackupReport) -> None:
         for segment in source.journal.segments():
             _copy_whole_lines(segment, copy.path.with_name(segment.name), report)
     finally:
-        source.files_lock.release()
+        source.files_lock.close()
     copy.media_dir.mkdir()
     if source.media_dir.is_dir():
         for picture in source.media_dir.iterdir():

@@ -45,9 +45,11 @@ class TinyDBCore(Documents):
         # the whole history (tens of ms in the middle of a request with 200k texts).
         gc.disable()
         try:
+            self.files_lock.open()  # now, so that a checkpoint never fails to open it (a full disk)
             self._open_locked()
         except BaseException:
             self.journal.close()
+            self.files_lock.close()
             self._lock.release()
             raise
         finally:
@@ -120,6 +122,7 @@ class TinyDBCore(Documents):
                     self._checkpoint_locked()
         finally:
             self.journal.close()
+            self.files_lock.close()
             self._lock.release()
 
     def ping(self) -> None:

@@ -21,12 +21,21 @@ from urllib.parse import urlsplit
 
 from cli.api_client import CliError
 from cli.main import main as run_command
-from store.settings import ConfigError, load_settings
+from store.settings import (
+    ADMIN_TOKEN_FILE,
+    API_TOKEN_FILE,
+    DEV_WEBHOOK_SECRET_FILE,
+    SECRET_KEY_FILE,
+    ConfigError,
+    load_settings,
+)
 
 if TYPE_CHECKING:
     from store import Deployment
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
+# The files the service makes its secrets in (DATA_DIR): a copy or a backup of the store carries them.
+GENERATED_SECRETS = (API_TOKEN_FILE, ADMIN_TOKEN_FILE, SECRET_KEY_FILE, DEV_WEBHOOK_SECRET_FILE)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -107,7 +116,6 @@ def migrate(args: argparse.Namespace) -> int:
 def store_copy(args: argparse.Namespace) -> int:
     from store import backend_for, open_deployment
     from store.copy import CopyReport, carry_secrets, check_not_same, copy_deployment, shown_url
-    from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, SECRET_KEY_FILE
 
     settings = load_settings(read_only=True)  # the source's; its generated secrets are read, never made
     target_url = args.to
@@ -132,16 +140,13 @@ def store_copy(args: argparse.Namespace) -> int:
     report = asyncio.run(run())
     print(f"Copied {shown_url(settings.database_url)} to {shown_url(target_url)}:")
     print("\n".join(report.lines()))
-    secrets = (API_TOKEN_FILE, ADMIN_TOKEN_FILE, SECRET_KEY_FILE, DEV_WEBHOOK_SECRET_FILE)
-    for line in carry_secrets(settings.data_folder, target_backend.data_folder(target_url), secrets):
+    for line in carry_secrets(settings.data_folder, target_backend.data_folder(target_url), GENERATED_SECRETS):
         print(line)
     print("To switch, stop the service, set DATABASE_URL to the target and start it again.")
     return 0
 
 
 def store_backup(args: argparse.Namespace) -> int:
-    from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, SECRET_KEY_FILE
-
     settings = load_settings(read_only=True)  # the secrets the service made are read, never made
     if urlsplit(settings.database_url).scheme in POSTGRES_SCHEMES:
         # pg_dump is PostgreSQL's own consistent snapshot; wrapping it would add a client that must
@@ -155,9 +160,8 @@ def store_backup(args: argparse.Namespace) -> int:
     from store.tinydb.backup import back_up
 
     folder = settings.data_folder
-    names = (API_TOKEN_FILE, ADMIN_TOKEN_FILE, SECRET_KEY_FILE, DEV_WEBHOOK_SECRET_FILE)
     into = Path(args.dir).absolute()
-    report = back_up(tinydb_path(settings.database_url), into, secrets=[folder / name for name in names])
+    report = back_up(tinydb_path(settings.database_url), into, secrets=[folder / name for name in GENERATED_SECRETS])
     businesses = ", ".join(["default", *report.businesses])
     print(f"Backed up {shown_url(settings.database_url)} to {into}: businesses {businesses}; "
           f"{report.files} files, {report.bytes / 1e6:.1f} MB.")  # fmt: skip

@@ -5,6 +5,8 @@ Layout, for DATABASE_URL=tinydb:///data/qdn.json::
     data/qdn.json             store metadata (schema version); its presence
                               marks an initialised store
     data/qdn.json.lock        flock held by the one process that owns the data
+    data/qdn.json.files.lock  flock a checkpoint and `qdn store backup` take in turn
+                              (store/tinydb/backup.py)
     data/qdn.journal.000007   the write-ahead journal (store/tinydb/journal.py)
     data/qdn.jobs/1042.json   job 1042 and its whole conversation
     data/qdn.phones/15125550199.json

@@ -45,9 +45,11 @@ class TinyDBCore(Documents):
         # the whole history (tens of ms in the middle of a request with 200k texts).
         gc.disable()
         try:
+            self.files_lock.open()  # now, so that a checkpoint never fails to open it (a full disk)
             self._open_locked()
         except BaseException:
             self.journal.close()
+            self.files_lock.close()
             self._lock.release()
             raise
         finally:
@@ -115,9 +117,12 @@ class TinyDBCore(Documents):
                     self._checkpointer.join()
                 finally:
                     self.mutex.acquire()
-            self._checkpoint_locked()
+            with self.files_lock.held_if_free() as held:
+                if held:  # else a backup is copying the files: the journal keeps it all, replayed at the next start
+                    self._checkpoint_locked()
         finally:
             self.journal.close()
+            self.files_lock.close()
             self._lock.release()
 
     def ping(self) -> None:
@@ -131,32 +136,39 @@ class TinyDBCore(Documents):
 
     def _checkpoint_loop(self) -> None:
         failing = False  # the last checkpoint failed: its error is logged once, not every round
-        while True:
+        while not self._closing:
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
-            try:
-                with self.mutex:
-                    if self._closing:
-                        return
-                    if self.journal.failed is not None:
-                        self._try_to_recover()
-                        continue
-                    idle = time.monotonic() - self._last_write >= IDLE_SECONDS
-                    if not (self.frozen or (self.live and (idle or self.journal.active_size >= CHECKPOINT_BYTES))):
-                        continue
-                    segments = self._freeze()
-                self._write_frozen()
-            except (StoreError, OSError) as error:  # e.g. a full disk; the journal keeps it all, so retry
-                if not failing:
-                    log.error("checkpoint failed (%s); the journal keeps everything until a retry succeeds", error)
-                failing = True
-                continue
-            if failing:
-                log.warning("checkpoint succeeded again")
-                failing = False
+            # While `qdn store backup` copies the files (store/tinydb/backup.py), they stay as they are:
+            # writes go on into the journal, and the next round after the copy catches up.
+            with self.files_lock.held_if_free() as held:
+                if held:
+                    failing = self._checkpoint_round(failing)
+
+    def _checkpoint_round(self, failing: bool) -> bool:
+        """One round of the checkpoint thread, holding the files lock; returns whether it failed."""
+        try:
             with self.mutex:
-                self._thaw(segments)
-                self._prune_outbox()
+                if self._closing:
+                    return failing
+                if self.journal.failed is not None:
+                    self._try_to_recover()
+                    return failing
+                idle = time.monotonic() - self._last_write >= IDLE_SECONDS
+                if not (self.frozen or (self.live and (idle or self.journal.active_size >= CHECKPOINT_BYTES))):
+                    return failing
+                segments = self._freeze()
+            self._write_frozen()
+        except (StoreError, OSError) as error:  # e.g. a full disk; the journal keeps it all, so retry
+            if not failing:
+                log.error("checkpoint failed (%s); the journal keeps everything until a retry succeeds", error)
+            return True
+        if failing:
+            log.warning("checkpoint succeeded again")
+        with self.mutex:
+            self._thaw(segments)
+            self._prune_outbox()
+        return False
 
     def _try_to_recover(self) -> None:
         try:

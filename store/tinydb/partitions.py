@@ -18,7 +18,7 @@ from typing import Any
 from bot.jobs import utc_now
 from store import events
 from store.base import Job, Message, Once
-from store.files import FolderLock, read_json
+from store.files import FilesLock, FolderLock, read_json
 from store.tinydb import outbox
 from store.tinydb.indexes import Indexes, home
 from store.tinydb.journal import Journal, Op
@@ -42,11 +42,14 @@ class Partitions:
         self.jobs_dir = path.with_name(path.stem + ".jobs")
         self.phones_dir = path.with_name(path.stem + ".phones")
         self.outbox_dir = path.with_name(path.stem + ".outbox")  # events and idempotency keys (store/tinydb/outbox.py)
+        self.media_dir = path.with_name(path.stem + ".media")  # pictures (store/tinydb/media.py)
         self.events_enabled = False  # Store.enable_events: writes queue their dashboard events
         self._pruned_at = ""  # when the outbox was last pruned (ISO UTC)
         self.journal = Journal(path.with_name(path.stem + ".journal"))
         self.mutex = threading.Lock()
         self._lock = FolderLock(path.with_name(path.name + ".lock"))
+        # Held by each checkpoint as it rewrites files, and by `qdn store backup` as it copies them.
+        self.files_lock = FilesLock(path.with_name(path.name + ".files.lock"))
         self.index: Indexes  # made once the store's metadata (and its id key) is read
         # Journal position of each partition's last write, and the highest such position the
         # current call read or wrote: a read need only wait for the fdatasync that covers what it

@@ -6,13 +6,14 @@ prints: what went wrong and what to do about it, never a traceback.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
+from store.setting_declarations import environment
 from store.settings import API_TOKEN_FILE, Settings, load_settings
 
 TIMEOUT_SECONDS = 10.0
@@ -95,6 +96,21 @@ class ApiClient:
 
     def get_job(self, job_id: int) -> dict[str, Any]:
         return self._json("GET", f"/jobs/{job_id}")
+
+    def edit_job(self, job_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return self._json("PATCH", f"/jobs/{job_id}", json=dict(fields))
+
+    def business(self) -> dict[str, Any]:
+        """The business the token acts for: `slug`, `name`, `phone`, `timezone` (GET /business)."""
+        return self._json("GET", "/business")
+
+    def business_zone(self) -> ZoneInfo:
+        """The time zone of the token's business: every time qdn shows is in it."""
+        name = self.business().get("timezone")
+        try:
+            return ZoneInfo(str(name))
+        except (ValueError, ZoneInfoNotFoundError):
+            raise CliError(f"the service at {self.base_url} named an unknown time zone {name!r}") from None
 
     def change_status(
         self, job_id: int, status: str, *, eta_minutes: int | None = None, total: float | None = None
@@ -203,7 +219,7 @@ class _BusinessTokenClient(ApiClient):
 
 def dashboard_client(settings: Settings, url: str | None = None) -> ApiClient:
     """A client reading texts as the business whose dashboard token is QDN_API_TOKEN, else API_TOKEN's."""
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    token = (environment(TOKEN_ENV) or "").strip()
     if token:
         return _BusinessTokenClient(url or service_url(settings), token)
     return ApiClient.from_settings(settings, url)

@@ -28,6 +28,11 @@ class HistoryEntry(TypedDict):
     eta_minutes: int | None
 
 
+# One change of a job's appointment (PATCH `scheduled_for`): when, who ("api"), and `scheduled_for`
+# before and after, as stored (ISO date or date-time; None: no appointment). Functional syntax: `from`.
+RescheduleEntry = TypedDict("RescheduleEntry", {"at": str, "by": str, "from": str | None, "to": str | None})
+
+
 class JobFields(TypedDict):
     """A job's fields: every key is always there (absent values are None)."""
 
@@ -54,6 +59,8 @@ class JobRecord(JobFields, total=False):
     # The day-before reminder, a due row on the job (bot/reminders.py; Store.due_reminders).
     reminder_due_at: str | None  # when the current appointment's reminder is due (ISO UTC); None: none waits
     reminder_for: str | None  # the `scheduled_for` the last reminder was sent for
+    # Its appointment changes, oldest first (bot.jobs.rescheduled); absent until the first. Public (JOB_FIELDS).
+    reschedules: list[RescheduleEntry]
 
 
 # -- a message (SPEC "Message log" and "JSON shapes") ----------------------------------------------

@@ -22,6 +22,7 @@ from handlers.responses import ERROR_CODES
 from handlers.tenancy import tenants
 from web import openapi_admin
 from web.openapi_schemas import (
+    BUSINESS_INFO,
     ERROR,
     HEALTH,
     JOB,
@@ -288,6 +289,13 @@ PATHS: dict[str, Any] = {
                 **_BEARER,
                 "422": _LOOKUP["422"],
             },
+        }
+    },
+    "/business": {
+        "get": {
+            "operationId": "getTokenBusiness",
+            "summary": "The business this token acts for: its name and time zone (show times in it)",
+            "responses": {"200": _json(BUSINESS_INFO, "the business"), **_BEARER},
         }
     },
     "/media/{media_id}": {

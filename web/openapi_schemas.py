@@ -91,6 +91,19 @@ HISTORY_ENTRY = {
     "additionalProperties": False,
 }
 
+RESCHEDULE_ENTRY = {
+    "type": "object",
+    "description": "a change of the appointment (PATCH `scheduled_for`); `history` keeps the status changes alone",
+    "required": ["at", "by", "from", "to"],
+    "properties": {
+        "at": TIMESTAMP,
+        "by": {"type": "string", "description": "`api` (masked as a dispatcher's would be in public views)"},
+        "from": {"type": ["string", "null"], "description": "`scheduled_for` before; null: there was none"},
+        "to": {"type": ["string", "null"], "description": "`scheduled_for` after; null: cleared"},
+    },
+    "additionalProperties": False,
+}
+
 _JOB_PROPERTIES: dict[str, Any] = {
     "id": {"type": "integer", "minimum": 1},
     "token": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{4}(-[2-9A-HJKMNP-Z]{4}){4}$"},
@@ -109,6 +122,7 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "status": {"enum": list(STATUSES)},
     "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ETA_MINUTES},
     "history": {"type": "array", "items": HISTORY_ENTRY, "minItems": 1},
+    "reschedules": {"type": "array", "items": RESCHEDULE_ENTRY, "description": "appointment changes, oldest first"},
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
 }
@@ -295,6 +309,7 @@ PUBLIC_VIEW = {
     "required": [
         "status",
         "history",
+        "reschedules",
         "eta_minutes",
         "service_type",
         "scheduled_for",
@@ -307,6 +322,7 @@ PUBLIC_VIEW = {
     "properties": {
         "status": {"enum": list(STATUSES)},
         "history": {"type": "array", "items": HISTORY_ENTRY},
+        "reschedules": {"type": "array", "items": RESCHEDULE_ENTRY},
         "eta_minutes": {"type": ["integer", "null"]},
         "service_type": {"type": "string"},
         "scheduled_for": {**_JOB_PROPERTIES["scheduled_for"]},
@@ -315,6 +331,23 @@ PUBLIC_VIEW = {
         "business_name": {"type": "string"},
         "total": {**MONEY, "description": "null until complete"},
         "invoice_url": {**NULLABLE_STRING, "description": "null until complete"},
+    },
+    "additionalProperties": False,
+}
+
+# GET /business: the business a dashboard token acts for (handlers/business_info.py).
+BUSINESS_INFO = {
+    "type": "object",
+    "required": ["slug", "name", "phone", "timezone"],
+    "properties": {
+        "slug": {"type": "string", "description": "`default` for the settings' own business"},
+        "name": {"type": "string"},
+        "phone": {**NULLABLE_STRING, "description": "the phone shown to customers"},
+        "timezone": {
+            "type": "string",
+            "examples": ["America/Chicago"],
+            "description": "IANA zone: appointments without a zone, texts and pages use it; show times in it",
+        },
     },
     "additionalProperties": False,
 }

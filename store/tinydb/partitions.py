@@ -23,7 +23,7 @@ from bot.errors import StoreCorrupt, StoreError
 from bot.jobs import utc_now
 from store import codec, events
 from store.base import Job, Message, Once
-from store.files import FolderLock, StagedFiles, read_json, write_atomically
+from store.files import FilesLock, FolderLock, StagedFiles, read_json, write_atomically
 from store.tinydb import outbox
 from store.tinydb.indexes import Indexes, home
 from store.tinydb.journal import Journal, Op
@@ -51,11 +51,14 @@ class Partitions:
         self.jobs_dir = path.with_name(path.stem + ".jobs")
         self.phones_dir = path.with_name(path.stem + ".phones")
         self.outbox_dir = path.with_name(path.stem + ".outbox")  # events and idempotency keys (store/tinydb/outbox.py)
+        self.media_dir = path.with_name(path.stem + ".media")  # pictures (store/tinydb/media.py)
         self.events_enabled = False  # Store.enable_events: writes queue their dashboard events
         self._pruned_at = ""  # when the outbox was last pruned (ISO UTC)
         self.journal = Journal(path.with_name(path.stem + ".journal"))
         self.mutex = threading.Lock()
         self._lock = FolderLock(path.with_name(path.name + ".lock"))
+        # Held by each checkpoint as it rewrites files, and by `qdn store backup` as it copies them.
+        self.files_lock = FilesLock(path.with_name(path.name + ".files.lock"))
         self.index: Indexes  # made once the store's metadata (and its id key) is read
         # Journal position of each partition's last write, and the highest such position the
         # current call read or wrote: a read need only wait for the fdatasync that covers what it
@@ -168,9 +171,11 @@ class Partitions:
         # the whole history (tens of ms in the middle of a request with 200k texts).
         gc.disable()
         try:
+            self.files_lock.open()  # now, so that a checkpoint never fails to open it (a full disk)
             self._open_locked()
         except BaseException:
             self.journal.close()
+            self.files_lock.close()
             self._lock.release()
             raise
         finally:
@@ -238,9 +243,12 @@ class Partitions:
                     self._checkpointer.join()
                 finally:
                     self.mutex.acquire()
-            self._checkpoint_locked()
+            with self.files_lock.held_if_free() as held:
+                if held:  # else a backup is copying the files: the journal keeps it all, replayed at the next start
+                    self._checkpoint_locked()
         finally:
             self.journal.close()
+            self.files_lock.close()
             self._lock.release()
 
     def ping(self) -> None:
@@ -254,32 +262,39 @@ class Partitions:
 
     def _checkpoint_loop(self) -> None:
         failing = False  # the last checkpoint failed: its error is logged once, not every round
-        while True:
+        while not self._closing:
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
-            try:
-                with self.mutex:
-                    if self._closing:
-                        return
-                    if self.journal.failed is not None:
-                        self._try_to_recover()
-                        continue
-                    idle = time.monotonic() - self._last_write >= IDLE_SECONDS
-                    if not (self.frozen or (self.live and (idle or self.journal.active_size >= CHECKPOINT_BYTES))):
-                        continue
-                    segments = self._freeze()
-                self._write_frozen()
-            except (StoreError, OSError) as error:  # e.g. a full disk; the journal keeps it all, so retry
-                if not failing:
-                    log.error("checkpoint failed (%s); the journal keeps everything until a retry succeeds", error)
-                failing = True
-                continue
-            if failing:
-                log.warning("checkpoint succeeded again")
-                failing = False
+            # While `qdn store backup` copies the files (store/tinydb/backup.py), they stay as they are:
+            # writes go on into the journal, and the next round after the copy catches up.
+            with self.files_lock.held_if_free() as held:
+                if held:
+                    failing = self._checkpoint_round(failing)
+
+    def _checkpoint_round(self, failing: bool) -> bool:
+        """One round of the checkpoint thread, holding the files lock; returns whether it failed."""
+        try:
             with self.mutex:
-                self._thaw(segments)
-                self._prune_outbox()
+                if self._closing:
+                    return failing
+                if self.journal.failed is not None:
+                    self._try_to_recover()
+                    return failing
+                idle = time.monotonic() - self._last_write >= IDLE_SECONDS
+                if not (self.frozen or (self.live and (idle or self.journal.active_size >= CHECKPOINT_BYTES))):
+                    return failing
+                segments = self._freeze()
+            self._write_frozen()
+        except (StoreError, OSError) as error:  # e.g. a full disk; the journal keeps it all, so retry
+            if not failing:
+                log.error("checkpoint failed (%s); the journal keeps everything until a retry succeeds", error)
+            return True
+        if failing:
+            log.warning("checkpoint succeeded again")
+        with self.mutex:
+            self._thaw(segments)
+            self._prune_outbox()
+        return False
 
     def _try_to_recover(self) -> None:
         try:

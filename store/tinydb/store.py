@@ -5,6 +5,8 @@ Layout, for DATABASE_URL=tinydb:///data/qdn.json::
     data/qdn.json             store metadata (schema version); its presence
                               marks an initialised store
     data/qdn.json.lock        flock held by the one process that owns the data
+    data/qdn.json.files.lock  flock a checkpoint and `qdn store backup` take in turn
+                              (store/tinydb/backup.py)
     data/qdn.journal.000007   the write-ahead journal (store/tinydb/journal.py)
     data/qdn.jobs/1042.json   job 1042 and its whole conversation
     data/qdn.phones/15125550199.json
@@ -77,7 +79,7 @@ class TinyDBStore(Store):
         self.partitions = Partitions(path)  # the files, the journal over them and the indexes
         self.core = Documents(self.partitions)  # jobs, messages, phones ... read and written over them
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb")
-        self.media = media.MediaFolder(path.with_name(path.stem + ".media"))
+        self.media = media.MediaFolder(self.partitions.media_dir)
         # Its own threads: a 5 MB picture written and fsync'ed must not hold up a conversation's read.
         self._media_threads = ThreadPoolExecutor(max_workers=MEDIA_THREADS, thread_name_prefix="tinydb-media")
         self._syncer = None

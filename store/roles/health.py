@@ -1,4 +1,4 @@
-"""Opening and closing aside (store/__init__.py opens), what every store answers about itself."""
+"""What every store answers about itself (/healthz), and closing it (store.open_store opens one)."""
 
 from __future__ import annotations
 

@@ -21,9 +21,12 @@ from handlers.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT
 from handlers.responses import ERROR_CODES
 from handlers.tenancy import tenants
 from web import openapi_admin
+from web.openapi_answers import ERROR
+from web.openapi_answers import error_answer as _error
+from web.openapi_answers import json_answer as _json
+from web.openapi_answers import ref as _ref
 from web.openapi_schemas import (
     BUSINESS_INFO,
-    ERROR,
     HEALTH,
     JOB,
     JOB_INPUT,
@@ -37,9 +40,6 @@ from web.openapi_schemas import (
     TEXT_TO_CUSTOMER,
     page_of,
 )
-from web.openapi_schemas import error_answer as _error
-from web.openapi_schemas import json_answer as _json
-from web.openapi_schemas import ref as _ref
 
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 0}}}
 _REPLAYED = {

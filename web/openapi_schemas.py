@@ -17,7 +17,6 @@ from bot.jobs import EDITABLE_FIELDS, STATUS_WORDS, STATUSES
 from bot.media import KEPT_TYPES, MAX_PER_TEXT
 from bot.messages import MAX_BODY_CHARS
 from handlers.jobs import JOB_FIELDS
-from handlers.responses import ERROR_CODES
 from store.base import MESSAGE_FIELDS
 from store.media import MEDIA_ID as MEDIA_ID_PATTERN
 
@@ -302,7 +301,7 @@ def page_of(key: str, item: str) -> dict[str, Any]:
     }
 
 
-# -- the public token view, errors, health ---------------------------------------------------------
+# -- the public token view, health ----------------------------------------------------------------
 
 PUBLIC_VIEW = {
     "type": "object",
@@ -352,23 +351,6 @@ BUSINESS_INFO = {
     "additionalProperties": False,
 }
 
-ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"enum": [code for codes in ERROR_CODES.values() for code in codes]},
-                "message": {"type": "string"},
-            },
-            "additionalProperties": False,
-        }
-    },
-    "additionalProperties": False,
-}
-
 HEALTH = {
     "type": "object",
     "required": ["status", "store", "twilio"],
@@ -379,28 +361,3 @@ HEALTH = {
         "message": {"type": "string", "description": "with `unavailable`: what cannot be used"},
     },
 }
-
-
-# -- answers, as operations list them -------------------------------------------------------------
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def json_answer(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
-    if headers:
-        answer["headers"] = headers
-    return answer
-
-
-def error_answer(
-    status: int, description: str, headers: dict[str, Any] | None = None, *, code: str | None = None
-) -> dict[str, Any]:
-    """An error answer in the JSON error shape: its `code` the one given, else any its status has."""
-    codes = (code,) if code is not None else ERROR_CODES[status]
-    assert set(codes) <= set(ERROR_CODES[status]), (status, codes)
-    fixed = {"const": codes[0]} if len(codes) == 1 else {"enum": list(codes)}
-    shape = {"properties": {"error": {"properties": {"code": fixed}}}}
-    return json_answer({"allOf": [ref("Error"), shape]}, description, headers)

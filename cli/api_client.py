@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from store.setting_declarations import environment
-from store.settings import API_TOKEN_FILE, Settings
+from config.declarations import environment
+from config.settings import API_TOKEN_FILE, Settings
 
 TIMEOUT_SECONDS = 10.0
 # Hosts that mean "every interface" when listening; a client reaches them on loopback.

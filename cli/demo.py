@@ -7,7 +7,7 @@ from typing import Any
 
 from cli import transcript
 from cli.api_client import ApiClient
-from store.settings import Settings
+from config.settings import Settings
 
 # Realistic demo jobs (fictional 555-01xx numbers): fields, when (days from today, hour, minute), and
 # the status changes that put each in its state.

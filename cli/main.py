@@ -15,7 +15,7 @@ from bot.wording import first_name
 from cli import business, transcript
 from cli.api_client import ApiClient, CliError, dashboard_client
 from cli.demo import add_demo_jobs
-from store.settings import ConfigError, Settings, load_settings
+from config.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
 

@@ -49,7 +49,7 @@ from cli.webhook_form import (
     inbound_sms_form,
     twiml_messages,
 )
-from store.settings import DEV_WEBHOOK_SECRET_FILE, Settings
+from config.settings import DEV_WEBHOOK_SECRET_FILE, Settings
 
 POLL_SECONDS = 1.0
 # How the service logs its TwiML answer to a text (a reply, or an acknowledgement / opt-in

@@ -34,7 +34,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.phones import normalize_phone
 from cli.webhook_form import PLACEHOLDER_BUSINESS_NUMBER, inbound_sms_form, twiml_messages
-from store.settings import DEV_WEBHOOK_SECRET_FILE, load_settings
+from config.settings import DEV_WEBHOOK_SECRET_FILE, load_settings
 from tests.support import API_TOKEN, CUSTOMER, ROOT, base_environ, free_port
 
 pytestmark = pytest.mark.e2e

@@ -21,8 +21,8 @@ from bot.jobs import new_job
 from bot.tokens import new_token
 from cli import main as cli
 from cli.api_client import service_url
+from config.settings import API_TOKEN_FILE, load_settings
 from store import JobWrite, open_store
-from store.settings import API_TOKEN_FILE, load_settings
 from tests.support import CUSTOMER, DISPATCHER, LiveServer, base_environ, free_port
 
 CHICAGO = ZoneInfo("America/Chicago")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cli.main import main as run_command
-from store.settings import ConfigError, load_settings
+from config.settings import ConfigError, load_settings
 
 if TYPE_CHECKING:
     from store import Deployment
@@ -101,9 +101,9 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def store_copy(args: argparse.Namespace) -> int:
+    from config.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, SECRET_KEY_FILE
     from store import backend_for, open_deployment
     from store.copy import CopyReport, carry_secrets, check_not_same, copy_deployment, shown_url
-    from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, SECRET_KEY_FILE
 
     settings = load_settings(read_only=True)  # the source's; its generated secrets are read, never made
     target_url = args.to

@@ -2,10 +2,14 @@
 
 Here: `Settings`, `load_settings` and the parsing of each setting (reminders and quiet
 hours, dashboard events, phones, the data folder). The Twilio and PUBLIC_BASE_URL checks
-and `ConfigError` live in store/settings_checks.py; the secrets the service generates in
-its data folder in store/generated_secrets.py. Every name read is declared, with its
-default, in store/setting_declarations.py (`_Settings` reads nothing else). Both are imported here, so callers import
-`ConfigError` and `read_generated_secret` from this module as before.
+and `ConfigError` live in config/checks.py; DATABASE_URL's scheme and folder in
+config/database_url.py; the secrets the service generates in its data folder in
+config/generated_secrets.py. Every name read is declared, with its default, in
+config/declarations.py (`_DeclaredConfig` reads nothing else). Callers import `ConfigError`
+and `read_generated_secret` from this module.
+
+Settings are values: what is built from them (the notifier, picture links, picture origins)
+is built where it is used (handlers/services.py, sender/business_loops.py).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -24,25 +27,20 @@ from starlette.datastructures import CommaSeparatedStrings, Secret
 
 from bot.errors import ValidationError
 from bot.events_config import check_events
-from bot.media import LinkKeys, link_path
-from bot.media_sources import fetch_origins
-from bot.notifications import Business, Notifier
 from bot.phones import normalize_phone
 from bot.redaction import redact
 from bot.reminders import QuietHours, ReminderPolicy, parse_hour
-from bot.templates import Templates
-from store import backend_for, data_folder
-from store.generated_secrets import generated_secret
-from store.generated_secrets import read_generated_secret as read_generated_secret
-from store.secret_box import SecretBox
-from store.setting_declarations import declared
-from store.settings_checks import (
-    LOOPBACK_HOSTS,
+from config.checks import (
     ConfigError,
     check_account_sid,
     check_twilio_complete,
     twilio_public_origin,
 )
+from config.database_url import data_folder, url_scheme
+from config.declarations import declared
+from config.generated_secrets import generated_secret
+from config.generated_secrets import read_generated_secret as read_generated_secret
+from config.secret_box import SecretBox
 
 T = TypeVar("T")
 
@@ -93,7 +91,7 @@ class Settings:
     events_url: str | None = None
     events_secret: Secret | None = None
     # Businesses (SPEC "Businesses"): the deployment's admin token and the key sealing stored Twilio
-    # secrets; these settings describe the business `business_slug` (store/business_settings.py makes
+    # secrets; these settings describe the business `business_slug` (config/business_settings.py makes
     # the others' from their records).
     admin_token: Secret = NO_SECRET
     secret_key: Secret = NO_SECRET
@@ -109,25 +107,6 @@ class Settings:
         """Where a dashboard opens a picture: GET /media/{id}, with its bearer token (SPEC "Pictures (MMS)")."""
         return f"{self.public_base_url}/media/{quote(media_id, safe='')}"
 
-    def picture_origins(self, url: str) -> list[str]:
-        """Origins besides Twilio's that the picture at `url` may be fetched from (bot.media_sources.fetch_origins)."""
-        return fetch_origins(
-            url, api_base_url=self.twilio_api_base_url, local_use=not self.twilio_live, loopback_hosts=LOOPBACK_HOSTS
-        )
-
-    @cached_property
-    def link_keys(self) -> LinkKeys:
-        """The keys media links are signed and opened with, derived from SECRET_KEY once (bot.media).
-
-        ValueError if SECRET_KEY is empty: then no link can be made, nor opened."""
-        return LinkKeys.from_secret(str(self.secret_key))
-
-    def media_url(self, media_id: str, *, seconds: int, now: float) -> str:
-        """A private link to one of this business's pictures, good for `seconds` after `now` (Unix time).
-
-        Signed under SECRET_KEY (bot.media): it opens this picture of this business only, until then."""
-        return self.public_base_url + link_path(self.link_keys, self.business_slug, media_id, int(now) + seconds)
-
     @property
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(self.reminder_hour, self.quiet_hours, self.timezone)
@@ -136,11 +115,6 @@ class Settings:
     def sender_address(self) -> str:
         """What outbound rows record as `from` (a number, a Messaging Service SID, or "console")."""
         return self.twilio_from_number or self.twilio_messaging_service_sid or self.business_phone or "console"
-
-    def notifier(self, templates: Templates) -> Notifier:
-        """The maker of texts about jobs, in `templates`' wording, for this business."""
-        business = Business(self.business_name, self.business_phone, self.timezone)
-        return Notifier(templates, business, self.tracking_url, self.sender_address)
 
     def describe(self, store: str) -> str:
         """What start-up loaded, in one line for the log: never a secret, never a whole phone number."""
@@ -346,14 +320,14 @@ def _reminder_setting(config: _DeclaredConfig, name: str, parse: Callable[[str],
 def _data_dir(config: _DeclaredConfig, database_url: str) -> Path:
     """DATA_DIR, else the folder the store keeps on this machine (TinyDB's), else ./data.
 
-    Only the registry is asked, and only for that default: any backend will do,
-    and one that keeps no folder here (a database server) gets ./data. A scheme
-    no backend serves is a ValueError naming DATABASE_URL either way.
+    Only the URL's scheme is asked (config/database_url.py), and only for that default;
+    one that keeps no folder here (a database server) gets ./data. A scheme
+    the service does not know is a ValueError naming DATABASE_URL either way.
     """
     configured = _optional(config, "DATA_DIR")
     if configured is None:
         return data_folder(database_url)
-    backend_for(database_url)
+    url_scheme(database_url)
     return Path(configured)
 
 

@@ -160,7 +160,11 @@ def _positive(config: _DeclaredConfig, name: str) -> float:
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env", *, read_only: bool = False
+    environ: Mapping[str, str] | None = None,
+    env_file: str | Path | None = ".env",
+    *,
+    read_only: bool = False,
+    check_database_url: Callable[[str], object] | None = None,
 ) -> Settings:
     """Settings from `environ` (default os.environ) over `env_file`, validated.
 
@@ -168,11 +172,15 @@ def load_settings(
     the service generates are read from the data folder but never made there;
     one not made yet is an empty Secret. Raises ConfigError naming the
     setting when something is wrong.
+
+    Settings check DATABASE_URL's scheme only (config/database_url.py); a process that opens
+    the store passes the store's full check (`store.backend_for`) as `check_database_url`, so
+    a malformed server URL stops it before any secret is made.
     """
     env_path = env_file if env_file is not None and Path(env_file).is_file() else None
     config = Config(env_path, environ=os.environ if environ is None else environ)
     try:
-        return _load(_DeclaredConfig(config), make_secrets=not read_only)
+        return _load(_DeclaredConfig(config), make_secrets=not read_only, check_database_url=check_database_url)
     except ValueError as error:  # starlette's cast errors and URL errors name the setting
         raise ConfigError(str(error)) from None
 
@@ -188,33 +196,15 @@ def _optional(config: _DeclaredConfig, name: str) -> str | None:
     return config(name) or None
 
 
-def _load(config: _DeclaredConfig, make_secrets: bool) -> Settings:
+def _load(config: _DeclaredConfig, make_secrets: bool, check_database_url: Callable[[str], object] | None) -> Settings:
+    """Every setting, in the order its checks run: the first wrong one is the one start-up names."""
     host = config("HOST") or str(declared("HOST").default)  # set but empty: the default too
     port = config("PORT", cast=int)
     database_url = config("DATABASE_URL")
     folder = _data_dir(config, database_url)
-    configured_base_url = _optional(config, "PUBLIC_BASE_URL")
-
-    twilio = {
-        name: _optional(config, name)
-        for name in (
-            "TWILIO_ACCOUNT_SID",
-            "TWILIO_AUTH_TOKEN",
-            "TWILIO_API_KEY",
-            "TWILIO_API_SECRET",
-            "TWILIO_MESSAGING_SERVICE_SID",
-            "TWILIO_FROM_NUMBER",
-        )
-    }
-    twilio_live = check_twilio_complete(twilio)
-    if twilio_live:
-        check_account_sid(twilio["TWILIO_ACCOUNT_SID"] or "")
-        public_base_url = twilio_public_origin(configured_base_url)
-    else:
-        public_base_url = (configured_base_url or f"http://{host}:{port}").rstrip("/")
-    from_number = twilio["TWILIO_FROM_NUMBER"]
-    if from_number:
-        from_number = _phone_setting("TWILIO_FROM_NUMBER", from_number)
+    if check_database_url is not None:
+        check_database_url(database_url)
+    twilio = _twilio_settings(config, host, port)
 
     zone_name = config("TIMEZONE")
     try:
@@ -230,46 +220,13 @@ def _load(config: _DeclaredConfig, make_secrets: bool) -> Settings:
         raise ConfigError("CORS_ORIGINS must list origins; '*' is not allowed")
     business_phone = _optional(config, "BUSINESS_PHONE")
     templates = _optional(config, "TEMPLATES_PATH")
-
-    api_token = config("API_TOKEN", cast=Secret) or generated_secret(
-        folder, API_TOKEN_FILE, "API token (API_TOKEN)", make_secrets
-    )
-    admin_token = config("ADMIN_TOKEN", cast=Secret) or generated_secret(
-        folder, ADMIN_TOKEN_FILE, "admin token for the businesses API (ADMIN_TOKEN)", make_secrets
-    )
-    secret_key = config("SECRET_KEY", cast=Secret) or generated_secret(
-        folder, SECRET_KEY_FILE, "key for stored Twilio secrets (SECRET_KEY)", make_secrets
-    )
-    if str(secret_key):
-        try:
-            SecretBox(secret_key)
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
-    auth_token = twilio["TWILIO_AUTH_TOKEN"]
-    webhook_secret = (
-        Secret(auth_token)
-        if auth_token
-        else generated_secret(folder, DEV_WEBHOOK_SECRET_FILE, "local webhook signing secret", make_secrets)
-    )
-    api_secret = twilio["TWILIO_API_SECRET"]
     return Settings(
         database_url=database_url,
         data_folder=folder,
-        public_base_url=public_base_url,
         host=host,
         port=port,
-        api_token=api_token,
-        admin_token=admin_token,
-        secret_key=secret_key,
-        webhook_secret=webhook_secret,
-        twilio_live=twilio_live,
-        twilio_account_sid=twilio["TWILIO_ACCOUNT_SID"],
-        twilio_auth_token=Secret(auth_token) if auth_token else None,
-        twilio_api_key=twilio["TWILIO_API_KEY"],
-        twilio_api_secret=Secret(api_secret) if api_secret else None,
-        twilio_messaging_service_sid=twilio["TWILIO_MESSAGING_SERVICE_SID"],
-        twilio_from_number=from_number,
-        twilio_api_base_url=(_optional(config, "TWILIO_API_BASE_URL") or "").rstrip("/") or None,
+        **twilio,
+        **_secrets(config, folder, twilio["twilio_auth_token"], make_secrets),
         dispatcher_numbers=dispatchers,
         cors_origins=origins,
         forwarded_allow_ips=config("FORWARDED_ALLOW_IPS"),
@@ -287,6 +244,71 @@ def _load(config: _DeclaredConfig, make_secrets: bool) -> Settings:
         quiet_hours=_reminder_setting(config, "QUIET_HOURS", QuietHours.parse),
         **_events_settings(config),
     )
+
+
+_TWILIO_NAMES = (
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_API_KEY",
+    "TWILIO_API_SECRET",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_FROM_NUMBER",
+)
+
+
+def _twilio_settings(config: _DeclaredConfig, host: str, port: int) -> dict[str, Any]:
+    """The TWILIO_* settings (all or none: config/checks.py) and PUBLIC_BASE_URL, which they make strict."""
+    twilio = {name: _optional(config, name) for name in _TWILIO_NAMES}
+    configured_base_url = _optional(config, "PUBLIC_BASE_URL")
+    twilio_live = check_twilio_complete(twilio)
+    if twilio_live:
+        check_account_sid(twilio["TWILIO_ACCOUNT_SID"] or "")
+        public_base_url = twilio_public_origin(configured_base_url)
+    else:
+        public_base_url = (configured_base_url or f"http://{host}:{port}").rstrip("/")
+    from_number = twilio["TWILIO_FROM_NUMBER"]
+    auth_token = twilio["TWILIO_AUTH_TOKEN"]
+    api_secret = twilio["TWILIO_API_SECRET"]
+    return {
+        "public_base_url": public_base_url,
+        "twilio_live": twilio_live,
+        "twilio_account_sid": twilio["TWILIO_ACCOUNT_SID"],
+        "twilio_auth_token": Secret(auth_token) if auth_token else None,
+        "twilio_api_key": twilio["TWILIO_API_KEY"],
+        "twilio_api_secret": Secret(api_secret) if api_secret else None,
+        "twilio_messaging_service_sid": twilio["TWILIO_MESSAGING_SERVICE_SID"],
+        "twilio_from_number": _phone_setting("TWILIO_FROM_NUMBER", from_number) if from_number else None,
+        "twilio_api_base_url": (_optional(config, "TWILIO_API_BASE_URL") or "").rstrip("/") or None,
+    }
+
+
+def _secrets(config: _DeclaredConfig, folder: Path, auth_token: Secret | None, make: bool) -> dict[str, Any]:
+    """API_TOKEN, ADMIN_TOKEN, SECRET_KEY and the webhook secret: each set, else made (or, not `make`,
+    read) in the data folder (config/generated_secrets.py). The webhook secret is the Twilio auth token
+    when there is one."""
+    api_token = config("API_TOKEN", cast=Secret) or generated_secret(
+        folder, API_TOKEN_FILE, "API token (API_TOKEN)", make
+    )
+    admin_token = config("ADMIN_TOKEN", cast=Secret) or generated_secret(
+        folder, ADMIN_TOKEN_FILE, "admin token for the businesses API (ADMIN_TOKEN)", make
+    )
+    secret_key = config("SECRET_KEY", cast=Secret) or generated_secret(
+        folder, SECRET_KEY_FILE, "key for stored Twilio secrets (SECRET_KEY)", make
+    )
+    if str(secret_key):
+        try:
+            SecretBox(secret_key)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    webhook_secret = auth_token or generated_secret(
+        folder, DEV_WEBHOOK_SECRET_FILE, "local webhook signing secret", make
+    )
+    return {
+        "api_token": api_token,
+        "admin_token": admin_token,
+        "secret_key": secret_key,
+        "webhook_secret": webhook_secret,
+    }
 
 
 def _events_settings(config: _DeclaredConfig) -> dict[str, Any]:

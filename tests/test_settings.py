@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,8 +86,10 @@ def test_api_base_url_alone_does_not_count_as_twilio(tmp_path):
 def test_bad_settings_stop_start_up_naming_the_setting(tmp_path, monkeypatch, overrides, named):
     monkeypatch.chdir(tmp_path)  # ./data, should settings get as far as making secrets
     with pytest.raises(ConfigError, match=named):
-        # A server's DATABASE_URL is checked in full by its backend, which start-up picks next.
-        store.backend_for(load(tmp_path, **overrides).database_url)
+        # A server's DATABASE_URL is checked in full by its backend, as `qdn serve` asks settings to.
+        load_settings(base_environ(tmp_path, **overrides), env_file=None, check_database_url=store.backend_for)
+    if named == "DATABASE_URL":
+        assert not (tmp_path / "data").exists()  # refused before any secret was made
 
 
 def test_dispatchers_are_normalised(tmp_path):
@@ -177,8 +182,45 @@ def test_a_backend_with_no_folder_here_keeps_secrets_in_data_dir_else_dot_data(t
 )
 def test_a_refused_database_url_never_prints_its_password(tmp_path, url):
     with pytest.raises(ConfigError) as refused:
-        # Settings refuse a scheme they do not know; the server URL's rest is its backend's to check,
-        # when start-up picks the backend (`qdn serve`, `qdn send`, `qdn migrate`).
-        settings = load_settings({"DATABASE_URL": url, "DATA_DIR": str(tmp_path)}, env_file=None)
-        store.backend_for(settings.database_url)
+        # Settings refuse a scheme they do not know; the server URL's rest is its backend's to check.
+        env = {"DATABASE_URL": url, "DATA_DIR": str(tmp_path)}
+        load_settings(env, env_file=None, check_database_url=store.backend_for)
     assert "hunter22" not in str(refused.value) and "DATABASE_URL" in str(refused.value)
+
+
+# -- who reads the settings ------------------------------------------------------------------
+
+# Runs `qdn jobs list` in this interpreter (no service listens on PORT: it fails to connect), then
+# prints which of the store's packages and drivers it loaded on the way.
+CLIENT_RUN = """
+import runpy, sys
+try:
+    runpy.run_module("web", run_name="__main__")
+except SystemExit:
+    pass
+print(sorted(name for name in sys.modules if name.split(".")[0] in ("store", "tinydb", "asyncpg")))
+"""
+
+
+def test_the_qdn_client_reads_its_settings_without_loading_the_store(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "PUBLIC_BASE_URL", "DATABASE_URL"))}
+    env |= {"DATABASE_URL": f"tinydb:///{tmp_path}/data/qdn.json", "API_TOKEN": "a" * 32, "PORT": "9"}
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT_RUN, "jobs", "list"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert "qdn:" in done.stderr  # it got as far as asking the service (settings read, API token found)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "send", "migrate"])
+def test_a_malformed_server_url_stops_each_process_command_with_one_line(tmp_path, command):
+    # Settings check DATABASE_URL's scheme (config/database_url.py); a server URL's host, port and
+    # database are its backend's to check, which these commands pick first.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "PUBLIC_BASE_URL", "DATABASE_URL"))}
+    env |= {"DATABASE_URL": "postgresql://qdn:hunter22@db.internal:port/qdn", "API_TOKEN": "a" * 32, "PORT": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "web", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("qdn: DATABASE_URL") and "hunter22" not in line

@@ -189,4 +189,4 @@ def _log_no_sender(settings: Settings) -> None:
 
 def app_from_environment() -> Starlette:
     """Factory for `uvicorn --factory web.app:app_from_environment`."""
-    return create_app(load_settings())
+    return create_app(load_settings(check_database_url=backend_for))

@@ -26,13 +26,14 @@ POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 def serve(args: argparse.Namespace) -> int:
+    from store import backend_for
     from web.app import create_app
     from web.logging import ACCESS_LOGGER, QuietSimulatorPolling, install_redaction
     from web.middleware import AccessLogMiddleware
 
     # Tokens and phone numbers never reach the access or application logs.
     install_redaction()
-    settings = load_settings()
+    settings = load_settings(check_database_url=backend_for)  # a malformed server URL: before any secret is made
     if not settings.twilio_live:
         logging.getLogger(ACCESS_LOGGER).addFilter(QuietSimulatorPolling())
     # Open the store before the server starts, so a locked or corrupt data

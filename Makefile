@@ -30,10 +30,10 @@ test: lint
 	$(BIN)/python -m pytest
 
 # The documentation site (mkdocs.yml, docs/) into site/. The settings page is generated from
-# store/setting_declarations.py first; --strict makes a broken link or anchor an error (the suite
+# config/declarations.py first; --strict makes a broken link or anchor an error (the suite
 # builds it the same way: tests/test_docs.py).
 docs: $(VENV)/.installed-test
-	$(BIN)/python -m store.setting_declarations --write docs/settings.md
+	$(BIN)/python -m config.declarations --write docs/settings.md
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Prints each figure next to its baseline (docs/performance.md), one business and 20 sharing the

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 from starlette.testclient import TestClient  # noqa: E402
 
 from bench import generate  # noqa: E402
+from config.settings import load_settings  # noqa: E402
 from handlers.paging import next_cursor  # noqa: E402
 from store import Page  # noqa: E402
-from store.settings import load_settings  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 Figures = dict[str, float]

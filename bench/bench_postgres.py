@@ -560,7 +560,7 @@ class Trips:
 def round_trips(databases: Databases, small: str, work: Path, manifest: dict[str, Any]) -> list[Trips]:
     from starlette.testclient import TestClient
 
-    from store.settings import load_settings
+    from config.settings import load_settings
     from tests.round_trips import count_calls, per_request
     from web.app import create_app
 

@@ -40,11 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import jobs  # noqa: E402
+from config.settings import load_settings  # noqa: E402
 from handlers.services import Services  # noqa: E402
 from sender.transports.twilio import TwilioTransport  # noqa: E402
 from sender.worker import Sender  # noqa: E402
 from store import open_store  # noqa: E402
-from store.settings import load_settings  # noqa: E402
 from tests.twilio_fake import MESSAGES_PATH, message_json, twilio_environ  # noqa: E402
 
 # --- the fake Twilio (runs in a child process) ----------------------------------------------

@@ -55,10 +55,10 @@ from bot.messages import answer_message, inbound_message, outbound_message  # no
 from bot.templates import builtin_templates  # noqa: E402
 from bot.tokens import new_token  # noqa: E402
 from bot.wording import first_name, phone_for_people  # noqa: E402
+from config.settings import load_settings  # noqa: E402
 from handlers.services import Services  # noqa: E402
 from handlers.tenancy import Tenants  # noqa: E402
 from store import DEFAULT_BUSINESS, JobWrite, Store, open_deployment  # noqa: E402
-from store.settings import load_settings  # noqa: E402
 
 # The settings' business (`default`): the only one of `small` and `large`, the first of `several`.
 BUSINESS_NAME = "QuickDumpNow"

@@ -37,6 +37,11 @@ SECRET_FIELDS: tuple[tuple[str | None, str], ...] = (
     ("twilio", "api_secret"),
     (None, "events_secret"),
 )
+
+# A business record as the registry keeps it (store/deployment.py): the fields cleaned here, its
+# secrets sealed by config/secret_box.py, `tokens` holding dashboard-token hashes.
+BusinessRecord = dict[str, Any]
+
 FIELDS = (*CLEANERS, "events_url", "events_secret")
 REQUIRED = ("slug", "name")
 

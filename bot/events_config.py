@@ -1,6 +1,6 @@
 """Where dashboard events go: one rule for EVENTS_URL / EVENTS_SECRET and for a business's own pair.
 
-store/settings.py checks the deployment's settings with it (and turns the
+config/settings.py checks the deployment's settings with it (and turns the
 refusal into a ConfigError), bot/businesses.py a business's `events_url` /
 `events_secret`; each passes the names its caller knows the values by, so a
 refusal names the setting or the field.

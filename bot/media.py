@@ -25,6 +25,7 @@ import secrets
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 MAX_BYTES = 5 * 1024 * 1024  # per picture
 MAX_PER_TEXT = 10  # Twilio's own limit on an MMS
@@ -198,6 +199,28 @@ def open_link(keys: LinkKeys, business: str, token: str, now: float) -> str | No
     if not valid or expires_at <= now:
         return None
     return media_id
+
+
+class PictureLinks:
+    """One business's private picture links, made and opened under SECRET_KEY.
+
+    Built once per business's settings (handlers/services.py `Services.picture_links`, and
+    sender/business_loops.py for the texts it sends), so the keys are derived once, not per link.
+    """
+
+    def __init__(self, base_url: str, business: str, secret_key: str) -> None:
+        self.base_url = base_url  # PUBLIC_BASE_URL
+        self.business = business
+        self._secret_key = secret_key
+
+    @cached_property
+    def keys(self) -> LinkKeys:
+        """ValueError if SECRET_KEY is empty: then no link can be made, nor opened."""
+        return LinkKeys.from_secret(self._secret_key)
+
+    def url(self, media_id: str, *, seconds: int, now: float) -> str:
+        """A link to one of this business's pictures, good for `seconds` after `now` (Unix time)."""
+        return self.base_url + link_path(self.keys, self.business, media_id, int(now) + seconds)
 
 
 def base36(number: int) -> str:

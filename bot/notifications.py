@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.messages import outbound_message
@@ -67,14 +67,38 @@ def notification_text(
     return templates.render(job["service_type"], template or job["status"], values)
 
 
+class BusinessSettings(Protocol):
+    """What a notifier needs of a business's settings (config.settings.Settings has all of it)."""
+
+    @property
+    def business_name(self) -> str: ...
+    @property
+    def business_phone(self) -> str | None: ...
+    @property
+    def timezone(self) -> ZoneInfo: ...
+    @property
+    def sender_address(self) -> str: ...
+    def tracking_url(self, token: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class Notifier:
-    """Makes the queued texts about jobs for one business (store.settings.Settings.notifier builds it)."""
+    """Makes the queued texts about jobs for one business.
+
+    Built once per business's settings and wording (`for_business`): by handlers/services.py's
+    Services for the web, by sender/__main__.py for `qdn send`'s reminders.
+    """
 
     templates: Templates
     business: Business
     tracking_url: Callable[[str], str]  # token -> public tracking link
     sender: str  # what the rows record as `from`
+
+    @classmethod
+    def for_business(cls, settings: BusinessSettings, templates: Templates) -> Notifier:
+        """The notifier of the business `settings` describe, in `templates`' wording."""
+        business = Business(settings.business_name, settings.business_phone, settings.timezone)
+        return cls(templates, business, settings.tracking_url, settings.sender_address)
 
     def row(self, job: dict[str, Any], *, now: str, opted_out: bool, template: str | None = None) -> dict[str, Any]:
         """The `notification` row for `job` (`skipped` with the reason if its customer opted out)."""

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from cli.api_client import ApiClient, CliError, service_url
-from store.settings import ADMIN_TOKEN_FILE, Settings
+from config.settings import ADMIN_TOKEN_FILE, Settings
 
 
 def _path(slug: str) -> str:

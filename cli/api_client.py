@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from store.setting_declarations import environment
-from store.settings import API_TOKEN_FILE, Settings, load_settings
+from config.declarations import environment
+from config.settings import API_TOKEN_FILE, Settings, load_settings
 
 TIMEOUT_SECONDS = 10.0
 # Hosts that mean "every interface" when listening; a client reaches them on loopback.

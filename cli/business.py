@@ -19,7 +19,7 @@ from typing import Any
 from cli import business_text
 from cli.admin_client import AdminClient
 from cli.api_client import CliError, client_settings
-from store.setting_declarations import environment
+from config.declarations import environment
 
 # (flag, env var, prompt, where it goes: (object, key) with None for top level)
 SECRETS = (

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.wording import appointment_at
 from cli import transcript
 from cli.api_client import ApiClient
-from store.settings import Settings
+from config.settings import Settings
 
 When = Callable[[datetime], str]  # the appointment for a demo run at a local moment (`scheduled_for`)
 

@@ -16,7 +16,7 @@ from bot.wording import appointment_at, first_name, reschedule_words
 from cli import business, transcript
 from cli.api_client import ApiClient, CliError, client_settings, dashboard_client
 from cli.demo import add_demo_jobs
-from store.settings import ConfigError, Settings
+from config.settings import ConfigError, Settings
 
 T = TypeVar("T")
 

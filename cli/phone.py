@@ -41,7 +41,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from bot.errors import ValidationError
-from bot.media import TEXT_LINK_SECONDS, link_path
+from bot.media import TEXT_LINK_SECONDS, PictureLinks
 from bot.phones import normalize_phone
 from cli.api_client import ApiClient, CliError
 from cli.photo_server import PhotoServer
@@ -52,7 +52,7 @@ from cli.webhook_form import (
     inbound_sms_form,
     twiml_messages,
 )
-from store.settings import DEV_WEBHOOK_SECRET_FILE, Settings
+from config.settings import DEV_WEBHOOK_SECRET_FILE, Settings
 
 POLL_SECONDS = 1.0
 PictureLink = Callable[[dict[str, Any]], str]  # a received picture (a message's `media` item) -> its link
@@ -109,17 +109,15 @@ class Phone:
 
     def picture_link(self, item: dict[str, Any]) -> str:
         """The link a phone gets for a picture of an MMS: signed and public, as the sender makes it."""
-        try:
-            keys = self.settings.link_keys
-        except ValueError:  # no SECRET_KEY readable here: say so rather than print a link that 401s
+        if not str(self.settings.secret_key):  # say so rather than print a link that 401s
             return f"(picture {item.get('id')}: no SECRET_KEY here to link it; run qdn with the service's settings)"
         if self._slug is None:
             try:
                 self._slug = str(self.poller.business()["slug"])
             except CliError as error:
                 return f"(picture {item.get('id')}: {error})"
-        expires = int(time.time()) + TEXT_LINK_SECONDS
-        return self.settings.public_base_url + link_path(keys, self._slug, str(item["id"]), expires)
+        links = PictureLinks(self.settings.public_base_url, self._slug, str(self.settings.secret_key))
+        return links.url(str(item["id"]), seconds=TEXT_LINK_SECONDS, now=time.time())
 
     def close(self) -> None:
         if self.photos is not None:

@@ -14,7 +14,7 @@ import phonenumbers
 
 from bot.segments import count_segments
 from cli.api_client import CliError
-from store.settings import Settings
+from config.settings import Settings
 
 TWILIO_API_VERSION = "2010-04-01"
 WEBHOOK_PATH = "/twilio/sms"

@@ -29,13 +29,13 @@ from starlette.responses import JSONResponse, Response
 from bot.businesses import clean_business, require_routing
 from bot.errors import NotFound, StoreError
 from bot.jobs import utc_now
+from config.secret_box import SecretBox
 from handlers.admin_views import business_json, default_json, new_record, new_token, seal, with_token
 from handlers.auth import bearer_token
 from handlers.jobs import json_body
 from handlers.responses import error_response
 from handlers.tenancy import Tenants, tenants
 from store import DEFAULT_BUSINESS, BusinessRecord
-from store.secret_box import SecretBox
 
 log = logging.getLogger("qdn.admin")
 

@@ -4,7 +4,7 @@
     business_json(record)                                                  # no secret, no hash: last fours
 
 The registry keeps each secret (bot.businesses.SECRET_FIELDS) as
-`{"sealed": <Fernet token>, "last4": ...}` (store/business_settings.py opens
+`{"sealed": <Fernet token>, "last4": ...}` (config/business_settings.py opens
 them) and each dashboard token as `{"id", "hash", "created_at"}`. An answer
 never holds a secret or a hash: secrets show their last four characters (none
 for a secret too short to spare four), tokens their id and age.
@@ -17,9 +17,9 @@ from typing import Any
 
 from bot.businesses import SECRET_FIELDS
 from bot.jobs import utc_now
+from config.secret_box import SecretBox, last_four
 from handlers.tenancy import Tenant, new_dashboard_token, token_hash
 from store import DEFAULT_BUSINESS, BusinessRecord
-from store.secret_box import SecretBox, last_four
 
 # A secret shorter than this shows no last four: four of its few characters would be most of it.
 # (Twilio's auth tokens and API secrets are 32 characters; Standard Webhooks secrets longer.)

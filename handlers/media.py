@@ -78,7 +78,7 @@ def _expires_at(link: str) -> int:
 def _opened(tenant: Tenant, business: str, link: str, now: float) -> str | None:
     """The media id `link` opens for `business` at `now`, else None (bot.media.open_link)."""
     try:
-        keys = tenant.settings.link_keys
+        keys = tenant.services.picture_links.keys
     except ValueError:  # no SECRET_KEY: no link was ever signed here
         return None
     media_id = open_link(keys, business, link, now) if "/" not in link else None

@@ -14,12 +14,13 @@ from functools import cached_property
 from typing import Any
 
 from bot import jobs, reminders
+from bot.media import PictureLinks
 from bot.messages import outbound_message, with_media
 from bot.notifications import Notifier
 from bot.templates import RESCHEDULED, Templates, builtin_templates
 from bot.tokens import new_token
+from config.settings import Settings
 from store import Job, JobWrite, Message, Once, Store, public_message
-from store.settings import Settings
 
 
 @dataclass
@@ -41,8 +42,15 @@ class Services:
 
     @cached_property
     def notifier(self) -> Notifier:
-        # Built once: settings and templates are fixed for the app's life, and every status text uses it.
-        return self.settings.notifier(self.templates)
+        """The maker of texts about jobs, in this business's wording.
+
+        Built once: settings and templates are fixed for the Services' life, and every status text uses it."""
+        return Notifier.for_business(self.settings, self.templates)
+
+    @cached_property
+    def picture_links(self) -> PictureLinks:
+        """This business's private picture links (bot.media), their keys derived from SECRET_KEY once."""
+        return PictureLinks(self.settings.public_base_url, self.settings.business_slug, str(self.settings.secret_key))
 
     def notification(self, job: Job, opted_out: bool, now: str, template: str | None = None) -> dict[str, Any]:
         """The queued text for `job`: its current status's, or `template`'s (`rescheduled`, `reminder`)."""

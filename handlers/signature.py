@@ -34,8 +34,8 @@ from twilio.request_validator import (
 
 from bot.errors import BadRequest, NotFound
 from bot.redaction import redact
+from config.settings import Settings
 from handlers.tenancy import Tenant, tenants, use
-from store.settings import Settings
 
 log = logging.getLogger("qdn.signature")
 

@@ -231,7 +231,7 @@ async def inbound_sms(request: Request) -> Response:
     async with _deliveries.hold(sid):
         role = talk.DISPATCHER if sender in svc.settings.dispatcher_numbers else talk.CUSTOMER
         now = clock()
-        pictures, fetch = named_pictures(form, svc.settings, now)
+        pictures, fetch = named_pictures(form, svc, now)
         command = talk.parse(_text_of(form), role, with_pictures=bool(pictures.ids))
         facts, already = await conversation_facts(svc, command, sender, now, sid)  # with the duplicate check: one read
         if already is not None:

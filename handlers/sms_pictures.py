@@ -14,9 +14,11 @@ from typing import Any
 
 from bot import conversation as talk
 from bot.media import MAX_PER_TEXT, TEXT_LINK_SECONDS, new_media_id
-from bot.media_sources import is_media_url, origin
+from bot.media_sources import fetch_origins, is_media_url, origin
+from config.checks import LOOPBACK_HOSTS
+from config.settings import Settings
+from handlers.services import Services
 from handlers.twilio_fields import plain_number
-from store.settings import Settings
 
 log = logging.getLogger("qdn.sms")
 
@@ -26,10 +28,12 @@ MAX_DECLARED_TYPE = 100  # MediaContentType{i} is kept for the log only (the byt
 def _may_fetch(url: str, settings: Settings) -> bool:
     """Whether a MediaUrl may be fetched: Twilio's media, TWILIO_API_BASE_URL's (a local Twilio), and
     in local use (no Twilio settings) a loopback http address too -- `qdn chat /photo`'s simulator."""
-    return is_media_url(url, settings.picture_origins(url))
+    local_use = not settings.twilio_live
+    api = settings.twilio_api_base_url
+    return is_media_url(url, fetch_origins(url, api_base_url=api, local_use=local_use, loopback_hosts=LOOPBACK_HOSTS))
 
 
-def named_pictures(form: Any, settings: Settings, now: datetime) -> tuple[talk.Pictures, list[dict[str, str]]]:
+def named_pictures(form: Any, svc: Services, now: datetime) -> tuple[talk.Pictures, list[dict[str, str]]]:
     """The pictures a text carries, and the inbound row's `media_fetch` items ({id, url, type}).
 
     Only the first min(NumMedia, 10) are read (a MediaUrl past NumMedia is not one). A URL that
@@ -43,7 +47,7 @@ def named_pictures(form: Any, settings: Settings, now: datetime) -> tuple[talk.P
     fetch: list[dict[str, str]] = []
     for index in range(count):
         url = form.get(f"MediaUrl{index}", "").strip()
-        if not _may_fetch(url, settings):
+        if not _may_fetch(url, svc.settings):
             if url:  # the origin only: enough to recognise, short, and never the whole URL
                 where = (origin(url) or "not an http(s) URL")[:80]
                 log.warning("MediaUrl%d of a text is not Twilio's media (%s); dropped, never fetched", index, where)
@@ -51,6 +55,6 @@ def named_pictures(form: Any, settings: Settings, now: datetime) -> tuple[talk.P
         media_id = new_media_id()
         declared = form.get(f"MediaContentType{index}", "").strip()[:MAX_DECLARED_TYPE]
         ids.append(media_id)
-        links.append(settings.media_url(media_id, seconds=TEXT_LINK_SECONDS, now=now.timestamp()))
+        links.append(svc.picture_links.url(media_id, seconds=TEXT_LINK_SECONDS, now=now.timestamp()))
         fetch.append({"id": media_id, "url": url, "type": declared})
     return talk.Pictures(tuple(ids), tuple(links), unavailable=count - len(ids)), fetch

@@ -10,7 +10,7 @@ business's data) for a request no step has scoped.
 
 The `default` business is the settings' own (BUSINESS_NAME, TWILIO_*,
 DISPATCHER_NUMBERS, API_TOKEN...); the others are registry records
-(store/deployment.py) with settings made by store/business_settings.py.
+(store/deployment.py) with settings made by config/business_settings.py.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from typing import Any
 from starlette.requests import Request
 
 from bot.templates import Templates
+from config.business_settings import business_settings, business_templates
+from config.secret_box import SecretBox
+from config.settings import Settings
 from handlers.services import SERVICES_KEY, Services
 from store import DEFAULT_BUSINESS, BusinessRecord, Deployment
-from store.business_settings import business_settings, business_templates
 from store.deployment import registry_changes
-from store.secret_box import SecretBox
-from store.settings import Settings
 
 log = logging.getLogger("qdn.tenancy")
 

@@ -19,13 +19,14 @@ import sys
 from contextlib import suppress
 
 from bot.errors import StoreError, StoreUnavailable
+from bot.notifications import Notifier
 from bot.templates import TemplateError, load_templates
+from config.business_settings import business_settings, business_templates
+from config.secret_box import SecretBox
+from config.settings import ConfigError, Settings
 from sender.business_loops import BusinessLoops
 from store import DEFAULT_BUSINESS, BusinessRecord, Deployment, backend_for, open_deployment
-from store.business_settings import business_settings, business_templates
 from store.deployment import REGISTRY_REFRESH_SECONDS, registry_changes
-from store.secret_box import SecretBox
-from store.settings import ConfigError, Settings
 
 log = logging.getLogger("qdn.sender")
 
@@ -60,7 +61,7 @@ async def send_until(settings: Settings, stopped: asyncio.Event, every: float = 
     loops = BusinessLoops()
     try:
         # Every business's texts, each through its own transport (its Twilio account and number).
-        await loops.run(DEFAULT_BUSINESS, deployment.default, settings, settings.notifier(templates))
+        await loops.run(DEFAULT_BUSINESS, deployment.default, settings, Notifier.for_business(settings, templates))
         running: dict[str, BusinessRecord] = {}
         await _run_changed(deployment, loops, settings, running, starting=True)
         log.info("sending texts of %d business(es) from the %s store", 1 + len(running), deployment.description)
@@ -99,7 +100,7 @@ async def _run_changed(
         slug = record["slug"]
         try:
             own = business_settings(settings, record, SecretBox(settings.secret_key))
-            notifier = own.notifier(business_templates(record))
+            notifier = Notifier.for_business(own, business_templates(record))
             await loops.run(slug, deployment.store(slug), own, notifier)
         except StoreUnavailable:
             raise
@@ -114,7 +115,7 @@ async def _run_changed(
 
 
 if __name__ == "__main__":
-    from store.settings import load_settings
+    from config.settings import load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # httpx logs every request's URL at INFO, and a lookup's URL names the phone; `qdn send`

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 
+from bot.media import PictureLinks
 from bot.notifications import Notifier
+from config.settings import Settings
 from sender import events, media_fetch, reminders
 from sender.transports import make_transport
 from sender.worker import Sender, running
 from store import Store
-from store.settings import Settings
 
 log = logging.getLogger("qdn.sender")
 
@@ -38,13 +39,15 @@ class BusinessLoops:
         stack = AsyncExitStack()
         try:
             if send:
+                # Links to the pictures an MMS carries, signed under keys derived once for the loop's life.
+                links = PictureLinks(settings.public_base_url, settings.business_slug, str(settings.secret_key))
                 sender = Sender(
                     store,
                     make_transport(settings),
                     rate_per_second=settings.send_rate_per_second,
                     give_up_hours=settings.send_give_up_hours,
                     number=settings.sender_address,
-                    media_url=settings.media_url,
+                    media_url=links.url,
                 )
                 await stack.enter_async_context(running(sender))
                 self.senders[slug] = sender

@@ -37,10 +37,10 @@ from standardwebhooks import Webhook
 
 from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
+from config.settings import Settings
 from sender.pacing import Backoff
 from sender.wakeups import first_of
 from store import DEFAULT_BUSINESS, Event, Store, public_job, public_message
-from store.settings import Settings
 
 log = logging.getLogger("qdn.events")
 

@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from bot.media_sources import TWILIO_API, origin
+from config.settings import Settings
 from sender.media_download import credentials
-from store.settings import Settings
 
 log = logging.getLogger("qdn.media")
 

@@ -28,7 +28,7 @@ import httpx
 
 from bot.media import MAX_BYTES, NotAPicture, check_picture
 from bot.media_sources import TWILIO_API, is_media_redirect, is_media_url, origin
-from store.settings import Settings
+from config.settings import Settings
 
 MAX_REDIRECTS = 3  # Twilio redirects once (API -> its media host)
 TIMEOUT_SECONDS = 10.0

@@ -35,6 +35,9 @@ import httpx
 from bot.errors import StoreError, StoreUnavailable
 from bot.jobs import iso_utc
 from bot.media import MAX_PER_TEXT
+from bot.media_sources import fetch_origins
+from config.checks import LOOPBACK_HOSTS
+from config.settings import Settings
 from sender.media_delete import TwilioMediaDeleter
 from sender.media_download import TIMEOUT_SECONDS, FetchFailed, credentials, download
 from sender.media_rows import Outcome, claimed, handed_back, settled
@@ -42,7 +45,6 @@ from sender.pacing import Backoff
 from sender.wakeups import first_of
 from store import Message, Store
 from store.base import MediaFile
-from store.settings import Settings
 
 log = logging.getLogger("qdn.media")
 
@@ -128,10 +130,16 @@ class MediaFetcher:
             outcomes[item["id"]] = Outcome("failed", f"more than {MAX_PER_TEXT} pictures in one text")
         return outcomes
 
+    def _origins(self, url: str) -> list[str]:
+        """Where `url` may be fetched from besides Twilio: TWILIO_API_BASE_URL, and in local use the
+        loopback address `qdn chat /photo` serves from (bot.media_sources.fetch_origins)."""
+        api, local_use = self.settings.twilio_api_base_url, not self.settings.twilio_live
+        return fetch_origins(url, api_base_url=api, local_use=local_use, loopback_hosts=LOOPBACK_HOSTS)
+
     async def _one(self, row: Message, item: dict[str, Any]) -> Outcome:
         url = item["url"]
         try:
-            picture = await download(self.client, url, auth=self.auth, extra=self.settings.picture_origins(url))
+            picture = await download(self.client, url, auth=self.auth, extra=self._origins(url))
         except FetchFailed as failure:
             return Outcome("retry" if failure.retry else "failed", failure.reason)
         kept = MediaFile(item["id"], picture.content_type, picture.data, row["id"], iso_utc(self.now()))

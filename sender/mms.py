@@ -23,7 +23,7 @@ from store import Message
 MIN_HOLD_SECONDS = 0.05
 MAX_HOLD_SECONDS = 1.0
 INBOUND_WAIT_SECONDS = 60  # past this, a text whose inbound text never appeared goes without its pictures
-MediaUrl = Callable[..., str]  # Settings.media_url(media_id, seconds=, now=)
+MediaUrl = Callable[..., str]  # bot.media.PictureLinks.url(media_id, seconds=, now=)
 
 
 def still_fetching(inbound: Message | None, message: Message, now: datetime) -> bool:
@@ -63,5 +63,5 @@ def media_links(message: Message, media_url: MediaUrl | None, now: float) -> lis
     """The links Twilio fetches the row's pictures from (MediaUrl), good for TEXT_LINK_SECONDS."""
     ids: list[Any] = [item["id"] for item in message.get("media") or []]
     if ids and media_url is None:
-        raise RuntimeError("this sender was given no way to link pictures (Settings.media_url)")
+        raise RuntimeError("this sender was given no way to link pictures (PictureLinks.url)")
     return [media_url(media_id, seconds=TEXT_LINK_SECONDS, now=now) for media_id in ids] if media_url else []

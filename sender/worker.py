@@ -86,7 +86,7 @@ class Sender:
             backoff=backoff or Backoff(),
             settle_seconds=settle_seconds,
             now=now,
-            media_url=media_url,  # Settings.media_url: the links Twilio fetches an MMS's pictures from
+            media_url=media_url,  # PictureLinks.url (bot/media.py): the links Twilio fetches an MMS's pictures from
         )
 
         self._tasks: dict[asyncio.Task[Any], str] = {}  # attempts in flight -> the id of the text each holds

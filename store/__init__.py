@@ -14,8 +14,10 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from config.checks import ConfigError
+from config.database_url import data_folder, shown_url
 from store.base import (
     Event,
     Job,
@@ -55,6 +57,7 @@ __all__ = [
     "public_job",
     "public_message",
     "register_backend",
+    "shown_url",
 ]
 
 
@@ -80,19 +83,6 @@ class Backend(Protocol):
 # scheme -> the package that registers it when imported
 _KNOWN = {"tinydb": "store.tinydb", "postgresql": "store.postgres", "postgres": "store.postgres"}
 _BACKENDS: dict[str, Backend] = {}
-DEFAULT_DATA_DIR = Path("data")
-
-
-def shown_url(database_url: str) -> str:
-    """DATABASE_URL as it may be printed or logged: its password masked."""
-    try:
-        parts = urlsplit(database_url)
-        password = parts.password
-    except ValueError:  # an unparsable netloc (a bad port): print nothing of what follows the scheme
-        return f"{database_url.partition(':')[0]}:…"
-    if password is None:
-        return database_url
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{parts.netloc.rpartition('@')[2]}"))
 
 
 def register_backend(scheme: str, backend: Backend) -> None:
@@ -100,21 +90,23 @@ def register_backend(scheme: str, backend: Backend) -> None:
 
 
 def backend_for(database_url: str) -> Backend:
-    """The backend for DATABASE_URL's scheme; ValueError naming the setting for any other."""
+    """The backend for DATABASE_URL's scheme, the URL checked by it in full.
+
+    ConfigError (a ValueError) naming the setting for any other scheme or a URL the backend refuses:
+    settings check only the scheme (config/database_url.py), so start-up stops here with one line.
+    """
     scheme = urlsplit(database_url).scheme
     if scheme not in _BACKENDS and scheme in _KNOWN:
         importlib.import_module(_KNOWN[scheme])
     backend = _BACKENDS.get(scheme)
     if backend is None:
         known = ", ".join(f"{name}:" for name in sorted({*_KNOWN, *_BACKENDS}))
-        raise ValueError(f"DATABASE_URL {shown_url(database_url)!r} is not supported; use one of {known}")
-    backend.check_url(database_url)
+        raise ConfigError(f"DATABASE_URL {shown_url(database_url)!r} is not supported; use one of {known}")
+    try:
+        backend.check_url(database_url)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     return backend
-
-
-def data_folder(database_url: str) -> Path:
-    """Where generated secrets live unless DATA_DIR says otherwise: the store's folder, else ./data."""
-    return backend_for(database_url).data_folder(database_url) or DEFAULT_DATA_DIR
 
 
 async def open_store(database_url: str) -> Store:

@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from bot.businesses import BusinessRecord as BusinessRecord
 from bot.errors import NotFound
 from store.base import Job, Store
 
@@ -31,10 +32,6 @@ DEFAULT_BUSINESS = "default"
 # business changed through another process's admin API -- a token revoked -- takes effect here
 # within this, plus one registry read.
 REGISTRY_REFRESH_SECONDS = 5.0
-
-# A business record as the registry keeps it (bot/businesses.py cleans the fields; secrets are
-# encrypted by store/secret_box.py before they get here; `tokens` holds dashboard-token hashes).
-BusinessRecord = dict[str, Any]
 
 
 class Conflict(Exception):

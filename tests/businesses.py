@@ -28,11 +28,11 @@ from starlette.testclient import TestClient
 
 from bot.businesses import clean_business
 from bot.jobs import utc_now
+from config.secret_box import SecretBox
+from config.settings import load_settings
 from handlers.admin_views import new_record
 from handlers.tenancy import Tenants, new_dashboard_token, token_hash
 from store import BusinessRecord, Store
-from store.secret_box import SecretBox
-from store.settings import load_settings
 from tests.support import API_TOKEN
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL, sign, twilio_environ
 from web.app import create_app

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from store.settings import Settings, load_settings
+from config.settings import Settings, load_settings
 from tests.support import API_TOKEN, base_environ
 from web.app import create_app
 

@@ -13,8 +13,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from starlette.testclient import TestClient
 
-from store.secret_box import SecretBox
-from store.settings import Settings, load_settings
+from config.secret_box import SecretBox
+from config.settings import Settings, load_settings
 from tests.support import ADMIN_TOKEN, API_TOKEN, DISPATCHER, base_environ, job_body
 from tests.twilio_fake import FROM_NUMBER, twilio_environ
 from web.app import create_app

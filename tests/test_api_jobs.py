@@ -309,7 +309,7 @@ def test_healthz_is_503_when_the_store_file_is_gone(anon, settings):
 def test_cors_allows_exactly_the_configured_origins(tmp_path):
     from starlette.testclient import TestClient
 
-    from store.settings import load_settings
+    from config.settings import load_settings
     from tests.support import base_environ
     from web.app import create_app
 

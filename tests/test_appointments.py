@@ -22,10 +22,10 @@ from bot import jobs
 from bot.jobs import iso_utc
 from bot.messages import OPTED_OUT_REASON
 from cli import transcript
+from config.settings import load_settings
 from handlers.jobs import JOB_FIELDS
 from handlers.services import Services
 from store import open_store
-from store.settings import load_settings
 from tests.support import API_TOKEN, CUSTOMER, DISPATCHER, base_environ, job_body
 from tests.test_sms_webhook import Harness, replies_of
 from tests.test_track_page import Page

@@ -29,8 +29,8 @@ from typing import Any
 import httpx
 import pytest
 
+from config.settings import SECRET_KEY_FILE
 from store.files import FilesLock
-from store.settings import SECRET_KEY_FILE
 from tests.support import API_TOKEN, LiveServer, base_environ, eventually, job_body
 from tests.test_business_e2e import (
     ACME_AUTH_TOKEN,

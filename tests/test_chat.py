@@ -32,10 +32,10 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.media import TEXT_LINK_SECONDS, open_link
+from bot.media import TEXT_LINK_SECONDS, LinkKeys, open_link
 from bot.phones import normalize_phone
 from cli.webhook_form import PLACEHOLDER_BUSINESS_NUMBER, inbound_sms_form, twiml_messages
-from store.settings import DEV_WEBHOOK_SECRET_FILE, load_settings
+from config.settings import DEV_WEBHOOK_SECRET_FILE, load_settings
 from tests.support import API_TOKEN, CUSTOMER, ROOT, base_environ, free_port
 
 pytestmark = pytest.mark.e2e
@@ -642,6 +642,6 @@ def test_a_picture_the_phone_receives_is_shown_as_its_link(tmp_path, serve_stand
     # Not the dashboard's /media/ link (it needs the API token: a 401 on a phone): the signed public one.
     link = re.fullmatch(r"  \[picture\] https://sms\.example\.test(/m/default/(\S+))", lines[at + 1])
     assert link, lines[at + 1]
-    keys = load_settings(env, env_file=None, read_only=True).link_keys
+    keys = LinkKeys.from_secret(str(load_settings(env, env_file=None, read_only=True).secret_key))
     assert open_link(keys, "default", link[2], time.time()) == "Zk3q8Xw1"
     assert open_link(keys, "default", link[2], time.time() + TEXT_LINK_SECONDS - 60) == "Zk3q8Xw1"  # as an MMS's

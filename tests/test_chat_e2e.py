@@ -28,7 +28,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.phones import redact_phone
-from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, load_settings
+from config.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, load_settings
 from tests.support import DISPATCHER, ROOT, LiveServer
 from tests.test_media_fetch import jpeg
 
@@ -466,7 +466,7 @@ def test_the_dev_secret_was_made_for_this_installation(service, tmp_path):
     # Another installation (a fresh data folder, first start) gets its own.
     other = load_settings({"DATABASE_URL": f"tinydb:///{tmp_path}/data/qdn.json"}, env_file=None).webhook_secret
     assert str(other) and str(other) != secret
-    for folder in ("bot", "handlers", "store", "web", "tests"):
+    for folder in ("bot", "config", "handlers", "store", "web", "tests"):
         for source in (ROOT / folder).rglob("*.py"):
             assert secret not in source.read_text(errors="replace"), source
 

@@ -22,8 +22,8 @@ from bot.tokens import new_token
 from bot.wording import appointment_at, appointment_words
 from cli import main as cli
 from cli.api_client import ApiClient, service_url
+from config.settings import API_TOKEN_FILE, load_settings
 from store import JobWrite, open_store
-from store.settings import API_TOKEN_FILE, load_settings
 from tests.support import CUSTOMER, DISPATCHER, LiveServer, base_environ, free_port
 
 CHICAGO = ZoneInfo("America/Chicago")

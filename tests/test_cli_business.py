@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from cli import main as cli
-from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE
+from config.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE
 from tests.support import LiveServer, base_environ, job_body
 from tests.test_cli import Run, one_line_error
 

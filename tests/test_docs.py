@@ -4,7 +4,7 @@
   (README and docs/) names a file that exists, and the licence is there.
 - No page points users at files they do not have (the project's internal contract).
 - `mkdocs build --strict` passes on the real docs and fails on a broken link.
-- docs/settings.md is exactly what store/setting_declarations.py generates, and no code reads a
+- docs/settings.md is exactly what config/declarations.py generates, and no code reads a
   setting (an environment variable) that table does not declare; every declared one is read.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from store.setting_declarations import (
+from config.declarations import (
     BUSINESS,
     DEPLOYMENT,
     QDN_COMMAND,
@@ -31,12 +31,12 @@ from store.setting_declarations import (
     environment,
     settings_page,
 )
-from store.settings import load_settings
+from config.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOC_PAGES = sorted((ROOT / "docs").rglob("*.md"))
-PACKAGES = ("bot", "store", "handlers", "sender", "cli", "web")
+PACKAGES = ("bot", "config", "store", "handlers", "sender", "cli", "web")
 DECLARED = {setting.name for setting in SETTINGS}
 
 # The settings the product's contract names that the code reads today (features not built yet are not declared).
@@ -171,7 +171,7 @@ def _module_constants(tree: ast.Module) -> dict[str, str]:
 
 
 ENVIRONMENT_READS = {"os.environ.get", "os.getenv", "environ.get", "os.environ.pop", "os.environ.setdefault"}
-SETTING_READERS = {"config", "declared", "environment"}  # store/settings.py's Config, and the declarations'
+SETTING_READERS = {"config", "declared", "environment"}  # config/settings.py's Config, and the declarations'
 SETTING_NAME = re.compile(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)*")
 
 
@@ -229,14 +229,14 @@ def test_no_code_reads_a_setting_it_does_not_declare() -> None:
     undeclared = []
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
-            if path == ROOT / "store" / "setting_declarations.py":  # environment() itself
+            if path == ROOT / "config" / "declarations.py":  # environment() itself
                 continue
             for line, name in setting_reads(path.read_text(encoding="utf-8")):
                 if name is None:
                     undeclared.append(f"{path.relative_to(ROOT)}:{line}: read it through environment(NAME)")
                 elif name not in DECLARED:
                     undeclared.append(f"{path.relative_to(ROOT)}:{line}: {name}")
-    assert undeclared == [], "declare these in store/setting_declarations.py"
+    assert undeclared == [], "declare these in config/declarations.py"
 
 
 def test_an_undeclared_name_is_refused_when_read() -> None:

@@ -26,10 +26,10 @@ from starlette.testclient import TestClient
 
 from bot.jobs import clean_fields
 from bot.messages import inbound_message
+from config.settings import ConfigError, load_settings
 from sender.events import EventSender, payload
 from sender.pacing import Backoff
 from store import open_store
-from store.settings import ConfigError, load_settings
 from tests.businesses import call, register_business, tenants_of
 from tests.support import API_TOKEN, CUSTOMER, base_environ, job_body
 from tests.test_sms_webhook import inbound

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from store.settings import load_settings
+from config.settings import load_settings
 from tests.support import API_TOKEN, CUSTOMER, LiveServer, base_environ
 from web.app import create_app
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "store", "handlers", "sender", "cli", "web")
+PACKAGES = ("bot", "config", "store", "handlers", "sender", "cli", "web")
 MAX_LINES = 400
 
 

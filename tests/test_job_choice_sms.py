@@ -18,7 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import handlers.sms
-from store.settings import load_settings
+from config.settings import load_settings
 from tests.store_contract.conftest import BACKENDS, URL_MAKERS
 from tests.support import API_TOKEN, CUSTOMER, DISPATCHER, base_environ, job_body
 from tests.test_sms_media import Harness, mms, replies_of, sid_of, twilio_media

@@ -23,13 +23,14 @@ from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from bot.media import MAX_BYTES, new_media_id
 from bot.messages import inbound_message
+from bot.notifications import Notifier
 from bot.templates import load_templates
+from config.settings import Settings, load_settings
 from sender.business_loops import BusinessLoops
 from sender.media_fetch import MediaFetcher
 from sender.media_rows import MAX_TRIES, Outcome, claimed, handed_back, settled
 from sender.pacing import Backoff
 from store import Message, Store, open_store
-from store.settings import Settings, load_settings
 from tests.pg import fresh_database, require_postgres
 from tests.support import CUSTOMER, base_environ
 from tests.twilio_fake import ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, FROM_NUMBER, basic_auth, twilio_environ
@@ -443,7 +444,7 @@ def test_each_business_runs_a_fetcher_beside_its_sender(tmp_path, database):
         twilio_media(router, media_url(1), jpeg())
         router.delete(url__regex=r".*").respond(204)
         loops = BusinessLoops()
-        await loops.run("default", store, settings, settings.notifier(load_templates(None)))
+        await loops.run("default", store, settings, Notifier.for_business(settings, load_templates(None)))
         try:
             row = await queue_inbound(store, [item(media_url(1))])
             async with asyncio.timeout(DEADLINE):

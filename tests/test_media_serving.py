@@ -20,9 +20,9 @@ from starlette.testclient import TestClient
 
 from bot.jobs import utc_now
 from bot.media import JPEG, PNG, TEXT_LINK_SECONDS, LinkKeys, base36, link_path, new_media_id
+from config.settings import Settings
 from handlers.tenancy import Tenant
 from store import MediaFile, Store
-from store.settings import Settings
 from tests.businesses import bearer, call, register_business, tenants_of
 from tests.support import API_TOKEN
 from tests.test_openapi import check
@@ -97,7 +97,7 @@ def picture(client: TestClient) -> tuple[str, bytes]:
 
 def link(tenant: Tenant, media_id: str, seconds: int = TEXT_LINK_SECONDS) -> str:
     """The path of a signed link to `media_id` of `tenant`'s business, as texts and pages carry them."""
-    return path_of(tenant.settings.media_url(media_id, seconds=seconds, now=time.time()))
+    return path_of(tenant.services.picture_links.url(media_id, seconds=seconds, now=time.time()))
 
 
 def keys(settings: Settings) -> LinkKeys:
@@ -131,7 +131,7 @@ def max_age(response: Any) -> int:
 def test_a_signed_link_opens_the_picture_with_every_header(public, picture):
     media_id, data = picture
     tenant = default_tenant(public)
-    url = tenant.settings.media_url(media_id, seconds=3600, now=time.time())
+    url = tenant.services.picture_links.url(media_id, seconds=3600, now=time.time())
     assert url.startswith("https://sms.example.test/m/default/")
     response = public.get(path_of(url))
     assert response.status_code == 200

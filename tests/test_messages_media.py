@@ -19,8 +19,8 @@ from starlette.testclient import TestClient
 
 from bot.jobs import utc_now
 from bot.media import new_media_id
+from config.settings import load_settings
 from store import MediaFile
-from store.settings import load_settings
 from tests.businesses import call, two_businesses
 from tests.support import API_TOKEN, base_environ, job_body
 from tests.test_openapi import check

@@ -19,9 +19,9 @@ import pytest
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
+from config.settings import load_settings
 from store import Store, open_deployment, open_store
 from store.base import FactsWanted
-from store.settings import load_settings
 from tests.pg import fresh_database, require_postgres
 from tests.round_trips import calls_now, count_calls, per_request
 from tests.store_contract.support import CUSTOMER, add_job, inbound, outbound

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from config.settings import load_settings
 from store import BusinessRecord
-from store.settings import load_settings
 from tests.businesses import bearer, business_record, call, tenants_of
 from tests.support import ADMIN_TOKEN, base_environ
 from web.app import create_app

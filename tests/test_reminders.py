@@ -21,13 +21,14 @@ import pytest
 from bot import jobs
 from bot.jobs import iso_utc
 from bot.messages import OPTED_OUT_REASON
+from bot.notifications import Notifier
 from bot.templates import builtin_templates
+from config.settings import ConfigError, Settings, load_settings
 from handlers.services import Services
 from sender.reminders import Reminders, reminders_for
 from sender.transports.console import ConsoleTransport
 from sender.worker import Sender, running
 from store import Store, open_store
-from store.settings import ConfigError, Settings, load_settings
 from tests.support import CUSTOMER, base_environ, job_body
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -58,8 +59,8 @@ class World:
         self.services = Services(settings=settings, store=store)
 
     def loop(self) -> Reminders:
-        return Reminders(self.store, self.settings.notifier(builtin_templates()), self.settings.reminder_policy,
-                         now=self.clock)  # fmt: skip
+        notifier = Notifier.for_business(self.settings, builtin_templates())
+        return Reminders(self.store, notifier, self.settings.reminder_policy, now=self.clock)
 
     async def remind_at(self, when: str) -> int:
         """Set the clock to `when` (local) and run one pass of a reminder loop."""
@@ -198,7 +199,10 @@ def test_empty_reminder_hour_turns_reminders_off(tmp_path):
     async def body(w: World) -> None:
         job = await w.book(BOOKED, APPOINTMENT)
         assert job["reminder_due_at"] is None
-        assert reminders_for(w.store, w.settings.notifier(builtin_templates()), w.settings.reminder_policy) is None
+        assert (
+            reminders_for(w.store, Notifier.for_business(w.settings, builtin_templates()), w.settings.reminder_policy)
+            is None
+        )
 
     scenario(tmp_path, body, REMINDER_HOUR="")
 

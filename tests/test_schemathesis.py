@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from store.settings import load_settings
+from config.settings import load_settings
 from tests.support import ADMIN_TOKEN, API_TOKEN, base_environ
 from web.app import create_app
 

@@ -27,6 +27,8 @@ import store as store_registry
 from bot import jobs
 from bot.errors import StoreUnavailable
 from bot.messages import OPTED_OUT_REASON
+from config import database_url
+from config.settings import ConfigError, Settings, load_settings
 from handlers.services import Services
 from sender.__main__ import send_until
 from sender.pacing import Backoff, RateLimiter
@@ -35,7 +37,6 @@ from sender.transports.console import ConsoleTransport
 from sender.transports.twilio import TwilioTransport
 from sender.worker import Sender, running
 from store import Deployment, Store, open_store
-from store.settings import ConfigError, Settings, load_settings
 from store.tinydb import TinyDBBackend
 from tests.support import API_TOKEN, CUSTOMER, LiveServer, base_environ, job_body
 from tests.twilio_fake import (
@@ -660,7 +661,7 @@ class SharedTinyDB(TinyDBBackend):
     def check_url(self, database_url: str) -> None:
         super().check_url(database_url.replace("tinydb-shared:", "tinydb:", 1))
 
-    def data_folder(self, database_url: str) -> Path:
+    def data_folder(self, database_url: str) -> Path | None:
         return super().data_folder(database_url.replace("tinydb-shared:", "tinydb:", 1))
 
     async def open(self, database_url: str) -> Store:
@@ -671,7 +672,9 @@ class SharedTinyDB(TinyDBBackend):
 
 
 def test_qdn_send_sends_what_a_web_process_without_a_sender_queued(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(store_registry._BACKENDS, "tinydb-shared", SharedTinyDB())  # for this test only
+    shared = SharedTinyDB()  # for this test only: a scheme the store opens and settings know
+    monkeypatch.setitem(store_registry._BACKENDS, "tinydb-shared", shared)
+    monkeypatch.setitem(database_url.SCHEMES, "tinydb-shared", shared)
     environ = base_environ(tmp_path, DATABASE_URL=f"tinydb-shared:///{tmp_path}/data/qdn.json", RUN_SENDER="false")
     settings = load_settings(environ, env_file=None)
 

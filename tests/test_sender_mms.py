@@ -16,15 +16,15 @@ import pytest
 import respx
 
 from bot.jobs import iso_utc
-from bot.media import TEXT_LINK_SECONDS, UNAVAILABLE, LinkKeys, open_link, replace_links
+from bot.media import TEXT_LINK_SECONDS, UNAVAILABLE, LinkKeys, PictureLinks, open_link, replace_links
 from bot.messages import inbound_message, outbound_message, with_media
+from config.settings import Settings, load_settings
 from sender.media_fetch import MediaFetcher
 from sender.mms import MAX_HOLD_SECONDS, MIN_HOLD_SECONDS, hold_seconds, with_fetched_media
 from sender.pacing import Backoff
 from sender.transports.twilio import TwilioTransport
 from sender.worker import Sender, running
 from store import Message, Store, open_store
-from store.settings import Settings, load_settings
 from tests.support import CUSTOMER, DISPATCHER
 from tests.test_media_fetch import backend, item, jpeg, media_url, twilio_media
 from tests.twilio_fake import FROM_NUMBER, STATUS_CALLBACK, FakeTwilio, twilio_environ
@@ -48,10 +48,11 @@ class World:
         self.router = router
         self.twilio = FakeTwilio(router)
         self.clock = FrozenClock()
+        self.links = PictureLinks(settings.public_base_url, settings.business_slug, str(settings.secret_key))
         router.delete(url__regex=r".*").respond(204)  # Twilio's copies, deleted once kept
 
     def link(self, media_id: str) -> str:
-        return self.settings.media_url(media_id, seconds=TEXT_LINK_SECONDS, now=self.clock().timestamp())
+        return self.links.url(media_id, seconds=TEXT_LINK_SECONDS, now=self.clock().timestamp())
 
     async def inbound(self, sender: str, items: list[dict[str, str]]) -> Message:
         row = inbound_message(kind="text", sid=MESSAGE_SID, sender=sender, to=FROM_NUMBER, body="", job_id=None,
@@ -68,7 +69,7 @@ class World:
         """Run the sender until nothing is in flight or due now."""
         sender = Sender(self.store, TwilioTransport(self.settings), rate_per_second=1000, give_up_hours=24,
                         backoff=Backoff(base=0, cap=0), settle_seconds=0, now=self.clock,
-                        media_url=self.settings.media_url)  # fmt: skip
+                        media_url=self.links.url)  # fmt: skip
         async with running(sender):
             await asyncio.wait_for(sender.wait_idle(), DEADLINE)
 

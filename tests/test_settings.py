@@ -1,9 +1,13 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import store
-from store.settings import API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, ConfigError, load_settings
+from config import database_url
+from config.settings import API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, ConfigError, load_settings
 from tests.support import base_environ
 
 TWILIO_FULL = {
@@ -79,9 +83,13 @@ def test_api_base_url_alone_does_not_count_as_twilio(tmp_path):
         ({"DATABASE_URL": "tinydb://host/qdn.json", "DATA_DIR": "secrets"}, "DATABASE_URL"),
     ],
 )
-def test_bad_settings_stop_start_up_naming_the_setting(tmp_path, overrides, named):
+def test_bad_settings_stop_start_up_naming_the_setting(tmp_path, monkeypatch, overrides, named):
+    monkeypatch.chdir(tmp_path)  # ./data, should settings get as far as making secrets
     with pytest.raises(ConfigError, match=named):
-        load(tmp_path, **overrides)
+        # A server's DATABASE_URL is checked in full by its backend, as `qdn serve` asks settings to.
+        load_settings(base_environ(tmp_path, **overrides), env_file=None, check_database_url=store.backend_for)
+    if named == "DATABASE_URL":
+        assert not (tmp_path / "data").exists()  # refused before any secret was made
 
 
 def test_dispatchers_are_normalised(tmp_path):
@@ -143,10 +151,8 @@ def test_without_data_dir_generated_secrets_sit_beside_the_tinydb_file(tmp_path)
     assert (store_file.parent / DEV_WEBHOOK_SECRET_FILE).read_text().strip() == secret
 
 
-class FolderlessBackend:
-    """A backend that keeps nothing on this machine (a database server): settings may use it unopened."""
-
-    one_process = False
+class FolderlessScheme:
+    """A DATABASE_URL scheme that keeps nothing on this machine (a database server's)."""
 
     def check_url(self, database_url: str) -> None:
         if "@" not in database_url:
@@ -155,13 +161,10 @@ class FolderlessBackend:
     def data_folder(self, database_url: str) -> Path | None:
         return None
 
-    async def open(self, database_url: str) -> store.Store:
-        raise AssertionError("settings never open the store")
-
 
 @pytest.mark.parametrize("data_dir", [None, "secrets"])
 def test_a_backend_with_no_folder_here_keeps_secrets_in_data_dir_else_dot_data(tmp_path, monkeypatch, data_dir):
-    monkeypatch.setitem(store._BACKENDS, "serverdb", FolderlessBackend())
+    monkeypatch.setitem(database_url.SCHEMES, "serverdb", FolderlessScheme())
     monkeypatch.chdir(tmp_path)
     env = base_environ(tmp_path, DATABASE_URL="serverdb://qdn@db.internal/qdn")
     if data_dir:
@@ -170,7 +173,7 @@ def test_a_backend_with_no_folder_here_keeps_secrets_in_data_dir_else_dot_data(t
     folder = Path(data_dir or "data")
     assert settings.data_folder == folder
     assert (tmp_path / folder / API_TOKEN_FILE).read_text().strip() == token
-    with pytest.raises(ConfigError, match="DATABASE_URL"):  # the backend still checks its URL
+    with pytest.raises(ConfigError, match="DATABASE_URL"):  # the scheme still checks its URL
         load(tmp_path, DATABASE_URL="serverdb://db.internal/qdn", DATA_DIR="secrets")
 
 
@@ -179,5 +182,45 @@ def test_a_backend_with_no_folder_here_keeps_secrets_in_data_dir_else_dot_data(t
 )
 def test_a_refused_database_url_never_prints_its_password(tmp_path, url):
     with pytest.raises(ConfigError) as refused:
-        load_settings({"DATABASE_URL": url, "DATA_DIR": str(tmp_path)}, env_file=None)
+        # Settings refuse a scheme they do not know; the server URL's rest is its backend's to check.
+        env = {"DATABASE_URL": url, "DATA_DIR": str(tmp_path)}
+        load_settings(env, env_file=None, check_database_url=store.backend_for)
     assert "hunter22" not in str(refused.value) and "DATABASE_URL" in str(refused.value)
+
+
+# -- who reads the settings ------------------------------------------------------------------
+
+# Runs `qdn jobs list` in this interpreter (no service listens on PORT: it fails to connect), then
+# prints which of the store's packages and drivers it loaded on the way.
+CLIENT_RUN = """
+import runpy, sys
+try:
+    runpy.run_module("web", run_name="__main__")
+except SystemExit:
+    pass
+print(sorted(name for name in sys.modules if name.split(".")[0] in ("store", "tinydb", "asyncpg")))
+"""
+
+
+def test_the_qdn_client_reads_its_settings_without_loading_the_store(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "PUBLIC_BASE_URL", "DATABASE_URL"))}
+    env |= {"DATABASE_URL": f"tinydb:///{tmp_path}/data/qdn.json", "API_TOKEN": "a" * 32, "PORT": "9"}
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT_RUN, "jobs", "list"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert "qdn:" in done.stderr  # it got as far as asking the service (settings read, API token found)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "send", "migrate"])
+def test_a_malformed_server_url_stops_each_process_command_with_one_line(tmp_path, command):
+    # Settings check DATABASE_URL's scheme (config/database_url.py); a server URL's host, port and
+    # database are its backend's to check, which these commands pick first.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "PUBLIC_BASE_URL", "DATABASE_URL"))}
+    env |= {"DATABASE_URL": "postgresql://qdn:hunter22@db.internal:port/qdn", "API_TOKEN": "a" * 32, "PORT": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "web", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("qdn: DATABASE_URL") and "hunter22" not in line

@@ -29,7 +29,7 @@ from bot.conversation import DISPATCHER as ROLE
 from bot.conversation import Invalid, ReplyTo, parse
 from bot.media import TEXT_LINK_SECONDS, LinkKeys, open_link
 from bot.segments import count_segments
-from store.settings import Settings, load_settings
+from config.settings import Settings, load_settings
 from tests.support import API_TOKEN, CUSTOMER, DISPATCHER, base_environ, job_body
 from tests.twilio_fake import twilio_environ
 from web.app import create_app

@@ -32,7 +32,7 @@ from bot.conversation import guards
 from bot.jobs import iso_utc
 from bot.redaction import redact
 from bot.segments import count_segments
-from store.settings import Settings, load_settings
+from config.settings import Settings, load_settings
 from tests.support import API_TOKEN, CUSTOMER, DISPATCHER, base_environ, job_body
 from tests.twilio_fake import drain
 from web.app import create_app

@@ -18,7 +18,7 @@ import respx
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from store.settings import ConfigError, load_settings
+from config.settings import ConfigError, load_settings
 from tests.support import API_TOKEN, CUSTOMER, base_environ
 from tests.twilio_fake import (
     API_SECRET,

@@ -11,7 +11,7 @@ import pytest
 import respx
 from starlette.testclient import TestClient
 
-from store.settings import load_settings
+from config.settings import load_settings
 from tests.support import API_TOKEN, CUSTOMER, job_body
 from tests.test_sms_webhook import ODD_NUMBERS
 from tests.twilio_fake import (

@@ -45,10 +45,10 @@ from starlette.testclient import TestClient
 
 from bot.jobs import new_job, utc_now
 from bot.media import new_media_id
+from config.secret_box import SecretBox
+from config.settings import SECRET_KEY_FILE, load_settings
 from store import Deployment, JobWrite, MediaFile, Message, Store, open_deployment
 from store.copy import read_rows
-from store.secret_box import SecretBox
-from store.settings import SECRET_KEY_FILE, load_settings
 from tests.businesses import (
     ACME,
     ACME_PAYLOAD,

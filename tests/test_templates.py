@@ -14,7 +14,7 @@ from bot.jobs import STATUSES
 from bot.notifications import Business, notification_text
 from bot.segments import count_segments
 from bot.templates import BUILTIN_FILE, PLACEHOLDERS, TEXTS, TemplateError, builtin_templates, load_templates
-from store.settings import ConfigError, load_settings
+from config.settings import ConfigError, load_settings
 from tests.support import base_environ
 from web.app import create_app
 

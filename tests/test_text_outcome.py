@@ -13,7 +13,7 @@ from bot.jobs import utc_now
 from bot.messages import opted_out
 from cli import main as cli
 from cli.api_client import ApiClient
-from store.settings import load_settings
+from config.settings import load_settings
 from tests.support import API_TOKEN, CUSTOMER, job_body
 from web.app import create_app
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from config.settings import Settings
 from handlers.ratelimit import MissLimiter
 from handlers.services import Services
-from store.settings import Settings
 from tests.support import API_TOKEN, CUSTOMER, DISPATCHER, job_body
 from web.app import create_app
 

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from config.secret_box import SecretBox
 from handlers.track import POLL_SECONDS
 from store import open_deployment
-from store.secret_box import SecretBox
 from tests.businesses import bearer, business_record
 from tests.support import ROOT, LiveServer, base_environ, job_body
 

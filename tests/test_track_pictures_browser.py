@@ -21,9 +21,9 @@ import pytest
 
 from bot.jobs import clean_fields, utc_now
 from bot.media import PNG, new_media_id
+from config.settings import load_settings
 from handlers.services import Services
 from store import MediaFile, Store, open_deployment
-from store.settings import load_settings
 from tests.support import CUSTOMER, DISPATCHER, LiveServer, base_environ, job_body
 from tests.test_media_serving import png
 from tests.test_track_browser import FOLLOW_MS, PHONE, Tab, assert_readable_contrast, browser, tabs

@@ -12,10 +12,10 @@ import pytest
 import respx
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 
+from config.settings import load_settings
 from sender.transports import SendFailed, make_transport
 from sender.transports.console import ConsoleTransport
 from sender.transports.twilio import DEFAULT_TIMEOUT, HttpxTwilioClient, TwilioTransport, classify
-from store.settings import load_settings
 from tests.support import CUSTOMER
 from tests.twilio_fake import (
     ACCEPTED_THEN_TIMEOUT,

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
+from config.settings import ConfigError, Settings, load_settings
 from handlers import admin, business_info, health, jobs, media, messages, sms, status_callback, track
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
@@ -22,7 +23,6 @@ from handlers.tenancy import Tenant, Tenants
 from sender.business_loops import BusinessLoops
 from store import DEFAULT_BUSINESS, Deployment, backend_for, open_deployment
 from store.deployment import REGISTRY_REFRESH_SECONDS
-from store.settings import ConfigError, Settings, load_settings
 from web import openapi
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import PrivacyHeadersMiddleware
@@ -190,4 +190,4 @@ def _log_no_sender(settings: Settings) -> None:
 
 def app_from_environment() -> Starlette:
     """Factory for `uvicorn --factory web.app:app_from_environment`."""
-    return create_app(load_settings())
+    return create_app(load_settings(check_database_url=backend_for))

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from cli.api_client import CliError
 from cli.main import main as run_command
-from store.settings import (
+from config.settings import (
     ADMIN_TOKEN_FILE,
     API_TOKEN_FILE,
     DEV_WEBHOOK_SECRET_FILE,
@@ -39,13 +39,14 @@ GENERATED_SECRETS = (API_TOKEN_FILE, ADMIN_TOKEN_FILE, SECRET_KEY_FILE, DEV_WEBH
 
 
 def serve(args: argparse.Namespace) -> int:
+    from store import backend_for
     from web.app import create_app
     from web.logging import ACCESS_LOGGER, QuietSimulatorPolling, install_redaction
     from web.middleware import AccessLogMiddleware
 
     # Tokens and phone numbers never reach the access or application logs.
     install_redaction()
-    settings = load_settings()
+    settings = load_settings(check_database_url=backend_for)  # a malformed server URL: before any secret is made
     if not settings.twilio_live:
         logging.getLogger(ACCESS_LOGGER).addFilter(QuietSimulatorPolling())
     # Open the store before the server starts, so a locked or corrupt data

@@ -31,7 +31,7 @@ Job = dict[str, Any]
 
 @dataclass(frozen=True)
 class Context:
-    """Settings the wording depends on (build once from store.settings.Settings)."""
+    """Settings the wording depends on (build once from config.settings.Settings)."""
 
     business_name: str
     business_phone: str | None  # E.164; shown as (512) 555-0123

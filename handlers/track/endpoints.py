@@ -27,6 +27,7 @@ from bot.media import PAGE_LINK_SECONDS
 from bot.phones import mask_phone
 from bot.tokens import normalize_token
 from bot.wording import first_name
+from config.settings import Settings
 from handlers.ratelimit import MissLimiter
 from handlers.responses import error_response
 from handlers.services import services
@@ -34,7 +35,6 @@ from handlers.tenancy import scoped_slug, tenants, use
 from handlers.track import pictures
 from handlers.track.view import brand, page_context
 from store import Job, Message, public_message
-from store.settings import Settings
 
 log = logging.getLogger("qdn.track")
 
@@ -160,7 +160,7 @@ async def public_side(request: Request, job: Job) -> tuple[dict[str, Any], list[
     signed_from = pictures.link_time(time.time())
 
     def link(media_id: str) -> str:
-        return svc.settings.media_url(media_id, seconds=PAGE_LINK_SECONDS, now=signed_from)
+        return svc.picture_links.url(media_id, seconds=PAGE_LINK_SECONDS, now=signed_from)
 
     name = svc.settings.business_name
     view = public_view(job, name)

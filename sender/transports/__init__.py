@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from config.settings import Settings
 from sender.transports.base import Accepted, SendFailed, Transport
-from store.settings import Settings
 
 __all__ = ["Accepted", "SendFailed", "Transport", "make_transport"]
 

@@ -17,8 +17,8 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
+from config.settings import Settings
 from sender.transports.base import Accepted, SendFailed, Transport
-from store.settings import Settings
 
 log = logging.getLogger("qdn.transport")
 

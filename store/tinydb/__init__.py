@@ -5,34 +5,14 @@ See store/tinydb/store.py for the layout and why.
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlsplit
-
+from config.database_url import TinyDBUrl, tinydb_path
 from store import Deployment, Store, register_backend
 
-
-def tinydb_path(database_url: str) -> Path:
-    """The file a `tinydb:` URL names, by SQLAlchemy's slash convention.
-
-    tinydb:///data/qdn.json is relative (data/qdn.json); tinydb:////srv/qdn.json is absolute.
-    """
-    parts = urlsplit(database_url)
-    if parts.scheme != "tinydb" or parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
-        raise ValueError(
-            f"DATABASE_URL {database_url!r} is not supported; use tinydb:///relative/path.json "
-            "or tinydb:////absolute/path.json"
-        )
-    return Path(parts.path[1:])
+__all__ = ["TinyDBBackend", "tinydb_path"]
 
 
-class TinyDBBackend:
+class TinyDBBackend(TinyDBUrl):  # its URL's rules (check_url, data_folder) are the settings' own
     one_process = True  # the store lives in one process's memory, behind a lock on its folder
-
-    def check_url(self, database_url: str) -> None:
-        tinydb_path(database_url)
-
-    def data_folder(self, database_url: str) -> Path:
-        return tinydb_path(database_url).parent
 
     async def open(self, database_url: str) -> Store:
         from store.tinydb.store import TinyDBStore

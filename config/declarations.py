@@ -1,10 +1,10 @@
 """Every setting the code reads, declared once: its name, default, scope and meaning.
 
-store/settings.py reads settings only through `declared(name)`, and the qdn command its
+config/settings.py reads settings only through `declared(name)`, and the qdn command its
 own through `environment(name)` (an undeclared name is a LookupError either way); an
 unset setting takes the default declared here, so this table is what the service does.
 The settings page of the documentation (docs/settings.md) is generated from it
-(`python -m store.setting_declarations --write docs/settings.md`, run by `make docs`),
+(`python -m config.declarations --write docs/settings.md`, run by `make docs`),
 and tests/test_docs.py checks the page is current and that no code reads an environment
 variable this table does not declare.
 
@@ -271,7 +271,7 @@ def declared(name: str) -> Setting:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise LookupError(f"setting {name} is read but not declared in store/setting_declarations.py") from None
+        raise LookupError(f"setting {name} is read but not declared in config/declarations.py") from None
 
 
 def environment(name: str) -> str | None:
@@ -306,7 +306,7 @@ def settings_page() -> str:
     lines = [
         "# Settings",
         "",
-        "<!-- Generated from store/setting_declarations.py by `make docs`: edit the declarations, not this page. -->",
+        "<!-- Generated from config/declarations.py by `make docs`: edit the declarations, not this page. -->",
         "",
         "Settings are read once at start-up from the environment, then from `.env` in the folder the",
         "service runs in (the environment wins). A setting that is wrong stops start-up with one line",

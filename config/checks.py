@@ -1,6 +1,6 @@
 """Start-up checks of the Twilio settings and PUBLIC_BASE_URL, and the error every bad setting raises.
 
-store/settings.py reads the settings and calls these; `ConfigError` is imported from there too.
+config/settings.py reads the settings and calls these; `ConfigError` is imported from there too.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
 
-class ConfigError(Exception):
-    """A setting that stops start-up; the message says which and what to do."""
+class ConfigError(ValueError):
+    """A setting that stops start-up; the message says which and what to do.
+
+    A ValueError, as what the store raises for a DATABASE_URL it refuses was (store.backend_for)."""
 
 
 def check_twilio_complete(twilio: dict[str, str | None]) -> bool:

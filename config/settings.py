@@ -2,10 +2,14 @@
 
 Here: `Settings`, `load_settings` and the parsing of each setting (reminders and quiet
 hours, dashboard events, phones, the data folder). The Twilio and PUBLIC_BASE_URL checks
-and `ConfigError` live in store/settings_checks.py; the secrets the service generates in
-its data folder in store/generated_secrets.py. Every name read is declared, with its
-default, in store/setting_declarations.py (`_Settings` reads nothing else). Both are imported here, so callers import
-`ConfigError` and `read_generated_secret` from this module as before.
+and `ConfigError` live in config/checks.py; DATABASE_URL's scheme and folder in
+config/database_url.py; the secrets the service generates in its data folder in
+config/generated_secrets.py. Every name read is declared, with its default, in
+config/declarations.py (`_DeclaredConfig` reads nothing else). Callers import `ConfigError`
+and `read_generated_secret` from this module.
+
+Settings are values: what is built from them (the notifier, picture links, picture origins)
+is built where it is used (handlers/services.py, sender/business_loops.py).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -24,25 +27,20 @@ from starlette.datastructures import CommaSeparatedStrings, Secret
 
 from bot.errors import ValidationError
 from bot.events_config import check_events
-from bot.media import LinkKeys, link_path
-from bot.media_sources import fetch_origins
-from bot.notifications import Business, Notifier
 from bot.phones import normalize_phone
 from bot.redaction import redact
 from bot.reminders import QuietHours, ReminderPolicy, parse_hour
-from bot.templates import Templates
-from store import backend_for, data_folder
-from store.generated_secrets import generated_secret
-from store.generated_secrets import read_generated_secret as read_generated_secret
-from store.secret_box import SecretBox
-from store.setting_declarations import declared
-from store.settings_checks import (
-    LOOPBACK_HOSTS,
+from config.checks import (
     ConfigError,
     check_account_sid,
     check_twilio_complete,
     twilio_public_origin,
 )
+from config.database_url import data_folder, url_scheme
+from config.declarations import declared
+from config.generated_secrets import generated_secret
+from config.generated_secrets import read_generated_secret as read_generated_secret
+from config.secret_box import SecretBox
 
 T = TypeVar("T")
 
@@ -93,7 +91,7 @@ class Settings:
     events_url: str | None = None
     events_secret: Secret | None = None
     # Businesses (SPEC "Businesses"): the deployment's admin token and the key sealing stored Twilio
-    # secrets; these settings describe the business `business_slug` (store/business_settings.py makes
+    # secrets; these settings describe the business `business_slug` (config/business_settings.py makes
     # the others' from their records).
     admin_token: Secret = NO_SECRET
     secret_key: Secret = NO_SECRET
@@ -109,25 +107,6 @@ class Settings:
         """Where a dashboard opens a picture: GET /media/{id}, with its bearer token (SPEC "Pictures (MMS)")."""
         return f"{self.public_base_url}/media/{quote(media_id, safe='')}"
 
-    def picture_origins(self, url: str) -> list[str]:
-        """Origins besides Twilio's that the picture at `url` may be fetched from (bot.media_sources.fetch_origins)."""
-        return fetch_origins(
-            url, api_base_url=self.twilio_api_base_url, local_use=not self.twilio_live, loopback_hosts=LOOPBACK_HOSTS
-        )
-
-    @cached_property
-    def link_keys(self) -> LinkKeys:
-        """The keys media links are signed and opened with, derived from SECRET_KEY once (bot.media).
-
-        ValueError if SECRET_KEY is empty: then no link can be made, nor opened."""
-        return LinkKeys.from_secret(str(self.secret_key))
-
-    def media_url(self, media_id: str, *, seconds: int, now: float) -> str:
-        """A private link to one of this business's pictures, good for `seconds` after `now` (Unix time).
-
-        Signed under SECRET_KEY (bot.media): it opens this picture of this business only, until then."""
-        return self.public_base_url + link_path(self.link_keys, self.business_slug, media_id, int(now) + seconds)
-
     @property
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(self.reminder_hour, self.quiet_hours, self.timezone)
@@ -136,11 +115,6 @@ class Settings:
     def sender_address(self) -> str:
         """What outbound rows record as `from` (a number, a Messaging Service SID, or "console")."""
         return self.twilio_from_number or self.twilio_messaging_service_sid or self.business_phone or "console"
-
-    def notifier(self, templates: Templates) -> Notifier:
-        """The maker of texts about jobs, in `templates`' wording, for this business."""
-        business = Business(self.business_name, self.business_phone, self.timezone)
-        return Notifier(templates, business, self.tracking_url, self.sender_address)
 
     def describe(self, store: str) -> str:
         """What start-up loaded, in one line for the log: never a secret, never a whole phone number."""
@@ -186,7 +160,11 @@ def _positive(config: _DeclaredConfig, name: str) -> float:
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env", *, read_only: bool = False
+    environ: Mapping[str, str] | None = None,
+    env_file: str | Path | None = ".env",
+    *,
+    read_only: bool = False,
+    check_database_url: Callable[[str], object] | None = None,
 ) -> Settings:
     """Settings from `environ` (default os.environ) over `env_file`, validated.
 
@@ -194,11 +172,15 @@ def load_settings(
     the service generates are read from the data folder but never made there;
     one not made yet is an empty Secret. Raises ConfigError naming the
     setting when something is wrong.
+
+    Settings check DATABASE_URL's scheme only (config/database_url.py); a process that opens
+    the store passes the store's full check (`store.backend_for`) as `check_database_url`, so
+    a malformed server URL stops it before any secret is made.
     """
     env_path = env_file if env_file is not None and Path(env_file).is_file() else None
     config = Config(env_path, environ=os.environ if environ is None else environ)
     try:
-        return _load(_DeclaredConfig(config), make_secrets=not read_only)
+        return _load(_DeclaredConfig(config), make_secrets=not read_only, check_database_url=check_database_url)
     except ValueError as error:  # starlette's cast errors and URL errors name the setting
         raise ConfigError(str(error)) from None
 
@@ -214,33 +196,15 @@ def _optional(config: _DeclaredConfig, name: str) -> str | None:
     return config(name) or None
 
 
-def _load(config: _DeclaredConfig, make_secrets: bool) -> Settings:
+def _load(config: _DeclaredConfig, make_secrets: bool, check_database_url: Callable[[str], object] | None) -> Settings:
+    """Every setting, in the order its checks run: the first wrong one is the one start-up names."""
     host = config("HOST") or str(declared("HOST").default)  # set but empty: the default too
     port = config("PORT", cast=int)
     database_url = config("DATABASE_URL")
     folder = _data_dir(config, database_url)
-    configured_base_url = _optional(config, "PUBLIC_BASE_URL")
-
-    twilio = {
-        name: _optional(config, name)
-        for name in (
-            "TWILIO_ACCOUNT_SID",
-            "TWILIO_AUTH_TOKEN",
-            "TWILIO_API_KEY",
-            "TWILIO_API_SECRET",
-            "TWILIO_MESSAGING_SERVICE_SID",
-            "TWILIO_FROM_NUMBER",
-        )
-    }
-    twilio_live = check_twilio_complete(twilio)
-    if twilio_live:
-        check_account_sid(twilio["TWILIO_ACCOUNT_SID"] or "")
-        public_base_url = twilio_public_origin(configured_base_url)
-    else:
-        public_base_url = (configured_base_url or f"http://{host}:{port}").rstrip("/")
-    from_number = twilio["TWILIO_FROM_NUMBER"]
-    if from_number:
-        from_number = _phone_setting("TWILIO_FROM_NUMBER", from_number)
+    if check_database_url is not None:
+        check_database_url(database_url)
+    twilio = _twilio_settings(config, host, port)
 
     zone_name = config("TIMEZONE")
     try:
@@ -256,46 +220,13 @@ def _load(config: _DeclaredConfig, make_secrets: bool) -> Settings:
         raise ConfigError("CORS_ORIGINS must list origins; '*' is not allowed")
     business_phone = _optional(config, "BUSINESS_PHONE")
     templates = _optional(config, "TEMPLATES_PATH")
-
-    api_token = config("API_TOKEN", cast=Secret) or generated_secret(
-        folder, API_TOKEN_FILE, "API token (API_TOKEN)", make_secrets
-    )
-    admin_token = config("ADMIN_TOKEN", cast=Secret) or generated_secret(
-        folder, ADMIN_TOKEN_FILE, "admin token for the businesses API (ADMIN_TOKEN)", make_secrets
-    )
-    secret_key = config("SECRET_KEY", cast=Secret) or generated_secret(
-        folder, SECRET_KEY_FILE, "key for stored Twilio secrets (SECRET_KEY)", make_secrets
-    )
-    if str(secret_key):
-        try:
-            SecretBox(secret_key)
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
-    auth_token = twilio["TWILIO_AUTH_TOKEN"]
-    webhook_secret = (
-        Secret(auth_token)
-        if auth_token
-        else generated_secret(folder, DEV_WEBHOOK_SECRET_FILE, "local webhook signing secret", make_secrets)
-    )
-    api_secret = twilio["TWILIO_API_SECRET"]
     return Settings(
         database_url=database_url,
         data_folder=folder,
-        public_base_url=public_base_url,
         host=host,
         port=port,
-        api_token=api_token,
-        admin_token=admin_token,
-        secret_key=secret_key,
-        webhook_secret=webhook_secret,
-        twilio_live=twilio_live,
-        twilio_account_sid=twilio["TWILIO_ACCOUNT_SID"],
-        twilio_auth_token=Secret(auth_token) if auth_token else None,
-        twilio_api_key=twilio["TWILIO_API_KEY"],
-        twilio_api_secret=Secret(api_secret) if api_secret else None,
-        twilio_messaging_service_sid=twilio["TWILIO_MESSAGING_SERVICE_SID"],
-        twilio_from_number=from_number,
-        twilio_api_base_url=(_optional(config, "TWILIO_API_BASE_URL") or "").rstrip("/") or None,
+        **twilio,
+        **_secrets(config, folder, twilio["twilio_auth_token"], make_secrets),
         dispatcher_numbers=dispatchers,
         cors_origins=origins,
         forwarded_allow_ips=config("FORWARDED_ALLOW_IPS"),
@@ -313,6 +244,71 @@ def _load(config: _DeclaredConfig, make_secrets: bool) -> Settings:
         quiet_hours=_reminder_setting(config, "QUIET_HOURS", QuietHours.parse),
         **_events_settings(config),
     )
+
+
+_TWILIO_NAMES = (
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_API_KEY",
+    "TWILIO_API_SECRET",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_FROM_NUMBER",
+)
+
+
+def _twilio_settings(config: _DeclaredConfig, host: str, port: int) -> dict[str, Any]:
+    """The TWILIO_* settings (all or none: config/checks.py) and PUBLIC_BASE_URL, which they make strict."""
+    twilio = {name: _optional(config, name) for name in _TWILIO_NAMES}
+    configured_base_url = _optional(config, "PUBLIC_BASE_URL")
+    twilio_live = check_twilio_complete(twilio)
+    if twilio_live:
+        check_account_sid(twilio["TWILIO_ACCOUNT_SID"] or "")
+        public_base_url = twilio_public_origin(configured_base_url)
+    else:
+        public_base_url = (configured_base_url or f"http://{host}:{port}").rstrip("/")
+    from_number = twilio["TWILIO_FROM_NUMBER"]
+    auth_token = twilio["TWILIO_AUTH_TOKEN"]
+    api_secret = twilio["TWILIO_API_SECRET"]
+    return {
+        "public_base_url": public_base_url,
+        "twilio_live": twilio_live,
+        "twilio_account_sid": twilio["TWILIO_ACCOUNT_SID"],
+        "twilio_auth_token": Secret(auth_token) if auth_token else None,
+        "twilio_api_key": twilio["TWILIO_API_KEY"],
+        "twilio_api_secret": Secret(api_secret) if api_secret else None,
+        "twilio_messaging_service_sid": twilio["TWILIO_MESSAGING_SERVICE_SID"],
+        "twilio_from_number": _phone_setting("TWILIO_FROM_NUMBER", from_number) if from_number else None,
+        "twilio_api_base_url": (_optional(config, "TWILIO_API_BASE_URL") or "").rstrip("/") or None,
+    }
+
+
+def _secrets(config: _DeclaredConfig, folder: Path, auth_token: Secret | None, make: bool) -> dict[str, Any]:
+    """API_TOKEN, ADMIN_TOKEN, SECRET_KEY and the webhook secret: each set, else made (or, not `make`,
+    read) in the data folder (config/generated_secrets.py). The webhook secret is the Twilio auth token
+    when there is one."""
+    api_token = config("API_TOKEN", cast=Secret) or generated_secret(
+        folder, API_TOKEN_FILE, "API token (API_TOKEN)", make
+    )
+    admin_token = config("ADMIN_TOKEN", cast=Secret) or generated_secret(
+        folder, ADMIN_TOKEN_FILE, "admin token for the businesses API (ADMIN_TOKEN)", make
+    )
+    secret_key = config("SECRET_KEY", cast=Secret) or generated_secret(
+        folder, SECRET_KEY_FILE, "key for stored Twilio secrets (SECRET_KEY)", make
+    )
+    if str(secret_key):
+        try:
+            SecretBox(secret_key)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    webhook_secret = auth_token or generated_secret(
+        folder, DEV_WEBHOOK_SECRET_FILE, "local webhook signing secret", make
+    )
+    return {
+        "api_token": api_token,
+        "admin_token": admin_token,
+        "secret_key": secret_key,
+        "webhook_secret": webhook_secret,
+    }
 
 
 def _events_settings(config: _DeclaredConfig) -> dict[str, Any]:
@@ -346,14 +342,14 @@ def _reminder_setting(config: _DeclaredConfig, name: str, parse: Callable[[str],
 def _data_dir(config: _DeclaredConfig, database_url: str) -> Path:
     """DATA_DIR, else the folder the store keeps on this machine (TinyDB's), else ./data.
 
-    Only the registry is asked, and only for that default: any backend will do,
-    and one that keeps no folder here (a database server) gets ./data. A scheme
-    no backend serves is a ValueError naming DATABASE_URL either way.
+    Only the URL's scheme is asked (config/database_url.py), and only for that default;
+    one that keeps no folder here (a database server) gets ./data. A scheme
+    the service does not know is a ValueError naming DATABASE_URL either way.
     """
     configured = _optional(config, "DATA_DIR")
     if configured is None:
         return data_folder(database_url)
-    backend_for(database_url)
+    url_scheme(database_url)
     return Path(configured)
 
 

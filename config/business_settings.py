@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 from starlette.datastructures import Secret
 
+from bot.businesses import BusinessRecord
 from bot.reminders import QuietHours
 from bot.templates import Templates, builtin_templates, templates_from_text
-from store.deployment import BusinessRecord
-from store.secret_box import SecretBox
-from store.settings import Settings
+from config.secret_box import SecretBox
+from config.settings import Settings
 
 REMINDERS_OFF = ""  # bot/businesses.py: a business's reminder_hour that turns reminders off
 

@@ -210,6 +210,9 @@ class TinyDBStore(Store):
     async def claim_due(self, now: str, limit: int, lease_seconds: float) -> list[Message]:
         return await self._now(self.core.claim_due, now, limit, lease_seconds)
 
+    async def renew_claims(self, message_ids: Iterable[str], now: str, lease_seconds: float) -> set[str]:
+        return await self._now(self.core.renew_claims, message_ids, now, lease_seconds)
+
     async def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
         return await self._off_loop(self.core.complete, message_id, change)
 

@@ -38,7 +38,7 @@ class BusinessScope:
         # that very `claimed_until` renews or drops it (store/postgres/queue.py).
         self._held_texts: dict[int, str] = {}
         self._renewing: dict[int, str] = {}  # seq -> the end a renewal in flight is writing
-        self._held_events: set[str] = set()
+        self._held_events: dict[str, str] = {}  # event id -> its lease's end
         db.subscribe(WORK_CHANNEL, business, self._work.set)
         db.subscribe(EVENTS_CHANNEL, business, self._events.set)
         db.subscribe(MEDIA_CHANNEL, business, self._media.set)

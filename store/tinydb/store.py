@@ -316,6 +316,10 @@ class TinyDBStore(Store):
     async def complete_event(self, event_id: str, change: Callable[[Event], Event]) -> Event:
         return await self._now(outbox.complete_event, self.core, event_id, change)
 
+    async def renew_event(self, event_id: str, now: str, lease_seconds: float) -> bool:
+        until = iso_utc(datetime.fromisoformat(now) + timedelta(seconds=lease_seconds))
+        return await self._now(self.core.index.outbox.renew, event_id, now, until)
+
     async def release_event(self, event_id: str) -> None:
         await self._now(self.core.index.outbox.release, event_id)
 

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.errors import StoreError
 from bot.jobs import iso_utc
 from bot.messages import outbound_message
 from sender.transports.base import Accepted, Transport
@@ -242,3 +243,52 @@ def test_a_send_slower_than_the_lease_stays_with_its_living_sender(tmp_path, bac
 async def status_of(store: Store, message: dict[str, Any]) -> str:
     (row,) = [m for m in await store.phone_messages(message["to"]) if m["id"] == message["id"]]
     return str(row["status"])
+
+
+# -- an outcome the store refused (a full disk) --------------------------------------------------------
+
+
+class FullFor:
+    """The store, but every `complete` refused (a full disk) until `seconds` have passed."""
+
+    def __init__(self, store: Store, seconds: float) -> None:
+        self._store = store
+        self.until = time.monotonic() + seconds
+        self.refused = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def complete(self, message_id: str, change: Any) -> dict[str, Any]:
+        if time.monotonic() < self.until:
+            self.refused += 1
+            raise StoreError("the disk is full (No space left on device)")
+        return await self._store.complete(message_id, change)
+
+
+@pytest.mark.parametrize("backend", ["tinydb", "postgresql"])
+def test_an_outcome_the_store_refused_is_recorded_once_it_can_and_the_phone_s_next_text_follows(tmp_path, backend):
+    twilio = SlowTwilio(seconds=0)
+
+    async def main(url: str) -> dict[str, Any]:
+        store = await open_store(url)
+        try:
+            now = iso_utc(datetime.now().astimezone())
+            for body in ("first", "second"):
+                row = outbound_message(
+                    kind="relay", to=PHONES[0], body=body, sender="console", now=now, opted_out=False
+                )
+                await store.add_message(row)
+            full = FullFor(store, seconds=3)
+            async with running(Sender(full, twilio, rate_per_second=100, give_up_hours=24)):  # type: ignore[arg-type]
+                async with asyncio.timeout(WITHIN):
+                    while any(m["status"] == "pending" for m in await store.phone_messages(PHONES[0])):
+                        await asyncio.sleep(0.05)
+            rows = await store.phone_messages(PHONES[0])
+            return {"refused": full.refused > 0, "sent": twilio.sends, "statuses": [m["status"] for m in rows]}
+        finally:
+            await store.close()
+
+    with store_url(backend, tmp_path) as url:
+        outcome = asyncio.run(main(url))
+    assert outcome == {"refused": True, "sent": ["first", "second"], "statuses": ["queued", "queued"]}

@@ -34,6 +34,7 @@ from typing import Any
 from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from sender.attempt import Attempts
+from sender.leases import keep_renewing
 from sender.mms import MediaUrl
 from sender.pacing import Backoff, SendSlots
 from sender.transports import Transport
@@ -111,7 +112,9 @@ class Sender:
 
     async def start(self) -> None:
         self._runner = asyncio.create_task(self._run(), name="qdn-sender")
-        self._renewer = asyncio.create_task(self._keep_claims(), name="qdn-sender-claims")
+        self._renewer = asyncio.create_task(
+            keep_renewing(self._keep_claims, self.lease_seconds, "sender"), name="qdn-sender-claims"
+        )
 
     async def stop(self) -> None:
         """Stop taking work; let sends in progress finish (bounded), cancel the rest.
@@ -186,34 +189,20 @@ class Sender:
         if timeout > 0 and not self._stopping:
             await self._sleep(timeout)
 
-    async def _keep_claims(self) -> None:
-        """Renew the claims of the attempts in flight every quarter lease, for as long as this sender lives.
-
-        A renewal that fails (the store away) is tried again at the next beat: the claim is kept
-        as long as no other sender took it, and the attempt records its outcome once the store is back.
-        """
-        failing = False
-        while True:
-            await asyncio.sleep(self.lease_seconds / 4)
-            held = set(self._tasks.values())
-            if not held:
-                continue
-            try:
-                kept = await self.store.renew_claims(held, iso_utc(self.now()), self.lease_seconds)
-            except Exception as error:  # one line per outage, not one per beat
-                if not failing:
-                    log.warning("sender: claims not renewed (%s); trying again", error)
-                failing = True
-                continue
-            if failing:
-                log.info("sender: claims renewed again")
-            failing = False
+    async def _keep_claims(self) -> bool:
+        """Renew the claims of the attempts in flight (every quarter lease, sender/leases.py), for as long
+        as this sender lives: the claim is kept as long as no other sender took it, even through an
+        outage, and the attempt records its outcome once the store is back."""
+        held = set(self._tasks.values())
+        if held:
+            kept = await self.store.renew_claims(held, iso_utc(self.now()), self.lease_seconds)
             for message_id in (held - kept) & set(self._tasks.values()):
                 log.warning(
                     "message %s: its claim ran out and another sender took it; this attempt writes nothing it "
                     "should not (each write re-checks the row)",
                     message_id,
                 )
+        return True
 
     async def _sleep(self, timeout: float) -> None:
         """Until one of our attempts ends, the store says a text was queued, or `timeout` seconds pass."""

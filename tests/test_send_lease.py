@@ -21,7 +21,7 @@ import asyncio
 import os
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -38,6 +38,7 @@ from sender.worker import Sender, running
 from store import Store, open_store
 from tests import support
 from tests.pg import fresh_database, private_cluster, require_postgres
+from tests.store_contract.conftest import URL_MAKERS
 from tests.support import LiveServer, job_body
 from tests.test_postgres_e2e import SendProcess
 from tests.twilio_fake import ACCOUNT_SID, API_KEY, API_SECRET, TwilioServer, twilio_environ
@@ -198,14 +199,8 @@ class SlowTwilio(Transport):
         return []
 
 
-@contextmanager
-def store_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    if backend == "tinydb":
-        yield f"tinydb:///{tmp_path}/data/qdn.json"
-        return
-    require_postgres()
-    with fresh_database("lease_renewed") as url:
-        yield url
+def store_url(backend: str, tmp_path: Path) -> AbstractContextManager[str]:
+    return URL_MAKERS[backend]("send_lease", tmp_path)  # a fresh store of the backend, as the contract tests'
 
 
 @pytest.mark.parametrize("backend", ["tinydb", "postgresql"])

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.errors import StoreUnavailable
+from bot.errors import StoreError, StoreUnavailable
 from bot.jobs import iso_utc
 from sender.attempt import Attempts
 from sender.leases import keep_renewing
@@ -220,8 +220,11 @@ class Sender:
             await self.attempts.run(message, sending=lambda: self._sending.add(this))
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("message %s: unexpected error; will try again", message["id"])
+        except Exception as error:
+            if isinstance(error, StoreError):  # the store away or full: one line, not a traceback per text
+                log.warning("message %s: %s; will try again", message["id"], error)
+            else:
+                log.exception("message %s: unexpected error; will try again", message["id"])
             try:
                 await self.attempts.after_error(message)  # a store away: tried until it is back, the claim kept
             except Exception:  # a bug there too: the claim's lease runs out, then the text is retried

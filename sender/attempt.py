@@ -22,15 +22,21 @@ signed link (`media_url`).
 
 Every attempt ends its claim: with `store.complete` (the outcome and the end
 of the claim in one write), or `store.release` where it has nothing to write.
+An outcome the store cannot take now (the database away, a full disk) is
+written again and again until it can: the claim stays this sender's (the
+worker renews it), so the phone's next texts wait only for the store, never
+for a lease to run out, and nothing learnt from Twilio is lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.errors import StoreError
 from bot.jobs import iso_utc
 from bot.messages import OPTED_OUT_CODE, OPTED_OUT_REASON, TWILIO_STATUSES, opted_out
 from bot.phones import redact_phone
@@ -42,6 +48,8 @@ from store import Message, Store
 log = logging.getLogger("qdn.sender")
 
 MAX_LOOKUPS = 5
+# Between tries at recording an outcome the store refused: doubling from the first to the last.
+RECORD_RETRY_SECONDS = (0.5, 5.0)
 UNKNOWN_REASON = (
     "the send timed out after the request may have reached Twilio, and Twilio has no matching message; "
     "check with the customer before sending it again"
@@ -167,7 +175,7 @@ class Attempts:
                 return None
             return {**_settled(current), **changes}
 
-        return await self.store.complete(message["id"], change)
+        return await self._complete(message, change)
 
     async def _later(self, message: Message, delay: float, **changes: Any) -> Message:
         """Keep the row pending, due again after `delay` seconds (never past the give-up time)."""
@@ -180,7 +188,30 @@ class Attempts:
                 return None
             return {**current, "next_attempt_at": due_iso, **changes}
 
-        return await self.store.complete(message["id"], change)
+        return await self._complete(message, change)
+
+    async def _complete(self, message: Message, change: Callable[[Message], Message | None]) -> Message:
+        """`store.complete`, tried again while the store cannot write, until it can (see the module's doc).
+
+        Safe to repeat: a write that did land before its answer was lost is re-checked by `change`
+        (a settled row is left alone; a retry's due time is set again)."""
+        pause, longest = RECORD_RETRY_SECONDS
+        failing = False
+        while True:
+            try:
+                outcome = await self.store.complete(message["id"], change)
+            except StoreError as error:
+                if not failing:
+                    log.warning(
+                        "message %s: outcome not recorded (%s); keeping its claim, trying again", message["id"], error
+                    )
+                failing = True
+                await asyncio.sleep(pause)
+                pause = min(longest, pause * 2)
+                continue
+            if failing:
+                log.info("message %s: outcome recorded", message["id"])
+            return outcome
 
     async def _failed_send(self, message: Message, failure: SendFailed) -> Message:
         who = redact_phone(message["to"])

@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -38,6 +38,7 @@ from standardwebhooks import Webhook
 from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from config.settings import Settings
+from sender.leases import renewed
 from sender.pacing import Backoff
 from sender.wakeups import first_of
 from store import DEFAULT_BUSINESS, Event, Store, public_job, public_message
@@ -45,7 +46,9 @@ from store import DEFAULT_BUSINESS, Event, Store, public_job, public_message
 log = logging.getLogger("qdn.events")
 
 GIVE_UP_HOURS = 72.0
-LEASE_SECONDS = 60.0  # far longer than one attempt (TIMEOUT_SECONDS); only a dead deliverer's claim runs out
+# A claim's life without renewal: a dead deliverer holds the outbox this long. A live one renews its
+# claim while the attempt runs (sender/leases.py), however long the POST takes.
+LEASE_SECONDS = 20.0
 TIMEOUT_SECONDS = 10.0
 
 
@@ -142,8 +145,13 @@ class EventSender:
         event = await self.store.claim_event(iso_utc(self.now()), LEASE_SECONDS)
         if event is None:
             return False
+
+        def renew() -> Awaitable[bool]:
+            return self.store.renew_event(event["id"], iso_utc(self.now()), LEASE_SECONDS)
+
         try:
-            await self.attempt(event)
+            async with renewed(renew, LEASE_SECONDS, f"event {event['id']}"):
+                await self.attempt(event)
         except asyncio.CancelledError:  # stopped mid-attempt: the next deliverer need not wait out the lease
             with contextlib.suppress(Exception):
                 await self.store.release_event(event["id"])

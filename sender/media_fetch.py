@@ -6,7 +6,8 @@ due at once); this loop fetches them, outside Twilio's 15 s, as durable work:
 1. It claims a due row with `update_message` -- re-checking `media_due_at <= now`,
    moving it LEASE_SECONDS ahead and counting the try in `media_attempts` -- so two
    fetchers (or a restart) never work on one row at once, and a fetcher that dies
-   leaves it to the next once the lease runs out.
+   leaves it to the next once the lease runs out. While the fetch runs, the lease is
+   renewed every quarter of it (sender/leases.py), so a slow fetch stays its fetcher's.
 2. It fetches every item at once (sender/media_download.py: Twilio's hosts only, the
    business's credentials, at most MAX_BYTES, checked by the bytes) and keeps each
    picture with `save_media` (durable before the row says so).
@@ -28,6 +29,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -38,6 +40,7 @@ from bot.media import MAX_PER_TEXT
 from bot.media_sources import fetch_origins
 from config.checks import LOOPBACK_HOSTS
 from config.settings import Settings
+from sender.leases import renewed
 from sender.media_delete import TwilioMediaDeleter
 from sender.media_download import TIMEOUT_SECONDS, FetchFailed, credentials, download
 from sender.media_rows import Outcome, claimed, handed_back, settled
@@ -48,7 +51,7 @@ from store.base import MediaFile
 
 log = logging.getLogger("qdn.media")
 
-LEASE_SECONDS = 120.0  # far past one row's fetch (every picture at once, each within its deadline)
+LEASE_SECONDS = 20.0  # how long a dead fetcher holds a row; a live one renews its claim while it fetches
 POLL_SECONDS = 1.0  # a retry waits at most this long past its backoff for the fetcher to notice it
 CONCURRENCY = 4  # rows fetched at once (each up to 10 pictures): a slow one does not hold up the rest
 STOP_GRACE_SECONDS = 5.0
@@ -79,7 +82,7 @@ class MediaFetcher:
         self.concurrency = concurrency
         self.away_pause_seconds = 2.0  # after a StoreUnavailable: one warning line, then a pause
         self.stop_grace_seconds = STOP_GRACE_SECONDS  # how long a stop lets fetches in flight finish
-        self._tasks: dict[asyncio.Task[None], tuple[str, str] | None] = {}  # in flight -> (row id, lease)
+        self._tasks: dict[asyncio.Task[None], tuple[str, list[str]] | None] = {}  # in flight -> (row id, leases)
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._runner: asyncio.Task[None] | None = None
@@ -100,15 +103,17 @@ class MediaFetcher:
         row = await self.store.update_message(row["id"], claim)
         if not won or not won[-1]:
             return None
+        leases = [lease]  # the claim's marks: `media_due_at` as this fetcher wrote it, the newest last
         task = asyncio.current_task()
         if task in self._tasks:
-            self._tasks[task] = (row["id"], lease)  # a stop hands the claim back
-        outcomes = await self._fetch_items(row)
+            self._tasks[task] = (row["id"], leases)  # a stop hands the claim back
+        async with renewed(partial(self._renew, row["id"], leases), LEASE_SECONDS, f"message {row['id']} pictures"):
+            outcomes = await self._fetch_items(row)
         retry_at = iso_utc(self.now() + timedelta(seconds=self.backoff.delay(row["media_attempts"])))
         applied: list[bool] = []
 
         def record(current: Message) -> Message | None:
-            changed = settled(current, lease, outcomes, retry_at)
+            changed = settled(current, ours(current, leases), outcomes, retry_at)
             applied.append(changed is not None)
             return changed
 
@@ -120,6 +125,22 @@ class MediaFetcher:
         self._log(row["id"], after, kept)
         await asyncio.gather(*(self.deleter.delete(item["url"]) for item in kept if self.deleter.deletes(item["url"])))
         return after
+
+    async def _renew(self, row_id: str, leases: list[str]) -> bool:
+        """Move the row's claim LEASE_SECONDS ahead, if it is still ours; whether it is."""
+        until = iso_utc(self.now() + timedelta(seconds=LEASE_SECONDS))
+        leases.append(until)  # before the write: whatever it leaves in the row is recognised as ours
+        moved: list[bool] = []
+
+        def renew(current: Message) -> Message | None:
+            moved.append(current.get("media_due_at") in leases[:-1])
+            return {**current, "media_due_at": until} if moved[-1] else None
+
+        await self.store.update_message(row_id, renew)
+        if moved and moved[-1]:
+            del leases[:-1]
+            return True
+        return False
 
     async def _fetch_items(self, row: Message) -> dict[str, Outcome]:
         room = max(0, MAX_PER_TEXT - len(row.get("media") or []))  # the webhook names 10 at most; never more
@@ -238,13 +259,19 @@ class MediaFetcher:
             if woken:
                 self._wakeup.set()
 
-    async def _hand_back(self, row_id: str, lease: str) -> None:
+    async def _hand_back(self, row_id: str, leases: list[str]) -> None:
         """Make a row whose fetch was cut short due again now, so no one waits out its lease."""
         now = iso_utc(self.now())
         try:
-            await self.store.update_message(row_id, lambda current: handed_back(current, lease, now))
+            await self.store.update_message(row_id, lambda current: handed_back(current, ours(current, leases), now))
         except Exception:  # the store is going away too: the lease runs out instead
             log.warning("message %s: could not hand back its picture fetch", row_id)
+
+
+def ours(row: Message, leases: list[str]) -> str:
+    """The mark of this fetcher's claim the row carries (a renewal may have moved it), else the newest."""
+    due = row.get("media_due_at")
+    return due if due in leases else leases[-1]
 
 
 @contextlib.asynccontextmanager

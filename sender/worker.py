@@ -11,8 +11,11 @@ it together -- and ends each claim with the attempt's outcome
 (sender/attempt.py: retries with backoff, give-up, opted-out skips,
 reconciling sends that may have reached Twilio). Everything it knows is in
 the store, so a restart resumes what was pending, and any number of senders
-can share one queue: a claim is a lease, and a sender that dies mid-send
-leaves its text to be looked up, never re-sent.
+can share one queue: a claim is a short lease (LEASE_SECONDS) that this
+sender renews every quarter of it while its attempt runs -- however long a
+send or a store outage takes -- so a claim lives as long as its sender: one
+that dies (kill -9, a lost host) holds its texts at most LEASE_SECONDS, and
+the next sender looks up any it had started, never re-sending it.
 
 It sleeps until the store says a text was queued (`Store.wait_for_work`),
 one of its attempts ends, or the next text is due.
@@ -28,9 +31,10 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.errors import StoreUnavailable
+from bot.errors import StoreError, StoreUnavailable
 from bot.jobs import iso_utc
 from sender.attempt import Attempts
+from sender.leases import keep_renewing
 from sender.mms import MediaUrl
 from sender.pacing import Backoff, SendSlots
 from sender.transports import Transport
@@ -43,9 +47,11 @@ log = logging.getLogger("qdn.sender")
 # latency. More hurts: httpcore scans its whole pool on every request event, and past ~40
 # connections that scan costs more CPU than the requests (bench/bench_send.py shows the cliff).
 MAX_CONCURRENCY = 32
-# How long a claim holds a text. Far longer than one attempt takes (a rate slot, then Twilio's
-# 15 s timeout), so a text is only ever taken from a sender that died or hung.
-LEASE_SECONDS = 300.0
+# How long a claim holds a text without being renewed: how long a dead sender's texts wait for another
+# sender (SPEC: at most 30 s). The sender renews its claims every quarter lease, so a live one keeps its
+# texts however long an attempt takes; three renewals may fail (a slow or briefly away database) before
+# the lease runs out, and even then the claim is renewed again if no other sender took it meanwhile.
+LEASE_SECONDS = 20.0
 
 
 class Sender:
@@ -95,6 +101,7 @@ class Sender:
         self._idle = asyncio.Event()
         self._stopping = False
         self._runner: asyncio.Task[None] | None = None
+        self._renewer: asyncio.Task[None] | None = None
 
     @staticmethod
     def concurrency_for(rate_per_second: float) -> int:
@@ -105,6 +112,9 @@ class Sender:
 
     async def start(self) -> None:
         self._runner = asyncio.create_task(self._run(), name="qdn-sender")
+        self._renewer = asyncio.create_task(
+            keep_renewing(self._keep_claims, self.lease_seconds, "sender"), name="qdn-sender-claims"
+        )
 
     async def stop(self) -> None:
         """Stop taking work; let sends in progress finish (bounded), cancel the rest.
@@ -126,6 +136,9 @@ class Sender:
         for task in held:
             task.cancel()
         await asyncio.gather(*held, return_exceptions=True)
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
         for task, message_id in held.items():
             if task.cancelled():  # it ended without recording an outcome
                 try:
@@ -176,6 +189,21 @@ class Sender:
         if timeout > 0 and not self._stopping:
             await self._sleep(timeout)
 
+    async def _keep_claims(self) -> bool:
+        """Renew the claims of the attempts in flight (every quarter lease, sender/leases.py), for as long
+        as this sender lives: the claim is kept as long as no other sender took it, even through an
+        outage, and the attempt records its outcome once the store is back."""
+        held = set(self._tasks.values())
+        if held:
+            kept = await self.store.renew_claims(held, iso_utc(self.now()), self.lease_seconds)
+            for message_id in (held - kept) & set(self._tasks.values()):
+                log.warning(
+                    "message %s: its claim ran out and another sender took it; this attempt writes nothing it "
+                    "should not (each write re-checks the row)",
+                    message_id,
+                )
+        return True
+
     async def _sleep(self, timeout: float) -> None:
         """Until one of our attempts ends, the store says a text was queued, or `timeout` seconds pass."""
         await first_of(self._wakeup, self.store.wait_for_work(timeout), timeout)  # a store error: logged, paused
@@ -192,12 +220,15 @@ class Sender:
             await self.attempts.run(message, sending=lambda: self._sending.add(this))
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("message %s: unexpected error; will try again", message["id"])
+        except Exception as error:
+            if isinstance(error, StoreError):  # the store away or full: one line, not a traceback per text
+                log.warning("message %s: %s; will try again", message["id"], error)
+            else:
+                log.exception("message %s: unexpected error; will try again", message["id"])
             try:
-                await self.attempts.after_error(message)
-            except Exception:  # the store is failing too: the claim's lease runs out, then it is retried
-                log.warning("message %s: could not record the error; retried when its claim expires", message["id"])
+                await self.attempts.after_error(message)  # a store away: tried until it is back, the claim kept
+            except Exception:  # a bug there too: the claim's lease runs out, then the text is retried
+                log.exception("message %s: could not record the error; retried when its claim runs out", message["id"])
         finally:
             # Out of the counts before the worker is woken: woken first, it could find the slot
             # still taken and go back to sleep.

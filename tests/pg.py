@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -160,45 +161,146 @@ def _children(parent: int) -> list[int]:
     return found
 
 
-@contextmanager
-def private_cluster() -> Iterator[Cluster]:
-    """A PostgreSQL of this test's own, in a temporary folder, removed afterwards (see Cluster)."""
+@dataclass
+class _Tools:
+    """PostgreSQL's server programs, and how to run them (as `postgres` when the tests run as root)."""
+
+    bin_dir: Path
+    as_user: list[str]
+
+    def run(self, program: str, *args: str) -> None:
+        subprocess.run([*self.as_user, str(self.bin_dir / program), *args], check=True, capture_output=True, timeout=60)
+
+    def folder(self) -> Path:
+        folder = Path(tempfile.mkdtemp(prefix="qdn-pg-"))
+        if self.as_user:
+            shutil.chown(folder, "postgres")
+        return folder
+
+
+def _tools() -> _Tools:
+    """The server programs, or the test skipped with the reason."""
     initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
     if initdb is None:
         pytest.skip("initdb not found: install PostgreSQL's server package (.ci/run does)")
-    bin_dir = Path(initdb).resolve().parent
     as_user: list[str] = []
     if os.geteuid() == 0:  # the server refuses to run as root
         if shutil.which("runuser") is None:
             pytest.skip("running as root without runuser: cannot start a private PostgreSQL")
         as_user = ["runuser", "-u", "postgres", "--"]
-    folder = Path(tempfile.mkdtemp(prefix="qdn-pg-"))
+    return _Tools(Path(initdb).resolve().parent, as_user)
+
+
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    if as_user:
-        shutil.chown(folder, "postgres")
-    data = folder / "data"
+        return int(probe.getsockname()[1])
 
-    def pg(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=60)
+
+def _cluster(tools: _Tools, folder: Path, data: Path) -> Cluster:
+    """A Cluster (not started) for the data folder `data`, on a port of its own, its socket and log in `folder`."""
+    port = _free_port()
 
     def start() -> None:
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-        pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+        tools.run("pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
 
     def stop() -> None:
-        pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        tools.run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
 
-    cluster = Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres", stop, start, data)
+    return Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres", stop, start, data)
+
+
+def _remove(tools: _Tools, cluster: Cluster) -> None:
+    cluster.thaw()
+    subprocess.run([*tools.as_user, str(tools.bin_dir / "pg_ctl"), "-D", str(cluster.data), "-m", "immediate", "stop"],
+                   capture_output=True, timeout=60)  # fmt: skip
+
+
+@contextmanager
+def private_cluster(*settings: str) -> Iterator[Cluster]:
+    """A PostgreSQL of this test's own, in a temporary folder, removed afterwards (see Cluster).
+
+    `settings` are lines added to its postgresql.conf (`"synchronous_standby_names = 'standby'"`)."""
+    tools = _tools()
+    folder = tools.folder()
+    cluster = _cluster(tools, folder, folder / "data")
     try:
-        pg(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        start()
+        tools.run("initdb", "-D", str(cluster.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        if settings:
+            with open(cluster.data / "postgresql.conf", "a") as conf:
+                conf.write("".join(f"{line}\n" for line in settings))
+        cluster.start()
         try:
             yield cluster
         finally:
-            cluster.thaw()
-            subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                           capture_output=True, timeout=60)  # fmt: skip
+            _remove(tools, cluster)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+STANDBY_NAME = "qdn_standby"
+
+
+@dataclass
+class Pair:
+    """A primary and its synchronous streaming standby (tests/pg.py `standby_pair`).
+
+    `url` names both, libpq's way, so a client finds whichever is the primary; `promote()`
+    makes the standby the primary (after `primary.stop()`, as a failover does)."""
+
+    primary: Cluster
+    standby: Cluster
+    promote: Callable[[], None]
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(urlsplit(cluster.url).netloc.rpartition("@")[2] for cluster in (self.primary, self.standby))
+        return f"postgresql://postgres@{hosts}/postgres?target_session_attrs=read-write"
+
+
+def _wait_until_synchronous(url: str) -> None:
+    async def synchronous() -> bool:
+        connection = await _asyncpg().connect(url, timeout=CONNECT_TIMEOUT)
+        try:
+            state = await connection.fetchval("SELECT sync_state FROM pg_stat_replication")
+        finally:
+            await connection.close()
+        return bool(state == "sync")
+
+    for _ in range(600):
+        if asyncio.run(synchronous()):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("the standby never became synchronous")
+
+
+@contextmanager
+def standby_pair() -> Iterator[Pair]:
+    """A primary with a synchronous streaming standby (pg_basebackup -R), each a private cluster.
+
+    Every commit on the primary waits until the standby has it on disk (`synchronous_standby_names`,
+    `synchronous_commit = on`): what a client was told is committed survives losing the primary.
+    The setting is the primary's alone (ALTER SYSTEM after the base backup): a promoted standby
+    with it would wait, every commit, for a standby of its own that does not exist yet."""
+    tools = _tools()
+    with private_cluster() as primary:
+        folder = tools.folder()
+        standby = _cluster(tools, folder, folder / "data")
+        port = urlsplit(primary.url).port
+        try:
+            tools.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                      "-D", str(standby.data), "-R", "-X", "stream")  # fmt: skip
+            with open(standby.data / "postgresql.auto.conf", "a") as conf:  # named, so the primary waits for it
+                conf.write(
+                    f"primary_conninfo = 'host=127.0.0.1 port={port} user=postgres application_name={STANDBY_NAME}'\n"
+                )
+            standby.start()
+            execute(
+                primary.url, f"ALTER SYSTEM SET synchronous_standby_names = '{STANDBY_NAME}'", "SELECT pg_reload_conf()"
+            )
+            _wait_until_synchronous(primary.url)
+            yield Pair(primary, standby, lambda: tools.run("pg_ctl", "-D", str(standby.data), "-w", "promote"))
+        finally:
+            _remove(tools, standby)
+            shutil.rmtree(folder, ignore_errors=True)

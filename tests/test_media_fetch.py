@@ -26,6 +26,7 @@ from bot.messages import inbound_message
 from bot.notifications import Notifier
 from bot.templates import load_templates
 from config.settings import Settings, load_settings
+from sender import media_fetch
 from sender.business_loops import BusinessLoops
 from sender.media_fetch import MediaFetcher
 from sender.media_rows import MAX_TRIES, Outcome, claimed, handed_back, settled
@@ -416,6 +417,33 @@ def test_two_fetchers_on_one_row_fetch_it_once(tmp_path, database):
         await one.stop()
         await two.stop()
         assert sorted(result is None for result in results) == [False, True] and api.call_count == 1
+
+    scenario(body, live(tmp_path, **database))
+
+
+def test_a_fetch_slower_than_its_lease_stays_with_its_living_fetcher(tmp_path, database, monkeypatch):
+    monkeypatch.setattr(media_fetch, "LEASE_SECONDS", 1.0)  # renewed every 0.25 s; the fetch takes 3 s
+
+    async def slow_cdn(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(3.0)
+        return httpx.Response(200, content=jpeg(), headers={"Content-Type": "image/jpeg"})
+
+    async def body(store: Store, settings: Settings, router: respx.MockRouter) -> None:
+        api, cdn = twilio_media(router, media_url(1), b"")
+        cdn.side_effect = slow_cdn
+        router.delete(url__regex=r".*").respond(204)
+        row = await queue_inbound(store, [item(media_url(1))])
+        one, two = MediaFetcher(store, settings), MediaFetcher(store, settings)
+        slow = asyncio.create_task(one.fetch_row(row))
+        taken_over = []
+        while not slow.done():  # another fetcher keeps trying, past the first lease and beyond
+            await asyncio.sleep(0.3)
+            taken_over.append(await two.fetch_row(await store.get_message(row["id"])))
+        settled_row = await slow
+        await one.stop()
+        await two.stop()
+        assert [taken for taken in taken_over if taken is not None] == [] and api.call_count == 1
+        assert settled_row is not None and len(settled_row["media"]) == 1 and not settled_row["media_fetch"]
 
     scenario(body, live(tmp_path, **database))
 

@@ -267,7 +267,15 @@ def test_a_message_id_of_one_business_is_not_found_in_another(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["postgresql://qdn:s3cret@db:port/qdn", "postgresql://qdn:s3cret@db", "postgres:///qdn", "postgres://x"]
+    "bad",
+    [
+        "postgresql://qdn:s3cret@db:port/qdn",
+        "postgresql://qdn:s3cret@db",
+        "postgres:///qdn",
+        "postgres://x",
+        "postgresql://qdn:s3cret@db1:5432,db2:port/qdn",  # one host of several with a bad port
+        "postgresql://qdn:s3cret@db1:5432,db2:70000/qdn",
+    ],
 )
 def test_a_malformed_url_is_refused_naming_the_setting_and_hiding_the_password(bad: str) -> None:
     with pytest.raises(ValueError, match="DATABASE_URL") as refused:
@@ -275,8 +283,14 @@ def test_a_malformed_url_is_refused_naming_the_setting_and_hiding_the_password(b
     assert "s3cret" not in str(refused.value)
 
 
-def test_both_schemes_and_a_socket_url_are_accepted() -> None:
-    for good in ("postgresql://qdn:pw@db:5432/qdn", "postgres://qdn@db/qdn", "postgresql:///qdn?host=/run/postgresql"):
+def test_both_schemes_a_socket_url_and_several_hosts_are_accepted() -> None:
+    for good in (
+        "postgresql://qdn:pw@db:5432/qdn",
+        "postgres://qdn@db/qdn",
+        "postgresql:///qdn?host=/run/postgresql",
+        "postgresql://qdn:pw@db1:5432,db2:5433/qdn?target_session_attrs=read-write",  # a primary and its standby
+        "postgresql://qdn@db1,db2,[2001:db8::5]:5432/qdn",
+    ):
         check_postgres_url(good)
         assert backend_for(good).one_process is False
         assert backend_for(good).data_folder(good) is None

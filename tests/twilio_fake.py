@@ -29,6 +29,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -55,6 +56,7 @@ API_ORIGIN = "https://api.twilio.com"
 MESSAGES_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
 ACCEPTED_THEN_TIMEOUT = "accepted-then-timeout"
 ACCEPTED_THEN_HANG = "accepted-then-hang"  # Twilio keeps the message; its answer never comes
+HOLD_GUARD_SECONDS = 120.0  # TwilioServer.hold_sends: only a test that forgot let_go() waits this long
 
 ERRORS = {
     20429: (429, "Too Many Requests"),
@@ -361,6 +363,8 @@ class TwilioServer:
         self.media_deletes: list[Received] = []
         self._media_sids = (f"ME{n:032x}" for n in itertools.count(0xC0FFEE))
         self._lock = threading.Lock()
+        self._holding = 0  # creates still to hold open (hold_sends)
+        self._let_go = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -368,7 +372,11 @@ class TwilioServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 fields = parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True)
                 media = tuple(value for key, value in fields if key == "MediaUrl")
-                self._answer(*fake._create(self.path, self.headers.get("Authorization"), dict(fields), media))
+                status, payload = fake._create(self.path, self.headers.get("Authorization"), dict(fields), media)
+                if status == 201 and fake._held_open():
+                    fake._let_go.wait(HOLD_GUARD_SECONDS)  # kept (a lookup finds it); the answer waits
+                with suppress(OSError):  # the sender may be gone (killed while it waited)
+                    self._answer(status, payload)
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
@@ -416,6 +424,26 @@ class TwilioServer:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def hold_sends(self, count: int) -> None:
+        """Keep the next `count` texts (a lookup finds them) but hold their answers until `let_go()`:
+        sends in flight, as long as a test needs them to be (a sender killed mid-send, a slow Twilio)."""
+        with self._lock:
+            self._holding = count
+            self._let_go.clear()
+
+    def let_go(self) -> None:
+        """Answer the held sends (to whoever still listens), and hold no more."""
+        with self._lock:
+            self._holding = 0
+        self._let_go.set()
+
+    def _held_open(self) -> bool:
+        with self._lock:
+            if self._holding <= 0:
+                return False
+            self._holding -= 1
+            return True
 
     def creates(self, account_sid: str | None = None) -> list[Received]:
         """The creates received (for `account_sid` only, when given), refused ones included, oldest first."""

@@ -6,6 +6,7 @@ schema's versions, store/postgres/connection.py for the driver (asyncpg) and its
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,17 +18,36 @@ SCHEMES = ("postgresql", "postgres")
 shown = shown_url  # the URL without its password
 
 
+# One `host[:port]` of libpq's host list (`db1:5432,db2`): a name or address, or an IPv6 one in brackets.
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.%]+\]|[^\[\]:,/@]*)(?::([^,]*))?")
+
+
+def hosts_of(database_url: str) -> list[tuple[str, str | None]]:
+    """(host, port) of each server DATABASE_URL names, in libpq's order (several for a primary and its standbys)."""
+    listed = urlsplit(database_url).netloc.rpartition("@")[2]
+    found = []
+    for entry in listed.split(","):
+        match = _HOST.fullmatch(entry)
+        if match is None:
+            raise ValueError(f"{entry!r} is not host[:port]")
+        found.append((match.group(1), match.group(2)))
+    return found
+
+
 def check_postgres_url(database_url: str) -> None:
-    """ValueError naming DATABASE_URL unless it names a server (or a socket) and a database."""
+    """ValueError naming DATABASE_URL unless it names a server (or a socket, or several servers:
+    libpq's `postgresql://db1:5432,db2:5432/qdn?target_session_attrs=read-write`) and a database."""
     parts = urlsplit(database_url)
     problem = None
     try:
-        parts.port  # noqa: B018  # raises ValueError for a port that is no number
+        hosts = hosts_of(database_url)
     except ValueError:
+        hosts, problem = [], "its host list is not host:port,host:port"
+    if any(port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536) for _, port in hosts):
         problem = "its port is not a number"
     if parts.scheme not in SCHEMES:
         problem = f"its scheme is not one of {', '.join(SCHEMES)}"
-    elif not parts.hostname and "host=" not in parts.query:
+    elif problem is None and not any(host for host, _ in hosts) and "host=" not in parts.query:
         problem = "it names no host"
     elif not parts.path.strip("/"):
         problem = "it names no database"

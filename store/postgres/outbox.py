@@ -56,14 +56,35 @@ class OutboxStore(BusinessScope):
             event: Event = dict(row["doc"])
             if (row["claimed_until"] is not None and row["claimed_until"] > now) or _due(event) > now:
                 return None  # out with another deliverer, or waiting out its backoff: nothing overtakes it
+            until = seconds_after(now, lease_seconds)
             await conn.execute(
                 "UPDATE events SET claimed_until = $3 WHERE business = $1 AND seq = $2",
                 self.business,
                 row["seq"],
-                seconds_after(now, lease_seconds),
+                until,
             )
-        self._held_events.add(event["id"])
+        self._held_events[event["id"]] = until
         return event
+
+    async def renew_event(self, event_id: str, now: str, lease_seconds: float) -> bool:
+        ours = self._held_events.get(event_id)
+        if ours is None:
+            return False
+        until = seconds_after(now, lease_seconds)
+        async with self.db.connection() as conn:  # only the claim this store wrote (as texts': queue.py)
+            renewed = await conn.fetchval(
+                """UPDATE events SET claimed_until = $4 WHERE business = $1 AND event_id = $2 AND status = 'pending'
+                AND claimed_until = $3 RETURNING true""",
+                self.business,
+                event_id,
+                ours,
+                until,
+            )
+        if renewed and event_id in self._held_events:
+            self._held_events[event_id] = until
+            return True
+        self._held_events.pop(event_id, None)
+        return False
 
     async def complete_event(self, event_id: str, change: Callable[[Event], Event]) -> Event:
         async with self.db.transaction() as conn:
@@ -74,7 +95,7 @@ class OutboxStore(BusinessScope):
             )
             if row is None:
                 raise NotFound(f"No pending event {event_id}.")
-            self._held_events.discard(event_id)
+            self._held_events.pop(event_id, None)
             updated = change(dict(row["doc"]))
             await conn.execute(
                 """UPDATE events SET status = $3, next_attempt_at = $4, doc = $5, claimed_until = NULL
@@ -88,7 +109,7 @@ class OutboxStore(BusinessScope):
         return updated
 
     async def release_event(self, event_id: str) -> None:
-        self._held_events.discard(event_id)
+        self._held_events.pop(event_id, None)
         async with self.db.connection() as conn:
             await conn.execute(
                 "UPDATE events SET claimed_until = NULL WHERE business = $1 AND event_id = $2 AND status = 'pending'",

@@ -12,7 +12,7 @@ completed or released, or its lease runs out (its sender died: the text, marked 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from bot.errors import NotFound
 from bot.jobs import utc_now
@@ -71,10 +71,24 @@ _NEXT_DUE = f"""SELECT LEAST(
         AND {_turn("c.claimed_until IS NOT NULL")}
     ORDER BY {_DUE}, m.created_at, m.seq LIMIT 1))"""  # noqa: S608
 
+# Completing drops the claim only if it is still the one this store took ($13: the ends it may carry -- a
+# renewal may be committing meanwhile; NULL: this store holds none), so a sender whose lease ran out and was
+# taken over never frees the text under the sender that holds it now.
 _UPDATE = """UPDATE messages SET job_id = $3, phone = $4, recipient = $5, twilio_sid = $6, status = $7, direction = $8,
     created_at = $9, next_attempt_at = $10, doc = $11,
-    claimed_until = CASE WHEN $12 OR $7 <> 'pending' THEN NULL ELSE claimed_until END
+    claimed_until = CASE WHEN ($12 AND claimed_until = ANY($13::text[])) OR $7 <> 'pending' THEN NULL
+        ELSE claimed_until END
 WHERE business = $1 AND seq = $2"""
+_RELEASE = """UPDATE messages SET claimed_until = NULL
+WHERE business = $1 AND seq = $2 AND claimed_until = ANY($3::text[])"""
+
+# A renewal moves each claim's end to $4 where the row still carries the end this store wrote (the claim's
+# mark): a claim another sender took after the lease ran out carries that sender's end, and is left alone.
+# Renewed even past its end (the database was away a while) as long as no one took it.
+_RENEW = """UPDATE messages m SET claimed_until = $4
+FROM unnest($2::bigint[], $3::text[]) AS held(seq, until)
+WHERE m.business = $1 AND m.seq = held.seq AND m.status = 'pending' AND m.claimed_until = held.until
+RETURNING m.seq"""
 
 _REMINDERS = """FROM jobs WHERE business = $1 AND status = 'scheduled' AND reminder_due_at IS NOT NULL"""
 
@@ -97,17 +111,14 @@ class QueueStore(BusinessScope):
             if row is None:
                 raise NotFound(f"No message {message_id}.")
             current = message_of(row)
-            if release:
-                self._held_texts.discard(seq)
+            ours = self._drop_held(seq) if release else None
             updated = change(dict(current))
             if updated is None or updated == current:
-                if release:
-                    await write.conn.execute(
-                        "UPDATE messages SET claimed_until = NULL WHERE business = $1 AND seq = $2", self.business, seq
-                    )
+                if ours:
+                    await write.conn.execute(_RELEASE, self.business, seq, ours)
                 return current
             doc = message_doc({"created_at": current["created_at"], **updated, "updated_at": utc_now()})
-            await write.conn.execute(_UPDATE, self.business, seq, *message_columns(doc), doc, release)
+            await write.conn.execute(_UPDATE, self.business, seq, *message_columns(doc), doc, release, ours)
             if doc.get("twilio_sid") and doc["twilio_sid"] != current.get("twilio_sid"):
                 await write.keep_sid(doc["twilio_sid"])  # so its status callbacks find this business
             if doc.get("status") == "pending" and current.get("status") != "pending":
@@ -120,11 +131,42 @@ class QueueStore(BusinessScope):
         return await self._change_message(message_id, change, release=False)
 
     async def claim_due(self, now: str, limit: int, lease_seconds: float) -> list[Message]:
+        until = seconds_after(now, lease_seconds)
         async with self.db.connection() as conn:
-            rows = await conn.fetch(_CLAIM, self.business, now, limit, seconds_after(now, lease_seconds))
+            rows = await conn.fetch(_CLAIM, self.business, now, limit, until)
         rows = sorted(rows, key=lambda row: (row["due"], row["created_at"], row["seq"]))
-        self._held_texts.update(row["seq"] for row in rows)
+        self._held_texts.update((row["seq"], until) for row in rows)
         return [message_of(row) for row in rows]
+
+    async def renew_claims(self, message_ids: Iterable[str], now: str, lease_seconds: float) -> set[str]:
+        held = {seq: self._held_texts[seq] for seq in map(message_seq, message_ids) if seq in self._held_texts}
+        if not held:
+            return set()
+        until = seconds_after(now, lease_seconds)
+        self._renewing.update(dict.fromkeys(held, until))
+        try:
+            async with self.db.connection() as conn:
+                rows = await conn.fetch(_RENEW, self.business, list(held), list(held.values()), until)
+        finally:
+            for seq in held:
+                self._renewing.pop(seq, None)
+        renewed = {row["seq"] for row in rows}
+        for seq in held:
+            if seq not in self._held_texts:
+                continue  # completed or released while the renewal ran
+            if seq in renewed:
+                self._held_texts[seq] = until
+            else:
+                del self._held_texts[seq]  # lost: taken over, or no longer pending
+        return {str(seq) for seq in renewed if seq in self._held_texts}
+
+    def _drop_held(self, seq: int) -> list[str] | None:
+        """Forget this store's claim on a text; the ends its row may carry while it is ours (None: not held)."""
+        until = self._held_texts.pop(seq, None)
+        if until is None:
+            return None
+        renewing = self._renewing.get(seq)
+        return [until, renewing] if renewing else [until]
 
     async def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
         return await self._change_message(message_id, change, release=True)
@@ -133,14 +175,11 @@ class QueueStore(BusinessScope):
         seq = message_seq(message_id)
         if seq is None:
             return
-        self._held_texts.discard(seq)
+        ours = self._drop_held(seq)
+        if ours is None:
+            return  # not this store's claim (any more): the sender that took it over keeps it
         async with self.db.connection() as conn:
-            await conn.execute(
-                "UPDATE messages SET claimed_until = NULL "
-                "WHERE business = $1 AND seq = $2 AND claimed_until IS NOT NULL",
-                self.business,
-                seq,
-            )
+            await conn.execute(_RELEASE, self.business, seq, ours)
 
     async def next_due(self) -> str | None:
         async with self.db.connection() as conn:

@@ -32,10 +32,13 @@ class BusinessScope:
         self._work = asyncio.Event()  # set by the listener: a text was queued (Store.wait_for_work)
         self._events = asyncio.Event()  # ... an event was queued (Store.wait_for_events)
         self._media = asyncio.Event()  # ... a text with pictures to fetch was stored (Store.wait_for_media)
-        # Claims this store holds (message seqs, event ids): closing it releases them, as stopping
-        # a TinyDB store ends its leases -- what a crash leaves runs out with its lease instead.
-        self._held_texts: set[int] = set()
-        self._held_events: set[str] = set()
+        # Claims this store holds (message seq -> its lease's end, event ids): closing it releases
+        # them, as stopping a TinyDB store ends its leases -- what a crash leaves runs out with its
+        # lease instead. A text's lease end is also the claim's mark: only a claimer that wrote
+        # that very `claimed_until` renews or drops it (store/postgres/queue.py).
+        self._held_texts: dict[int, str] = {}
+        self._renewing: dict[int, str] = {}  # seq -> the end a renewal in flight is writing
+        self._held_events: dict[str, str] = {}  # event id -> its lease's end
         db.subscribe(WORK_CHANNEL, business, self._work.set)
         db.subscribe(EVENTS_CHANNEL, business, self._events.set)
         db.subscribe(MEDIA_CHANNEL, business, self._media.set)
@@ -51,17 +54,20 @@ class BusinessScope:
                 await self.db.close()
 
     async def _release_held(self) -> None:
-        texts, events = list(self._held_texts), list(self._held_events)
+        texts, events = dict(self._held_texts), list(self._held_events)
         self._held_texts.clear()
         self._held_events.clear()
         if not texts and not events:
             return
         try:
             async with self.db.connection() as conn:
-                await conn.execute(
-                    "UPDATE messages SET claimed_until = NULL WHERE business = $1 AND seq = ANY($2::bigint[])",
+                await conn.execute(  # each only while it is still ours (store/postgres/queue.py)
+                    "UPDATE messages m SET claimed_until = NULL"
+                    " FROM unnest($2::bigint[], $3::text[]) AS held(seq, until)"
+                    " WHERE m.business = $1 AND m.seq = held.seq AND m.claimed_until = held.until",
                     self.business,
-                    texts,
+                    list(texts),
+                    list(texts.values()),
                 )
                 await conn.execute(
                     "UPDATE events SET claimed_until = NULL WHERE business = $1 AND event_id = ANY($2::text[])",

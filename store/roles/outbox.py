@@ -37,6 +37,11 @@ class Outbox(ABC):
         """
 
     @abstractmethod
+    async def renew_event(self, event_id: str, now: str, lease_seconds: float) -> bool:
+        """Extend this store's claim on the event to `lease_seconds` from `now`; whether it is still held
+        (as `renew_claims`: renewed past its end while no one else claimed it)."""
+
+    @abstractmethod
     async def release_event(self, event_id: str) -> None:
         """Drop the claim on an event without changing it."""
 

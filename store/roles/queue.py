@@ -1,17 +1,18 @@
 """The send queue: claims with leases (store_contract/test_queue.py).
 
 Any number of senders drain the `pending` texts (courier's PopNextOutgoingMsg /
-MarkOutgoingMsgComplete). A claim is a lease: the text is one sender's until the lease runs
-out, so a sender that dies mid-send leaves it to the next one, which finds its
-`send_started_at` and looks it up at Twilio instead of sending it again. A backend keeps the
-claim beside the row (`claimed_until`, declared in store/records.py) or, when one process owns
-the store, in memory (TinyDB: a restart ends every lease).
+MarkOutgoingMsgComplete). A claim is a short lease its sender renews while it lives
+(`renew_claims`): a sender that dies mid-send leaves the text to the next one once the lease
+runs out, which finds its `send_started_at` and looks it up at Twilio instead of sending it
+again. A backend keeps the claim beside the row (`claimed_until`, declared in
+store/records.py) or, when one process owns the store, in memory (TinyDB: a restart ends
+every lease).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from store.records import Message
 
@@ -27,6 +28,15 @@ class SendQueue(ABC):
         claimed: at most one text per phone is out at a time, in the order queued, however
         many senders claim. A text is due at its `next_attempt_at`, else its `created_at`.
         Earliest due first (for texts never tried: the order they were queued).
+        """
+
+    @abstractmethod
+    async def renew_claims(self, message_ids: Iterable[str], now: str, lease_seconds: float) -> set[str]:
+        """Extend this store's claims on these texts to `lease_seconds` from `now`; the ids still held.
+
+        A claim is renewed while no one else has taken it, even if its lease ran out meanwhile
+        (the database was away): a text another sender claimed after the lease ran out, or
+        one no longer pending, is not renewed, and its id is left out of the answer.
         """
 
     @abstractmethod

@@ -207,6 +207,10 @@ class Documents:
             claimed.append({**self.index.queue.docs[message_id], "id": message_id})
         return claimed
 
+    def renew_claims(self, message_ids: Iterable[str], now: str, lease_seconds: float) -> set[str]:
+        until = iso_utc(datetime.fromisoformat(now) + timedelta(seconds=lease_seconds))
+        return self.index.queue.renew(list(message_ids), until)
+
     def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
         message = self.update_message(message_id, change)
         self.index.queue.release(message_id)  # only once the outcome is written: a failed write keeps the claim

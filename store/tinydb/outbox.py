@@ -135,6 +135,16 @@ class Outbox:
             raise NotFound(f"No pending event {event_id}.")
         return order[0], order[1], dict(self._pending[order])
 
+    def renew(self, event_id: str, now: str, until: str) -> bool:
+        """Extend the claim on the event to `until`; taken again if its lease ran out and no one claimed it."""
+        if self._claim is not None and self._claim[0] != event_id and self._claim[1] > now:
+            return False  # another deliverer's
+        head = self._head()
+        if head is None or self._pending[head]["id"] != event_id:
+            return False  # delivered or given up meanwhile
+        self._claim = (event_id, until)
+        return True
+
     def release(self, event_id: str) -> None:
         if self._claim is not None and self._claim[0] == event_id:
             self._claim = None

@@ -88,6 +88,24 @@ class SendQueue:
                 taken.append(message_id)
         return taken
 
+    def renew(self, message_ids: list[str], until: str) -> set[str]:
+        """Extend the claims on these texts to `until`; the ids still held.
+
+        A claim whose lease ran out is taken again if no one took it meanwhile (the text is
+        still pending and its phone's head, and no other text of the phone is out).
+        """
+        held = set()
+        for message_id in message_ids:
+            message = self.docs.get(message_id)
+            if message is None:
+                continue  # no longer pending: its outcome is recorded
+            phone = recipient(message)
+            if message_id in self.claims or (phone not in self._held and self.head(phone) == message_id):
+                self.claims[message_id] = until
+                self._held[phone] = message_id
+                held.add(message_id)
+        return held
+
     def release(self, message_id: str) -> None:
         """Drop the claim (if any): the phone's head is claimable again."""
         if self.claims.pop(message_id, None) is None:

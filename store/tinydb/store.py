@@ -215,6 +215,9 @@ class TinyDBStore(Store):
     async def claim_due(self, now: str, limit: int, lease_seconds: float) -> list[Message]:
         return await self._now(self.core.claim_due, now, limit, lease_seconds)
 
+    async def renew_claims(self, message_ids: Iterable[str], now: str, lease_seconds: float) -> set[str]:
+        return await self._now(self.core.renew_claims, message_ids, now, lease_seconds)
+
     async def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
         return await self._off_loop(self.core.complete, message_id, change)
 
@@ -317,6 +320,10 @@ class TinyDBStore(Store):
 
     async def complete_event(self, event_id: str, change: Callable[[Event], Event]) -> Event:
         return await self._now(documents.complete_event, self.core, event_id, change)
+
+    async def renew_event(self, event_id: str, now: str, lease_seconds: float) -> bool:
+        until = iso_utc(datetime.fromisoformat(now) + timedelta(seconds=lease_seconds))
+        return await self._now(self.core.index.outbox.renew, event_id, now, until)
 
     async def release_event(self, event_id: str) -> None:
         await self._now(self.core.index.outbox.release, event_id)

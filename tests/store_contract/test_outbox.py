@@ -281,3 +281,20 @@ def test_undelivered_events_outlive_a_restart_and_a_lost_claim(database_url):
     delivered = run(database_url, drain)  # a restart ends the claim; the event is still there
     assert [e["id"] for e in delivered] == [claimed]
     assert run(database_url, drain) == []
+
+
+def test_a_renewed_event_claim_holds_past_its_first_lease_until_renewals_stop(database_url):
+    start, lease = "2030-01-01T00:00:00.000Z", 20.0
+
+    async def scenario(store: Store) -> list[Any]:
+        await store.record_inbound(inbound("SM1"))
+        claimed = await store.claim_event(start, lease)
+        assert claimed is not None
+        return [
+            await store.renew_event(claimed["id"], "2030-01-01T00:00:15.000Z", lease),
+            await store.claim_event("2030-01-01T00:00:25.000Z", lease),  # its deliverer lives: still out
+            await store.next_event_due(),
+            (await store.claim_event("2030-01-01T00:00:35.000Z", lease) or {}).get("id") == claimed["id"],
+        ]
+
+    assert run(database_url, scenario, events=True) == [True, None, "2030-01-01T00:00:35.000Z", True]

@@ -209,3 +209,59 @@ def test_a_phone_with_a_long_queue_and_its_text_out_keeps_no_other_phone_waiting
     assert next_due == at(200)
     assert later == ["ben 1", "cara 1"]
     assert then == []  # Anna's next waits for her first; Ben's and Cara's are out
+
+
+# -- renewed claims: a claim lives as long as its sender -----------------------------------------
+
+
+def test_a_renewed_claim_outlives_its_first_lease_and_runs_out_only_when_renewals_stop(database_url):
+    async def scenario(store: Store) -> tuple[set[str], list[Message], str | None, list[Message]]:
+        message = await queue(store, ANNA, "slow send", 1)
+        await store.claim_due(at(10), 10, LEASE)
+        renewed = await store.renew_claims([message["id"]], at(10 + LEASE - 5), LEASE)
+        past_first_lease = await store.claim_due(at(10 + LEASE), 10, LEASE)  # its sender lives: still held
+        next_due = await store.next_due()
+        return renewed, past_first_lease, next_due, await store.claim_due(at(10 + 2 * LEASE - 5), 10, LEASE)
+
+    renewed, past_first_lease, next_due, after_renewals_stop = run(database_url, scenario)
+    assert renewed and past_first_lease == []
+    assert next_due == at(10 + 2 * LEASE - 5)  # when the renewed lease runs out
+    assert bodies(after_renewals_stop) == ["slow send"]  # its sender stopped renewing: anyone's again
+
+
+def test_a_claim_past_its_lease_that_no_one_took_is_renewed_and_a_settled_text_is_not(database_url):
+    async def scenario(store: Store) -> tuple[set[str], list[Message], set[str]]:
+        late = await queue(store, ANNA, "outcome waits for the store", 1)
+        done = await queue(store, BEN, "sent", 2)
+        await store.claim_due(at(10), 10, LEASE)
+        await store.complete(done["id"], sent)
+        # The store was away longer than the lease; nobody claimed meanwhile: the claim is still ours.
+        renewed = await store.renew_claims([late["id"], done["id"]], at(10 + LEASE + 30), LEASE)
+        return renewed, await store.claim_due(at(10 + LEASE + 31), 10, LEASE), {late["id"]}
+
+    renewed, while_renewed, expected = run(database_url, scenario)
+    assert renewed == expected and while_renewed == []
+
+
+def test_a_claim_taken_over_after_its_lease_is_not_renewed_nor_freed_by_the_sender_that_lost_it(database_url):
+    if backend_for(database_url).one_process:
+        return  # one process, one sender: no other claimer can take it over
+    dead, alive = {}, {}
+
+    async def scenario(store: Store) -> tuple[set[str], list[Message], list[Message]]:
+        message = await queue(store, ANNA, "taken over", 1)
+        await queue(store, ANNA, "next to anna", 2)
+        other = await open_store(database_url)
+        try:
+            dead["claim"] = await store.claim_due(at(10), 10, LEASE)
+            alive["claim"] = await other.claim_due(at(10 + LEASE + 1), 10, LEASE)  # the first sender hung
+            renewed = await store.renew_claims([message["id"]], at(10 + LEASE + 2), LEASE)
+            await store.release(message["id"])  # the slow sender gives up: the new holder keeps it
+            await store.complete(message["id"], lambda m: {**m, "next_attempt_at": at(10 + LEASE + 3)})
+            return renewed, await store.claim_due(at(10 + LEASE + 4), 10, LEASE), alive["claim"]
+        finally:
+            await other.close()
+
+    renewed, meanwhile, taken = run(database_url, scenario)
+    assert bodies(taken) == ["taken over"] and renewed == set()
+    assert meanwhile == []  # still the other sender's: Anna's next text waits behind it, in order

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -30,6 +31,21 @@ from web.middleware import BodyLimitMiddleware, JsonCORSMiddleware
 
 log = logging.getLogger("qdn.app")
 
+
+class JobIdConvertor(IntegerConvertor):
+    """A job id in a path: at most 19 digits, a bigint's width (web/openapi.py's JOB_ID_MAX).
+
+    A longer one names no job, so its path matches no route and gets the 404 of any unknown
+    address -- where Starlette's `int` would call int() on it, and int() refuses more than
+    4,300 digits with a ValueError (a 500). 404, not 422: a path names a resource, and no job
+    has that id, exactly as for a 19-digit id that was never made.
+    """
+
+    regex = "[0-9]{1,19}"
+
+
+register_url_convertor("job_id", JobIdConvertor())
+
 # Starlette tries routes in order: Twilio's webhooks, the hot path, come first.
 routes = [
     Route("/twilio/sms", sms.inbound_sms, methods=["POST"]),
@@ -38,11 +54,11 @@ routes = [
     Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     Route("/jobs", jobs.create_job, methods=["POST"]),
     Route("/jobs", jobs.list_jobs, methods=["GET"]),
-    Route("/jobs/{job_id:int}", jobs.get_job, methods=["GET"]),
-    Route("/jobs/{job_id:int}", jobs.edit_job, methods=["PATCH"]),
-    Route("/jobs/{job_id:int}/status", jobs.change_status, methods=["POST"]),
-    Route("/jobs/{job_id:int}/messages", messages.job_messages, methods=["GET"]),
-    Route("/jobs/{job_id:int}/messages", messages.send_to_customer, methods=["POST"]),
+    Route("/jobs/{job_id:job_id}", jobs.get_job, methods=["GET"]),
+    Route("/jobs/{job_id:job_id}", jobs.edit_job, methods=["PATCH"]),
+    Route("/jobs/{job_id:job_id}/status", jobs.change_status, methods=["POST"]),
+    Route("/jobs/{job_id:job_id}/messages", messages.job_messages, methods=["GET"]),
+    Route("/jobs/{job_id:job_id}/messages", messages.send_to_customer, methods=["POST"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
     # The deployment operator's (ADMIN_TOKEN): businesses and their dashboard tokens.
     Route("/admin/businesses", admin.create_business, methods=["POST"]),

@@ -71,11 +71,12 @@ _TOKEN_ERRORS = {
     "429": _error(429, "too many token misses from this client this minute", _RETRY_AFTER),
 }
 
+JOB_ID_MAX = 2**63 - 1  # PostgreSQL's bigint; a larger id names no job (404)
 _JOB_ID = {
     "name": "job_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 0},
+    "schema": {"type": "integer", "minimum": 0, "maximum": JOB_ID_MAX},
     "example": 1001,
 }
 _TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}

@@ -27,7 +27,7 @@ from store.settings import ConfigError, Settings, load_settings
 from web import openapi
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import PrivacyHeadersMiddleware
-from web.middleware import BodyLimitMiddleware, JsonCORSMiddleware
+from web.middleware import BODY_TIMEOUT_SECONDS, BodyLimitMiddleware, JsonCORSMiddleware
 
 log = logging.getLogger("qdn.app")
 
@@ -84,6 +84,7 @@ def create_app(
     deployment: Deployment | None = None,
     *,
     registry_refresh_seconds: float = REGISTRY_REFRESH_SECONDS,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
 ) -> Starlette:
     """An app for `settings`; each call is independent (tests make many).
 
@@ -140,7 +141,7 @@ def create_app(
             finally:
                 await deployment.close()
 
-    middleware = [Middleware(BodyLimitMiddleware), Middleware(PrivacyHeadersMiddleware)]
+    middleware = [Middleware(BodyLimitMiddleware, body_timeout=body_timeout), Middleware(PrivacyHeadersMiddleware)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -51,6 +51,7 @@ _REPLAYED = {
 # Every error the JSON API answers, by the situations that cause it.
 _ANY = {
     "405": _error(405, "another method on this path; `Allow` names the ones served"),
+    "408": _error(408, "the request body did not all arrive within 30 seconds of its headers"),
     "413": _error(413, "a body over 1 MB (checked before anything else)"),
     "503": _error(503, "the store cannot be used right now; try again after `Retry-After` seconds", _RETRY_AFTER),
 }
@@ -331,7 +332,8 @@ DESCRIPTION = """Jobs, texts and tracking for QuickDumpNow.
 Errors are JSON `{"error": {"code", "message"}}` whatever the path: `bad_request` (400: a body that
 is not JSON, or a refused CORS preflight), `unauthorized` (401), `forbidden` (403: Twilio webhooks
 with a wrong signature, or a dashboard token on the admin API), `not_found` (404),
-`method_not_allowed` (405, with `Allow`), `invalid_transition` (409: a refused job move), `conflict`
+`method_not_allowed` (405, with `Allow`), `request_timeout` (408: a body that did not arrive within
+30 seconds; the connection is closed), `invalid_transition` (409: a refused job move), `conflict`
 (409: a business's slug, number or messaging service already taken, or the settings' own business
 changed over the admin API), `payload_too_large` (413), `validation_error` (422, naming the field),
 `rate_limited` (429, with `Retry-After`), `unavailable` (503, with `Retry-After`: the store cannot be

@@ -29,10 +29,10 @@ from bot.errors import StoreUnavailable
 from bot.messages import OPTED_OUT_REASON
 from handlers.services import Services
 from sender.__main__ import send_until
+from sender.attempt import NEVER_SENT_AFTER
 from sender.pacing import Backoff, RateLimiter
 from sender.transports.base import Accepted
 from sender.transports.console import ConsoleTransport
-from sender.attempt import NEVER_SENT_AFTER
 from sender.transports.twilio import LISTING_LIMIT, TwilioTransport
 from sender.worker import Sender, running
 from store import Deployment, Store, open_store

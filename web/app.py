@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
-from handlers import admin, health, jobs, media, messages, sms, status_callback, track
+from handlers import admin, health, jobs, media, messages, resend, sms, status_callback, track
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -59,6 +59,7 @@ routes = [
     Route("/jobs/{job_id:job_id}/status", jobs.change_status, methods=["POST"]),
     Route("/jobs/{job_id:job_id}/messages", messages.job_messages, methods=["GET"]),
     Route("/jobs/{job_id:job_id}/messages", messages.send_to_customer, methods=["POST"]),
+    Route("/jobs/{job_id:job_id}/messages/{message_id}/resend", resend.resend_message, methods=["POST"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
     # The deployment operator's (ADMIN_TOKEN): businesses and their dashboard tokens.
     Route("/admin/businesses", admin.create_business, methods=["POST"]),

@@ -277,6 +277,23 @@ PATHS: dict[str, Any] = {
             },
         },
     },
+    "/jobs/{job_id}/messages/{message_id}/resend": {
+        "parameters": [
+            _JOB_ID,
+            {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}},
+        ],
+        "post": {
+            "operationId": "resendMessage",
+            "summary": "Send an `unknown` text again: a new text with `resend_of` naming it (a second call: the "
+            "first answer)",
+            "responses": {
+                "201": _json(_ref("SentMessage"), "the new queued text (`skipped` if opted out), and its `text`"),
+                **_BEARER,
+                "404": _error(404, "no such job, or no such message in its conversation"),
+                "409": _error(409, "the message is not `unknown`", code="invalid_transition"),
+            },
+        },
+    },
     "/messages": {
         "get": {
             "operationId": "listPhoneMessages",

@@ -87,7 +87,10 @@ def show_log(args: argparse.Namespace) -> int:
     dispatchers = set(settings.dispatcher_numbers)
     customers: dict[str, str] = {}
     with client:
-        if args.job is not None:
+        if args.unknown:
+            messages = client.unknown_messages()
+            title = "Texts whose outcome is unknown"
+        elif args.job is not None:
             job = client.get_job(args.job)
             messages = client.job_messages(args.job)
             customers[job["customer_phone"]] = first_name(job["customer_name"])
@@ -103,6 +106,10 @@ def show_log(args: argparse.Namespace) -> int:
 
     print(f"{title} (times in {settings.timezone.key})")
     print("\n".join(transcript.transcript(messages, settings.timezone, who)) if messages else "No texts yet.")
+    if args.unknown and messages:
+        print("\nCheck with the customer; to send one again: POST /jobs/{job}/messages/{message}/resend")
+        for m in messages:
+            print(f"  job {m['job_id']}, message {m['id']}" if m["job_id"] else f"  message {m['id']} (no job)")
     return 0
 
 
@@ -166,6 +173,11 @@ def build_parser(more_commands: Callable[[Any], None] | None = None) -> argparse
     which = log.add_mutually_exclusive_group(required=True)
     which.add_argument("--job", type=int, help="the job's conversation, dispatcher relays included")
     which.add_argument("--phone", help="every text to or from this phone")
+    which.add_argument(
+        "--unknown",
+        action="store_true",
+        help="every text whose send may or may not have reached Twilio, left for a person to check and send again",
+    )
     log.set_defaults(run=show_log)
     commands.add_parser("demo", parents=[remote], help="add realistic jobs in every state").set_defaults(run=demo)
     chat_command = commands.add_parser("chat", parents=[remote], help="be a phone texting the service")

@@ -528,6 +528,11 @@ class Store(ABC):
     async def phone_messages_page(self, phone: str, *, after: list[Any] | None = None, limit: int) -> Page:
         """A page of `phone_messages(phone)`, in its order, read without touching the rest of the history."""
 
+    @abstractmethod
+    async def messages_with_status(self, status: str) -> list[Message]:
+        """Every message of the business with `status`, oldest first: for a person's lists of the few
+        that need one (`unknown` texts, `qdn log --unknown`), not for a status every text passes through."""
+
     # -- idempotency keys ----------------------------------------------------
 
     @abstractmethod

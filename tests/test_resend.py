@@ -6,7 +6,9 @@ have taken it, and a lookup that could not settle it -- by writing that outcome 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,9 +17,14 @@ from typing import Any
 import respx
 from starlette.testclient import TestClient
 
+from bot.jobs import new_job
+from bot.messages import outbound_message
+from bot.tokens import new_token
+from cli import main as cli
 from sender.attempt import UNKNOWN_REASON
+from store import JobWrite, open_store
 from store.settings import load_settings
-from tests.support import API_TOKEN, CUSTOMER, job_body
+from tests.support import API_TOKEN, CUSTOMER, LiveServer, base_environ, job_body
 from tests.twilio_fake import FakeTwilio, drain, twilio_environ
 from web.app import create_app
 
@@ -120,3 +127,59 @@ def test_a_message_not_in_that_jobs_conversation_is_404(tmp_path):
             assert answer.json()["error"]["code"] == "not_found"
         stranger = {"Authorization": "Bearer not-the-token"}
         assert client.post(f"/jobs/{job['id']}/messages/{unknown['id']}/resend", headers=stranger).status_code == 401
+
+
+# -- listing them: GET /messages?status=unknown and `qdn log --unknown` ---------------------------
+
+
+def test_the_unknown_texts_are_listed_until_sent_again_and_the_resend_is_not(tmp_path):
+    with app_with_twilio(tmp_path) as (client, twilio):
+        job, unknown = a_job_with_an_unknown_text(client, twilio)
+        listed = client.get("/messages", params={"status": "unknown"})
+        assert listed.status_code == 200, listed.text
+        assert [m["id"] for m in listed.json()["messages"]] == [unknown["id"]]
+        assert listed.json()["next_cursor"] is None
+        resent = resend(client, job["id"], unknown["id"]).json()
+        drain(client)
+        # The unknown one stays unknown (the record); its resend is queued, not listed.
+        assert [m["id"] for m in client.get("/messages", params={"status": "unknown"}).json()["messages"]] == [
+            unknown["id"]
+        ]
+        assert resent["id"] not in str(client.get("/messages", params={"status": "unknown"}).json())
+        for bad in [{"status": "queued"}, {"status": "unknown", "phone": CUSTOMER}, {}]:
+            answer = client.get("/messages", params=bad)
+            assert answer.status_code == 422, (bad, answer.text)
+
+
+async def seed_unknown(database_url: str) -> None:
+    """A job whose booking text went out and whose later text ended unknown, as the sender leaves them."""
+    store = await open_store(database_url)
+    at = "2026-03-14T15:04:00.000Z"
+    fields = {"customer_name": "Dana Whitfield", "customer_phone": CUSTOMER, "service_type": "junk removal"}
+    booked = outbound_message(kind="notification", to=CUSTOMER, body="Booked (job 1001).", sender="+15125550123",
+                              now=at, opted_out=False, job_id=1001)  # fmt: skip
+    await store.create_job(lambda job_id: JobWrite(new_job(job_id, new_token(), fields, at), [booked]))
+    late = outbound_message(kind="relay", to=CUSTOMER, body="Running late, sorry!", sender="+15125550123",
+                            now="2026-03-14T16:00:00.000Z", opted_out=False, job_id=1001)  # fmt: skip
+    await store.add_message({**late, "status": "unknown", "error_message": UNKNOWN_REASON})
+    await store.close()
+
+
+def test_qdn_log_unknown_lists_them_with_what_to_do(tmp_path, monkeypatch, capsys):
+    env = base_environ(tmp_path)
+    asyncio.run(seed_unknown(env["DATABASE_URL"]))
+    server = LiveServer(env, tmp_path).start()
+    try:
+        for key, value in {**env, "PORT": str(server.port), "HOST": "127.0.0.1"}.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.chdir(tmp_path)
+        assert cli.main(["log", "--unknown"]) == 0
+        out = capsys.readouterr().out.splitlines()
+    finally:
+        server.stop()
+    assert out[0] == "Texts whose outcome is unknown (times in America/Chicago)"
+    assert f"11:00 → to {CUSTOMER}  [relay, unknown ({UNKNOWN_REASON})]" in out
+    assert "      Running late, sorry!" in out
+    assert "Booked (job 1001)." not in "\n".join(out)  # delivered texts are not listed
+    assert out[-2] == "Check with the customer; to send one again: POST /jobs/{job}/messages/{message}/resend"
+    assert re.fullmatch(r"  job 1001, message \S+", out[-1])

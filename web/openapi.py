@@ -297,9 +297,12 @@ PATHS: dict[str, Any] = {
     "/messages": {
         "get": {
             "operationId": "listPhoneMessages",
-            "summary": "Every text to or from one phone, oldest first (used by `qdn log` and `qdn chat`)",
+            "summary": "Every text to or from one phone, oldest first (used by `qdn log` and `qdn chat`); or, "
+            "with `status=unknown` and no phone, every text whose outcome is unknown (`qdn log --unknown`), "
+            "in one page",
             "parameters": [
-                {"name": "phone", "in": "query", "required": True, "schema": {**PHONE_INPUT, "minLength": 1}},
+                {"name": "phone", "in": "query", "required": False, "schema": {**PHONE_INPUT, "minLength": 1}},
+                {"name": "status", "in": "query", "required": False, "schema": {"enum": ["unknown"]}},
                 *_PAGING,
             ],
             "responses": {

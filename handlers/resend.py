@@ -48,7 +48,8 @@ async def resend_message(request: Request) -> JSONResponse:
     if original is None:
         raise NotFound(f"No message {message_id[:40]} in job {job_id}'s conversation.")
     if earlier := next((m for m in conversation if m.get("resend_of") == message_id), None):
-        return JSONResponse(_answer(svc, earlier)[1], status_code=201)
+        status, body = _answer(svc, earlier)  # resent before: its answer again
+        return JSONResponse(body, status_code=status)
     if original["status"] != "unknown":
         raise InvalidTransition(
             f"Message {message_id} is {original['status']}, not unknown: only a text whose outcome is unknown "

@@ -165,15 +165,7 @@ class TwilioTransport(Transport):
     async def find_sent(self, to: str, body: str, since: datetime) -> list[Accepted]:
         # Filter by To (and From when we send from one number), newest first, and
         # match the body. Not by DateSent: a message Twilio still queues has none.
-        filters: dict[str, Any] = {"to": to, "limit": LOOKUP_LIMIT, "page_size": LOOKUP_LIMIT}
-        if "from_" in self.sender:
-            filters["from_"] = self.sender["from_"]
-        try:
-            found = await self.messages.list_async(**filters)
-        except (TwilioRestException, TwilioServiceException) as error:
-            raise SendFailed("retry", f"lookup failed: {_twilio_message(error)}", code=error.code) from None
-        except (httpx.TransportError, ValueError) as error:
-            raise SendFailed("retry", f"lookup failed: {type(error).__name__}") from None
+        found = await self._texts_to(to, LOOKUP_LIMIT)
         earliest = since - LOOKUP_SLACK
         matches = [
             Accepted(m.sid, str(m.status), m.error_code, m.error_message, m.date_created)
@@ -183,15 +175,7 @@ class TwilioTransport(Transport):
         return sorted(matches, key=lambda a: a.created or since)
 
     async def texts_since(self, to: str, since: datetime) -> Listing:
-        filters: dict[str, Any] = {"to": to, "limit": LISTING_LIMIT, "page_size": LISTING_LIMIT}
-        if "from_" in self.sender:
-            filters["from_"] = self.sender["from_"]
-        try:
-            found = await self.messages.list_async(**filters)
-        except (TwilioRestException, TwilioServiceException) as error:
-            raise SendFailed("retry", f"lookup failed: {_twilio_message(error)}", code=error.code) from None
-        except (httpx.TransportError, ValueError) as error:
-            raise SendFailed("retry", f"lookup failed: {type(error).__name__}") from None
+        found = await self._texts_to(to, LISTING_LIMIT)
         earliest = since - LOOKUP_SLACK
         texts = [
             Accepted(m.sid, str(m.status), m.error_code, m.error_message, m.date_created)
@@ -199,6 +183,19 @@ class TwilioTransport(Transport):
             if m.date_created is None or m.date_created >= earliest  # no date: it counts
         ]
         return Listing(texts, complete=len(found) < LISTING_LIMIT)
+
+    async def _texts_to(self, to: str, limit: int) -> list[Any]:
+        """Twilio's list of texts to `to` (and from our number when we send from one), newest first,
+        in one page of `limit`; SendFailed("retry") when the lookup fails."""
+        filters: dict[str, Any] = {"to": to, "limit": limit, "page_size": limit}
+        if "from_" in self.sender:
+            filters["from_"] = self.sender["from_"]
+        try:
+            return list(await self.messages.list_async(**filters))
+        except (TwilioRestException, TwilioServiceException) as error:
+            raise SendFailed("retry", f"lookup failed: {_twilio_message(error)}", code=error.code) from None
+        except (httpx.TransportError, ValueError) as error:
+            raise SendFailed("retry", f"lookup failed: {type(error).__name__}") from None
 
     async def close(self) -> None:
         await self.http.close()

@@ -544,6 +544,7 @@ def test_messages_by_phone_endpoint(client):
         "error_message",
         "created_at",
         "updated_at",
+        "resend_of",
     }
     assert client.get("/messages", params={"phone": "512-555-0111"}).json() == {"messages": [], "next_cursor": None}
 

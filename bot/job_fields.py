@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import ValidationError
+from bot.iso_patterns import ANY_INSTANT, APPOINTMENT, APPOINTMENT_YEARS
 
 TEXT_LIMITS = _TEXT_LIMITS = {
     "customer_name": 100,
@@ -39,12 +40,13 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # OpenAPI schema (web/openapi_schemas.py), so the published schema is exactly what is accepted.
 # Whitespace that is not a control character (what may surround a value; it is stripped):
 SPACE = r"[^\S\x00-\x1f\x7f-\x9f]"
-# An ISO 8601 date, or a date-time with an optional zone (none means TIMEZONE).
-INSTANT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?"
-SCHEDULED_PATTERN = f"^{SPACE}*{INSTANT}{SPACE}*$"
+# An ISO 8601 date, or a date-time with an optional zone (none means TIMEZONE), on the calendar and
+# within APPOINTMENT_YEARS (bot/iso_patterns.py says why).
+SCHEDULED_PATTERN = f"^{SPACE}*{APPOINTMENT}{SPACE}*$"
 # Dollars as people write them: 350, 350.5, $1,200.00 (a JSON number is taken as well).
 MONEY_PATTERN = f"^{SPACE}*[$]?([0-9]{{1,3}}(,[0-9]{{3}})+|[0-9]+)([.][0-9]+)?{SPACE}*$"
 _SCHEDULED = re.compile(SCHEDULED_PATTERN)
+_ANY_INSTANT = re.compile(f"^{SPACE}*{ANY_INSTANT}{SPACE}*$")
 _MONEY = re.compile(MONEY_PATTERN)
 
 
@@ -138,19 +140,22 @@ def parse_scheduled_for(value: Any, tz: ZoneInfo) -> str | None:
     if not isinstance(value, str):
         raise ValidationError("scheduled_for", "must be an ISO 8601 date or date-time string")
     if not _SCHEDULED.fullmatch(value):
-        raise ValidationError("scheduled_for", f"{quoted(value)} is not an ISO 8601 date or date-time")
+        raise ValidationError("scheduled_for", _why_not_an_appointment(value))
     text = value.strip()
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        pass  # not a bare date: a date-time, or nothing
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError("scheduled_for", f"{quoted(value)} is not an ISO 8601 date or date-time") from None
+    if (day := scheduled_day(text)) is not None:
+        return day.isoformat()
+    moment = datetime.fromisoformat(text)  # the pattern takes only what parses
     if moment.tzinfo is None:  # SPEC: no zone means TIMEZONE
         moment = moment.replace(tzinfo=tz)
     return moment.isoformat()
+
+
+def _why_not_an_appointment(value: str) -> str:
+    """Why `value` is refused: a date out of the years appointments take, or not a date at all."""
+    if _ANY_INSTANT.fullmatch(value):
+        first, last = APPOINTMENT_YEARS
+        return f"{quoted(value)} is not an appointment: the year must be from {first} to {last}"
+    return f"{quoted(value)} is not an ISO 8601 date or date-time"
 
 
 def scheduled_day(scheduled_for: str | None) -> date | None:

@@ -129,6 +129,10 @@ class ApiClient:
         """Every text to or from `phone` (any format; the service checks it), oldest first."""
         return self._all("/messages", "messages", {"phone": phone})
 
+    def unknown_messages(self) -> list[dict[str, Any]]:
+        """Every text whose outcome is unknown (left for a person), oldest first."""
+        return list(self._json("GET", "/messages", params={"status": "unknown"})["messages"])
+
     def _all(self, path: str, key: str, params: dict[str, str]) -> list[dict[str, Any]]:
         """Every row of a paged list, following `next_cursor` to the end."""
         rows: list[dict[str, Any]] = []

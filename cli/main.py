@@ -135,7 +135,10 @@ def show_log(args: argparse.Namespace) -> int:
     dispatchers = set(settings.dispatcher_numbers)
     customers: dict[str, str] = {}
     with client:
-        if args.job is not None:
+        if args.unknown:
+            messages = client.unknown_messages()
+            title = "Texts whose outcome is unknown"
+        elif args.job is not None:
             job = client.get_job(args.job)
             messages = client.job_messages(args.job)
             customers[job["customer_phone"]] = first_name(job["customer_name"])
@@ -156,6 +159,10 @@ def show_log(args: argparse.Namespace) -> int:
         return 0
     print(transcript.zone_note(zone, [transcript.moment_of(message["created_at"], zone) for message in messages]))
     print("\n".join(transcript.transcript(messages, zone, who)))
+    if args.unknown:
+        print("\nCheck with the customer; to send one again: POST /jobs/{job}/messages/{message}/resend")
+        for m in messages:
+            print(f"  job {m['job_id']}, message {m['id']}" if m["job_id"] else f"  message {m['id']} (no job)")
     return 0
 
 
@@ -242,6 +249,11 @@ def build_parser(more_commands: Callable[[Any], None] | None = None) -> argparse
     which = log.add_mutually_exclusive_group(required=True)
     which.add_argument("--job", type=int, help="the job's conversation, dispatcher relays included")
     which.add_argument("--phone", help="every text to or from this phone")
+    which.add_argument(
+        "--unknown",
+        action="store_true",
+        help="every text whose send may or may not have reached Twilio, left for a person to check and send again",
+    )
     log.set_defaults(run=show_log)
     commands.add_parser("demo", parents=[remote], help="add realistic jobs in every state").set_defaults(run=demo)
     chat_command = commands.add_parser("chat", parents=[remote], help="be a phone texting the service")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from bot import job_fields, jobs
 from bot.errors import BadRequest, ValidationError
+from bot.iso_patterns import ANY_INSTANT
 from bot.phones import normalize_phone
 from handlers import paging
 from handlers.auth import require_api_token
@@ -79,20 +80,25 @@ def _check_document(data: Any) -> None:
 
 
 # An ISO 8601 date, or date-time with an optional zone (none means TIMEZONE): what `updated_since` takes.
-INSTANT_PATTERN = f"^{job_fields.INSTANT}$"
+# Any year datetime holds: a sync client may start from year 1 (.NET's default(DateTime)).
+INSTANT_PATTERN = f"^{ANY_INSTANT}$"
 _INSTANT = re.compile(INSTANT_PATTERN)
 
 
 def _instant(raw: str, field: str, tz: ZoneInfo) -> str:
-    """A date or date-time query parameter as ISO UTC (the store's spelling of times)."""
-    try:
-        if not _INSTANT.fullmatch(raw):
-            raise ValueError(raw)
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
+    """A date or date-time query parameter as ISO UTC (the store's spelling of times).
+
+    A moment so near year 1 or 9999 that its offset takes it out of datetime's range is
+    before (or after) every change: it reads as the first (or last) moment there is.
+    """
+    if not _INSTANT.fullmatch(raw):
         example = "2026-12-05T14:03:11.120Z"
-        raise ValidationError(field, f"{job_fields.quoted(raw)} is not an ISO 8601 date-time, e.g. {example}") from None
-    return jobs.iso_utc(moment if moment.tzinfo else moment.replace(tzinfo=tz))
+        raise ValidationError(field, f"{job_fields.quoted(raw)} is not an ISO 8601 date-time, e.g. {example}")
+    moment = datetime.fromisoformat(raw)  # the pattern takes only what parses
+    try:
+        return jobs.iso_utc(moment if moment.tzinfo else moment.replace(tzinfo=tz))
+    except OverflowError:
+        return jobs.iso_utc((datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC))
 
 
 def _job_id(request: Request) -> int:

@@ -1,4 +1,5 @@
-"""GET /messages?phone=P: one phone's texts across its jobs (for `qdn log` and `qdn chat`).
+"""GET /messages?phone=P: one phone's texts across its jobs (for `qdn log` and `qdn chat`);
+GET /messages?status=unknown: the texts whose outcome is unknown, left for a person (`qdn log --unknown`).
 
 Not in SPEC's table: an extension for the qdn command, documented in the
 README. Bearer-protected like the rest of the dashboard API.
@@ -15,13 +16,21 @@ from handlers import paging
 from handlers.auth import require_api_token
 from handlers.services import services
 
+# The statuses a person lists: texts that wait for someone to decide (POST .../resend sends one again).
+LISTED_STATUSES = ("unknown",)
+
 
 @require_api_token
 async def phone_messages(request: Request) -> JSONResponse:
-    """Every text to or from `phone` (any usual format), oldest first, paged; 422 for a missing or junk phone."""
+    """Every text to or from `phone` (any usual format), oldest first, paged; 422 for a missing or junk phone.
+
+    With `status=unknown` instead of a phone: every text of the business whose outcome is unknown,
+    oldest first, in one page (they are few)."""
+    if "status" in request.query_params:
+        return await _messages_with_status(request)
     raw = request.query_params.get("phone", "")
     if not raw.strip():
-        raise ValidationError("phone", "is required, e.g. /messages?phone=512-555-0199")
+        raise ValidationError("phone", "is required, e.g. /messages?phone=512-555-0199 (or status=unknown)")
     phone = normalize_phone(raw, "phone")
     kind = "phone_messages"
     after, limit = paging.cursor_of(request, kind), paging.limit_of(request)
@@ -29,3 +38,12 @@ async def phone_messages(request: Request) -> JSONResponse:
     page = await svc.store.phone_messages_page(phone, after=after, limit=limit)
     messages = [svc.message_json(message) for message in page.rows]
     return JSONResponse({"messages": messages, "next_cursor": paging.next_cursor(page, kind)})
+
+
+async def _messages_with_status(request: Request) -> JSONResponse:
+    status = request.query_params["status"]
+    if status not in LISTED_STATUSES or "phone" in request.query_params:
+        raise ValidationError("status", "must be unknown, without a phone: /messages?status=unknown")
+    svc = services(request)
+    messages = [svc.message_json(message) for message in await svc.store.messages_with_status(status)]
+    return JSONResponse({"messages": messages, "next_cursor": None})

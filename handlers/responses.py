@@ -16,6 +16,7 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     403: ("forbidden",),
     404: ("not_found",),
     405: ("method_not_allowed",),
+    408: ("request_timeout",),
     409: ("invalid_transition", "conflict"),
     413: ("payload_too_large",),
     422: ("validation_error",),

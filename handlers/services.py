@@ -146,6 +146,16 @@ class Services:
         row = await self.text_row(job["customer_phone"], body, kind=kind, job_id=job_id, media=media)
         return await self.store.add_message(row, once=once)
 
+    async def resend(self, original: Message, *, once: Once | None = None) -> dict[str, Any]:
+        """Queue `original` (an `unknown` text) again as a new text, `resend_of` naming it; the original
+        stays as it was, the record of the attempt. Its pictures go again too."""
+        row = await self.text_row(original["to"], original["body"], kind=original["kind"], job_id=original["job_id"])
+        if original.get("media"):
+            row = with_media(
+                row, [{key: item.get(key) for key in ("id", "type", "size")} for item in original["media"]]
+            )
+        return await self.store.add_message({**row, "resend_of": original["id"]}, once=once)
+
     async def text_row(
         self,
         to: str,

@@ -12,7 +12,9 @@ Outcomes of one attempt:
   accepted            -> queued/sent with its Twilio SID (callbacks take it from there)
   retry (429, 5xx, no connection) -> stays pending, next attempt after backoff with jitter
   permanent (other 4xx) -> failed with Twilio's code and message; 21610 records the opt-out
-  unsure (timeout or reset after sending) -> reconcile
+  unsure (timeout or reset after sending) -> reconcile: found at Twilio -> as Twilio has it;
+                      proven never to have reached Twilio (see NEVER_SENT_AFTER) -> sent again;
+                      neither -> unknown, for a person (POST /jobs/{id}/messages/{id}/resend)
   opted out           -> skipped with the reason
   older than SEND_GIVE_UP_HOURS -> failed (or unknown, if an attempt may have gone out)
   pictures still being fetched -> held a moment (mms.hold_seconds), not an attempt (sender/mms.py)
@@ -54,6 +56,19 @@ UNKNOWN_REASON = (
     "the send timed out after the request may have reached Twilio, and Twilio has no matching message; "
     "check with the customer before sending it again"
 )
+
+
+# "No such message at Twilio" is trusted -- and the text sent again -- only when all of these hold:
+# - at least NEVER_SENT_AFTER has passed since the attempt started: far longer than any request
+#   Twilio could still be working on (ours gave up after 15 s), so a text it created is listed;
+# - Twilio listed every text to the phone (To, and From when we send from one number; no date
+#   filter, since a queued text has no DateSent) in one page that was not full (Listing.complete);
+# - none of them was created from LOOKUP_SLACK before the attempt on, except texts whose SID this
+#   store already holds for another message (they are ours, accounted for) -- a text in that span
+#   we cannot account for, whatever its body (Twilio may rewrite a body: smart encoding), may be
+#   this one, and the text is left `unknown`.
+NEVER_SENT_AFTER = timedelta(minutes=2)
+NEVER_REACHED_TWILIO = "the send timed out, and Twilio lists no such text: it never reached Twilio; sent again"
 
 
 def _due(message: Message) -> str:
@@ -247,5 +262,27 @@ class Attempts:
             if candidate.sid and await self.store.find_message_by_sid(candidate.sid) is None:
                 log.info("message %s: found at Twilio as %s; not re-sent", message["id"], candidate.sid)
                 return await self._settle_as_twilio_has_it(message, candidate)
+        if now - started < NEVER_SENT_AFTER and self.transport.lists_texts:
+            # Too early to trust an absence (NEVER_SENT_AFTER): look again once it is not.
+            wait = (started + NEVER_SENT_AFTER - now).total_seconds()
+            return await self._later(message, wait, lookups=lookups)
+        if await self._never_reached_twilio(message, started):
+            log.warning("message %s: never reached Twilio (not listed there); sending it again", message["id"])
+            return await self._later(
+                message, 0, send_started_at=None, lookups=0, error_code=None, error_message=NEVER_REACHED_TWILIO
+            )
         log.warning("message %s: outcome unknown; left for a person", message["id"])
         return await self._settle(message, status="unknown", error_message=UNKNOWN_REASON)
+
+    async def _never_reached_twilio(self, message: Message, started: datetime) -> bool:
+        """Whether Twilio's list proves the attempt created no text (NEVER_SENT_AFTER says when it does)."""
+        try:
+            listing = await self.transport.texts_since(message["to"], started)
+        except SendFailed:
+            return False
+        if listing is None or not listing.complete:
+            return False
+        for text in listing.texts:
+            if not text.sid or await self.store.find_message_by_sid(text.sid) is None:
+                return False  # a text in the span we cannot account for: it may be this one
+        return True

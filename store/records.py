@@ -88,6 +88,8 @@ PublicMessage = TypedDict(
         # {id, type, size}; `url` is made when the message is shown (a bearer URL for dashboards,
         # a signed expiring link on the customer's page).
         "media": list[dict[str, Any]],
+        # The `unknown` text this one sends again (POST /jobs/{id}/messages/{id}/resend); None: a text of its own.
+        "resend_of": str | None,
     },
     total=False,
 )

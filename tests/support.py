@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,7 +55,8 @@ def free_port() -> int:
 class LiveServer:
     """`qdn serve` in a real subprocess, as the Procfile runs it."""
 
-    def __init__(self, environ: Mapping[str, str], cwd: Path) -> None:
+    def __init__(self, environ: Mapping[str, str], cwd: Path, args: Sequence[str] = ()) -> None:
+        self.args = list(args)  # more `qdn serve` options
         self.port = free_port()
         self.environ = {**os.environ, **environ, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.cwd = cwd
@@ -66,7 +67,11 @@ class LiveServer:
     def start(self, timeout: float = 15) -> LiveServer:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "web", "serve"], cwd=self.cwd, env=self.environ, stdout=log, stderr=log
+                [sys.executable, "-m", "web", "serve", *self.args],
+                cwd=self.cwd,
+                env=self.environ,
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

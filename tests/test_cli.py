@@ -555,7 +555,7 @@ def test_log_of_a_phone_with_no_texts(conversation, capsys):
 
 def test_log_needs_a_job_or_a_phone(qdn):
     run = qdn("log")
-    assert run.code == 2 and "one of the arguments --job --phone is required" in run.err
+    assert run.code == 2 and "one of the arguments --job --phone --unknown is required" in run.err
 
 
 # -- GET /messages?phone= (the endpoint qdn log and qdn chat read) -------------
@@ -586,6 +586,7 @@ def test_messages_by_phone_endpoint(client):
         "error_message",
         "created_at",
         "updated_at",
+        "resend_of",
     }
     assert client.get("/messages", params={"phone": "512-555-0111"}).json() == {"messages": [], "next_cursor": None}
 

@@ -15,7 +15,7 @@ from uvicorn.config import LOGGING_CONFIG
 from uvicorn.logging import AccessFormatter
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
-from tests.support import CUSTOMER, LiveServer, base_environ, job_body
+from tests.support import API_TOKEN, CUSTOMER, LiveServer, base_environ, job_body
 from web.logging import UVICORN_LOGGERS, RedactingFilter, install_redaction, redact, shown_target
 
 TOKEN = "K7M2-9XPQ-2HTR-4VWA-C3DF"
@@ -61,10 +61,46 @@ def test_redact_masks_tokens_and_phones_in_any_form(line, expected):
         ("GET /jobs?phone=%35%31%32%35%35%35%30%31%39%39", "GET /jobs?phone=•••-•••-0199"),
         ("GET /jobs?status=scheduled&from=%28512%29%20555-0199", "GET /jobs?status=scheduled&from=•••-•••-0199"),
         ("GET /jobs?note=call%20%28512%29%20555-0199%20today", "GET /jobs?note=call%20•••-•••-0199%20today"),
+        # Encoded twice (a client that encodes an already-encoded value) or three times.
+        ("GET /jobs?phone=%252B15125550199", "GET /jobs?phone=+•••••••0199"),
+        ("GET /jobs?phone=%2528512%2529%2520555-0199", "GET /jobs?phone=•••-•••-0199"),
+        ("GET /jobs?phone=%2528512%2529+555-0199&x=1", "GET /jobs?phone=•••-•••-0199&x=1"),
+        ("GET /jobs?phone=%25252B15125550199", "GET /jobs?phone=+•••••••0199"),
+        ("GET /jobs?phone=%253512%2535%2535%2535%2530%2531%2539%2539", "GET /jobs?phone=•••-•••-0199"),
+        # Deeper than any client encodes: not read, not shown.
+        ("GET /jobs?phone=%2525252525252B15125550199", "GET /jobs?phone=[encoded]"),
+        ("GET /jobs/%252B15125550199", "GET /jobs/+•••••••0199"),
     ],
 )
 def test_redact_masks_phones_in_query_values_however_encoded(line, expected):
     assert redact(line) == expected
+
+
+API_KEY = "Jf9xQ2mLk3vR8tYp1sZ4wN7bC6dE0gH5iU2oA9qW3eR"  # what secrets.token_urlsafe(32) makes
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"GET /jobs?access_token={API_KEY}", "GET /jobs?access_token=[token]"),
+        (f"GET /jobs?status=open&api_key={API_KEY}&limit=5", "GET /jobs?status=open&api_key=[secret]&limit=5"),
+        (f"GET /jobs?API_KEY={API_KEY}", "GET /jobs?API_KEY=[secret]"),
+        (f"GET /jobs?apikey={API_KEY}", "GET /jobs?apikey=[secret]"),
+        (f"GET /jobs?Access%5FToken={API_KEY}", "GET /jobs?Access%5FToken=[token]"),
+        (f"GET /jobs?access%255Ftoken={API_KEY}", "GET /jobs?access%255Ftoken=[token]"),
+        ("GET /inbox/login?phone=%2B15125550100&code=123456", "GET /inbox/login?phone=+•••••••0100&code=[secret]"),
+        ("GET /x?client_secret=s3cr3t&password=hunter2", "GET /x?client_secret=[secret]&password=[secret]"),
+        (
+            "GET /x?X-Amz-Signature=9f86d081884c7d65&X-Amz-Credential=AKIA",
+            "GET /x?X-Amz-Signature=[secret]&X-Amz-Credential=[secret]",
+        ),
+        ("GET /x?sessionid=abc&auth=Basic%20Zm9v", "GET /x?sessionid=[secret]&auth=[secret]"),
+        ("GET /track?token=", "GET /track?token=[token]"),
+    ],
+)
+def test_a_query_parameter_named_as_a_credential_never_shows_its_value(line, expected):
+    assert redact(line) == expected
+    assert redact(expected) == expected
 
 
 @pytest.mark.parametrize(
@@ -78,6 +114,8 @@ def test_redact_masks_phones_in_query_values_however_encoded(line, expected):
         "POST /jobs/1042/status",
         "GET /jobs?status=scheduled,en_route&limit=50",
         "GET /jobs/1042/messages?since=2026-11-27T18%3A32%3A40Z",
+        "GET /jobs?status=scheduled&limit=50&cursor=eyJpZCI6MTA0Mn0",
+        "POST /twilio/default/status?m=1042",
     ],
 )
 def test_redact_leaves_ordinary_lines_alone(line):
@@ -237,6 +275,11 @@ def test_a_real_server_logs_no_token_or_phone(tmp_path: Path):
             for path in visits:
                 assert api.get(path).status_code == 200, path
             assert httpx.get(f"{server.url}/track?token=ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ").status_code == 404
+            # Encoded twice, and the dashboard's own token in the query: answered however, logged masked.
+            twice = ["/jobs?phone=%252B15125550199", "/jobs?phone=%2528512%2529%2520555-0199"]
+            credentials = [f"/jobs?access_token={API_TOKEN}", f"/jobs?api_key={API_TOKEN}&status=scheduled"]
+            for path in twice + credentials:
+                assert api.get(path).status_code < 500, path
             # What `qdn log --phone "(512) 555-0199"` sends; without the token it is a 401,
             # which the console-mode access log keeps (it drops answered polls).
             assert httpx.get(f"{server.url}/messages?phone=%28512%29+555-0199").status_code == 401
@@ -249,14 +292,19 @@ def test_a_real_server_logs_no_token_or_phone(tmp_path: Path):
     assert "GET /track?token=[token] HTTP/1.1" in logged
     # One access line a request, the app's own (uvicorn's access log is off).
     access = [line for line in logged.splitlines() if " qdn.access: " in line and "/healthz" not in line]
-    assert len(access) == len(visits) + 3  # the visits, the 404, the 401 and the job's creation
+    # The visits, the 404, the 401, the job's creation, the encoded twice and the credentials.
+    assert len(access) == len(visits) + 3 + len(twice) + len(credentials)
     assert not any("uvicorn.access" in line for line in logged.splitlines())
     assert "GET /track/[token] HTTP/1.1" in logged
     assert "GET /jobs/token/[token]/messages HTTP/1.1" in logged
     assert "GET /static/track.css HTTP/1.1" in logged
     raw = token.replace("-", "")
     assert "GET /messages?phone=•••-•••-0199 HTTP/1.1" in logged
-    for secret in [token, token.lower(), raw, raw.lower(), "ZZZZ-ZZZZ", "15125550199", "5125550199", "555-0199"]:
+    assert "GET /jobs?access_token=[token] HTTP/1.1" in logged
+    assert "GET /jobs?api_key=[secret]&status=scheduled HTTP/1.1" in logged
+    assert "GET /jobs?phone=+•••••••0199 HTTP/1.1" in logged
+    hidden = [token, token.lower(), raw, raw.lower(), "ZZZZ-ZZZZ", "15125550199", "5125550199", "555-0199"]
+    for secret in [*hidden, API_TOKEN, API_TOKEN[-8:], "%2528512"]:
         assert secret not in logged, secret
     for line in logged.splitlines():
         assert "5125550199" not in _digits_and_letters(line), line

@@ -31,10 +31,11 @@ from config import database_url
 from config.settings import ConfigError, Settings, load_settings
 from handlers.services import Services
 from sender.__main__ import send_until
+from sender.attempt import NEVER_SENT_AFTER
 from sender.pacing import Backoff, RateLimiter
 from sender.transports.base import Accepted
 from sender.transports.console import ConsoleTransport
-from sender.transports.twilio import TwilioTransport
+from sender.transports.twilio import LISTING_LIMIT, TwilioTransport
 from sender.worker import Sender, running
 from store import Deployment, Store, open_store
 from store.tinydb import TinyDBBackend
@@ -52,6 +53,7 @@ from tests.twilio_fake import (
     FakeTwilio,
     basic_auth,
     drain,
+    message_json,
     twilio_environ,
 )
 from web.app import create_app
@@ -294,17 +296,74 @@ def test_a_timeout_after_twilio_accepted_the_text_is_reconciled_without_a_duplic
     assert h.twilio.lookups[0].url.params["From"] == FROM_NUMBER
 
 
-def test_a_timeout_twilio_has_no_record_of_is_left_unknown_for_a_person(tmp_path):
+def test_a_timeout_twilio_has_no_record_of_is_sent_again_once_the_send_window_has_passed(tmp_path):
     async def body(h: Harness, services: Services) -> None:
         await create_job(services)
-        h.twilio.fail_next(httpx.ReadTimeout)
+        h.twilio.fail_next(httpx.ReadTimeout)  # the request never reached Twilio
+        await h.run_until_idle()
+        (waiting,) = await h.log()
+        # Too early to trust an absence: Twilio could still be creating it.
+        assert waiting["status"] == "pending" and waiting["send_started_at"]
+        h.clock.ahead = NEVER_SENT_AFTER + timedelta(seconds=1)
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert message["status"] == "queued" and message["twilio_sid"] == h.twilio.held[0]["sid"]
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 2 and h.twilio.bodies == [h.twilio.held[0]["body"]], "sent once in all"
+    listing = h.twilio.lookups[-1].url.params
+    assert listing["To"] == CUSTOMER and listing["From"] == FROM_NUMBER and listing["PageSize"] == "1000"
+    assert "DateSent" not in str(h.twilio.lookups[-1].url)  # a queued text has none: no date filter
+
+
+def test_a_text_in_the_window_twilio_lists_but_we_cannot_account_for_leaves_it_unknown(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        h.twilio.fail_next(ACCEPTED_THEN_TIMEOUT)
+        # Twilio took it, but lists it with another body (a messaging service's smart encoding rewrites some).
+        h.twilio.rewrite = lambda text: text.replace("'", "’")
+        await h.run_until_idle()
+        h.clock.ahead = NEVER_SENT_AFTER + timedelta(seconds=1)
         await h.run_until_idle()
         (message,) = await h.log()
         assert message["status"] == "unknown"
         assert "check with the customer" in message["error_message"]
 
     h = scenario(tmp_path, body)
-    assert len(h.twilio.creates) == 1 and h.twilio.held == []
+    assert len(h.twilio.creates) == 1, "never re-sent"
+
+
+def test_a_phone_with_a_full_page_of_texts_at_twilio_proves_nothing(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        long_ago = datetime(2024, 1, 1, 10, tzinfo=UTC)
+        for n in range(LISTING_LIMIT):  # old texts, long before the attempt: a full page all the same
+            form = {"To": CUSTOMER, "From": FROM_NUMBER, "Body": f"old {n}"}
+            h.twilio.held.append(message_json(f"SM{n:032x}", form, created=long_ago))
+        await create_job(services)
+        h.twilio.fail_next(httpx.ReadTimeout)
+        await h.run_until_idle()
+        h.clock.ahead = NEVER_SENT_AFTER + timedelta(seconds=1)
+        await h.run_until_idle()
+        (message,) = await h.log()
+        assert message["status"] == "unknown"
+
+    h = scenario(tmp_path, body)
+    assert len(h.twilio.creates) == 1, "never re-sent"
+
+
+def test_the_console_cannot_prove_an_absence_so_an_interrupted_send_stays_unknown(tmp_path):
+    async def body(h: Harness, services: Services) -> None:
+        await create_job(services)
+        (message,) = await h.log()
+        started = jobs.iso_utc(h.clock() - timedelta(hours=1))
+        await h.store.update_message(message["id"], lambda m: {**m, "send_started_at": started})
+        sender = Sender(h.store, ConsoleTransport(io.StringIO()), rate_per_second=1000, give_up_hours=24,
+                        backoff=Backoff(base=0, cap=0), settle_seconds=0, now=h.clock)  # fmt: skip
+        await until_idle(sender)
+        (message,) = await h.log()
+        assert message["status"] == "unknown"
+
+    scenario(tmp_path, body)
 
 
 def test_an_earlier_identical_text_does_not_settle_a_timed_out_one(tmp_path):
@@ -316,10 +375,15 @@ def test_an_earlier_identical_text_does_not_settle_a_timed_out_one(tmp_path):
         h.twilio.fail_next(httpx.ReadTimeout)  # ... that never reached Twilio
         await h.run_until_idle()
         statuses = [m["status"] for m in await h.log()]
-        assert statuses == ["queued", "queued", "unknown"]
+        assert statuses == ["queued", "queued", "pending"]
+        # The earlier one is ours (its SID is on record): Twilio's list proves the new one never arrived.
+        h.clock.ahead = NEVER_SENT_AFTER + timedelta(seconds=1)
+        await h.run_until_idle()
+        statuses = [m["status"] for m in await h.log()]
+        assert statuses == ["queued", "queued", "queued"]
 
     h = scenario(tmp_path, body)
-    assert h.twilio.bodies.count("See you soon") == 1
+    assert h.twilio.bodies.count("See you soon") == 2
 
 
 def test_a_send_interrupted_by_a_crash_is_reconciled_at_restart_not_resent(tmp_path):

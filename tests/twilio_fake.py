@@ -28,7 +28,7 @@ import json
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -253,6 +253,7 @@ class FakeTwilio:
         self.lookups: list[httpx.Request] = []
         self.script: deque[Any] = deque()
         self.release = asyncio.Event()  # ends an ACCEPTED_THEN_HANG wait (as a read timeout)
+        self.rewrite: Callable[[str], str] | None = None  # how Twilio keeps a body (smart encoding), if not as sent
         self._sids = (f"SM{n:032x}" for n in itertools.count(0xA000))
         for url in urls:
             router.post(url).mock(side_effect=self._create)
@@ -285,6 +286,8 @@ class FakeTwilio:
         if isinstance(outcome, type) and issubclass(outcome, httpx.TransportError):
             raise outcome("scripted failure", request=request)
         message = message_json(next(self._sids), self.form(request), account_sid=account_in(request.url.path) or "")
+        if self.rewrite is not None:
+            message = {**message, "body": self.rewrite(message["body"])}
         self.held.append(message)
         if outcome == ACCEPTED_THEN_TIMEOUT:
             raise httpx.ReadTimeout("timed out waiting for Twilio", request=request)

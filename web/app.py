@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -16,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
 from config.settings import ConfigError, Settings, load_settings
-from handlers import admin, business_info, health, jobs, media, messages, sms, status_callback, track
+from handlers import admin, business_info, health, jobs, media, messages, resend, sms, status_callback, track
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -26,9 +27,24 @@ from store.deployment import REGISTRY_REFRESH_SECONDS
 from web import openapi
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import PrivacyHeadersMiddleware
-from web.middleware import BodyLimitMiddleware, JsonCORSMiddleware
+from web.middleware import BODY_TIMEOUT_SECONDS, BodyLimitMiddleware, JsonCORSMiddleware
 
 log = logging.getLogger("qdn.app")
+
+
+class JobIdConvertor(IntegerConvertor):
+    """A job id in a path: at most 19 digits, a bigint's width (web/openapi.py's JOB_ID_MAX).
+
+    A longer one names no job, so its path matches no route and gets the 404 of any unknown
+    address -- where Starlette's `int` would call int() on it, and int() refuses more than
+    4,300 digits with a ValueError (a 500). 404, not 422: a path names a resource, and no job
+    has that id, exactly as for a 19-digit id that was never made.
+    """
+
+    regex = "[0-9]{1,19}"
+
+
+register_url_convertor("job_id", JobIdConvertor())
 
 # Starlette tries routes in order: Twilio's webhooks, the hot path, come first.
 routes = [
@@ -38,11 +54,12 @@ routes = [
     Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     Route("/jobs", jobs.create_job, methods=["POST"]),
     Route("/jobs", jobs.list_jobs, methods=["GET"]),
-    Route("/jobs/{job_id:int}", jobs.get_job, methods=["GET"]),
-    Route("/jobs/{job_id:int}", jobs.edit_job, methods=["PATCH"]),
-    Route("/jobs/{job_id:int}/status", jobs.change_status, methods=["POST"]),
-    Route("/jobs/{job_id:int}/messages", messages.job_messages, methods=["GET"]),
-    Route("/jobs/{job_id:int}/messages", messages.send_to_customer, methods=["POST"]),
+    Route("/jobs/{job_id:job_id}", jobs.get_job, methods=["GET"]),
+    Route("/jobs/{job_id:job_id}", jobs.edit_job, methods=["PATCH"]),
+    Route("/jobs/{job_id:job_id}/status", jobs.change_status, methods=["POST"]),
+    Route("/jobs/{job_id:job_id}/messages", messages.job_messages, methods=["GET"]),
+    Route("/jobs/{job_id:job_id}/messages", messages.send_to_customer, methods=["POST"]),
+    Route("/jobs/{job_id:job_id}/messages/{message_id}/resend", resend.resend_message, methods=["POST"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
     Route("/business", business_info.business_info, methods=["GET"]),
     # The deployment operator's (ADMIN_TOKEN): businesses and their dashboard tokens.
@@ -69,6 +86,7 @@ def create_app(
     deployment: Deployment | None = None,
     *,
     registry_refresh_seconds: float = REGISTRY_REFRESH_SECONDS,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
 ) -> Starlette:
     """An app for `settings`; each call is independent (tests make many).
 
@@ -125,7 +143,7 @@ def create_app(
             finally:
                 await deployment.close()
 
-    middleware = [Middleware(BodyLimitMiddleware), Middleware(PrivacyHeadersMiddleware)]
+    middleware = [Middleware(BodyLimitMiddleware, body_timeout=body_timeout), Middleware(PrivacyHeadersMiddleware)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -42,7 +42,13 @@ def serve(args: argparse.Namespace) -> int:
     from store import backend_for
     from web.app import create_app
     from web.logging import ACCESS_LOGGER, QuietSimulatorPolling, install_redaction
-    from web.middleware import AccessLogMiddleware
+    from web.middleware import BODY_TIMEOUT_SECONDS, AccessLogMiddleware
+    from web.slow_clients import (
+        HEADER_TIMEOUT_SECONDS,
+        KEEP_ALIVE_SECONDS,
+        default_max_connections,
+        protocol_with_limits,
+    )
 
     # Tokens and phone numbers never reach the access or application logs.
     install_redaction()
@@ -55,7 +61,7 @@ def serve(args: argparse.Namespace) -> int:
     # The access log is the app's own line, masked field by field (web/middleware.py); uvicorn's is off.
     # uvicorn, not granian: on one core granian took ~45 us less a request for bare Starlette, but ~70-120 us
     # more for this service (its flush and store threads beside granian's Rust one; docs/performance.md #19).
-    app = AccessLogMiddleware(create_app(settings, deployment))
+    app = AccessLogMiddleware(create_app(settings, deployment, body_timeout=args.body_timeout or BODY_TIMEOUT_SECONDS))
     import uvicorn
 
     uvicorn.run(
@@ -69,6 +75,13 @@ def serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level="info",
         access_log=False,
+        # Slow clients (docs/production-timeouts.md): headers within --header-timeout, at most
+        # --max-connections open (web/slow_clients.py); the body within --body-timeout (the app's);
+        # an idle kept-alive connection closed after --keep-alive seconds.
+        http=protocol_with_limits(
+            args.header_timeout or HEADER_TIMEOUT_SECONDS, args.max_connections or default_max_connections()
+        ),
+        timeout_keep_alive=args.keep_alive or KEEP_ALIVE_SECONDS,
     )
     return 0
 
@@ -177,7 +190,14 @@ def store_backup(args: argparse.Namespace) -> int:
 
 
 def add_process_commands(commands: Any) -> None:
-    commands.add_parser("serve", help="run the web service").set_defaults(run=serve, process=True)
+    serve_command = commands.add_parser(
+        "serve",
+        help="run the web service",
+        description="Run the web service (and, unless RUN_SENDER=false, the sender). The timeouts bound slow "
+        "clients; behind a reverse proxy set its own too (docs/production-timeouts.md).",
+    )
+    serve_command.set_defaults(run=serve, process=True)
+    _add_slow_client_options(serve_command)
     commands.add_parser(
         "send",
         help="run the sender alone (beside `qdn serve` with RUN_SENDER=false)",
@@ -214,6 +234,32 @@ def add_process_commands(commands: Any) -> None:
     )
     backup.add_argument("dir", metavar="DIR", help="a new or empty folder, e.g. /backups/qdn-2026-12-07T0100")
     backup.set_defaults(run=store_backup)
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 3600")
+    return value
+
+
+def _add_slow_client_options(serve_command: argparse.ArgumentParser) -> None:
+    # Defaults are resolved in `serve` (web/middleware.py, web/slow_clients.py): building the parser,
+    # which every `qdn` command does, imports neither Starlette nor uvicorn.
+    for flag, what in [
+        ("--header-timeout", "close a connection whose request headers take longer (default 10)"),
+        ("--body-timeout", "answer 408 to a request whose body takes longer (default 30)"),
+    ]:
+        serve_command.add_argument(flag, type=_positive_seconds, metavar="SECONDS", help=what)
+    serve_command.add_argument(
+        "--keep-alive", type=int, metavar="SECONDS", help="close a kept-alive connection idle this long (default 5)"
+    )
+    serve_command.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="close new connections past this many open ones (default: `ulimit -n` less 256, at most 10000)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ straight through.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -28,6 +29,13 @@ access_log = logging.getLogger(ACCESS_LOGGER)
 
 WEBHOOK_LIMIT = 64 * 1024
 API_LIMIT = 1024 * 1024
+# The whole body must arrive within this many seconds of its headers: 1 MB at ~35 KB/s. Twilio's
+# webhooks and a dashboard's JSON take milliseconds; a client dripping a byte at a time does not.
+BODY_TIMEOUT_SECONDS = 30.0
+
+
+class BodyTimeout(Exception):
+    """The request's body did not arrive within its deadline."""
 
 
 def limit_for(path: str) -> int:
@@ -48,10 +56,16 @@ class BodyLimitMiddleware:
     raise ClientDisconnect wherever the body is read; it is caught here, in
     one place, and logged as one line instead of a traceback. Nothing is
     answered: nobody is listening.
+
+    A body that has not all arrived `body_timeout` seconds after its headers
+    (a slow-body client holding a connection open) is answered 408
+    `request_timeout` with `Connection: close`, wherever it was being read.
+    uvicorn has no such timeout (web/slow_clients.py times the headers).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
         self.app = app
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,6 +74,17 @@ class BodyLimitMiddleware:
         limit = limit_for(scope["path"])
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
+        answered = False
+        server_send = send
+        if declared not in (None, "0") or "transfer-encoding" in headers:
+            receive = _with_deadline(receive, time.monotonic() + self.body_timeout)
+
+            async def noting_send(message: Message) -> None:
+                nonlocal answered
+                answered = answered or message["type"] == "http.response.start"
+                await server_send(message)
+
+            send = noting_send
         try:
             if declared is not None and declared.isdigit():
                 if int(declared) > limit:
@@ -75,6 +100,10 @@ class BodyLimitMiddleware:
         except ClientDisconnect:
             # No query string (it may carry a phone) and no client address: the path is enough.
             log.info("%s %s: the client disconnected before sending its whole body", scope["method"], scope["path"])
+        except BodyTimeout:
+            log.info("%s %s: the body did not arrive within %g s", scope["method"], scope["path"], self.body_timeout)
+            if not answered:
+                await _too_slow(self.body_timeout)(scope, receive, send)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -92,6 +121,32 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _with_deadline(receive: Receive, deadline: float) -> Receive:
+    """A receive that raises BodyTimeout when the body is not complete by `deadline` (time.monotonic()).
+
+    Once the last chunk is in, later calls (an app waiting for a disconnect) pass straight through.
+    """
+    complete = False
+
+    async def receive_in_time() -> Message:
+        nonlocal complete
+        if complete:
+            return await receive()
+        try:
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise BodyTimeout() from None
+        complete = message["type"] != "http.request" or not message.get("more_body", False)
+        return message
+
+    return receive_in_time
+
+
+def _too_slow(timeout: float) -> JSONResponse:
+    message = f"The request body did not arrive within {timeout:g} seconds."
+    return error_response(408, "request_timeout", message, headers={"Connection": "close"})
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -52,6 +52,7 @@ _REPLAYED = {
 # Every error the JSON API answers, by the situations that cause it.
 _ANY = {
     "405": _error(405, "another method on this path; `Allow` names the ones served"),
+    "408": _error(408, "the request body did not all arrive within 30 seconds of its headers"),
     "413": _error(413, "a body over 1 MB (checked before anything else)"),
     "503": _error(503, "the store cannot be used right now; try again after `Retry-After` seconds", _RETRY_AFTER),
 }
@@ -72,11 +73,12 @@ _TOKEN_ERRORS = {
     "429": _error(429, "too many token misses from this client this minute", _RETRY_AFTER),
 }
 
+JOB_ID_MAX = 2**63 - 1  # PostgreSQL's bigint; a larger id names no job (404)
 _JOB_ID = {
     "name": "job_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 0},
+    "schema": {"type": "integer", "minimum": 0, "maximum": JOB_ID_MAX},
     "example": 1001,
 }
 _TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -276,12 +278,32 @@ PATHS: dict[str, Any] = {
             },
         },
     },
+    "/jobs/{job_id}/messages/{message_id}/resend": {
+        "parameters": [
+            _JOB_ID,
+            {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}},
+        ],
+        "post": {
+            "operationId": "resendMessage",
+            "summary": "Send an `unknown` text again: a new text with `resend_of` naming it (a second call: the "
+            "first answer)",
+            "responses": {
+                "201": _json(_ref("SentMessage"), "the new queued text (`skipped` if opted out), and its `text`"),
+                **_BEARER,
+                "404": _error(404, "no such job, or no such message in its conversation"),
+                "409": _error(409, "the message is not `unknown`", code="invalid_transition"),
+            },
+        },
+    },
     "/messages": {
         "get": {
             "operationId": "listPhoneMessages",
-            "summary": "Every text to or from one phone, oldest first (used by `qdn log` and `qdn chat`)",
+            "summary": "Every text to or from one phone, oldest first (used by `qdn log` and `qdn chat`); or, "
+            "with `status=unknown` and no phone, every text whose outcome is unknown (`qdn log --unknown`), "
+            "in one page",
             "parameters": [
-                {"name": "phone", "in": "query", "required": True, "schema": {**PHONE_INPUT, "minLength": 1}},
+                {"name": "phone", "in": "query", "required": False, "schema": {**PHONE_INPUT, "minLength": 1}},
+                {"name": "status", "in": "query", "required": False, "schema": {"enum": ["unknown"]}},
                 *_PAGING,
             ],
             "responses": {
@@ -338,7 +360,8 @@ DESCRIPTION = """Jobs, texts and tracking for QuickDumpNow.
 Errors are JSON `{"error": {"code", "message"}}` whatever the path: `bad_request` (400: a body that
 is not JSON, or a refused CORS preflight), `unauthorized` (401), `forbidden` (403: Twilio webhooks
 with a wrong signature, or a dashboard token on the admin API), `not_found` (404),
-`method_not_allowed` (405, with `Allow`), `invalid_transition` (409: a refused job move), `conflict`
+`method_not_allowed` (405, with `Allow`), `request_timeout` (408: a body that did not arrive within
+30 seconds; the connection is closed), `invalid_transition` (409: a refused job move), `conflict`
 (409: a business's slug, number or messaging service already taken, or the settings' own business
 changed over the admin API), `payload_too_large` (413), `validation_error` (422, naming the field),
 `rate_limited` (429, with `Retry-After`), `unavailable` (503, with `Retry-After`: the store cannot be

@@ -226,6 +226,11 @@ MESSAGE = {
             "maxItems": MAX_PER_TEXT,
             "description": "the pictures it carries (an MMS), in order; [] for none",
         },
+        "resend_of": {
+            "type": ["string", "null"],
+            "description": "the id of the `unknown` text this one sends again (POST "
+            "/jobs/{job_id}/messages/{message_id}/resend); null for a text of its own",
+        },
     },
     "additionalProperties": False,
 }

@@ -32,6 +32,18 @@ class Accepted:
     created: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Every text Twilio lists to one phone (from our sender) created in a span, whatever its body.
+
+    `complete`: nothing created in the span can be missing from `texts` -- Twilio's whole list
+    for that phone fitted in the one page asked for. Only then can an absence be trusted.
+    """
+
+    texts: list[Accepted]
+    complete: bool
+
+
 class SendFailed(Exception):
     """A send or lookup that did not go through; `outcome` says what is safe to do next."""
 
@@ -47,6 +59,7 @@ class Transport(ABC):
     """Where outbound texts go."""
 
     live: bool  # True when texts reach real phones
+    lists_texts = False  # True when `texts_since` can prove a text never reached Twilio
 
     @abstractmethod
     async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
@@ -59,6 +72,12 @@ class Transport(ABC):
         For settling a send whose outcome is unknown; raises SendFailed("retry")
         when the lookup itself fails.
         """
+
+    async def texts_since(self, to: str, since: datetime) -> Listing | None:
+        """Every text to `to` created since about `since` (see Listing); raises SendFailed("retry")
+        when the lookup fails. None: this transport cannot list texts (the console keeps none), so
+        an absence proves nothing."""
+        return None
 
     async def close(self) -> None:  # noqa: B027 -- optional hook, most transports hold nothing
         """Release connections."""

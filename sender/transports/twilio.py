@@ -18,7 +18,7 @@ from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
 from config.settings import Settings
-from sender.transports.base import Accepted, SendFailed, Transport
+from sender.transports.base import Accepted, Listing, SendFailed, Transport
 
 log = logging.getLogger("qdn.transport")
 
@@ -30,6 +30,10 @@ RETRYABLE_CODES = frozenset({20429})  # "Too Many Requests" in Twilio's own numb
 # How far before the attempt a message found by lookup may have been created (clock skew).
 LOOKUP_SLACK = timedelta(minutes=5)
 LOOKUP_LIMIT = 50
+# Proving a text never reached Twilio lists every text to the phone in one page (Twilio's largest),
+# with no date filter: a queued text has no DateSent yet, and the order of a list by DateSent puts
+# those somewhere Twilio does not document. A phone with this many texts from us proves nothing.
+LISTING_LIMIT = 1000
 
 
 class HttpxTwilioClient(AsyncHttpClient):
@@ -126,6 +130,8 @@ def _transport_failure(error: httpx.TransportError) -> SendFailed:
 class TwilioTransport(Transport):
     """Texts through Twilio's REST API."""
 
+    lists_texts = True
+
     live = True
 
     def __init__(self, settings: Settings, http_client: HttpxTwilioClient | None = None) -> None:
@@ -159,15 +165,7 @@ class TwilioTransport(Transport):
     async def find_sent(self, to: str, body: str, since: datetime) -> list[Accepted]:
         # Filter by To (and From when we send from one number), newest first, and
         # match the body. Not by DateSent: a message Twilio still queues has none.
-        filters: dict[str, Any] = {"to": to, "limit": LOOKUP_LIMIT, "page_size": LOOKUP_LIMIT}
-        if "from_" in self.sender:
-            filters["from_"] = self.sender["from_"]
-        try:
-            found = await self.messages.list_async(**filters)
-        except (TwilioRestException, TwilioServiceException) as error:
-            raise SendFailed("retry", f"lookup failed: {_twilio_message(error)}", code=error.code) from None
-        except (httpx.TransportError, ValueError) as error:
-            raise SendFailed("retry", f"lookup failed: {type(error).__name__}") from None
+        found = await self._texts_to(to, LOOKUP_LIMIT)
         earliest = since - LOOKUP_SLACK
         matches = [
             Accepted(m.sid, str(m.status), m.error_code, m.error_message, m.date_created)
@@ -175,6 +173,29 @@ class TwilioTransport(Transport):
             if m.body == body and (m.date_created is None or m.date_created >= earliest)
         ]
         return sorted(matches, key=lambda a: a.created or since)
+
+    async def texts_since(self, to: str, since: datetime) -> Listing:
+        found = await self._texts_to(to, LISTING_LIMIT)
+        earliest = since - LOOKUP_SLACK
+        texts = [
+            Accepted(m.sid, str(m.status), m.error_code, m.error_message, m.date_created)
+            for m in found
+            if m.date_created is None or m.date_created >= earliest  # no date: it counts
+        ]
+        return Listing(texts, complete=len(found) < LISTING_LIMIT)
+
+    async def _texts_to(self, to: str, limit: int) -> list[Any]:
+        """Twilio's list of texts to `to` (and from our number when we send from one), newest first,
+        in one page of `limit`; SendFailed("retry") when the lookup fails."""
+        filters: dict[str, Any] = {"to": to, "limit": limit, "page_size": limit}
+        if "from_" in self.sender:
+            filters["from_"] = self.sender["from_"]
+        try:
+            return list(await self.messages.list_async(**filters))
+        except (TwilioRestException, TwilioServiceException) as error:
+            raise SendFailed("retry", f"lookup failed: {_twilio_message(error)}", code=error.code) from None
+        except (httpx.TransportError, ValueError) as error:
+            raise SendFailed("retry", f"lookup failed: {type(error).__name__}") from None
 
     async def close(self) -> None:
         await self.http.close()

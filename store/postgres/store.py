@@ -223,6 +223,10 @@ class PostgresStore(InboundStore, QueueStore, ThrottleStore, OutboxStore, Paging
     async def pending_messages(self) -> list[Message]:
         return await self._messages("status = 'pending'")
 
+    async def messages_with_status(self, status: str) -> list[Message]:
+        # No index for it: a person asks now and then (`qdn log --unknown`), and few rows match.
+        return await self._messages("status = $2", status)
+
     # -- per-phone state ----------------------------------------------------
 
     async def _change_phone(

@@ -93,3 +93,8 @@ class MessageLog(ABC):
     @abstractmethod
     async def pending_messages(self) -> list[Message]:
         """Outbound messages still `pending`, in the order they were queued (a read; senders claim)."""
+
+    @abstractmethod
+    async def messages_with_status(self, status: str) -> list[Message]:
+        """Every message of the business with `status`, oldest first: for a person's lists of the few
+        that need one (`unknown` texts, `qdn log --unknown`), not for a status every text passes through."""

@@ -190,6 +190,13 @@ class Documents:
             messages += [m for m in self.job_messages(job_id) if m.get("phone") == phone]
         return sorted(messages, key=self.index.ids.order)
 
+    def messages_with_status(self, status: str) -> list[Message]:
+        """A scan of every conversation: the jobs' and the phones' own (`phones`)."""
+        found = [m for job in self.list_jobs() for m in self.job_messages(job["id"]) if m["status"] == status]
+        for phone in self.phones():
+            found += [m for m in self._partition_messages(phone_partition(phone)) if m["status"] == status]
+        return sorted(found, key=self.index.ids.order)
+
     def pending_messages(self) -> list[Message]:
         # Queue order: by time, then as written -- texts to one phone go out in the order queued.
         queue = self.index.queue

@@ -270,6 +270,9 @@ class TinyDBStore(Store):
     async def phones(self) -> list[str]:
         return await self._now(self.core.phones)
 
+    async def messages_with_status(self, status: str) -> list[Message]:
+        return await self._off_loop(self.core.messages_with_status, status)
+
     async def import_rows(
         self,
         *,

@@ -235,3 +235,22 @@ def test_phone_messages_span_the_phones_jobs_and_its_texts_outside_them(database
     customer, other = run(scenario())
     assert [(m["job_id"], m["body"]) for m in customer] == [(1001, "hi"), (1003, "hi"), (None, "who is this?")]
     assert [(m["job_id"], m["body"]) for m in other] == [(1002, "hi"), (1002, "not yours")]
+
+
+def test_messages_with_a_status_are_every_conversations_oldest_first(database_url: str) -> None:
+    async def scenario():
+        store = await open_store(database_url)
+        try:
+            job = (await add_job(store, texts=0)).job
+            first = await store.add_message(outbound(CUSTOMER, "in the job", job_id=job["id"], now=EARLIER))
+            second = await store.add_message(outbound(DISPATCHER, "a phone's own", now=NOW))
+            await store.add_message(outbound(OTHER, "still pending", now=LATER))
+            for message in (first, second):
+                await store.update_message(message["id"], lambda m: {**m, "status": "unknown"})
+            return [first["id"], second["id"]], await store.messages_with_status("unknown")
+        finally:
+            await store.close()
+
+    ids, found = run(scenario())
+    assert [m["id"] for m in found] == ids
+    assert {m["status"] for m in found} == {"unknown"}

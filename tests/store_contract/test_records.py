@@ -117,13 +117,14 @@ def test_the_check_refuses_what_is_declared_nowhere(record: dict, record_type: t
 
 def test_the_api_shows_the_public_keys_in_the_declared_order() -> None:
     message = {**inbound("SMx"), "id": "m1", **SENDER_KEYS}
-    # SPEC "JSON shapes", in its order
+    # SPEC "JSON shapes", in its order; then `media` (pictures) and `resend_of` (a resent unknown text)
     spec = ("id", "direction", "kind", "job_id", "phone", "from", "to", "body", "twilio_sid", "status", "error_code",
-            "error_message", "created_at", "updated_at", "media")  # fmt: skip
+            "error_message", "created_at", "updated_at", "media", "resend_of")  # fmt: skip
     assert spec == MESSAGE_FIELDS
     assert list(public_message(message)) == list(MESSAGE_FIELDS)
     assert public_message({"id": "m2"})["body"] is None  # absent values are null
     assert public_message({"id": "m2"})["media"] == []  # ... but a message with no pictures has an empty list
+    assert public_message({"id": "m2"})["resend_of"] is None
     picture = {"id": "p1", "type": "image/png", "size": 9}
     assert public_message({"id": "m3", "media": [picture]}, lambda media_id: f"/media/{media_id}")["media"] == [
         {**picture, "url": "/media/p1"}

@@ -14,7 +14,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot.media import KEPT_TYPES
 from handlers.idempotency import HEADER, KEY_PATTERN, MAX_KEY, REPLAYED
 from handlers.jobs import INSTANT_PATTERN
 from handlers.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT
@@ -25,6 +24,7 @@ from web.openapi_answers import ERROR
 from web.openapi_answers import error_answer as _error
 from web.openapi_answers import json_answer as _json
 from web.openapi_answers import ref as _ref
+from web.openapi_pictures import MEDIA_ID, PICTURE_BYTES, PUBLIC_JOB
 from web.openapi_schemas import (
     BUSINESS_INFO,
     HEALTH,
@@ -33,7 +33,6 @@ from web.openapi_schemas import (
     MESSAGE,
     MOVED_JOB,
     PHONE_INPUT,
-    PUBLIC_VIEW,
     SENT_MESSAGE,
     STATUS_LIST_PATTERN,
     STATUS_MOVE,
@@ -106,43 +105,6 @@ _PAGING = [
 ]
 _SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
-# -- pictures (SPEC "Pictures (MMS)"; handlers/media.py, handlers/track/pictures.py) ---------------
-_PICTURE = {
-    "type": "object",
-    "required": ["url", "type", "size", "from", "label", "at"],
-    "properties": {
-        "url": {"type": "string", "format": "uri", "description": "a private link, good for a day; open it as is"},
-        "type": {"enum": list(KEPT_TYPES), "description": "the type the picture's bytes show"},
-        "size": {"type": "integer", "minimum": 1, "description": "bytes"},
-        "from": {"enum": ["you", "business"], "description": "you: the customer sent it; business: sent to them"},
-        "label": {"type": "string", "description": "e.g. `From you`, `Delivered here`, `Picked up`"},
-        "at": {"type": "string", "format": "date-time", "description": "when its text was sent"},
-    },
-    "additionalProperties": False,
-}
-# The public view, with the job's pictures (the customer's own and the business's to them), oldest first.
-_VIEW: dict[str, Any] = PUBLIC_VIEW
-_PUBLIC_JOB = {
-    **_VIEW,
-    "required": [*_VIEW["required"], "pictures"],
-    "properties": {**_VIEW["properties"], "pictures": {"type": "array", "items": _PICTURE}},
-}
-_MEDIA_ID = {
-    "name": "media_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "a picture's `id`, from a message's `media`",
-}
-_PICTURE_BYTES = {
-    "description": "the picture's bytes, with the type sniffed from them when it was kept; `Cache-Control: "
-    "private`, `Content-Disposition: inline`, `X-Robots-Tag: noindex`, `X-Content-Type-Options: nosniff`",
-    "headers": {
-        "Cache-Control": {"schema": {"type": "string"}, "example": "private, max-age=3600"},
-        "Content-Disposition": {"schema": {"type": "string"}, "example": 'inline; filename="picture-Zk3q8Xw1.jpg"'},
-    },
-    "content": {kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in KEPT_TYPES},
-}
 # The token holder's texts: not paged (one job's customer side is short).
 _PUBLIC_MESSAGES = {
     "type": "object",
@@ -321,12 +283,12 @@ PATHS: dict[str, Any] = {
         }
     },
     "/media/{media_id}": {
-        "parameters": [_MEDIA_ID],
+        "parameters": [MEDIA_ID],
         "get": {
             "operationId": "getPicture",
             "summary": "One of the business's pictures (a message's `media` item's `url`)",
             "responses": {
-                "200": _PICTURE_BYTES,
+                "200": PICTURE_BYTES,
                 **_BEARER,
                 "404": _error(404, "no such picture here (another business's id too: the same answer)"),
             },
@@ -389,7 +351,7 @@ DOCUMENT: dict[str, Any] = {
             "Message": MESSAGE,
             "SentMessage": SENT_MESSAGE,
             "MessagePage": page_of("messages", "Message"),
-            "PublicJob": _PUBLIC_JOB,
+            "PublicJob": PUBLIC_JOB,
             "Error": ERROR,
             **openapi_admin.SCHEMAS,
         },

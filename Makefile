@@ -26,8 +26,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# A worker per core (pytest-xdist), each test file on one worker: a file's module-scoped servers
+# start once. PYTEST_WORKERS=0 runs it in one process. PostgreSQL tests need QDN_TEST_POSTGRES_URL.
+PYTEST_WORKERS ?= auto
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # Prints each figure next to its baseline (docs/performance.md), one business and 20 sharing the
 # same history side by side; numbers are never asserted. ~4 minutes (first run: +30 s of data).

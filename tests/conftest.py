@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The tests' PostgreSQL databases are dropped in the background (tests/pg.py): wait for the
     last of them here, where every process of the run (each xdist worker too) still runs Python."""
-    for failure in pg.wait_for_drops():
-        print(f"tests/pg.py: could not drop test database {failure}", file=sys.stderr)
+    pg.report_failed_drops()
 
 
 @pytest.fixture

@@ -143,19 +143,18 @@ def _drop_later(name: str) -> None:
 
 
 def wait_for_drops() -> list[str]:
-    """Wait until every database handed to the dropper is gone; what could not be dropped, and why."""
+    """Wait until every database handed to the dropper is gone; those that could not be dropped, and why."""
     failed = []
     while _drops:
         name, drop = _drops.pop(0)
-        with suppress(Exception):
-            drop.result()
-        if drop.exception() is not None:
-            failed.append(f"{name}: {type(drop.exception()).__name__}: {drop.exception()}")
+        if (error := drop.exception()) is not None:  # (waits for the drop)
+            failed.append(f"{name}: {type(error).__name__}: {error}")
     return failed
 
 
 @atexit.register
-def _report_failed_drops() -> None:
+def report_failed_drops() -> None:
+    """Wait for the drops still pending; name on stderr any database left behind."""
     for failure in wait_for_drops():
         print(f"tests/pg.py: could not drop test database {failure}", file=sys.stderr)
 

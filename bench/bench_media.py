@@ -33,7 +33,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.pg import fresh_database
+from tests.pg import fresh_database, postgres_problem
 from tests.support import LiveServer
 from tests.twilio_fake import (
     ACCOUNT_SID,
@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=3.0)
     parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database instead of TinyDB")
     args = parser.parse_args()
+    if args.postgres and (problem := postgres_problem()) is not None:
+        raise SystemExit(f"bench: {problem}")
     picture = jpeg_of(int(args.mb * 1024 * 1024))
 
     with contextlib.ExitStack() as stack:

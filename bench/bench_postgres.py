@@ -4,8 +4,8 @@
                             #   (--parts: throughput,latency,trips,sender,claims; all by default)
                             #   [--quiet SECONDS: wait for an idle machine first] [--keep: keep the logs]
 
-Needs wrk and a PostgreSQL server: the admin URL is QDN_TEST_POSTGRES_URL (default
-postgresql://postgres@127.0.0.1:5432/postgres, as the tests: tests/pg.py), a role that may
+Needs wrk and a PostgreSQL server: the admin URL is QDN_TEST_POSTGRES_URL (required, as for the
+tests: tests/pg.py; e.g. postgresql://postgres@127.0.0.1:5432/postgres), a role that may
 create databases. Everything runs on this machine, in one run, each figure beside its baseline:
 
 (a) throughput at 10,000 jobs / 200,000 texts: signed inbound-SMS webhooks (bench/load.py

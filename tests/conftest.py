@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from config.settings import Settings, load_settings
+from tests import pg
 from tests.support import API_TOKEN, base_environ
 from web.app import create_app
 
@@ -27,10 +28,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.longrepr = f"skipped under CI=true, which must install every component: {report.longrepr}"
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The tests' PostgreSQL databases are dropped in the background (tests/pg.py): wait for the
+    last of them here, where every process of the run (each xdist worker too) still runs Python."""
+    pg.report_failed_drops()
+
+
 @pytest.fixture
 def environ(tmp_path: Path) -> dict[str, str]:
-    """Settings for one test: a fresh data folder, no Twilio (console mode)."""
-    return base_environ(tmp_path)
+    """Settings for one test: a fresh data folder, no Twilio (console mode), and a fast rate cap
+    (at the 1-a-second default, a test's second text to one phone would wait a second for nothing;
+    the cap itself is tested at rates of its own: test_sender.py, test_postgres_throttles.py)."""
+    return base_environ(tmp_path, SEND_RATE_PER_SECOND="1000")
 
 
 @pytest.fixture

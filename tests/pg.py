@@ -7,13 +7,19 @@
         ...
 
 QDN_TEST_POSTGRES_URL is an admin URL: a role that may create databases, and a database to
-connect to while doing so (.ci/run sets it and makes sure the server runs). Admin statements
-go through asyncpg, the backend's own driver, each in a short-lived event loop of its own.
+connect to while doing so (.ci/run sets it and makes sure the server runs). Without it no
+PostgreSQL is touched: the tests that need one skip, saying so. Admin statements go through
+asyncpg, the backend's own driver, each in a short-lived event loop of its own.
+
+A test's database is dropped on a thread of its own once the test is done: PostgreSQL 15 ends
+every DROP DATABASE with a checkpoint (~0.3 s), which the next test need not wait for. Drops
+still pending when the tests end are waited for at exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import importlib
 import os
@@ -23,9 +29,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,14 +42,19 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+URL_VARIABLE = "QDN_TEST_POSTGRES_URL"
+NOT_SET = f"set {URL_VARIABLE} to run the PostgreSQL tests"
 CONNECT_TIMEOUT = 2.0
 PREFIX = "qdn_test_"
 
 
 def admin_url() -> str:
-    """The URL tests create and drop their databases through."""
-    return os.environ.get("QDN_TEST_POSTGRES_URL") or DEFAULT_ADMIN_URL
+    """The URL tests create and drop their databases through: QDN_TEST_POSTGRES_URL, never a guess
+    (a server that merely happens to listen on this machine is not the tests' to fill)."""
+    url = os.environ.get(URL_VARIABLE)
+    if not url:
+        raise LookupError(NOT_SET)
+    return url
 
 
 def _shown(url: str) -> str:
@@ -75,6 +88,8 @@ def execute(url: str, *statements: str) -> None:
 @functools.cache
 def postgres_problem() -> str | None:
     """Why PostgreSQL cannot be used for tests, or None if it can (asked once per session)."""
+    if not os.environ.get(URL_VARIABLE):
+        return NOT_SET  # before any import or connection: nothing is tried
     try:
         _asyncpg()
     except ImportError:
@@ -84,7 +99,7 @@ def postgres_problem() -> str | None:
     except Exception as error:  # any failure to connect is the same answer: not reachable
         return (
             f"PostgreSQL not reachable at {_shown(admin_url())} ({type(error).__name__}: {error}): "
-            "install and start it (.ci/run does), or set QDN_TEST_POSTGRES_URL"
+            f"start it (.ci/run installs and starts one), or point {URL_VARIABLE} at one that runs"
         )
     return None
 
@@ -115,7 +130,34 @@ def fresh_database(name_hint: str = "") -> Iterator[str]:
     try:
         yield database_url(name)
     finally:
-        execute(admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_later(name)
+
+
+_dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdn-test-drop")
+_drops: list[tuple[str, Future[None]]] = []
+
+
+def _drop_later(name: str) -> None:
+    """DROP DATABASE on the dropper thread (see the module's notes); the test goes on meanwhile."""
+    statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    _drops.append((name, _dropper.submit(execute, admin_url(), statement)))
+
+
+def wait_for_drops() -> list[str]:
+    """Wait until every database handed to the dropper is gone; those that could not be dropped, and why."""
+    failed = []
+    while _drops:
+        name, drop = _drops.pop(0)
+        if (error := drop.exception()) is not None:  # (waits for the drop)
+            failed.append(f"{name}: {type(error).__name__}: {error}")
+    return failed
+
+
+@atexit.register
+def report_failed_drops() -> None:
+    """Wait for the drops still pending; name on stderr any database left behind."""
+    for failure in wait_for_drops():
+        print(f"tests/pg.py: could not drop test database {failure}", file=sys.stderr)
 
 
 @dataclass

@@ -9,6 +9,7 @@ Bounded in examples so the whole file takes well under a minute.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -63,6 +64,8 @@ def _app_schema() -> schemathesis.schemas.BaseSchema:
     """The schema of an app of its own (each test gets one: an app's lifespan runs once), in a new data folder."""
     folder = Path(tempfile.mkdtemp(prefix="qdn-schemathesis-"))
     _FOLDERS.append(folder)
+    # Also at exit: a pytest-xdist worker imports this module whether or not it runs its tests.
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     app = create_app(load_settings(base_environ(folder, ADMIN_TOKEN=ADMIN_TOKEN), env_file=None))
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=_CONFIG)
 

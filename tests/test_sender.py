@@ -684,17 +684,22 @@ def wait_for_line(log: Path, line: str, process: subprocess.Popen[bytes], deadli
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT])
-def test_qdn_send_with_tinydb_says_the_web_process_sends_and_waits_until_stopped(tmp_path, stop_with):
+def test_qdn_send_with_tinydb_says_the_web_process_sends_and_waits_until_stopped(tmp_path):
+    """Two `qdn send` beside one web process: one stopped with SIGTERM (a Procfile runner), one with
+    SIGINT (Ctrl-C); each says once that the web process sends, waits, and exits 0 when stopped."""
     env = base_environ(tmp_path)
-    log = tmp_path / "send.log"
-    with open(log, "wb") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "web", "send"], cwd=tmp_path,
-                                  env={**os.environ, **env}, stdout=out, stderr=out)  # fmt: skip
+    stop_with = {"sigterm": signal.SIGTERM, "sigint": signal.SIGINT}
+    logs = {name: tmp_path / f"send-{name}.log" for name in stop_with}
+    workers: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        wait_for_line(log, "this process waits until stopped", worker)
-        assert not (tmp_path / "data").exists()  # it leaves the store and its secrets to the web process
-        # The Procfile's other line runs beside it on the same data, and sends.
+        for name, log in logs.items():
+            with open(log, "wb") as out:
+                workers[name] = subprocess.Popen([sys.executable, "-m", "web", "send"], cwd=tmp_path,
+                                                 env={**os.environ, **env}, stdout=out, stderr=out)  # fmt: skip
+        for name, worker in workers.items():
+            wait_for_line(logs[name], "this process waits until stopped", worker)
+        assert not (tmp_path / "data").exists()  # they leave the store and its secrets to the web process
+        # The Procfile's other line runs beside them on the same data, and sends.
         server = LiveServer(env, tmp_path).start()
         try:
             with server.client() as client:
@@ -707,14 +712,17 @@ def test_qdn_send_with_tinydb_says_the_web_process_sends_and_waits_until_stopped
                 assert message["status"] == "sent"
         finally:
             server.stop()
-        assert worker.poll() is None  # still waiting
-        worker.send_signal(stop_with)
-        assert worker.wait(10) == 0
+        for name, worker in workers.items():
+            assert worker.poll() is None, name  # still waiting
+            worker.send_signal(stop_with[name])
+            assert worker.wait(10) == 0, name
     finally:
-        if worker.poll() is None:
-            worker.kill()
-    assert log.read_text().count("with TinyDB the web process sends; this process waits until stopped") == 1
-    assert "Traceback" not in log.read_text()
+        for worker in workers.values():
+            if worker.poll() is None:
+                worker.kill()
+    for log in logs.values():
+        assert log.read_text().count("with TinyDB the web process sends; this process waits until stopped") == 1
+        assert "Traceback" not in log.read_text()
 
 
 class SharedTinyDB(TinyDBBackend):

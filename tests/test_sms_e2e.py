@@ -14,7 +14,6 @@ import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,23 +40,25 @@ from tests.twilio_fake import (
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
+# One service (and one fake Twilio) for the module: each test works on a job and a phone of its own.
+@pytest.fixture(scope="module")
 def twilio() -> Iterator[TwilioServer]:
     """Twilio's Messages API on a local port, answering the deployment's API key."""
     with TwilioServer({ACCOUNT_SID: {API_KEY: API_SECRET}}) as fake:
         yield fake
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def api(service: LiveServer) -> Iterator[httpx.Client]:
     with service.client() as client:
         yield client
 
 
-@pytest.fixture
-def service(tmp_path: Path, twilio: TwilioServer) -> Iterator[LiveServer]:
-    environ = twilio_environ(tmp_path, TWILIO_API_BASE_URL=twilio.url, SEND_RATE_PER_SECOND="50")
-    server = LiveServer(environ, tmp_path).start()
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, twilio: TwilioServer) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp("sms-e2e")
+    environ = twilio_environ(folder, TWILIO_API_BASE_URL=twilio.url, SEND_RATE_PER_SECOND="50")
+    server = LiveServer(environ, folder).start()
     try:
         yield server
     finally:
@@ -102,7 +103,11 @@ def test_dispatcher_en_route_reaches_the_customer_who_then_reads_it(
 ) -> None:
     job = api.post("/jobs", json=job_body()).json()
     job_id = job["id"]
-    eventually(lambda: twilio.creates(), "the booking text to reach Twilio")
+
+    def texts_of_the_job() -> list[Received]:
+        return [r for r in twilio.creates() if r.form["To"] == CUSTOMER and job["token"] in r.form["Body"]]
+
+    eventually(texts_of_the_job, "the booking text to reach Twilio")
 
     # The dispatcher texts EN ROUTE; the answer says what happened.
     assert text(service, DISPATCHER, f"EN ROUTE {job_id} 20") == [
@@ -111,7 +116,7 @@ def test_dispatcher_en_route_reaches_the_customer_who_then_reads_it(
 
     # The customer's notification reaches Twilio: the exact form, from the configured number, API-key auth.
     def en_route_text() -> Received | None:
-        return next((r for r in twilio.creates() if "ETA 20 min" in r.form["Body"]), None)
+        return next((r for r in texts_of_the_job() if "ETA 20 min" in r.form["Body"]), None)
 
     sent = eventually(en_route_text, "the en-route text to reach Twilio")
     form = sent.form
@@ -119,7 +124,7 @@ def test_dispatcher_en_route_reaches_the_customer_who_then_reads_it(
     assert sent.authorization == basic_auth(API_KEY, API_SECRET)
     assert (form["To"], form["From"], form["StatusCallback"]) == (CUSTOMER, FROM_NUMBER, STATUS_CALLBACK)
     assert "ETA 20 min" in form["Body"] and job["token"] in form["Body"]
-    assert len(twilio.creates()) == 2  # the booking and the en-route text: one each
+    assert len(texts_of_the_job()) == 2  # the booking and the en-route text: one each
 
     # The customer asks, and reads "en route".
     (answer,) = text(service, CUSTOMER, "Status?")
@@ -156,7 +161,7 @@ def test_dispatcher_en_route_reaches_the_customer_who_then_reads_it(
 
 
 def test_a_text_signed_for_the_internal_url_changes_nothing(service: LiveServer, api: httpx.Client) -> None:
-    job_id = api.post("/jobs", json=job_body()).json()["id"]
+    job_id = api.post("/jobs", json=job_body(customer_phone="(512) 555-0142")).json()["id"]
     fields = {"MessageSid": "SM" + "d" * 32, "From": DISPATCHER, "To": FROM_NUMBER, "Body": f"DONE {job_id}"}
     internal_url = f"{service.url}/twilio/sms"  # what the process sees, not what Twilio called
     response = httpx.post(

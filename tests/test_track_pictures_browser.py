@@ -163,6 +163,7 @@ def test_pictures_show_as_thumbnails_that_load_open_and_survive_the_live_update(
     with server.client() as api:
         moved = api.post(f"/jobs/{job['id']}/status", json={"status": "complete"})
         assert moved.status_code == 200, moved.text
+    tab.next_poll()
     expect(tab.page.locator("h1")).to_have_text("Complete", timeout=FOLLOW_MS)
     assert tab.page.evaluate("window.sameDocument") is True
     expect(thumbs).to_have_count(2)

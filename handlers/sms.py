@@ -1,4 +1,4 @@
-"""POST /twilio/sms: a text from a customer or a dispatcher -> a TwiML answer.
+"""POST /twilio/{business}/sms (and the older /twilio/sms): a text from a customer or a dispatcher -> a TwiML answer.
 
 Each request runs the same short sequence: check the signature -> check the
 required fields -> parse and look up what the decision needs -> carry out a
@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from starlette.requests import Request
@@ -42,11 +42,11 @@ from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
 from bot.jobs import iso_utc, utc_now
 from bot.messages import answer_message, inbound_message
 from bot.phones import normalize_e164, redact_phone
-from handlers.services import Services, services
-from handlers.signature import verified_form
+from handlers.services import Services
+from handlers.signature import check_signed, required_signature, signed_form, signed_url, webhook_form
 from handlers.sms_facts import conversation_facts
 from handlers.sms_pictures import named_pictures
-from handlers.tenancy import Tenant, tenants
+from handlers.tenancy import Tenant, Tenants, named_business, tenants
 from store import Message
 
 log = logging.getLogger("qdn.sms")
@@ -208,13 +208,12 @@ async def _relays(
     return rows
 
 
-async def _business_texted(request: Request, form: Any) -> Tenant | None:
+def _business_texted(everyone: Tenants, form: Any) -> Tenant | None:
     """The business that owns the number texted (or the Messaging Service it came through), if any.
 
     A body with no `To` gets the default business's key: it is refused as incomplete (400)
     once signed, or as unsigned (403), as before there were several businesses.
     """
-    everyone = tenants(request)
     to = form.get("To", "").strip()
     if not to:
         return everyone.default
@@ -224,10 +223,30 @@ async def _business_texted(request: Request, form: Any) -> Tenant | None:
     return tenant
 
 
+async def business_sms(request: Request) -> Response:
+    """POST /twilio/{business}/sms: a text to that business, signed with its key (unknown slug: 404)."""
+    tenant = named_business(request)
+    form = await signed_form(request, tenant.settings)
+    return await _answer(tenant.services, form)
+
+
 async def inbound_sms(request: Request) -> Response:
-    form = await verified_form(request, partial(_business_texted, request))
+    """POST /twilio/sms (the address from before businesses had their own): the business is the one
+    that owns `To`. A number nobody owns is a 404 once the deployment's own key checks out, and a 403
+    otherwise: without a key, nobody learns from the answer which numbers are served here."""
+    everyone = tenants(request)
+    url = signed_url(everyone.settings, request)  # PUBLIC_BASE_URL is the deployment's
+    signature = required_signature(request, url)
+    form = await webhook_form(request)
+    tenant = _business_texted(everyone, form)
+    check_signed(request, url, form, signature, (tenant or everyone.default).settings)
+    if tenant is None:
+        raise NotFound("No business texts from this number.")
+    return await _answer(tenant.services, form)
+
+
+async def _answer(svc: Services, form: Any) -> Response:
     sid, sender, to = _required(form)
-    svc = services(request)
     async with _deliveries.hold(sid):
         role = talk.DISPATCHER if sender in svc.settings.dispatcher_numbers else talk.CUSTOMER
         now = clock()

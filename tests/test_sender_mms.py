@@ -27,7 +27,7 @@ from store import Message, Store, open_store
 from store.settings import Settings, load_settings
 from tests.support import CUSTOMER, DISPATCHER
 from tests.test_media_fetch import backend, item, jpeg, media_url, twilio_media
-from tests.twilio_fake import FROM_NUMBER, STATUS_CALLBACK, FakeTwilio, twilio_environ
+from tests.twilio_fake import FROM_NUMBER, FakeTwilio, status_callback_url, twilio_environ
 
 DEADLINE = 10  # seconds before a hung worker fails the test (never reached when things work)
 MESSAGE_SID = "MM" + "a1" * 16  # the inbound text the pictures came with (tests.test_media_fetch's)
@@ -143,7 +143,7 @@ def test_a_dispatchers_photo_goes_to_the_customer_as_an_mms_once_kept(tmp_path, 
             ("Body", "Your junk is gone. Thanks!"),
             ("From", FROM_NUMBER),
             ("MediaUrl", w.link(picture["id"])),
-            ("StatusCallback", STATUS_CALLBACK),
+            ("StatusCallback", status_callback_url(done["id"])),
             ("To", CUSTOMER),
         ]
         sent = await w.store.get_message(done["id"])

@@ -203,7 +203,7 @@ def test_a_row_waiting_for_a_text_that_is_not_there_goes_without_pictures():
 
 
 def test_a_status_text_claimed_before_its_dispatchers_text_is_written_waits_for_it(tmp_path, database):
-    """The move is written just before the dispatcher's text (handlers/sms.py): another process's
+    """The move is written just before the dispatcher's text (handlers/twilio/receive.py): another process's
     sender may claim the status text in between, and must not send it without its picture."""
     photo = jpeg()
 

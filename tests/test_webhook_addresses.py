@@ -220,3 +220,34 @@ def test_every_text_names_its_business_and_itself_and_twilio_s_report_there_is_a
             path = f"/twilio/{business.slug}/status?m={message['id']}"
             assert world.post_webhook(path, report(message["twilio_sid"], business), business.key).status_code == 204
             assert status_of(world, business, message["id"]) == "delivered"
+
+
+# -- a field missing or malformed: the same 400, naming it, from either webhook ---------------------
+
+
+FIELD_CASES = [
+    ("sms", {"MessageSid": None}, "Missing Twilio field(s): MessageSid."),
+    ("sms", {"From": None, "To": "  "}, "Missing Twilio field(s): From, To."),
+    ("sms", {"From": "call me"}, "Twilio field From: 'call me' is not a phone number."),
+    ("status", {"MessageSid": None}, "Missing Twilio field(s): MessageSid."),
+    ("status", {"MessageStatus": "exploded"}, "Twilio field MessageStatus: 'exploded' is not one of: "),
+]
+
+
+@pytest.mark.parametrize(("webhook", "change", "said"), FIELD_CASES, ids=[said for _, _, said in FIELD_CASES])
+def test_a_missing_or_malformed_field_is_a_400_naming_it(
+    world: World, webhook: str, change: dict[str, str | None], said: str
+) -> None:
+    text = sent_text(world, ACME, "SM" + "9a" * 16)
+    if webhook == "sms":
+        form, path = world.sms_form(ACME.number, CUSTOMER, "STATUS"), sms_path(ACME)
+    else:
+        form, path = report(text["twilio_sid"], ACME), status_path(ACME, text["id"])
+    form = {name: value for name, value in {**form, **change}.items() if value is not None}
+    before = world.snapshot(ACME)
+
+    response = world.post_webhook(path, form, ACME.key)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith(said)
+    assert world.snapshot(ACME) == before

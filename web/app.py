@@ -15,8 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
-from bot.webhook_paths import OLD_SMS_PATH, OLD_STATUS_PATH, SMS_ROUTE, STATUS_ROUTE
-from handlers import admin, health, jobs, media, messages, sms, status_callback, track
+from handlers import admin, health, jobs, media, messages, track, twilio
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -33,11 +32,7 @@ log = logging.getLogger("qdn.app")
 
 # Starlette tries routes in order: Twilio's webhooks, the hot path, come first.
 routes = [
-    # The addresses are spelled in bot/webhook_paths.py, which the sender's StatusCallback is built from too.
-    Route(SMS_ROUTE, sms.business_sms, methods=["POST"]),
-    Route(STATUS_ROUTE, status_callback.business_status, methods=["POST"]),
-    Route(OLD_SMS_PATH, sms.inbound_sms, methods=["POST"]),
-    Route(OLD_STATUS_PATH, status_callback.status_callback, methods=["POST"]),
+    *twilio.routes,  # each business's /twilio/{business}/sms and /status, and the older two addresses
     Route("/healthz", health.healthz, methods=["GET"]),
     Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     Route("/jobs", jobs.create_job, methods=["POST"]),

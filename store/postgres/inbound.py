@@ -1,11 +1,11 @@
 """The webhooks' reads and writes on PostgreSQL, each one round trip (issue #15).
 
-An inbound text (handlers/sms.py) makes two: `conversation_facts` reads everything the decision
+An inbound text (handlers/twilio/receive.py) makes two: `conversation_facts` reads everything the decision
 needs in one statement -- the duplicate check by SID, the sender's phone state, the open jobs,
 the job or tracking code named, the target's opt-out -- and `record_inbound` writes the text,
 the texts it causes, its events and the sender's new state in one statement: data-modifying
 CTEs, so one implicit transaction, all or nothing, no BEGIN/COMMIT. A status callback
-(handlers/status_callback.py) makes two as well: the business lookup by SID reads the message
+(handlers/twilio/status.py) makes two as well: the business lookup by SID reads the message
 too (store/postgres/deployment.py), and `update_message_by_sid` writes it in one statement.
 
 The writes are optimistic. The phone state (or message) was read before the caller's pure

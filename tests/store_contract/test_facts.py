@@ -153,7 +153,7 @@ def _count(state: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _webhook(store: Store, sid: str, change: Any = _count) -> tuple[list[dict[str, Any]], bool]:
-    """What handlers/sms.py does with the store: the facts, then one write on the state they held."""
+    """What handlers/twilio/receive.py does with the store: the facts, then one write on the state they held."""
     facts = await store.conversation_facts(CUSTOMER, FactsWanted(sid=sid, sender_open_jobs=True))
     if facts.already is not None:
         return [facts.already], False

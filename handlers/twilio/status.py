@@ -1,27 +1,25 @@
 """POST /twilio/{business}/status?m=... (and the older /twilio/status): Twilio's delivery reports for the texts we sent.
 
-Each request: check the signature -> check required fields -> map the
-status -> apply it if it moves the message forward (bot/messages.py ranks
-them) -> 204.
+Each request: find the business -> check the signature -> decode the report (handlers/twilio/forms.py)
+-> apply it if it moves the message forward (bot/messages.py ranks them) -> 204.
 A report naming an inbound text changes nothing: those are `received` for good.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.errors import BadRequest, NotFound
 from bot.jobs import utc_now
-from bot.messages import OPTED_OUT_CODE, TWILIO_STATUSES, opted_out, with_report
+from bot.messages import OPTED_OUT_CODE, opted_out, with_report
 from bot.phones import redact_phone
 from bot.webhook_paths import MESSAGE_PARAM
-from handlers.signature import check_signed, required_signature, signed_form, signed_url, webhook_form
 from handlers.tenancy import Tenant, Tenants, named_business, tenants
-from handlers.twilio_fields import plain_number
+from handlers.twilio.forms import Form, StatusReport, decode, text, webhook_form
+from handlers.twilio.signature import check_signed, required_signature, signed_form, signed_url
 from store import Message, Store
 
 log = logging.getLogger("qdn.status")
@@ -35,16 +33,16 @@ async def record_opt_out(store: Store, phone: str, source: str) -> None:
     log.info("%s opted out (%s)", redact_phone(phone), source)
 
 
-async def _business_reported_on(everyone: Tenants, form: Any) -> Tenant:
+async def _business_reported_on(everyone: Tenants, form: Form) -> Tenant:
     """The business whose message the callback names (its key checks the signature).
 
     A SID no business has (a late report for a text we never logged) is checked with
     the key of the business that sent from its `From` number, else the default one's.
     """
-    slug = await everyone.deployment.business_of_sid(form.get("MessageSid", "").strip())
+    slug = await everyone.deployment.business_of_sid(text(form, "MessageSid"))
     tenant = everyone.get(slug) if slug else None
     if tenant is None:
-        tenant = everyone.for_address(form.get("From", "").strip(), form.get("MessagingServiceSid", "").strip() or None)
+        tenant = everyone.for_address(text(form, "From"), text(form, "MessagingServiceSid") or None)
     return tenant or everyone.default
 
 
@@ -60,7 +58,7 @@ async def business_status(request: Request) -> Response:
     message_id = request.query_params.get(MESSAGE_PARAM, "").strip()
     if not message_id:
         raise BadRequest(f"The query parameter {MESSAGE_PARAM} (the message reported on) is required.")
-    return await _apply(tenant.services.store, form, message_id)
+    return await _apply(tenant.services.store, decode(form, StatusReport), message_id)
 
 
 async def status_callback(request: Request) -> Response:
@@ -71,46 +69,43 @@ async def status_callback(request: Request) -> Response:
     form = await webhook_form(request)
     tenant = await _business_reported_on(everyone, form)
     check_signed(request, url, form, signature, tenant.settings)
-    return await _apply(tenant.services.store, form, None)
+    return await _apply(tenant.services.store, decode(form, StatusReport), None)
 
 
-async def _apply(store: Store, form: Any, message_id: str | None) -> Response:
-    """Apply the report to the message with its MessageSid (when `message_id` is given: only if that is it)."""
-    sid = form.get("MessageSid", "").strip()
-    reported = form.get("MessageStatus", "").strip().lower()
-    allowed = ", ".join(TWILIO_STATUSES)
-    if not sid:
-        raise BadRequest("MessageSid is required.")
-    if reported not in TWILIO_STATUSES:
-        raise BadRequest(f"MessageStatus {reported!r} is not one of: {allowed}.")
-    status = TWILIO_STATUSES[reported]
-    code = plain_number(form.get("ErrorCode"))
+async def _apply(store: Store, report: StatusReport, message_id: str | None) -> Response:
+    """Apply `report` to the message with its MessageSid (given `message_id`: only if that is the message)."""
+    sid = report.message_sid
 
-    def report(message: Message) -> Message | None:
+    def refused(message: Message) -> str | None:
+        """Why the report does not apply to `message`, if it does not."""
+        if message_id is not None and message["id"] != message_id:
+            return "names another message"
         # Delivery reports are about texts we sent. An inbound text stays `received`, and a 21610 naming
         # one must not opt out its `to` -- the business's own number -- nor the person who texted us.
         if message.get("direction") != "outbound":
-            return None
-        if message_id is not None and message["id"] != message_id:
-            return None  # the callback names another message: refused below
-        return with_report(message, status, code, form.get("ErrorMessage"))
+            return "is about an inbound text"
+        return None
 
-    # One read of its conversation, not two (PostgreSQL: none here -- the business lookup by SID above read the
-    # message too -- and one guarded UPDATE, only if the report changes it).
-    found = await store.update_message_by_sid(sid, report)
-    if message_id is not None and (found is None or found[0]["id"] != message_id):
-        log.warning("status %s for %s names message %r, not this business's with that SID; refused",
-                    reported, sid, message_id[:MAX_LOGGED_ID])  # fmt: skip
+    def reported(message: Message) -> Message | None:
+        if refused(message):
+            return None
+        return with_report(message, report.our_status, report.error_code, report.error_message)
+
+    # One read of its conversation, not two, and one guarded UPDATE on PostgreSQL, only if the report changes it.
+    found = await store.update_message_by_sid(sid, reported)
+    why = "names no message we logged" if found is None else refused(found[0])
+    if why is not None and message_id is not None:
+        log.warning("status %s for %s (m=%r) %s; refused", report.status, sid, message_id[:MAX_LOGGED_ID], why)
         raise NotFound("No message of this business has this id and MessageSid.")
     if found is None:
-        log.info("status %s for unknown message %s; ignored", reported, sid)
+        log.info("status %s for unknown message %s; ignored", report.status, sid)
+        return Response(status_code=204)
+    if why is not None:
+        log.info("status %s for inbound message %s; ignored", report.status, found[0]["id"])
         return Response(status_code=204)
     message, updated = found
-    if message.get("direction") != "outbound":
-        log.info("status %s for inbound message %s; ignored", reported, message["id"])
-        return Response(status_code=204)
     if updated["status"] != message["status"]:
         log.info("message %s (%s): %s -> %s", message["id"], sid, message["status"], updated["status"])
-    if code == OPTED_OUT_CODE:  # the recipient texted STOP: https://www.twilio.com/docs/api/errors/21610
-        await record_opt_out(store, message["to"], f"Twilio error {code} in a status callback")
+    if report.error_code == OPTED_OUT_CODE:  # the recipient texted STOP: https://www.twilio.com/docs/api/errors/21610
+        await record_opt_out(store, message["to"], f"Twilio error {report.error_code} in a status callback")
     return Response(status_code=204)

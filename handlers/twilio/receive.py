@@ -31,27 +31,26 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import conversation as talk
-from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
+from bot.errors import InvalidTransition, NotFound, ValidationError
 from bot.jobs import iso_utc, utc_now
 from bot.messages import answer_message, inbound_message
 from bot.phones import normalize_e164, redact_phone
 from handlers.services import Services
-from handlers.signature import check_signed, required_signature, signed_form, signed_url, webhook_form
-from handlers.sms_facts import conversation_facts
-from handlers.sms_pictures import named_pictures
 from handlers.tenancy import Tenant, Tenants, named_business, tenants
+from handlers.twilio.facts import conversation_facts
+from handlers.twilio.forms import Form, decode_sms, text, webhook_form
+from handlers.twilio.pictures import named_pictures
+from handlers.twilio.signature import check_signed, required_signature, signed_form, signed_url
 from store import Message
 
 log = logging.getLogger("qdn.sms")
 
-REQUIRED_FIELDS = ("MessageSid", "From", "To")
 # Characters XML 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF, lone surrogates).
 # An answer that echoes a word of the sender's text must not turn the TwiML into
 # a document Twilio refuses to parse (error 12100), which would leave the sender unanswered.
@@ -100,16 +99,6 @@ def clock() -> datetime:
     return datetime.now(UTC)
 
 
-@lru_cache(maxsize=8192)
-def _e164(sender: str) -> str:
-    """`From` in E.164, remembered: the same customers text again and again.
-
-    Twilio sends E.164, which normalize_e164 checks against phonenumbers' metadata
-    without the full parse (a never-seen phone cost ~13-90 us of parsing, issue #19);
-    anything else gets the full parse, and the same answer it always got."""
-    return normalize_e164(sender, "From")
-
-
 @lru_cache(maxsize=256)
 def _number(address: str) -> str:
     """A business number in E.164, as businesses' records keep them (Twilio sends E.164 already)."""
@@ -117,22 +106,6 @@ def _number(address: str) -> str:
         return normalize_e164(address, "To")
     except ValidationError:
         return address  # no business's number: the lookup misses, and the text is refused
-
-
-def _required(form: Any) -> tuple[str, str, str]:
-    missing = [name for name in REQUIRED_FIELDS if not form.get(name, "").strip()]
-    if missing:
-        raise BadRequest(f"Missing Twilio field(s): {', '.join(missing)}.")
-    try:
-        sender = _e164(form["From"])
-    except ValidationError:
-        raise BadRequest("From is not a phone number.") from None
-    return form["MessageSid"].strip(), sender, form["To"].strip()
-
-
-def _text_of(form: Any) -> str:
-    """The words the person sent (maybe none: a picture with no words still reaches the dispatchers)."""
-    return form.get("Body", "")
 
 
 def _context(svc: Services) -> talk.Context:
@@ -208,16 +181,16 @@ async def _relays(
     return rows
 
 
-def _business_texted(everyone: Tenants, form: Any) -> Tenant | None:
+def _business_texted(everyone: Tenants, form: Form) -> Tenant | None:
     """The business that owns the number texted (or the Messaging Service it came through), if any.
 
     A body with no `To` gets the default business's key: it is refused as incomplete (400)
     once signed, or as unsigned (403), as before there were several businesses.
     """
-    to = form.get("To", "").strip()
+    to = text(form, "To")
     if not to:
         return everyone.default
-    tenant = everyone.for_address(_number(to), form.get("MessagingServiceSid", "").strip() or None)
+    tenant = everyone.for_address(_number(to), text(form, "MessagingServiceSid") or None)
     if tenant is None:
         log.warning("a text to %s, which no business owns; refused, nothing stored", redact_phone(to))
     return tenant
@@ -245,13 +218,15 @@ async def inbound_sms(request: Request) -> Response:
     return await _answer(tenant.services, form)
 
 
-async def _answer(svc: Services, form: Any) -> Response:
-    sid, sender, to = _required(form)
+async def _answer(svc: Services, form: Form) -> Response:
+    """The one sequence every inbound text goes through, once its business is known and it is signed."""
+    sms = decode_sms(form)  # 400 naming the field missing or malformed
+    sid, sender, to = sms.message_sid, sms.sender, sms.to
     async with _deliveries.hold(sid):
         role = talk.DISPATCHER if sender in svc.settings.dispatcher_numbers else talk.CUSTOMER
         now = clock()
-        pictures, fetch = named_pictures(form, svc.settings, now)
-        command = talk.parse(_text_of(form), role, with_pictures=bool(pictures.ids))
+        pictures, fetch = named_pictures(sms, svc.settings, now)
+        command = talk.parse(sms.body, role, with_pictures=bool(pictures.ids))
         facts, already = await conversation_facts(svc, command, sender, now, sid)  # with the duplicate check: one read
         if already is not None:
             log.info("repeated delivery of %s from %s; answered as before", sid, redact_phone(sender))
@@ -277,10 +252,10 @@ async def _answer(svc: Services, form: Any) -> Response:
                 sid=sid,
                 sender=sender,
                 to=to,
-                body=form.get("Body", ""),
+                body=sms.body,
                 now=stamp,
                 job_id=decision.job_id,
-                num_media=form.get("NumMedia", "0"),
+                num_media=sms.num_media,
                 reply=decision.reply,
                 media_fetch=fetch,
             ),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-from urllib.parse import parse_qsl
 
 from starlette.datastructures import ImmutableMultiDict
 from starlette.exceptions import HTTPException
@@ -31,14 +30,11 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from bot.errors import BadRequest
 from bot.redaction import redact
+from handlers.twilio.forms import webhook_form
 from store.settings import Settings
 
 log = logging.getLogger("qdn.signature")
-
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-MAX_FIELDS = 200  # Twilio sends a few dozen at most
 
 
 def signed_url(settings: Settings, request: Request) -> str:
@@ -47,25 +43,6 @@ def signed_url(settings: Settings, request: Request) -> str:
     path = raw_path.decode("latin-1") if raw_path else request.url.path
     query = request.scope.get("query_string", b"").decode("latin-1")
     return settings.public_base_url + path + (f"?{query}" if query else "")
-
-
-async def webhook_form(request: Request) -> ImmutableMultiDict[str, str]:
-    """The urlencoded form of a webhook; BadRequest (400) for anything malformed, never a 500."""
-    body = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if body and content_type != FORM_CONTENT_TYPE:
-        raise BadRequest(f"Expected a {FORM_CONTENT_TYPE} body.")
-    try:
-        fields = parse_qsl(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            strict_parsing=True,
-            errors="strict",
-            max_num_fields=MAX_FIELDS,
-        )
-    except (UnicodeDecodeError, ValueError):  # bad UTF-8 or percent-escapes, stray "&", too many fields
-        raise BadRequest("The form body is malformed.") from None
-    return ImmutableMultiDict(fields)
 
 
 class _FieldValues(dict[str, list[str]]):

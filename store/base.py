@@ -155,6 +155,31 @@ class FactsWanted:
 
 
 @dataclass(frozen=True)
+class PhoneRead:
+    """A phone's state as a webhook read it before deciding, and the row's version then.
+
+    The write that follows is given it back (`record_inbound(read=...)`), so it can be guarded by
+    that version instead of reading the row again: one round trip on PostgreSQL, whose version is
+    the row's `xmin` (None: no row then). A read is the reading store's: another store ignores it.
+    """
+
+    business: str
+    phone: str
+    state: PhoneState
+    version: int | None
+
+
+@dataclass(frozen=True)
+class MessageRead:
+    """A message as a lookup by its Twilio SID read it, and the row's version then (for update_message_by_sid)."""
+
+    business: str
+    twilio_sid: str
+    message: Message
+    version: int | None
+
+
+@dataclass(frozen=True)
 class ConversationFacts:
     """What `Store.conversation_facts` found; a lookup not wanted keeps its default."""
 
@@ -165,6 +190,9 @@ class ConversationFacts:
     job: Job | None = None
     token_job: Job | None = None
     target_opted_out: bool = False
+    # The sender's state with its version, for the record_inbound that follows (None: the backend keeps none).
+    # Not a fact: facts found by one backend or by the separate lookups compare equal whatever it holds.
+    read: PhoneRead | None = field(default=None, compare=False)
 
 
 class Store(ABC):
@@ -229,6 +257,7 @@ class Store(ABC):
         outbound: Iterable[Message] = (),
         phone: str | None = None,
         change_phone: Callable[[PhoneState], PhoneState] | None = None,
+        read: PhoneRead | None = None,
     ) -> tuple[list[Message], bool]:
         """An inbound text, the texts it causes and its sender's new state, in one atomic write.
 
@@ -238,6 +267,10 @@ class Store(ABC):
         `twilio_sid` exists yet. Returns (the stored messages, True), or
         ([the message already stored for that SID], False) and writes nothing.
         One write per webhook is what keeps answering Twilio near one fsync.
+
+        `read` is `phone`'s state as conversation_facts read it (ConversationFacts.read): a backend
+        may write over that version instead of reading the state again (PostgreSQL); the result is
+        the same with it or without it.
         """
 
     @abstractmethod
@@ -255,12 +288,13 @@ class Store(ABC):
         """
 
     async def update_message_by_sid(
-        self, twilio_sid: str, change: Callable[[Message], Message | None]
+        self, twilio_sid: str, change: Callable[[Message], Message | None], *, read: MessageRead | None = None
     ) -> tuple[Message, Message] | None:
         """update_message on the message with this Twilio SID: (it before, it after), or None if none has it.
 
         What a status callback does. A backend may do it in one read (TinyDB: the conversation
-        file once, not twice); this default finds the message, then updates it.
+        file once, not twice); this default finds the message, then updates it. `read` is the message
+        as Deployment.lookup_sid read it: a backend may start from it instead of reading it again.
         """
         message = await self.find_message_by_sid(twilio_sid)
         if message is None:
@@ -375,8 +409,8 @@ class Store(ABC):
     #
     # The webhook's reads before it decides, asked for at once: the duplicate check, the sender's
     # state and whatever the command needs (FactsWanted). This default is the separate lookups, in
-    # that order (TinyDB answers each from memory); PostgreSQL answers in one statement, and keeps
-    # the phone state's version for the record_inbound that follows (store/postgres/inbound.py).
+    # that order (TinyDB answers each from memory); PostgreSQL answers in one statement, and returns
+    # the phone state's version (ConversationFacts.read) for the caller to pass to record_inbound.
 
     async def conversation_facts(self, sender: str, wanted: FactsWanted) -> ConversationFacts:
         """Everything `wanted` names for a text from `sender`, as the separate lookups would find it.

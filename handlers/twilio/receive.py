@@ -227,11 +227,11 @@ async def _answer(svc: Services, form: Form) -> Response:
         now = clock()
         pictures, fetch = named_pictures(sms, svc.settings, now)
         command = talk.parse(sms.body, role, with_pictures=bool(pictures.ids))
-        facts, already = await conversation_facts(svc, command, sender, now, sid)  # with the duplicate check: one read
-        if already is not None:
+        looked = await conversation_facts(svc, command, sender, now, sid)  # with the duplicate check: one read
+        if looked.already is not None:
             log.info("repeated delivery of %s from %s; answered as before", sid, redact_phone(sender))
-            return twiml(already.get("reply_body"))
-        facts = replace(facts, pictures=pictures)
+            return twiml(looked.already.get("reply_body"))
+        facts = replace(looked.facts, pictures=pictures)
         decision = talk.decide(command, facts, _context(svc))
         decision = await _change_status(svc, decision, sender, now, sid)
         if decision.reply and _NOT_XML.search(decision.reply):
@@ -262,6 +262,7 @@ async def _answer(svc: Services, form: Form) -> Response:
             outbound=caused,
             phone=sender if decision.phone_effects else None,
             change_phone=decision.update_phone_state if decision.phone_effects else None,
+            read=looked.read,  # the sender's state as conversation_facts read it: written over that version
         )
         if not first:  # the per-MessageSid lock makes this unreachable in one process; never act twice
             return twiml(stored[0].get("reply_body"))

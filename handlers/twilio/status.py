@@ -21,6 +21,7 @@ from handlers.tenancy import Tenant, Tenants, named_business, tenants
 from handlers.twilio.forms import Form, StatusReport, decode, text, webhook_form
 from handlers.twilio.signature import check_signed, required_signature, signed_form, signed_url
 from store import Message, Store
+from store.base import MessageRead
 
 log = logging.getLogger("qdn.status")
 
@@ -33,17 +34,19 @@ async def record_opt_out(store: Store, phone: str, source: str) -> None:
     log.info("%s opted out (%s)", redact_phone(phone), source)
 
 
-async def _business_reported_on(everyone: Tenants, form: Form) -> Tenant:
-    """The business whose message the callback names (its key checks the signature).
+async def _business_reported_on(everyone: Tenants, form: Form) -> tuple[Tenant, MessageRead | None]:
+    """The business whose message the callback names (its key checks the signature), and the message
+    if the lookup read it (PostgreSQL: one round trip for both), for update_message_by_sid(read=...).
 
     A SID no business has (a late report for a text we never logged) is checked with
     the key of the business that sent from its `From` number, else the default one's.
     """
-    slug = await everyone.deployment.business_of_sid(text(form, "MessageSid"))
-    tenant = everyone.get(slug) if slug else None
-    if tenant is None:
-        tenant = everyone.for_address(text(form, "From"), text(form, "MessagingServiceSid") or None)
-    return tenant or everyone.default
+    found = await everyone.deployment.lookup_sid(text(form, "MessageSid"))
+    tenant = everyone.get(found[0]) if found else None
+    if found is not None and tenant is not None:
+        return tenant, found[1]
+    tenant = everyone.for_address(text(form, "From"), text(form, "MessagingServiceSid") or None)
+    return tenant or everyone.default, None
 
 
 async def business_status(request: Request) -> Response:
@@ -58,7 +61,7 @@ async def business_status(request: Request) -> Response:
     message_id = request.query_params.get(MESSAGE_PARAM, "").strip()
     if not message_id:
         raise BadRequest(f"The query parameter {MESSAGE_PARAM} (the message reported on) is required.")
-    return await _apply(tenant.services.store, decode(form, StatusReport), message_id)
+    return await _apply(tenant.services.store, decode(form, StatusReport), message_id, None)
 
 
 async def status_callback(request: Request) -> Response:
@@ -67,13 +70,14 @@ async def status_callback(request: Request) -> Response:
     url = signed_url(everyone.settings, request)  # PUBLIC_BASE_URL is the deployment's
     signature = required_signature(request, url)
     form = await webhook_form(request)
-    tenant = await _business_reported_on(everyone, form)
+    tenant, read = await _business_reported_on(everyone, form)
     check_signed(request, url, form, signature, tenant.settings)
-    return await _apply(tenant.services.store, decode(form, StatusReport), None)
+    return await _apply(tenant.services.store, decode(form, StatusReport), None, read)
 
 
-async def _apply(store: Store, report: StatusReport, message_id: str | None) -> Response:
-    """Apply `report` to the message with its MessageSid (given `message_id`: only if that is the message)."""
+async def _apply(store: Store, report: StatusReport, message_id: str | None, read: MessageRead | None) -> Response:
+    """Apply `report` to the message with its MessageSid (given `message_id`: only if that is the message;
+    given `read`, the message as already read)."""
     sid = report.message_sid
 
     def refused(message: Message) -> str | None:
@@ -91,8 +95,9 @@ async def _apply(store: Store, report: StatusReport, message_id: str | None) -> 
             return None
         return with_report(message, report.our_status, report.error_code, report.error_message)
 
-    # One read of its conversation, not two, and one guarded UPDATE on PostgreSQL, only if the report changes it.
-    found = await store.update_message_by_sid(sid, reported)
+    # One read of its conversation (none left on PostgreSQL when the business lookup by SID read it), and
+    # one guarded UPDATE, only if the report changes it.
+    found = await store.update_message_by_sid(sid, reported, read=read)
     why = "names no message we logged" if found is None else refused(found[0])
     if why is not None and message_id is not None:
         log.warning("status %s for %s (m=%r) %s; refused", report.status, sid, message_id[:MAX_LOGGED_ID], why)

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from store import Store, open_deployment, open_store
-from store.base import FactsWanted
+from store.base import FactsWanted, PhoneRead
 from store.settings import load_settings
 from tests.pg import fresh_database, require_postgres
 from tests.round_trips import calls_now, count_calls, per_request
@@ -146,6 +146,29 @@ def test_a_state_changed_after_the_facts_costs_a_read_and_a_second_try_not_a_los
     calls, state = run(scenario())
     assert verbs(calls) == ["WITH", "SELECT", "WITH"]  # rolled back whole, the state read again, written
     assert changes == [{}, {"opted_out": True}]
+    assert state == {"opted_out": True, "last_ack_at": "2024-11-27T18:00:00.000Z"}
+
+
+def test_a_read_of_another_business_is_not_written_over_the_write_reads_for_itself(url: str, counting: None) -> None:
+    async def scenario() -> tuple[list[str], dict[str, Any]]:
+        store = await open_store(url)
+        try:
+            await add_job(store)
+            await store.update_phone(CUSTOMER, lambda state: {**state, "opted_out": True})
+            # What another business's store read of the same phone: an empty state, some version.
+            theirs = PhoneRead("acme", CUSTOMER, {}, None)
+            calls: list[str] = []
+            calls_now.set(calls)
+            await store.record_inbound(inbound("SMother", job_id=1001), phone=CUSTOMER,
+                                       change_phone=lambda state: {**state, "last_ack_at": "2024-11-27T18:00:00.000Z"},
+                                       read=theirs)  # fmt: skip
+            calls_now.set(None)
+            return calls, await store.get_phone(CUSTOMER)
+        finally:
+            await store.close()
+
+    calls, state = run(scenario())
+    assert "BEGIN" in verbs(calls)  # not the one statement on that read: the locked path, on its own read
     assert state == {"opted_out": True, "last_ack_at": "2024-11-27T18:00:00.000Z"}
 
 

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-postgres bench-media clean
+.PHONY: run test lint docs bench bench-postgres bench-media clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
+# The documentation site (mkdocs.yml, docs/) into site/. The settings page is generated from
+# store/setting_declarations.py first; --strict makes a broken link or anchor an error (the suite
+# builds it the same way: tests/test_docs.py).
+docs: $(VENV)/.installed-test
+	$(BIN)/python -m store.setting_declarations --write docs/settings.md
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 # Prints each figure next to its baseline (docs/performance.md), one business and 20 sharing the
 # same history side by side; numbers are never asserted. ~4 minutes (first run: +30 s of data).
 # Needs wrk (apt-get install wrk) and 2 CPUs; perf, if present, counts fdatasyncs; data sets are
@@ -48,4 +55,4 @@ bench-media: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_media.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts site

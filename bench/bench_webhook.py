@@ -335,7 +335,7 @@ def checkpoint_cpu_seconds(server: Server, workload: Workload, timeout: float = 
     """CPU time the server spends bringing its files up to date after a run (its idle checkpoints).
 
     The journal absorbs a burst; the conversation files catch up once writes
-    pause (store/tinydb/engine.py). That work is owed by the run's requests, so a
+    pause (store/tinydb/partitions.py). That work is owed by the run's requests, so a
     sustained rate charges it to them. Done when every store's journal is down to
     one empty segment.
     """

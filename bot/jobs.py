@@ -236,5 +236,15 @@ def edit(job: dict[str, Any], cleaned: dict[str, Any], now: str) -> dict[str, An
     return updated
 
 
+def rescheduled(job: dict[str, Any], previous: dict[str, Any], *, by: str, now: str) -> dict[str, Any]:
+    """`job` with its appointment change from `previous` recorded in `reschedules` (not mutated).
+
+    Not in `history`: that list is the job's status changes (dashboards read the latest
+    en-route entry's time as when its ETA was given), and a new appointment changes no status.
+    """
+    entry = {"at": now, "by": by, "from": previous.get("scheduled_for"), "to": job.get("scheduled_for")}
+    return {**job, "reschedules": [*(job.get("reschedules") or ()), entry]}
+
+
 def is_open(job: dict[str, Any]) -> bool:
     return job["status"] in OPEN_STATUSES

@@ -1,6 +1,6 @@
 """Message rows and their statuses: the rules the webhooks and the sender share.
 
-A message is a dict in the SPEC's shape (store/base.py declares every key).
+A message is a dict in the SPEC's shape (store/records.py declares every key).
 Twilio reports statuses late, twice and out of order, so they are ranked and
 never move back (queued < sending < sent < final; the first final one stays;
 `read` may follow `delivered`).

@@ -118,3 +118,13 @@ def appointment_words(scheduled_for: str | None, tz: tzinfo) -> str | None:
         return f"{day_words(moment.date())}, {clock(moment)}"
     day = scheduled_day(scheduled_for)
     return None if day is None else day_words(day)
+
+
+def reschedule_words(entry: Mapping[str, Any], tz: tzinfo) -> str:
+    """A change of appointment (a job's `reschedules` entry) as people say it, in `tz`:
+    "rescheduled from Sat Dec 5, 9:00 AM to Wed Dec 9, 2:00 PM"; "appointment set for ..." when
+    there was none; "appointment cleared (was ...)" when there is none now."""
+    before, after = appointment_words(entry.get("from"), tz), appointment_words(entry.get("to"), tz)
+    if after is None:
+        return f"appointment cleared (was {before})" if before else "appointment cleared"
+    return f"rescheduled from {before} to {after}" if before else f"appointment set for {after}"

@@ -6,14 +6,15 @@ prints: what went wrong and what to do about it, never a traceback.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from store.settings import API_TOKEN_FILE, Settings
+from store.setting_declarations import environment
+from store.settings import API_TOKEN_FILE, Settings, load_settings
 
 TIMEOUT_SECONDS = 10.0
 # Hosts that mean "every interface" when listening; a client reaches them on loopback.
@@ -22,6 +23,14 @@ _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 -- compared agains
 
 class CliError(Exception):
     """Something the person running `qdn` must fix; the message says what, in one line."""
+
+
+def client_settings() -> Settings:
+    """The service's settings as a client reads them: never making a secret in its data folder."""
+    try:
+        return load_settings(read_only=True)
+    except OSError as error:  # e.g. the service's api_token file is not readable by this user
+        raise CliError(f"cannot read the service's data folder: {error}") from None
 
 
 def service_url(settings: Settings) -> str:
@@ -87,6 +96,21 @@ class ApiClient:
 
     def get_job(self, job_id: int) -> dict[str, Any]:
         return self._json("GET", f"/jobs/{job_id}")
+
+    def edit_job(self, job_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return self._json("PATCH", f"/jobs/{job_id}", json=dict(fields))
+
+    def business(self) -> dict[str, Any]:
+        """The business the token acts for: `slug`, `name`, `phone`, `timezone` (GET /business)."""
+        return self._json("GET", "/business")
+
+    def business_zone(self) -> ZoneInfo:
+        """The time zone of the token's business: every time qdn shows is in it."""
+        name = self.business().get("timezone")
+        try:
+            return ZoneInfo(str(name))
+        except (ValueError, ZoneInfoNotFoundError):
+            raise CliError(f"the service at {self.base_url} named an unknown time zone {name!r}") from None
 
     def change_status(
         self, job_id: int, status: str, *, eta_minutes: int | None = None, total: float | None = None
@@ -195,7 +219,7 @@ class _BusinessTokenClient(ApiClient):
 
 def dashboard_client(settings: Settings, url: str | None = None) -> ApiClient:
     """A client reading texts as the business whose dashboard token is QDN_API_TOKEN, else API_TOKEN's."""
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    token = (environment(TOKEN_ENV) or "").strip()
     if token:
         return _BusinessTokenClient(url or service_url(settings), token)
     return ApiClient.from_settings(settings, url)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from cli import business_text
 from cli.admin_client import AdminClient
-from cli.api_client import CliError
+from cli.api_client import CliError, client_settings
+from store.setting_declarations import environment
 
 # (flag, env var, prompt, where it goes: (object, key) with None for top level)
 SECRETS = (
@@ -54,7 +54,7 @@ def _secret_help(env: str) -> str:
 
 
 def _secret(flag: str, env: str, prompt: str) -> str:
-    value = os.environ.get(env)
+    value = environment(env)
     if value is None:
         if sys.stdin.isatty():
             value = getpass.getpass(f"{prompt} (not shown): ")
@@ -93,8 +93,6 @@ def fields_of(args: argparse.Namespace, *, creating: bool) -> dict[str, Any]:
 
 
 def connect(args: argparse.Namespace) -> AdminClient:
-    from cli.main import client_settings  # cli.main registers these commands: imported when they run
-
     return AdminClient.from_settings(client_settings(), args.url)
 
 

@@ -8,24 +8,17 @@ import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from bot.errors import StoreError, ValidationError
-from bot.jobs import STATUS_CHOICES, STATUSES, parse_status, parse_statuses
-from bot.wording import first_name
+from bot.jobs import OPEN_STATUSES, REQUIRED_FIELDS, STATUS_CHOICES, STATUSES, parse_status, parse_statuses
+from bot.wording import appointment_at, first_name, reschedule_words
 from cli import business, transcript
-from cli.api_client import ApiClient, CliError, dashboard_client
+from cli.api_client import ApiClient, CliError, client_settings, dashboard_client
 from cli.demo import add_demo_jobs
-from store.settings import ConfigError, Settings, load_settings
+from store.settings import ConfigError, Settings
 
 T = TypeVar("T")
-
-
-def client_settings() -> Settings:
-    """The service's settings as a client reads them: never making a secret in its data folder."""
-    try:
-        return load_settings(read_only=True)
-    except OSError as error:  # e.g. the service's api_token file is not readable by this user
-        raise CliError(f"cannot read the service's data folder: {error}") from None
 
 
 def connect(args: argparse.Namespace) -> tuple[Settings, ApiClient]:
@@ -37,26 +30,81 @@ def jobs_create(args: argparse.Namespace) -> int:
     fields = {"customer_name": args.name, "customer_phone": args.phone, "service_type": args.service}
     optional = {"address": args.address, "total": args.total, "scheduled_for": args.scheduled, "notes": args.notes}
     fields.update({key: value for key, value in optional.items() if value is not None})
-    settings, client = connect(args)
-    with client:
-        print(transcript.job_created(client.create_job(fields), settings.timezone))
+    with connect(args)[1] as client:
+        job = client.create_job(fields)
+        print(transcript.job_created(job, client.business_zone()))
     return 0
 
 
 def jobs_list(args: argparse.Namespace) -> int:
     wanted = checked(parse_statuses, args.status) if args.status else set()
-    settings, client = connect(args)
-    with client:
+    with connect(args)[1] as client:
         statuses = ",".join(status for status in STATUSES if status in wanted) or None
-        print(transcript.jobs_table(client.list_jobs(statuses), settings.timezone))
+        print(transcript.jobs_table(client.list_jobs(statuses), client.business_zone()))
     return 0
 
 
 def jobs_show(args: argparse.Namespace) -> int:
-    settings, client = connect(args)
-    with client:
-        print(transcript.job_details(client.get_job(args.id), settings.timezone))
+    with connect(args)[1] as client:
+        print(transcript.job_details(client.get_job(args.id), client.business_zone()))
     return 0
+
+
+# `qdn jobs edit` options: (flag, the PATCH field, what it is called in qdn's answer).
+EDIT_OPTIONS = (
+    ("--name", "customer_name", "name"),
+    ("--phone", "customer_phone", "phone"),
+    ("--service", "service_type", "service"),
+    ("--address", "address", "address"),
+    ("--scheduled", "scheduled_for", "appointment"),
+    ("--total", "total", "total"),
+    ("--invoice-url", "invoice_url", "invoice"),
+    ("--notes", "notes", "notes"),
+)
+EDIT_FLAGS = ", ".join(flag for flag, _, _ in EDIT_OPTIONS[:-1]) + f" or {EDIT_OPTIONS[-1][0]}"
+
+
+def jobs_edit(args: argparse.Namespace) -> int:
+    given = {field: getattr(args, field) for _, field, _ in EDIT_OPTIONS if getattr(args, field) is not None}
+    if not given:
+        raise CliError(f"say what to change: {EDIT_FLAGS}")
+    # An empty value clears an optional field (the service refuses an empty required one, saying so).
+    fields = {field: value if value.strip() or field in REQUIRED_FIELDS else None for field, value in given.items()}
+    with connect(args)[1] as client:
+        before = client.get_job(args.id)
+        job = client.edit_job(args.id, fields)
+        zone = client.business_zone()
+        print("\n".join(edit_report(client, before, job, zone)))
+    return 0
+
+
+def edit_report(client: ApiClient, before: dict[str, Any], job: dict[str, Any], zone: ZoneInfo) -> list[str]:
+    """What `qdn jobs edit` changed, and whether the customer was texted a new appointment."""
+    changed = [name for _, field, name in EDIT_OPTIONS if before.get(field) != job.get(field)]
+    if not changed:
+        return [f"Job {job['id']}: nothing changed. Tracking: {job['tracking_url']}"]
+    lines = [f"Job {job['id']} updated: {', '.join(changed)}. Tracking: {job['tracking_url']}"]
+    moves = job.get("reschedules") or []
+    if len(moves) > len(before.get("reschedules") or []):
+        words = reschedule_words(moves[-1], zone)
+        # The service queues the `rescheduled` text in the same write, stamped with the job's update time.
+        texts = [
+            m
+            for m in client.job_messages(job["id"])
+            if m["kind"] == "notification" and m["created_at"] == job["updated_at"]
+        ]
+        if not texts:
+            still_open = job["status"] in OPEN_STATUSES
+            told = "no one is texted" + ("" if still_open else f" (the job is {transcript.status_text(job)})")
+        elif texts[-1]["status"] == "skipped":
+            told = "the customer has opted out; not texted"
+        else:
+            told = "the customer is texted the new time"
+        lines.append(f"{words[0].upper()}{words[1:]}; {told}.")
+        shown = [appointment_at(moves[-1].get(end), zone) for end in ("from", "to")]
+        if any(shown):
+            lines.append(transcript.zone_note(zone, shown))
+    return lines
 
 
 def checked(parse: Callable[[str], T], text: str) -> T:
@@ -95,21 +143,26 @@ def show_log(args: argparse.Namespace) -> int:
         else:
             messages = client.phone_messages(args.phone)
             title = f"Texts with {messages[0]['phone'] if messages else args.phone}"
+        zone = client.business_zone()
 
     def who(phone: str) -> str:
         if phone in customers:
             return f"{customers[phone]} (customer) {phone}"
         return f"dispatcher {phone}" if phone in dispatchers else phone
 
-    print(f"{title} (times in {settings.timezone.key})")
-    print("\n".join(transcript.transcript(messages, settings.timezone, who)) if messages else "No texts yet.")
+    print(title)
+    if not messages:
+        print("No texts yet.")
+        return 0
+    print(transcript.zone_note(zone, [transcript.moment_of(message["created_at"], zone) for message in messages]))
+    print("\n".join(transcript.transcript(messages, zone, who)))
     return 0
 
 
 def demo(args: argparse.Namespace) -> int:
     settings, client = connect(args)
     with client:
-        print("\n".join(add_demo_jobs(client, settings)))
+        print("\n".join(add_demo_jobs(client, settings, client.business_zone())))
     return 0
 
 
@@ -133,7 +186,7 @@ def build_parser(more_commands: Callable[[Any], None] | None = None) -> argparse
     remote = argparse.ArgumentParser(add_help=False)
     remote.add_argument("--url", help="the running service (default http://HOST:PORT from the settings)")
 
-    jobs = commands.add_parser("jobs", help="create, list, show and move jobs").add_subparsers(
+    jobs = commands.add_parser("jobs", help="create, list, show, edit and move jobs").add_subparsers(
         dest="jobs_command", required=True, metavar="ACTION"
     )
     create = jobs.add_parser("create", parents=[remote], help="add a job (the customer is texted)")
@@ -153,6 +206,29 @@ def build_parser(more_commands: Callable[[Any], None] | None = None) -> argparse
     show = jobs.add_parser("show", parents=[remote], help="one job with its tracking link and history")
     show.add_argument("id", type=int)
     show.set_defaults(run=jobs_show)
+    edit = jobs.add_parser(
+        "edit",
+        parents=[remote],
+        help="change a job's details; a new appointment texts the customer",
+        description="Change a job's details (at least one option). An empty value clears an optional one "
+        '(--notes ""). A new --scheduled for an open job texts the customer the new time and is kept in '
+        "the job's history; nothing else texts anyone.",
+    )
+    edit.add_argument("id", type=int, metavar="ID")
+    edit.add_argument("--name", dest="customer_name", metavar="NAME", help="customer name")
+    edit.add_argument("--phone", dest="customer_phone", metavar="PHONE", help="customer phone, e.g. 512-555-0199")
+    edit.add_argument("--service", dest="service_type", metavar="SERVICE", help='e.g. "junk removal"')
+    edit.add_argument("--address", dest="address", metavar="ADDRESS")
+    edit.add_argument(
+        "--scheduled",
+        dest="scheduled_for",
+        metavar="WHEN",
+        help="the new appointment, ISO 8601: 2026-12-09T14:00 (no zone means the business's) or 2026-12-09",
+    )
+    edit.add_argument("--total", dest="total", metavar="USD", help="e.g. 350 or $1,200.00")
+    edit.add_argument("--invoice-url", dest="invoice_url", metavar="URL", help="an http(s) link")
+    edit.add_argument("--notes", dest="notes", metavar="TEXT")
+    edit.set_defaults(run=jobs_edit)
     status = jobs.add_parser("status", parents=[remote], help="move a job (the customer is texted)")
     status.add_argument("id", type=int)
     status.add_argument("status", help=f"{STATUS_CHOICES} (done, canceled, EN-ROUTE... work too)")

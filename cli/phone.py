@@ -14,7 +14,9 @@ was switched on are history and are not shown.
 
 A line `/photo PATH [words]` sends a picture (an MMS): the simulator serves the
 file the way Twilio serves a picture texted in (cli/photo_server.py), and the
-service fetches it from there. Pictures the phone receives are shown as links.
+service fetches it from there. Pictures the phone receives are shown as the signed, expiring
+`/m/...` link the service hands Twilio for an MMS (a phone opens it with no login), made here
+with the deployment's SECRET_KEY for the business the dashboard token acts for (GET /business).
 
 Several businesses (`--to`): the phone texts the number given, and the service
 routes the text to the business that owns it. Only the deployment's signing key
@@ -31,7 +33,7 @@ import shlex
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,6 +41,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from bot.errors import ValidationError
+from bot.media import TEXT_LINK_SECONDS, link_path
 from bot.phones import normalize_phone
 from cli.api_client import ApiClient, CliError
 from cli.photo_server import PhotoServer
@@ -52,6 +55,7 @@ from cli.webhook_form import (
 from store.settings import DEV_WEBHOOK_SECRET_FILE, Settings
 
 POLL_SECONDS = 1.0
+PictureLink = Callable[[dict[str, Any]], str]  # a received picture (a message's `media` item) -> its link
 # How the service logs its TwiML answer to a text (a reply, or an acknowledgement / opt-in
 # confirmation): the simulator prints that answer from the TwiML, never again from the log.
 ANSWER_KINDS = ("reply", "system")
@@ -101,6 +105,21 @@ class Phone:
         # before it responds, and that row must be marked as printed before the watcher looks.
         self.lock = threading.Lock()
         self.photos: PhotoServer | None = None  # started at the first picture sent
+        self._slug: str | None = None  # the business whose pictures links open: asked at the first one
+
+    def picture_link(self, item: dict[str, Any]) -> str:
+        """The link a phone gets for a picture of an MMS: signed and public, as the sender makes it."""
+        try:
+            keys = self.settings.link_keys
+        except ValueError:  # no SECRET_KEY readable here: say so rather than print a link that 401s
+            return f"(picture {item.get('id')}: no SECRET_KEY here to link it; run qdn with the service's settings)"
+        if self._slug is None:
+            try:
+                self._slug = str(self.poller.business()["slug"])
+            except CliError as error:
+                return f"(picture {item.get('id')}: {error})"
+        expires = int(time.time()) + TEXT_LINK_SECONDS
+        return self.settings.public_base_url + link_path(keys, self._slug, str(item["id"]), expires)
 
     def close(self) -> None:
         if self.photos is not None:
@@ -203,9 +222,9 @@ def _delivery_note(message: dict[str, Any]) -> str:
     return ""
 
 
-def _later_text(message: dict[str, Any]) -> list[str]:
+def _later_text(message: dict[str, Any], link: PictureLink) -> list[str]:
     lines = bubble(f"< [{message['kind']}] ", str(message.get("body") or ""), _delivery_note(message))
-    return lines + [f"  [picture] {item['url']}" for item in message.get("media") or ()]
+    return lines + [f"  [picture] {link(item)}" for item in message.get("media") or ()]
 
 
 PHOTO_COMMAND = "/photo"
@@ -224,8 +243,8 @@ def photo_line(line: str) -> tuple[str, list[Path]] | None:
     return " ".join(parts[1:]), [Path(parts[0]).expanduser()]
 
 
-def _later_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
-    return [line for message in messages for line in _later_text(message)]
+def _later_texts(messages: Iterable[dict[str, Any]], link: PictureLink) -> list[str]:
+    return [line for message in messages for line in _later_text(message, link)]
 
 
 class Screen:
@@ -259,7 +278,8 @@ def _watch(phone: Phone, screen: Screen, stop: threading.Event) -> None:
         complained = False
         if fresh:
             # At a terminal the prompt "> " is on screen: start the texts on a line of their own.
-            screen.show(["", *_later_texts(fresh)] if screen.interactive else _later_texts(fresh), True)
+            shown = _later_texts(fresh, phone.picture_link)
+            screen.show(["", *shown] if screen.interactive else shown, True)
 
 
 def run_chat(phone: Phone, lines: TextIO, out: TextIO, *, interactive: bool, wait: float) -> int:
@@ -306,5 +326,5 @@ def run_chat(phone: Phone, lines: TextIO, out: TextIO, *, interactive: bool, wai
         watcher.join()
         phone.close()
     # One last look, so anything sent before we stopped is shown exactly once.
-    screen.show(_later_texts(phone.new_texts()))
+    screen.show(_later_texts(phone.new_texts(), phone.picture_link))
     return 0

@@ -1,17 +1,19 @@
 """Human-readable text for the qdn command: job tables, job details, conversations.
 
-Times are shown in the business's TIMEZONE; the API speaks UTC.
+Times are shown in the zone of the business the token acts for (GET /business), named once
+per listing (`zone_note`): the API speaks UTC, and the client's own settings may describe
+another business, in another zone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.jobs import label
-from bot.wording import appointment_words, money
+from bot.wording import appointment_at, appointment_words, money, reschedule_words
 
 Job = dict[str, Any]
 Message = dict[str, Any]
@@ -27,6 +29,22 @@ def local_time(iso: str | None, tz: ZoneInfo, fmt: str = "%a %b %d %H:%M") -> st
     except ValueError:
         return iso
     return moment.astimezone(tz).strftime(fmt)
+
+
+def zone_note(tz: ZoneInfo, shown: Iterable[datetime | None]) -> str:
+    """ "Times in America/Chicago (CST).": the zone of the times `shown` (local moments), with the
+    abbreviations they use (CST, CDT when they straddle a change); today's when none is given."""
+    names = [name for name in dict.fromkeys(moment.tzname() for moment in shown if moment is not None) if name]
+    names = names or [datetime.now(tz).tzname() or ""]
+    return f"Times in {tz.key} ({', '.join(names)})."
+
+
+def moment_of(iso: str | None, tz: tzinfo) -> datetime | None:
+    """An API timestamp in `tz`; None if absent or unreadable."""
+    try:
+        return datetime.fromisoformat(iso).astimezone(tz) if iso else None
+    except ValueError:
+        return None
 
 
 def appointment(scheduled_for: str | None, tz: ZoneInfo) -> str:
@@ -56,30 +74,40 @@ def total_text(total: float | None) -> str:
 
 
 def jobs_table(jobs: list[Job], tz: ZoneInfo) -> str:
-    """A compact table, one job a line, in the order given (the API's newest first)."""
+    """A compact table, one job a line, in the order given (the API's newest first), then the zone."""
     if not jobs:
         return "No jobs yet. Add one with `qdn jobs create` or try `qdn demo`."
-    header = ("ID", "STATUS", "CUSTOMER", "PHONE", "SERVICE", "APPOINTMENT", "TOTAL")
-    rows = [
-        (
-            str(job["id"]),
-            status_text(job),
-            job["customer_name"],
-            job["customer_phone"],
-            job["service_type"],
-            appointment(job.get("scheduled_for"), tz),
-            total_text(job.get("total")),
-        )
-        for job in jobs
+    table = table_lines(
+        ("ID", "STATUS", "CUSTOMER", "PHONE", "SERVICE", "APPOINTMENT", "TOTAL"),
+        [
+            (
+                str(job["id"]),
+                status_text(job),
+                job["customer_name"],
+                job["customer_phone"],
+                job["service_type"],
+                appointment(job.get("scheduled_for"), tz),
+                total_text(job.get("total")),
+            )
+            for job in jobs
+        ],
+    )
+    times = [appointment_at(job.get("scheduled_for"), tz) for job in jobs]
+    return "\n".join([*table, zone_note(tz, times)] if any(times) else table)
+
+
+def table_lines(header: tuple[str, ...] | None, rows: Sequence[tuple[str, ...]], indent: str = "") -> list[str]:
+    """`rows` (and `header`) in columns two spaces apart, each as wide as its widest cell."""
+    everything = [header, *rows] if header else list(rows)
+    widths = [max(len(row[i]) for row in everything) for i in range(len(everything[0]))]
+    return [
+        indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in everything
     ]
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-    head = "  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()
-    return "\n".join([head, *lines])
 
 
 def job_details(job: Job, tz: ZoneInfo) -> str:
-    """The key facts of one job, its tracking link and its status history."""
+    """The key facts of one job, its tracking link, its history (status and appointment changes), the zone."""
     facts = [
         ("Job", str(job["id"])),
         ("Status", status_text(job)),
@@ -94,17 +122,34 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
     ]
     lines = [f"{name + ':':<13}{value}" for name, value in facts]
     lines.append("History:")
+    steps = history(job, tz)
+    lines.extend(f"  {local_time(at, tz)}  {what}  by {by}" for at, what, by in steps)
+    shown = [appointment_at(job.get("scheduled_for"), tz), *(moment_of(at, tz) for at, _, _ in steps)]
+    lines.append(zone_note(tz, shown))
+    return "\n".join(lines)
+
+
+def history(job: Job, tz: ZoneInfo) -> list[tuple[str, str, str]]:
+    """(at, what happened, by whom) of each status change and appointment change, oldest first."""
+    steps = []
     for step in job.get("history") or []:
         eta = f" (ETA {step['eta_minutes']} min)" if step.get("eta_minutes") is not None else ""
-        by = step["by"] if step["by"] == "api" else f"dispatcher {step['by']}"  # SPEC: `api` or the dispatcher's phone
-        lines.append(f"  {local_time(step['at'], tz)}  {history_label(step['status'])}{eta}  by {by}")
-    return "\n".join(lines)
+        steps.append((step["at"], f"{history_label(step['status'])}{eta}", who_did(step["by"])))
+    for change in job.get("reschedules") or []:
+        steps.append((change["at"], reschedule_words(change, tz), who_did(change["by"])))
+    return sorted(steps, key=lambda step: step[0])  # ISO UTC sorts as text; stable for the same time
+
+
+def who_did(by: str) -> str:
+    return by if by == "api" else f"dispatcher {by}"  # SPEC: `api` or the dispatcher's phone
 
 
 def job_created(job: Job, tz: ZoneInfo) -> str:
     when = appointment_words(job.get("scheduled_for"), tz)
     status = f"{status_text(job)} for {when}" if when else status_text(job)
-    return f"Job {job['id']} for {job['customer_name']}: {status}. Tracking: {job['tracking_url']}"
+    line = f"Job {job['id']} for {job['customer_name']}: {status}. Tracking: {job['tracking_url']}"
+    moment = appointment_at(job.get("scheduled_for"), tz)
+    return f"{line}\n{zone_note(tz, [moment])}" if moment else line
 
 
 # -- conversations ----------------------------------------------------------

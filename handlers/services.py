@@ -93,12 +93,15 @@ class Services:
 
         return await self.store.update_job(job_id, change, once=once)
 
-    async def edit_job(self, job_id: int, cleaned: dict[str, Any], *, now: str | None = None) -> JobWrite:
+    async def edit_job(
+        self, job_id: int, cleaned: dict[str, Any], *, by: str = "api", now: str | None = None
+    ) -> JobWrite:
         """PATCH: apply already-cleaned fields; a new appointment for an open job texts the customer once.
 
         Only a change of `scheduled_for` texts (template `rescheduled`): the same
         appointment again (in any spelling), a cleared one, or a closed job
-        texts no one. A new appointment also gets its own day-before reminder.
+        texts no one. A new appointment also gets its own day-before reminder, and
+        is recorded in the job's `reschedules` (when, `by` whom, from and to).
         """
         job = await self.store.get_job(job_id)
         opted_out = await self.store.is_opted_out(cleaned.get("customer_phone") or job["customer_phone"])
@@ -109,7 +112,9 @@ class Services:
             moved = not reminders.same_appointment(edited.get("scheduled_for"), current.get("scheduled_for"))
             if not moved:
                 return JobWrite(edited, [], changed=edited != current)
-            edited = reminders.schedule(edited, self.settings.reminder_policy, now)
+            edited = reminders.schedule(
+                jobs.rescheduled(edited, current, by=by, now=now), self.settings.reminder_policy, now
+            )
             texts = []
             if jobs.is_open(edited) and edited.get("scheduled_for") is not None:
                 texts.append(self.notification(edited, opted_out, now, RESCHEDULED))

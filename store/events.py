@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
-from store.base import JOB_FIELDS, Event, Job, Message, public_message
+from store.base import Event, Job, Message, public_job, public_message
 
 MESSAGE_RECEIVED = "message.received"
 JOB_STATUS_CHANGED = "job.status_changed"
@@ -47,7 +47,7 @@ def new_event(event_type: str, data: dict[str, object], now: str) -> Event:
 
 def job_snapshot(job: Job) -> dict[str, object]:
     """The job's public fields as they are now (its `tracking_url` is added on delivery)."""
-    return {key: job.get(key) for key in JOB_FIELDS if key != "tracking_url"}
+    return public_job(job)
 
 
 def for_new_messages(stored: Iterable[Message], now: str) -> list[Event]:

@@ -14,7 +14,8 @@ import ctypes.util
 import fcntl
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,20 @@ def _load_syncfs() -> Callable[[int], int] | None:
 _syncfs = _load_syncfs()
 
 
+def sync_filesystem(folder: Path) -> bool:
+    """Flush everything written to `folder`'s filesystem, with one syncfs(2); False where there is none."""
+    if _syncfs is None:
+        return False
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"syncfs: {os.strerror(error)}")
+    finally:
+        os.close(fd)
+    return True
+
+
 class StagedFiles:
     """Replace many files at once, durably, for the price of one flush.
 
@@ -113,14 +128,7 @@ class StagedFiles:
         self._pairs = []
 
     def _sync(self) -> None:
-        if _syncfs is not None:
-            fd = os.open(self._pairs[0][0].parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                if _syncfs(fd) != 0:
-                    error = ctypes.get_errno()
-                    raise OSError(error, f"syncfs: {os.strerror(error)}")
-            finally:
-                os.close(fd)
+        if sync_filesystem(self._pairs[0][0].parent):
             return
         for tmp, _ in self._pairs:
             fd = os.open(tmp, os.O_RDONLY)
@@ -166,3 +174,53 @@ class FolderLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+class FilesLock:
+    """A blocking flock beside a store, that the service and `qdn store backup` share.
+
+    The service's checkpoint takes it (without waiting) around each rewrite of the store's files, and
+    a backup takes it (waiting for a checkpoint under way) while it copies them: so the files a backup
+    reads stay as they are meanwhile, whichever process runs the service (store/tinydb/backup.py).
+    Unlike FolderLock it keeps no process id: several processes take it in turn. The file stays open
+    from the first `acquire` (or `open`) to `close`, so taking it again never needs a new file handle
+    (a full disk, a process out of them).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def open(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self, *, wait: bool = True) -> bool:
+        """Take the lock: wait for it, or (wait=False) return False at once if someone holds it."""
+        self.open()
+        assert self._fd is not None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Release the lock if held, and the file."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @contextmanager
+    def held_if_free(self) -> Iterator[bool]:
+        """`with lock.held_if_free() as held:` -- held (True) for the block, or False if someone else holds it."""
+        held = self.acquire(wait=False)
+        try:
+            yield held
+        finally:
+            if held:
+                self.release()

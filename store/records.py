@@ -14,7 +14,7 @@ something has written so far.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 # -- a job (SPEC "JSON shapes", minus `tracking_url`, which depends on where the service is published) ----
 
@@ -26,6 +26,11 @@ class HistoryEntry(TypedDict):
     at: str  # ISO 8601 UTC with milliseconds, as every time here
     by: str
     eta_minutes: int | None
+
+
+# One change of a job's appointment (PATCH `scheduled_for`): when, who ("api"), and `scheduled_for`
+# before and after, as stored (ISO date or date-time; None: no appointment). Functional syntax: `from`.
+RescheduleEntry = TypedDict("RescheduleEntry", {"at": str, "by": str, "from": str | None, "to": str | None})
 
 
 class JobFields(TypedDict):
@@ -54,6 +59,8 @@ class JobRecord(JobFields, total=False):
     # The day-before reminder, a due row on the job (bot/reminders.py; Store.due_reminders).
     reminder_due_at: str | None  # when the current appointment's reminder is due (ISO UTC); None: none waits
     reminder_for: str | None  # the `scheduled_for` the last reminder was sent for
+    # Its appointment changes, oldest first (bot.jobs.rescheduled); absent until the first. Public (JOB_FIELDS).
+    reschedules: list[RescheduleEntry]
 
 
 # -- a message (SPEC "Message log" and "JSON shapes") ----------------------------------------------
@@ -167,3 +174,13 @@ class IdempotencyRecord(TypedDict):
     status: int
     body: Any
     created_at: str  # kept IDEMPOTENCY_HOURS (store.base) from then
+
+
+# -- the names the store's interface gives them (store/roles/) ------------------------------------------
+#
+# Plain dicts to callers, keys as declared: bot/ builds these records without importing store/,
+# so a TypedDict here would not type-check there; the contract suite checks the keys instead.
+Job = Annotated[dict[str, Any], JobRecord]
+Message = Annotated[dict[str, Any], MessageRecord]
+PhoneState = Annotated[dict[str, Any], PhoneStateRecord]
+Event = Annotated[dict[str, Any], EventRecord]

@@ -1,9 +1,10 @@
-"""Every SPEC setting, read once through starlette.config (environment, then .env).
+"""Every setting, read once through starlette.config (environment, then .env).
 
 Here: `Settings`, `load_settings` and the parsing of each setting (reminders and quiet
 hours, dashboard events, phones, the data folder). The Twilio and PUBLIC_BASE_URL checks
 and `ConfigError` live in store/settings_checks.py; the secrets the service generates in
-its data folder in store/generated_secrets.py. Both are imported here, so callers import
+its data folder in store/generated_secrets.py. Every name read is declared, with its
+default, in store/setting_declarations.py (`_Settings` reads nothing else). Both are imported here, so callers import
 `ConfigError` and `read_generated_secret` from this module as before.
 """
 
@@ -34,6 +35,7 @@ from store import backend_for, data_folder
 from store.generated_secrets import generated_secret
 from store.generated_secrets import read_generated_secret as read_generated_secret
 from store.secret_box import SecretBox
+from store.setting_declarations import declared
 from store.settings_checks import (
     LOOPBACK_HOSTS,
     ConfigError,
@@ -163,8 +165,21 @@ class Settings:
         )
 
 
-def _positive(config: Config, name: str, default: float) -> float:
-    value = config(name, cast=float, default=default)
+class _DeclaredConfig:
+    """starlette's Config, reading declared settings only, each unset one as its declared default."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+
+    def __call__(self, name: str, cast: Callable[[Any], Any] | None = None) -> Any:
+        default = declared(name).default
+        if cast is None:
+            return self._config(name, default=default)
+        return self._config(name, cast=cast, default=default)
+
+
+def _positive(config: _DeclaredConfig, name: str) -> float:
+    value = config(name, cast=float)
     if value <= 0:
         raise ConfigError(f"{name} must be a positive number, not {value}")
     return value
@@ -183,26 +198,26 @@ def load_settings(
     env_path = env_file if env_file is not None and Path(env_file).is_file() else None
     config = Config(env_path, environ=os.environ if environ is None else environ)
     try:
-        return _load(config, make_secrets=not read_only)
+        return _load(_DeclaredConfig(config), make_secrets=not read_only)
     except ValueError as error:  # starlette's cast errors and URL errors name the setting
         raise ConfigError(str(error)) from None
 
 
-def _yes_no(config: Config, name: str, default: bool) -> bool:
-    """true/false/1/0 (any case); empty, like unset, means `default`."""
-    if not config(name, default="").strip():
-        return default
-    return config(name, cast=bool)
+def _yes_no(config: _DeclaredConfig, name: str) -> bool:
+    """true/false/1/0 (any case); empty, like unset, means the declared default."""
+    if not config(name).strip():
+        return declared(name).default == "true"
+    return bool(config(name, cast=bool))
 
 
-def _optional(config: Config, name: str) -> str | None:
-    return config(name, default=None) or None
+def _optional(config: _DeclaredConfig, name: str) -> str | None:
+    return config(name) or None
 
 
-def _load(config: Config, make_secrets: bool) -> Settings:
-    host = config("HOST", default="127.0.0.1") or "127.0.0.1"
-    port = config("PORT", cast=int, default=8000)
-    database_url = config("DATABASE_URL", default="tinydb:///./data/qdn.json")
+def _load(config: _DeclaredConfig, make_secrets: bool) -> Settings:
+    host = config("HOST") or str(declared("HOST").default)  # set but empty: the default too
+    port = config("PORT", cast=int)
+    database_url = config("DATABASE_URL")
     folder = _data_dir(config, database_url)
     configured_base_url = _optional(config, "PUBLIC_BASE_URL")
 
@@ -227,29 +242,28 @@ def _load(config: Config, make_secrets: bool) -> Settings:
     if from_number:
         from_number = _phone_setting("TWILIO_FROM_NUMBER", from_number)
 
-    zone_name = config("TIMEZONE", default="America/New_York")
+    zone_name = config("TIMEZONE")
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"TIMEZONE {zone_name!r} is not a known time zone (e.g. America/Chicago)") from None
 
     dispatchers = tuple(
-        _phone_setting("DISPATCHER_NUMBERS", raw)
-        for raw in config("DISPATCHER_NUMBERS", cast=CommaSeparatedStrings, default="")
+        _phone_setting("DISPATCHER_NUMBERS", raw) for raw in config("DISPATCHER_NUMBERS", cast=CommaSeparatedStrings)
     )
-    origins = tuple(config("CORS_ORIGINS", cast=CommaSeparatedStrings, default=""))
+    origins = tuple(config("CORS_ORIGINS", cast=CommaSeparatedStrings))
     if "*" in origins:
         raise ConfigError("CORS_ORIGINS must list origins; '*' is not allowed")
     business_phone = _optional(config, "BUSINESS_PHONE")
     templates = _optional(config, "TEMPLATES_PATH")
 
-    api_token = config("API_TOKEN", cast=Secret, default=None) or generated_secret(
+    api_token = config("API_TOKEN", cast=Secret) or generated_secret(
         folder, API_TOKEN_FILE, "API token (API_TOKEN)", make_secrets
     )
-    admin_token = config("ADMIN_TOKEN", cast=Secret, default=None) or generated_secret(
+    admin_token = config("ADMIN_TOKEN", cast=Secret) or generated_secret(
         folder, ADMIN_TOKEN_FILE, "admin token for the businesses API (ADMIN_TOKEN)", make_secrets
     )
-    secret_key = config("SECRET_KEY", cast=Secret, default=None) or generated_secret(
+    secret_key = config("SECRET_KEY", cast=Secret) or generated_secret(
         folder, SECRET_KEY_FILE, "key for stored Twilio secrets (SECRET_KEY)", make_secrets
     )
     if str(secret_key):
@@ -284,24 +298,24 @@ def _load(config: Config, make_secrets: bool) -> Settings:
         twilio_api_base_url=(_optional(config, "TWILIO_API_BASE_URL") or "").rstrip("/") or None,
         dispatcher_numbers=dispatchers,
         cors_origins=origins,
-        forwarded_allow_ips=config("FORWARDED_ALLOW_IPS", default="127.0.0.1"),
-        business_name=config("BUSINESS_NAME", default="QuickDumpNow"),
+        forwarded_allow_ips=config("FORWARDED_ALLOW_IPS"),
+        business_name=config("BUSINESS_NAME"),
         business_phone=_phone_setting("BUSINESS_PHONE", business_phone) if business_phone else None,
         timezone=zone,
         templates_path=Path(templates) if templates else None,
-        ack_interval_hours=_positive(config, "ACK_INTERVAL_HOURS", 3),
-        send_rate_per_second=_positive(config, "SEND_RATE_PER_SECOND", 1),
-        send_give_up_hours=_positive(config, "SEND_GIVE_UP_HOURS", 24),
-        run_sender=_yes_no(config, "RUN_SENDER", default=True),
-        delete_twilio_media=_yes_no(config, "DELETE_TWILIO_MEDIA", default=True),
-        twilio_webhook_shared_key=config("TWILIO_WEBHOOK_SHARED_KEY", cast=Secret, default=None) or None,
-        reminder_hour=_reminder_setting(config, "REMINDER_HOUR", "17", parse_hour),
-        quiet_hours=_reminder_setting(config, "QUIET_HOURS", "21-8", QuietHours.parse),
+        ack_interval_hours=_positive(config, "ACK_INTERVAL_HOURS"),
+        send_rate_per_second=_positive(config, "SEND_RATE_PER_SECOND"),
+        send_give_up_hours=_positive(config, "SEND_GIVE_UP_HOURS"),
+        run_sender=_yes_no(config, "RUN_SENDER"),
+        delete_twilio_media=_yes_no(config, "DELETE_TWILIO_MEDIA"),
+        twilio_webhook_shared_key=config("TWILIO_WEBHOOK_SHARED_KEY", cast=Secret) or None,
+        reminder_hour=_reminder_setting(config, "REMINDER_HOUR", parse_hour),
+        quiet_hours=_reminder_setting(config, "QUIET_HOURS", QuietHours.parse),
         **_events_settings(config),
     )
 
 
-def _events_settings(config: Config) -> dict[str, Any]:
+def _events_settings(config: _DeclaredConfig) -> dict[str, Any]:
     """EVENTS_URL and EVENTS_SECRET: both or neither; an http(s) URL and a Standard Webhooks secret.
 
     The rule is bot.events_config's, which a business's own pair follows too.
@@ -321,15 +335,15 @@ def _events_settings(config: Config) -> dict[str, Any]:
     return {"events_url": url, "events_secret": Secret(secret)}
 
 
-def _reminder_setting(config: Config, name: str, default: str, parse: Callable[[str], T]) -> T:
-    """REMINDER_HOUR or QUIET_HOURS: set but empty turns it off (None), unset is `default`."""
+def _reminder_setting(config: _DeclaredConfig, name: str, parse: Callable[[str], T]) -> T:
+    """REMINDER_HOUR or QUIET_HOURS: set but empty turns it off (None), unset is the declared default."""
     try:
-        return parse(config(name, default=default))
+        return parse(config(name))
     except ValueError as error:
         raise ConfigError(f"{name}: {error}") from None
 
 
-def _data_dir(config: Config, database_url: str) -> Path:
+def _data_dir(config: _DeclaredConfig, database_url: str) -> Path:
     """DATA_DIR, else the folder the store keeps on this machine (TinyDB's), else ./data.
 
     Only the registry is asked, and only for that default: any backend will do,

@@ -37,7 +37,7 @@ def test_create_returns_the_whole_job_with_tracking_url(client):
     assert job["history"][0]["by"] == "api"
     assert set(job) == {
         "id", "token", "tracking_url", "customer_name", "customer_phone", "service_type", "address",
-        "scheduled_for", "total", "invoice_url", "notes", "status", "eta_minutes", "history",
+        "scheduled_for", "total", "invoice_url", "notes", "status", "eta_minutes", "history", "reschedules",
         "created_at", "updated_at",
     }  # fmt: skip
 

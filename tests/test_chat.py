@@ -32,6 +32,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.media import TEXT_LINK_SECONDS, open_link
 from bot.phones import normalize_phone
 from cli.webhook_form import PLACEHOLDER_BUSINESS_NUMBER, inbound_sms_form, twiml_messages
 from store.settings import DEV_WEBHOOK_SECRET_FILE, load_settings
@@ -108,7 +109,13 @@ class StandIn:
             reply.message("(sent)")
         elif body == "PICTURE":  # the business sends the phone a picture (an MMS)
             text = outbound("m1", phone, "notification", "Dropped off.")
-            self.texts.setdefault(phone, []).append({**text, "media": [{"url": "https://sms.example.test/media/x"}]})
+            picture = {
+                "id": "Zk3q8Xw1",
+                "type": "image/jpeg",
+                "size": 2048,
+                "url": "https://sms.example.test/media/Zk3q8Xw1",
+            }
+            self.texts.setdefault(phone, []).append({**text, "media": [picture]})
         elif body == "LINES":
             reply.message("Open jobs (2):\n1001 scheduled - Dana W.\n1002 arrived - Priya R.")
         elif body == "TWO":
@@ -124,8 +131,19 @@ class StandIn:
         phone = normalize_phone(request.query_params["phone"])
         return JSONResponse({"messages": self.texts.get(phone, [])})
 
+    async def business(self, request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return JSONResponse({"error": {"code": "unauthorized", "message": "nope"}}, status_code=401)
+        return JSONResponse({"slug": "default", "name": "QuickDumpNow", "phone": None, "timezone": "America/Chicago"})
+
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/twilio/sms", self.sms, methods=["POST"]), Route("/messages", self.messages)])
+        return Starlette(
+            routes=[
+                Route("/twilio/sms", self.sms, methods=["POST"]),
+                Route("/messages", self.messages),
+                Route("/business", self.business),
+            ]
+        )
 
 
 @pytest.fixture
@@ -621,4 +639,9 @@ def test_a_picture_the_phone_receives_is_shown_as_its_link(tmp_path, serve_stand
     assert run.code == 0, run.err
     lines = run.out.splitlines()
     at = lines.index("< [notification] Dropped off.")
-    assert lines[at + 1] == "  [picture] https://sms.example.test/media/x"
+    # Not the dashboard's /media/ link (it needs the API token: a 401 on a phone): the signed public one.
+    link = re.fullmatch(r"  \[picture\] https://sms\.example\.test(/m/default/(\S+))", lines[at + 1])
+    assert link, lines[at + 1]
+    keys = load_settings(env, env_file=None, read_only=True).link_keys
+    assert open_link(keys, "default", link[2], time.time()) == "Zk3q8Xw1"
+    assert open_link(keys, "default", link[2], time.time() + TEXT_LINK_SECONDS - 60) == "Zk3q8Xw1"  # as an MMS's

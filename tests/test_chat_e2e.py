@@ -30,6 +30,7 @@ from twilio.request_validator import RequestValidator
 from bot.phones import redact_phone
 from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, load_settings
 from tests.support import DISPATCHER, ROOT, LiveServer
+from tests.test_media_fetch import jpeg
 
 pytestmark = pytest.mark.e2e
 
@@ -268,7 +269,7 @@ def test_dispatcher_en_route_moves_the_job_and_the_customers_phone_shows_the_tex
     assert (moved["status"], moved["eta_minutes"]) == ("en_route", 20)
     assert moved["history"][-1]["by"] == DISPATCHER
     shown_job = qdn(service, "jobs", "show", str(job["id"]))
-    assert shown_job.lines[-1].endswith(f"  en route (ETA 20 min)  by dispatcher {DISPATCHER}")
+    assert shown_job.lines[-2].endswith(f"  en route (ETA 20 min)  by dispatcher {DISPATCHER}")
 
     notification = kinds(all_sent(service, job["id"]), kind="notification")[-1]
     assert notification["phone"] == phone and "20 min" in notification["body"]
@@ -342,10 +343,9 @@ def test_log_job_shows_both_sides_with_times_and_statuses(service):
 
     run = qdn(service, "log", "--job", str(job_id))
     assert run.code == 0, run.err
-    assert (
-        run.lines[0] == f"Job {job_id}: Dana Whitfield, junk removal, en route (ETA 20 min) (times in America/Chicago)"
-    )
-    assert run.lines[1].startswith("-- ") and run.lines[1].endswith(" --")
+    assert run.lines[0] == f"Job {job_id}: Dana Whitfield, junk removal, en route (ETA 20 min)"
+    assert run.lines[1] == f"Times in America/Chicago ({datetime.now(CHICAGO).tzname()})."
+    assert run.lines[2].startswith("-- ") and run.lines[2].endswith(" --")
     dana, dispatcher = f"Dana (customer) {phone}", f"dispatcher {DISPATCHER}"
     assert sorted(log_headings(run)) == sorted(
         [
@@ -395,7 +395,10 @@ def test_log_phone_shows_the_dispatchers_side_across_jobs(service):
 
     run = qdn(service, "log", "--phone", "512.555.0100")
     assert run.code == 0, run.err
-    assert run.lines[0] == f"Texts with {DISPATCHER} (times in America/Chicago)"
+    assert run.lines[:2] == [
+        f"Texts with {DISPATCHER}",
+        f"Times in America/Chicago ({datetime.now(CHICAGO).tzname()}).",
+    ]
     relay = next(i for i, line in enumerate(run.lines) if line.endswith(f"to dispatcher {DISPATCHER}  [relay, sent]"))
     assert "Is the gate code still 4411?" in run.lines[relay + 1]
 
@@ -631,3 +634,33 @@ def test_another_business_dispatcher_moves_its_job_and_its_customers_phone_shows
     run = customer.close()
     assert run.code == 0, run.err
     assert run.out.count("< [notification] ") == 1
+
+
+# -- (g) a picture the phone receives opens on the phone ---------------------------------------
+
+
+def test_a_picture_sent_to_the_phone_is_a_link_it_can_open(service, switch_on, tmp_path):
+    """The link shown is the signed `/m/...` one an MMS carries, not the dashboard's `/media/...` (a 401)."""
+    typed, phone = new_customer_phone()
+    job = new_job(service, phone)
+    customer = switch_on(typed)
+    picture = tmp_path / "junk pile.jpg"
+    picture.write_bytes(jpeg())
+    customer.type(f'/photo "{picture}" How much to haul this?')
+
+    with api(service) as client:
+
+        def kept() -> str | None:
+            messages = client.get(f"/jobs/{job['id']}/messages").json()["messages"]
+            media = [item for m in messages if m["direction"] == "inbound" for item in m["media"] if item["type"]]
+            return media[0]["id"] if media else None
+
+        media_id = wait_until(kept, "the customer's picture was fetched and kept")
+        sent = client.post(f"/jobs/{job['id']}/messages", json={"body": "Is this all of it?", "media": [media_id]})
+        assert sent.status_code == 201, sent.text
+    customer.wait_for(lambda line: line == "< [relay] Is this all of it?")
+    link = customer.wait_for(lambda line: line.startswith("  [picture] ")).removeprefix("  [picture] ")
+    assert link.startswith(f"http://localhost:{service.port}/m/default/"), link
+    opened = httpx.get(link.replace("localhost", "127.0.0.1"), timeout=10)  # as a phone: no token
+    assert opened.status_code == 200 and opened.content == picture.read_bytes()
+    assert customer.close().code == 0

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,8 +19,9 @@ import pytest
 
 from bot.jobs import new_job
 from bot.tokens import new_token
+from bot.wording import appointment_at, appointment_words
 from cli import main as cli
-from cli.api_client import service_url
+from cli.api_client import ApiClient, service_url
 from store import JobWrite, open_store
 from store.settings import API_TOKEN_FILE, load_settings
 from tests.support import CUSTOMER, DISPATCHER, LiveServer, base_environ, free_port
@@ -119,15 +120,17 @@ def test_jobs_create_list_show_status_round_trip(qdn, service):
     job_id = created_id(run)
     with api(service) as client:
         job = client.get(f"/jobs/{job_id}").json()
-    assert run.out.strip() == (
-        f"Job {job_id} for Dana Whitfield: scheduled for Tue Dec 1, 8:30 AM. Tracking: {job['tracking_url']}"
-    )
+    assert run.out.splitlines() == [
+        f"Job {job_id} for Dana Whitfield: scheduled for Tue Dec 1, 8:30 AM. Tracking: {job['tracking_url']}",
+        "Times in America/Chicago (CST).",
+    ]
     assert job["total"] == 1200.0 and job["customer_phone"] == CUSTOMER
 
     listed = qdn("jobs", "list")
     assert listed.code == 0, listed.err
-    header, *rows = listed.out.splitlines()
+    header, *rows, zone = listed.out.splitlines()
     assert header.split() == ["ID", "STATUS", "CUSTOMER", "PHONE", "SERVICE", "APPOINTMENT", "TOTAL"]
+    assert zone.startswith("Times in America/Chicago (")
     row = next(row for row in rows if row.startswith(f"{job_id} "))
     assert re.split(r"\s{2,}", row) == [
         str(job_id),
@@ -147,7 +150,9 @@ def test_jobs_create_list_show_status_round_trip(qdn, service):
 
     shown = qdn("jobs", "show", str(job_id))
     assert shown.code == 0, shown.err
-    facts = dict(line.split(":", 1) for line in shown.out.splitlines() if not line.startswith(("  ", "History")))
+    facts = dict(
+        line.split(":", 1) for line in shown.out.splitlines() if not line.startswith(("  ", "History", "Times in"))
+    )
     assert {key: value.strip() for key, value in facts.items()} == {
         "Job": str(job_id),
         "Status": "complete",
@@ -163,10 +168,12 @@ def test_jobs_create_list_show_status_round_trip(qdn, service):
     with api(service) as client:
         history = client.get(f"/jobs/{job_id}").json()["history"]
     local = [datetime.fromisoformat(step["at"].replace("Z", "+00:00")).astimezone(CHICAGO) for step in history]
-    assert shown.out.splitlines()[-3:] == [
+    zones = ", ".join(dict.fromkeys(str(moment.tzname()) for moment in [*local, datetime(2026, 12, 1, tzinfo=CHICAGO)]))
+    assert shown.out.splitlines()[-4:] == [
         f"  {local[0]:%a %b %d %H:%M}  booked  by api",  # when it was booked, never read as the appointment
         f"  {local[1]:%a %b %d %H:%M}  en route (ETA 20 min)  by api",
         f"  {local[2]:%a %b %d %H:%M}  complete  by api",
+        f"Times in America/Chicago ({zones}).",
     ]
 
 
@@ -178,7 +185,7 @@ def test_jobs_list_filters_by_status(qdn):
     cancelled = qdn("jobs", "list", "--status", "cancelled")
     assert cancelled.code == 0
     assert any(line.startswith(f"{job_id} ") for line in cancelled.out.splitlines())
-    assert all("cancelled" in line for line in cancelled.out.splitlines()[1:])
+    assert all("cancelled" in line for line in cancelled.out.splitlines()[1:] if not line.startswith("Times in"))
     assert not any(
         line.startswith(f"{job_id} ") for line in qdn("jobs", "list", "--status", "scheduled").out.splitlines()
     )
@@ -193,7 +200,8 @@ def test_status_spellings_dispatchers_use_work_in_qdn(qdn):
     assert qdn("jobs", "status", str(there), "on site").code == 0
     listed = qdn("jobs", "list", "--status", "en route,arrived")
     assert listed.code == 0, listed.err
-    status_of = {row.split()[0]: re.split(r"\s{2,}", row)[1] for row in listed.out.splitlines()[1:]}
+    rows = [row for row in listed.out.splitlines()[1:] if not row.startswith("Times in")]
+    status_of = {row.split()[0]: re.split(r"\s{2,}", row)[1] for row in rows}
     assert status_of[str(on_way)] == "en route (ETA 15 min)" and status_of[str(there)] == "arrived"
     assert all(status.startswith(("en route", "arrived")) for status in status_of.values())
     done = qdn("jobs", "status", str(there), "done")
@@ -247,18 +255,26 @@ def test_qdn_log_into_head_ends_quietly(service):
             writer.stdout.close()  # head is the only reader now
             first, _ = reader.communicate(timeout=30)
         err = writer.stderr.read().decode()
-    assert first.decode() == f"Job {job['id']}: Di Shaw, junk removal, scheduled (times in America/Chicago)\n"
+    assert first.decode() == f"Job {job['id']}: Di Shaw, junk removal, scheduled\n"
     assert err == ""
 
 
-def test_demo_adds_jobs_in_every_state(qdn, service):
-    run = qdn("demo")
+def demo_rows(run: Run) -> list[list[str]]:
+    """The job lines of `qdn demo`: [id, name, phone, status, appointment] each."""
     assert run.code == 0, run.err
+    return [re.split(r"\s{2,}", line.strip()) for line in run.out.splitlines()[1:6]]
+
+
+def test_demo_adds_jobs_in_every_state_and_says_which(qdn, service):
+    with api(service) as client:  # the walkthrough's own job first, for the phone every example uses
+        assert client.post("/jobs", json={"customer_name": "Dana Whitfield", "customer_phone": CUSTOMER,
+                                          "service_type": "junk removal"}).status_code == 201  # fmt: skip
+    run = qdn("demo")
     lines = run.out.splitlines()
     assert lines[0] == f"Added 5 demo jobs to {service.url}:"
-    ids = [int(line.split()[0]) for line in lines[1:6]]
+    rows = demo_rows(run)
     with api(service) as client:
-        jobs = [client.get(f"/jobs/{job_id}").json() for job_id in ids]
+        jobs = [client.get(f"/jobs/{row[0]}").json() for row in rows]
     assert [(job["status"], job["eta_minutes"]) for job in jobs] == [
         ("scheduled", None),
         ("en_route", 25),
@@ -266,14 +282,39 @@ def test_demo_adds_jobs_in_every_state(qdn, service):
         ("complete", None),
         ("cancelled", None),
     ]
+    for row, job in zip(rows, jobs, strict=True):  # each line: id, name, phone, status, appointment
+        assert row == [str(job["id"]), job["customer_name"], job["customer_phone"],
+                       "en route (ETA 25 min)" if job["status"] == "en_route" else job["status"],
+                       appointment_words(job["scheduled_for"], CHICAGO)]  # fmt: skip
+    phones = [job["customer_phone"] for job in jobs]
+    assert len(set(phones)) == 5 and CUSTOMER not in phones and DISPATCHER not in phones  # phones of its own
     complete = jobs[3]
     assert complete["total"] == 385.0 and complete["invoice_url"].startswith("https://")
-    for line, job in zip(lines[1:6], jobs, strict=True):
-        assert line.endswith(job["tracking_url"])  # every job's link, to open
-        assert job["customer_name"] in line
     assert all(len(job["history"]) >= 1 and job["address"] for job in jobs)
-    assert f'qdn chat --from "{CUSTOMER}"' in lines[6]
-    assert f'qdn chat --from "{DISPATCHER}" and text "EN ROUTE {ids[0]} 20"' in lines[6]
+    assert lines[6].startswith("Times in America/Chicago (")
+    assert f'qdn chat --from "{phones[0]}"' in lines[7]
+    assert f'qdn chat --from "{DISPATCHER}" and text "EN ROUTE {jobs[0]["id"]} 20"' in lines[7]
+
+
+@pytest.mark.parametrize("clock", ["06:10", "13:00", "18:14", "21:30", "23:50"])
+def test_demo_appointments_are_still_to_come_at_any_hour(service, clock):
+    """Run in the evening, the job on its way is due after the crew gets there, not "Today 8:00 AM"."""
+    from cli.demo import add_demo_jobs
+
+    settings = load_settings(service_environ(service), env_file=None, read_only=True)
+    now = datetime.combine(datetime.now(CHICAGO).date(), datetime.strptime(clock, "%H:%M").time(), CHICAGO)
+    with ApiClient.from_settings(settings, service.url) as client:
+        lines = add_demo_jobs(client, settings, CHICAGO, now=now)
+        jobs = [client.get_job(int(line.split()[0])) for line in lines[1:6]]
+    for job in jobs:
+        moment = appointment_at(job["scheduled_for"], CHICAGO)
+        if moment is None:  # a day with no time (the job done today): that day, never an earlier one
+            assert job["status"] == "complete" and job["scheduled_for"] == now.date().isoformat()
+        else:
+            assert moment > now, (job["customer_name"], job["scheduled_for"], clock)
+    on_the_way = jobs[1]
+    due = appointment_at(on_the_way["scheduled_for"], CHICAGO)
+    assert due is not None and due >= now + timedelta(minutes=25)
 
 
 def test_it_finds_the_token_the_service_made_and_talks_to_host_and_port(qdn, service):
@@ -478,7 +519,8 @@ def run_log(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
 
 def test_log_job_is_a_transcript_of_both_sides_in_local_time(conversation, capsys):
     assert run_log(capsys, "--job", "1001") == [
-        "Job 1001: Dana Whitfield, junk removal, scheduled (times in America/Chicago)",
+        "Job 1001: Dana Whitfield, junk removal, scheduled",
+        "Times in America/Chicago (CDT).",  # the texts' own: daylight time began March 8
         "-- Saturday March 14, 2026 --",
         f"10:04 → to Dana (customer) {CUSTOMER}  [notification, delivered]",
         "      QuickDumpNow: Hi Dana, your junk removal is booked (job 1001).",
@@ -496,7 +538,7 @@ def test_log_job_is_a_transcript_of_both_sides_in_local_time(conversation, capsy
 
 def test_log_phone_shows_that_phones_texts_in_any_format(conversation, capsys):
     lines = run_log(capsys, "--phone", "512.555.0199")
-    assert lines[0] == f"Texts with {CUSTOMER} (times in America/Chicago)"
+    assert lines[:2] == [f"Texts with {CUSTOMER}", "Times in America/Chicago (CDT)."]
     assert [line for line in lines if line[:2].isdigit()] == [
         f"10:04 → to {CUSTOMER}  [notification, delivered]",
         f"10:10 ← from {CUSTOMER}  [text, received]",
@@ -506,8 +548,8 @@ def test_log_phone_shows_that_phones_texts_in_any_format(conversation, capsys):
 
 def test_log_of_a_phone_with_no_texts(conversation, capsys):
     assert run_log(capsys, "--phone", "512-555-0111") == [
-        "Texts with 512-555-0111 (times in America/Chicago)",
-        "No texts yet.",
+        "Texts with 512-555-0111",
+        "No texts yet.",  # no times, so no zone
     ]
 
 

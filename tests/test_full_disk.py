@@ -22,7 +22,7 @@ import pytest
 
 from bot.errors import StoreError
 from store import open_store
-from store.tinydb import engine as core_module
+from store.tinydb import partitions as core_module
 from tests.support import LiveServer, base_environ, job_body
 from tests.test_store import add_job, url
 

@@ -101,18 +101,21 @@ def test_status_with_one_open_job_gives_status_eta_and_link(text):
     assert decision.job_id == 1042
 
 
-def test_status_lists_up_to_three_newest_first_and_says_how_many_more():
-    open_jobs = [make_job(1045), make_job(1044, "en_route", eta=45), make_job(1043, "arrived"), make_job(1042)]
+def test_status_lists_up_to_three_in_the_order_a_text_means_them_and_says_how_many_more():
+    # SPEC "Which job a text is about": under way first (arrived, en route), then the nearest appointment.
+    today_at_3 = {**make_job(1042), "scheduled_for": "2026-11-27T15:00:00-06:00"}
+    open_jobs = [make_job(1045), make_job(1044, "en_route", eta=45), make_job(1043, "arrived"), today_at_3]
     decision = customer("STATUS", sender_open_jobs=open_jobs)
     lines = decision.reply.split("\n")
-    assert lines[0] == "QuickDumpNow: your open jobs, newest first:"
-    assert [line.split()[0] for line in lines[1:4]] == ["1045", "1044", "1043"]
-    assert "scheduled for Sat Nov 28 9:00 AM" in lines[1]
+    assert lines[0] == "QuickDumpNow: your open jobs, soonest first:"
+    assert [line.split()[0] for line in lines[1:4]] == ["1043", "1044", "1042"]
+    assert lines[1].startswith("1043 junk removal: arrived.")
     assert "en route, ETA 12:55 PM" in lines[2]
-    assert lines[3].startswith("1043 junk removal: arrived.")
+    assert lines[3].startswith("1042 junk removal: scheduled for 3:00 PM.")  # today
     assert all(f"{TRACK}{TOKEN}" in line for line in lines[1:4])
-    assert lines[4] == "+1 more."
-    assert decision.job_id == 1045  # logged against the newest open job
+    assert lines[4] == "+1 more."  # 1045, tomorrow at 9
+    assert decision.job_id == 1043  # logged against the job under way
+    assert all(set(line) <= GSM7_BASIC for line in lines)
 
 
 def test_status_with_no_open_jobs_gives_a_clear_hint():
@@ -292,7 +295,7 @@ def test_free_text_is_relayed_naming_the_job_and_how_to_answer():
     assert MarkAcked() in decision.effects
 
 
-def test_free_text_goes_with_the_newest_open_job():
+def test_free_text_goes_with_the_job_under_way():
     decision = customer("Gate code is 4411", sender_open_jobs=[make_job(1044, "arrived"), make_job(1042)])
     assert decision.job_id == 1044
     assert effects_of(decision, RelayToDispatchers)[0].body.startswith("Dana (1044, arrived): Gate code is 4411")

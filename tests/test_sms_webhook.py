@@ -145,7 +145,7 @@ BIZ = "QuickDumpNow"
 STATUS_1001 = BIZ + ": Job 1001 (junk removal) is scheduled. Track: {url}"
 STATUS_1001_EN_ROUTE = BIZ + ": Job 1001 (junk removal) is en route, ETA {clock}. Track: {url}"
 STATUS_TWO_JOBS = (
-    BIZ + ": your open jobs, newest first:\n"
+    BIZ + ": your open jobs, soonest first:\n"
     "1002 dumpster delivery: scheduled. {url2}\n"
     "1001 junk removal: scheduled. {url}"
 )
@@ -234,7 +234,7 @@ CASES = [
     Case("STATUS with spaces, a polite word and a question mark", STATUS_POLITELY, replies=(STATUS_1001,),
          rows=answered(C)),
     Case("what's my status", WHATS_MY_STATUS, replies=(STATUS_1001,), rows=answered(C)),
-    Case("STATUS with two open jobs: newest first, logged on the newest", STATUS_FROM_CUSTOMER, given=(NEW_JOB,),
+    Case("STATUS, two open jobs, no appointments: newest first, logged on it", STATUS_FROM_CUSTOMER, given=(NEW_JOB,),
          replies=(STATUS_TWO_JOBS,), rows=answered(C, SECOND_JOB)),
     Case("STATUS while en route shows the ETA as a clock time", STATUS_FROM_CUSTOMER,
          given=((D, f"EN ROUTE {JOB} 20"),), replies=(STATUS_1001_EN_ROUTE,), rows=answered(C),

@@ -315,13 +315,13 @@ def test_a_read_waits_for_the_sync_of_what_it_shows_and_only_that(tmp_path):
         store = await open_store(url(tmp_path))
         assert isinstance(store, TinyDBStore)
         gate = threading.Event()
-        real_sync = store.core.journal.sync
+        real_sync = store.partitions.journal.sync
 
         def held_sync():
             gate.wait(30)  # the disk is slow: the flush lasts until the test opens the gate
             real_sync()
 
-        store.core.journal.sync = held_sync  # type: ignore[method-assign]  # a slow disk
+        store.partitions.journal.sync = held_sync  # type: ignore[method-assign]  # a slow disk
         try:
             # Another caller has used the store, so the write's flush goes to the sync thread (a sole
             # caller's flush runs in the event loop's thread: store/tinydb/group_commit.py).

@@ -21,8 +21,8 @@ import pytest
 from bot.errors import StoreCorrupt, StoreError
 from bot.media import new_media_id
 from store import MediaFile, open_store
-from store.tinydb import engine as core_module
 from store.tinydb import media as media_module
+from store.tinydb import partitions as core_module
 from tests.store_contract.support import inbound
 from tests.test_full_disk import fill, small_disk  # noqa: F401  # small_disk is a fixture
 

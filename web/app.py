@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
-from handlers import admin, health, jobs, media, messages, track, twilio
+from handlers import admin, business_info, health, jobs, media, messages, track, twilio
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -43,6 +43,7 @@ routes = [
     Route("/jobs/{job_id:int}/messages", messages.job_messages, methods=["GET"]),
     Route("/jobs/{job_id:int}/messages", messages.send_to_customer, methods=["POST"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
+    Route("/business", business_info.business_info, methods=["GET"]),
     # The deployment operator's (ADMIN_TOKEN): businesses and their dashboard tokens.
     Route("/admin/businesses", admin.create_business, methods=["POST"]),
     Route("/admin/businesses", admin.list_businesses, methods=["GET"]),

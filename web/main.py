@@ -5,6 +5,8 @@ qdn send      the sender alone (sender/__main__.py); with TinyDB it waits, as `q
 qdn migrate   apply the PostgreSQL schema's pending migrations (TinyDB has none)
 qdn store copy --to URL
               copy the whole configured store into a new, empty one (store/copy.py)
+qdn store backup DIR
+              a consistent copy of a TinyDB store, taken while it runs or not (store/tinydb/backup.py)
 qdn ...       cli/main.py: commands that talk to a running service over HTTP
 """
 
@@ -13,16 +15,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from cli.api_client import CliError
 from cli.main import main as run_command
-from store.settings import ConfigError, load_settings
+from store.settings import (
+    ADMIN_TOKEN_FILE,
+    API_TOKEN_FILE,
+    DEV_WEBHOOK_SECRET_FILE,
+    SECRET_KEY_FILE,
+    ConfigError,
+    load_settings,
+)
 
 if TYPE_CHECKING:
     from store import Deployment
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
+# The files the service makes its secrets in (DATA_DIR): a copy or a backup of the store carries them.
+GENERATED_SECRETS = (API_TOKEN_FILE, ADMIN_TOKEN_FILE, SECRET_KEY_FILE, DEV_WEBHOOK_SECRET_FILE)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -103,7 +116,6 @@ def migrate(args: argparse.Namespace) -> int:
 def store_copy(args: argparse.Namespace) -> int:
     from store import backend_for, open_deployment
     from store.copy import CopyReport, carry_secrets, check_not_same, copy_deployment, shown_url
-    from store.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE, DEV_WEBHOOK_SECRET_FILE, SECRET_KEY_FILE
 
     settings = load_settings(read_only=True)  # the source's; its generated secrets are read, never made
     target_url = args.to
@@ -128,10 +140,38 @@ def store_copy(args: argparse.Namespace) -> int:
     report = asyncio.run(run())
     print(f"Copied {shown_url(settings.database_url)} to {shown_url(target_url)}:")
     print("\n".join(report.lines()))
-    secrets = (API_TOKEN_FILE, ADMIN_TOKEN_FILE, SECRET_KEY_FILE, DEV_WEBHOOK_SECRET_FILE)
-    for line in carry_secrets(settings.data_folder, target_backend.data_folder(target_url), secrets):
+    for line in carry_secrets(settings.data_folder, target_backend.data_folder(target_url), GENERATED_SECRETS):
         print(line)
     print("To switch, stop the service, set DATABASE_URL to the target and start it again.")
+    return 0
+
+
+def store_backup(args: argparse.Namespace) -> int:
+    settings = load_settings(read_only=True)  # the secrets the service made are read, never made
+    if urlsplit(settings.database_url).scheme in POSTGRES_SCHEMES:
+        # pg_dump is PostgreSQL's own consistent snapshot; wrapping it would add a client that must
+        # match the server's version, and hide the options (and PITR) an operator should choose.
+        raise CliError(
+            'PostgreSQL backs up with its own tools: pg_dump -Fc -d "$DATABASE_URL" -f qdn.dump while the service '
+            "runs, or WAL archiving for point-in-time recovery (docs/backup.md); nothing was written"
+        )
+    from store import shown_url
+    from store.tinydb import tinydb_path
+    from store.tinydb.backup import back_up
+
+    folder = settings.data_folder
+    into = Path(args.dir).absolute()
+    report = back_up(tinydb_path(settings.database_url), into, secrets=[folder / name for name in GENERATED_SECRETS])
+    businesses = ", ".join(["default", *report.businesses])
+    print(f"Backed up {shown_url(settings.database_url)} to {into}: businesses {businesses}; "
+          f"{report.files} files, {report.bytes / 1e6:.1f} MB.")  # fmt: skip
+    if report.secrets:
+        print(f"With the generated secrets from {folder} ({', '.join(report.secrets)}): keep the backup as private "
+              "as the data folder.")  # fmt: skip
+    if SECRET_KEY_FILE not in report.secrets and str(settings.secret_key):
+        print("SECRET_KEY is set in the environment, so it is not in the backup: keep it with your backups "
+              "(the businesses' Twilio secrets are sealed with it).")  # fmt: skip
+    print("To restore: stop the service, put this folder's files in place of the store's, start it (docs/backup.md).")
     return 0
 
 
@@ -150,7 +190,7 @@ def add_process_commands(commands: Any) -> None:
         "also applies them at start) and say what was applied. TinyDB needs none. A database newer than this "
         "code is refused.",
     ).set_defaults(run=migrate)
-    store = commands.add_parser("store", help="copy the configured store").add_subparsers(
+    store = commands.add_parser("store", help="copy or back up the configured store").add_subparsers(
         dest="store_command", required=True, metavar="ACTION"
     )
     copy = store.add_parser(
@@ -163,6 +203,16 @@ def add_process_commands(commands: Any) -> None:
     )
     copy.add_argument("--to", required=True, metavar="URL", help="the target, e.g. postgresql://user:pw@host/db")
     copy.set_defaults(run=store_copy)
+    backup = store.add_parser(
+        "backup",
+        help="copy a TinyDB store into a new folder, while the service runs or not",
+        description="Copy the TinyDB store DATABASE_URL names (every business, pictures, the generated secrets) "
+        "into DIR, a new or empty folder: everything written before the backup began, consistent even while "
+        "the service runs. A service started on DIR (or on a data folder DIR is copied into) finds it all. "
+        "PostgreSQL backs up with pg_dump (docs/backup.md).",
+    )
+    backup.add_argument("dir", metavar="DIR", help="a new or empty folder, e.g. /backups/qdn-2026-12-07T0100")
+    backup.set_defaults(run=store_backup)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,8 +21,12 @@ from handlers.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT
 from handlers.responses import ERROR_CODES
 from handlers.tenancy import tenants
 from web import openapi_admin
+from web.openapi_answers import ERROR
+from web.openapi_answers import error_answer as _error
+from web.openapi_answers import json_answer as _json
+from web.openapi_answers import ref as _ref
 from web.openapi_schemas import (
-    ERROR,
+    BUSINESS_INFO,
     HEALTH,
     JOB,
     JOB_INPUT,
@@ -36,9 +40,6 @@ from web.openapi_schemas import (
     TEXT_TO_CUSTOMER,
     page_of,
 )
-from web.openapi_schemas import error_answer as _error
-from web.openapi_schemas import json_answer as _json
-from web.openapi_schemas import ref as _ref
 
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 0}}}
 _REPLAYED = {
@@ -288,6 +289,13 @@ PATHS: dict[str, Any] = {
                 **_BEARER,
                 "422": _LOOKUP["422"],
             },
+        }
+    },
+    "/business": {
+        "get": {
+            "operationId": "getTokenBusiness",
+            "summary": "The business this token acts for: its name and time zone (show times in it)",
+            "responses": {"200": _json(BUSINESS_INFO, "the business"), **_BEARER},
         }
     },
     "/media/{media_id}": {

@@ -22,7 +22,8 @@ from bot.business_fields import (
 )
 from bot.job_fields import SPACE
 from handlers.admin_views import BUSINESS_FIELDS, MANAGED_BY_API, MANAGED_BY_SETTINGS
-from web.openapi_schemas import NULLABLE_STRING, PHONE_INPUT, TIMESTAMP, error_answer, json_answer, ref
+from web.openapi_answers import error_answer, json_answer, ref
+from web.openapi_schemas import NULLABLE_STRING, PHONE_INPUT, TIMESTAMP
 
 ADMIN_SECURITY: list[dict[str, list[str]]] = [{"admin": []}]
 SECURITY_SCHEME = {

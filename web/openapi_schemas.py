@@ -17,7 +17,6 @@ from bot.jobs import EDITABLE_FIELDS, STATUS_WORDS, STATUSES
 from bot.media import KEPT_TYPES, MAX_PER_TEXT
 from bot.messages import MAX_BODY_CHARS
 from handlers.jobs import JOB_FIELDS
-from handlers.responses import ERROR_CODES
 from store.base import MESSAGE_FIELDS
 from store.media import MEDIA_ID as MEDIA_ID_PATTERN
 
@@ -91,6 +90,19 @@ HISTORY_ENTRY = {
     "additionalProperties": False,
 }
 
+RESCHEDULE_ENTRY = {
+    "type": "object",
+    "description": "a change of the appointment (PATCH `scheduled_for`); `history` keeps the status changes alone",
+    "required": ["at", "by", "from", "to"],
+    "properties": {
+        "at": TIMESTAMP,
+        "by": {"type": "string", "description": "`api` (masked as a dispatcher's would be in public views)"},
+        "from": {"type": ["string", "null"], "description": "`scheduled_for` before; null: there was none"},
+        "to": {"type": ["string", "null"], "description": "`scheduled_for` after; null: cleared"},
+    },
+    "additionalProperties": False,
+}
+
 _JOB_PROPERTIES: dict[str, Any] = {
     "id": {"type": "integer", "minimum": 1},
     "token": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{4}(-[2-9A-HJKMNP-Z]{4}){4}$"},
@@ -109,6 +121,7 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "status": {"enum": list(STATUSES)},
     "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ETA_MINUTES},
     "history": {"type": "array", "items": HISTORY_ENTRY, "minItems": 1},
+    "reschedules": {"type": "array", "items": RESCHEDULE_ENTRY, "description": "appointment changes, oldest first"},
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
 }
@@ -288,13 +301,14 @@ def page_of(key: str, item: str) -> dict[str, Any]:
     }
 
 
-# -- the public token view, errors, health ---------------------------------------------------------
+# -- the public token view, health ----------------------------------------------------------------
 
 PUBLIC_VIEW = {
     "type": "object",
     "required": [
         "status",
         "history",
+        "reschedules",
         "eta_minutes",
         "service_type",
         "scheduled_for",
@@ -307,6 +321,7 @@ PUBLIC_VIEW = {
     "properties": {
         "status": {"enum": list(STATUSES)},
         "history": {"type": "array", "items": HISTORY_ENTRY},
+        "reschedules": {"type": "array", "items": RESCHEDULE_ENTRY},
         "eta_minutes": {"type": ["integer", "null"]},
         "service_type": {"type": "string"},
         "scheduled_for": {**_JOB_PROPERTIES["scheduled_for"]},
@@ -319,19 +334,19 @@ PUBLIC_VIEW = {
     "additionalProperties": False,
 }
 
-ERROR = {
+# GET /business: the business a dashboard token acts for (handlers/business_info.py).
+BUSINESS_INFO = {
     "type": "object",
-    "required": ["error"],
+    "required": ["slug", "name", "phone", "timezone"],
     "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"enum": [code for codes in ERROR_CODES.values() for code in codes]},
-                "message": {"type": "string"},
-            },
-            "additionalProperties": False,
-        }
+        "slug": {"type": "string", "description": "`default` for the settings' own business"},
+        "name": {"type": "string"},
+        "phone": {**NULLABLE_STRING, "description": "the phone shown to customers"},
+        "timezone": {
+            "type": "string",
+            "examples": ["America/Chicago"],
+            "description": "IANA zone: appointments without a zone, texts and pages use it; show times in it",
+        },
     },
     "additionalProperties": False,
 }
@@ -346,28 +361,3 @@ HEALTH = {
         "message": {"type": "string", "description": "with `unavailable`: what cannot be used"},
     },
 }
-
-
-# -- answers, as operations list them -------------------------------------------------------------
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def json_answer(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
-    if headers:
-        answer["headers"] = headers
-    return answer
-
-
-def error_answer(
-    status: int, description: str, headers: dict[str, Any] | None = None, *, code: str | None = None
-) -> dict[str, Any]:
-    """An error answer in the JSON error shape: its `code` the one given, else any its status has."""
-    codes = (code,) if code is not None else ERROR_CODES[status]
-    assert set(codes) <= set(ERROR_CODES[status]), (status, codes)
-    fixed = {"const": codes[0]} if len(codes) == 1 else {"enum": list(codes)}
-    shape = {"properties": {"error": {"properties": {"code": fixed}}}}
-    return json_answer({"allOf": [ref("Error"), shape]}, description, headers)

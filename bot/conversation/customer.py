@@ -18,10 +18,11 @@ from bot.conversation.effects import (
 )
 from bot.conversation.facts import Context, Facts, Job
 from bot.conversation.photos import words_and_photos
+from bot.job_choice import in_order
 from bot.jobs import label
 from bot.wording import first_name, phone_for_people
 
-STATUS_LIMIT = 3  # SPEC: up to 3 open jobs, newest first
+STATUS_LIMIT = 3  # SPEC: up to 3 open jobs, the one a text means first (bot.job_choice)
 Answer = Callable[..., Decision]  # (reply, *effects, kind=..., on_job=...) -> Decision
 
 
@@ -32,8 +33,11 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
     if facts.pictures and isinstance(command, Status | TokenQuery | Help):
         # A picture is for a person to see ("STATUS" + a photo of the gate): relayed, not answered by rote.
         command = FreeText(command.text, command.role)
-    newest = facts.sender_open_jobs[0] if facts.sender_open_jobs else None
-    job_id = newest["id"] if newest else None
+    # One order for everything below (SPEC "Which job a text is about"): the first is the job the
+    # text is about -- its relay, acknowledgement and pictures go under it -- and STATUS lists them so.
+    jobs = in_order(facts.sender_open_jobs, facts.now, context.timezone)
+    meant = jobs[0] if jobs else None
+    job_id = meant["id"] if meant else None
 
     def answer(reply: str | None, *effects: Effect, kind: str = "reply", on_job: int | None = job_id) -> Decision:
         return Decision.answering(command, facts.now, reply, effects, job_id=on_job, kind=kind)
@@ -42,7 +46,7 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
         # Empty TwiML: Twilio answers STOP itself. Dispatchers hear of it, since a bare
         # CANCEL often means "cancel my job" and only a call can reach them now.
         note = texts.RELAY_OPT_OUT.format(
-            who=_who(newest, facts), keyword=command.keyword, phone=phone_for_people(facts.sender)
+            who=_who(meant, facts), keyword=command.keyword, phone=phone_for_people(facts.sender)
         )
         if facts.opted_out:  # already told once; a repeated STOP is no news
             return answer(None, RecordOptOut(command.keyword))
@@ -54,21 +58,21 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
     if facts.opted_out:
         # Sent nothing at all until they opt back in; a person still reads what they wrote.
         frame = texts.RELAY_OPTED_OUT
-        fields = {"who": _who(newest, facts), "phone": phone_for_people(facts.sender)}
+        fields = {"who": _who(meant, facts), "phone": phone_for_people(facts.sender)}
         room = MAX_SMS_CHARS - len(frame.format(text="", **fields))
         text = frame.format(text=words_and_photos(command.text, facts.pictures, room), **fields)
         return answer(None, RelayToDispatchers(fit(text), job_id))
     if isinstance(command, Status):
-        return answer(_status_reply(facts, context))
+        return answer(_status_reply(jobs, facts, context))
     if isinstance(command, TokenQuery):
         return _token(command, facts, context, answer)
     if isinstance(command, Help):
         return answer(_help(context))
-    return _free_text(command, newest, facts, context, answer)
+    return _free_text(command, meant, facts, context, answer)
 
 
-def _status_reply(facts: Facts, context: Context) -> str:
-    jobs = list(facts.sender_open_jobs)
+def _status_reply(jobs: list[Job], facts: Facts, context: Context) -> str:
+    """The answer to STATUS; `jobs` are the sender's open jobs in bot.job_choice's order."""
     business = context.business_name
     if not jobs:
         if context.business_phone:
@@ -125,12 +129,12 @@ def _help(context: Context) -> str:
     return texts.HELP.format(business=business, or_call=or_call)
 
 
-def _free_text(command: Command, newest: Job | None, facts: Facts, context: Context, answer: Answer) -> Decision:
+def _free_text(command: Command, meant: Job | None, facts: Facts, context: Context, answer: Answer) -> Decision:
     cancel = isinstance(command, FreeText) and command.cancel_request
-    who = _who(newest, facts)
-    target = newest["id"] if newest else facts.sender
-    frame = texts.RELAY_CANCEL if cancel and newest else texts.RELAY
-    job_id: int | None = newest["id"] if newest else None
+    who = _who(meant, facts)
+    target = meant["id"] if meant else facts.sender
+    frame = texts.RELAY_CANCEL if cancel and meant else texts.RELAY
+    job_id: int | None = meant["id"] if meant else None
     fields = {"who": who, "target": target, "job_id": job_id}
     # One message at most: a very long text is cut, keeping the frame ("Reply: R 1042 <text>")
     # and the links to its pictures.

@@ -89,7 +89,7 @@ class Facts:
     now: datetime  # timezone-aware
     opted_out: bool = False
     phone_state: Mapping[str, Any] = field(default_factory=dict)
-    sender_open_jobs: Sequence[Job] = ()  # newest first
+    sender_open_jobs: Sequence[Job] = ()  # all of them, newest first; bot.job_choice says which a text means
     open_jobs: Sequence[Job] = ()  # newest first
     job: Job | None = None
     token_job: Job | None = None
@@ -104,7 +104,7 @@ def needs(command: Command, *, phone_state: Mapping[str, Any], now: datetime) ->
     the web answers 429 without looking.
     """
     if command.role == CUSTOMER:
-        # Every customer text is logged against the sender's newest open job.
+        # Every customer text is logged against the open job it is about (bot.job_choice), so all are read.
         token = None
         if isinstance(command, TokenQuery) and not guards.token_lookups_blocked(phone_state, now):
             token = command.token

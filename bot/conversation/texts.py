@@ -13,7 +13,8 @@ from bot.media import UNAVAILABLE
 # --- customers --------------------------------------------------------------
 
 STATUS_ONE = "{business}: Job {job_id} ({service}) is {status}. Track: {url}"
-STATUS_MANY_HEADER = "{business}: your open jobs, newest first:"
+# In bot.job_choice's order: the job under way, then the nearest appointment.
+STATUS_MANY_HEADER = "{business}: your open jobs, soonest first:"
 STATUS_MANY_LINE = "{job_id} {service}: {status}. {url}"
 STATUS_MORE = "+{count} more."
 NO_OPEN_JOBS = "{business}: no open jobs for this number. Text the code from your tracking link, or {reach}."

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,11 +73,15 @@ def public_view(job: Job, business_name: str) -> dict[str, Any]:
             {
                 "status": entry["status"],
                 "at": entry["at"],
-                # A dispatcher's phone is private; the API is not a person.
-                "by": "api" if entry.get("by") == "api" else "dispatcher",
+                "by": _masked(entry),
                 "eta_minutes": entry.get("eta_minutes"),
             }
             for entry in job["history"]
+        ],
+        # The appointment's changes: the appointment is the customer's own, so its earlier values are too.
+        "reschedules": [
+            {"at": entry["at"], "by": _masked(entry), "from": entry["from"], "to": entry["to"]}
+            for entry in job.get("reschedules") or ()
         ],
         "eta_minutes": job["eta_minutes"],
         # The appointment is the customer's own (their booking text says it); a date stays a date.
@@ -89,6 +93,11 @@ def public_view(job: Job, business_name: str) -> dict[str, Any]:
         "total": job.get("total") if complete else None,
         "invoice_url": job.get("invoice_url") if complete else None,
     }
+
+
+def _masked(entry: Mapping[str, Any]) -> str:
+    """Who made a history entry, as the public may see it: a dispatcher's phone is private; the API is not a person."""
+    return "api" if entry.get("by") == "api" else "dispatcher"
 
 
 def _mask(value: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.wording import appointment_day, appointment_words, clock, eta_at, money, phone_for_people
+from bot.wording import appointment_day, appointment_words, clock, eta_at, money, phone_for_people, reschedule_words
 
 STEPS = (("scheduled", "Scheduled"), ("en_route", "En route"), ("arrived", "Arrived"), ("complete", "Complete"))
 _STEP_INDEX = {key: index for index, (key, _) in enumerate(STEPS)}
@@ -190,6 +190,19 @@ def picture_tiles(view: dict[str, Any], tz: ZoneInfo, now: datetime) -> list[dic
     return tiles
 
 
+def updates(view: dict[str, Any], tz: ZoneInfo) -> list[tuple[str, str, int | None]]:
+    """(at, label, eta minutes) of each status change and each change of appointment, oldest first."""
+    changes = [
+        (entry["at"], TIMELINE_LABELS.get(entry["status"], entry["status"]), entry["eta_minutes"])
+        for entry in view["history"]
+    ]
+    for entry in view.get("reschedules") or ():
+        words = reschedule_words(entry, tz)
+        changes.append((entry["at"], words[0].upper() + words[1:], None))
+    # ISO UTC times with milliseconds sort as text; a stable sort keeps same-time entries in order.
+    return sorted(changes, key=lambda change: change[0])
+
+
 def page_context(
     view: dict[str, Any],
     messages: list[dict[str, Any]],
@@ -202,12 +215,8 @@ def page_context(
     status = view["status"]
     headline, lede = HEADLINES[status]
     timeline = [
-        {
-            "label": TIMELINE_LABELS.get(entry["status"], entry["status"]),
-            "eta_minutes": entry["eta_minutes"],
-            "when": moment(entry["at"], tz, now),
-        }
-        for entry in reversed(view["history"])
+        {"label": label, "eta_minutes": eta_minutes, "when": moment(at, tz, now)}
+        for at, label, eta_minutes in reversed(updates(view, tz))
     ]
     texts = [
         {

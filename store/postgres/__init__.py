@@ -50,18 +50,20 @@ class PostgresBackend:
     async def open(self, database_url: str) -> Store:
         from store.postgres.connection import Database
         from store.postgres.deployment import DEFAULT_BUSINESS
+        from store.postgres.migrate import migrate
         from store.postgres.outbox import housekeeping
         from store.postgres.store import PostgresStore
 
-        database = await Database.open(database_url, housekeeping=housekeeping)
+        database = await Database.open(database_url, migrate=migrate, housekeeping=housekeeping)
         return PostgresStore(database, DEFAULT_BUSINESS, owns_db=True)
 
     async def open_deployment(self, database_url: str) -> Deployment:
         from store.postgres.connection import Database
         from store.postgres.deployment import PostgresDeployment
+        from store.postgres.migrate import migrate
         from store.postgres.outbox import housekeeping
 
-        database = await Database.open(database_url, housekeeping=housekeeping)
+        database = await Database.open(database_url, migrate=migrate, housekeeping=housekeeping)
         try:
             return await PostgresDeployment(database).open()
         except BaseException:

@@ -31,7 +31,7 @@ import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type informat
 
 from bot.errors import StoreError, StoreUnavailable
 from store import codec
-from store.postgres import shown
+from store import shown_url as shown
 
 log = logging.getLogger("qdn.store")
 
@@ -167,10 +167,18 @@ class Database:
         }
 
     @classmethod
-    async def open(cls, url: str, *, housekeeping: Callable[[Connection], Awaitable[None]] | None = None) -> Database:
-        """Connect, bring the schema up to date (store/postgres/migrate.py), start listening."""
-        from store.postgres.migrate import migrate as apply_migrations
+    async def open(
+        cls,
+        url: str,
+        *,
+        migrate: Callable[[Connection], Awaitable[object]],
+        housekeeping: Callable[[Connection], Awaitable[None]] | None = None,
+    ) -> Database:
+        """Connect, bring the schema up to date with `migrate` (store/postgres/migrate.py's), start listening.
 
+        The migrations are passed in, not imported: they run over this module's connections, so
+        importing them here would make the two modules import each other.
+        """
         database = cls(url, housekeeping)
         try:
             async with translated():
@@ -185,7 +193,7 @@ class Database:
                     server_settings=SESSION_SETTINGS,
                 )
                 async with database.connection() as conn:
-                    await apply_migrations(conn)
+                    await migrate(conn)
                 await database._listen()
             database._listening = asyncio.create_task(database._keep_listening(), name="qdn-pg-listener")
         except asyncpg.PostgresError as error:  # a wrong password, no such database, no permission ...

@@ -3,7 +3,7 @@
     store/postgres/migrations/0001_initial.sql     version 1
     store/postgres/migrations/0002_....sql          version 2 ...
 
-`migrate(conn)` runs at every open (store/postgres/connection.py) and from `qdn migrate`.
+`migrate(conn)` runs at every open (Database.open, given it by store/postgres/__init__.py) and from `qdn migrate`.
 Several processes may start at once, so it holds a session advisory lock (MIGRATION_LOCK)
 while it reads `schema_migrations` and applies what is missing, each file in a transaction
 with its row in that table: the others wait, then find nothing left to do. A database whose

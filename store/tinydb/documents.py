@@ -1,8 +1,9 @@
-"""The TinyDB core's documents: jobs, messages, the send queue, reminders, phones.
+"""The TinyDB store's synchronous calls: jobs, messages, the send queue, reminders, phones, rows, the outbox.
 
-`Documents` is the part of `TinyDBCore` (store/tinydb/engine.py) that reads and writes
-them, over the partitions and journal overlay of store/tinydb/partitions.py. Every public
-method must be called holding the core's `mutex`.
+`Documents` reads and writes them over a `Partitions` (store/tinydb/partitions.py: the files,
+the journal overlay, the indexes) that it is given, not one it is: `TinyDBStore` makes both.
+Every public method (and each function below taking a `core`) must be called holding the
+partitions' `mutex`.
 """
 
 from __future__ import annotations
@@ -12,17 +13,34 @@ from datetime import datetime, timedelta
 
 from bot.errors import NotFound
 from bot.jobs import iso_utc, utc_now
-from store.base import Job, JobWrite, Message, Once, PhoneState
+from store.base import Event, Job, JobWrite, Message, Once, PhoneState
 from store.files import read_json
-from store.tinydb.indexes import home, phone_partition
+from store.records import IdempotencyRecord
+from store.tinydb.indexes import Indexes, home, phone_partition
 from store.tinydb.journal import Op
 from store.tinydb.partitions import Partitions
 
 FIRST_JOB_ID = 1001
 
 
-class Documents(Partitions):
-    """Jobs, messages, the send queue, reminders and phones (methods of `TinyDBCore`)."""
+class Documents:
+    """Jobs, messages, the send queue, reminders and phones, over one store's partitions."""
+
+    def __init__(self, partitions: Partitions) -> None:
+        self.partitions = partitions
+        # The partitions' helpers, under the names the methods below (and paging.py, media.py) call.
+        self._commit = partitions._commit
+        self._saw = partitions._saw
+        self._file = partitions._file
+        self._message_ops = partitions._message_ops
+        self._outbox_ops = partitions._outbox_ops
+        self._overlay_docs = partitions._overlay_docs
+        self._partition_messages = partitions._partition_messages
+
+    @property
+    def index(self) -> Indexes:
+        """The partitions' indexes (made anew when the store opens or recovers)."""
+        return self.partitions.index
 
     @staticmethod
     def token_elsewhere(token: str) -> bool:
@@ -273,3 +291,30 @@ class Documents(Partitions):
                 raise ValueError(f"a message with Twilio SID {sid} exists already")
             if sid:
                 sids.add(sid)
+
+
+# -- the Store methods, as functions of the core (run under its mutex, like its own methods) ----------
+
+
+def find_once(core: Documents, key: str, now: str) -> IdempotencyRecord | None:
+    found = core.index.outbox.find(key, now)
+    if found is None:
+        return None
+    core._saw(found[0])  # a first answer is repeated only once its write is on disk
+    return found[1]
+
+
+def claim_event(core: Documents, now: str, until: str) -> Event | None:
+    claimed = core.index.outbox.claim(now, until)
+    if claimed is None:
+        return None
+    core._saw(claimed[0])  # never deliver an event before the write that caused it is on disk
+    return claimed[1]
+
+
+def complete_event(core: Documents, event_id: str, change: Callable[[Event], Event]) -> Event:
+    pid, doc_id, event = core.index.outbox.locate(event_id)
+    updated = change(event)
+    core._commit([[pid, "events", doc_id, updated]])
+    core.index.outbox.release(event_id)  # only once the outcome is written: a failed write keeps the claim
+    return updated

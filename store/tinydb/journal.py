@@ -10,7 +10,7 @@ one is in flight share the next ("group commit"): the disk's flush rate no
 longer caps the number of writes a second.
 
 The conversation files are brought up to date later, in the background
-(`TinyDBCore.checkpoint`), after which the segments they cover are deleted.
+(`Partitions` checkpoints, store/tinydb/partitions.py), after which the segments they cover are deleted.
 
 Crash safety:
 - A line is `{"w": [[partition, table, doc_id, doc], ...]}`: every document a
@@ -31,7 +31,7 @@ Crash safety:
 - After a failed fdatasync the kernel may have dropped the unsynced pages
   (and forgotten the error), so the journal refuses every later write
   (StoreError) until the store has reloaded itself from disk and rewritten
-  what it read as files (`TinyDBCore.recover`).
+  what it read as files (`Partitions.recover`).
 """
 
 from __future__ import annotations

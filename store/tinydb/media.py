@@ -34,7 +34,7 @@ from store.files import fsync_dir
 from store.media import check_media, is_media_id
 
 if TYPE_CHECKING:
-    from store.tinydb.engine import TinyDBCore
+    from store.tinydb.documents import Documents
 
 _HEADER_KEYS = ("id", "type", "message_id", "created_at")
 
@@ -101,11 +101,11 @@ class MediaFolder:
 # -- the fetches due (Store.due_media); call holding the core's mutex ------------------------------
 
 
-def due_media(core: TinyDBCore, now: str, limit: int) -> list[Message]:
+def due_media(core: Documents, now: str, limit: int) -> list[Message]:
     ids = core.index.ids
     due = [(at, ids.split(message_id), message_id) for message_id, at in core.index.media_due.items() if at <= now]
     return [core.get_message(message_id) for *_, message_id in heapq.nsmallest(max(limit, 0), due)]
 
 
-def next_media_due(core: TinyDBCore) -> str | None:
+def next_media_due(core: Documents) -> str | None:
     return min(core.index.media_due.values(), default=None)

@@ -18,17 +18,13 @@ restart ends the lease, and the event is delivered again (at-least-once).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from bot.errors import NotFound
 from bot.jobs import iso_utc
 from store.base import IDEMPOTENCY_HOURS, Event, KeyUsed, Once
 from store.records import IdempotencyRecord
-
-if TYPE_CHECKING:
-    from store.tinydb.engine import TinyDBCore
 
 PREFIX = "o"
 KEEP_DAYS = 4
@@ -166,30 +162,3 @@ class Outbox:
 
 def _hours_before(now: str, hours: float) -> str:
     return iso_utc(datetime.fromisoformat(now) - timedelta(hours=hours))
-
-
-# -- the Store methods, as functions of the core (run under its mutex, like its own methods) ----------
-
-
-def find_once(core: TinyDBCore, key: str, now: str) -> IdempotencyRecord | None:
-    found = core.index.outbox.find(key, now)
-    if found is None:
-        return None
-    core._saw(found[0])  # a first answer is repeated only once its write is on disk
-    return found[1]
-
-
-def claim_event(core: TinyDBCore, now: str, until: str) -> Event | None:
-    claimed = core.index.outbox.claim(now, until)
-    if claimed is None:
-        return None
-    core._saw(claimed[0])  # never deliver an event before the write that caused it is on disk
-    return claimed[1]
-
-
-def complete_event(core: TinyDBCore, event_id: str, change: Callable[[Event], Event]) -> Event:
-    pid, doc_id, event = core.index.outbox.locate(event_id)
-    updated = change(event)
-    core._commit([[pid, "events", doc_id, updated]])
-    core.index.outbox.release(event_id)  # only once the outcome is written: a failed write keeps the claim
-    return updated

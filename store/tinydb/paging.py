@@ -26,7 +26,7 @@ from store.files import read_json
 from store.tinydb.indexes import phone_partition
 
 if TYPE_CHECKING:
-    from store.tinydb.engine import TinyDBCore
+    from store.tinydb.documents import Documents
 
 # With a status filter, a page sorts the matching ids when they are this few, and otherwise walks
 # the ids down from the position (a frequent status matches often enough that the walk is short).
@@ -49,7 +49,7 @@ def _position(after: list[Any] | None, *types: type) -> list[Any] | None:
     return after
 
 
-def _page(core: TinyDBCore, found: list[Job], limit: int, position: Any) -> Page:
+def _page(core: Documents, found: list[Job], limit: int, position: Any) -> Page:
     rows = found[:limit]
     for job in rows:
         core._saw(str(job["id"]))  # never show a job before its write is on disk
@@ -61,7 +61,7 @@ def _wanted(job: Job, statuses: set[str] | None, phone: str | None) -> bool:
 
 
 def jobs_page(
-    core: TinyDBCore, statuses: Iterable[str] | None, phone: str | None, after: list[Any] | None, limit: int
+    core: Documents, statuses: Iterable[str] | None, phone: str | None, after: list[Any] | None, limit: int
 ) -> Page:
     position = _position(after, int)
     index, order = core.index, core.index.job_order
@@ -85,7 +85,7 @@ def jobs_page(
 
 
 def jobs_changed_page(
-    core: TinyDBCore,
+    core: Documents,
     since: str,
     statuses: Iterable[str] | None,
     phone: str | None,
@@ -113,7 +113,7 @@ def _from(items: list[tuple[str, int]], start: int) -> Iterator[tuple[str, int]]
         yield items[at]
 
 
-def _message_position(core: TinyDBCore, after: list[Any] | None) -> tuple[str, str, int] | None:
+def _message_position(core: Documents, after: list[Any] | None) -> tuple[str, str, int] | None:
     """(created_at, partition, doc id) after which a message page starts."""
     position = _position(after, str, str)
     if position is None:
@@ -125,7 +125,7 @@ def _message_position(core: TinyDBCore, after: list[Any] | None) -> tuple[str, s
     return position[0], pid, doc_id
 
 
-def _conversation(core: TinyDBCore, pid: str) -> dict[int, dict[str, Any]]:
+def _conversation(core: Documents, pid: str) -> dict[int, dict[str, Any]]:
     """A partition's messages by doc id: its file's, then the journal's over them (as _partition_messages)."""
     core._saw(pid)
     data = read_json(core._file(pid)) or {}
@@ -134,13 +134,13 @@ def _conversation(core: TinyDBCore, pid: str) -> dict[int, dict[str, Any]]:
     return docs
 
 
-def _message_page(core: TinyDBCore, rows: list[Message], limit: int) -> Page:
+def _message_page(core: Documents, rows: list[Message], limit: int) -> Page:
     shown = rows[:limit]
     after = [shown[-1]["created_at"], shown[-1]["id"]] if len(rows) > limit else None
     return Page(shown, after)
 
 
-def job_messages_page(core: TinyDBCore, job_id: int, after: list[Any] | None, limit: int) -> Page:
+def job_messages_page(core: Documents, job_id: int, after: list[Any] | None, limit: int) -> Page:
     core.get_job(job_id)
     pid = str(job_id)
     position = _message_position(core, after)
@@ -154,7 +154,7 @@ def job_messages_page(core: TinyDBCore, job_id: int, after: list[Any] | None, li
     return _message_page(core, rows, limit)
 
 
-def phone_messages_page(core: TinyDBCore, phone: str, after: list[Any] | None, limit: int) -> Page:
+def phone_messages_page(core: Documents, phone: str, after: list[Any] | None, limit: int) -> Page:
     keys = core.index.phone_log.after(phone, _message_position(core, after), limit + 1)
     files: dict[str, dict[int, dict[str, Any]]] = {}
     rows: list[Message] = []

@@ -5,6 +5,8 @@ Layout, for DATABASE_URL=tinydb:///data/qdn.json::
     data/qdn.json             store metadata (schema version); its presence
                               marks an initialised store
     data/qdn.json.lock        flock held by the one process that owns the data
+    data/qdn.json.files.lock  flock a checkpoint and `qdn store backup` take in turn
+                              (store/tinydb/backup.py)
     data/qdn.journal.000007   the write-ahead journal (store/tinydb/journal.py)
     data/qdn.jobs/1042.json   job 1042 and its whole conversation
     data/qdn.phones/15125550199.json
@@ -64,9 +66,10 @@ from store.base import (
 )
 from store.records import IdempotencyRecord
 from store.throttles import SendSchedule, seconds_of
-from store.tinydb import media, outbox, paging
-from store.tinydb.engine import TinyDBCore
+from store.tinydb import documents, media, paging
+from store.tinydb.documents import Documents
 from store.tinydb.group_commit import GroupCommit
+from store.tinydb.partitions import Partitions
 from store.wakeups import wait
 
 T = TypeVar("T")
@@ -74,9 +77,10 @@ MEDIA_THREADS = 4  # pictures read or written at once (a tracking page shows sev
 
 
 class TinyDBStore(Store):
-    """Async face of `TinyDBCore`.
+    """The async store, composed of parts: the partitions (files, journal, indexes), the synchronous
+    calls over them (`core`, a Documents) and the pictures' folder.
 
-    Lookups and writes run right here under the core's mutex (memory and a
+    Lookups and writes run right here under the partitions' mutex (memory and a
     journal append); whole-conversation reads run on the store's worker
     thread. Every call then waits until the journal is synced past what it
     wrote or read, so nothing is acknowledged, and nothing un-synced is
@@ -85,16 +89,17 @@ class TinyDBStore(Store):
 
     def __init__(self, path: Path, commits: GroupCommit | None = None) -> None:
         """`commits`: the deployment's shared fdatasync rounds (store/tinydb/deployment.py); else its own."""
-        self.core = TinyDBCore(path)
+        self.partitions = Partitions(path)  # the files, the journal over them and the indexes
+        self.core = Documents(self.partitions)  # jobs, messages, phones ... read and written over them
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb")
-        self.media = media.MediaFolder(path.with_name(path.stem + ".media"))
+        self.media = media.MediaFolder(self.partitions.media_dir)
         # Its own threads: a 5 MB picture written and fsync'ed must not hold up a conversation's read.
         self._media_threads = ThreadPoolExecutor(max_workers=MEDIA_THREADS, thread_name_prefix="tinydb-media")
         self._syncer = None
         if commits is None:
             self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinydb-sync")
             commits = GroupCommit(self._syncer)
-        self._flushes = commits.journal(self.core.journal)
+        self._flushes = commits.journal(self.partitions.journal)
         # Set (on the event loop) after every write that queues a text; senders wait on it.
         self._work = asyncio.Event()
         self._events = asyncio.Event()  # the same for the event deliverer (sender/events.py)
@@ -108,11 +113,11 @@ class TinyDBStore(Store):
     def _run_locked(self, fn: Callable[[], T]) -> tuple[T, int, bool]:
         """`fn()`, the journal position that must be durable before its answer is given, and
         whether it queued a text."""
-        with self.core.mutex:
-            self.core.seen = 0
+        with self.partitions.mutex:
+            self.partitions.seen = 0
             queue = self.core.index.queue
             queue.queued = False
-            return fn(), self.core.seen, queue.queued
+            return fn(), self.partitions.seen, queue.queued
 
     async def _durable(self, position: int, queued: bool) -> None:
         await self._flushes.wait(position)
@@ -138,7 +143,7 @@ class TinyDBStore(Store):
 
     async def open(self) -> TinyDBStore:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, self.core.open)
+        await loop.run_in_executor(self._thread, self.partitions.open)
         await loop.run_in_executor(self._thread, self.media.open)  # under the folder lock: no one else's temp files
         return self
 
@@ -146,20 +151,20 @@ class TinyDBStore(Store):
         try:
             # Pictures being saved land before the folder lock goes (and a later save is refused).
             await asyncio.to_thread(self._media_threads.shutdown, wait=True)
-            await self._off_loop(self.core.close)
+            await self._off_loop(self.partitions.close)
         finally:
             self._thread.shutdown(wait=True)
             if self._syncer is not None:  # a shared syncer is its deployment's to shut down
                 self._syncer.shutdown(wait=True)
 
     async def ping(self) -> None:
-        await self._off_loop(self.core.ping)
+        await self._off_loop(self.partitions.ping)
 
     async def _once(self, method: Callable[..., T], *args: Any) -> T:
         try:
             return await self._now(method, *args)
         except KeyUsed:
-            await self._flushes.wait(self.core.journal.written)  # the first answer's write is on disk first
+            await self._flushes.wait(self.partitions.journal.written)  # the first answer's write is on disk first
             raise
 
     async def create_job(self, build: Callable[[int], JobWrite], *, once: Once | None = None) -> JobWrite:
@@ -285,7 +290,7 @@ class TinyDBStore(Store):
     ) -> None:
         await self._off_loop(self.core.import_rows, jobs, messages, phones)
 
-    # -- pages, idempotency keys and events (store/tinydb/paging.py, outbox.py) --
+    # -- pages, idempotency keys and events (store/tinydb/paging.py, documents.py) --
 
     async def jobs_page(
         self,
@@ -315,17 +320,17 @@ class TinyDBStore(Store):
         return await self._off_loop(paging.phone_messages_page, self.core, phone, after, limit)
 
     async def find_once(self, key: str, now: str) -> IdempotencyRecord | None:
-        return await self._now(outbox.find_once, self.core, key, now)
+        return await self._now(documents.find_once, self.core, key, now)
 
     def enable_events(self) -> None:
-        self.core.events_enabled = True
+        self.partitions.events_enabled = True
 
     async def claim_event(self, now: str, lease_seconds: float) -> Event | None:
         until = iso_utc(datetime.fromisoformat(now) + timedelta(seconds=lease_seconds))
-        return await self._now(outbox.claim_event, self.core, now, until)
+        return await self._now(documents.claim_event, self.core, now, until)
 
     async def complete_event(self, event_id: str, change: Callable[[Event], Event]) -> Event:
-        return await self._now(outbox.complete_event, self.core, event_id, change)
+        return await self._now(documents.complete_event, self.core, event_id, change)
 
     async def release_event(self, event_id: str) -> None:
         await self._now(self.core.index.outbox.release, event_id)

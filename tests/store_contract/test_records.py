@@ -22,6 +22,8 @@ from tests.store_contract.support import (
 )
 from tests.store_contract.test_phone_state import EVERY_KEY
 
+# An appointment moved (PATCH scheduled_for): kept beside `history`, which holds status changes only.
+RESCHEDULE = {"at": NOW, "by": "api", "from": "2024-12-04T09:00:00-06:00", "to": "2024-12-05"}
 SENDER_KEYS = {
     "attempts": 2,
     "send_started_at": "2024-11-27T18:33:00.000Z",
@@ -34,7 +36,8 @@ def test_every_declared_key_round_trips_across_a_restart(database_url: str) -> N
     async def write():
         store = await open_store(database_url)
         job = {**job_record(1001, "AAAA"), "address": None, "scheduled_for": "2024-12-05", "total": 350,
-               "invoice_url": "https://pay.example/1", "notes": "gate code 4412"}  # fmt: skip
+               "invoice_url": "https://pay.example/1", "notes": "gate code 4412",
+               "reschedules": [RESCHEDULE]}  # fmt: skip
         await store.create_job(lambda job_id: JobWrite(job))
         await store.update_job(1001, lambda job: JobWrite(moved(job, "en_route", by=DISPATCHER, eta_minutes=20)))
         text = inbound("SMin", job_id=1001)
@@ -58,6 +61,7 @@ def test_every_declared_key_round_trips_across_a_restart(database_url: str) -> N
     job, messages, state_after = run(read([m["id"] for m in written]))
     assert job["history"][-1] == {"status": "en_route", "at": NOW, "by": DISPATCHER, "eta_minutes": 20}
     assert (job["scheduled_for"], job["total"], job["notes"]) == ("2024-12-05", 350, "gate code 4412")
+    assert job["reschedules"] == [RESCHEDULE]
     assert messages == written and state_after == state == EVERY_KEY
     assert messages[0]["reply_body"] == "Job 1001 is scheduled." and messages[0]["num_media"] == "0"
     assert {key: messages[2][key] for key in SENDER_KEYS} == SENDER_KEYS
@@ -103,6 +107,7 @@ def test_every_list_holds_declared_records_only(database_url: str) -> None:
         ({"opted_out": "yes"}, PhoneStateRecord),
         ({k: v for k, v in job_record(1001, "A").items() if k != "history"}, JobRecord),
         ({**job_record(1001, "A"), "history": [{"status": "scheduled"}]}, JobRecord),
+        ({**job_record(1001, "A"), "reschedules": [{"at": NOW, "by": "api", "to": None}]}, JobRecord),
     ],
 )
 def test_the_check_refuses_what_is_declared_nowhere(record: dict, record_type: type) -> None:

@@ -1,0 +1,127 @@
+"""One inbound text: what its decision reads, and its one write (store_contract/test_facts.py, test_inbound.py).
+
+The webhook's reads before it decides are asked for at once: the duplicate check, the sender's
+state and whatever the command needs (FactsWanted). The default `conversation_facts` is the
+separate lookups, in that order (TinyDB answers each from memory); PostgreSQL answers in one
+statement (issue #15: one round trip) and returns the phone state's version with it
+(ConversationFacts.read), which the caller passes to record_inbound.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from bot.errors import NotFound
+from bot.jobs import OPEN_STATUSES
+from store.records import Job, Message, PhoneState
+from store.roles.jobs import Jobs
+from store.roles.messages import MessageLog
+from store.roles.phone_state import PhoneStates
+
+
+@dataclass(frozen=True)
+class FactsWanted:
+    """The lookups one inbound text calls for (bot.conversation.Needs in the store's terms), and its SID.
+
+    The sender's phone state is always read. "Open" is bot.jobs.OPEN_STATUSES.
+    """
+
+    sid: str | None = None  # the text's MessageSid: the message already stored for it (a repeated delivery)
+    sender_open_jobs: bool = False  # list_jobs(statuses=OPEN_STATUSES, phone=sender)
+    open_jobs: bool = False  # list_jobs(statuses=OPEN_STATUSES)
+    job_id: int | None = None  # get_job(job_id), None on NotFound
+    token: str | None = None  # find_job_by_token(token)
+    # is_opted_out(the target): the customer_phone of job_id's job if there is one, else `target_phone`.
+    target_opt_out: bool = False
+    target_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class PhoneRead:
+    """A phone's state as a webhook read it before deciding, and the row's version then.
+
+    The write that follows is given it back (`record_inbound(read=...)`), so it can be guarded by
+    that version instead of reading the row again: one round trip on PostgreSQL, whose version is
+    the row's `xmin` (None: no row then). A read is the reading store's: another store ignores it.
+    """
+
+    business: str
+    phone: str
+    state: PhoneState
+    version: int | None
+
+
+@dataclass(frozen=True)
+class ConversationFacts:
+    """What `Store.conversation_facts` found; a lookup not wanted keeps its default."""
+
+    already: Message | None = None  # the message stored for the SID; when set, nothing else was looked up
+    phone_state: PhoneState = field(default_factory=dict)  # the sender's (get_phone)
+    # All of them, newest first, never cut short: bot.job_choice picks the one a text is about, and an
+    # en-route job may be older than any number of booked ones (a customer has few).
+    sender_open_jobs: list[Job] = field(default_factory=list)
+    open_jobs: list[Job] = field(default_factory=list)  # newest first
+    job: Job | None = None
+    token_job: Job | None = None
+    target_opted_out: bool = False
+    # The sender's state with its version, for the record_inbound that follows (None: the backend keeps none).
+    # Not a fact: facts found by one backend or by the separate lookups compare equal whatever it holds.
+    read: PhoneRead | None = field(default=None, compare=False)
+
+
+class InboundTexts(Jobs, MessageLog, PhoneStates):
+    """A text's reads (from jobs, the message log and phone state) and its one atomic write."""
+
+    @abstractmethod
+    async def record_inbound(
+        self,
+        inbound: Message,
+        *,
+        outbound: Iterable[Message] = (),
+        phone: str | None = None,
+        change_phone: Callable[[PhoneState], PhoneState] | None = None,
+        read: PhoneRead | None = None,
+    ) -> tuple[list[Message], bool]:
+        """An inbound text, the texts it causes and its sender's new state, in one atomic write.
+
+        Appends `inbound` and then each of `outbound` (each in its own job's or
+        phone's conversation) and sets `phone`'s state to `change_phone(state)`
+        -- all or nothing, and only if no message with the inbound's
+        `twilio_sid` exists yet. Returns (the stored messages, True), or
+        ([the message already stored for that SID], False) and writes nothing.
+        One write per webhook is what keeps answering Twilio near one fsync.
+
+        `read` is `phone`'s state as conversation_facts read it (ConversationFacts.read): a backend
+        may write over that version instead of reading the state again (PostgreSQL); the result is
+        the same with it or without it.
+        """
+
+    async def conversation_facts(self, sender: str, wanted: FactsWanted) -> ConversationFacts:
+        """Everything `wanted` names for a text from `sender`, as the separate lookups would find it.
+
+        If a message with `wanted.sid` is stored, only `already` is given: a repeated delivery is
+        answered as before, and nothing is decided again.
+        """
+        if wanted.sid is not None:
+            already = await self.find_message_by_sid(wanted.sid)
+            if already is not None:
+                return ConversationFacts(already=already)
+        job = None
+        if wanted.job_id is not None:
+            try:
+                job = await self.get_job(wanted.job_id)
+            except NotFound:
+                job = None
+        target = job["customer_phone"] if job is not None else wanted.target_phone
+        return ConversationFacts(
+            phone_state=await self.get_phone(sender),
+            sender_open_jobs=await self.list_jobs(statuses=OPEN_STATUSES, phone=sender)
+            if wanted.sender_open_jobs
+            else [],
+            open_jobs=await self.list_jobs(statuses=OPEN_STATUSES) if wanted.open_jobs else [],
+            job=job,
+            token_job=await self.find_job_by_token(wanted.token) if wanted.token else None,
+            target_opted_out=bool(wanted.target_opt_out and target and await self.is_opted_out(target)),
+        )

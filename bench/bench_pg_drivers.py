@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_pg_drivers.py [--seconds 6] [--rounds 3] [--concurrency 16] [--pool 10]
 
 Issue #15 asks for the faster of the two on the webhook path. What one inbound webhook
-asks of the database (handlers/sms.py, store/postgres/store.py), in the statements the
+asks of the database (handlers/twilio/receive.py, store/postgres/store.py), in the statements the
 backend sends, is one "op" here:
 
     reads      the MessageSid already logged?          messages by (business, twilio_sid)

@@ -20,7 +20,7 @@ printed next to the baseline it is measured against:
     with 200,000 texts against the same with 1,000.
 (c) the price of durability: logging one inbound text and acknowledging it
     -- `Store.record_inbound` of a STATUS text, its TwiML reply row and the
-    sender's new phone state, exactly as handlers/sms.py calls it, awaited
+    sender's new phone state, exactly as handlers/twilio/receive.py calls it, awaited
     until it is on disk -- timed in this process, one at a time, on a fresh
     copy of the 200,000-text store, against a plain append + fsync of the
     same inbound record (JSON, one line) to a file in the same data folder:
@@ -446,7 +446,7 @@ def append_fsync_floor(folder: Path, record: dict[str, Any], count: int = 2_000)
 
 
 def store_write_latency(data: Path, senders: list[str], count: int = 1_500) -> tuple[float, float]:
-    """p50 and p99 (ms) of logging one STATUS text the way handlers/sms.py does, until durable."""
+    """p50 and p99 (ms) of logging one STATUS text the way handlers/twilio/receive.py does, until durable."""
     os.environ.update(generate.bench_environ(data))
     from bot.conversation import guards
     from store import open_store
@@ -485,7 +485,7 @@ def store_write_latency(data: Path, senders: list[str], count: int = 1_500) -> t
 
 
 def inbound_record(sender: str) -> dict[str, Any]:
-    """The inbound row handlers/sms.py logs for a STATUS text (same fields, same sizes)."""
+    """The inbound row handlers/twilio/receive.py logs for a STATUS text (same fields, same sizes)."""
     now = "2026-11-27T18:32:40.123Z"
     return {
         "direction": "inbound", "kind": "command", "job_id": 10000, "phone": sender, "from": sender,

@@ -198,7 +198,7 @@ class Conversation:
         return {**row, "twilio_sid": self.sid(), "status": "delivered"}
 
     def exchange(self, phone: str, text: str, reply: str | None, at: datetime, kind: str = "command") -> None:
-        """An inbound text and its TwiML answer, as handlers/sms.py logs them."""
+        """An inbound text and its TwiML answer, as handlers/twilio/receive.py logs them."""
         stamp = jobs.iso_utc(at)
         self.rows.append(
             inbound_message(

@@ -27,6 +27,12 @@ def texts_on(business: Business) -> str:
     return _listed(routes)
 
 
+def _webhook(business: Business) -> str:
+    """Where Twilio must post its texts (the API's `webhook_url`), said as the thing to do with it."""
+    url = business.get("webhook_url")
+    return f"{url} (set it as the numbers' incoming-message webhook in Twilio)" if url else NO_VALUE
+
+
 def _twilio(business: Business) -> str:
     twilio = business.get("twilio")
     if business.get("managed_by") == SETTINGS:
@@ -87,6 +93,7 @@ def details(business: Business) -> str:
         ("Phone", _or(business.get("phone"))),
         ("Time zone", _or(business.get("timezone"), inherit)),
         ("Texts on", texts_on(business)),
+        ("Webhook", _webhook(business)),
         ("Dispatchers", _listed(business.get("dispatchers"))),
         ("Twilio", _twilio(business)),
         ("Templates", _templates(business)),

@@ -95,13 +95,13 @@ async def create_business(request: Request) -> JSONResponse:
     await everyone.deployment.add_business(record, reserved=everyone.default.addresses)
     record = await _run(everyone, record["slug"])
     log.info("business %r created with token %s", record["slug"], kept["id"])
-    return JSONResponse({"business": business_json(record), "token": shown}, status_code=201)
+    return JSONResponse({"business": business_json(record, everyone.settings), "token": shown}, status_code=201)
 
 
 @require_admin_token
 async def list_businesses(request: Request) -> JSONResponse:
     everyone = tenants(request)
-    registered = [business_json(record) for record in await everyone.deployment.businesses()]
+    registered = [business_json(record, everyone.settings) for record in await everyone.deployment.businesses()]
     return JSONResponse({"businesses": [default_json(everyone.default), *registered]})
 
 
@@ -110,7 +110,7 @@ async def get_business(request: Request) -> JSONResponse:
     everyone, slug = tenants(request), _slug(request)
     if slug == DEFAULT_BUSINESS:
         return JSONResponse({"business": default_json(everyone.default)})
-    return JSONResponse({"business": business_json(await everyone.deployment.get_business(slug))})
+    return JSONResponse({"business": business_json(await everyone.deployment.get_business(slug), everyone.settings)})
 
 
 @require_admin_token
@@ -129,7 +129,7 @@ async def update_business(request: Request) -> Response:
     await everyone.deployment.update_business(slug, merged, reserved=everyone.default.addresses)
     record = await _run(everyone, slug)
     log.info("business %r updated (%s)", slug, ", ".join(sorted(change)) or "nothing")
-    return JSONResponse({"business": business_json(record)})
+    return JSONResponse({"business": business_json(record, everyone.settings)})
 
 
 @require_admin_token

@@ -1,7 +1,7 @@
 """A business's record as the admin API writes it, and its public view as the API answers it.
 
     record = new_record(clean_business(body, creating=True), box, token)   # secrets sealed, token hashed
-    business_json(record)                                                  # no secret, no hash: last fours
+    business_json(record, settings)                                        # no secret, no hash: last fours
 
 The registry keeps each secret (bot.businesses.SECRET_FIELDS) as
 `{"sealed": <Fernet token>, "last4": ...}` (config/business_settings.py opens
@@ -17,7 +17,9 @@ from typing import Any
 
 from bot.businesses import SECRET_FIELDS
 from bot.jobs import utc_now
+from bot.webhook_paths import sms_path
 from config.secret_box import SecretBox, last_four
+from config.settings import Settings
 from handlers.tenancy import Tenant, new_dashboard_token, token_hash
 from store import DEFAULT_BUSINESS, BusinessRecord
 
@@ -70,8 +72,14 @@ def _last4(sealed: Any) -> str | None:
     return sealed.get("last4") if isinstance(sealed, dict) else None
 
 
-def business_json(record: BusinessRecord) -> dict[str, Any]:
-    """A registered business as the API shows it: every stored field but secrets and token hashes."""
+def webhook_url(settings: Settings, slug: str) -> str:
+    """The address to paste into Twilio as the business's numbers' (or Messaging Service's) incoming-message webhook."""
+    return settings.public_base_url + sms_path(slug)
+
+
+def business_json(record: BusinessRecord, settings: Settings) -> dict[str, Any]:
+    """A registered business as the API shows it: every stored field but secrets and token hashes,
+    and the webhook address its numbers are configured with (`settings`: the deployment's)."""
     shown = {key: value for key, value in record.items() if key not in ("twilio", "events_secret", "tokens")}
     twilio = record.get("twilio")
     shown["twilio"] = (
@@ -87,6 +95,7 @@ def business_json(record: BusinessRecord) -> dict[str, Any]:
     shown["events_secret_last4"] = _last4(record.get("events_secret"))
     shown["tokens"] = [{"id": token["id"], "created_at": token["created_at"]} for token in record.get("tokens") or []]
     shown["managed_by"] = MANAGED_BY_API
+    shown["webhook_url"] = webhook_url(settings, record["slug"])
     return dict(sorted(shown.items(), key=lambda item: _ORDER.get(item[0], len(_ORDER))))
 
 
@@ -101,6 +110,7 @@ _ORDER = {
             "timezone",
             "numbers",
             "messaging_service_sid",
+            "webhook_url",
             "dispatchers",
             "twilio",
             "templates",
@@ -138,6 +148,7 @@ def default_json(tenant: Tenant) -> dict[str, Any]:
         "timezone": s.timezone.key,
         "numbers": [s.twilio_from_number] if s.twilio_from_number else [],
         "messaging_service_sid": s.twilio_messaging_service_sid,
+        "webhook_url": webhook_url(s, DEFAULT_BUSINESS),
         "dispatchers": list(s.dispatcher_numbers),
         "twilio": None,
         "templates": None,

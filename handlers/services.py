@@ -192,11 +192,19 @@ SERVICES_KEY = "qdn.services"  # where handlers/tenancy.py `use` puts the reques
 
 
 def services(request: Any) -> Services:
-    """The Services of the business this request is for (handlers/tenancy.py scoped it).
+    """The Services of the business this request is for, as handlers/auth.py's bearer check (or another
+    step calling handlers/tenancy.py `use`) scoped it.
 
-    A KeyError for a request nothing scoped: a bug answered 500, never another business's data.
+    A request no step scoped is a bug in the routes (answered 500, never another business's data):
+    the error says which step is missing, as Starlette's `request.auth` does, not a bare KeyError.
     """
-    return request.scope[SERVICES_KEY]
+    try:
+        return request.scope[SERVICES_KEY]
+    except KeyError:
+        raise RuntimeError(
+            "this request is not scoped to a business: wrap the endpoint in handlers.auth.require_api_token "
+            "(or call handlers.tenancy.use first) before reading services(request)"
+        ) from None
 
 
 def text_outcome(message: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from bot.errors import NotFound
 from bot.templates import Templates
 from config.business_settings import business_settings, business_templates
 from config.secret_box import SecretBox
@@ -186,6 +187,14 @@ def tenants(request: Request) -> Tenants:
     """The running app's businesses (set up in the lifespan)."""
     tenants: Tenants = request.state.tenants
     return tenants
+
+
+def named_business(request: Request) -> Tenant:
+    """The business a webhook address names (`/twilio/{business}/...`); NotFound (404) for a slug nobody has."""
+    tenant = tenants(request).get(request.path_params.get("business", ""))
+    if tenant is None:
+        raise NotFound("No business has this address.")
+    return tenant
 
 
 def use(request: Request, tenant: Tenant) -> Services:

@@ -157,7 +157,9 @@ class Attempts:
             await self.store.release(message["id"])
             return marked  # someone else moved it on meanwhile
         try:
-            accepted = await self.transport.send(marked["to"], marked["body"], media_urls=links)
+            accepted = await self.transport.send(
+                marked["to"], marked["body"], media_urls=links, message_id=marked["id"]
+            )
         except SendFailed as failure:
             return await self._failed_send(marked, failure)
         sid = f" ({accepted.sid})" if accepted.sid else ""  # the console transport has no SID

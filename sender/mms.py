@@ -30,7 +30,7 @@ def still_fetching(inbound: Message | None, message: Message, now: datetime) -> 
     """Whether the inbound text `message` waits for still has pictures to fetch.
 
     A status text is written just before the dispatcher's text that carried its picture (the move
-    first, then the text: handlers/sms.py), so a sender in another process may claim it in
+    first, then the text: handlers/twilio/receive.py), so a sender in another process may claim it in
     between and find no such text yet: it waits for that text up to INBOUND_WAIT_SECONDS.
     """
     if inbound is None:

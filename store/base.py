@@ -16,10 +16,10 @@ from store.records import Event, Job, Message, PhoneState
 from store.roles.health import Health
 from store.roles.idempotency import IDEMPOTENCY_HOURS, IdempotencyKeys, KeyUsed, Once
 from store.roles.import_rows import Rows
-from store.roles.inbound import ConversationFacts, FactsWanted, InboundTexts
+from store.roles.inbound import ConversationFacts, FactsWanted, InboundTexts, PhoneRead
 from store.roles.jobs import JOB_FIELDS, Jobs, JobWrite, public_job
 from store.roles.media import MediaFile, Pictures
-from store.roles.messages import MESSAGE_FIELDS, MessageLog, public_message
+from store.roles.messages import MESSAGE_FIELDS, MessageLog, MessageRead, public_message
 from store.roles.outbox import Outbox
 from store.roles.pages import Page, Pages
 from store.roles.phone_state import PhoneStates
@@ -39,8 +39,10 @@ __all__ = [
     "KeyUsed",
     "MediaFile",
     "Message",
+    "MessageRead",
     "Once",
     "Page",
+    "PhoneRead",
     "PhoneState",
     "Store",
     "public_job",

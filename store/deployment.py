@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.businesses import BusinessRecord as BusinessRecord
 from bot.errors import NotFound
-from store.base import Job, Store
+from store.base import Job, MessageRead, Store
 
 DEFAULT_BUSINESS = "default"
 
@@ -135,6 +135,12 @@ class Deployment(ABC):
             if job is not None:
                 return slug, job
         return None
+
+    async def lookup_sid(self, twilio_sid: str) -> tuple[str, MessageRead | None] | None:
+        """The business whose message log holds this SID, and its message as read when the lookup read it
+        (for that store's update_message_by_sid(read=...)); this default reads no message."""
+        slug = await self.business_of_sid(twilio_sid)
+        return None if slug is None else (slug, None)
 
     async def business_of_sid(self, twilio_sid: str) -> str | None:
         """The business whose message log holds this Twilio message SID, if any."""

@@ -98,7 +98,7 @@ PublicMessage = TypedDict(
 class MessageRecord(PublicMessage, total=False):
     """A message as stored: the public keys, then the internal ones no API answer shows."""
 
-    # An inbound text (handlers/sms.py, bot.messages.inbound_message).
+    # An inbound text (handlers/twilio/receive.py, bot.messages.inbound_message).
     num_media: str  # Twilio's NumMedia, as sent
     reply_body: str | None  # the TwiML answer it got; a repeated delivery gets the same again
     # Its pictures still to fetch from Twilio (Store.due_media): [{id, url, type}] -- our media id,

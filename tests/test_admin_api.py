@@ -117,33 +117,37 @@ def test_an_empty_admin_token_matches_nothing(tmp_path):
 def test_create_answers_the_business_and_its_first_token_once(app):
     created = create(app, twilio=OWN_ACCOUNT, events_url="https://dash.example.test/e", events_secret=EVENTS_SECRET)
     business, token = created["business"], created["token"]
-    assert business == {
-        "slug": "acme",
-        "name": "Acme Hauling",
-        "phone": "+15125550150",
-        "timezone": "America/Denver",
-        "numbers": ["+15125550140"],
-        "messaging_service_sid": None,
-        "dispatchers": ["+15125550177"],
-        "twilio": {
-            "account_sid": ACCOUNT_SID,
-            "api_key": API_KEY,
-            "auth_token_last4": AUTH_TOKEN[-4:],
-            "api_secret_last4": API_SECRET[-4:],
-        },
-        "templates": None,
-        "accent_color": "#1177aa",
-        "ack_interval_hours": None,
-        "send_rate_per_second": None,
-        "quiet_hours": None,
-        "reminder_hour": None,
-        "events_url": "https://dash.example.test/e",
-        "events_secret_last4": EVENTS_SECRET[-4:],
-        "tokens": [{"id": token["id"], "created_at": token["created_at"]}],
-        "managed_by": "admin_api",
-        "created_at": business["created_at"],
-        "updated_at": business["created_at"],
-    }
+    assert (
+        business
+        == {
+            "slug": "acme",
+            "name": "Acme Hauling",
+            "phone": "+15125550150",
+            "timezone": "America/Denver",
+            "numbers": ["+15125550140"],
+            "messaging_service_sid": None,
+            "webhook_url": "https://sms.example.test/twilio/acme/sms",  # what to paste into Twilio
+            "dispatchers": ["+15125550177"],
+            "twilio": {
+                "account_sid": ACCOUNT_SID,
+                "api_key": API_KEY,
+                "auth_token_last4": AUTH_TOKEN[-4:],
+                "api_secret_last4": API_SECRET[-4:],
+            },
+            "templates": None,
+            "accent_color": "#1177aa",
+            "ack_interval_hours": None,
+            "send_rate_per_second": None,
+            "quiet_hours": None,
+            "reminder_hour": None,
+            "events_url": "https://dash.example.test/e",
+            "events_secret_last4": EVENTS_SECRET[-4:],
+            "tokens": [{"id": token["id"], "created_at": token["created_at"]}],
+            "managed_by": "admin_api",
+            "created_at": business["created_at"],
+            "updated_at": business["created_at"],
+        }
+    )
     assert token["token"].startswith("qdn_") and token["id"].startswith("tok_")
     # Shown once: no later answer holds it.
     for path in ("/admin/businesses", "/admin/businesses/acme"):

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import handlers.sms
+import handlers.twilio.receive
 from bot.conversation import Context, Decision, Facts, RelayToDispatchers, Role, decide, parse
 from tests.test_replies import CONTEXT, NOW, TOKEN, make_job
 from tests.test_sms_webhook import (
@@ -165,7 +165,7 @@ def test_the_phone_state_keeps_only_the_last_ten_minutes_of_answers():
 
 
 class Clock:
-    """handlers.sms.clock, moved by hand; it starts at noon tomorrow in the business's zone, so an ETA
+    """handlers.twilio.receive.clock, moved by hand; it starts at noon tomorrow in the business's zone, so an ETA
     never crosses midnight (which changes its words) and moves are stamped by it, not the real clock."""
 
     def __init__(self) -> None:
@@ -179,7 +179,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(handlers.sms, "clock", fake)
+    monkeypatch.setattr(handlers.twilio.receive, "clock", fake)
     return fake
 
 

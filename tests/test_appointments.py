@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.testclient import TestClient
 
-import handlers.sms
+import handlers.twilio.receive
 from bot import jobs
 from bot.jobs import iso_utc
 from bot.messages import OPTED_OUT_REASON
@@ -180,7 +180,7 @@ def test_a_finished_job_shows_no_appointment_block(client):
 @pytest.fixture
 def dispatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     """The webhook at noon on Fri Dec 4 2026 in Chicago, with jobs on that day, the next and later."""
-    monkeypatch.setattr(handlers.sms, "clock", lambda: datetime(2026, 12, 4, 18, 0, tzinfo=UTC))
+    monkeypatch.setattr(handlers.twilio.receive, "clock", lambda: datetime(2026, 12, 4, 18, 0, tzinfo=UTC))
     settings = load_settings(base_environ(tmp_path, SEND_RATE_PER_SECOND="1000"), env_file=None)
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {API_TOKEN}"}) as client:
         harness = Harness(client, settings)

@@ -29,13 +29,13 @@ from tests.twilio_fake import (
     AUTH_TOKEN,
     FROM_NUMBER,
     PUBLIC_BASE_URL,
-    STATUS_CALLBACK,
     Received,
     TwilioServer,
     basic_auth,
     messages_path,
     sign,
     status_callback_form,
+    status_callback_url,
     twilio_environ,
     twilio_form,
 )
@@ -229,7 +229,8 @@ def test_acmes_booking_text_goes_through_acmes_account_and_the_defaults_through_
     sent = create_to(twilio, acme_customer)
     assert sent.path == messages_path(ACME_SID) and sent.account_sid == ACME_SID
     assert sent.user == ACME_KEY and sent.authorization == basic_auth(ACME_KEY, ACME_SECRET)
-    assert (sent.form["From"], sent.form["StatusCallback"]) == (ACME_NUMBER, STATUS_CALLBACK)
+    (booked,) = acme_api.get(f"/jobs/{acme_job['id']}/messages").json()["messages"]
+    assert (sent.form["From"], sent.form["StatusCallback"]) == (ACME_NUMBER, status_callback_url(booked["id"], "acme"))
     assert "MessagingServiceSid" not in sent.form
     assert sent.form["Body"].startswith("Acme Hauling: Hi Dana") and acme_job["token"] in sent.form["Body"]
 

@@ -16,6 +16,7 @@ from cli import main as cli
 from config.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE
 from tests.support import LiveServer, base_environ, job_body
 from tests.test_cli import Run, one_line_error
+from tests.twilio_fake import PUBLIC_BASE_URL
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 API_KEY = "SK" + "fedcba9876543210" * 2
@@ -115,10 +116,13 @@ def test_add_list_show_and_the_token_works(qdn, service):
     assert (facts["Phone"], facts["Time zone"], facts["Accent colour"]) == ("+15125550150", "America/Denver", "#1177aa")
     assert (facts["Reminders"], facts["Quiet hours"], facts["Twilio"]) == ("off", "22-7", "the deployment's")
     assert facts["Tokens"].startswith(f"{token_id} (made ")
+    # The address to paste into Twilio: the business's own (SPEC "Webhook addresses name the business").
+    assert facts["Webhook"].startswith(f"{PUBLIC_BASE_URL}/twilio/acme/sms (set it as")
     assert token not in shown.out and token not in listed.out
 
     default = qdn("business", "show", "default")
     assert "the settings (environment)" in default.out and "API_TOKEN" in default.out
+    assert f"{PUBLIC_BASE_URL}/twilio/default/sms" in default.out
 
 
 def test_secrets_come_from_the_environment_or_piped_input_never_the_command_line(qdn, service):

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-import handlers.sms
+import handlers.twilio.receive
 from config.settings import load_settings
 from tests.store_contract.conftest import BACKENDS, URL_MAKERS
 from tests.support import API_TOKEN, CUSTOMER, DISPATCHER, base_environ, job_body
@@ -32,7 +32,7 @@ ISSUE_TEXT = "Can you come before noon? Dog is in the backyard."
 @pytest.fixture(params=BACKENDS)
 def dana(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     """The app on each backend, with Dana's four open jobs (1001 en route, older than the other three)."""
-    monkeypatch.setattr(handlers.sms, "clock", lambda: NOON_IN_CHICAGO)
+    monkeypatch.setattr(handlers.twilio.receive, "clock", lambda: NOON_IN_CHICAGO)
     with URL_MAKERS[request.param](request.node.originalname, tmp_path) as url:
         environ = base_environ(tmp_path, DATABASE_URL=url, RUN_SENDER="false")
         settings = load_settings(environ, env_file=None)

@@ -14,7 +14,16 @@ from web.openapi import DOCUMENT
 
 # Routes that are not part of the JSON API: Twilio's webhooks, HTML pages, pictures' signed links
 # (like the page, opened by a person, never a client), the document itself.
-NOT_JSON_API = {"/twilio/sms", "/twilio/status", "/track", "/track/{token:path}", "/m/{rest:path}", "/openapi.json"}
+NOT_JSON_API = {
+    "/twilio/sms",
+    "/twilio/status",
+    "/twilio/{business}/sms",
+    "/twilio/{business}/status",
+    "/track",
+    "/track/{token:path}",
+    "/m/{rest:path}",
+    "/openapi.json",
+}
 
 
 def openapi_path(route_path: str) -> str:

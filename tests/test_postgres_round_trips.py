@@ -21,7 +21,7 @@ from twilio.request_validator import RequestValidator
 
 from config.settings import load_settings
 from store import Store, open_deployment, open_store
-from store.base import FactsWanted
+from store.base import FactsWanted, PhoneRead
 from tests.pg import fresh_database, require_postgres
 from tests.round_trips import calls_now, count_calls, per_request
 from tests.store_contract.support import CUSTOMER, add_job, inbound, outbound
@@ -55,10 +55,11 @@ def test_a_webhook_makes_two_round_trips_and_a_status_callback_two(url: str, tmp
     app, requests = per_request(create_app(settings))
     sign = RequestValidator(str(settings.webhook_secret)).compute_signature
 
-    async def a_text_sent_by_twilio() -> None:  # what the sender leaves once Twilio took a text: its SID, `sent`
+    async def a_text_sent_by_twilio(sid: str) -> str:  # what the sender leaves once Twilio took a text: its SID
         store = await open_store(url)  # another process's store, on the same database
         try:
-            await store.add_message({**outbound(CUSTOMER, "on our way"), "twilio_sid": "SMsent", "status": "sent"})
+            sent = await store.add_message({**outbound(CUSTOMER, "on our way"), "twilio_sid": sid, "status": "sent"})
+            return str(sent["id"])
         finally:
             await store.close()
 
@@ -68,28 +69,33 @@ def test_a_webhook_makes_two_round_trips_and_a_status_callback_two(url: str, tmp
         assert response.status_code in (200, 204), response.text
         return requests[-1]
 
-    def text(client: TestClient, sender: str, body: str, sid: str) -> list[str]:
+    def text(client: TestClient, sender: str, body: str, sid: str, path: str = "/twilio/default/sms") -> list[str]:
         form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID, "From": sender, "To": BUSINESS_NUMBER,
                 "Body": body, "NumMedia": "0", "ApiVersion": "2010-04-01"}  # fmt: skip
-        return post(client, "/twilio/sms", form)
+        return post(client, path, form)
 
-    def report(client: TestClient, sid: str, status: str) -> list[str]:
+    def report(client: TestClient, sid: str, status: str, path: str) -> list[str]:
         form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": ACCOUNT_SID, "From": BUSINESS_NUMBER,
                 "To": CUSTOMER, "ApiVersion": "2010-04-01"}  # fmt: skip
-        return post(client, "/twilio/status", form)
+        return post(client, path, form)
 
     with TestClient(app, headers={"Authorization": f"Bearer {API_TOKEN}"}) as client:
         token = client.post("/jobs", json=job_body()).json()["token"]
-        asyncio.run(a_text_sent_by_twilio())
+        sent = asyncio.run(a_text_sent_by_twilio("SMsent"))
+        earlier = asyncio.run(a_text_sent_by_twilio("SMearlier"))
         text(client, CUSTOMER, "STATUS", "SM" + "0" * 32)  # every statement prepared once on the pool's connection
         text(client, NEW_PHONE, token, "SM" + "1" * 32)
+        report(client, "SMearlier", "sending", f"/twilio/default/status?m={earlier}")
+        report(client, "SMearlier", "sent", "/twilio/status")
         found = {
             "a customer's STATUS": text(client, CUSTOMER, "STATUS", "SM" + "2" * 32),
             "a tracking code from a new phone": text(client, "+15125550178", token, "SM" + "3" * 32),
             "the same MessageSid again": text(client, CUSTOMER, "STATUS", "SM" + "2" * 32),
-            "a report: sent -> delivered": report(client, "SMsent", "delivered"),
-            "the same report again": report(client, "SMsent", "delivered"),
-            "a report on a text nobody logged": report(client, "SMnobody", "delivered"),
+            "a report: sent -> delivered": report(client, "SMsent", "delivered", f"/twilio/default/status?m={sent}"),
+            "the same report again": report(client, "SMsent", "delivered", f"/twilio/default/status?m={sent}"),
+            "a text to the old address": text(client, CUSTOMER, "STATUS", "SM" + "4" * 32, "/twilio/sms"),
+            "a report to the old address": report(client, "SMearlier", "delivered", "/twilio/status"),
+            "a report on a text nobody logged": report(client, "SMnobody", "delivered", "/twilio/status"),
         }
         answered = client.get("/messages", params={"phone": CUSTOMER}).json()
 
@@ -98,8 +104,10 @@ def test_a_webhook_makes_two_round_trips_and_a_status_callback_two(url: str, tmp
         "a customer's STATUS": 2,  # the facts, then the write
         "a tracking code from a new phone": 2,
         "the same MessageSid again": 1,  # the facts find it: answered as before
-        "a report: sent -> delivered": 2,  # the business and the message by SID, then the guarded UPDATE
+        "a report: sent -> delivered": 2,  # the message by SID, then the guarded UPDATE
         "the same report again": 1,  # nothing to change: nothing written
+        "a text to the old address": 2,  # routed by To in memory: the same two
+        "a report to the old address": 2,  # the business and the message by SID at once, then the UPDATE
         "a report on a text nobody logged": 2,  # no business logged it; the default one's store looks too
     }, found
     for calls in found.values():  # no BEGIN/COMMIT: each write is one statement, its own transaction
@@ -124,11 +132,12 @@ def test_a_state_changed_after_the_facts_costs_a_read_and_a_second_try_not_a_los
         store = await open_store(url)
         try:
             await add_job(store)
-            await store.conversation_facts(CUSTOMER, FactsWanted(sid="SMlate", sender_open_jobs=True))
+            facts = await store.conversation_facts(CUSTOMER, FactsWanted(sid="SMlate", sender_open_jobs=True))
             await store.update_phone(CUSTOMER, lambda state: {**state, "opted_out": True})  # meanwhile
             calls: list[str] = []
             calls_now.set(calls)
-            await store.record_inbound(inbound("SMlate", job_id=1001), phone=CUSTOMER, change_phone=count)
+            await store.record_inbound(inbound("SMlate", job_id=1001), phone=CUSTOMER, change_phone=count,
+                                       read=facts.read)  # fmt: skip
             calls_now.set(None)
             return calls, await store.get_phone(CUSTOMER)
         finally:
@@ -137,6 +146,29 @@ def test_a_state_changed_after_the_facts_costs_a_read_and_a_second_try_not_a_los
     calls, state = run(scenario())
     assert verbs(calls) == ["WITH", "SELECT", "WITH"]  # rolled back whole, the state read again, written
     assert changes == [{}, {"opted_out": True}]
+    assert state == {"opted_out": True, "last_ack_at": "2024-11-27T18:00:00.000Z"}
+
+
+def test_a_read_of_another_business_is_not_written_over_the_write_reads_for_itself(url: str, counting: None) -> None:
+    async def scenario() -> tuple[list[str], dict[str, Any]]:
+        store = await open_store(url)
+        try:
+            await add_job(store)
+            await store.update_phone(CUSTOMER, lambda state: {**state, "opted_out": True})
+            # What another business's store read of the same phone: an empty state, some version.
+            theirs = PhoneRead("acme", CUSTOMER, {}, None)
+            calls: list[str] = []
+            calls_now.set(calls)
+            await store.record_inbound(inbound("SMother", job_id=1001), phone=CUSTOMER,
+                                       change_phone=lambda state: {**state, "last_ack_at": "2024-11-27T18:00:00.000Z"},
+                                       read=theirs)  # fmt: skip
+            calls_now.set(None)
+            return calls, await store.get_phone(CUSTOMER)
+        finally:
+            await store.close()
+
+    calls, state = run(scenario())
+    assert "BEGIN" in verbs(calls)  # not the one statement on that read: the locked path, on its own read
     assert state == {"opted_out": True, "last_ack_at": "2024-11-27T18:00:00.000Z"}
 
 
@@ -150,15 +182,16 @@ def test_a_text_changed_after_its_callbacks_lookup_is_changed_under_its_lock_not
             await store.add_message({**outbound(CUSTOMER, "on our way"), "twilio_sid": "SMsent", "status": "sent"})
             calls: list[str] = []
             calls_now.set(calls)
-            assert await deployment.business_of_sid("SMsent") == "default"  # reads the message too
+            found = await deployment.lookup_sid("SMsent")  # reads the message too
+            assert found is not None and found[0] == "default" and found[1] is not None
             calls_now.set(None)
             first = await store.find_message_by_sid("SMsent")
             assert first is not None
             await store.update_message(first["id"], lambda m: {**m, "lookups": 1})  # a sender, meanwhile
             calls_now.set(calls)
-            found = await store.update_message_by_sid("SMsent", lambda m: {**m, "status": "delivered"})
+            updated = await store.update_message_by_sid("SMsent", lambda m: {**m, "status": "delivered"}, read=found[1])
             calls_now.set(None)
-            return calls, found, await store.find_message_by_sid("SMsent")
+            return calls, updated, await store.find_message_by_sid("SMsent")
         finally:
             await deployment.close()
 

@@ -77,7 +77,7 @@ class Recording(Transport):
         self.name = name
         self.attempts = attempts
 
-    async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
+    async def send(self, to: str, body: str, media_urls: Sequence[str] = (), *, message_id: str = "") -> Accepted:
         task = asyncio.current_task()
         assert task is not None
         self.attempts.sends.append((time.time(), self.name, to, task))

@@ -189,7 +189,7 @@ class SlowTwilio(Transport):
         self.sends: list[str] = []
         self.lookups: list[str] = []
 
-    async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
+    async def send(self, to: str, body: str, media_urls: Sequence[str] = (), *, message_id: str = "") -> Accepted:
         self.sends.append(body)
         await asyncio.sleep(self.seconds)
         return Accepted(f"SM{len(self.sends):032x}", "queued")

@@ -49,11 +49,11 @@ from tests.twilio_fake import (
     AUTH_TOKEN,
     FROM_NUMBER,
     MESSAGING_SERVICE_SID,
-    STATUS_CALLBACK,
     FakeTwilio,
     basic_auth,
     drain,
     message_json,
+    status_callback_url,
     twilio_environ,
 )
 from web.app import create_app
@@ -80,6 +80,7 @@ def test_creation_and_each_transition_send_exactly_one_text_with_the_right_wordi
         drain(client)
         assert len(twilio.creates) == 1
         request = twilio.creates[0]
+        (booked,) = client.get(f"/jobs/{job['id']}/messages").json()["messages"]
         assert request.headers["authorization"] == basic_auth(API_KEY, API_SECRET)
         assert twilio.form(request) == {
             "To": CUSTOMER,
@@ -89,7 +90,7 @@ def test_creation_and_each_transition_send_exactly_one_text_with_the_right_wordi
                 f"Track: {job['tracking_url']} Questions? Call (512) 555-0123. "
                 "Reply STOP to opt out."
             ),
-            "StatusCallback": STATUS_CALLBACK,
+            "StatusCallback": status_callback_url(booked["id"]),  # names its business and itself
         }
 
         moves = [
@@ -135,7 +136,8 @@ def test_messaging_service_sid_wins_over_the_from_number(tmp_path):
         form = twilio.form(twilio.creates[0])
         assert form["MessagingServiceSid"] == MESSAGING_SERVICE_SID
         assert "From" not in form
-        assert form["To"] == CUSTOMER and form["StatusCallback"] == STATUS_CALLBACK
+        (booked,) = client.get("/jobs/1001/messages").json()["messages"]
+        assert form["To"] == CUSTOMER and form["StatusCallback"] == status_callback_url(booked["id"])
 
 
 def test_without_an_api_key_sends_authenticate_with_account_sid_and_auth_token(tmp_path):
@@ -600,12 +602,12 @@ def test_the_worker_holds_at_most_its_concurrency_in_flight(tmp_path):
     peak = []
 
     class Slow(ConsoleTransport):
-        async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
+        async def send(self, to: str, body: str, media_urls: Sequence[str] = (), *, message_id: str = "") -> Accepted:
             in_flight.append(to)
             peak.append(len(in_flight))
             await asyncio.sleep(0)
             in_flight.remove(to)
-            return await super().send(to, body, media_urls)
+            return await super().send(to, body, media_urls, message_id=message_id)
 
     async def body(h: Harness, services: Services) -> None:
         for n in range(8):

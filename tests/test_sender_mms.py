@@ -27,7 +27,7 @@ from sender.worker import Sender, running
 from store import Message, Store, open_store
 from tests.support import CUSTOMER, DISPATCHER
 from tests.test_media_fetch import backend, item, jpeg, media_url, twilio_media
-from tests.twilio_fake import FROM_NUMBER, STATUS_CALLBACK, FakeTwilio, twilio_environ
+from tests.twilio_fake import FROM_NUMBER, FakeTwilio, status_callback_url, twilio_environ
 
 DEADLINE = 10  # seconds before a hung worker fails the test (never reached when things work)
 MESSAGE_SID = "MM" + "a1" * 16  # the inbound text the pictures came with (tests.test_media_fetch's)
@@ -144,7 +144,7 @@ def test_a_dispatchers_photo_goes_to_the_customer_as_an_mms_once_kept(tmp_path, 
             ("Body", "Your junk is gone. Thanks!"),
             ("From", FROM_NUMBER),
             ("MediaUrl", w.link(picture["id"])),
-            ("StatusCallback", STATUS_CALLBACK),
+            ("StatusCallback", status_callback_url(done["id"])),
             ("To", CUSTOMER),
         ]
         sent = await w.store.get_message(done["id"])
@@ -204,7 +204,7 @@ def test_a_row_waiting_for_a_text_that_is_not_there_goes_without_pictures():
 
 
 def test_a_status_text_claimed_before_its_dispatchers_text_is_written_waits_for_it(tmp_path, database):
-    """The move is written just before the dispatcher's text (handlers/sms.py): another process's
+    """The move is written just before the dispatcher's text (handlers/twilio/receive.py): another process's
     sender may claim the status text in between, and must not send it without its picture."""
     photo = jpeg()
 

@@ -28,7 +28,6 @@ from tests.twilio_fake import (
     API_SECRET,
     FROM_NUMBER,
     PUBLIC_BASE_URL,
-    STATUS_CALLBACK,
     Received,
     TwilioServer,
     basic_auth,
@@ -85,14 +84,15 @@ def text(server: LiveServer, sender: str, words: str) -> list[str]:
     return [message.text or "" for message in ET.fromstring(response.content).findall("./Message")]
 
 
-def status_callback(server: LiveServer, sid: str, status: str) -> httpx.Response:
+def status_callback(server: LiveServer, sid: str, status: str, url: str) -> httpx.Response:
+    """Twilio's report on `sid`, posted to `url` (the StatusCallback the text carried) and signed for it."""
     fields = callback(sid, status)
     return httpx.post(
-        f"{server.url}/twilio/status",
+        server.url + url.removeprefix(PUBLIC_BASE_URL),
         content=urlencode(fields),
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": sign(STATUS_CALLBACK, fields),
+            "X-Twilio-Signature": sign(url, fields),
         },
         timeout=10,
     )
@@ -122,7 +122,7 @@ def test_dispatcher_en_route_reaches_the_customer_who_then_reads_it(
     form = sent.form
     assert (sent.path, sent.status) == (f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", 201)
     assert sent.authorization == basic_auth(API_KEY, API_SECRET)
-    assert (form["To"], form["From"], form["StatusCallback"]) == (CUSTOMER, FROM_NUMBER, STATUS_CALLBACK)
+    assert (form["To"], form["From"]) == (CUSTOMER, FROM_NUMBER)
     assert "ETA 20 min" in form["Body"] and job["token"] in form["Body"]
     assert len(texts_of_the_job()) == 2  # the booking and the en-route text: one each
 
@@ -143,7 +143,11 @@ def test_dispatcher_en_route_reaches_the_customer_who_then_reads_it(
 
     sid = eventually(lambda: (logged_notification() or {}).get("twilio_sid"), "the SID Twilio gave to be recorded")
     assert sid == next(m["sid"] for m in twilio.held if m["body"] == form["Body"])
-    assert status_callback(service, sid, "delivered").status_code == 204
+    notification = logged_notification()
+    assert notification is not None
+    # The text told Twilio where to report: its business's address, naming the message.
+    assert form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/default/status?m={notification['id']}"
+    assert status_callback(service, sid, "delivered", form["StatusCallback"]).status_code == 204
     notification = logged_notification()
     assert notification is not None
     assert (notification["status"], notification["to"], notification["from"]) == ("delivered", CUSTOMER, FROM_NUMBER)

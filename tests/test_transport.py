@@ -24,11 +24,11 @@ from tests.twilio_fake import (
     FROM_NUMBER,
     MESSAGES_PATH,
     MESSAGING_SERVICE_SID,
-    STATUS_CALLBACK,
     FakeTwilio,
     basic_auth,
     message_json,
     page_json,
+    status_callback_url,
     twilio_environ,
 )
 
@@ -43,7 +43,7 @@ def run(coro):
 
 async def send_once(transport: TwilioTransport, body: str = "Hi Dana") -> object:
     try:
-        return await transport.send(CUSTOMER, body)
+        return await transport.send(CUSTOMER, body, message_id="1042")
     finally:
         await transport.close()
 
@@ -60,7 +60,7 @@ def test_twilio_receives_exactly_the_form_and_api_key_auth(tmp_path):
         "To": CUSTOMER,
         "From": FROM_NUMBER,
         "Body": "Hi Dana, 20 min",
-        "StatusCallback": STATUS_CALLBACK,
+        "StatusCallback": status_callback_url("1042"),  # its business and the message: SPEC
     }
     assert accepted.sid == twilio.held[0]["sid"] and accepted.status == "queued"
 
@@ -201,7 +201,7 @@ def test_an_mms_repeats_media_url_once_per_picture_in_order(tmp_path):
 
     async def send_mms(transport: TwilioTransport) -> object:
         try:
-            return await transport.send(CUSTOMER, "Delivered here", media_urls=links)
+            return await transport.send(CUSTOMER, "Delivered here", media_urls=links, message_id="1043")
         finally:
             await transport.close()
 
@@ -214,7 +214,7 @@ def test_an_mms_repeats_media_url_once_per_picture_in_order(tmp_path):
         ("From", FROM_NUMBER),
         ("MediaUrl", links[0]),
         ("MediaUrl", links[1]),
-        ("StatusCallback", STATUS_CALLBACK),
+        ("StatusCallback", status_callback_url("1043")),
         ("To", CUSTOMER),
     ]
     assert [value for key, value in parse_qsl(request.content.decode()) if key == "MediaUrl"] == links

@@ -128,17 +128,17 @@ def test_every_countrys_example_numbers_and_their_near_misses_normalize_alike():
 
 
 def test_the_sms_handler_takes_from_through_the_fast_path(monkeypatch):
-    from handlers import sms
+    from handlers.twilio import forms
 
-    sms._e164.cache_clear()
+    forms.e164.cache_clear()
     calls: list[str] = []
 
     def fast(text: str, field: str) -> str:
         calls.append(text)
         return text
 
-    monkeypatch.setattr(sms, "normalize_e164", fast)
-    assert sms._e164("+15125550177") == "+15125550177"
+    monkeypatch.setattr(forms, "normalize_e164", fast)
+    assert forms.e164("+15125550177") == "+15125550177"
     assert calls == ["+15125550177"]
 
 

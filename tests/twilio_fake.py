@@ -51,7 +51,14 @@ API_SECRET = "api-secret-b7d3e1"
 FROM_NUMBER = "+15125550123"
 MESSAGING_SERVICE_SID = "MG" + "4e" * 16
 PUBLIC_BASE_URL = "https://sms.example.test"
-STATUS_CALLBACK = f"{PUBLIC_BASE_URL}/twilio/status"
+OLD_STATUS_CALLBACK = f"{PUBLIC_BASE_URL}/twilio/status"  # the address before texts named their business
+
+
+def status_callback_url(message_id: str, business: str = "default") -> str:
+    """The StatusCallback a text carries: its business's status address, naming the message (SPEC)."""
+    return f"{PUBLIC_BASE_URL}/twilio/{business}/status?m={message_id}"
+
+
 API_ORIGIN = "https://api.twilio.com"
 MESSAGES_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
 ACCEPTED_THEN_TIMEOUT = "accepted-then-timeout"

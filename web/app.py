@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
 from config.settings import ConfigError, Settings, load_settings
-from handlers import admin, business_info, health, jobs, media, messages, resend, sms, status_callback, track
+from handlers import admin, business_info, health, jobs, media, messages, resend, track, twilio
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -48,8 +48,7 @@ register_url_convertor("job_id", JobIdConvertor())
 
 # Starlette tries routes in order: Twilio's webhooks, the hot path, come first.
 routes = [
-    Route("/twilio/sms", sms.inbound_sms, methods=["POST"]),
-    Route("/twilio/status", status_callback.status_callback, methods=["POST"]),
+    *twilio.routes,  # each business's /twilio/{business}/sms and /status, and the older two addresses
     Route("/healthz", health.healthz, methods=["GET"]),
     Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     Route("/jobs", jobs.create_job, methods=["POST"]),

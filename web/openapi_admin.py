@@ -151,6 +151,11 @@ _BUSINESS_PROPERTIES: dict[str, Any] = {
     "timezone": NULLABLE_STRING,
     "numbers": {"type": "array", "items": {"type": "string"}},
     "messaging_service_sid": NULLABLE_STRING,
+    "webhook_url": {
+        "type": "string",
+        "description": "the address to configure in Twilio for its numbers' (or Messaging Service's) incoming "
+        "messages: PUBLIC_BASE_URL/twilio/{slug}/sms",
+    },
     "dispatchers": {"type": "array", "items": {"type": "string"}},
     "twilio": {
         "type": ["object", "null"],

@@ -62,8 +62,10 @@ class Transport(ABC):
     lists_texts = False  # True when `texts_since` can prove a text never reached Twilio
 
     @abstractmethod
-    async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
-        """Send one text (an MMS with `media_urls`: links the pictures are fetched from); raises SendFailed."""
+    async def send(self, to: str, body: str, media_urls: Sequence[str] = (), *, message_id: str = "") -> Accepted:
+        """Send one text (an MMS with `media_urls`: links the pictures are fetched from); raises SendFailed.
+
+        `message_id` is the queue row's id: Twilio's delivery reports name it (bot/webhook_paths.py)."""
 
     @abstractmethod
     async def find_sent(self, to: str, body: str, since: datetime) -> list[Accepted]:

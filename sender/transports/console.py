@@ -21,7 +21,7 @@ class ConsoleTransport(Transport):
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out
 
-    async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
+    async def send(self, to: str, body: str, media_urls: Sequence[str] = (), *, message_id: str = "") -> Accepted:
         # Only the last digits of the number: the console often ends up in a log file.
         pictures = "".join(f"[picture] {url}\n" for url in media_urls)  # what the phone would show
         print(f"\n--- text to {redact_phone(to)} ---\n{body}\n{pictures}", file=self.out or sys.stdout, flush=True)

@@ -17,13 +17,13 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
+from bot.webhook_paths import OLD_STATUS_PATH, status_callback_path
 from config.settings import Settings
 from sender.transports.base import Accepted, Listing, SendFailed, Transport
 
 log = logging.getLogger("qdn.transport")
 
 TWILIO_API_ORIGIN = "https://api.twilio.com"
-STATUS_CALLBACK_PATH = "/twilio/status"
 # Twilio answers a create in well under a second; 15 s of silence means trouble.
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0, pool=5.0)
 RETRYABLE_CODES = frozenset({20429})  # "Too Many Requests" in Twilio's own numbering
@@ -145,14 +145,21 @@ class TwilioTransport(Transport):
             if settings.twilio_messaging_service_sid
             else {"from_": settings.twilio_from_number}
         )
-        self.status_callback = settings.public_base_url + STATUS_CALLBACK_PATH
+        self.public_base_url = settings.public_base_url
+        self.business = settings.business_slug
 
-    async def send(self, to: str, body: str, media_urls: Sequence[str] = ()) -> Accepted:
+    def status_callback(self, message_id: str) -> str:
+        """Where Twilio reports on the text: this business's status address, naming the message (SPEC
+        "Webhook addresses name the business"); the older /twilio/status for a text sent without an id."""
+        path = status_callback_path(self.business, message_id) if message_id else OLD_STATUS_PATH
+        return self.public_base_url + path
+
+    async def send(self, to: str, body: str, media_urls: Sequence[str] = (), *, message_id: str = "") -> Accepted:
         # An MMS repeats MediaUrl, one per picture; a plain text's form stays exactly as it was.
         media: dict[str, Any] = {"media_url": list(media_urls)} if media_urls else {}
         try:
             sent = await self.messages.create_async(
-                to=to, body=body, status_callback=self.status_callback, **self.sender, **media
+                to=to, body=body, status_callback=self.status_callback(message_id), **self.sender, **media
             )
         except (TwilioRestException, TwilioServiceException) as error:
             raise classify(error) from None

@@ -16,11 +16,11 @@ import logging
 from collections.abc import Callable, Iterable
 
 from bot.errors import NotFound
-from store.base import Job, Store
+from store.base import Job, MessageRead, Store
 from store.deployment import DEFAULT_BUSINESS, BusinessRecord, Conflict, Deployment, check_unclaimed
 from store.postgres import throttles
 from store.postgres.connection import Connection, Database
-from store.postgres.rows import searchable
+from store.postgres.rows import message_of, searchable
 from store.postgres.store import PostgresStore
 
 log = logging.getLogger("qdn.store")
@@ -139,14 +139,19 @@ class PostgresDeployment(Deployment):
             return None
         return row["business"], row["doc"]
 
-    async def business_of_sid(self, twilio_sid: str) -> str | None:
+    async def lookup_sid(self, twilio_sid: str) -> tuple[str, MessageRead | None] | None:
         if not searchable(twilio_sid):
             return None
         async with self.db.connection() as conn:
             # The first business that logged it: a later one cannot take over its callbacks. Its message
-            # comes along, for the status callback's update_message_by_sid: one round trip, not two.
+            # comes along, for the status callback's update_message_by_sid(read=...): one round trip, not two.
             row = await conn.fetchrow(_BUSINESS_OF_SID, twilio_sid)
         slug = None if row is None else await self._known(row["business"])
-        if slug is not None and row is not None and row["seq"] is not None:
-            self._stores[slug].read_ahead_message(twilio_sid, row)
-        return slug
+        if slug is None or row is None:
+            return None
+        read = None if row["seq"] is None else MessageRead(slug, twilio_sid, message_of(row), row["xmin"])
+        return slug, read
+
+    async def business_of_sid(self, twilio_sid: str) -> str | None:
+        found = await self.lookup_sid(twilio_sid)
+        return None if found is None else found[0]

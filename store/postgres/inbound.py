@@ -1,12 +1,13 @@
 """The webhooks' reads and writes on PostgreSQL, each one round trip (issue #15).
 
-An inbound text (handlers/sms.py) makes two: `conversation_facts` reads everything the decision
+An inbound text (handlers/twilio/receive.py) makes two: `conversation_facts` reads everything the decision
 needs in one statement -- the duplicate check by SID, the sender's phone state, the open jobs,
 the job or tracking code named, the target's opt-out -- and `record_inbound` writes the text,
 the texts it causes, its events and the sender's new state in one statement: data-modifying
 CTEs, so one implicit transaction, all or nothing, no BEGIN/COMMIT. A status callback
-(handlers/status_callback.py) makes two as well: the business lookup by SID reads the message
-too (store/postgres/deployment.py), and `update_message_by_sid` writes it in one statement.
+(handlers/twilio/status.py) makes two as well: `update_message_by_sid` reads the message by SID
+(or is given it, as the business lookup by SID read it: Deployment.lookup_sid) and writes it
+in one statement.
 
 The writes are optimistic. The phone state (or message) was read before the caller's pure
 function ran on it, so the write is guarded by the row's version as read -- PostgreSQL's `xmin`,
@@ -15,32 +16,31 @@ record_inbound's statement then rolls back whole (qdn_write_conflict(),
 migrations/0004_write_conflict.sql) and is retried on the state read again;
 update_message_by_sid falls back to the row lock of update_message. No change is lost.
 
-What was read ahead is kept for the task that read it (a request: a context variable), by
-store, so a write uses it only in the request that read it. A write with nothing read ahead
-takes the locked path (store/postgres/store.py): so record_inbound called alone calls
-`change_phone` once, after the SID is claimed, as before. After conversation_facts it may call
-it before it knows the SID is its own (a twin delivery to another process won), or again
-after a conflict: it is a pure function, and only the result stored counts.
+What was read is handed back by the caller, explicitly: conversation_facts returns the phone
+state with its version (ConversationFacts.read) and the handler passes it to
+`record_inbound(read=...)`. A write given no read of its own store takes the locked path
+(store/postgres/store.py): so record_inbound called alone calls `change_phone` once, after the
+SID is claimed, as before. Given a read it may call it before it knows the SID is its own (a
+twin delivery to another process won), or again after a conflict: it is a pure function, and
+only the result stored counts.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from contextvars import ContextVar
 from typing import Any
 
 from bot.errors import NotFound, StoreError
 from bot.jobs import OPEN_STATUSES, utc_now
 from store import codec, events
-from store.base import ConversationFacts, Event, FactsWanted, Message, PhoneState
-from store.postgres.connection import EVENTS_CHANNEL, WORK_CHANNEL, Row, is_write_conflict
+from store.base import ConversationFacts, Event, FactsWanted, Message, MessageRead, PhoneRead, PhoneState
+from store.postgres.connection import EVENTS_CHANNEL, WORK_CHANNEL, is_write_conflict
 from store.postgres.queue import QueueStore
 from store.postgres.rows import is_bigint, message_columns, message_doc, message_of, message_seq, searchable
 from store.postgres.writes import jobs_named, stamped
 
 ATTEMPTS = 3  # one-statement writes tried before the locked path (each after reading the row again)
-READ_AHEAD_KEPT = 64  # rows kept read ahead in one task, at most (a request uses one or two)
 
 # Everything an inbound text's decision reads, in one statement. Uncorrelated sub-selects behind a
 # false CASE are not run, so only the lookups wanted cost anything.
@@ -143,30 +143,6 @@ SELECT EXISTS (SELECT FROM changed) AS written,
     CASE WHEN EXISTS (SELECT FROM changed) AND $19 THEN pg_notify($20, $1) END AS woke_senders,
     CASE WHEN EXISTS (SELECT FROM changed) AND cardinality($14::text[]) > 0 THEN pg_notify($21, $1) END AS woke"""
 
-# -- rows read ahead of a write, by the task (request) that read them --------------------------------
-
-_Key = tuple[int, str, str]  # (id of the store, "phone" or "sid", the phone or the SID)
-_read_ahead: ContextVar[dict[_Key, tuple[Any, int | None]] | None] = ContextVar("qdn_pg_read_ahead", default=None)
-
-
-def _keep(key: _Key, row: Any, version: int | None) -> None:
-    kept = dict(_read_ahead.get() or {})  # a new dict: a context copied from this one keeps its own
-    kept.pop(key, None)
-    kept[key] = (row, version)
-    while len(kept) > READ_AHEAD_KEPT:
-        del kept[next(iter(kept))]
-    _read_ahead.set(kept)
-
-
-def _take(key: _Key) -> tuple[Any, int | None] | None:
-    kept = _read_ahead.get()
-    if not kept or key not in kept:
-        return None
-    rest = dict(kept)
-    found = rest.pop(key)
-    _read_ahead.set(rest)
-    return found
-
 
 def _event_columns(queued: Iterable[Event]) -> list[list[Any]]:
     """Events as the statements' arrays: ids, statuses, created_at, next_attempt_at, docs."""
@@ -176,9 +152,6 @@ def _event_columns(queued: Iterable[Event]) -> list[list[Any]]:
 
 class InboundStore(QueueStore):
     """The webhooks' reads and writes in one round trip each (methods of PostgresStore)."""
-
-    def _key(self, kind: str, name: str) -> _Key:
-        return (id(self), kind, name)
 
     # -- an inbound text ----------------------------------------------------------------------
 
@@ -206,8 +179,6 @@ class InboundStore(QueueStore):
         if row["already_seq"] is not None:
             return ConversationFacts(already=message_of({"seq": row["already_seq"], "doc": row["already_doc"]}))
         state = dict(row["phone_state"] or {})
-        if phone:
-            _keep(self._key("phone", phone), dict(state), row["phone_version"])
         return ConversationFacts(
             phone_state=state,
             sender_open_jobs=list(row["sender_open_jobs"] or []),
@@ -215,6 +186,7 @@ class InboundStore(QueueStore):
             job=row["job"],
             token_job=row["token_job"],
             target_opted_out=bool((row["target_state"] or {}).get("opted_out")),
+            read=PhoneRead(self.business, phone, dict(state), row["phone_version"]) if phone else None,
         )
 
     async def _read_phone(self, phone: str) -> tuple[PhoneState, int | None]:
@@ -228,14 +200,16 @@ class InboundStore(QueueStore):
         outbound: Iterable[Message],
         phone: str | None,
         change_phone: Callable[[PhoneState], PhoneState] | None,
+        read: PhoneRead | None,
     ) -> tuple[list[Message], bool] | None:
-        """record_inbound in one statement, on the phone state conversation_facts read; None (nothing
-        written) when no state was read ahead, or it kept changing: the caller takes the locked path."""
+        """record_inbound in one statement, on the phone state conversation_facts read (`read`); None
+        (nothing written) when there is no read of this phone here, or it kept changing: the caller
+        takes the locked path."""
         seen = None
         if phone is not None and change_phone is not None:
-            seen = _take(self._key("phone", phone)) if searchable(phone) else None
-            if seen is None:
+            if read is None or read.business != self.business or read.phone != phone or not searchable(phone):
                 return None
+            seen = (read.state, read.version)
         docs = stamped([inbound, *outbound], utc_now())
         wanted = jobs_named(docs)
         sid = inbound.get("twilio_sid") or None
@@ -307,16 +281,14 @@ class InboundStore(QueueStore):
 
     # -- a status callback ----------------------------------------------------------------------
 
-    def read_ahead_message(self, twilio_sid: str, row: Row) -> None:
-        """Keep the message a lookup by SID read (`seq`, `doc`, `xmin`), for this task's update_message_by_sid."""
-        _keep(self._key("sid", twilio_sid), message_of(row), row["xmin"])
-
     async def update_message_by_sid(
-        self, twilio_sid: str, change: Callable[[Message], Message | None]
+        self, twilio_sid: str, change: Callable[[Message], Message | None], *, read: MessageRead | None = None
     ) -> tuple[Message, Message] | None:
         if not searchable(twilio_sid):
             return None
-        seen = _take(self._key("sid", twilio_sid))
+        seen = None
+        if read is not None and read.business == self.business and read.twilio_sid == twilio_sid:
+            seen = (dict(read.message), read.version)  # as the business lookup by SID read it: no second read
         if seen is None:
             async with self.db.connection() as conn:
                 row = await conn.fetchrow(_BY_SID, self.business, twilio_sid)

@@ -29,7 +29,7 @@ from typing import Any
 
 from bot.errors import NotFound, StoreError
 from bot.jobs import utc_now
-from store.base import Job, JobWrite, Message, Once, PhoneState, Store
+from store.base import Job, JobWrite, Message, Once, PhoneRead, PhoneState, Store
 from store.postgres.connection import Connection
 from store.postgres.imports import ImportStore
 from store.postgres.inbound import InboundStore
@@ -161,9 +161,10 @@ class PostgresStore(InboundStore, QueueStore, ThrottleStore, OutboxStore, Paging
         outbound: Iterable[Message] = (),
         phone: str | None = None,
         change_phone: Callable[[PhoneState], PhoneState] | None = None,
+        read: PhoneRead | None = None,
     ) -> tuple[list[Message], bool]:
-        # After conversation_facts, one statement on the phone state it read (store/postgres/inbound.py).
-        done = await self._record_at_once(inbound, outbound, phone, change_phone)
+        # Given what conversation_facts read, one statement on that version (store/postgres/inbound.py).
+        done = await self._record_at_once(inbound, outbound, phone, change_phone, read)
         if done is not None:
             return done
         sid = inbound.get("twilio_sid")

@@ -3,7 +3,8 @@
 The webhook's reads before it decides are asked for at once: the duplicate check, the sender's
 state and whatever the command needs (FactsWanted). The default `conversation_facts` is the
 separate lookups, in that order (TinyDB answers each from memory); PostgreSQL answers in one
-statement (issue #15: one round trip).
+statement (issue #15: one round trip) and returns the phone state's version with it
+(ConversationFacts.read), which the caller passes to record_inbound.
 """
 
 from __future__ import annotations
@@ -38,6 +39,21 @@ class FactsWanted:
 
 
 @dataclass(frozen=True)
+class PhoneRead:
+    """A phone's state as a webhook read it before deciding, and the row's version then.
+
+    The write that follows is given it back (`record_inbound(read=...)`), so it can be guarded by
+    that version instead of reading the row again: one round trip on PostgreSQL, whose version is
+    the row's `xmin` (None: no row then). A read is the reading store's: another store ignores it.
+    """
+
+    business: str
+    phone: str
+    state: PhoneState
+    version: int | None
+
+
+@dataclass(frozen=True)
 class ConversationFacts:
     """What `Store.conversation_facts` found; a lookup not wanted keeps its default."""
 
@@ -50,6 +66,9 @@ class ConversationFacts:
     job: Job | None = None
     token_job: Job | None = None
     target_opted_out: bool = False
+    # The sender's state with its version, for the record_inbound that follows (None: the backend keeps none).
+    # Not a fact: facts found by one backend or by the separate lookups compare equal whatever it holds.
+    read: PhoneRead | None = field(default=None, compare=False)
 
 
 class InboundTexts(Jobs, MessageLog, PhoneStates):
@@ -63,6 +82,7 @@ class InboundTexts(Jobs, MessageLog, PhoneStates):
         outbound: Iterable[Message] = (),
         phone: str | None = None,
         change_phone: Callable[[PhoneState], PhoneState] | None = None,
+        read: PhoneRead | None = None,
     ) -> tuple[list[Message], bool]:
         """An inbound text, the texts it causes and its sender's new state, in one atomic write.
 
@@ -72,6 +92,10 @@ class InboundTexts(Jobs, MessageLog, PhoneStates):
         `twilio_sid` exists yet. Returns (the stored messages, True), or
         ([the message already stored for that SID], False) and writes nothing.
         One write per webhook is what keeps answering Twilio near one fsync.
+
+        `read` is `phone`'s state as conversation_facts read it (ConversationFacts.read): a backend
+        may write over that version instead of reading the state again (PostgreSQL); the result is
+        the same with it or without it.
         """
 
     async def conversation_facts(self, sender: str, wanted: FactsWanted) -> ConversationFacts:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from store.records import Message, PublicMessage
 from store.roles.idempotency import Once
@@ -37,6 +38,19 @@ def public_message(message: Message, media_url: Callable[[str], str] | None = No
         pictures.append(picture)
     shown["media"] = pictures
     return shown
+
+
+@dataclass(frozen=True)
+class MessageRead:
+    """A message as a lookup by its Twilio SID read it, and the row's version then (for update_message_by_sid).
+
+    PostgreSQL's version is the row's `xmin`; a read is the reading business's: another store ignores it.
+    """
+
+    business: str
+    twilio_sid: str
+    message: Message
+    version: int | None
 
 
 class MessageLog(ABC):
@@ -65,12 +79,13 @@ class MessageLog(ABC):
         """
 
     async def update_message_by_sid(
-        self, twilio_sid: str, change: Callable[[Message], Message | None]
+        self, twilio_sid: str, change: Callable[[Message], Message | None], *, read: MessageRead | None = None
     ) -> tuple[Message, Message] | None:
         """update_message on the message with this Twilio SID: (it before, it after), or None if none has it.
 
         What a status callback does. A backend may do it in one read (TinyDB: the conversation
-        file once, not twice); this default finds the message, then updates it.
+        file once, not twice); this default finds the message, then updates it. `read` is the message
+        as Deployment.lookup_sid read it: a backend may start from it instead of reading it again.
         """
         message = await self.find_message_by_sid(twilio_sid)
         if message is None:

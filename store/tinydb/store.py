@@ -50,7 +50,20 @@ from typing import Any, TypeVar
 
 from bot.errors import StoreError
 from bot.jobs import iso_utc
-from store.base import Event, Job, JobWrite, KeyUsed, MediaFile, Message, Once, Page, PhoneState, Store
+from store.base import (
+    Event,
+    Job,
+    JobWrite,
+    KeyUsed,
+    MediaFile,
+    Message,
+    MessageRead,
+    Once,
+    Page,
+    PhoneRead,
+    PhoneState,
+    Store,
+)
 from store.records import IdempotencyRecord
 from store.throttles import SendSchedule, seconds_of
 from store.tinydb import documents, media, paging
@@ -179,6 +192,7 @@ class TinyDBStore(Store):
         outbound: Iterable[Message] = (),
         phone: str | None = None,
         change_phone: Callable[[PhoneState], PhoneState] | None = None,
+        read: PhoneRead | None = None,  # memory answers the state at once: nothing to save by reusing a read
     ) -> tuple[list[Message], bool]:
         args = (inbound, list(outbound), phone, change_phone)
         if inbound["twilio_sid"] not in self.core.index.by_sid:  # the usual case: memory and one append
@@ -197,7 +211,7 @@ class TinyDBStore(Store):
         return await self._off_loop(self.core.update_message, message_id, change)
 
     async def update_message_by_sid(
-        self, twilio_sid: str, change: Callable[[Message], Message | None]
+        self, twilio_sid: str, change: Callable[[Message], Message | None], *, read: MessageRead | None = None
     ) -> tuple[Message, Message] | None:
         if twilio_sid not in self.core.index.by_sid:  # a report on a text we never logged: memory only
             return await self._now(self.core.update_message_by_sid, twilio_sid, change)

@@ -153,12 +153,13 @@ def _count(state: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _webhook(store: Store, sid: str, change: Any = _count) -> tuple[list[dict[str, Any]], bool]:
-    """What handlers/sms.py does with the store: the facts, then one write on the state they held."""
+    """What handlers/twilio/receive.py does with the store: the facts, then one write on the state they held."""
     facts = await store.conversation_facts(CUSTOMER, FactsWanted(sid=sid, sender_open_jobs=True))
     if facts.already is not None:
         return [facts.already], False
     text = inbound(sid, job_id=1001)
-    return await store.record_inbound(text, outbound=[reply_to(text)], phone=CUSTOMER, change_phone=change)
+    return await store.record_inbound(text, outbound=[reply_to(text)], phone=CUSTOMER, change_phone=change,
+                                      read=facts.read)  # fmt: skip
 
 
 def test_texts_racing_from_one_phone_each_change_its_state_none_lost(database_url: str) -> None:
@@ -206,7 +207,7 @@ def test_a_state_changed_between_the_facts_and_the_write_is_kept(database_url: s
             # Another write meanwhile (the opt-out of a status callback, say): PostgreSQL's state read is stale now.
             await store.update_phone(CUSTOMER, lambda state: {**state, "opted_out": True, "opt_source": "STOP"})
             text = inbound("SMlate", job_id=1001)
-            written = await store.record_inbound(text, phone=CUSTOMER, change_phone=_count)
+            written = await store.record_inbound(text, phone=CUSTOMER, change_phone=_count, read=facts.read)
             return facts, written, await store.get_phone(CUSTOMER)
         finally:
             await store.close()
@@ -221,14 +222,16 @@ def test_a_write_after_the_facts_naming_a_missing_job_leaves_everything_out(data
     async def scenario():
         store = await open_store(database_url)
         try:
-            await store.conversation_facts(CUSTOMER, FactsWanted(sid="SMlost", sender_open_jobs=True))
+            facts = await store.conversation_facts(CUSTOMER, FactsWanted(sid="SMlost", sender_open_jobs=True))
             text = inbound("SMlost")
             with pytest.raises(NotFound):
                 await store.record_inbound(text, outbound=[{**reply_to(text), "job_id": 4040}], phone=CUSTOMER,
-                                           change_phone=lambda s: {**s, "opted_out": True})  # fmt: skip
+                                           change_phone=lambda s: {**s, "opted_out": True},
+                                           read=facts.read)  # fmt: skip
             lost = (await store.find_message_by_sid("SMlost"), await store.get_phone(CUSTOMER))
-            await store.conversation_facts(CUSTOMER, FactsWanted(sid="SMlost"))
-            again = await store.record_inbound(text, outbound=[reply_to(text)], phone=CUSTOMER, change_phone=_count)
+            facts = await store.conversation_facts(CUSTOMER, FactsWanted(sid="SMlost"))
+            again = await store.record_inbound(text, outbound=[reply_to(text)], phone=CUSTOMER, change_phone=_count,
+                                               read=facts.read)  # fmt: skip
             return lost, again
         finally:
             await store.close()

@@ -46,7 +46,7 @@ async def with_store(database_url: str, scenario: Callable[[Store], Awaitable[An
 
 
 def fetching(sid: str, due: str | None, *, job_id: int | None = None, phone: str = CUSTOMER) -> Message:
-    """An inbound text with a picture still to fetch (handlers/sms.py's shape)."""
+    """An inbound text with a picture still to fetch (handlers/twilio/receive.py's shape)."""
     item = {"id": new_media_id(), "url": f"https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/{sid}/Media/ME1",
             "type": "image/jpeg"}  # fmt: skip
     return {**inbound(sid, phone=phone, job_id=job_id, body="look"), "kind": "text", "num_media": "1", "media": [],

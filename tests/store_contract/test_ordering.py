@@ -1,6 +1,6 @@
 """Conversations are oldest first: by `created_at`, ties in the order written (Store.job_messages).
 
-handlers/sms.py relies on it: a dispatcher's text and the answer logged with
+handlers/twilio/receive.py relies on it: a dispatcher's text and the answer logged with
 it share one stamp, and must read in the order they were written.
 """
 

@@ -1,4 +1,4 @@
-"""POST /twilio/sms: a text from a customer or a dispatcher -> a TwiML answer.
+"""POST /twilio/{business}/sms (and the older /twilio/sms): a text from a customer or a dispatcher -> a TwiML answer.
 
 Each request runs the same short sequence: check the signature -> check the
 required fields -> parse and look up what the decision needs -> carry out a
@@ -30,28 +30,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
-from typing import Any
+from functools import lru_cache
 
 from starlette.requests import Request
 from starlette.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import conversation as talk
-from bot.errors import BadRequest, InvalidTransition, NotFound, ValidationError
+from bot.errors import InvalidTransition, NotFound, ValidationError
 from bot.jobs import iso_utc, utc_now
 from bot.messages import answer_message, inbound_message
 from bot.phones import normalize_e164, redact_phone
-from handlers.services import Services, services
-from handlers.signature import verified_form
-from handlers.sms_facts import conversation_facts
-from handlers.sms_pictures import named_pictures
-from handlers.tenancy import Tenant, tenants
+from handlers.services import Services
+from handlers.tenancy import Tenant, Tenants, named_business, tenants
+from handlers.twilio.facts import conversation_facts
+from handlers.twilio.forms import Form, decode_sms, text, webhook_form
+from handlers.twilio.pictures import named_pictures
+from handlers.twilio.signature import check_signed, required_signature, signed_form, signed_url
 from store import Message
 
 log = logging.getLogger("qdn.sms")
 
-REQUIRED_FIELDS = ("MessageSid", "From", "To")
 # Characters XML 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF, lone surrogates).
 # An answer that echoes a word of the sender's text must not turn the TwiML into
 # a document Twilio refuses to parse (error 12100), which would leave the sender unanswered.
@@ -100,16 +99,6 @@ def clock() -> datetime:
     return datetime.now(UTC)
 
 
-@lru_cache(maxsize=8192)
-def _e164(sender: str) -> str:
-    """`From` in E.164, remembered: the same customers text again and again.
-
-    Twilio sends E.164, which normalize_e164 checks against phonenumbers' metadata
-    without the full parse (a never-seen phone cost ~13-90 us of parsing, issue #19);
-    anything else gets the full parse, and the same answer it always got."""
-    return normalize_e164(sender, "From")
-
-
 @lru_cache(maxsize=256)
 def _number(address: str) -> str:
     """A business number in E.164, as businesses' records keep them (Twilio sends E.164 already)."""
@@ -117,22 +106,6 @@ def _number(address: str) -> str:
         return normalize_e164(address, "To")
     except ValidationError:
         return address  # no business's number: the lookup misses, and the text is refused
-
-
-def _required(form: Any) -> tuple[str, str, str]:
-    missing = [name for name in REQUIRED_FIELDS if not form.get(name, "").strip()]
-    if missing:
-        raise BadRequest(f"Missing Twilio field(s): {', '.join(missing)}.")
-    try:
-        sender = _e164(form["From"])
-    except ValidationError:
-        raise BadRequest("From is not a phone number.") from None
-    return form["MessageSid"].strip(), sender, form["To"].strip()
-
-
-def _text_of(form: Any) -> str:
-    """The words the person sent (maybe none: a picture with no words still reaches the dispatchers)."""
-    return form.get("Body", "")
 
 
 def _context(svc: Services) -> talk.Context:
@@ -208,36 +181,57 @@ async def _relays(
     return rows
 
 
-async def _business_texted(request: Request, form: Any) -> Tenant | None:
+def _business_texted(everyone: Tenants, form: Form) -> Tenant | None:
     """The business that owns the number texted (or the Messaging Service it came through), if any.
 
     A body with no `To` gets the default business's key: it is refused as incomplete (400)
     once signed, or as unsigned (403), as before there were several businesses.
     """
-    everyone = tenants(request)
-    to = form.get("To", "").strip()
+    to = text(form, "To")
     if not to:
         return everyone.default
-    tenant = everyone.for_address(_number(to), form.get("MessagingServiceSid", "").strip() or None)
+    tenant = everyone.for_address(_number(to), text(form, "MessagingServiceSid") or None)
     if tenant is None:
         log.warning("a text to %s, which no business owns; refused, nothing stored", redact_phone(to))
     return tenant
 
 
+async def business_sms(request: Request) -> Response:
+    """POST /twilio/{business}/sms: a text to that business, signed with its key (unknown slug: 404)."""
+    tenant = named_business(request)
+    form = await signed_form(request, tenant.settings)
+    return await _answer(tenant.services, form)
+
+
 async def inbound_sms(request: Request) -> Response:
-    form = await verified_form(request, partial(_business_texted, request))
-    sid, sender, to = _required(form)
-    svc = services(request)
+    """POST /twilio/sms (the address from before businesses had their own): the business is the one
+    that owns `To`. A number nobody owns is a 404 once the deployment's own key checks out, and a 403
+    otherwise: without a key, nobody learns from the answer which numbers are served here."""
+    everyone = tenants(request)
+    url = signed_url(everyone.settings, request)  # PUBLIC_BASE_URL is the deployment's
+    signature = required_signature(request, url)
+    form = await webhook_form(request)
+    tenant = _business_texted(everyone, form)
+    check_signed(request, url, form, signature, (tenant or everyone.default).settings)
+    if tenant is None:
+        raise NotFound("No business texts from this number.")
+    return await _answer(tenant.services, form)
+
+
+async def _answer(svc: Services, form: Form) -> Response:
+    """The one sequence every inbound text goes through, once its business is known and it is signed."""
+    sms = decode_sms(form)  # 400 naming the field missing or malformed
+    sid, sender, to = sms.message_sid, sms.sender, sms.to
     async with _deliveries.hold(sid):
         role = talk.DISPATCHER if sender in svc.settings.dispatcher_numbers else talk.CUSTOMER
         now = clock()
-        pictures, fetch = named_pictures(form, svc, now)
-        command = talk.parse(_text_of(form), role, with_pictures=bool(pictures.ids))
-        facts, already = await conversation_facts(svc, command, sender, now, sid)  # with the duplicate check: one read
-        if already is not None:
+        pictures, fetch = named_pictures(sms, svc, now)
+        command = talk.parse(sms.body, role, with_pictures=bool(pictures.ids))
+        looked = await conversation_facts(svc, command, sender, now, sid)  # with the duplicate check: one read
+        if looked.already is not None:
             log.info("repeated delivery of %s from %s; answered as before", sid, redact_phone(sender))
-            return twiml(already.get("reply_body"))
-        facts = replace(facts, pictures=pictures)
+            return twiml(looked.already.get("reply_body"))
+        facts = replace(looked.facts, pictures=pictures)
         decision = talk.decide(command, facts, _context(svc))
         decision = await _change_status(svc, decision, sender, now, sid)
         if decision.reply and _NOT_XML.search(decision.reply):
@@ -258,16 +252,17 @@ async def inbound_sms(request: Request) -> Response:
                 sid=sid,
                 sender=sender,
                 to=to,
-                body=form.get("Body", ""),
+                body=sms.body,
                 now=stamp,
                 job_id=decision.job_id,
-                num_media=form.get("NumMedia", "0"),
+                num_media=sms.num_media,
                 reply=decision.reply,
                 media_fetch=fetch,
             ),
             outbound=caused,
             phone=sender if decision.phone_effects else None,
             change_phone=decision.update_phone_state if decision.phone_effects else None,
+            read=looked.read,  # the sender's state as conversation_facts read it: written over that version
         )
         if not first:  # the per-MessageSid lock makes this unreachable in one process; never act twice
             return twiml(stored[0].get("reply_body"))

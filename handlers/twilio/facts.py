@@ -7,12 +7,22 @@ the sender's state and the duplicate check together (one round trip on PostgreSQ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot import conversation as talk
 from handlers.services import Services
 from store import Message
-from store.base import FactsWanted
+from store.base import FactsWanted, PhoneRead
+
+
+@dataclass(frozen=True)
+class Looked:
+    """What conversation_facts found for a text, and what it read to find it."""
+
+    facts: talk.Facts  # what the decision reads (empty for a repeated delivery)
+    already: Message | None  # the message stored for this MessageSid: a repeated delivery, answered as before
+    read: PhoneRead | None  # the sender's state as read, with its version: record_inbound(read=...) writes over it
 
 
 def _wanted(need: talk.Needs, command: talk.Command, sid: str | None) -> FactsWanted:
@@ -39,12 +49,11 @@ def _covers(asked: talk.Needs, need: talk.Needs) -> bool:
     )
 
 
-async def conversation_facts(
-    svc: Services, command: talk.Command, sender: str, now: datetime, sid: str
-) -> tuple[talk.Facts, Message | None]:
+async def conversation_facts(svc: Services, command: talk.Command, sender: str, now: datetime, sid: str) -> Looked:
     """Look up exactly what `needs(command)` names, and whether `sid` is stored already, in one store call
-    (Store.conversation_facts: one round trip on PostgreSQL). Returns the facts, and the message stored
-    for `sid` if this is a repeated delivery (the facts are then empty: nothing is decided again).
+    (Store.conversation_facts: one round trip on PostgreSQL). Returns the facts, the message stored
+    for `sid` if this is a repeated delivery (the facts are then empty: nothing is decided again),
+    and the sender's state as read, for the write that follows (`record_inbound(read=looked.read)`).
 
     `needs` depends on the sender's state, read in the same call: the lookups are asked for as for a
     state that blocks nothing -- a state only ever rules one out (a tracking code's, after too many
@@ -53,7 +62,7 @@ async def conversation_facts(
     asked = talk.needs(command, phone_state={}, now=now)
     found = await svc.store.conversation_facts(sender, _wanted(asked, command, sid))
     if found.already is not None:
-        return talk.Facts(sender=sender, now=now), found.already
+        return Looked(talk.Facts(sender=sender, now=now), found.already, None)
     need = talk.needs(command, phone_state=found.phone_state, now=now)
     if not _covers(asked, need):  # a state that asks for more than none: not so today, but looked up if ever
         found = await svc.store.conversation_facts(sender, _wanted(need, command, None))
@@ -68,4 +77,4 @@ async def conversation_facts(
         token_job=found.token_job if need.token else None,
         target_opted_out=found.target_opted_out if need.target_opt_out else False,
     )
-    return facts, None
+    return Looked(facts, None, found.read)

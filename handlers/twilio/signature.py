@@ -1,6 +1,6 @@
 """Twilio webhook signatures: the one check every Twilio webhook goes through.
 
-    form = await verified_form(request, route)   # 403 unless the business `route` picks signed it; 400 if malformed
+    form = await signed_form(request, tenant.settings)   # 403 unless that business signed it; 400 if malformed
 
 The signed URL is rebuilt from PUBLIC_BASE_URL + path + raw query string
 (behind a proxy `request.url` is not what Twilio called) and every form field
@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qsl
 
 from starlette.datastructures import ImmutableMultiDict
 from starlette.exceptions import HTTPException
@@ -32,15 +30,11 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from bot.errors import BadRequest, NotFound
 from bot.redaction import redact
 from config.settings import Settings
-from handlers.tenancy import Tenant, tenants, use
+from handlers.twilio.forms import webhook_form
 
 log = logging.getLogger("qdn.signature")
-
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-MAX_FIELDS = 200  # Twilio sends a few dozen at most
 
 
 def signed_url(settings: Settings, request: Request) -> str:
@@ -49,25 +43,6 @@ def signed_url(settings: Settings, request: Request) -> str:
     path = raw_path.decode("latin-1") if raw_path else request.url.path
     query = request.scope.get("query_string", b"").decode("latin-1")
     return settings.public_base_url + path + (f"?{query}" if query else "")
-
-
-async def webhook_form(request: Request) -> ImmutableMultiDict[str, str]:
-    """The urlencoded form of a webhook; BadRequest (400) for anything malformed, never a 500."""
-    body = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if body and content_type != FORM_CONTENT_TYPE:
-        raise BadRequest(f"Expected a {FORM_CONTENT_TYPE} body.")
-    try:
-        fields = parse_qsl(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            strict_parsing=True,
-            errors="strict",
-            max_num_fields=MAX_FIELDS,
-        )
-    except (UnicodeDecodeError, ValueError):  # bad UTF-8 or percent-escapes, stray "&", too many fields
-        raise BadRequest("The form body is malformed.") from None
-    return ImmutableMultiDict(fields)
 
 
 class _FieldValues(dict[str, list[str]]):
@@ -116,33 +91,40 @@ def _forbidden(reason: str, url: str) -> HTTPException:
     return HTTPException(403, f"Twilio signature check failed: {reason}.")
 
 
-# Which business a webhook is for, from its fields (the number texted, the message reported on):
-# its key checks the signature, and the request is scoped to it (handlers/tenancy.py `use`).
-# None: no business owns what the webhook names.
-Router = Callable[[ImmutableMultiDict[str, str]], Awaitable[Tenant | None]]
-
-
-async def verified_form(request: Request, route: Router) -> ImmutableMultiDict[str, str]:
-    """The webhook's form fields once the Twilio signature of the business `route` names checks out.
-
-    Raises HTTPException(403) for a missing, empty or wrong signature and
-    BadRequest (400) for a malformed body -- in both cases before anything
-    is changed. A webhook for something no business owns (`route` gives None) is
-    a 404 (NotFound) once the deployment's own key checks out, and a 403 otherwise:
-    without a key, nobody learns from the answer which numbers are served here.
-    """
-    url = signed_url(tenants(request).settings, request)  # PUBLIC_BASE_URL is the deployment's
+def required_signature(request: Request, url: str) -> str:
+    """The X-Twilio-Signature header; a 403 (before the body is read) when it is missing or empty."""
     signature = request.headers.get(SIGNATURE_HEADER, "").strip()
     if not signature:
         raise _forbidden(f"no {SIGNATURE_HEADER} header", url)
-    form = await webhook_form(request)
-    tenant = await route(form)
-    settings = use(request, tenant or tenants(request).default).settings
-    key, algorithm = _key_and_algorithm(settings, request.headers.get(SIGNATURE_SETTINGS_HEADER))
-    if key is None or not _signed_by(RequestValidator(key), url, form, signature, algorithm):
+    return signature
+
+
+def is_signed(url: str, form: ImmutableMultiDict[str, str], signature: str, settings: Settings,
+              signature_settings: str | None = None) -> bool:  # fmt: skip
+    """Whether `signature` is Twilio's over `url` and every field of `form`, with the key of the business
+    whose `settings` these are (its Auth Token; or its webhook SharedKey when `signature_settings`,
+    the X-Twilio-Signature-Settings header, announces one). A pure function: no request, no I/O."""
+    key, algorithm = _key_and_algorithm(settings, signature_settings)
+    return key is not None and _signed_by(RequestValidator(key), url, form, signature, algorithm)
+
+
+def check_signed(request: Request, url: str, form: ImmutableMultiDict[str, str], signature: str,
+                 settings: Settings) -> None:  # fmt: skip
+    """A 403 unless the business whose `settings` these are signed this webhook (`is_signed`)."""
+    if not is_signed(url, form, signature, settings, request.headers.get(SIGNATURE_SETTINGS_HEADER)):
         raise _forbidden("the signature does not match", url)
-    if tenant is None:
-        raise NotFound("No business texts from this number.")
+
+
+async def signed_form(request: Request, settings: Settings) -> ImmutableMultiDict[str, str]:
+    """The webhook's form fields once the business whose `settings` these are is found to have signed it.
+
+    Raises HTTPException(403) for a missing, empty or wrong signature and BadRequest (400) for a
+    malformed body -- in both cases before anything is changed.
+    """
+    url = signed_url(settings, request)
+    signature = required_signature(request, url)
+    form = await webhook_form(request)
+    check_signed(request, url, form, signature, settings)
     return form
 
 

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from bot import conversation as talk
-from bot.media import MAX_PER_TEXT, TEXT_LINK_SECONDS, new_media_id
+from bot.media import TEXT_LINK_SECONDS, new_media_id
 from bot.media_sources import fetch_origins, is_media_url, origin
 from config.checks import LOOPBACK_HOSTS
 from config.settings import Settings
 from handlers.services import Services
-from handlers.twilio_fields import plain_number
+from handlers.twilio.forms import InboundSms
 
 log = logging.getLogger("qdn.sms")
-
-MAX_DECLARED_TYPE = 100  # MediaContentType{i} is kept for the log only (the bytes are sniffed); Twilio's are short
 
 
 def _may_fetch(url: str, settings: Settings) -> bool:
@@ -33,28 +30,27 @@ def _may_fetch(url: str, settings: Settings) -> bool:
     return is_media_url(url, fetch_origins(url, api_base_url=api, local_use=local_use, loopback_hosts=LOOPBACK_HOSTS))
 
 
-def named_pictures(form: Any, svc: Services, now: datetime) -> tuple[talk.Pictures, list[dict[str, str]]]:
+def named_pictures(sms: InboundSms, svc: Services, now: datetime) -> tuple[talk.Pictures, list[dict[str, str]]]:
     """The pictures a text carries, and the inbound row's `media_fetch` items ({id, url, type}).
 
-    Only the first min(NumMedia, 10) are read (a MediaUrl past NumMedia is not one). A URL that
+    `sms.pictures` are the first min(NumMedia, 10) (handlers/twilio/forms.py decode_sms). A URL that
     is not Twilio's media -- a forged-but-signed body naming an internal address -- is never
     fetched; it and a missing one are counted as unavailable, so a person still hears of them.
     Links to the others are made now, for the relays: the ids are known before the bytes.
     """
-    count = min(plain_number(form.get("NumMedia")) or 0, MAX_PER_TEXT)
     ids: list[str] = []
     links: list[str] = []
     fetch: list[dict[str, str]] = []
-    for index in range(count):
-        url = form.get(f"MediaUrl{index}", "").strip()
+    for index, picture in enumerate(sms.pictures):
+        url = picture.url
         if not _may_fetch(url, svc.settings):
             if url:  # the origin only: enough to recognise, short, and never the whole URL
                 where = (origin(url) or "not an http(s) URL")[:80]
                 log.warning("MediaUrl%d of a text is not Twilio's media (%s); dropped, never fetched", index, where)
             continue
         media_id = new_media_id()
-        declared = form.get(f"MediaContentType{index}", "").strip()[:MAX_DECLARED_TYPE]
+        declared = picture.declared_type
         ids.append(media_id)
         links.append(svc.picture_links.url(media_id, seconds=TEXT_LINK_SECONDS, now=now.timestamp()))
         fetch.append({"id": media_id, "url": url, "type": declared})
-    return talk.Pictures(tuple(ids), tuple(links), unavailable=count - len(ids)), fetch
+    return talk.Pictures(tuple(ids), tuple(links), unavailable=len(sms.pictures) - len(ids)), fetch

@@ -1,0 +1,116 @@
+"""POST /twilio/{business}/status?m=... (and the older /twilio/status): Twilio's delivery reports for the texts we sent.
+
+Each request: find the business -> check the signature -> decode the report (handlers/twilio/forms.py)
+-> apply it if it moves the message forward (bot/messages.py ranks them) -> 204.
+A report naming an inbound text changes nothing: those are `received` for good.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.errors import BadRequest, NotFound
+from bot.jobs import utc_now
+from bot.messages import OPTED_OUT_CODE, opted_out, with_report
+from bot.phones import redact_phone
+from bot.webhook_paths import MESSAGE_PARAM
+from handlers.tenancy import Tenant, Tenants, named_business, tenants
+from handlers.twilio.forms import Form, StatusReport, decode, text, webhook_form
+from handlers.twilio.signature import check_signed, required_signature, signed_form, signed_url
+from store import Message, Store
+from store.base import MessageRead
+
+log = logging.getLogger("qdn.status")
+
+MAX_LOGGED_ID = 40  # `m` is whatever the caller put in the query: a junk one must not flood the log
+
+
+async def record_opt_out(store: Store, phone: str, source: str) -> None:
+    """Remember that `phone` opted out (Twilio blocks it already); later texts to it are skipped."""
+    await store.update_phone(phone, lambda state: opted_out(state, utc_now(), source))
+    log.info("%s opted out (%s)", redact_phone(phone), source)
+
+
+async def _business_reported_on(everyone: Tenants, form: Form) -> tuple[Tenant, MessageRead | None]:
+    """The business whose message the callback names (its key checks the signature), and the message
+    if the lookup read it (PostgreSQL: one round trip for both), for update_message_by_sid(read=...).
+
+    A SID no business has (a late report for a text we never logged) is checked with
+    the key of the business that sent from its `From` number, else the default one's.
+    """
+    found = await everyone.deployment.lookup_sid(text(form, "MessageSid"))
+    tenant = everyone.get(found[0]) if found else None
+    if found is not None and tenant is not None:
+        return tenant, found[1]
+    tenant = everyone.for_address(text(form, "From"), text(form, "MessagingServiceSid") or None)
+    return tenant or everyone.default, None
+
+
+async def business_status(request: Request) -> Response:
+    """POST /twilio/{business}/status?m=<message id>: the StatusCallback every text we send names.
+
+    The business is the address's (unknown slug: 404) and its key checks the signature, which covers
+    `m` too. The report is applied only to that business's message `m`, and only if `m` is the message
+    with this MessageSid: any other callback is refused (404), nothing changed.
+    """
+    tenant = named_business(request)
+    form = await signed_form(request, tenant.settings)
+    message_id = request.query_params.get(MESSAGE_PARAM, "").strip()
+    if not message_id:
+        raise BadRequest(f"The query parameter {MESSAGE_PARAM} (the message reported on) is required.")
+    return await _apply(tenant.services.store, decode(form, StatusReport), message_id, None)
+
+
+async def status_callback(request: Request) -> Response:
+    """POST /twilio/status (the address from before texts named their business): found by MessageSid."""
+    everyone = tenants(request)
+    url = signed_url(everyone.settings, request)  # PUBLIC_BASE_URL is the deployment's
+    signature = required_signature(request, url)
+    form = await webhook_form(request)
+    tenant, read = await _business_reported_on(everyone, form)
+    check_signed(request, url, form, signature, tenant.settings)
+    return await _apply(tenant.services.store, decode(form, StatusReport), None, read)
+
+
+async def _apply(store: Store, report: StatusReport, message_id: str | None, read: MessageRead | None) -> Response:
+    """Apply `report` to the message with its MessageSid (given `message_id`: only if that is the message;
+    given `read`, the message as already read)."""
+    sid = report.message_sid
+
+    def refused(message: Message) -> str | None:
+        """Why the report does not apply to `message`, if it does not."""
+        if message_id is not None and message["id"] != message_id:
+            return "names another message"
+        # Delivery reports are about texts we sent. An inbound text stays `received`, and a 21610 naming
+        # one must not opt out its `to` -- the business's own number -- nor the person who texted us.
+        if message.get("direction") != "outbound":
+            return "is about an inbound text"
+        return None
+
+    def reported(message: Message) -> Message | None:
+        if refused(message):
+            return None
+        return with_report(message, report.our_status, report.error_code, report.error_message)
+
+    # One read of its conversation (none left on PostgreSQL when the business lookup by SID read it), and
+    # one guarded UPDATE, only if the report changes it.
+    found = await store.update_message_by_sid(sid, reported, read=read)
+    why = "names no message we logged" if found is None else refused(found[0])
+    if why is not None and message_id is not None:
+        log.warning("status %s for %s (m=%r) %s; refused", report.status, sid, message_id[:MAX_LOGGED_ID], why)
+        raise NotFound("No message of this business has this id and MessageSid.")
+    if found is None:
+        log.info("status %s for unknown message %s; ignored", report.status, sid)
+        return Response(status_code=204)
+    if why is not None:
+        log.info("status %s for inbound message %s; ignored", report.status, found[0]["id"])
+        return Response(status_code=204)
+    message, updated = found
+    if updated["status"] != message["status"]:
+        log.info("message %s (%s): %s -> %s", message["id"], sid, message["status"], updated["status"])
+    if report.error_code == OPTED_OUT_CODE:  # the recipient texted STOP: https://www.twilio.com/docs/api/errors/21610
+        await record_opt_out(store, message["to"], f"Twilio error {report.error_code} in a status callback")
+    return Response(status_code=204)

@@ -155,7 +155,7 @@ def show_log(args: argparse.Namespace) -> int:
 
     print(title)
     if not messages:
-        print("No texts yet.")
+        print("None: every text's outcome is known." if args.unknown else "No texts yet.")
         return 0
     print(transcript.zone_note(zone, [transcript.moment_of(message["created_at"], zone) for message in messages]))
     print("\n".join(transcript.transcript(messages, zone, who)))

@@ -159,7 +159,7 @@ class EventRecord(TypedDict):
     """A dashboard event, queued in the write that caused it and POSTed to EVENTS_URL in order."""
 
     id: str  # the Standard Webhooks `webhook-id`: the same on every attempt, so receivers can dedupe
-    type: str  # message.received | job.status_changed | message.delivery_failed
+    type: str  # message.received | job.status_changed | message.delivery_failed | phone.undeliverable
     created_at: str  # the payload's `timestamp`
     data: dict[str, Any]  # the payload's `data`: {"message": public message} or {"job": job, "previous_status"}
     status: str  # pending | delivered | failed (given up)

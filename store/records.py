@@ -147,6 +147,11 @@ class PhoneStateRecord(TypedDict, total=False):
     auto_replies: WindowCounter  # one-hour window
     recent_answers: dict[str, str]  # digest of an automatic answer -> when it was sent (the last 10 minutes)
 
+    # Consent on record (bot/consent.py): every booking, opt-out and opt-in, oldest first.
+    consent: list[dict[str, Any]]  # {"at", "type": consent|opt_out|opt_in, "source", "by"?, "job_id"?, "words"?, "sid"?}
+    # Can't take texts (bot/undeliverable.py): {"reason", "code", "since", "message_id", "body", "notified_jobs"}
+    undeliverable: dict[str, Any]
+
     # Written before the opt-out had one writer (issue #13); read by nothing, kept as found.
     opt_keyword: str
     opted_out_by: str

@@ -52,6 +52,12 @@ def marked(state: Mapping[str, Any], message: Mapping[str, Any], code: int, now:
     return {**state, MARK: kept}, tell
 
 
+def untold(state: Mapping[str, Any], message: Mapping[str, Any]) -> bool:
+    """Whether the phone is marked and the dispatchers have not yet heard of it for `message`'s job."""
+    found = mark(state)
+    return found is not None and message.get("job_id") not in found.get("notified_jobs", [])
+
+
 def cleared(state: Mapping[str, Any]) -> dict[str, Any]:
     """`state` without the mark: the phone texted us, so it can take texts."""
     return {key: value for key, value in state.items() if key != MARK}

@@ -141,6 +141,8 @@ class Attempts:
             )
         if (cannot := undeliverable.skip_reason(phone_state)) is not None:  # a landline: not tried again
             log.info("message %s to %s skipped: %s", message["id"], redact_phone(message["to"]), cannot)
+            if undeliverable.untold(phone_state, message):  # a text of another job: its dispatchers hear too
+                await self._mark_undeliverable(message, (undeliverable.mark(phone_state) or {}).get("code"))
             return await self._settle(message, unsent=True, status="skipped", error_code=None, error_message=cannot)
         if now - datetime.fromisoformat(message["created_at"]) >= self.give_up:
             hours = self.give_up.total_seconds() / 3600
@@ -258,12 +260,14 @@ class Attempts:
             await self.store.update_phone(message["to"], lambda state: opted_out(state, iso_utc(self.now()), source))
             log.info("%s opted out (%s)", who, source)
         if undeliverable.reason_for(failure.code):  # a landline: marked, the dispatchers told to call
-            await mark_undeliverable(
-                self.store, message, failure.code, iso_utc(self.now()), dispatchers=self.dispatchers, sender=self.sender
-            )
+            await self._mark_undeliverable(message, failure.code)
         # Only the code: Twilio's message may quote the full number (it is kept in the message log).
         log.warning("message %s to %s failed: Twilio error %s", message["id"], who, failure.code)
         return await self._settle(message, status="failed", error_code=failure.code, error_message=failure.message)
+
+    async def _mark_undeliverable(self, message: Message, code: int | None) -> None:
+        now = iso_utc(self.now())
+        await mark_undeliverable(self.store, message, code, now, dispatchers=self.dispatchers, sender=self.sender)
 
     async def _reconcile(self, message: Message, now: datetime) -> Message:
         """Settle an attempt that may have reached Twilio by looking it up; never re-send it."""

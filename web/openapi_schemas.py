@@ -168,7 +168,7 @@ _INPUT_READINGS: dict[str, Any] = {
     },
     "notes": _text("notes", required=False),
 }
-JOB_INPUT = {
+JOB_INPUT: dict[str, Any] = {
     "type": "object",
     "properties": {field: _INPUT_READINGS[field] for field in EDITABLE_FIELDS},
     "additionalProperties": False,

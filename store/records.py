@@ -148,7 +148,8 @@ class PhoneStateRecord(TypedDict, total=False):
     recent_answers: dict[str, str]  # digest of an automatic answer -> when it was sent (the last 10 minutes)
 
     # Consent on record (bot/consent.py): every booking, opt-out and opt-in, oldest first.
-    consent: list[dict[str, Any]]  # {"at", "type": consent|opt_out|opt_in, "source", "by"?, "job_id"?, "words"?, "sid"?}
+    # {"at", "type": consent|opt_out|opt_in, "source", "by"?, "job_id"?, "words"?, "sid"?}
+    consent: list[dict[str, Any]]
     # Can't take texts (bot/undeliverable.py): {"reason", "code", "since", "message_id", "body", "notified_jobs"}
     undeliverable: dict[str, Any]
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import StoreError, ValidationError
 from bot.jobs import OPEN_STATUSES, REQUIRED_FIELDS, STATUS_CHOICES, STATUSES, parse_status, parse_statuses
 from bot.wording import appointment_at, first_name, reschedule_words
-from cli import business, transcript
+from cli import business, consent, transcript
 from cli.api_client import ApiClient, CliError, client_settings, dashboard_client
 from cli.demo import add_demo_jobs
 from config.settings import ConfigError, Settings
@@ -244,6 +244,7 @@ def build_parser(more_commands: Callable[[Any], None] | None = None) -> argparse
     status.set_defaults(run=jobs_status)
 
     business.add_commands(commands, remote)  # qdn business add|list|show|update|token (ADMIN_TOKEN)
+    consent.add_commands(commands, remote)  # qdn consent export
 
     log = commands.add_parser("log", parents=[remote], help="a conversation as a transcript")
     which = log.add_mutually_exclusive_group(required=True)

@@ -112,6 +112,7 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
         ("Job", str(job["id"])),
         ("Status", status_text(job)),
         ("Customer", f"{job['customer_name']}  {job['customer_phone']}"),
+        *phone_status_fact(job, tz),
         ("Service", job["service_type"]),
         ("Address", job.get("address") or NO_VALUE),
         ("Appointment", appointment(job.get("scheduled_for"), tz)),
@@ -127,6 +128,15 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
     shown = [appointment_at(job.get("scheduled_for"), tz), *(moment_of(at, tz) for at, _, _ in steps)]
     lines.append(zone_note(tz, shown))
     return "\n".join(lines)
+
+
+def phone_status_fact(job: Job, tz: ZoneInfo) -> list[tuple[str, str]]:
+    """A line saying the customer's phone can't take texts (Twilio said so), when it can't: call them."""
+    status = job.get("phone_status")
+    if not status:
+        return []
+    since = f" since {local_time(status['since'], tz)}" if status.get("since") else ""
+    return [("Texts", f"can't reach this phone ({status.get('reason')}){since}: call them")]
 
 
 def history(job: Job, tz: ZoneInfo) -> list[tuple[str, str, str]]:

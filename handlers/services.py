@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from bot import jobs, reminders
+from bot.consent import DEFAULT_SOURCE, consent_given
 from bot.media import PictureLinks
 from bot.messages import outbound_message, with_media
 from bot.notifications import Notifier
@@ -56,8 +57,16 @@ class Services:
         """The queued text for `job`: its current status's, or `template`'s (`rescheduled`, `reminder`)."""
         return self.notifier.row(job, now=now, opted_out=opted_out, template=template)
 
-    async def create_job(self, fields: dict[str, Any], *, once: Once | None = None, now: str | None = None) -> JobWrite:
-        """Store a new scheduled job and queue its confirmation text, in one write (with `once`'s key)."""
+    async def create_job(
+        self,
+        fields: dict[str, Any],
+        *,
+        once: Once | None = None,
+        now: str | None = None,
+        consent: ConsentGiven | None = None,
+    ) -> JobWrite:
+        """Store a new scheduled job and queue its confirmation text, in one write (with `once`'s key);
+        then add the booking to the phone's consent history (`consent`: how and by whom it was given)."""
         opted_out = await self.store.is_opted_out(fields["customer_phone"])
         now = now or jobs.utc_now()  # tests pass a booking time (a reminder's due time counts from it)
 
@@ -65,7 +74,13 @@ class Services:
             job = reminders.schedule(jobs.new_job(job_id, new_token(), fields, now), self.settings.reminder_policy, now)
             return JobWrite(job, [self.notification(job, opted_out, now)])
 
-        return await self.store.create_job(build, once=once)
+        created = await self.store.create_job(build, once=once)
+        given = consent or ConsentGiven()
+        await self.store.update_phone(
+            fields["customer_phone"],
+            lambda state: consent_given(state, now, given.source, by=given.by, job_id=created.job["id"]),
+        )
+        return created
 
     async def change_status(
         self,
@@ -186,6 +201,14 @@ class Services:
     async def queue_text(self, to: str, body: str, *, kind: str, job_id: int | None = None) -> dict[str, Any]:
         """Queue a text to any phone, logged in job `job_id`'s conversation when given, else the phone's."""
         return await self.store.add_message(await self.text_row(to, body, kind=kind, job_id=job_id))
+
+
+@dataclass(frozen=True)
+class ConsentGiven:
+    """How a booked customer agreed to texts (POST /jobs `consent`) and who booked them."""
+
+    source: str = DEFAULT_SOURCE
+    by: str | None = None
 
 
 SERVICES_KEY = "qdn.services"  # where handlers/tenancy.py `use` puts the request's business's Services

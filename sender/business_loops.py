@@ -48,6 +48,7 @@ class BusinessLoops:
                     give_up_hours=settings.send_give_up_hours,
                     number=settings.sender_address,
                     media_url=links.url,
+                    dispatchers=settings.dispatcher_numbers,
                 )
                 await stack.enter_async_context(running(sender))
                 self.senders[slug] = sender

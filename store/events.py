@@ -8,6 +8,7 @@ loses both or neither. sender/events.py delivers the rows.
     message.received          an inbound text was logged (a customer's or a dispatcher's)
     job.status_changed        a job's status moved (the API, a dispatcher's text ...)
     message.delivery_failed   a text we sent became `undelivered` or `failed` (final)
+    phone.undeliverable       ... with a code saying its phone cannot take texts (bot/undeliverable.py)
 
 A row's `data` is what the payload's `data` will be, minus what depends on
 where the service is published (a job's `tracking_url`, added on delivery).
@@ -20,12 +21,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
+from bot import undeliverable
 from store.base import Event, Job, Message, public_job, public_message
 
 MESSAGE_RECEIVED = "message.received"
 JOB_STATUS_CHANGED = "job.status_changed"
 DELIVERY_FAILED = "message.delivery_failed"
-EVENT_TYPES = (MESSAGE_RECEIVED, JOB_STATUS_CHANGED, DELIVERY_FAILED)
+PHONE_UNDELIVERABLE = "phone.undeliverable"
+EVENT_TYPES = (MESSAGE_RECEIVED, JOB_STATUS_CHANGED, DELIVERY_FAILED, PHONE_UNDELIVERABLE)
 
 _FAILED = frozenset({"undelivered", "failed"})
 
@@ -70,4 +73,9 @@ def for_message_change(old: Message, new: Message, now: str) -> list[Event]:
     """`message.delivery_failed` the first time a text we sent turns `undelivered` or `failed`."""
     if new.get("direction") != "outbound" or new.get("status") not in _FAILED or old.get("status") in _FAILED:
         return []
-    return [new_event(DELIVERY_FAILED, {"message": public_message(new)}, now)]
+    failed = [new_event(DELIVERY_FAILED, {"message": public_message(new)}, now)]
+    if (reason := undeliverable.reason_for(new.get("error_code"))) is not None:
+        # The phone is marked in a write of its own (store/undeliverable.py); this one names the failed text.
+        data = {"phone": new["to"], "reason": reason, "job_id": new.get("job_id"), "message": public_message(new)}
+        failed.append(new_event(PHONE_UNDELIVERABLE, data, now))
+    return failed

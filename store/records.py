@@ -147,6 +147,12 @@ class PhoneStateRecord(TypedDict, total=False):
     auto_replies: WindowCounter  # one-hour window
     recent_answers: dict[str, str]  # digest of an automatic answer -> when it was sent (the last 10 minutes)
 
+    # Consent on record (bot/consent.py): every booking, opt-out and opt-in, oldest first.
+    # {"at", "type": consent|opt_out|opt_in, "source", "by"?, "job_id"?, "words"?, "sid"?}
+    consent: list[dict[str, Any]]
+    # Can't take texts (bot/undeliverable.py): {"reason", "code", "since", "message_id", "body", "notified_jobs"}
+    undeliverable: dict[str, Any]
+
     # Written before the opt-out had one writer (issue #13); read by nothing, kept as found.
     opt_keyword: str
     opted_out_by: str
@@ -159,7 +165,7 @@ class EventRecord(TypedDict):
     """A dashboard event, queued in the write that caused it and POSTed to EVENTS_URL in order."""
 
     id: str  # the Standard Webhooks `webhook-id`: the same on every attempt, so receivers can dedupe
-    type: str  # message.received | job.status_changed | message.delivery_failed
+    type: str  # message.received | job.status_changed | message.delivery_failed | phone.undeliverable
     created_at: str  # the payload's `timestamp`
     data: dict[str, Any]  # the payload's `data`: {"message": public message} or {"job": job, "previous_status"}
     status: str  # pending | delivered | failed (given up)

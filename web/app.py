@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
 from config.settings import ConfigError, Settings, load_settings
-from handlers import admin, business_info, health, jobs, media, messages, resend, track, twilio
+from handlers import admin, business_info, consent, health, jobs, media, messages, resend, track, twilio
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -60,6 +60,7 @@ routes = [
     Route("/jobs/{job_id:job_id}/messages", messages.send_to_customer, methods=["POST"]),
     Route("/jobs/{job_id:job_id}/messages/{message_id}/resend", resend.resend_message, methods=["POST"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
+    Route("/consent", consent.get_consent, methods=["GET"]),
     Route("/business", business_info.business_info, methods=["GET"]),
     # The deployment operator's (ADMIN_TOKEN): businesses and their dashboard tokens.
     Route("/admin/businesses", admin.create_business, methods=["POST"]),

@@ -16,6 +16,7 @@ from bot.job_fields import MAX_ETA_MINUTES, MAX_TOTAL, MONEY_PATTERN, SCHEDULED_
 from bot.jobs import EDITABLE_FIELDS, STATUS_WORDS, STATUSES
 from bot.media import KEPT_TYPES, MAX_PER_TEXT
 from bot.messages import MAX_BODY_CHARS
+from bot.undeliverable import REASONS as UNDELIVERABLE_REASONS
 from handlers.jobs import JOB_FIELDS
 from store.base import MESSAGE_FIELDS
 from store.media import MEDIA_ID as MEDIA_ID_PATTERN
@@ -103,6 +104,20 @@ RESCHEDULE_ENTRY = {
     "additionalProperties": False,
 }
 
+# Whether texts reach the customer's phone (bot/undeliverable.py; docs/consent.md).
+PHONE_STATUS = {
+    "type": ["object", "null"],
+    "description": "null while texts can reach the customer's phone; else why they cannot (Twilio said "
+    "30006, 30005 or 21614): texts to it are skipped until the customer texts in",
+    "required": ["can_text", "reason", "since"],
+    "properties": {
+        "can_text": {"const": False},
+        "reason": {"enum": sorted(set(UNDELIVERABLE_REASONS.values()))},
+        "since": TIMESTAMP,
+    },
+    "additionalProperties": False,
+}
+
 _JOB_PROPERTIES: dict[str, Any] = {
     "id": {"type": "integer", "minimum": 1},
     "token": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{4}(-[2-9A-HJKMNP-Z]{4}){4}$"},
@@ -124,8 +139,15 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "reschedules": {"type": "array", "items": RESCHEDULE_ENTRY, "description": "appointment changes, oldest first"},
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
+    "phone_status": PHONE_STATUS,
 }
-JOB = {"type": "object", "required": list(JOB_FIELDS), "properties": _JOB_PROPERTIES, "additionalProperties": False}
+# The API adds `phone_status`, from the customer's phone's state (handlers/jobs.py job_json).
+JOB = {
+    "type": "object",
+    "required": [*JOB_FIELDS, "phone_status"],
+    "properties": _JOB_PROPERTIES,
+    "additionalProperties": False,
+}
 
 # What a create or PATCH body may set, as the API reads it (bot.jobs.clean_fields).
 _INPUT_READINGS: dict[str, Any] = {
@@ -146,7 +168,7 @@ _INPUT_READINGS: dict[str, Any] = {
     },
     "notes": _text("notes", required=False),
 }
-JOB_INPUT = {
+JOB_INPUT: dict[str, Any] = {
     "type": "object",
     "properties": {field: _INPUT_READINGS[field] for field in EDITABLE_FIELDS},
     "additionalProperties": False,

@@ -26,16 +26,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot import consent, undeliverable
 from bot import conversation as talk
 from bot.errors import InvalidTransition, NotFound, ValidationError
 from bot.jobs import iso_utc, utc_now
@@ -181,6 +183,23 @@ async def _relays(
     return rows
 
 
+def _phone_change(
+    decision: talk.Decision, state: Mapping[str, Any], words: str, sid: str
+) -> Callable[[Mapping[str, Any]], dict[str, Any]] | None:
+    """What this text changes in its sender's state, if anything: the decision's effects, with the words
+    and SID on any consent event they record (bot/consent.py); and a text from a phone marked as
+    unable to take texts clears the mark -- it can text after all (bot/undeliverable.py)."""
+    clears = undeliverable.mark(state) is not None
+    if not decision.phone_effects and not clears:
+        return None
+
+    def change(current: Mapping[str, Any]) -> dict[str, Any]:
+        updated = decision.update_phone_state(current) if decision.phone_effects else dict(current)
+        return undeliverable.cleared(updated)
+
+    return consent.with_inbound_evidence(change, words, sid)
+
+
 def _business_texted(everyone: Tenants, form: Form) -> Tenant | None:
     """The business that owns the number texted (or the Messaging Service it came through), if any.
 
@@ -244,6 +263,7 @@ async def _answer(svc: Services, form: Form) -> Response:
                 kind=decision.reply_kind, to=sender, body=decision.reply, sender=to, now=stamp, job_id=decision.job_id
             )
             caused.append(answer)
+        change_phone = _phone_change(decision, facts.phone_state, sms.body, sid)
         # One atomic write -- the text, its relays, the reply, the sender's state -- so one
         # fsync per webhook, and a crash leaves all of it or none (a redelivery then acts).
         stored, first = await svc.store.record_inbound(
@@ -260,8 +280,8 @@ async def _answer(svc: Services, form: Form) -> Response:
                 media_fetch=fetch,
             ),
             outbound=caused,
-            phone=sender if decision.phone_effects else None,
-            change_phone=decision.update_phone_state if decision.phone_effects else None,
+            phone=sender if change_phone else None,
+            change_phone=change_phone,
             read=looked.read,  # the sender's state as conversation_facts read it: written over that version
         )
         if not first:  # the per-MessageSid lock makes this unreachable in one process; never act twice

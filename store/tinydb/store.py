@@ -325,6 +325,12 @@ class TinyDBStore(Store):
     async def phone_messages_page(self, phone: str, *, after: list[Any] | None = None, limit: int) -> Page:
         return await self._off_loop(paging.phone_messages_page, self.core, phone, after, limit)
 
+    async def consent_page(self, *, after: list[Any] | None = None, limit: int) -> Page:
+        return await self._now(paging.consent_page, self.core, after, limit)
+
+    async def phone_states(self, phones: Iterable[str]) -> dict[str, PhoneState]:
+        return await self._now(paging.phone_states, self.core, list(phones))
+
     async def find_once(self, key: str, now: str) -> IdempotencyRecord | None:
         return await self._now(documents.find_once, self.core, key, now)
 

@@ -25,6 +25,7 @@ from store.roles.pages import Page, Pages
 from store.roles.phone_state import PhoneStates
 from store.roles.queue import SendQueue
 from store.roles.reminders import Reminders
+from store.roles.reviews import Reviews
 from store.roles.throttles import SendRate
 
 __all__ = [
@@ -59,6 +60,7 @@ class Store(
     SendQueue,
     SendRate,
     Reminders,
+    Reviews,
     Pictures,
     Rows,
     Pages,

@@ -59,6 +59,10 @@ class JobRecord(JobFields, total=False):
     # The day-before reminder, a due row on the job (bot/reminders.py; Store.due_reminders).
     reminder_due_at: str | None  # when the current appointment's reminder is due (ISO UTC); None: none waits
     reminder_for: str | None  # the `scheduled_for` the last reminder was sent for
+    # The review request, a due row on the job (bot/reviews.py; Store.due_reviews).
+    review_due_at: str | None  # when it is due (ISO UTC); None: none waits
+    review_completed_at: str  # the completion it is for: the customer's texts after it hold it back
+    review_sent_at: str | None  # when it was queued; None: dropped (a rule said never)
     # Its appointment changes, oldest first (bot.jobs.rescheduled); absent until the first. Public (JOB_FIELDS).
     reschedules: list[RescheduleEntry]
 
@@ -146,6 +150,10 @@ class PhoneStateRecord(TypedDict, total=False):
     token_misses: WindowCounter  # one-minute window
     auto_replies: WindowCounter  # one-hour window
     recent_answers: dict[str, str]  # digest of an automatic answer -> when it was sent (the last 10 minutes)
+
+    # The last review request (bot/reviews.py): at most one per REVIEW_INTERVAL_DAYS.
+    review_sent_at: str
+    review_job: int  # the job it was for: that job's own retry is not "another" request
 
     # Written before the opt-out had one writer (issue #13); read by nothing, kept as found.
     opt_keyword: str

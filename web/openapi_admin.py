@@ -98,6 +98,19 @@ _SETTABLE: dict[str, Any] = {
         ],
         "description": 'the local hour of day-before reminders; "" turns them off; null: the deployment\'s',
     },
+    "review_url": {
+        "type": ["string", "null"],
+        "maxLength": TEXT_LIMIT,
+        "description": 'the review link (http(s)); "" turns review requests off; null: the deployment\'s',
+    },
+    "review_hour": {
+        "anyOf": [{"type": "integer", "minimum": 0, "maximum": 23}, {"type": "string"}, {"type": "null"}],
+        "description": "the local hour of the day after completion the review request goes; null: the deployment's",
+    },
+    "review_interval_days": {
+        "anyOf": [{"type": "integer", "minimum": 0, "maximum": 3650}, {"type": "string"}, {"type": "null"}],
+        "description": "at most one review request per phone in this many days; null: the deployment's",
+    },
     "events_url": {**_ONE_LINE, "type": ["string", "null"], "description": "with events_secret (both or neither)"},
     "events_secret": {
         **_ONE_LINE,
@@ -174,6 +187,9 @@ _BUSINESS_PROPERTIES: dict[str, Any] = {
     "send_rate_per_second": {"type": ["number", "null"]},
     "quiet_hours": NULLABLE_STRING,
     "reminder_hour": {"type": ["integer", "string", "null"]},
+    "review_url": NULLABLE_STRING,
+    "review_hour": {"type": ["integer", "null"]},
+    "review_interval_days": {"type": ["integer", "null"]},
     "events_url": NULLABLE_STRING,
     "events_secret_last4": _LAST4,
     "tokens": {"type": "array", "items": _TOKEN_INFO, "description": "its dashboard tokens (never the token)"},

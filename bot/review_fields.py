@@ -11,32 +11,38 @@ from typing import Any
 
 from bot import reviews
 from bot.errors import ValidationError
+from bot.job_fields import check_characters
 
 
 def clean_url(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise ValidationError("review_url", 'must be an http(s) link, "" for off, or null')
+    if not isinstance(value, str) or len(value) > 2 * reviews.URL_LIMIT:
+        raise ValidationError(
+            "review_url", f'must be an http(s) link of at most {reviews.URL_LIMIT} characters, "" for off, or null'
+        )
     try:
-        return reviews.parse_url(value) or ""
+        return reviews.parse_url(check_characters("review_url", value, multiline=False)) or ""
     except ValueError as error:
         raise ValidationError("review_url", str(error)) from None
 
 
-def _whole(field: str, parse: Callable[[str], int], what: str) -> Callable[[Any], int | None]:
+def _whole(field: str, highest: int, what: str) -> Callable[[Any], int | None]:
+    """A whole number from 0 to `highest` (JSON numbers only: `qdn business` sends them so), or None."""
+
     def clean(value: Any) -> int | None:
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and len(value) > 8):
+        if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(field, f"must be {what}, or null for the deployment's setting")
-        try:
-            return parse(str(value))
-        except ValueError as error:
-            raise ValidationError(field, str(error)) from None
+        if not 0 <= value <= highest:
+            raise ValidationError(field, f"must be {what}")
+        return value
 
     return clean
 
 
-clean_hour = _whole("review_hour", reviews.parse_hour, "an hour from 0 to 23")
-clean_interval = _whole("review_interval_days", reviews.parse_interval, "a whole number of days")
+clean_hour = _whole("review_hour", 23, "an hour from 0 to 23")
+clean_interval = _whole(
+    "review_interval_days", reviews.MAX_INTERVAL_DAYS, f"a whole number of days from 0 to {reviews.MAX_INTERVAL_DAYS}"
+)

@@ -28,8 +28,9 @@ Take = Literal["send", "drop"]
 COMPLETE = "complete"
 URL_LIMIT = 200  # with the longest names the text stays within two GSM-7 segments
 MAX_INTERVAL_DAYS = 3650
-# Printable ASCII but space: what a texted link can hold and stay GSM-7 and one word.
-_URL_CHARS = frozenset(chr(code) for code in range(0x21, 0x7F)) - set("{}\\^`|[]")
+# Printable ASCII but space and backquote: what a texted link can hold and stay GSM-7 and one word.
+URL_CHARS = "!-_a-~"  # as a regular expression's character class (web/openapi_admin.py)
+_URL_CHARS = frozenset(chr(code) for code in range(0x21, 0x7F)) - {"`"}
 
 
 def parse_url(text: str) -> str | None:

@@ -173,8 +173,12 @@ def _business_flags(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     parser.add_argument("--quiet-hours", metavar="21-8", help='hours reminders wait out; "" for none')
     parser.add_argument("--reminder-hour", metavar="HOUR", help='local hour of day-before reminders; "" for off')
     parser.add_argument("--review-url", metavar="URL", help='where customers leave a review; "" for no requests')
-    parser.add_argument("--review-hour", metavar="HOUR", help="local hour of the review request (default: the setting)")
-    parser.add_argument("--review-interval-days", metavar="DAYS", help="one review request per phone in this many days")
+    parser.add_argument(
+        "--review-hour", type=int, metavar="HOUR", help="local hour of review requests (default: the setting)"
+    )
+    parser.add_argument(
+        "--review-interval-days", type=int, metavar="DAYS", help="one review request per phone in this many days"
+    )
     if not creating:
         parser.add_argument("--no-twilio", action="store_true", help="use the deployment's Twilio account again")
         parser.add_argument("--no-events", action="store_true", help="stop its dashboard events")

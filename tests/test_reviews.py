@@ -20,10 +20,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import jobs
+from bot.businesses import clean_business
 from bot.jobs import iso_utc
 from bot.messages import inbound_message, opted_out
 from bot.notifications import Notifier
 from bot.templates import builtin_templates
+from config.business_settings import business_settings
+from config.secret_box import SecretBox
 from config.settings import ConfigError, Settings, load_settings
 from handlers.services import Services
 from sender.reviews import ReviewRequests, reviews_for
@@ -381,3 +384,32 @@ def test_a_bad_review_setting_stops_start_up_naming_it(tmp_path, name, value):
 def test_review_settings_defaults(tmp_path):
     loaded = load_settings(base_environ(tmp_path), env_file=None)
     assert (loaded.review_url, loaded.review_hour, loaded.review_interval_days) == (None, 10, 90)
+
+
+def test_a_business_has_its_own_review_settings_or_the_deployments(tmp_path):
+    deployment = load_settings(base_environ(tmp_path, REVIEW_URL=REVIEW, REVIEW_HOUR="11"), env_file=None)
+    box = SecretBox("review-tests-secret-key-0123456789abcdef")
+
+    def settings_of(**fields: Any) -> Settings:
+        record = clean_business({"slug": "acme", "name": "Acme", "numbers": ["+13035550100"], **fields}, creating=True)
+        return business_settings(deployment, record, box)
+
+    own = settings_of(review_url="https://acme.example/review", review_hour=9, review_interval_days=30)
+    assert (own.review_url, own.review_hour, own.review_interval_days) == ("https://acme.example/review", 9, 30)
+    inherited = settings_of()
+    assert (inherited.review_url, inherited.review_hour, inherited.review_interval_days) == (REVIEW, 11, 90)
+    assert settings_of(review_url="").review_policy.url is None  # off for this business alone
+    text = Notifier.for_business(own, builtin_templates()).row(
+        {
+            **job_body(),
+            "id": 7,
+            "token": "T",
+            "customer_phone": CUSTOMER,
+            "customer_name": "Dana W",
+            "status": "complete",
+        },
+        now="2026-12-03T16:00:00.000Z",
+        opted_out=False,
+        template="review",
+    )
+    assert text["body"] == f"Acme: Thanks for choosing us, Dana! {ASK} https://acme.example/review"

@@ -21,6 +21,7 @@ from bot.business_fields import (
     TEXT_LIMIT,
 )
 from bot.job_fields import SPACE
+from bot.reviews import MAX_INTERVAL_DAYS, URL_CHARS, URL_LIMIT
 from handlers.admin_views import BUSINESS_FIELDS, MANAGED_BY_API, MANAGED_BY_SETTINGS
 from web.openapi_answers import error_answer, json_answer, ref
 from web.openapi_schemas import NULLABLE_STRING, PHONE_INPUT, TIMESTAMP
@@ -100,15 +101,20 @@ _SETTABLE: dict[str, Any] = {
     },
     "review_url": {
         "type": ["string", "null"],
-        "maxLength": TEXT_LIMIT,
+        "maxLength": 2 * URL_LIMIT,
+        "pattern": f"^{SPACE}*(?:[hH][tT][tT][pP][sS]?://[{URL_CHARS}]+)?{SPACE}*$",
         "description": 'the review link (http(s)); "" turns review requests off; null: the deployment\'s',
     },
     "review_hour": {
-        "anyOf": [{"type": "integer", "minimum": 0, "maximum": 23}, {"type": "string"}, {"type": "null"}],
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": 23,
         "description": "the local hour of the day after completion the review request goes; null: the deployment's",
     },
     "review_interval_days": {
-        "anyOf": [{"type": "integer", "minimum": 0, "maximum": 3650}, {"type": "string"}, {"type": "null"}],
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": MAX_INTERVAL_DAYS,
         "description": "at most one review request per phone in this many days; null: the deployment's",
     },
     "events_url": {**_ONE_LINE, "type": ["string", "null"], "description": "with events_secret (both or neither)"},

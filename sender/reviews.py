@@ -106,15 +106,8 @@ class ReviewRequests(Reminders):
             log.info("job %s: review request queued", job["id"])
         return int(verdict is not None)
 
-    async def _pause(self) -> float:
-        """Seconds until there may be work: the next due request, the end of quiet hours, or a poll."""
-        now = self.now()
-        if self.reviews.quiet_now(now):
-            return max(1.0, (self.policy.quiet_over(now) - now).total_seconds())
-        due = await self.store.next_review_at()
-        if due is None:
-            return self.poll_seconds
-        return min(self.poll_seconds, max(1.0, (datetime.fromisoformat(due) - now).total_seconds()))
+    async def _next_due(self) -> str | None:
+        return await self.store.next_review_at()
 
 
 def reviews_for(store: Store, notifier: Notifier, policy: ReviewPolicy) -> ReviewRequests | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,23 +35,11 @@ from sender.worker import Sender, running
 from store import Store, open_store
 from tests.pg import fresh_database, require_postgres
 from tests.support import CUSTOMER, base_environ, job_body
+from tests.test_reminders import Clock, local
 
 CHICAGO = ZoneInfo("America/Chicago")
 REVIEW = "https://g.page/r/quickdumpnow/review"
 ASK = "Would you leave us a quick review?"
-
-
-def local(text: str) -> datetime:
-    """A moment written in the business's zone: "2026-12-08 10:00"."""
-    return datetime.fromisoformat(text).replace(tzinfo=CHICAGO)
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at.astimezone(UTC)
 
 
 class World:

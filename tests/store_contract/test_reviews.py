@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from store import Job, JobWrite, Store, open_store
+from store import Job, JobWrite, Store
 from store.records import JobRecord
 from tests.store_contract.support import CUSTOMER, assert_declared, job_record, moved, outbound, run
+from tests.store_contract.test_reminders import _with_store
 
 EARLY, LATE, NOW, LATER = (f"2026-12-0{day}T16:00:00.000Z" for day in (2, 3, 4, 5))
 
@@ -75,11 +76,3 @@ def test_due_reviews_survive_a_restart(database_url):
     run(_with_store(database_url, write))
     due, upcoming = run(_with_store(database_url, read))
     assert [job["id"] for job in due] == [1002] and upcoming == LATE
-
-
-async def _with_store(database_url: str, scenario: Any) -> Any:
-    store = await open_store(database_url)
-    try:
-        return await scenario(store)
-    finally:
-        await store.close()

@@ -91,7 +91,7 @@ WHERE m.business = $1 AND m.seq = held.seq AND m.status = 'pending' AND m.claime
 RETURNING m.seq"""
 
 _REMINDERS = """FROM jobs WHERE business = $1 AND status = 'scheduled' AND reminder_due_at IS NOT NULL"""
-# Review requests: the due time is in the document (index jobs_reviews, migration 0006).
+# Review requests: the due time is in the document (index jobs_reviews, migration 0008).
 _REVIEW_DUE = """((doc->>'review_due_at') COLLATE "C")"""
 _REVIEWS = """FROM jobs WHERE business = $1 AND status = 'complete' AND doc->>'review_due_at' IS NOT NULL"""
 

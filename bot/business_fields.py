@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import review_fields
 from bot.errors import ValidationError
 from bot.job_fields import check_characters, printable, quoted, refuse_surrogates
 from bot.phones import normalize_phone
@@ -218,4 +219,7 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
     "send_rate_per_second": _positive("send_rate_per_second"),
     "quiet_hours": _quiet_hours,
     "reminder_hour": _reminder_hour,
+    "review_url": review_fields.clean_url,
+    "review_hour": review_fields.clean_hour,
+    "review_interval_days": review_fields.clean_interval,
 }

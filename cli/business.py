@@ -42,6 +42,9 @@ PLAIN = (
     ("ack_interval_hours", "ack_interval_hours"),
     ("quiet_hours", "quiet_hours"),
     ("reminder_hour", "reminder_hour"),
+    ("review_url", "review_url"),
+    ("review_hour", "review_hour"),
+    ("review_interval_days", "review_interval_days"),
 )
 TWILIO_PLAIN = (("account_sid", "account_sid"), ("api_key", "api_key"))
 
@@ -169,6 +172,13 @@ def _business_flags(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     parser.add_argument("--ack-interval-hours", type=float, metavar="HOURS", help="loop guard (default: the setting)")
     parser.add_argument("--quiet-hours", metavar="21-8", help='hours reminders wait out; "" for none')
     parser.add_argument("--reminder-hour", metavar="HOUR", help='local hour of day-before reminders; "" for off')
+    parser.add_argument("--review-url", metavar="URL", help='where customers leave a review; "" for no requests')
+    parser.add_argument(
+        "--review-hour", type=int, metavar="HOUR", help="local hour of review requests (default: the setting)"
+    )
+    parser.add_argument(
+        "--review-interval-days", type=int, metavar="DAYS", help="one review request per phone in this many days"
+    )
     if not creating:
         parser.add_argument("--no-twilio", action="store_true", help="use the deployment's Twilio account again")
         parser.add_argument("--no-events", action="store_true", help="stop its dashboard events")

@@ -80,6 +80,18 @@ def table(businesses: list[Business]) -> str:
     )
 
 
+def _reviews(business: Business, inherit: str) -> str:
+    """ "https://g.page/r/x/review at 10:00, once per phone in 90 days"; each unset part: the setting."""
+    url = business.get("review_url")
+    if url == "":
+        return "off"
+    hour, days = business.get("review_hour"), business.get("review_interval_days")
+    return (
+        f"{_or(url, inherit)} at {inherit if hour is None else f'{hour}:00'}, "
+        f"once per phone in {inherit if days is None else f'{days} days'}"
+    )
+
+
 def details(business: Business) -> str:
     """Every field of one business, one a line (secrets: their last four characters)."""
     inherit = "the deployment's setting"
@@ -102,6 +114,7 @@ def details(business: Business) -> str:
         ("Ack interval", _unit(business.get("ack_interval_hours"), "hours", inherit)),
         ("Quiet hours", "none" if business.get("quiet_hours") == "" else _or(business.get("quiet_hours"), inherit)),
         ("Reminders", "off" if reminder == "" else (inherit if reminder is None else f"at {reminder}:00")),
+        ("Reviews", _reviews(business, inherit)),
         ("Events", _or(events)),
         ("Tokens", "API_TOKEN" if business.get("managed_by") == SETTINGS else _listed(tokens)),
     ]

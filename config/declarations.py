@@ -217,6 +217,29 @@ SETTINGS: tuple[Setting, ...] = (
         "Hours no reminder goes out (9 PM up to 8 AM); empty means none.",
         business_field="quiet_hours",
     ),
+    # Review requests (docs/reviews.md).
+    Setting(
+        "REVIEW_URL",
+        "",
+        BUSINESS,
+        "Where customers leave a review (`https://`); a completed job's customer is asked the next day, "
+        "and the tracking page links it. Empty turns review requests off.",
+        business_field="review_url",
+    ),
+    Setting(
+        "REVIEW_HOUR",
+        "10",
+        BUSINESS,
+        "The local hour (0-23) of the day after completion the review request goes out (quiet hours hold it).",
+        business_field="review_hour",
+    ),
+    Setting(
+        "REVIEW_INTERVAL_DAYS",
+        "90",
+        BUSINESS,
+        "At most one review request per phone in this many days (0: no limit).",
+        business_field="review_interval_days",
+    ),
     Setting(
         "DELETE_TWILIO_MEDIA", "true", DEPLOYMENT, "Delete Twilio's copy of a picture texted in once ours is kept."
     ),

@@ -25,11 +25,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from starlette.config import Config
 from starlette.datastructures import CommaSeparatedStrings, Secret
 
+from bot import reviews
 from bot.errors import ValidationError
 from bot.events_config import check_events
 from bot.phones import normalize_phone
 from bot.redaction import redact
 from bot.reminders import QuietHours, ReminderPolicy, parse_hour
+from bot.reviews import ReviewPolicy
 from config.checks import (
     ConfigError,
     check_account_sid,
@@ -87,6 +89,10 @@ class Settings:
     # Day-before reminders: REMINDER_HOUR (local; None: off) and QUIET_HOURS (None: none).
     reminder_hour: int | None = 17
     quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
+    # Review requests (bot/reviews.py): REVIEW_URL (None: off), REVIEW_HOUR (local), REVIEW_INTERVAL_DAYS.
+    review_url: str | None = None
+    review_hour: int = 10
+    review_interval_days: int = 90
     # Dashboard events (sender/events.py): where they are POSTed and the Standard Webhooks secret signing them.
     events_url: str | None = None
     events_secret: Secret | None = None
@@ -110,6 +116,10 @@ class Settings:
     @property
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(self.reminder_hour, self.quiet_hours, self.timezone)
+
+    @property
+    def review_policy(self) -> ReviewPolicy:
+        return ReviewPolicy(self.review_url, self.review_hour, self.review_interval_days, self.reminder_policy)
 
     @property
     def sender_address(self) -> str:
@@ -242,6 +252,9 @@ def _load(config: _DeclaredConfig, make_secrets: bool, check_database_url: Calla
         twilio_webhook_shared_key=config("TWILIO_WEBHOOK_SHARED_KEY", cast=Secret) or None,
         reminder_hour=_reminder_setting(config, "REMINDER_HOUR", parse_hour),
         quiet_hours=_reminder_setting(config, "QUIET_HOURS", QuietHours.parse),
+        review_url=_reminder_setting(config, "REVIEW_URL", reviews.parse_url),
+        review_hour=_reminder_setting(config, "REVIEW_HOUR", reviews.parse_hour),
+        review_interval_days=_reminder_setting(config, "REVIEW_INTERVAL_DAYS", reviews.parse_interval),
         **_events_settings(config),
     )
 
@@ -332,7 +345,8 @@ def _events_settings(config: _DeclaredConfig) -> dict[str, Any]:
 
 
 def _reminder_setting(config: _DeclaredConfig, name: str, parse: Callable[[str], T]) -> T:
-    """REMINDER_HOUR or QUIET_HOURS: set but empty turns it off (None), unset is the declared default."""
+    """REMINDER_HOUR, QUIET_HOURS or a REVIEW_* setting, parsed by `parse` (a ValueError names the setting);
+    unset is the declared default."""
     try:
         return parse(config(name))
     except ValueError as error:

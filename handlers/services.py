@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from bot import jobs, reminders
+from bot import jobs, reminders, reviews
 from bot.consent import DEFAULT_SOURCE, consent_given
 from bot.media import PictureLinks
 from bot.messages import outbound_message, with_media
@@ -109,10 +109,12 @@ class Services:
             applied = jobs.apply_status(current, status, by=by, now=now, eta_minutes=eta_minutes, total=total)
             if not applied.changed:
                 return JobWrite(current, [], changed=False)
-            text = self.notification(applied.job, opted_out, now)
+            # A completed job gets its review request's due time (bot/reviews.py; sender/reviews.py sends it).
+            applied_job = reviews.schedule(applied.job, self.settings.review_policy, now)
+            text = self.notification(applied_job, opted_out, now)
             if media:
                 text = with_media(text, media, wait_sid=media_wait_sid)
-            return JobWrite(applied.job, [text])
+            return JobWrite(applied_job, [text])
 
         return await self.store.update_job(job_id, change, once=once)
 

@@ -1,5 +1,5 @@
 """Each business's long-lived loops: its sender, its picture fetcher, its day-before reminders, its
-dashboard events.
+review requests, its dashboard events.
 
 A business sends with its own transport (its own Twilio account, or the
 deployment's, from its own number: the send-rate cap is per sending number),
@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 from bot.media import PictureLinks
 from bot.notifications import Notifier
 from config.settings import Settings
-from sender import events, media_fetch, reminders
+from sender import events, media_fetch, reminders, reviews
 from sender.transports import make_transport
 from sender.worker import Sender, running
 from store import Store
@@ -56,6 +56,9 @@ class BusinessLoops:
                 await stack.enter_async_context(media_fetch.running(media_fetch.MediaFetcher(store, settings)))
                 await stack.enter_async_context(
                     reminders.running(reminders.reminders_for(store, notifier, settings.reminder_policy))
+                )
+                await stack.enter_async_context(
+                    reminders.running(reviews.reviews_for(store, notifier, settings.review_policy))
                 )
                 self.events[slug] = await stack.enter_async_context(events.running(events.events_for(store, settings)))
         except BaseException:

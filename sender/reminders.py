@@ -91,11 +91,15 @@ class Reminders:
         now = self.now()
         if self.policy.quiet_now(now):
             return max(1.0, (self.policy.quiet_over(now) - now).total_seconds())
-        due = await self.store.next_reminder_at()
+        due = await self._next_due()
         if due is None:
             return self.poll_seconds
         # At least a second: a due job this pass could not settle is looked at again, not in a spin.
         return min(self.poll_seconds, max(1.0, (datetime.fromisoformat(due) - now).total_seconds()))
+
+    async def _next_due(self) -> str | None:
+        """When the next reminder is due (ISO UTC); the review loop (sender/reviews.py) reads its own rows."""
+        return await self.store.next_reminder_at()
 
     # -- the loop -----------------------------------------------------------
 

@@ -26,6 +26,7 @@ from store.roles.pages import Page, Pages
 from store.roles.phone_state import PhoneStates
 from store.roles.queue import SendQueue
 from store.roles.reminders import Reminders
+from store.roles.reviews import Reviews
 from store.roles.throttles import SendRate
 
 __all__ = [
@@ -60,6 +61,7 @@ class Store(
     SendQueue,
     SendRate,
     Reminders,
+    Reviews,
     Pictures,
     Rows,
     Pages,

@@ -59,6 +59,10 @@ class JobRecord(JobFields, total=False):
     # The day-before reminder, a due row on the job (bot/reminders.py; Store.due_reminders).
     reminder_due_at: str | None  # when the current appointment's reminder is due (ISO UTC); None: none waits
     reminder_for: str | None  # the `scheduled_for` the last reminder was sent for
+    # The review request, a due row on the job (bot/reviews.py; Store.due_reviews).
+    review_due_at: str | None  # when it is due (ISO UTC); None: none waits
+    review_completed_at: str  # the completion it is for: the customer's texts after it hold it back
+    review_sent_at: str | None  # when it was queued; None: dropped (a rule said never)
     # Its appointment changes, oldest first (bot.jobs.rescheduled); absent until the first. Public (JOB_FIELDS).
     reschedules: list[RescheduleEntry]
 
@@ -152,6 +156,9 @@ class PhoneStateRecord(TypedDict, total=False):
     consent: list[dict[str, Any]]
     # Can't take texts (bot/undeliverable.py): {"reason", "code", "since", "message_id", "body", "notified_jobs"}
     undeliverable: dict[str, Any]
+    # The last review request (bot/reviews.py): at most one per REVIEW_INTERVAL_DAYS.
+    review_sent_at: str
+    review_job: int  # the job it was for: that job's own retry is not "another" request
 
     # Written before the opt-out had one writer (issue #13); read by nothing, kept as found.
     opt_keyword: str

@@ -138,12 +138,15 @@ def test_a_skipped_step_is_shown_as_passed(client):
 def test_complete_shows_total_and_invoice_link(client):
     job = create(client, invoice_url="https://pay.example.test/inv/88?ref=sms")
     move(client, job, "complete", total=1200)
-    doc, _ = page(client, job["token"])
+    doc, html = page(client, job["token"])
     assert doc.text("h1") == "Complete"
     assert stepper(doc)[-1] == ("Complete (now)", "step")
     assert "$1,200.00" in doc.text("p", class_="total")
-    (link,) = doc.find("a", class_="button")
+    (link,) = [a for a in doc.find("a") if a["attrs"].get("href", "").startswith("https://pay.")]
     assert link["attrs"]["href"] == "https://pay.example.test/inv/88?ref=sms"
+    assert doc.text("a", href=link["attrs"]["href"]) == "Pay invoice"
+    # Without REVIEW_URL there is nothing to review on: no button.
+    assert "Leave a review" not in html
     assert "noreferrer" in link["attrs"]["rel"]
 
 

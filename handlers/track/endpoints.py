@@ -304,6 +304,7 @@ async def track_page(request: Request) -> Response:
         messages,
         tz=svc.settings.timezone,
         now=datetime.now(UTC),
+        review_url=svc.settings.review_url,
     )
     context.update(
         _brand(svc.settings),

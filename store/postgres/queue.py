@@ -91,6 +91,9 @@ WHERE m.business = $1 AND m.seq = held.seq AND m.status = 'pending' AND m.claime
 RETURNING m.seq"""
 
 _REMINDERS = """FROM jobs WHERE business = $1 AND status = 'scheduled' AND reminder_due_at IS NOT NULL"""
+# Review requests: the due time is in the document (index jobs_reviews, migration 0007).
+_REVIEW_DUE = """((doc->>'review_due_at') COLLATE "C")"""
+_REVIEWS = """FROM jobs WHERE business = $1 AND status = 'complete' AND doc->>'review_due_at' IS NOT NULL"""
 
 
 class QueueStore(BusinessScope):
@@ -203,3 +206,19 @@ class QueueStore(BusinessScope):
     async def next_reminder_at(self) -> str | None:
         async with self.db.connection() as conn:
             return await conn.fetchval(f"SELECT min(reminder_due_at) {_REMINDERS}", self.business)
+
+    # -- review requests (Store.due_reviews) ---------------------------------
+
+    async def due_reviews(self, now: str, limit: int) -> list[Job]:
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(
+                f"SELECT doc {_REVIEWS} AND {_REVIEW_DUE} <= $2 ORDER BY {_REVIEW_DUE}, id LIMIT $3",
+                self.business,
+                now,
+                limit,
+            )
+        return [row["doc"] for row in rows]
+
+    async def next_review_at(self) -> str | None:
+        async with self.db.connection() as conn:
+            return await conn.fetchval(f"SELECT min({_REVIEW_DUE}) {_REVIEWS}", self.business)

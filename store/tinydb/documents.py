@@ -238,6 +238,15 @@ class Documents:
     def next_reminder_at(self) -> str | None:
         return min(self.index.reminders.values(), default=None)
 
+    # -- review requests (Store.due_reviews) ---------------------------------
+
+    def due_reviews(self, now: str, limit: int) -> list[Job]:
+        due = sorted((at, job_id) for job_id, at in self.index.reviews.items() if at <= now)[:limit]
+        return [self.get_job(job_id) for _, job_id in due]
+
+    def next_review_at(self) -> str | None:
+        return min(self.index.reviews.values(), default=None)
+
     # -- phones -------------------------------------------------------------
 
     def get_phone(self, phone: str) -> PhoneState:

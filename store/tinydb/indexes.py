@@ -32,6 +32,8 @@ class Indexes:
         # job id -> its reminder's due time, for `scheduled` jobs with one waiting. Scanned whole by
         # due_reminders: it holds only upcoming appointments (tens to hundreds), never the history.
         self.reminders: dict[int, str] = {}
+        # job id -> its review request's due time, for `complete` jobs with one waiting (a day's worth).
+        self.reviews: dict[int, str] = {}
         # message id -> when its pictures' fetch is due (`media_due_at`), for texts with pictures still to
         # fetch: scanned whole by due_media (store/tinydb/media.py), and as small, whatever the history.
         self.media_due: dict[str, str] = {}
@@ -61,6 +63,10 @@ class Indexes:
             self.reminders[job["id"]] = job["reminder_due_at"]
         else:
             self.reminders.pop(job["id"], None)
+        if job["status"] == "complete" and job.get("review_due_at"):
+            self.reviews[job["id"]] = job["review_due_at"]
+        else:
+            self.reviews.pop(job["id"], None)
 
     def put_message(self, message_id: str, message: Message) -> None:
         if message.get("job_id") is not None and message.get("phone"):

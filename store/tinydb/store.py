@@ -253,6 +253,12 @@ class TinyDBStore(Store):
     async def next_reminder_at(self) -> str | None:
         return await self._now(self.core.next_reminder_at)
 
+    async def due_reviews(self, now: str, limit: int) -> list[Job]:
+        return await self._now(self.core.due_reviews, now, limit)
+
+    async def next_review_at(self) -> str | None:
+        return await self._now(self.core.next_review_at)
+
     async def _on_media_thread(self, method: Callable[..., T], *args: Any) -> T:
         try:
             done = asyncio.get_running_loop().run_in_executor(self._media_threads, partial(method, *args))

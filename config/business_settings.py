@@ -52,6 +52,7 @@ def business_settings(base: Settings, record: BusinessRecord, box: SecretBox) ->
         "send_rate_per_second": _inherit(record, "send_rate_per_second", base.send_rate_per_second),
         "quiet_hours": base.quiet_hours if quiet is None else (QuietHours.parse(quiet) if quiet else None),
         "reminder_hour": None if reminder_hour == REMINDERS_OFF else reminder_hour,
+        "state_quiet_hours": _inherit(record, "state_quiet_hours", base.state_quiet_hours),
         "twilio_webhook_shared_key": None,
     }
     if twilio:  # its own Twilio account: its key checks its webhooks, its credentials send its texts

@@ -87,6 +87,7 @@ class Settings:
     # Day-before reminders: REMINDER_HOUR (local; None: off) and QUIET_HOURS (None: none).
     reminder_hour: int | None = 17
     quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
+    state_quiet_hours: bool = True  # STATE_QUIET_HOURS: the customer's state's calling hours apply too
     # Dashboard events (sender/events.py): where they are POSTed and the Standard Webhooks secret signing them.
     events_url: str | None = None
     events_secret: Secret | None = None
@@ -109,7 +110,7 @@ class Settings:
 
     @property
     def reminder_policy(self) -> ReminderPolicy:
-        return ReminderPolicy(self.reminder_hour, self.quiet_hours, self.timezone)
+        return ReminderPolicy(self.reminder_hour, self.quiet_hours, self.timezone, self.state_quiet_hours)
 
     @property
     def sender_address(self) -> str:
@@ -242,6 +243,7 @@ def _load(config: _DeclaredConfig, make_secrets: bool, check_database_url: Calla
         twilio_webhook_shared_key=config("TWILIO_WEBHOOK_SHARED_KEY", cast=Secret) or None,
         reminder_hour=_reminder_setting(config, "REMINDER_HOUR", parse_hour),
         quiet_hours=_reminder_setting(config, "QUIET_HOURS", QuietHours.parse),
+        state_quiet_hours=_yes_no(config, "STATE_QUIET_HOURS"),
         **_events_settings(config),
     )
 

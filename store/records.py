@@ -59,6 +59,7 @@ class JobRecord(JobFields, total=False):
     # The day-before reminder, a due row on the job (bot/reminders.py; Store.due_reminders).
     reminder_due_at: str | None  # when the current appointment's reminder is due (ISO UTC); None: none waits
     reminder_for: str | None  # the `scheduled_for` the last reminder was sent for
+    reminder_held_until: str | None  # set while the reminder waits out the customer's quiet hours (ISO UTC)
     # Its appointment changes, oldest first (bot.jobs.rescheduled); absent until the first. Public (JOB_FIELDS).
     reschedules: list[RescheduleEntry]
 

@@ -69,14 +69,18 @@ def test_each_state_at_its_edges(code, day):
 
 def test_texas_sunday_waits_for_noon_and_rhode_island_sunday_for_monday():
     assert held("+15125550199", at(SUNDAY, 11, 59, "America/Chicago")) == at(SUNDAY, 12, 0, "America/Chicago")
-    assert held("+14015550100", at(SATURDAY, 17, 0, "America/New_York")) == at(date(2026, 12, 14), 9, 0, "America/New_York")
+    assert held("+14015550100", at(SATURDAY, 17, 0, "America/New_York")) == at(
+        date(2026, 12, 14), 9, 0, "America/New_York"
+    )
 
 
 def test_a_holiday_is_off_where_the_statute_names_holidays():
     christmas = date(2026, 12, 25)  # a Friday
     assert is_federal_holiday(christmas) and is_federal_holiday(date(2026, 11, 26))  # Thanksgiving
     assert not is_federal_holiday(TUESDAY)
-    assert held("+15045550100", at(christmas, 12, 0, "America/Chicago")) == at(date(2026, 12, 26), 8, 0, "America/Chicago")
+    assert held("+15045550100", at(christmas, 12, 0, "America/Chicago")) == at(
+        date(2026, 12, 26), 8, 0, "America/Chicago"
+    )
     assert held("+13055550100", at(christmas, 12, 0, "America/New_York")) is None  # Florida names no holidays
 
 
@@ -141,7 +145,14 @@ def test_held_words_say_the_customers_clock_and_zone():
 
 @pytest.mark.parametrize(
     ("description", "code"),
-    [("Texas", "TX"), ("Austin, TX", "TX"), ("New York, NY", "NY"), ("Washington State", "WA"), ("", None), ("London", None)],
+    [
+        ("Texas", "TX"),
+        ("Austin, TX", "TX"),
+        ("New York, NY", "NY"),
+        ("Washington State", "WA"),
+        ("", None),
+        ("London", None),
+    ],
 )
 def test_state_of_a_geocoder_description(description, code):
     assert state_of(description) == code

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from bot.job_fields import scheduled_day
 from bot.jobs import iso_utc
-from bot.quiet_hours import QuietHours, held_until
+from bot.quiet_hours import QuietHours, held_until, held_words
 from bot.wording import appointment_at, appointment_day
 
 Take = Literal["send", "drop", "hold"]
@@ -101,7 +101,7 @@ def schedule(job: dict[str, Any], policy: ReminderPolicy, set_at: str) -> dict[s
     scheduled_for = job.get("scheduled_for")
     if job["status"] == "scheduled" and not same_appointment(scheduled_for, job.get("reminder_for")):
         due = policy.due_at(scheduled_for, datetime.fromisoformat(set_at))
-    return {**job, "reminder_due_at": None if due is None else iso_utc(due)}
+    return {**job, "reminder_due_at": None if due is None else iso_utc(due), "reminder_held": None}
 
 
 def take(job: dict[str, Any], now: datetime, policy: ReminderPolicy) -> Take | None:
@@ -123,14 +123,18 @@ def take(job: dict[str, Any], now: datetime, policy: ReminderPolicy) -> Take | N
 
 
 def held(job: dict[str, Any], now: datetime, policy: ReminderPolicy) -> dict[str, Any]:
-    """`job` with its reminder waiting out the customer's quiet hours: due (and `reminder_held_until`) when they end."""
+    """`job` with its reminder waiting out the customer's quiet hours: due when they end, and saying so.
+
+    `reminder_held` is what the job's JSON, `qdn jobs show` and `qdn log --job` show:
+    {"until": ISO UTC, "outcome": "held until 8:00 AM CST"} (the customer's clock)."""
     until = policy.held_until(job["customer_phone"], now) or now
-    return {**job, "reminder_due_at": iso_utc(until), "reminder_held_until": iso_utc(until)}
+    outcome = held_words(until, job["customer_phone"], policy.timezone)
+    return {**job, "reminder_due_at": iso_utc(until), "reminder_held": {"until": iso_utc(until), "outcome": outcome}}
 
 
 def settled(job: dict[str, Any], sent: bool) -> dict[str, Any]:
     """`job` once its reminder is sent (`reminder_for` names the appointment) or dropped."""
-    updated = {**job, "reminder_due_at": None, "reminder_held_until": None}
+    updated = {**job, "reminder_due_at": None, "reminder_held": None}
     if sent:
         updated["reminder_for"] = job.get("scheduled_for")
     return updated

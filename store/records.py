@@ -53,15 +53,21 @@ class JobFields(TypedDict):
     updated_at: str
 
 
+class ReminderHeld(TypedDict):
+    until: str  # ISO UTC
+    outcome: str  # "held until 8:00 AM CST", the customer's clock
+
+
 class JobRecord(JobFields, total=False):
     """A job as stored: its fields, then internal keys no API answer shows (absent on older jobs)."""
 
     # The day-before reminder, a due row on the job (bot/reminders.py; Store.due_reminders).
     reminder_due_at: str | None  # when the current appointment's reminder is due (ISO UTC); None: none waits
     reminder_for: str | None  # the `scheduled_for` the last reminder was sent for
-    reminder_held_until: str | None  # set while the reminder waits out the customer's quiet hours (ISO UTC)
     # Its appointment changes, oldest first (bot.jobs.rescheduled); absent until the first. Public (JOB_FIELDS).
     reschedules: list[RescheduleEntry]
+    # Set while its reminder waits out the customer's quiet hours (bot.reminders.held). Public (JOB_FIELDS).
+    reminder_held: ReminderHeld | None
 
 
 # -- a message (SPEC "Message log" and "JSON shapes") ----------------------------------------------

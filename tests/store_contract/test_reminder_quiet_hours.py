@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import load_settings
-from store import open_store
+from cli.transcript import job_details
+from store import open_store, public_job
 from tests.support import base_environ
-from tests.test_reminders import Clock, World, local
+from tests.test_reminders import CHICAGO, Clock, World, local
 
 TEXAS = "+15125550199"  # 9 a.m.-9 p.m., Sunday from noon
 SEATTLE = "+12065550100"  # Washington: 8 a.m.-8 p.m., two hours behind Chicago
@@ -39,12 +40,15 @@ def test_a_texas_reminder_waits_for_nine_not_eight(database_url, tmp_path):
         await w.book("2026-12-01 10:00", "2026-12-03T11:00", customer_phone=TEXAS)
         assert await w.remind_at("2026-12-02 22:30") == 0  # 17:00 was missed; 22:30 is quiet
         job = await w.store.get_job(1001)
-        assert job["reminder_held_until"] == "2026-12-03T15:00:00.000Z"  # 9:00 AM CST
+        held = {"until": "2026-12-03T15:00:00.000Z", "outcome": "held until 9:00 AM CST"}
+        assert job["reminder_held"] == held
+        assert public_job(job, "https://t.example/x")["reminder_held"] == held  # the job's JSON says it
+        assert "Reminder:    held until 9:00 AM CST" in job_details(public_job(job, "https://t.example/x"), CHICAGO)
         assert await w.remind_at("2026-12-03 08:59") == 0  # QUIET_HOURS are over, Texas's hours not yet
         assert await w.reminders() == []
         assert await w.remind_at("2026-12-03 09:00") == 1
         assert len(await w.reminders()) == 1
-        assert (await w.store.get_job(1001))["reminder_held_until"] is None
+        assert (await w.store.get_job(1001))["reminder_held"] is None
 
     scenario(database_url, tmp_path, body)
 
@@ -63,6 +67,7 @@ def test_a_reminder_is_held_by_the_customers_clock_not_the_business(database_url
         await w.book("2026-12-01 10:00", "2026-12-03T11:00", customer_phone=SEATTLE)
         # 9:30 PM in Chicago is 7:30 PM in Seattle: allowed there, though quiet for the business.
         assert await w.remind_at("2026-12-02 21:30") == 1
+        assert (await w.store.get_job(1001)).get("reminder_held") is None
         assert len(await w.reminders()) == 1
 
     scenario(database_url, tmp_path, body)

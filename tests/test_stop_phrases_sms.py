@@ -4,8 +4,19 @@ exactly one confirmation, the dispatchers hear of it with the words; Twilio's ow
 
 from __future__ import annotations
 
-from tests.test_sms_webhook import JOB, C, D, Harness, app, replies_of  # noqa: F401 (app: the fixture)
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.test_sms_webhook import JOB, C, D, Harness, _harness, replies_of
 from tests.twilio_fake import drain
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Harness]:
+    yield from _harness(tmp_path)
+
 
 CONFIRMATION = "You won't get more texts from QuickDumpNow. Reply START to resume."
 

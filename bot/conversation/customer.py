@@ -82,7 +82,10 @@ def _opt_out_by_phrase(command: OptOut, meant: Job | None, facts: Facts, context
     note = texts.RELAY_OPT_OUT_PHRASE.format(text=words_and_photos(command.text, facts.pictures, room), **fields)
     confirmation = texts.OPTED_OUT_BY_PHRASE.format(business=context.business_name)
     return answer(
-        confirmation, RecordOptOut(command.keyword), RelayToDispatchers(fit(note), meant and meant["id"]), kind="system"
+        confirmation,
+        RecordOptOut(command.keyword),
+        RelayToDispatchers(fit(note), meant["id"] if meant else None),
+        kind="system",
     )
 
 

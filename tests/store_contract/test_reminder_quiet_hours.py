@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from config.settings import load_settings
 from cli.transcript import job_details
+from config.settings import load_settings
 from store import open_store, public_job
 from tests.support import base_environ
 from tests.test_reminders import CHICAGO, Clock, World, local

@@ -117,7 +117,9 @@ def held_until(
         if allowed(moment):
             return moment
         moment += STEP
-    raise ValueError(f"no moment to text {phone} in the next {HORIZON.days} days: quiet hours too wide")
+    # Settings that leave no moment at all (QUIET_HOURS 0-23 and a state that stops at 9 PM): held for the
+    # horizon, by when a reminder's appointment has begun and it is dropped, rather than an error each pass.
+    return start + HORIZON
 
 
 def _allowed(zones: tuple[tzinfo, ...], quiet: QuietHours | None, rule: StateRule | None) -> Callable[[datetime], bool]:

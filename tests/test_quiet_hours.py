@@ -3,7 +3,7 @@ allowed minute, the first held one), DST days, a number whose area spans two zon
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -156,3 +156,9 @@ def test_held_words_say_the_customers_clock_and_zone():
 )
 def test_state_of_a_geocoder_description(description, code):
     assert state_of(description) == code
+
+
+def test_settings_that_leave_no_moment_hold_it_for_two_weeks_instead_of_failing():
+    never = QuietHours(0, 23)  # only 11 PM is allowed, and Texas stops at 9 PM
+    now = at(TUESDAY, 12, 0, "America/Chicago")
+    assert held("+15125550199", now, quiet=never) == now + timedelta(days=14)

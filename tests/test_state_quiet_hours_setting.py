@@ -29,9 +29,9 @@ def test_a_business_inherits_the_deployments_or_sets_its_own(tmp_path):
     base = load_settings(base_environ(tmp_path, STATE_QUIET_HOURS="false"), env_file=None)
     box = SecretBox("state-hours-tests-secret-key-0123456789abcdef")
     record = {"slug": "acme", "name": "Acme", "created_at": "2026-12-07T00:00:00.000Z"}
-    assert business_settings(base, record, box).reminder_policy.state_hours is False  # type: ignore[arg-type]
+    assert business_settings(base, record, box).reminder_policy.state_hours is False
     own = {**record, "state_quiet_hours": True}
-    assert business_settings(base, own, box).reminder_policy.state_hours is True  # type: ignore[arg-type]
+    assert business_settings(base, own, box).reminder_policy.state_hours is True
 
 
 @pytest.mark.parametrize("value", ["yes", 1, "", []])

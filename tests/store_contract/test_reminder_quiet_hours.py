@@ -7,32 +7,22 @@ STATE_QUIET_HOURS on (the default).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from cli.transcript import job_details
-from config.settings import load_settings
-from store import open_store, public_job
-from tests.support import base_environ
-from tests.test_reminders import CHICAGO, Clock, World, local
+from store import public_job
+from tests.test_reminders import CHICAGO, World
+from tests.test_reminders import scenario as reminders_scenario
 
 TEXAS = "+15125550199"  # 9 a.m.-9 p.m., Sunday from noon
 SEATTLE = "+12065550100"  # Washington: 8 a.m.-8 p.m., two hours behind Chicago
 
 
 def scenario(database_url: str, tmp_path: Path, body: Callable[[World], Awaitable[Any]], **settings: str) -> Any:
-    loaded = load_settings(base_environ(tmp_path, DATABASE_URL=database_url, **settings), env_file=None)
-
-    async def main() -> Any:
-        store = await open_store(loaded.database_url)
-        try:
-            return await body(World(loaded, store, Clock(local("2026-12-01 09:00"))))
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
+    """tests/test_reminders.py's scenario on this backend, with STATE_QUIET_HOURS at its default (on)."""
+    return reminders_scenario(tmp_path, body, **{"DATABASE_URL": database_url, "STATE_QUIET_HOURS": "true", **settings})
 
 
 def test_a_texas_reminder_waits_for_nine_not_eight(database_url, tmp_path):

@@ -203,6 +203,12 @@ def _reminder_hour(value: Any) -> int | str | None:
     return "" if hour is None else hour
 
 
+def _state_quiet_hours(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValidationError("state_quiet_hours", "must be true, false, or null for the deployment's setting")
+
+
 # Each field a body may set (but events_url / events_secret, which go as a pair) and what checks it.
 CLEANERS: dict[str, Callable[[Any], Any]] = {
     "slug": _slug,
@@ -222,4 +228,5 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
     "review_url": review_fields.clean_url,
     "review_hour": review_fields.clean_hour,
     "review_interval_days": review_fields.clean_interval,
+    "state_quiet_hours": _state_quiet_hours,
 }

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from bot.jobs import iso_utc
 from bot.reminders import ReminderPolicy
 
-Take = Literal["send", "drop"]
+Take = Literal["send", "drop", "hold"]
 COMPLETE = "complete"
 URL_LIMIT = 200  # with the longest names the text stays within two GSM-7 segments
 MAX_INTERVAL_DAYS = 3650
@@ -75,8 +75,9 @@ class ReviewPolicy:
     interval_days: int
     reminders: ReminderPolicy  # the one quiet-hours check (and zone) reminders use
 
-    def quiet_now(self, now: datetime) -> bool:
-        return self.reminders.quiet_now(now)
+    def held_until(self, phone: str, now: datetime) -> datetime | None:
+        """The reminders' own check: None when a request to `phone` may go at `now`, else when it may."""
+        return self.reminders.held_until(phone, now)
 
     def due_at(self, completed_at: datetime) -> datetime | None:
         """When the request for a job completed at `completed_at` is due (UTC); None when they are off."""
@@ -111,16 +112,24 @@ def schedule(job: dict[str, Any], policy: ReviewPolicy, completed_at: str) -> di
 def take(job: Mapping[str, Any], now: datetime, policy: ReviewPolicy, *, texted_since: bool) -> Take | None:
     """What to do with a job the store said has a review request due, decided inside the store's write.
 
-    None to leave it (not due, taken by another sender, or quiet hours); "drop" when it must never go
-    (the job is no longer complete, requests were turned off, or the customer texted since completion);
-    else "send".
+    None to leave it (not due, or taken by another sender); "drop" when it must never go (the job is
+    no longer complete, requests were turned off, or the customer texted since completion); "hold"
+    during quiet hours where the customer is (`held` moves it to when they end); else "send".
     """
     due = job.get("review_due_at")
-    if due is None or datetime.fromisoformat(due) > now or policy.quiet_now(now):
+    if due is None or datetime.fromisoformat(due) > now:
         return None
     if job["status"] != COMPLETE or policy.url is None or texted_since:
         return "drop"
+    if policy.held_until(job["customer_phone"], now) is not None:
+        return "hold"
     return "send"
+
+
+def held(job: Mapping[str, Any], now: datetime, policy: ReviewPolicy) -> dict[str, Any]:
+    """`job` with its request waiting out the customer's quiet hours: due again when they end."""
+    until = policy.held_until(job["customer_phone"], now) or now
+    return {**job, "review_due_at": iso_utc(until)}
 
 
 def settled(job: Mapping[str, Any], sent_at: str | None) -> dict[str, Any]:

@@ -17,6 +17,11 @@ def _or(value: Any, fallback: str = NO_VALUE) -> str:
     return fallback if value is None or value == [] else str(value)
 
 
+def _on_off(value: bool | None, fallback: str) -> str:
+    """STATE_QUIET_HOURS of a business: "on", "off", or the deployment's."""
+    return fallback if value is None else ("on" if value else "off")
+
+
 def _listed(values: list[str] | None) -> str:
     return ", ".join(values) if values else NO_VALUE
 
@@ -115,6 +120,7 @@ def details(business: Business) -> str:
         ("Quiet hours", "none" if business.get("quiet_hours") == "" else _or(business.get("quiet_hours"), inherit)),
         ("Reminders", "off" if reminder == "" else (inherit if reminder is None else f"at {reminder}:00")),
         ("Reviews", _reviews(business, inherit)),
+        ("State hours", _on_off(business.get("state_quiet_hours"), inherit)),
         ("Events", _or(events)),
         ("Tokens", "API_TOKEN" if business.get("managed_by") == SETTINGS else _listed(tokens)),
     ]

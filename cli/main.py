@@ -143,6 +143,8 @@ def show_log(args: argparse.Namespace) -> int:
             messages = client.job_messages(args.job)
             customers[job["customer_phone"]] = first_name(job["customer_name"])
             title = f"Job {job['id']}: {job['customer_name']}, {job['service_type']}, {transcript.status_text(job)}"
+            if held := job.get("reminder_held"):  # waiting out the customer's quiet hours (their clock)
+                title += f"\nReminder: {held['outcome']}"
         else:
             messages = client.phone_messages(args.phone)
             title = f"Texts with {messages[0]['phone'] if messages else args.phone}"

@@ -121,6 +121,8 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
         ("Notes", job.get("notes") or NO_VALUE),
         ("Tracking", job["tracking_url"]),
     ]
+    if held := job.get("reminder_held"):  # waiting out the customer's quiet hours (their clock)
+        facts.append(("Reminder", held["outcome"]))
     lines = [f"{name + ':':<13}{value}" for name, value in facts]
     lines.append("History:")
     steps = history(job, tz)

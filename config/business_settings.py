@@ -56,6 +56,7 @@ def business_settings(base: Settings, record: BusinessRecord, box: SecretBox) ->
         "review_url": _inherit(record, "review_url", base.review_url) or None,
         "review_hour": _inherit(record, "review_hour", base.review_hour),
         "review_interval_days": _inherit(record, "review_interval_days", base.review_interval_days),
+        "state_quiet_hours": _inherit(record, "state_quiet_hours", base.state_quiet_hours),
         "twilio_webhook_shared_key": None,
     }
     if twilio:  # its own Twilio account: its key checks its webhooks, its credentials send its texts

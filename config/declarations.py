@@ -241,6 +241,13 @@ SETTINGS: tuple[Setting, ...] = (
         business_field="review_interval_days",
     ),
     Setting(
+        "STATE_QUIET_HOURS",
+        "true",
+        BUSINESS,
+        "Also keep the calling hours of the customer's state (docs/compliance.md); the stricter wins.",
+        business_field="state_quiet_hours",
+    ),
+    Setting(
         "DELETE_TWILIO_MEDIA", "true", DEPLOYMENT, "Delete Twilio's copy of a picture texted in once ours is kept."
     ),
     # Dashboards.

@@ -93,6 +93,7 @@ class Settings:
     review_url: str | None = None
     review_hour: int = 10
     review_interval_days: int = 90
+    state_quiet_hours: bool = True  # STATE_QUIET_HOURS: the customer's state's calling hours apply too
     # Dashboard events (sender/events.py): where they are POSTed and the Standard Webhooks secret signing them.
     events_url: str | None = None
     events_secret: Secret | None = None
@@ -115,7 +116,7 @@ class Settings:
 
     @property
     def reminder_policy(self) -> ReminderPolicy:
-        return ReminderPolicy(self.reminder_hour, self.quiet_hours, self.timezone)
+        return ReminderPolicy(self.reminder_hour, self.quiet_hours, self.timezone, self.state_quiet_hours)
 
     @property
     def review_policy(self) -> ReviewPolicy:
@@ -255,6 +256,7 @@ def _load(config: _DeclaredConfig, make_secrets: bool, check_database_url: Calla
         review_url=_reminder_setting(config, "REVIEW_URL", reviews.parse_url),
         review_hour=_reminder_setting(config, "REVIEW_HOUR", reviews.parse_hour),
         review_interval_days=_reminder_setting(config, "REVIEW_INTERVAL_DAYS", reviews.parse_interval),
+        state_quiet_hours=_yes_no(config, "STATE_QUIET_HOURS"),
         **_events_settings(config),
     )
 

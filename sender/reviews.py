@@ -4,7 +4,7 @@ It runs as the reminder loop does (sender/reminders.py: its start, stop and
 pauses), over other due rows: the store's `due_reviews`, claimed inside the
 store's job write, re-checked by bot.reviews.take, so a restart, a second
 process or a clock jump queues each request once. Quiet hours are the
-reminders' own check (`ReminderPolicy.quiet_now`).
+reminders' own check (`ReminderPolicy.held_until`, where the customer is).
 
 Once per phone per REVIEW_INTERVAL_DAYS is kept in the phone's state
 (`review_sent_at`, `review_job`), reserved atomically before the job's
@@ -46,10 +46,8 @@ class ReviewRequests(Reminders):
         self.reviews = policy
 
     async def run_once(self) -> int:
-        """Queue the requests due now (up to BATCH); how many jobs were settled (queued or dropped)."""
+        """Queue the requests due now (up to BATCH); how many jobs were settled (queued or dropped, not held)."""
         now = self.now()
-        if self.reviews.quiet_now(now):  # they wait for the morning (bot.reviews.take checks again)
-            return 0
         settled = 0
         for job in await self.store.due_reviews(iso_utc(now), BATCH):
             settled += await self._ask(job, now)
@@ -91,8 +89,10 @@ class ReviewRequests(Reminders):
         def change(current: Job) -> JobWrite:
             verdict = reviews.take(current, now, self.reviews, texted_since=why is not None)
             verdicts.append(verdict)
-            if verdict is None:  # another sender took it, or quiet hours began
+            if verdict is None:  # another sender took it
                 return JobWrite(current, [], changed=False)
+            if verdict == "hold":  # quiet hours where the customer is: due again when they end
+                return JobWrite(reviews.held(current, now, self.reviews))
             if verdict == "drop":
                 return JobWrite(reviews.settled(current, None))
             sent = reviews.settled(current, stamp)
@@ -102,9 +102,11 @@ class ReviewRequests(Reminders):
         verdict = verdicts[-1]
         if verdict == "drop":
             log.info("job %s: review request dropped (%s)", job["id"], why or "no longer complete, or requests off")
+        elif verdict == "hold":
+            log.info("job %s: review request held for the customer's quiet hours", job["id"])
         elif verdict == "send":
             log.info("job %s: review request queued", job["id"])
-        return int(verdict is not None)
+        return int(verdict in ("send", "drop"))  # a held one waits: nothing settled
 
     async def _next_due(self) -> str | None:
         return await self.store.next_review_at()

@@ -53,6 +53,11 @@ class JobFields(TypedDict):
     updated_at: str
 
 
+class ReminderHeld(TypedDict):
+    until: str  # ISO UTC
+    outcome: str  # "held until 8:00 AM CST", the customer's clock
+
+
 class JobRecord(JobFields, total=False):
     """A job as stored: its fields, then internal keys no API answer shows (absent on older jobs)."""
 
@@ -65,6 +70,8 @@ class JobRecord(JobFields, total=False):
     review_sent_at: str | None  # when it was queued; None: dropped (a rule said never)
     # Its appointment changes, oldest first (bot.jobs.rescheduled); absent until the first. Public (JOB_FIELDS).
     reschedules: list[RescheduleEntry]
+    # Set while its reminder waits out the customer's quiet hours (bot.reminders.held). Public (JOB_FIELDS).
+    reminder_held: ReminderHeld | None
 
 
 # -- a message (SPEC "Message log" and "JSON shapes") ----------------------------------------------

@@ -143,6 +143,7 @@ def test_create_answers_the_business_and_its_first_token_once(app):
             "review_url": None,
             "review_hour": None,
             "review_interval_days": None,
+            "state_quiet_hours": None,
             "events_url": "https://dash.example.test/e",
             "events_secret_last4": EVENTS_SECRET[-4:],
             "tokens": [{"id": token["id"], "created_at": token["created_at"]}],

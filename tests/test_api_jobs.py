@@ -38,7 +38,7 @@ def test_create_returns_the_whole_job_with_tracking_url(client):
     assert set(job) == {
         "id", "token", "tracking_url", "customer_name", "customer_phone", "service_type", "address",
         "scheduled_for", "total", "invoice_url", "notes", "status", "eta_minutes", "history", "reschedules",
-        "created_at", "updated_at", "phone_status",
+        "reminder_held", "created_at", "updated_at", "phone_status",
     }  # fmt: skip
     assert job["phone_status"] is None  # texts reach this phone (docs/consent.md)
 

@@ -91,6 +91,10 @@ _SETTABLE: dict[str, Any] = {
         "examples": ["21-8"],
         "description": 'hours reminders never go out, local: "21-8"; "" for none; null: the deployment\'s',
     },
+    "state_quiet_hours": {
+        "type": ["boolean", "null"],
+        "description": "also keep the customer's state's calling hours; null: the deployment's",
+    },
     "reminder_hour": {
         "anyOf": [
             {"type": "integer", "minimum": 0, "maximum": 23},
@@ -196,6 +200,7 @@ _BUSINESS_PROPERTIES: dict[str, Any] = {
     "review_url": NULLABLE_STRING,
     "review_hour": {"type": ["integer", "null"]},
     "review_interval_days": {"type": ["integer", "null"]},
+    "state_quiet_hours": {"type": ["boolean", "null"]},
     "events_url": NULLABLE_STRING,
     "events_secret_last4": _LAST4,
     "tokens": {"type": "array", "items": _TOKEN_INFO, "description": "its dashboard tokens (never the token)"},

@@ -137,6 +137,13 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ETA_MINUTES},
     "history": {"type": "array", "items": HISTORY_ENTRY, "minItems": 1},
     "reschedules": {"type": "array", "items": RESCHEDULE_ENTRY, "description": "appointment changes, oldest first"},
+    "reminder_held": {
+        "type": ["object", "null"],
+        "required": ["until", "outcome"],
+        "properties": {"until": TIMESTAMP, "outcome": {"type": "string", "examples": ["held until 8:00 AM CST"]}},
+        "additionalProperties": False,
+        "description": "its day-before reminder waits out the customer's quiet hours until then; null otherwise",
+    },
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
     "phone_status": PHONE_STATUS,

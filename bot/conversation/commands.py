@@ -43,7 +43,8 @@ class Command:
 
 @dataclass(frozen=True)
 class OptOut(Command):
-    keyword: str = "STOP"  # upper-case, as the sender typed it
+    keyword: str = "STOP"  # upper-case, as the sender typed it; for a phrase, the words texted
+    phrase: bool = False  # "please stop texting me" (bot.stop_phrases), not one of Twilio's keywords
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
     def answer(reply: str | None, *effects: Effect, kind: str = "reply", on_job: int | None = job_id) -> Decision:
         return Decision.answering(command, facts.now, reply, effects, job_id=on_job, kind=kind)
 
+    if isinstance(command, OptOut) and command.phrase:
+        return _opt_out_by_phrase(command, meant, facts, context, answer)
     if isinstance(command, OptOut):
         # Empty TwiML: Twilio answers STOP itself. Dispatchers hear of it, since a bare
         # CANCEL often means "cancel my job" and only a call can reach them now.
@@ -69,6 +71,22 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
     if isinstance(command, Help):
         return answer(_help(context))
     return _free_text(command, meant, facts, context, answer)
+
+
+def _opt_out_by_phrase(command: OptOut, meant: Job | None, facts: Facts, context: Context, answer: Answer) -> Decision:
+    """ "please stop texting me": Twilio does not block it, so the service records it and itself confirms, once."""
+    if facts.opted_out:  # already out: no second confirmation, no news for the dispatchers
+        return answer(None, RecordOptOut(command.keyword))
+    fields = {"who": _who(meant, facts), "phone": phone_for_people(facts.sender)}
+    room = MAX_SMS_CHARS - len(texts.RELAY_OPT_OUT_PHRASE.format(text="", **fields))
+    note = texts.RELAY_OPT_OUT_PHRASE.format(text=words_and_photos(command.text, facts.pictures, room), **fields)
+    confirmation = texts.OPTED_OUT_BY_PHRASE.format(business=context.business_name)
+    return answer(
+        confirmation,
+        RecordOptOut(command.keyword),
+        RelayToDispatchers(fit(note), meant["id"] if meant else None),
+        kind="system",
+    )
 
 
 def _status_reply(jobs: list[Job], facts: Facts, context: Context) -> str:

@@ -32,6 +32,7 @@ from bot.conversation.normalize import (
     without,
     words,
 )
+from bot.stop_phrases import asks_to_stop
 from bot.tokens import normalize_token
 
 HELP_WORDS = frozenset({"help", "info"})
@@ -45,6 +46,7 @@ _TOKEN_FILLER = frozenset({"my", "code", "token", "tracking", "track", "is", "jo
 _JOB_NUMBER = re.compile(r"#?\d{1,9}")
 # A customer asking for a cancellation in words rather than with a bare CANCEL.
 _CANCEL_REQUEST = re.compile(r"\bcancel(l?ed|l?ing|lation)?\b")
+PHRASE_KEPT = 160  # how much of a stop phrase the phone's state keeps as its words
 
 
 def parse(text: str, role: Role, *, with_pictures: bool = False) -> Command:
@@ -63,6 +65,8 @@ def parse(text: str, role: Role, *, with_pictures: bool = False) -> Command:
         return OptOut(text, role, keyword=keyword)
     if keyword := whole_keyword(text, OPT_IN_KEYWORDS):
         return OptIn(text, role, keyword=keyword)
+    if role == CUSTOMER and asks_to_stop(text):  # Twilio does not block these: the service opts them out
+        return OptOut(text, role, keyword=" ".join(text.split())[:PHRASE_KEPT], phrase=True)
     if role == DISPATCHER:
         return dispatcher_grammar.parse_dispatcher(text, with_pictures=with_pictures)
     return _parse_customer(text)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.confirmations import CONFIRM_HINT
 from bot.messages import outbound_message
 from bot.templates import Templates
 from bot.wording import appointment_words, clock, first_name, money, phone_for_people
@@ -51,6 +52,7 @@ def placeholder_values(job: dict[str, Any], business: Business, tracking_url: st
         "total": None if total is None else money(total),
         "invoice_url": job.get("invoice_url"),
         "when": appointment_words(job.get("scheduled_for"), business.timezone),
+        "confirm_hint": CONFIRM_HINT,
     }
 
 

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from bot import jobs, reminders
+from bot.confirmations import unconfirmed
 from bot.media import PictureLinks
 from bot.messages import outbound_message, with_media
 from bot.notifications import Notifier
@@ -121,7 +122,7 @@ class Services:
             if not moved:
                 return JobWrite(edited, [], changed=edited != current)
             edited = reminders.schedule(
-                jobs.rescheduled(edited, current, by=by, now=now), self.settings.reminder_policy, now
+                unconfirmed(jobs.rescheduled(edited, current, by=by, now=now)), self.settings.reminder_policy, now
             )
             texts = []
             if jobs.is_open(edited) and edited.get("scheduled_for") is not None:

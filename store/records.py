@@ -59,6 +59,12 @@ class JobRecord(JobFields, total=False):
     # The day-before reminder, a due row on the job (bot/reminders.py; Store.due_reminders).
     reminder_due_at: str | None  # when the current appointment's reminder is due (ISO UTC); None: none waits
     reminder_for: str | None  # the `scheduled_for` the last reminder was sent for
+    # Confirm by text (bot/confirmations.py): when the customer was last asked to confirm (the reminder,
+    # or an answer naming a new time) and for which `scheduled_for`; when they confirmed (public:
+    # JOB_FIELDS; cleared by a new appointment).
+    confirm_asked_at: str | None
+    confirm_asked_for: str | None
+    confirmed_at: str | None
     # Its appointment changes, oldest first (bot.jobs.rescheduled); absent until the first. Public (JOB_FIELDS).
     reschedules: list[RescheduleEntry]
 

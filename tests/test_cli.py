@@ -160,6 +160,7 @@ def test_jobs_create_list_show_status_round_trip(qdn, service):
         "Service": "junk removal",
         "Address": "4512 Ridgeview Dr, Austin, TX 78731",
         "Appointment": "Tue Dec 1, 8:30 AM",  # TIMEZONE (Chicago), as given
+        "Confirmed": "not yet",  # no C after a reminder (tests/test_confirm_by_text.py)
         "Total": "$350.00",
         "Invoice": "-",
         "Notes": "-",

@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 import handlers.twilio.receive
 from bot import conversation as talk
 from bot.jobs import iso_utc
+from cli import transcript
 from config.settings import load_settings
 from sender.reminders import Reminders
 from store import events
@@ -231,7 +232,7 @@ def test_a_reschedule_request_is_relayed_marked_and_acknowledged(world: World, w
     assert world.text(words) == [
         "QuickDumpNow: Thanks, we got your request to reschedule. A person will reply soon. Urgent? Call (512) 555-0123."
     ]
-    assert world.relays() == [f"[reschedule request] Dana (1001, {WHEN}): {words} Reply: R 1001 <text>"]
+    assert world.relays() == [f"Reschedule request from Dana (1001, {WHEN}): {words} Reply: R 1001 <text>"]
     inbound = world.inbound(sid_of(world.last))
     assert (inbound["kind"], inbound["job_id"]) == ("text", 1001)  # a person answers it
     assert world.job()["confirmed_at"] is None
@@ -265,3 +266,24 @@ def test_what_parses_as_a_confirmation_or_a_reschedule_request(words: str, kind:
 
 def test_a_dispatcher_c_is_no_confirmation() -> None:
     assert not isinstance(talk.parse("C", talk.DISPATCHER), talk.Confirm)
+
+
+# -- where a confirmation shows -------------------------------------------------------------------
+
+
+def test_the_tracking_page_and_its_json_say_confirmed(world: World) -> None:
+    token = world.job()["token"]
+    world.clock.at = REMINDED
+    assert "Confirmed" not in world.client.get(f"/track/{token}").text
+    world.remind()
+    world.text("C")
+    assert world.client.get(f"/jobs/token/{token}").json()["confirmed_at"] == iso_utc(REMINDED + timedelta(hours=1))
+    page = world.client.get(f"/track/{token}").text
+    assert '<span class="appointment-confirmed">Confirmed</span>' in page
+
+
+def test_qdn_jobs_show_says_when_the_customer_confirmed(world: World) -> None:
+    world.remind()
+    assert "Confirmed:   not yet" in transcript.job_details(world.job(), CHICAGO)
+    world.text("C")
+    assert "Confirmed:   Fri Mar 05 18:00" in transcript.job_details(world.job(), CHICAGO)

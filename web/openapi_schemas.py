@@ -122,6 +122,12 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ETA_MINUTES},
     "history": {"type": "array", "items": HISTORY_ENTRY, "minItems": 1},
     "reschedules": {"type": "array", "items": RESCHEDULE_ENTRY, "description": "appointment changes, oldest first"},
+    "confirmed_at": {
+        **TIMESTAMP,
+        "type": ["string", "null"],
+        "description": "when the customer confirmed the appointment by text (a C after the reminder); "
+        "null until then, and again after a new appointment",
+    },
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
 }
@@ -317,6 +323,7 @@ PUBLIC_VIEW = {
         "eta_minutes",
         "service_type",
         "scheduled_for",
+        "confirmed_at",
         "first_name",
         "phone_masked",
         "business_name",
@@ -330,6 +337,7 @@ PUBLIC_VIEW = {
         "eta_minutes": {"type": ["integer", "null"]},
         "service_type": {"type": "string"},
         "scheduled_for": {**_JOB_PROPERTIES["scheduled_for"]},
+        "confirmed_at": {**_JOB_PROPERTIES["confirmed_at"]},
         "first_name": {"type": "string"},
         "phone_masked": {"type": "string"},
         "business_name": {"type": "string"},

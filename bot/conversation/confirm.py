@@ -6,7 +6,7 @@ Within CONFIRM_WINDOW (48 hours) after the customer was asked to confirm a job (
 - one for a job whose appointment moved since asks again for the new time (AskToConfirm);
 - one for a job no longer `scheduled` (under way, done, cancelled) says where it stands;
 - a reschedule request ("RESCHEDULE", "can we move it") is relayed to the dispatchers marked
-  "[reschedule request]", with an acknowledgement.
+  "Reschedule request from Dana (1042, Sat Dec 5, 9:00 AM): ...", with an acknowledgement.
 Outside the window there is nothing to answer: `answer_reminder` says None and the text is ordinary
 free text (relayed, acknowledged as ever).
 

@@ -96,6 +96,8 @@ PublicMessage = TypedDict(
         "media": list[dict[str, Any]],
         # The `unknown` text this one sends again (POST /jobs/{id}/messages/{id}/resend); None: a text of its own.
         "resend_of": str | None,
+        # A text sent later (bot/send_later.py): not before then; None: sent at once.
+        "send_at": str | None,
     },
     total=False,
 )

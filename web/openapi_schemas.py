@@ -237,6 +237,12 @@ MESSAGE = {
             "description": "the id of the `unknown` text this one sends again (POST "
             "/jobs/{job_id}/messages/{message_id}/resend); null for a text of its own",
         },
+        "send_at": {
+            **TIMESTAMP,
+            "type": ["string", "null"],
+            "description": "a text sent later: not before then (its `created_at` too: its place in the "
+            "conversation); `pending` until sent, cancellable until a sender takes it; null: sent at once",
+        },
     },
     "additionalProperties": False,
 }
@@ -263,6 +269,12 @@ TEXT_TO_CUSTOMER = {
             "uniqueItems": True,
             "description": "pictures this business keeps (ids from messages' `media`), sent with the text as an "
             "MMS; an id it does not keep is a 422 naming `media`",
+        },
+        "send_at": {
+            "type": "string",
+            "examples": ["2026-12-05T09:00", "2026-12-05T15:00:00Z"],
+            "description": "send it later: ISO 8601 date and time (no zone: the business's), in the future, "
+            "at most 30 days ahead",
         },
     },
     # Words, or at least one picture.

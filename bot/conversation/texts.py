@@ -63,7 +63,7 @@ WHO_WITH_JOB = "{first_name} ({job_id}, {status})"
 WHO_WITHOUT_JOB = "{phone} (no open job)"
 RELAY = "{who}: {text} Reply: R {target} <text>"
 RELAY_CANCEL = "{who} may want to cancel: {text} Reply: R {target} <text> or CANCEL {job_id}"
-# GSM-7 has no basic "[": the mark is words. "Reschedule request from Dana (1042, Sat Dec 5, 9:00 AM): can we move it ..."
+# GSM-7 has no basic "[": the mark is words ("Reschedule request from Dana (1042, Sat Dec 5, 9:00 AM): ...").
 RELAY_RESCHEDULE = "Reschedule request from {who}: {text} Reply: R {job_id} <text>"
 WHO_RESCHEDULING = "{first_name} ({job_id}, {when})"
 RELAY_OPTED_OUT = "{who} is opted out of texts; call {phone}. They wrote: {text}"

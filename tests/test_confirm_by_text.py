@@ -230,7 +230,8 @@ def test_the_window_is_48_real_hours_across_the_day_the_clocks_spring_forward(wo
 def test_a_reschedule_request_is_relayed_marked_and_acknowledged(world: World, words: str) -> None:
     world.remind()
     assert world.text(words) == [
-        "QuickDumpNow: Thanks, we got your request to reschedule. A person will reply soon. Urgent? Call (512) 555-0123."
+        "QuickDumpNow: Thanks, we got your request to reschedule. A person will reply soon."
+        " Urgent? Call (512) 555-0123."
     ]
     assert world.relays() == [f"Reschedule request from Dana (1001, {WHEN}): {words} Reply: R 1001 <text>"]
     inbound = world.inbound(sid_of(world.last))

@@ -149,7 +149,7 @@ def create_app(
             Middleware(
                 JsonCORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST", "PATCH"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],  # DELETE: cancel a text not sent yet
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             )
         )

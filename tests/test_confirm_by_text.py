@@ -27,7 +27,7 @@ from sender.reminders import Reminders
 from store import events
 from tests.store_contract.conftest import BACKENDS, URL_MAKERS
 from tests.support import API_TOKEN, CUSTOMER, DISPATCHER, base_environ, job_body
-from tests.test_sms_media import Harness, mms, replies_of, sid_of
+from tests.test_sms_media import Harness, mms, replies_of, sid_of, twilio_media
 from web.app import create_app
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -288,3 +288,13 @@ def test_qdn_jobs_show_says_when_the_customer_confirmed(world: World) -> None:
     assert "Confirmed:   not yet" in transcript.job_details(world.job(), CHICAGO)
     world.text("C")
     assert "Confirmed:   Fri Mar 05 18:00" in transcript.job_details(world.job(), CHICAGO)
+
+
+def test_a_thumbs_up_with_a_picture_is_for_a_person_to_see(world: World) -> None:
+    world.remind()
+    world.clock.at = REMINDED + timedelta(hours=1)
+    response = world.post(mms(CUSTOMER, "👍", (twilio_media(1),)))
+    assert replies_of(response) == [ACK]
+    (relay,) = world.relays()
+    assert relay.startswith("Dana (1001, scheduled): 👍 Photo: https://sms.example.test/m/default/")
+    assert world.job()["confirmed_at"] is None

@@ -44,7 +44,7 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
         command = (
             Confirm(command.text, command.role) if command.keyword == "YES" else FreeText(command.text, command.role)
         )
-    if facts.pictures and isinstance(command, Status | TokenQuery | Help):
+    if facts.pictures and isinstance(command, Status | TokenQuery | Help | Confirm):
         # A picture is for a person to see ("STATUS" + a photo of the gate): relayed, not answered by rote.
         command = FreeText(command.text, command.role)
     # One order for everything below (SPEC "Which job a text is about"): the first is the job the

@@ -588,6 +588,7 @@ def test_messages_by_phone_endpoint(client):
         "created_at",
         "updated_at",
         "resend_of",
+        "send_at",
     }
     assert client.get("/messages", params={"phone": "512-555-0111"}).json() == {"messages": [], "next_cursor": None}
 

@@ -305,7 +305,8 @@ def test_every_builtin_reminder_ends_asking_for_a_c(service):
 
 
 def test_an_operators_reminder_asks_for_a_c_with_the_confirm_hint_placeholder(tmp_path):
-    path = write(tmp_path, '[generic]\nreminder = ["{business_name}: see you soon.", "When: {when}.", "{confirm_hint}"]\n')
+    parts = '["{business_name}: see you soon.", "When: {when}.", "{confirm_hint}"]'
+    path = write(tmp_path, f"[generic]\nreminder = {parts}\n")
     the_job = job("scheduled", "porta potty delivery", scheduled_for="2026-12-05T09:00:00-06:00")
     business = Business("QuickDumpNow", "+15125550123", CHICAGO)
     reminder = notification_text(the_job, load_templates(path), business, TRACKING, CHANGED_AT, template="reminder")

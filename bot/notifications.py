@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.confirmations import CONFIRM_HINT
 from bot.messages import outbound_message
 from bot.templates import Templates
 from bot.wording import appointment_words, clock, first_name, money, phone_for_people
@@ -53,6 +54,7 @@ def placeholder_values(job: dict[str, Any], business: Business, tracking_url: st
         "invoice_url": job.get("invoice_url"),
         "when": appointment_words(job.get("scheduled_for"), business.timezone),
         "review_url": business.review_url,
+        "confirm_hint": CONFIRM_HINT,
     }
 
 

@@ -48,9 +48,10 @@ PLACEHOLDERS = (
     "invoice_url",
     "when",
     "review_url",
+    "confirm_hint",  # "Reply C to confirm." (bot.confirmations.CONFIRM_HINT): the built-in reminders end with it
 )
 # Known for every job and every configuration, so usable in a template's first part.
-ALWAYS_KNOWN = frozenset({"business_name", "first_name", "job_id", "service", "tracking_url"})
+ALWAYS_KNOWN = frozenset({"business_name", "first_name", "job_id", "service", "tracking_url", "confirm_hint"})
 # The texts a template can be for: each job status, and two that are not status changes.
 RESCHEDULED = "rescheduled"  # PATCH moved an open job's appointment
 REMINDER = "reminder"  # the day before the appointment (sender/reminders.py)

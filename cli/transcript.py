@@ -116,6 +116,8 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
         ("Service", job["service_type"]),
         ("Address", job.get("address") or NO_VALUE),
         ("Appointment", appointment(job.get("scheduled_for"), tz)),
+        # Confirm by text: the customer's C after the reminder (docs/confirmations.md).
+        ("Confirmed", local_time(job["confirmed_at"], tz) if job.get("confirmed_at") else "not yet"),
         ("Total", total_text(job.get("total"))),
         ("Invoice", job.get("invoice_url") or NO_VALUE),
         ("Notes", job.get("notes") or NO_VALUE),

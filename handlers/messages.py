@@ -1,8 +1,9 @@
 """A job's conversation over the dashboard API (bearer-authenticated JSON).
 
 GET  /jobs/{id}/messages  -> {"messages": [...], "next_cursor"}, oldest first, relays to dispatchers included
-POST /jobs/{id}/messages  {"body", "media"?} -> 201 with the queued text (`skipped` if the customer opted out)
-                          and its `text` outcome; honours Idempotency-Key (handlers/idempotency.py)
+POST /jobs/{id}/messages  {"body", "media"?, "send_at"?} -> 201 with the queued text (`skipped` if the customer
+                          opted out) and its `text` outcome; honours Idempotency-Key (handlers/idempotency.py).
+                          With `send_at` it is held until then (bot/send_later.py; DELETE: handlers/send_later.py)
 
 `media` (SPEC "Pictures (MMS)"): ids of pictures this business keeps (a message's `media` item
 `id`), at most 10, sent with the text as an MMS. With at least one picture the body may be
@@ -13,6 +14,8 @@ business's store does not hold -- unknown, malformed, or another business's -- i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -22,6 +25,7 @@ from bot.media import MAX_PER_TEXT
 
 # Twilio refuses longer bodies (error 21617); ten segments is already a letter, not a text.
 from bot.messages import MAX_BODY_CHARS as MAX_BODY
+from bot.send_later import parse_send_at
 from handlers import paging
 from handlers.auth import require_api_token
 from handlers.idempotency import Retry
@@ -30,7 +34,12 @@ from handlers.services import Services, services, text_outcome
 from store import MediaFile
 from store.media import is_media_id
 
-MESSAGE_REQUEST_FIELDS = {"body", "media"}
+MESSAGE_REQUEST_FIELDS = {"body", "media", "send_at"}
+
+
+def clock() -> datetime:
+    """The time a `send_at` is checked against; tests put a fake clock here."""
+    return datetime.now(UTC)
 
 
 def _request(data: object) -> tuple[str, list[str]]:
@@ -39,7 +48,7 @@ def _request(data: object) -> tuple[str, list[str]]:
         raise ValidationError("body", 'the request must be a JSON object like {"body": "..."}')
     unknown = sorted(set(data) - MESSAGE_REQUEST_FIELDS)
     if unknown:
-        raise ValidationError(unknown[0], "is not accepted here; send body, and media if any")
+        raise ValidationError(unknown[0], "is not accepted here; send body, and media and send_at if any")
     media = _media_ids(data["media"]) if "media" in data else []
     if media and data.get("body", "") == "":
         return "", media  # a picture alone
@@ -103,8 +112,10 @@ async def send_to_customer(request: Request) -> JSONResponse:
     if (first := await retry.first_answer(svc.store)) is not None:
         return first
     (text, media_ids), job_id = _request(body), _job_id(request)
+    # Send later (bot/send_later.py): checked against the clock when asked; a retry is answered above.
+    send_at = parse_send_at(body["send_at"], svc.settings.timezone, clock()) if "send_at" in body else None
     media = await _pictures(svc, media_ids)
     return await retry.respond(
-        lambda once: svc.text_customer(job_id, text, kind="relay", once=once, media=media),
+        lambda once: svc.text_customer(job_id, text, kind="relay", once=once, media=media, send_at=send_at),
         lambda message: (201, {**svc.message_json(message), "text": text_outcome(message)}),
     )

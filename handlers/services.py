@@ -14,10 +14,12 @@ from functools import cached_property
 from typing import Any
 
 from bot import jobs, reminders, reviews
+from bot.confirmations import unconfirmed
 from bot.consent import DEFAULT_SOURCE, consent_given
 from bot.media import PictureLinks
 from bot.messages import outbound_message, with_media
 from bot.notifications import Notifier
+from bot.send_later import held_until
 from bot.templates import RESCHEDULED, Templates, builtin_templates
 from bot.tokens import new_token
 from config.settings import Settings
@@ -138,7 +140,7 @@ class Services:
             if not moved:
                 return JobWrite(edited, [], changed=edited != current)
             edited = reminders.schedule(
-                jobs.rescheduled(edited, current, by=by, now=now), self.settings.reminder_policy, now
+                unconfirmed(jobs.rescheduled(edited, current, by=by, now=now)), self.settings.reminder_policy, now
             )
             texts = []
             if jobs.is_open(edited) and edited.get("scheduled_for") is not None:
@@ -155,12 +157,16 @@ class Services:
         kind: str = "relay",
         once: Once | None = None,
         media: Sequence[Mapping[str, Any]] = (),
+        send_at: str | None = None,
     ) -> dict[str, Any]:
         """Queue a free text to the job's customer; `skipped` with the reason if they opted out.
 
-        `media` ([{id, type, size}] of pictures this business keeps) makes it an MMS."""
+        `media` ([{id, type, size}] of pictures this business keeps) makes it an MMS; `send_at`
+        (ISO UTC) holds it until then (bot/send_later.py)."""
         job = await self.store.get_job(job_id)
         row = await self.text_row(job["customer_phone"], body, kind=kind, job_id=job_id, media=media)
+        if send_at is not None:
+            row = held_until(row, send_at)
         return await self.store.add_message(row, once=once)
 
     async def resend(self, original: Message, *, once: Once | None = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-from bot import reminders
+from bot import confirmations, reminders
 from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from bot.notifications import Notifier
@@ -77,7 +77,8 @@ class Reminders:
                 return JobWrite(reminders.settled(current, sent=False))
             if verdict == "hold":  # quiet hours where the customer is: due again when they end
                 return JobWrite(reminders.held(current, now, self.policy))
-            sent = reminders.settled(current, sent=True)
+            # The reminder asks the customer to confirm (bot/confirmations.py): a C within 48 hours confirms.
+            sent = confirmations.asked(reminders.settled(current, sent=True), stamp)
             return JobWrite(sent, [self.notifier.row(sent, now=stamp, opted_out=opted_out, template=REMINDER)])
 
         await self.store.update_job(job["id"], change)

@@ -7,6 +7,7 @@ loses both or neither. sender/events.py delivers the rows.
 
     message.received          an inbound text was logged (a customer's or a dispatcher's)
     job.status_changed        a job's status moved (the API, a dispatcher's text ...)
+    job.confirmed             the customer confirmed the appointment by text (bot/confirmations.py)
     message.delivery_failed   a text we sent became `undelivered` or `failed` (final)
     phone.undeliverable       ... with a code saying its phone cannot take texts (bot/undeliverable.py)
 
@@ -26,9 +27,10 @@ from store.base import Event, Job, Message, public_job, public_message
 
 MESSAGE_RECEIVED = "message.received"
 JOB_STATUS_CHANGED = "job.status_changed"
+JOB_CONFIRMED = "job.confirmed"
 DELIVERY_FAILED = "message.delivery_failed"
 PHONE_UNDELIVERABLE = "phone.undeliverable"
-EVENT_TYPES = (MESSAGE_RECEIVED, JOB_STATUS_CHANGED, DELIVERY_FAILED, PHONE_UNDELIVERABLE)
+EVENT_TYPES = (MESSAGE_RECEIVED, JOB_STATUS_CHANGED, DELIVERY_FAILED, PHONE_UNDELIVERABLE, JOB_CONFIRMED)
 
 _FAILED = frozenset({"undelivered", "failed"})
 
@@ -63,10 +65,14 @@ def for_new_messages(stored: Iterable[Message], now: str) -> list[Event]:
 
 
 def for_job_change(old: Job, new: Job, now: str) -> list[Event]:
-    """`job.status_changed` when a write moved the job's status (an edit, or the same status, is none)."""
-    if old["status"] == new["status"]:
-        return []
-    return [new_event(JOB_STATUS_CHANGED, {"job": job_snapshot(new), "previous_status": old["status"]}, now)]
+    """`job.status_changed` when a write moved the job's status (an edit, or the same status, is none);
+    `job.confirmed` when it confirmed the job."""
+    events = []
+    if old["status"] != new["status"]:
+        events.append(new_event(JOB_STATUS_CHANGED, {"job": job_snapshot(new), "previous_status": old["status"]}, now))
+    if new.get("confirmed_at") and new.get("confirmed_at") != old.get("confirmed_at"):
+        events.append(new_event(JOB_CONFIRMED, {"job": job_snapshot(new)}, now))
+    return events
 
 
 def for_message_change(old: Message, new: Message, now: str) -> list[Event]:

@@ -68,6 +68,12 @@ class JobRecord(JobFields, total=False):
     review_due_at: str | None  # when it is due (ISO UTC); None: none waits
     review_completed_at: str  # the completion it is for: the customer's texts after it hold it back
     review_sent_at: str | None  # when it was queued; None: dropped (a rule said never)
+    # Confirm by text (bot/confirmations.py): when the customer was last asked to confirm (the reminder,
+    # or an answer naming a new time) and for which `scheduled_for`; when they confirmed (public:
+    # JOB_FIELDS; cleared by a new appointment).
+    confirm_asked_at: str | None
+    confirm_asked_for: str | None
+    confirmed_at: str | None
     # Its appointment changes, oldest first (bot.jobs.rescheduled); absent until the first. Public (JOB_FIELDS).
     reschedules: list[RescheduleEntry]
     # Set while its reminder waits out the customer's quiet hours (bot.reminders.held). Public (JOB_FIELDS).
@@ -101,6 +107,8 @@ PublicMessage = TypedDict(
         "media": list[dict[str, Any]],
         # The `unknown` text this one sends again (POST /jobs/{id}/messages/{id}/resend); None: a text of its own.
         "resend_of": str | None,
+        # A text sent later (bot/send_later.py): not before then; None: sent at once.
+        "send_at": str | None,
     },
     total=False,
 )

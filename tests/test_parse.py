@@ -3,6 +3,7 @@
 import pytest
 
 from bot.conversation import (
+    Confirm,
     FreeText,
     Help,
     Invalid,
@@ -217,7 +218,7 @@ CUSTOMER = [
     ("My status is not right", FreeText),
     ("thank you", FreeText),
     ("Stop by at 3 please", FreeText),
-    ("yes please", FreeText),
+    ("yes please", Confirm),  # answers a reminder; ordinary text (FreeText) without one (decide)
     ("start at 9?", FreeText),
     ("", FreeText),
     ("🚚🚚", FreeText),

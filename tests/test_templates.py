@@ -325,3 +325,28 @@ def test_qdn_serve_stops_at_start_up_with_the_message(tmp_path):
     assert done.returncode == 2, done.stderr
     assert "qdn:" in done.stderr and str(path) in done.stderr
     assert "'junk removal'.arrived" in done.stderr and "{where}" in done.stderr
+
+
+# -- confirm by text (docs/confirmations.md) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ["junk removal", "dump trailer rental", "dumpster delivery", "roll-off rental"])
+def test_every_builtin_reminder_ends_asking_for_a_c(service):
+    reminder = notification_text(
+        job("scheduled", service, scheduled_for="2026-12-05T09:00:00-06:00"),
+        builtin_templates(),
+        Business("QuickDumpNow", "+15125550123", CHICAGO),
+        TRACKING,
+        CHANGED_AT,
+        template="reminder",
+    )
+    assert reminder.endswith(" Reply C to confirm.")
+
+
+def test_an_operators_reminder_asks_for_a_c_with_the_confirm_hint_placeholder(tmp_path):
+    parts = '["{business_name}: see you soon.", "When: {when}.", "{confirm_hint}"]'
+    path = write(tmp_path, f"[generic]\nreminder = {parts}\n")
+    the_job = job("scheduled", "porta potty delivery", scheduled_for="2026-12-05T09:00:00-06:00")
+    business = Business("QuickDumpNow", "+15125550123", CHICAGO)
+    reminder = notification_text(the_job, load_templates(path), business, TRACKING, CHANGED_AT, template="reminder")
+    assert reminder == "QuickDumpNow: see you soon. When: Sat Dec 5, 9:00 AM. Reply C to confirm."

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
 from config.settings import ConfigError, Settings, load_settings
-from handlers import admin, business_info, consent, health, jobs, media, messages, resend, track, twilio
+from handlers import admin, business_info, consent, health, jobs, media, messages, resend, send_later, track, twilio
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -59,6 +59,7 @@ routes = [
     Route("/jobs/{job_id:job_id}/messages", messages.job_messages, methods=["GET"]),
     Route("/jobs/{job_id:job_id}/messages", messages.send_to_customer, methods=["POST"]),
     Route("/jobs/{job_id:job_id}/messages/{message_id}/resend", resend.resend_message, methods=["POST"]),
+    Route("/jobs/{job_id:job_id}/messages/{message_id}", send_later.cancel_message, methods=["DELETE"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
     Route("/consent", consent.get_consent, methods=["GET"]),
     Route("/business", business_info.business_info, methods=["GET"]),
@@ -149,7 +150,7 @@ def create_app(
             Middleware(
                 JsonCORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST", "PATCH"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],  # DELETE: cancel a text not sent yet
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             )
         )

@@ -262,6 +262,20 @@ PATHS: dict[str, Any] = {
             },
         },
     },
+    "/jobs/{job_id}/messages/{message_id}": {
+        "parameters": [_JOB_ID, {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "delete": {
+            "operationId": "cancelMessage",
+            "summary": "Cancel a text not sent yet (one with `send_at`, or any still `pending` that no sender has "
+            "taken): it stays in the log as `skipped`, its reason saying so",
+            "responses": {
+                "204": {"description": "cancelled (or cancelled before)"},
+                **_BEARER,
+                "404": _error(404, "no such job, or no such message in its conversation"),
+                "409": _error(409, "sent, or being sent, already", code="invalid_transition"),
+            },
+        },
+    },
     "/messages": {
         "get": {
             "operationId": "listPhoneMessages",

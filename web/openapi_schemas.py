@@ -144,6 +144,12 @@ _JOB_PROPERTIES: dict[str, Any] = {
         "additionalProperties": False,
         "description": "its day-before reminder waits out the customer's quiet hours until then; null otherwise",
     },
+    "confirmed_at": {
+        **TIMESTAMP,
+        "type": ["string", "null"],
+        "description": "when the customer confirmed the appointment by text (a C after the reminder); "
+        "null until then, and again after a new appointment",
+    },
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
     "phone_status": PHONE_STATUS,
@@ -260,6 +266,12 @@ MESSAGE = {
             "description": "the id of the `unknown` text this one sends again (POST "
             "/jobs/{job_id}/messages/{message_id}/resend); null for a text of its own",
         },
+        "send_at": {
+            **TIMESTAMP,
+            "type": ["string", "null"],
+            "description": "a text sent later: not before then (its `created_at` too: its place in the "
+            "conversation); `pending` until sent, cancellable until a sender takes it; null: sent at once",
+        },
     },
     "additionalProperties": False,
 }
@@ -286,6 +298,12 @@ TEXT_TO_CUSTOMER = {
             "uniqueItems": True,
             "description": "pictures this business keeps (ids from messages' `media`), sent with the text as an "
             "MMS; an id it does not keep is a 422 naming `media`",
+        },
+        "send_at": {
+            "type": "string",
+            "examples": ["2026-12-05T09:00", "2026-12-05T15:00:00Z"],
+            "description": "send it later: ISO 8601 date and time (no zone: the business's), in the future, "
+            "at most 30 days ahead",
         },
     },
     # Words, or at least one picture.
@@ -346,6 +364,7 @@ PUBLIC_VIEW = {
         "eta_minutes",
         "service_type",
         "scheduled_for",
+        "confirmed_at",
         "first_name",
         "phone_masked",
         "business_name",
@@ -359,6 +378,7 @@ PUBLIC_VIEW = {
         "eta_minutes": {"type": ["integer", "null"]},
         "service_type": {"type": "string"},
         "scheduled_for": {**_JOB_PROPERTIES["scheduled_for"]},
+        "confirmed_at": {**_JOB_PROPERTIES["confirmed_at"]},
         "first_name": {"type": "string"},
         "phone_masked": {"type": "string"},
         "business_name": {"type": "string"},

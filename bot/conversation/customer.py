@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.conversation import guards, texts
-from bot.conversation.commands import Command, FreeText, Help, OptIn, OptOut, Status, TokenQuery
+from bot.conversation.commands import (
+    Command,
+    Confirm,
+    FreeText,
+    Help,
+    OptIn,
+    OptOut,
+    RescheduleRequest,
+    Status,
+    TokenQuery,
+)
+from bot.conversation.confirm import answer_reminder
 from bot.conversation.display import MAX_SMS_CHARS, fit, status_phrase
 from bot.conversation.effects import (
     CountTokenMiss,
@@ -29,8 +40,11 @@ Answer = Callable[..., Decision]  # (reply, *effects, kind=..., on_job=...) -> D
 def decide_customer(command: Command, facts: Facts, context: Context) -> Decision:
     """The reply and effects for a customer's text (before the auto-reply cap is applied)."""
     if isinstance(command, OptIn) and not facts.opted_out:
-        command = FreeText(command.text, command.role)  # SPEC: ordinary text from a number not opted out
-    if facts.pictures and isinstance(command, Status | TokenQuery | Help):
+        # SPEC: ordinary text from a number not opted out -- but YES answers a reminder like C.
+        command = (
+            Confirm(command.text, command.role) if command.keyword == "YES" else FreeText(command.text, command.role)
+        )
+    if facts.pictures and isinstance(command, Status | TokenQuery | Help | Confirm):
         # A picture is for a person to see ("STATUS" + a photo of the gate): relayed, not answered by rote.
         command = FreeText(command.text, command.role)
     # One order for everything below (SPEC "Which job a text is about"): the first is the job the
@@ -64,6 +78,11 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
         room = MAX_SMS_CHARS - len(frame.format(text="", **fields))
         text = frame.format(text=words_and_photos(command.text, facts.pictures, room), **fields)
         return answer(None, RelayToDispatchers(fit(text), job_id))
+    if isinstance(command, Confirm | RescheduleRequest):
+        decided = answer_reminder(command, facts, context, answer)
+        if decided is not None:
+            return decided
+        command = FreeText(command.text, command.role)  # no reminder within 48 hours: ordinary text
     if isinstance(command, Status):
         return answer(_status_reply(jobs, facts, context))
     if isinstance(command, TokenQuery):

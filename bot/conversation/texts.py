@@ -50,6 +50,13 @@ ACK_NO_ONE = "{business}: Thanks, we got your message. Text STATUS for your jobs
 
 # The one text an opted-out phone gets: the confirmation of a stop phrase Twilio did not block (GSM-7).
 OPTED_OUT_BY_PHRASE = "You won't get more texts from {business}. Reply START to resume."
+# A C (or YES, Y, CONFIRM, a thumbs up) within 48 hours after a reminder (bot/conversation/confirm.py).
+CONFIRMED = "{business}: Thanks, you're confirmed for {when}."
+CONFIRM_CHANGED = "{business}: Your appointment changed to {when}. Reply C to confirm."
+NOTHING_TO_CONFIRM = "{business}: Job {job_id} ({service}) is {status}, so there is nothing to confirm. Track: {url}"
+RESCHEDULE_ACK = "{business}: Thanks, we got your request to reschedule. A person will reply soon.{urgent}"
+RESCHEDULE_ACK_NO_DISPATCHER = "{business}: Thanks, we got your message. To reschedule call {phone}."
+
 OPTED_IN = "{business}: You're opted back in to job texts. Text HELP for help, STOP to opt out."
 
 REACH_BY_PHONE = "call {phone}"
@@ -61,6 +68,9 @@ WHO_WITH_JOB = "{first_name} ({job_id}, {status})"
 WHO_WITHOUT_JOB = "{phone} (no open job)"
 RELAY = "{who}: {text} Reply: R {target} <text>"
 RELAY_CANCEL = "{who} may want to cancel: {text} Reply: R {target} <text> or CANCEL {job_id}"
+# GSM-7 has no basic "[": the mark is words ("Reschedule request from Dana (1042, Sat Dec 5, 9:00 AM): ...").
+RELAY_RESCHEDULE = "Reschedule request from {who}: {text} Reply: R {job_id} <text>"
+WHO_RESCHEDULING = "{first_name} ({job_id}, {when})"
 RELAY_OPTED_OUT = "{who} is opted out of texts; call {phone}. They wrote: {text}"
 RELAY_OPT_OUT_PHRASE = "{who} opted out by text: '{text}'. To reach them call {phone}."
 RELAY_OPT_OUT = "{who} texted {keyword} and is now opted out of texts. To reach them call {phone}."

@@ -105,7 +105,8 @@ def appointment(view: dict[str, Any], tz: ZoneInfo, now: datetime) -> dict[str, 
     if words is None or day is None or view["status"] not in ("scheduled", "en_route", "arrived"):
         return None
     relative = {0: "Today", 1: "Tomorrow"}.get((day - now.astimezone(tz).date()).days)
-    return {"text": words, "iso": view["scheduled_for"], "relative": relative}
+    confirmed = bool(view.get("confirmed_at")) and view["status"] == "scheduled"
+    return {"text": words, "iso": view["scheduled_for"], "relative": relative, "confirmed": confirmed}
 
 
 def tel_link(e164: str | None) -> dict[str, str] | None:

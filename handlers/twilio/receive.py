@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import consent, undeliverable
+from bot import confirmations, consent, undeliverable
 from bot import conversation as talk
 from bot.errors import InvalidTransition, NotFound, ValidationError
 from bot.jobs import iso_utc, utc_now
@@ -49,7 +49,7 @@ from handlers.twilio.facts import conversation_facts
 from handlers.twilio.forms import Form, decode_sms, text, webhook_form
 from handlers.twilio.pictures import named_pictures
 from handlers.twilio.signature import check_signed, required_signature, signed_form, signed_url
-from store import Message
+from store import Job, JobWrite, Message
 
 log = logging.getLogger("qdn.sms")
 
@@ -154,6 +154,30 @@ async def _change_status(
     return decision.after_status_change(talk.StatusOutcome.from_write(result.job, result.changed, result.messages))
 
 
+async def _job_effects(svc: Services, decision: talk.Decision, now: datetime) -> None:
+    """A customer's answer to a reminder: the job confirmed, or asked again for its new time.
+
+    Written before the text, like a dispatcher's status change; re-checked on the job as stored
+    (bot/confirmations.py), so a reschedule meanwhile is never confirmed unseen."""
+    stamp = iso_utc(now)
+    for effect in decision.job_effects:
+        if isinstance(effect, talk.ConfirmJob):
+            apply = confirmations.confirmed
+        elif isinstance(effect, talk.AskToConfirm):
+            apply = confirmations.asked_again
+        else:
+            continue
+
+        def change(job: Job, apply: Any = apply, effect: Any = effect) -> JobWrite:
+            updated = apply(job, effect.scheduled_for, stamp)
+            return JobWrite(updated, [], changed=updated != job)
+
+        try:
+            await svc.store.update_job(effect.job_id, change)
+        except NotFound:
+            log.info("job %s is gone; its confirmation is only logged", effect.job_id)
+
+
 async def _relays(
     svc: Services, decision: talk.Decision, sender: str, sid: str, pictures: talk.Pictures
 ) -> list[Message]:
@@ -253,6 +277,7 @@ async def _answer(svc: Services, form: Form) -> Response:
         facts = replace(looked.facts, pictures=pictures)
         decision = talk.decide(command, facts, _context(svc))
         decision = await _change_status(svc, decision, sender, now, sid)
+        await _job_effects(svc, decision, now)
         if decision.reply and _NOT_XML.search(decision.reply):
             decision = replace(decision, reply=_NOT_XML.sub("", decision.reply))
 

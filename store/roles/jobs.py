@@ -28,8 +28,9 @@ class JobWrite:
 
 # The public shape of a job (SPEC "JSON shapes"), in order; other keys (a reminder's due time ...) are internal.
 # `reschedules` (its appointment changes) is stored from the first one on: [] until then.
+# `confirmed_at`: when the customer confirmed the appointment by text (bot/confirmations.py); null until then.
 JOB_FIELDS = ("id", "token", "tracking_url", *EDITABLE_FIELDS, "status", "eta_minutes", "history", "reschedules",
-              "reminder_held", "created_at", "updated_at")  # fmt: skip
+              "reminder_held", "confirmed_at", "created_at", "updated_at")  # fmt: skip
 
 
 def public_job(job: Job, tracking_url: str | None = None) -> dict[str, Any]:

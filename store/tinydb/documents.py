@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.errors import NotFound
 from bot.jobs import iso_utc, utc_now
+from bot.send_later import cancellable
 from store.base import Event, Job, JobWrite, Message, Once, PhoneState
 from store.files import read_json
 from store.records import IdempotencyRecord
@@ -225,6 +226,12 @@ class Documents:
 
     def release(self, message_id: str) -> None:
         self.index.queue.release(message_id)
+
+    def cancel_pending(self, message_id: str, change: Callable[[Message], Message]) -> Message | None:
+        current = self.get_message(message_id)  # under the store's mutex, as claim_due: no claim in between
+        if message_id in self.index.queue.claims or not cancellable(current):
+            return None
+        return self.update_message(message_id, change)
 
     def next_due(self) -> str | None:
         return self.index.queue.next_due()

@@ -235,6 +235,9 @@ class TinyDBStore(Store):
     async def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
         return await self._off_loop(self.core.complete, message_id, change)
 
+    async def cancel_pending(self, message_id: str, change: Callable[[Message], Message]) -> Message | None:
+        return await self._now(self.core.cancel_pending, message_id, change)
+
     async def release(self, message_id: str) -> None:
         await self._now(self.core.release, message_id)
 

@@ -107,7 +107,7 @@ def test_the_reminder_asks_for_a_c_and_a_c_confirms_the_job(world: World) -> Non
     assert world.text("C") == [CONFIRMED]
     job = world.job()
     assert job["confirmed_at"] == iso_utc(REMINDED + timedelta(hours=1))
-    assert list(job).index("confirmed_at") == list(job).index("reschedules") + 1  # in the documented order
+    assert list(job).index("confirmed_at") == list(job).index("reminder_held") + 1  # in the documented order
     inbound = world.inbound(sid_of(world.last))
     assert (inbound["kind"], inbound["job_id"]) == ("command", 1001)
     assert world.relays() == []  # nothing for a person to do

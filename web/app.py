@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
 from config.settings import ConfigError, Settings, load_settings
-from handlers import admin, business_info, health, jobs, media, messages, resend, track, twilio
+from handlers import admin, business_info, health, inbox, jobs, media, messages, resend, track, twilio
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -77,6 +77,7 @@ routes = [
     Route("/media/{media_id:path}", media.media_file, methods=["GET"]),
     Route("/m/{rest:path}", media.linked_media, methods=["GET"]),
     Mount("/static", app=StaticFiles(directory=track.STATIC_DIR), name="static"),
+    *inbox.routes,  # the office inbox's pages (handlers/inbox/)
 ]
 
 

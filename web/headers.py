@@ -57,8 +57,11 @@ MEDIA_PREFIXES = ("/media/", "/m/")
 
 
 def is_public_path(path: str) -> bool:
-    """Whether `path` is a tracking page or a token endpoint."""
-    return path == "/track" or path.startswith("/track/") or path.startswith(PUBLIC_PREFIXES[1])
+    """Whether `path` is a tracking page or a token endpoint -- or an office inbox page (handlers/inbox/),
+    which shows customers' texts: never cached, no Referer, no inline script, no framing."""
+    return (
+        path in ("/track", "/inbox") or path.startswith(("/track/", "/inbox/")) or path.startswith(PUBLIC_PREFIXES[1])
+    )
 
 
 def is_media_path(path: str) -> bool:

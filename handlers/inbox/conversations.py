@@ -1,0 +1,153 @@
+"""What the inbox shows, worked out from a business's jobs and message log (no HTTP here).
+
+A conversation is one customer phone: its jobs and every text to or from it. It is named in URLs
+by an opaque key (an HMAC of the business and phone under the inbox's key), never by the phone.
+
+"Needs reply": the customer's last text is free text (an inbound `text`) that no person has
+answered since -- by a relay (`R`, the inbox, the API's message) or a status move (its
+`notification`). Automatic answers (`reply`, `system`) do not count as an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.phones import mask_phone
+from bot.wording import appointment_words, clock, money
+from store import Job, Message
+
+PAGE_SIZE = 50
+ANSWERS = frozenset({"relay", "notification"})  # what a person sends a customer (a status move texts one)
+STATUS_WORDS = {
+    "scheduled": "Scheduled",
+    "en_route": "En route",
+    "arrived": "Arrived",
+    "complete": "Done",
+    "cancelled": "Cancelled",
+}
+FAILED = frozenset({"failed", "undelivered"})
+
+
+def conversation_key(signing_key: bytes, business: str, phone: str) -> str:
+    return hmac.new(signing_key, f"{business}\x00{phone}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def waiting_since(messages: list[Message]) -> str | None:
+    """When the customer's unanswered free text came in (the first of a run of them), or None."""
+    since = None
+    for message in messages:
+        if message["direction"] == "inbound" and message["kind"] == "text":
+            since = since or message["created_at"]
+        elif message["direction"] == "outbound" and message["kind"] in ANSWERS:
+            since = None
+    return since
+
+
+@dataclass
+class Conversation:
+    key: str
+    phone: str
+    name: str
+    jobs: list[Job]
+    messages: list[Message] = field(default_factory=list)
+
+    @property
+    def job(self) -> Job:
+        """The newest job: the one the row shows."""
+        return max(self.jobs, key=lambda job: job["id"])
+
+    @property
+    def waiting(self) -> str | None:
+        return waiting_since(self.messages)
+
+    @property
+    def last(self) -> Message | None:
+        return self.messages[-1] if self.messages else None
+
+    @property
+    def activity(self) -> str:
+        last = self.last
+        return last["created_at"] if last else max(job["updated_at"] for job in self.jobs)
+
+    def matches(self, query: str) -> bool:
+        query = query.strip().lower()
+        if not query:
+            return True
+        digits = "".join(ch for ch in query if ch.isdigit())
+        return (
+            query in self.name.lower()
+            or (len(digits) >= 4 and digits in self.phone)
+            or any(query.lstrip("#") == str(job["id"]) for job in self.jobs)
+        )
+
+
+def conversations_of(jobs: list[Job], signing_key: bytes, business: str) -> dict[str, Conversation]:
+    """One conversation per customer phone, by key (messages not yet read)."""
+    by_phone: dict[str, Conversation] = {}
+    for job in jobs:
+        phone = job["customer_phone"]
+        found = by_phone.get(phone)
+        if found is None:
+            key = conversation_key(signing_key, business, phone)
+            by_phone[phone] = Conversation(key, phone, job["customer_name"] or mask_phone(phone), [job])
+        else:
+            found.jobs.append(job)
+            if job["id"] > found.job["id"] and job["customer_name"]:
+                found.name = job["customer_name"]
+    return {conversation.key: conversation for conversation in by_phone.values()}
+
+
+def in_order(conversations: list[Conversation]) -> list[Conversation]:
+    """Waiting ones first, oldest waiting first; then the rest, latest activity first."""
+    waiting = sorted((c for c in conversations if c.waiting), key=lambda c: c.waiting or "")
+    rest = sorted((c for c in conversations if not c.waiting), key=lambda c: c.activity, reverse=True)
+    return waiting + rest
+
+
+def when(at: str, tz: ZoneInfo, now: datetime) -> str:
+    local = datetime.fromisoformat(at).astimezone(tz)
+    if local.date() == now.astimezone(tz).date():
+        return clock(local)
+    return f"{local:%b} {local.day}, {clock(local)}"
+
+
+def job_card(job: Job, tz: ZoneInfo, tracking_url: str) -> dict[str, Any]:
+    return {
+        "id": job["id"],
+        "service": job["service_type"],
+        "status": job["status"],
+        "status_words": STATUS_WORDS.get(job["status"], job["status"]),
+        "appointment": appointment_words(job.get("scheduled_for"), tz),
+        "address": job.get("address"),
+        "total": money(job["total"]) if job.get("total") is not None else None,
+        "tracking_url": tracking_url,
+        "open": job["status"] in ("scheduled", "en_route", "arrived"),
+    }
+
+
+def who(message: Message) -> str:
+    """Who a text is from, as the conversation shows it."""
+    if message["direction"] == "inbound":
+        return "Customer"
+    return "Dispatcher" if message["kind"] == "relay" else "Automatic"
+
+
+def text_line(message: Message, tz: ZoneInfo, now: datetime) -> dict[str, Any]:
+    failed = message["status"] in FAILED
+    reason = message.get("error_message") or (f"error {message['error_code']}" if message.get("error_code") else None)
+    return {
+        "mine": message["direction"] == "outbound",
+        "who": who(message),
+        "body": message["body"],
+        "when": when(message["created_at"], tz, now),
+        "iso": message["created_at"],
+        "status": message["status"],
+        "failed": failed,
+        "reason": reason if failed else None,
+        "job_id": message.get("job_id"),
+    }

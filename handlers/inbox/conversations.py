@@ -30,6 +30,7 @@ STATUS_WORDS = {
     "complete": "Done",
     "cancelled": "Cancelled",
 }
+AUTOMATIC = frozenset({"reply", "system"})  # acknowledgements, answers to commands, login codes
 FAILED = frozenset({"failed", "undelivered"})
 
 
@@ -67,7 +68,9 @@ class Conversation:
 
     @property
     def last(self) -> Message | None:
-        return self.messages[-1] if self.messages else None
+        """The last text a person wrote or a job move sent (an automatic acknowledgement says nothing new)."""
+        said = [message for message in self.messages if message["kind"] not in AUTOMATIC]
+        return said[-1] if said else None
 
     @property
     def activity(self) -> str:

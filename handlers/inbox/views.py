@@ -207,8 +207,9 @@ async def move(request: Request, session: sessions.Session, tenant: Tenant) -> R
 
     async def change(svc: Services, job_id: int, form: FormData) -> str:
         status = jobs.parse_status(form.get("status"))
-        eta = job_fields.parse_eta(form.get("eta_minutes") or None)
-        total = job_fields.parse_total(form.get("total") or None)
+        typed = str(form.get("eta_minutes") or "").strip()
+        eta = job_fields.parse_eta(int(typed) if typed.isdigit() else typed or None, "ETA minutes")
+        total = job_fields.parse_total(str(form.get("total") or "").strip() or None, "Total")
         await svc.change_status(job_id, status, by=session.phone, eta_minutes=eta, total=total)
         return "moved"
 

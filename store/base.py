@@ -13,6 +13,7 @@ that name them in the signatures. The names below are re-exported from where the
 from __future__ import annotations
 
 from store.records import Event, Job, Message, PhoneState
+from store.roles.changes import ConversationChanges
 from store.roles.health import Health
 from store.roles.idempotency import IDEMPOTENCY_HOURS, IdempotencyKeys, KeyUsed, Once
 from store.roles.import_rows import Rows
@@ -64,5 +65,6 @@ class Store(
     Pages,
     IdempotencyKeys,
     Outbox,
+    ConversationChanges,
 ):
     """Persistence for one business's jobs, message log and per-phone state: every role at once."""

@@ -57,11 +57,18 @@ MEDIA_PREFIXES = ("/media/", "/m/")
 
 
 def is_public_path(path: str) -> bool:
-    """Whether `path` is a tracking page or a token endpoint -- or an office inbox page (handlers/inbox/),
-    which shows customers' texts: never cached, no Referer, no inline script, no framing."""
-    return (
-        path in ("/track", "/inbox") or path.startswith(("/track/", "/inbox/")) or path.startswith(PUBLIC_PREFIXES[1])
-    )
+    """Whether `path` is a tracking page or a token endpoint."""
+    return path == "/track" or path.startswith("/track/") or path.startswith(PUBLIC_PREFIXES[1])
+
+
+# The office inbox (handlers/inbox/) shows customers' texts: never cached, no inline script, no framing,
+# as the tracking page. Its Referer stays within the site ("same-origin", not "no-referrer"): under
+# no-referrer a browser sends `Origin: null` with a form POST, and the inbox checks the Origin of each.
+INBOX_HEADERS = {**PRIVACY_HEADERS, "Referrer-Policy": "same-origin"}
+
+
+def is_inbox_path(path: str) -> bool:
+    return path == "/inbox" or path.startswith("/inbox/")
 
 
 def is_media_path(path: str) -> bool:
@@ -82,6 +89,8 @@ class PrivacyHeadersMiddleware:
         path = scope["path"]
         if is_public_path(path):
             chosen, media = PRIVACY_HEADERS, False
+        elif is_inbox_path(path):
+            chosen, media = INBOX_HEADERS, False
         elif is_media_path(path):
             chosen, media = MEDIA_HEADERS, True
         else:

@@ -7,7 +7,7 @@ CSRF and Origin; views.py has the pages and actions; conversations.py what they 
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from handlers.inbox import login, views
+from handlers.inbox import live, login, views
 from handlers.inbox.pages import STATIC_DIR
 
 routes = [
@@ -18,6 +18,7 @@ routes = [
     Route("/inbox/business", login.pick_business, methods=["GET", "POST"]),
     Route("/inbox/logout", login.logout, methods=["POST"]),
     Route("/inbox/today", views.today, methods=["GET"]),
+    Route("/inbox/events", live.events, methods=["GET"]),
     Route("/inbox/c/{key}", views.conversation, methods=["GET"]),
     Route("/inbox/c/{key}/reply", views.reply, methods=["POST"]),
     Route("/inbox/c/{key}/status", views.move, methods=["POST"]),

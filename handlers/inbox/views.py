@@ -102,13 +102,18 @@ async def inbox(request: Request, session: sessions.Session, tenant: Tenant) -> 
         page = 1
     found = await _conversations(request, tenant)
     ordered = convo.in_order([c for c in found.values() if c.matches(query)])
-    waiting = sum(1 for c in found.values() if c.waiting)
+    waiting = _waiting(found)
     start = (page - 1) * convo.PAGE_SIZE
     tz, now = tenant.settings.timezone, _now()
     rows = [_row(c, tz, now) for c in ordered[start : start + convo.PAGE_SIZE]]
     more = len(ordered) > start + convo.PAGE_SIZE
     context = _base(session, tenant, rows=rows, query=query, page=page, more=more, waiting=waiting, live=True)
     return render(request, "inbox.html", context)
+
+
+def _waiting(found: dict[str, convo.Conversation]) -> int:
+    """How many conversations need a reply: in every page's title (a hidden tab shows it)."""
+    return sum(1 for c in found.values() if c.waiting)
 
 
 async def _find(request: Request, tenant: Tenant) -> convo.Conversation | None:
@@ -118,10 +123,12 @@ async def _find(request: Request, tenant: Tenant) -> convo.Conversation | None:
 @logged_in
 async def conversation(request: Request, session: sessions.Session, tenant: Tenant) -> Response:
     """GET /inbox/c/{key}: every text both ways, the job cards, the actions."""
-    found = await _find(request, tenant)
+    everyone = await _conversations(request, tenant)
+    found = everyone.get(request.path_params["key"])
     if found is None:
         return not_found(request)
-    return render(request, "conversation.html", await _conversation_context(request, session, tenant, found))
+    context = await _conversation_context(request, session, tenant, found, waiting=_waiting(everyone))
+    return render(request, "conversation.html", context)
 
 
 async def _conversation_context(
@@ -141,7 +148,7 @@ async def _conversation_context(
         name=found.name,
         cards=cards,
         texts=texts,
-        waiting=bool(found.waiting),
+        needs_reply=bool(found.waiting),
         reply_job=jobs_meant(found, tenant),
         moves=MOVES,
         live=True,

@@ -353,3 +353,47 @@ def test_an_unknown_conversation_or_a_job_of_another_conversation_is_the_same_40
     # Dana's job through Lee's conversation: not reachable that way, and nothing sent
     wrong_job = post(client, f"{lee_link}/reply", {"csrf": csrf, "job": str(dana["id"]), "body": "hi"})
     assert wrong_job.status_code == 404 and wrong_job.text == missing.text
+
+
+# -- several businesses --------------------------------------------------------------------------
+
+ACME = {"slug": "acme", "name": "Acme Hauling", "numbers": ["+13035550100"], "dispatchers": [DISPATCHER]}
+
+
+def pick(client: TestClient, slug: str) -> None:
+    page = client.get("/inbox/business")
+    assert page.status_code == 200
+    answer = post(client, "/inbox/business", {"csrf": csrf_of(page.text), "business": slug})
+    assert answer.status_code == 303 and answer.headers["location"] == "/inbox"
+
+
+def test_a_dispatcher_of_two_businesses_picks_one_and_sees_only_its_conversations(client: TestClient) -> None:
+    from tests.businesses import register_business
+
+    acme_token = register_business(client, ACME)
+    book(client)  # the default business's: Dana
+    acme_job = client.post(
+        "/jobs", json=job_body(customer_name="Acme Customer"), headers={"Authorization": f"Bearer {acme_token}"}
+    )
+    assert acme_job.status_code == 201
+    post(client, "/inbox/login", {"phone": DISPATCHER})
+    (code,) = codes_texted(client)
+    assert post(client, "/inbox/login/code", {"code": code}).headers["location"] == "/inbox/business"
+    choices = client.get("/inbox/business").text
+    assert "QuickDumpNow" in choices and "Acme Hauling" in choices
+    assert client.get("/inbox").headers["location"] == "/inbox/business"  # nothing before picking
+
+    pick(client, "acme")
+    acme_page = client.get("/inbox").text
+    assert "Acme Customer" in acme_page and "Dana Whitfield" not in acme_page
+    (acme_link,) = conversation_links(acme_page)
+
+    pick(client, "default")
+    default_page = client.get("/inbox").text
+    assert "Dana Whitfield" in default_page and "Acme Customer" not in default_page
+    # Acme's conversation (the same customer phone!) from the default business: the one 404
+    other = client.get(acme_link)
+    assert other.status_code == 404
+    assert other.text == client.get("/inbox/c/" + "f" * 24).text
+    refused = post(client, "/inbox/business", {"csrf": csrf_of(default_page), "business": "nobody"})
+    assert refused.status_code == 200 and client.get("/inbox").status_code == 200

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from store.records import Event, Job, Message, PhoneState
 from store.roles.changes import ConversationChanges
+from store.roles.conversations import Conversations
 from store.roles.health import Health
 from store.roles.idempotency import IDEMPOTENCY_HOURS, IdempotencyKeys, KeyUsed, Once
 from store.roles.import_rows import Rows
@@ -66,5 +67,6 @@ class Store(
     IdempotencyKeys,
     Outbox,
     ConversationChanges,
+    Conversations,
 ):
     """Persistence for one business's jobs, message log and per-phone state: every role at once."""

@@ -3,9 +3,9 @@
 A conversation is one customer phone: its jobs and every text to or from it. It is named in URLs
 by an opaque key (an HMAC of the business and phone under the inbox's key), never by the phone.
 
-"Needs reply": the customer's last text is free text (an inbound `text`) that no person has
-answered since -- by a relay (`R`, the inbox, the API's message) or a status move (its
-`notification`). Automatic answers (`reply`, `system`) do not count as an answer.
+"Needs reply" is kept by the store per phone (store/roles/conversations.py: the customer's free
+text newer than any answer by a person -- a relay or a status move's text); the list reads it in
+its order (Store.conversations_page), a conversation's page works it out from its own texts.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 from bot.phones import mask_phone
 from bot.wording import appointment_words, clock, money
 from store import Job, Message
+from store.roles.conversations import ANSWER_KINDS, waiting
 
 PAGE_SIZE = 50
-ANSWERS = frozenset({"relay", "notification"})  # what a person sends a customer (a status move texts one)
 STATUS_WORDS = {
     "scheduled": "Scheduled",
     "en_route": "En route",
@@ -39,14 +39,11 @@ def conversation_key(signing_key: bytes, business: str, phone: str) -> str:
 
 
 def waiting_since(messages: list[Message]) -> str | None:
-    """When the customer's unanswered free text came in (the first of a run of them), or None."""
-    since = None
-    for message in messages:
-        if message["direction"] == "inbound" and message["kind"] == "text":
-            since = since or message["created_at"]
-        elif message["direction"] == "outbound" and message["kind"] in ANSWERS:
-            since = None
-    return since
+    """When the customer's unanswered free text came in, or None: the store's own rule
+    (store/roles/conversations.py), here over one conversation's texts."""
+    free = [m["created_at"] for m in messages if m["direction"] == "inbound" and m["kind"] == "text"]
+    answers = [m["created_at"] for m in messages if m["direction"] == "outbound" and m["kind"] in ANSWER_KINDS]
+    return waiting(max(free, default=None), max(answers, default=None))
 
 
 @dataclass
@@ -103,13 +100,6 @@ def conversations_of(jobs: list[Job], signing_key: bytes, business: str) -> dict
             if job["id"] > found.job["id"] and job["customer_name"]:
                 found.name = job["customer_name"]
     return {conversation.key: conversation for conversation in by_phone.values()}
-
-
-def in_order(conversations: list[Conversation]) -> list[Conversation]:
-    """Waiting ones first, oldest waiting first; then the rest, latest activity first."""
-    waiting = sorted((c for c in conversations if c.waiting), key=lambda c: c.waiting or "")
-    rest = sorted((c for c in conversations if not c.waiting), key=lambda c: c.activity, reverse=True)
-    return waiting + rest
 
 
 def when(at: str, tz: ZoneInfo, now: datetime) -> str:

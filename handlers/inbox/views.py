@@ -31,6 +31,8 @@ from handlers.services import Services, services
 from handlers.tenancy import Tenant, tenants, use
 
 Page = Callable[[Request, sessions.Session, Tenant], Awaitable[Response]]
+MAX_PAGE = 10_000  # pages of 50: past any real list
+MAX_SEARCHED = 100_000  # conversations a search looks through, in the list's order
 MOVES = {"en_route": "En route", "arrived": "Arrived", "complete": "Done", "cancelled": "Cancel job"}
 
 
@@ -70,16 +72,12 @@ def _base(session: sessions.Session, tenant: Tenant, **more: Any) -> dict[str, A
 
 
 async def _conversations(request: Request, tenant: Tenant) -> dict[str, convo.Conversation]:
-    svc = services(request)
-    found = convo.conversations_of(
-        await svc.store.list_jobs(), sessions.signing_key(tenants(request).settings), tenant.slug
-    )
-    for conversation in found.values():
-        conversation.messages = await svc.store.phone_messages(conversation.phone)
-    return found
+    """Every customer conversation of the business by key, from its jobs (texts not read)."""
+    jobs = await services(request).store.list_jobs()
+    return convo.conversations_of(jobs, sessions.signing_key(tenants(request).settings), tenant.slug)
 
 
-def _row(conversation: convo.Conversation, tz: Any, now: datetime) -> dict[str, Any]:
+def _row(conversation: convo.Conversation, waiting_since: str | None, tz: Any, now: datetime) -> dict[str, Any]:
     job, last = conversation.job, conversation.last
     return {
         "key": conversation.key,
@@ -88,8 +86,36 @@ def _row(conversation: convo.Conversation, tz: Any, now: datetime) -> dict[str, 
         "last": last["body"] if last else None,
         "when": convo.when(conversation.activity, tz, now),
         "iso": conversation.activity,
-        "waiting": bool(conversation.waiting),
+        "waiting": bool(waiting_since),
     }
+
+
+async def _page(
+    request: Request, tenant: Tenant, query: str, start: int
+) -> tuple[list[tuple[convo.Conversation, str | None]], bool, int]:
+    """One page of conversations in the store's order ("Needs reply" first), whether more follow,
+    and how many wait. Without a search: one read of the store's list, then each row's jobs; a
+    search filters the business's jobs first, then keeps the list's order."""
+    store = services(request).store
+    key = sessions.signing_key(tenants(request).settings)
+    if query:
+        found = {c.phone: c for c in (await _conversations(request, tenant)).values() if c.matches(query)}
+        listed, waiting = await store.conversations_page(offset=0, limit=MAX_SEARCHED)
+        rows = [row for row in listed if row["phone"] in found][start : start + convo.PAGE_SIZE + 1]
+    else:
+        rows, waiting = await store.conversations_page(offset=start, limit=convo.PAGE_SIZE + 1)
+        found = {}
+        for row in rows[: convo.PAGE_SIZE]:
+            jobs = await store.list_jobs(phone=row["phone"])
+            found.update({c.phone: c for c in convo.conversations_of(jobs, key, tenant.slug).values()})
+    page = []
+    for row in rows[: convo.PAGE_SIZE]:
+        conversation = found.get(row["phone"])
+        if conversation is None:
+            continue
+        conversation.messages = await store.phone_messages(row["phone"])
+        page.append((conversation, row["waiting_since"]))
+    return page, len(rows) > convo.PAGE_SIZE, waiting
 
 
 @logged_in
@@ -97,37 +123,36 @@ async def inbox(request: Request, session: sessions.Session, tenant: Tenant) -> 
     """GET /inbox: the conversations, "Needs reply" first, 50 a page, with a search."""
     query = request.query_params.get("q", "")[:100]
     try:
-        page = max(1, int(request.query_params.get("page", "1")))
+        page = max(1, min(int(request.query_params.get("page", "1")), MAX_PAGE))
     except ValueError:
         page = 1
-    found = await _conversations(request, tenant)
-    ordered = convo.in_order([c for c in found.values() if c.matches(query)])
-    waiting = _waiting(found)
-    start = (page - 1) * convo.PAGE_SIZE
+    listed, more, waiting = await _page(request, tenant, query, (page - 1) * convo.PAGE_SIZE)
     tz, now = tenant.settings.timezone, _now()
-    rows = [_row(c, tz, now) for c in ordered[start : start + convo.PAGE_SIZE]]
-    more = len(ordered) > start + convo.PAGE_SIZE
+    rows = [_row(conversation, since, tz, now) for conversation, since in listed]
     context = _base(session, tenant, rows=rows, query=query, page=page, more=more, waiting=waiting, live=True)
     return render(request, "inbox.html", context)
 
 
-def _waiting(found: dict[str, convo.Conversation]) -> int:
+async def _waiting(request: Request) -> int:
     """How many conversations need a reply: in every page's title (a hidden tab shows it)."""
-    return sum(1 for c in found.values() if c.waiting)
+    return (await services(request).store.conversations_page(offset=0, limit=0))[1]
 
 
 async def _find(request: Request, tenant: Tenant) -> convo.Conversation | None:
-    return (await _conversations(request, tenant)).get(request.path_params["key"])
+    """The conversation the path's key names, with its texts; None for a key of no customer here."""
+    found = (await _conversations(request, tenant)).get(request.path_params["key"])
+    if found is not None:
+        found.messages = await services(request).store.phone_messages(found.phone)
+    return found
 
 
 @logged_in
 async def conversation(request: Request, session: sessions.Session, tenant: Tenant) -> Response:
     """GET /inbox/c/{key}: every text both ways, the job cards, the actions."""
-    everyone = await _conversations(request, tenant)
-    found = everyone.get(request.path_params["key"])
+    found = await _find(request, tenant)
     if found is None:
         return not_found(request)
-    context = await _conversation_context(request, session, tenant, found, waiting=_waiting(everyone))
+    context = await _conversation_context(request, session, tenant, found, waiting=await _waiting(request))
     return render(request, "conversation.html", context)
 
 

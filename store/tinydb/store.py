@@ -65,8 +65,9 @@ from store.base import (
     Store,
 )
 from store.records import IdempotencyRecord
+from store.roles.conversations import ConversationRow
 from store.throttles import SendSchedule, seconds_of
-from store.tinydb import documents, media, paging
+from store.tinydb import conversations, documents, media, paging
 from store.tinydb.documents import Documents
 from store.tinydb.group_commit import GroupCommit
 from store.tinydb.partitions import Partitions
@@ -243,6 +244,9 @@ class TinyDBStore(Store):
 
     async def next_due(self) -> str | None:
         return await self._now(self.core.next_due)
+
+    async def conversations_page(self, *, offset: int, limit: int) -> tuple[list[ConversationRow], int]:
+        return await self._now(conversations.conversations_page, self.core, offset, limit)
 
     async def wait_for_change(self, seen: int, timeout: float) -> int:
         return await self._changes.wait(seen, timeout)

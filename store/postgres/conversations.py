@@ -11,10 +11,12 @@ from store.roles.conversations import ConversationRow
 
 _HAS_JOB = "EXISTS (SELECT 1 FROM jobs j WHERE j.business = c.business AND j.customer_phone = c.phone)"
 _PAGE = f"""(SELECT phone, last_at, waiting_since, 0 AS part FROM conversations c
-    WHERE business = $1 AND waiting_since IS NOT NULL AND {_HAS_JOB} ORDER BY waiting_since, phone LIMIT $2::int + $3::int)
+    WHERE business = $1 AND waiting_since IS NOT NULL AND {_HAS_JOB}
+    ORDER BY waiting_since, phone LIMIT $2::int + $3::int)
 UNION ALL
 (SELECT phone, last_at, waiting_since, 1 AS part FROM conversations c
-    WHERE business = $1 AND waiting_since IS NULL AND {_HAS_JOB} ORDER BY last_at DESC, phone LIMIT $2::int + $3::int)
+    WHERE business = $1 AND waiting_since IS NULL AND {_HAS_JOB}
+    ORDER BY last_at DESC, phone LIMIT $2::int + $3::int)
 ORDER BY part, waiting_since, last_at DESC, phone OFFSET $2::int LIMIT $3::int"""  # noqa: S608 -- constants only
 _WAITING = f"SELECT count(*) FROM conversations c WHERE business = $1 AND waiting_since IS NOT NULL AND {_HAS_JOB}"  # noqa: S608
 

@@ -253,3 +253,19 @@ def test_log_out_ends_the_session(client: TestClient) -> None:
     csrf = log_in(client)
     assert post(client, "/inbox/logout", {"csrf": csrf}).headers["location"] == "/inbox/login"
     assert client.get("/inbox").headers["location"] == "/inbox/login"
+
+
+@pytest.mark.parametrize("path", ["/inbox", "/inbox/today", "/inbox/events", "/inbox/business", "/inbox/c/" + "0" * 24])
+def test_every_inbox_page_and_the_event_stream_need_a_session(client: TestClient, path: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code == 303 and answer.headers["location"] == "/inbox/login"
+
+
+@pytest.mark.parametrize("action", ["reply", "status", "reschedule"])
+def test_an_action_without_a_session_does_nothing(client: TestClient, action: str) -> None:
+    job = book(client)
+    before = len(texts_to(client, CUSTOMER))
+    data = {"job": str(job["id"]), "body": "hi", "status": "cancelled", "date": "2031-01-01"}
+    assert post(client, f"/inbox/c/{'0' * 24}/{action}", data).headers["location"] == "/inbox/login"
+    assert client.get(f"/jobs/{job['id']}", headers=api(client)).json()["status"] == "scheduled"
+    assert len(texts_to(client, CUSTOMER)) == before

@@ -169,3 +169,18 @@ def test_a_dispatcher_of_two_businesses_picks_one_and_sees_only_its_conversation
     assert other.text == client.get("/inbox/c/" + "f" * 24).text
     refused = post(client, "/inbox/business", {"csrf": csrf_of(default_page), "business": "nobody"})
     assert refused.status_code == 200 and client.get("/inbox").status_code == 200
+
+
+def test_a_texts_pictures_show_inline_by_signed_links(client: TestClient) -> None:
+    from tests.test_track_api import call, services_of
+
+    job = book(client)
+    svc = services_of(client)
+    row = call(client, svc.text_row, CUSTOMER, "Here is the pile", kind="relay", job_id=job["id"])
+    picture = {"id": "Zk3q8Xw1abcDEF", "type": "image/jpeg", "size": 2048}
+    call(client, svc.store.add_message, {**row, "media": [picture]})
+    log_in(client)
+    (link,) = conversation_links(client.get("/inbox").text)
+    page = client.get(link).text
+    found = re.search(r'<img class="picture" src="(/m/[^"]+)" alt="Picture 1 with this text"', page)
+    assert found, "no inline picture: a signed /m/ link on this site (the CSP's img-src 'self')"

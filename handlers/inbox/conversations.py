@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -130,7 +131,8 @@ def who(message: Message) -> str:
     return "Dispatcher" if message["kind"] == "relay" else "Automatic"
 
 
-def text_line(message: Message, tz: ZoneInfo, now: datetime) -> dict[str, Any]:
+def text_line(message: Message, tz: ZoneInfo, now: datetime, link: Callable[[str], str]) -> dict[str, Any]:
+    """One text as the conversation shows it; its kept pictures by `link` (media id -> a signed link)."""
     failed = message["status"] in FAILED
     reason = message.get("error_message") or (f"error {message['error_code']}" if message.get("error_code") else None)
     return {
@@ -143,4 +145,9 @@ def text_line(message: Message, tz: ZoneInfo, now: datetime) -> dict[str, Any]:
         "failed": failed,
         "reason": reason if failed else None,
         "job_id": message.get("job_id"),
+        "pictures": [
+            {"src": link(item["id"]), "alt": f"Picture {number} with this text"}
+            for number, item in enumerate(message.get("media") or (), start=1)
+            if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]
+        ],
     }

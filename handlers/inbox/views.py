@@ -10,6 +10,7 @@ the PATCH's `edit_job` with its one text.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -22,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from bot import job_fields, jobs
 from bot.errors import InvalidTransition, NotFound, ValidationError
 from bot.job_choice import job_meant
+from bot.media import PAGE_LINK_SECONDS
 from bot.wording import appointment_at, appointment_day
 from handlers.inbox import conversations as convo
 from handlers.inbox import session as sessions
@@ -29,6 +31,8 @@ from handlers.inbox.pages import not_found, refused, render
 from handlers.messages import text_body
 from handlers.services import Services, services
 from handlers.tenancy import Tenant, tenants, use
+from handlers.track.pictures import link_time
+from handlers.track.view import same_origin
 
 Page = Callable[[Request, sessions.Session, Tenant], Awaitable[Response]]
 MAX_PAGE = 10_000  # pages of 50: past any real list
@@ -165,7 +169,13 @@ async def _conversation_context(
         convo.job_card(job, tz, svc.settings.tracking_url(job["token"]))
         for job in sorted(found.jobs, key=lambda job: job["id"], reverse=True)
     ]
-    texts = [convo.text_line(message, tz, now) for message in found.messages]
+    signed_from = link_time(time.time())
+
+    def link(media_id: str) -> str:
+        """A picture's signed link, as the tracking page makes them; its path alone (the CSP's img-src 'self')."""
+        return same_origin(svc.picture_links.url(media_id, seconds=PAGE_LINK_SECONDS, now=signed_from))
+
+    texts = [convo.text_line(message, tz, now, link) for message in found.messages]
     return _base(
         session,
         tenant,

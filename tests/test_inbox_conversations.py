@@ -184,3 +184,26 @@ def test_a_texts_pictures_show_inline_by_signed_links(client: TestClient) -> Non
     page = client.get(link).text
     found = re.search(r'<img class="picture" src="(/m/[^"]+)" alt="Picture 1 with this text"', page)
     assert found, "no inline picture: a signed /m/ link on this site (the CSP's img-src 'self')"
+
+
+def test_today_lists_todays_jobs_by_time_with_the_move_buttons(client: TestClient) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("America/Chicago")).date()  # TIMEZONE in tests.support.base_environ
+    late = book(client, customer_name="Late Larry", scheduled_for=f"{today}T16:00")
+    early = book(client, customer_name="Early Erin", customer_phone="+15125550166", scheduled_for=f"{today}T08:00")
+    book(client, customer_name="Tomorrow Tom", customer_phone="+15125550155",
+         scheduled_for=f"{today + timedelta(days=1)}T08:00")  # fmt: skip
+    csrf = log_in(client)
+    page = client.get("/inbox/today").text
+    assert "Tomorrow Tom" not in page
+    assert page.index("Early Erin") < page.index("Late Larry")
+    assert page.count(">En route</button>") == 2
+    erin_link = next(link for link in conversation_links(page) if "Early Erin" in client.get(link).text)
+    moved = post(
+        client, f"{erin_link}/status", {"csrf": csrf, "job": str(early["id"]), "status": "arrived", "back": "today"}
+    )
+    assert moved.status_code == 303 and moved.headers["location"].startswith("/inbox/today")
+    assert client.get(f"/jobs/{early['id']}", headers=api(client)).json()["status"] == "arrived"
+    assert client.get(f"/jobs/{late['id']}", headers=api(client)).json()["status"] == "scheduled"

@@ -59,7 +59,8 @@ def test_a_reply_answers_the_customer_and_clears_needs_reply(client: TestClient)
     sent = texts_to(client, CUSTOMER)[-1]
     assert (sent["body"], sent["kind"], sent["job_id"]) == ("Yes, 11 AM works", "relay", job["id"])
     assert "Needs reply" not in client.get("/inbox").text
-    assert "Yes, 11 AM works" in client.get(link).text
+    shown = client.get(link).text
+    assert "Yes, 11 AM works" in shown and f"Dispatcher ···{DISPATCHER[-4:]}" in shown  # who answered
 
 
 def test_a_move_texts_the_customer_as_the_text_command_does(client: TestClient) -> None:
@@ -207,3 +208,15 @@ def test_today_lists_todays_jobs_by_time_with_the_move_buttons(client: TestClien
     assert moved.status_code == 303 and moved.headers["location"].startswith("/inbox/today")
     assert client.get(f"/jobs/{early['id']}", headers=api(client)).json()["status"] == "arrived"
     assert client.get(f"/jobs/{late['id']}", headers=api(client)).json()["status"] == "scheduled"
+
+
+def test_a_dispatchers_r_text_shows_as_theirs_and_answers_the_customer(client: TestClient) -> None:
+    job = book(client)
+    customer_texts(client, "Is 3 PM ok?")
+    customer_texts(client, f"R {job['id']} Yes, 3 PM is fine", phone=DISPATCHER)  # the dispatcher's text command
+    log_in(client)
+    page = client.get("/inbox").text
+    assert "Needs reply" not in page
+    (link,) = conversation_links(page)
+    shown = client.get(link).text
+    assert "Yes, 3 PM is fine" in shown and f"Dispatcher ···{DISPATCHER[-4:]}" in shown

@@ -128,7 +128,10 @@ def who(message: Message) -> str:
     """Who a text is from, as the conversation shows it."""
     if message["direction"] == "inbound":
         return "Customer"
-    return "Dispatcher" if message["kind"] == "relay" else "Automatic"
+    if message["kind"] != "relay":
+        return "Automatic"
+    by = message.get("sent_by")
+    return f"Dispatcher ···{by[-4:]}" if isinstance(by, str) and by else "Dispatcher"
 
 
 def text_line(message: Message, tz: ZoneInfo, now: datetime, link: Callable[[str], str]) -> dict[str, Any]:

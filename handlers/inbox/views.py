@@ -237,7 +237,7 @@ async def reply(request: Request, session: sessions.Session, tenant: Tenant) -> 
 
     async def send(svc: Services, job_id: int, form: FormData) -> str:
         body = text_body({"body": form.get("body")})  # the API's rules for a text: length, characters
-        row = await svc.text_customer(job_id, body, kind="relay")
+        row = await svc.text_customer(job_id, body, kind="relay", sent_by=session.phone)
         return "opted_out" if row["status"] == "skipped" else "sent"
 
     return await _act(request, session, tenant, send)

@@ -186,6 +186,13 @@ SETTINGS: tuple[Setting, ...] = (
         shown_default="built-in wording",
         business_field="templates",
     ),
+    # The office inbox (/inbox).
+    Setting(
+        "INBOX_SESSION_HOURS",
+        "12",
+        DEPLOYMENT,
+        "How long an office inbox login lasts (hours) before the dispatcher is asked for a new texted code.",
+    ),
     # Texting.
     Setting(
         "ACK_INTERVAL_HOURS",

@@ -106,6 +106,8 @@ class Settings:
     accent_color: str | None = None
     # Pictures (SPEC "Pictures (MMS)"): whether Twilio's copy of a picture is deleted once ours is kept.
     delete_twilio_media: bool = True
+    # The office inbox (handlers/inbox/): how long a login lasts.
+    inbox_session_hours: float = 12.0
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url}/track?token={token}"
@@ -248,6 +250,7 @@ def _load(config: _DeclaredConfig, make_secrets: bool, check_database_url: Calla
         ack_interval_hours=_positive(config, "ACK_INTERVAL_HOURS"),
         send_rate_per_second=_positive(config, "SEND_RATE_PER_SECOND"),
         send_give_up_hours=_positive(config, "SEND_GIVE_UP_HOURS"),
+        inbox_session_hours=_positive(config, "INBOX_SESSION_HOURS"),
         run_sender=_yes_no(config, "RUN_SENDER"),
         delete_twilio_media=_yes_no(config, "DELETE_TWILIO_MEDIA"),
         twilio_webhook_shared_key=config("TWILIO_WEBHOOK_SHARED_KEY", cast=Secret) or None,

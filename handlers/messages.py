@@ -52,7 +52,7 @@ def _request(data: object) -> tuple[str, list[str]]:
     media = _media_ids(data["media"]) if "media" in data else []
     if media and data.get("body", "") == "":
         return "", media  # a picture alone
-    return _text_body(data, pictures=bool(media)), media
+    return text_body(data, pictures=bool(media)), media
 
 
 def _media_ids(raw: object) -> list[str]:
@@ -80,7 +80,7 @@ async def _pictures(svc: Services, media_ids: list[str]) -> list[dict[str, objec
     return [{"id": picture.id, "type": picture.content_type, "size": picture.size} for picture in kept]
 
 
-def _text_body(data: dict[str, object], *, pictures: bool = False) -> str:
+def text_body(data: dict[str, object], *, pictures: bool = False) -> str:
     text = data.get("body")
     if not isinstance(text, str):
         raise ValidationError("body", "is required: the text to send")

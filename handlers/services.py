@@ -158,15 +158,19 @@ class Services:
         once: Once | None = None,
         media: Sequence[Mapping[str, Any]] = (),
         send_at: str | None = None,
+        sent_by: str | None = None,
     ) -> dict[str, Any]:
         """Queue a free text to the job's customer; `skipped` with the reason if they opted out.
 
         `media` ([{id, type, size}] of pictures this business keeps) makes it an MMS; `send_at`
-        (ISO UTC) holds it until then (bot/send_later.py)."""
+        (ISO UTC) holds it until then (bot/send_later.py); `sent_by` is the dispatcher's phone when a
+        person wrote it (the office inbox shows who)."""
         job = await self.store.get_job(job_id)
         row = await self.text_row(job["customer_phone"], body, kind=kind, job_id=job_id, media=media)
         if send_at is not None:
             row = held_until(row, send_at)
+        if sent_by:
+            row = {**row, "sent_by": sent_by}
         return await self.store.add_message(row, once=once)
 
     async def resend(self, original: Message, *, once: Once | None = None) -> dict[str, Any]:

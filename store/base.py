@@ -13,7 +13,9 @@ that name them in the signatures. The names below are re-exported from where the
 from __future__ import annotations
 
 from store.records import Event, Job, Message, PhoneState
+from store.roles.changes import ConversationChanges
 from store.roles.consent import ConsentRecords
+from store.roles.conversations import Conversations
 from store.roles.health import Health
 from store.roles.idempotency import IDEMPOTENCY_HOURS, IdempotencyKeys, KeyUsed, Once
 from store.roles.import_rows import Rows
@@ -68,5 +70,7 @@ class Store(
     IdempotencyKeys,
     Outbox,
     ConsentRecords,
+    ConversationChanges,
+    Conversations,
 ):
     """Persistence for one business's jobs, message log and per-phone state: every role at once."""

@@ -127,6 +127,9 @@ class MessageRecord(PublicMessage, total=False):
     media_attempts: int  # fetches tried
     media_failed: list[dict[str, Any]]  # [{id, error}]: pictures given up on (not Twilio's, 404, not a picture ...)
 
+    # A person's text to a customer (`R`, the office inbox): the dispatcher's phone, so the inbox can say who.
+    sent_by: str
+
     # An outbound text with pictures (an MMS; `media` as above): when they come from a text still
     # being fetched, the sender holds it until that text's fetch has ended.
     media_wait_sid: str | None  # the MessageSid of that inbound text

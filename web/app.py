@@ -17,7 +17,20 @@ from starlette.staticfiles import StaticFiles
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
 from config.settings import ConfigError, Settings, load_settings
-from handlers import admin, business_info, consent, health, jobs, media, messages, resend, send_later, track, twilio
+from handlers import (
+    admin,
+    business_info,
+    consent,
+    health,
+    inbox,
+    jobs,
+    media,
+    messages,
+    resend,
+    send_later,
+    track,
+    twilio,
+)
 from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
@@ -79,6 +92,7 @@ routes = [
     Route("/media/{media_id:path}", media.media_file, methods=["GET"]),
     Route("/m/{rest:path}", media.linked_media, methods=["GET"]),
     Mount("/static", app=StaticFiles(directory=track.STATIC_DIR), name="static"),
+    *inbox.routes,  # the office inbox's pages (handlers/inbox/)
 ]
 
 

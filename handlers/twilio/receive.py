@@ -194,7 +194,7 @@ async def _relays(
             row = await svc.text_row(
                 effect.to_phone, effect.body, kind="relay", job_id=effect.job_id, media=media, media_wait_sid=wait
             )
-            rows.append(row)
+            rows.append({**row, "sent_by": sender})  # the dispatcher's `R`: the office inbox says who
         elif isinstance(effect, talk.RelayToDispatchers):
             wait = sid if pictures.ids else None
             for dispatcher in svc.settings.dispatcher_numbers:

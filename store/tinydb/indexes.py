@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.errors import NotFound
 from store.base import Job, Message
+from store.roles.conversations import ANSWER_KINDS
 from store.tinydb.lists import JobOrder, PhoneLog
 from store.tinydb.outbox import Outbox
 from store.tinydb.queue import SendQueue
@@ -50,6 +51,9 @@ class Indexes:
         self.job_order = JobOrder()
         self.phone_log = PhoneLog()
         self.outbox = Outbox()
+        # phone -> [its latest text, its latest free text, the latest answer to it]: the inbox's
+        # "Needs reply" (store/roles/conversations.py). Maxima, so replaying a text changes nothing.
+        self.conversations: dict[str, list[str | None]] = {}
 
     def put_job(self, job: Job) -> None:
         old = self.jobs.get(job["id"])
@@ -69,6 +73,8 @@ class Indexes:
             self.reviews.pop(job["id"], None)
 
     def put_message(self, message_id: str, message: Message) -> None:
+        if message.get("phone") and message.get("created_at"):
+            self._converse(message)
         if message.get("job_id") is not None and message.get("phone"):
             self.texted_in.setdefault(message["phone"], set()).add(message["job_id"])
         if message.get("twilio_sid"):
@@ -84,6 +90,16 @@ class Indexes:
             self.media_due[message_id] = due
         elif self.media_due:  # the start-up scan meets mostly texts that never had pictures: skip the pop
             self.media_due.pop(message_id, None)
+
+    def _converse(self, message: Message) -> None:
+        at = message["created_at"]
+        kept = self.conversations.setdefault(message["phone"], [at, None, None])
+        kept[0] = max(kept[0] or at, at)
+        inbound = message.get("direction") == "inbound"
+        if inbound and message.get("kind") == "text":
+            kept[1] = max(kept[1] or at, at)
+        elif not inbound and message.get("kind") in ANSWER_KINDS:
+            kept[2] = max(kept[2] or at, at)
 
     def put_phone_state(self, phone: str, state: dict[str, Any]) -> None:
         self.phone_state[phone] = state

@@ -65,12 +65,13 @@ from store.base import (
     Store,
 )
 from store.records import IdempotencyRecord
+from store.roles.conversations import ConversationRow
 from store.throttles import SendSchedule, seconds_of
-from store.tinydb import documents, media, paging
+from store.tinydb import conversations, documents, media, paging
 from store.tinydb.documents import Documents
 from store.tinydb.group_commit import GroupCommit
 from store.tinydb.partitions import Partitions
-from store.wakeups import wait
+from store.wakeups import Changes, wait
 
 T = TypeVar("T")
 MEDIA_THREADS = 4  # pictures read or written at once (a tracking page shows several)
@@ -104,6 +105,7 @@ class TinyDBStore(Store):
         self._work = asyncio.Event()
         self._events = asyncio.Event()  # the same for the event deliverer (sender/events.py)
         self._media = asyncio.Event()  # and for the picture fetcher (sender/media_fetch.py)
+        self._changes = Changes()  # every write, for the office inbox's live updates (Store.wait_for_change)
         self._send_slots = SendSchedule()  # the send-rate cap: one process sends, so memory holds it
 
     @property
@@ -121,6 +123,8 @@ class TinyDBStore(Store):
 
     async def _durable(self, position: int, queued: bool) -> None:
         await self._flushes.wait(position)
+        if position:  # it wrote something (a read leaves the journal as it was)
+            self._changes.changed()
         if queued:
             self._work.set()
         if self.core.index.outbox.queued:  # set under the mutex by a write that queued an event
@@ -243,6 +247,12 @@ class TinyDBStore(Store):
 
     async def next_due(self) -> str | None:
         return await self._now(self.core.next_due)
+
+    async def conversations_page(self, *, offset: int, limit: int) -> tuple[list[ConversationRow], int]:
+        return await self._now(conversations.conversations_page, self.core, offset, limit)
+
+    async def wait_for_change(self, seen: int, timeout: float) -> int:
+        return await self._changes.wait(seen, timeout)
 
     async def wait_for_work(self, timeout: float) -> bool:
         return await wait(self._work, timeout)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.media import KEPT_TYPES
-from web.openapi_schemas import PUBLIC_VIEW
+from web.openapi_views import PUBLIC_VIEW
 
 PICTURE = {
     "type": "object",

@@ -118,7 +118,7 @@ PHONE_STATUS = {
     "additionalProperties": False,
 }
 
-_JOB_PROPERTIES: dict[str, Any] = {
+JOB_PROPERTIES: dict[str, Any] = {
     "id": {"type": "integer", "minimum": 1},
     "token": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{4}(-[2-9A-HJKMNP-Z]{4}){4}$"},
     "tracking_url": {"type": "string", "format": "uri"},
@@ -158,7 +158,7 @@ _JOB_PROPERTIES: dict[str, Any] = {
 JOB = {
     "type": "object",
     "required": [*JOB_FIELDS, "phone_status"],
-    "properties": _JOB_PROPERTIES,
+    "properties": JOB_PROPERTIES,
     "additionalProperties": False,
 }
 
@@ -351,67 +351,3 @@ def page_of(key: str, item: str) -> dict[str, Any]:
         },
         "additionalProperties": False,
     }
-
-
-# -- the public token view, health ----------------------------------------------------------------
-
-PUBLIC_VIEW = {
-    "type": "object",
-    "required": [
-        "status",
-        "history",
-        "reschedules",
-        "eta_minutes",
-        "service_type",
-        "scheduled_for",
-        "confirmed_at",
-        "first_name",
-        "phone_masked",
-        "business_name",
-        "total",
-        "invoice_url",
-    ],
-    "properties": {
-        "status": {"enum": list(STATUSES)},
-        "history": {"type": "array", "items": HISTORY_ENTRY},
-        "reschedules": {"type": "array", "items": RESCHEDULE_ENTRY},
-        "eta_minutes": {"type": ["integer", "null"]},
-        "service_type": {"type": "string"},
-        "scheduled_for": {**_JOB_PROPERTIES["scheduled_for"]},
-        "confirmed_at": {**_JOB_PROPERTIES["confirmed_at"]},
-        "first_name": {"type": "string"},
-        "phone_masked": {"type": "string"},
-        "business_name": {"type": "string"},
-        "total": {**MONEY, "description": "null until complete"},
-        "invoice_url": {**NULLABLE_STRING, "description": "null until complete"},
-    },
-    "additionalProperties": False,
-}
-
-# GET /business: the business a dashboard token acts for (handlers/business_info.py).
-BUSINESS_INFO = {
-    "type": "object",
-    "required": ["slug", "name", "phone", "timezone"],
-    "properties": {
-        "slug": {"type": "string", "description": "`default` for the settings' own business"},
-        "name": {"type": "string"},
-        "phone": {**NULLABLE_STRING, "description": "the phone shown to customers"},
-        "timezone": {
-            "type": "string",
-            "examples": ["America/Chicago"],
-            "description": "IANA zone: appointments without a zone, texts and pages use it; show times in it",
-        },
-    },
-    "additionalProperties": False,
-}
-
-HEALTH = {
-    "type": "object",
-    "required": ["status", "store", "twilio"],
-    "properties": {
-        "status": {"enum": ["ok", "unavailable"]},
-        "store": {"type": "string"},
-        "twilio": {"enum": ["live", "console"]},
-        "message": {"type": "string", "description": "with `unavailable`: what cannot be used"},
-    },
-}

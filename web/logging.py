@@ -17,7 +17,9 @@ and keep their shape rather than being folded into the message.
 from __future__ import annotations
 
 import logging
+import queue
 from collections.abc import Mapping
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +31,7 @@ __all__ = [
     "QuietSimulatorPolling",
     "RedactingFilter",
     "install_redaction",
+    "log_off_the_loop",
     "redact",
     "shown_target",
 ]
@@ -132,3 +135,34 @@ class QuietSimulatorPolling(logging.Filter):
             _, method, path, _, status = args[:5]
             return not (method == "GET" and str(path).startswith("/messages?") and status == 200)
         return True
+
+
+class _HandOver(QueueHandler):
+    """Puts the record itself on the queue: formatting and masking are the listener thread's.
+
+    QueueHandler.prepare() formats the message in the caller's thread (for a queue to
+    another process); in-process, the record can go as it is, and the handlers behind the
+    listener -- with their RedactingFilter -- do the rest. A record's args are formatted
+    there, a moment later: every call site logs values, not objects it goes on changing.
+    """
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
+def log_off_the_loop() -> QueueListener:
+    """Move the root logger's handlers (and their filters: the masking) behind a queue and a thread.
+
+    A record is then put on a queue by the thread that logs it (the event loop: ~1 us); the
+    listener's thread masks, formats and writes it. Call after install_redaction(); stop() the
+    listener on the way out, which writes whatever is still queued.
+    """
+    root = logging.getLogger()
+    handlers = [handler for handler in root.handlers if not isinstance(handler, _HandOver)]
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = QueueListener(records, *handlers, respect_handler_level=True)
+    for handler in handlers:
+        root.removeHandler(handler)
+    root.addHandler(_HandOver(records))
+    listener.start()
+    return listener

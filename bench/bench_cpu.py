@@ -145,7 +145,7 @@ def timed(server: Server, feed: Feed, kind: str, seconds: float, database: str |
     A STATUS run stops at the customers left (each texts once): it then ends early and its rate reads low
     (flagged); its CPU a request is exact either way.
     """
-    count = 8_000 * round(seconds) if kind != "status" else feed.customers_left - connections - 8
+    count = min(8_000 * round(seconds), feed.customers_left - connections - 8)
     path = feed.write(kind, count + connections + 8)  # spares for requests in flight at the stop
     databases = {database} if database else set()
     web, pg = server.cpu_seconds(), postgres_cpu_seconds(databases) if database else 0.0

@@ -64,7 +64,7 @@ def serve(args: argparse.Namespace) -> int:
     app = AccessLogMiddleware(create_app(settings, deployment, body_timeout=args.body_timeout or BODY_TIMEOUT_SECONDS))
     import uvicorn
 
-    # The event loop only queues log records; a thread masks, formats and writes them (issue #30).
+    # The event loop only appends log records to a deque; a thread masks, formats and writes them (issue #30).
     listener = log_off_the_loop()
     try:
         uvicorn.run(

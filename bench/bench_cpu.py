@@ -251,7 +251,7 @@ def main() -> int:
     data_set = generate.DATA_SETS["large"]
     generate.ensure(data_set)
     business = manifest_of(data_set)["businesses"][0]
-    needed = business["delivered_sids"][:60_000]  # callbacks: a delivered text each, never one twice a server
+    needed = business["delivered_sids"][:30_000]  # callbacks: a delivered text each, never one twice a server
     services = args.backends.split(",")
     if "postgres" in services and not os.environ.get("QDN_TEST_POSTGRES_URL"):
         print("(no QDN_TEST_POSTGRES_URL: PostgreSQL left out)")

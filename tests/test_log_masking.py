@@ -267,7 +267,12 @@ def test_records_logged_through_the_queue_are_masked_and_all_written_by_the_time
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     writers: set[str] = set()
-    handler.addFilter(lambda record: writers.add(threading.current_thread().name) or True)
+
+    def note_writer(record: logging.LogRecord) -> bool:
+        writers.add(threading.current_thread().name)
+        return True
+
+    handler.addFilter(note_writer)
     try:
         install_redaction()
         listener = log_off_the_loop()

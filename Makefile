@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint docs bench bench-postgres bench-media clean
+.PHONY: run test lint docs bench bench-history bench-postgres bench-media clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +43,16 @@ docs: $(VENV)/.installed-test
 	$(BIN)/python -m config.declarations --write docs/settings.md
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-# Prints each figure next to its baseline (docs/performance.md), one business and 20 sharing the
-# same history side by side; numbers are never asserted. ~4 minutes (first run: +30 s of data).
-# Needs wrk (apt-get install wrk) and 2 CPUs; perf, if present, counts fdatasyncs; data sets are
-# cached in $${TMPDIR:-/tmp}/qdn-bench.
+# Issue #30: CPU a webhook (token, STATUS, status callback) on TinyDB and on PostgreSQL (when
+# $$QDN_TEST_POSTGRES_URL is set) against the floor, bare Starlette without an access log
+# (docs/performance.md). Needs wrk (apt-get install wrk); ~8 minutes a round on a busy machine.
 bench: $(VENV)/.installed-test
+	$(BIN)/python bench/bench_cpu.py
+
+# The earlier bench: throughput and latency as history grows, one business and 20 sharing the same
+# history side by side (docs/performance.md). ~4 minutes (first run: +30 s of data). Needs wrk and
+# 2 CPUs; perf, if present, counts fdatasyncs; data sets are cached in $${TMPDIR:-/tmp}/qdn-bench.
+bench-history: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_webhook.py
 
 # PostgreSQL (#15): 1 and 2 web processes on one database against bare Starlette and TinyDB, latency

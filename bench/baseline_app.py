@@ -8,7 +8,8 @@ constant TwiML reply; `/twilio/status` parses the form and answers 204 (the
 status callbacks' baseline). By default it is served by uvicorn with exactly
 the arguments `qdn serve` passed before issue #19 -- one worker, proxy
 headers, info-level access log through the redaction filter -- the user's
-alternative ("a plain Starlette app under uvicorn"). `--server granian` serves
+alternative ("a plain Starlette app under uvicorn"). `--no-access-log`: the same without any
+access log -- the floor bench/bench_cpu.py measures against (issue #30). `--server granian` serves
 the same app with granian (bench/servers.py), to compare the servers alone.
 """
 
@@ -55,6 +56,8 @@ app = Starlette(
     routes=[
         Route("/twilio/sms", inbound_sms, methods=["POST"]),
         Route("/twilio/status", status_callback, methods=["POST"]),
+        Route("/twilio/{business}/sms", inbound_sms, methods=["POST"]),  # the addresses naming the business
+        Route("/twilio/{business}/status", status_callback, methods=["POST"]),
         Route("/healthz", healthz),
     ]
 )
@@ -63,10 +66,14 @@ app = Starlette(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument("--no-access-log", action="store_true", help="the floor (issue #30): no access log at all")
     args = parser.parse_args()
     from bench.servers import run_granian, run_uvicorn
 
-    (run_granian if args.server == "granian" else run_uvicorn)(app)
+    if args.server == "granian":
+        run_granian(app)
+    else:
+        run_uvicorn(app, access_log=not args.no_access_log)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ from tests.twilio_fake import status_callback_form, twilio_form
 
 WEBHOOK_PATH = "/twilio/sms"
 
-# Reads "<signature>\t<body>" lines, sends each once, counts answers by status (and those
-# that carry a <Message>), and stops the thread after `limit` answers. done() prints one JSON line.
+# Reads "<signature>\t<body>" lines (or "<signature>\t<path>\t<body>"), sends each once, counts
+# answers by status (and those that carry a <Message>), and stops the thread after `limit` answers.
+# done() prints one JSON line.
 WRK_SCRIPT = r"""
 local requests = {}
 local answered, limit = 0, 0
@@ -50,11 +51,15 @@ end
 
 function init(args)
   for line in io.lines(args[1]) do
+    -- "<signature>\t<body>", or "<signature>\t<path>\t<body>" when each request has its own path
     local tab = line:find("\t", 1, true)
-    requests[#requests + 1] = wrk.format("POST", args[2], {
+    local path, body = args[2], line:sub(tab + 1)
+    local second = body:find("\t", 1, true)
+    if second then path, body = body:sub(1, second - 1), body:sub(second + 1) end
+    requests[#requests + 1] = wrk.format("POST", path, {
       ["Content-Type"] = "application/x-www-form-urlencoded",
       ["X-Twilio-Signature"] = line:sub(1, tab - 1),
-    }, line:sub(tab + 1))
+    }, body)
   end
   limit = tonumber(args[3])
 end

@@ -22,7 +22,8 @@ def host_port() -> tuple[str, int]:
     return os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
 
 
-def run_uvicorn(app: Any) -> None:
+def run_uvicorn(app: Any, access_log: bool = True) -> None:
+    """uvicorn as `qdn serve` ran it before #19; `access_log=False`: the floor, no access log at all."""
     import logging
 
     import uvicorn
@@ -40,6 +41,7 @@ def run_uvicorn(app: Any) -> None:
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         log_level="info",
+        access_log=access_log,
     )
 
 

@@ -16,7 +16,14 @@ from uvicorn.logging import AccessFormatter
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from tests.support import API_TOKEN, CUSTOMER, LiveServer, base_environ, job_body
-from web.logging import UVICORN_LOGGERS, RedactingFilter, install_redaction, redact, shown_target
+from web.logging import (
+    UVICORN_LOGGERS,
+    RedactingFilter,
+    install_redaction,
+    log_off_the_loop,
+    redact,
+    shown_target,
+)
 
 TOKEN = "K7M2-9XPQ-2HTR-4VWA-C3DF"
 TOKEN_FORMS = [TOKEN, TOKEN.lower(), TOKEN.replace("-", ""), TOKEN.lower().replace("-", " ")]
@@ -247,6 +254,45 @@ def test_install_covers_uvicorns_loggers_and_the_root_handlers():
         root.removeHandler(handler)
         for target in targets:
             target.filters[:] = before[id(target)]
+
+
+def test_records_logged_through_the_queue_are_masked_and_all_written_by_the_time_it_stops():
+    """qdn serve's logging: the event loop only queues records; the listener's thread masks and writes them."""
+    import threading
+
+    root = logging.getLogger()
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    saved, level = list(root.handlers), root.level
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    writers: set[str] = set()
+
+    def note_writer(record: logging.LogRecord) -> bool:
+        writers.add(threading.current_thread().name)
+        return True
+
+    handler.addFilter(note_writer)
+    try:
+        install_redaction()
+        listener = log_off_the_loop()
+        logger = logging.getLogger("test.qdn.queued")
+        for n in range(200):
+            logger.info("texting %s about %s, try %d", CUSTOMER, TOKEN, n)
+        try:
+            raise ValueError(f"no job for {TOKEN}")
+        except ValueError:
+            logger.exception("lookup failed for %s", CUSTOMER)
+        listener.stop()
+    finally:
+        root.handlers[:] = saved
+        root.setLevel(level)
+    text = out.getvalue()
+    assert text.count("texting +•••••••0199 about [token], try") == 200
+    assert "try 199" in text
+    assert "lookup failed for +•••••••0199" in text and "ValueError: no job for [token]" in text
+    assert TOKEN not in text and CUSTOMER not in text
+    assert threading.current_thread().name not in writers  # written off the thread that logged
 
 
 # --- a real `qdn serve` --------------------------------------------------------------------------

@@ -16,7 +16,9 @@ and keep their shape rather than being folded into the message.
 
 from __future__ import annotations
 
+import collections
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +31,7 @@ __all__ = [
     "QuietSimulatorPolling",
     "RedactingFilter",
     "install_redaction",
+    "log_off_the_loop",
     "redact",
     "shown_target",
 ]
@@ -132,3 +135,76 @@ class QuietSimulatorPolling(logging.Filter):
             _, method, path, _, status = args[:5]
             return not (method == "GET" and str(path).startswith("/messages?") and status == 200)
         return True
+
+
+class _HandOver(logging.Handler):
+    """Appends the record itself to a deque: no formatting, no masking, no wake-up in the caller's thread.
+
+    A QueueHandler formats the message in the caller's thread (prepare(), for a queue to another
+    process) and its queue wakes the listener's thread for every record: a GIL hand-off a request.
+    Here the writer looks every INTERVAL instead, and its handlers -- with their RedactingFilter --
+    mask, format and write what has come since. A record's args are formatted there, a moment
+    later: call sites log values, not objects they go on changing.
+    """
+
+    def __init__(self, records: collections.deque[logging.LogRecord]) -> None:
+        super().__init__()
+        self.records = records
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        self.records.append(record)  # atomic; the lock and filters of Handler.handle are the writer's
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class LogWriter:
+    """The thread that writes what the event loop logged, every INTERVAL seconds (issue #30)."""
+
+    INTERVAL = 0.1  # a log line shows up at most this late
+
+    def __init__(self, handlers: list[logging.Handler]) -> None:
+        self.records: collections.deque[logging.LogRecord] = collections.deque()
+        self.handlers = handlers
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="qdn-log-writer", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.INTERVAL):
+            self.write()
+        self.write()
+
+    def write(self) -> None:
+        """Hand every record logged so far to the handlers (each masks, formats and writes it)."""
+        while self.records:
+            record = self.records.popleft()
+            for handler in self.handlers:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write what is still logged and stop the thread."""
+        self._stopping.set()
+        self._thread.join()
+        self.write()
+
+
+def log_off_the_loop() -> LogWriter:
+    """Move the root logger's handlers (and their filters: the masking) behind a LogWriter thread.
+
+    A record is then appended to a deque by the thread that logs it (the event loop: ~1 us) and
+    masked, formatted and written by the writer's thread. Call after install_redaction(); stop()
+    the writer on the way out, which writes whatever is still logged.
+    """
+    root = logging.getLogger()
+    handlers = [handler for handler in root.handlers if not isinstance(handler, _HandOver)]
+    writer = LogWriter(handlers)
+    for handler in handlers:
+        root.removeHandler(handler)
+    root.addHandler(_HandOver(writer.records))
+    writer.start()
+    return writer

@@ -41,7 +41,7 @@ GENERATED_SECRETS = (API_TOKEN_FILE, ADMIN_TOKEN_FILE, SECRET_KEY_FILE, DEV_WEBH
 def serve(args: argparse.Namespace) -> int:
     from store import backend_for
     from web.app import create_app
-    from web.logging import ACCESS_LOGGER, QuietSimulatorPolling, install_redaction
+    from web.logging import ACCESS_LOGGER, QuietSimulatorPolling, install_redaction, log_off_the_loop
     from web.middleware import BODY_TIMEOUT_SECONDS, AccessLogMiddleware
     from web.slow_clients import (
         HEADER_TIMEOUT_SECONDS,
@@ -64,25 +64,30 @@ def serve(args: argparse.Namespace) -> int:
     app = AccessLogMiddleware(create_app(settings, deployment, body_timeout=args.body_timeout or BODY_TIMEOUT_SECONDS))
     import uvicorn
 
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        # One worker: with TinyDB the store lives in this process's memory behind a lock on the
-        # data folder; with PostgreSQL, run more `qdn serve` processes instead (README).
-        workers=1,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        log_level="info",
-        access_log=False,
-        # Slow clients (docs/production-timeouts.md): headers within --header-timeout, at most
-        # --max-connections open (web/slow_clients.py); the body within --body-timeout (the app's);
-        # an idle kept-alive connection closed after --keep-alive seconds.
-        http=protocol_with_limits(
-            args.header_timeout or HEADER_TIMEOUT_SECONDS, args.max_connections or default_max_connections()
-        ),
-        timeout_keep_alive=args.keep_alive or KEEP_ALIVE_SECONDS,
-    )
+    # The event loop only appends log records to a deque; a thread masks, formats and writes them (issue #30).
+    listener = log_off_the_loop()
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            # One worker: with TinyDB the store lives in this process's memory behind a lock on the
+            # data folder; with PostgreSQL, run more `qdn serve` processes instead (README).
+            workers=1,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            log_level="info",
+            access_log=False,
+            # Slow clients (docs/production-timeouts.md): headers within --header-timeout, at most
+            # --max-connections open (web/slow_clients.py); the body within --body-timeout (the app's);
+            # an idle kept-alive connection closed after --keep-alive seconds.
+            http=protocol_with_limits(
+                args.header_timeout or HEADER_TIMEOUT_SECONDS, args.max_connections or default_max_connections()
+            ),
+            timeout_keep_alive=args.keep_alive or KEEP_ALIVE_SECONDS,
+        )
+    finally:
+        listener.stop()  # writes what is still queued
     return 0
 
 

@@ -7,6 +7,8 @@ README. Bearer-protected like the rest of the dashboard API.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -15,6 +17,7 @@ from bot.phones import normalize_phone
 from handlers import paging
 from handlers.auth import require_api_token
 from handlers.services import services
+from store import Message, Page
 
 # The statuses a person lists: texts that wait for someone to decide (POST .../resend sends one again).
 LISTED_STATUSES = ("unknown",)
@@ -25,7 +28,7 @@ async def phone_messages(request: Request) -> JSONResponse:
     """Every text to or from `phone` (any usual format), oldest first, paged; 422 for a missing or junk phone.
 
     With `status=unknown` instead of a phone: every text of the business whose outcome is unknown,
-    oldest first, in one page (they are few)."""
+    oldest first, paged the same way."""
     if "status" in request.query_params:
         return await _messages_with_status(request)
     raw = request.query_params.get("phone", "")
@@ -44,6 +47,18 @@ async def _messages_with_status(request: Request) -> JSONResponse:
     status = request.query_params["status"]
     if status not in LISTED_STATUSES or "phone" in request.query_params:
         raise ValidationError("status", "must be unknown, without a phone: /messages?status=unknown")
+    kind = "messages_with_status"
+    after, limit = paging.cursor_of(request, kind), paging.limit_of(request)
     svc = services(request)
-    messages = [svc.message_json(message) for message in await svc.store.messages_with_status(status)]
-    return JSONResponse({"messages": messages, "next_cursor": None})
+    # They are few, so the store reads them all; paged here by the same keyset as every list's
+    # (created_at, id), so `limit` and `cursor` mean what the other lists make them mean.
+    every = sorted(await svc.store.messages_with_status(status), key=_position)
+    listed = [message for message in every if after is None or _position(message) > after]
+    rows = listed[:limit]
+    page = Page(rows, _position(rows[-1]) if len(listed) > limit else None)
+    messages = [svc.message_json(message) for message in page.rows]
+    return JSONResponse({"messages": messages, "next_cursor": paging.next_cursor(page, kind)})
+
+
+def _position(message: Message) -> list[Any]:
+    return [message["created_at"], message["id"]]

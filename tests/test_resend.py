@@ -151,6 +151,21 @@ def test_the_unknown_texts_are_listed_until_sent_again_and_the_resend_is_not(tmp
             assert answer.status_code == 422, (bad, answer.text)
 
 
+def test_the_unknown_list_pages_like_every_list_and_refuses_a_bad_limit(tmp_path):
+    with app_with_twilio(tmp_path) as (client, twilio):
+        job, first = a_job_with_an_unknown_text(client, twilio)
+        second = client.post(f"/jobs/{job['id']}/messages", json={"body": "And one more thing."}).json()
+        drain(client)
+        make_unknown(client, second["id"])
+        one = client.get("/messages", params={"status": "unknown", "limit": "1"}).json()
+        assert [m["id"] for m in one["messages"]] == [first["id"]]
+        rest = client.get("/messages", params={"status": "unknown", "limit": "1", "cursor": one["next_cursor"]}).json()
+        assert ([m["id"] for m in rest["messages"]], rest["next_cursor"]) == ([second["id"]], None)
+        for bad in [{"limit": "null"}, {"limit": "0"}, {"cursor": "junk"}, {"cursor": one["next_cursor"], "phone": ""}]:
+            answer = client.get("/messages", params={"status": "unknown", **bad})
+            assert answer.status_code == 422, (bad, answer.text)
+
+
 async def seed_unknown(database_url: str) -> None:
     """A job whose booking text went out and whose later text ended unknown, as the sender leaves them."""
     store = await open_store(database_url)

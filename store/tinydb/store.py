@@ -53,6 +53,7 @@ from bot.jobs import iso_utc
 from store.base import (
     Event,
     Job,
+    JobMove,
     JobWrite,
     KeyUsed,
     MediaFile,
@@ -198,6 +199,19 @@ class TinyDBStore(Store):
         if inbound["twilio_sid"] not in self.core.index.by_sid:  # the usual case: memory and one append
             return await self._now(self.core.record_inbound, *args)
         return await self._off_loop(self.core.record_inbound, *args)  # a repeat reads the first row's file
+
+    async def record_move(
+        self,
+        sid: str,
+        move: JobMove,
+        *,
+        phone: str | None = None,
+        change_phone: Callable[[PhoneState], PhoneState] | None = None,
+    ) -> tuple[list[Message], bool]:
+        args = (sid, move, phone, change_phone)
+        if sid not in self.core.index.by_sid:  # the usual case: memory and one append
+            return await self._now(self.core.record_move, *args)
+        return await self._off_loop(self.core.record_move, *args)  # a repeat reads the first row's file
 
     async def get_message(self, message_id: str) -> Message:
         return await self._off_loop(self.core.get_message, message_id)

@@ -15,7 +15,8 @@ from contextlib import AsyncExitStack
 from bot.media import PictureLinks
 from bot.notifications import Notifier
 from config.settings import Settings
-from sender import events, media_fetch, reminders
+from sender import events, reminders
+from sender.media import fetch as media_fetch
 from sender.transports import make_transport
 from sender.worker import Sender, running
 from store import Store

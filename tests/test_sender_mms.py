@@ -19,7 +19,7 @@ from bot.jobs import iso_utc
 from bot.media import TEXT_LINK_SECONDS, UNAVAILABLE, LinkKeys, PictureLinks, open_link, replace_links
 from bot.messages import inbound_message, outbound_message, with_media
 from config.settings import Settings, load_settings
-from sender.media_fetch import MediaFetcher
+from sender.media.fetch import MediaFetcher
 from sender.mms import MAX_HOLD_SECONDS, MIN_HOLD_SECONDS, hold_seconds, with_fetched_media
 from sender.pacing import Backoff
 from sender.transports.twilio import TwilioTransport

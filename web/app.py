@@ -17,8 +17,7 @@ from starlette.staticfiles import StaticFiles
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
 from config.settings import ConfigError, Settings, load_settings
-from handlers import admin, business_info, health, jobs, media, messages, resend, track, twilio
-from handlers import log as message_log
+from handlers import admin, business_info, health, jobs, media, message_log, messages, resend, track, twilio
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
 from sender.business_loops import BusinessLoops

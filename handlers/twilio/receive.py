@@ -14,7 +14,7 @@ https://www.twilio.com/docs/messaging/guides/webhook-request
 
 Pictures (an MMS: NumMedia, MediaUrl{i}, MediaContentType{i}; docs/pictures.md)
 are not fetched here: each URL that is Twilio's media gets a media id at once
-and the inbound row names it for the fetcher (sender/media_fetch.py), so the
+and the inbound row names it for the fetcher (sender/media/fetch.py), so the
 webhook still answers at once. Relays to dispatchers link the pictures by
 those ids; a dispatcher's pictures go to the customer with the status text or
 the R relay as an MMS. Those rows wait (`media_wait_sid`) until the fetch ends.

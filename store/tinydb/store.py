@@ -104,7 +104,7 @@ class TinyDBStore(Store):
         # Set (on the event loop) after every write that queues a text; senders wait on it.
         self._work = asyncio.Event()
         self._events = asyncio.Event()  # the same for the event deliverer (sender/events.py)
-        self._media = asyncio.Event()  # and for the picture fetcher (sender/media_fetch.py)
+        self._media = asyncio.Event()  # and for the picture fetcher (sender/media/fetch.py)
         self._send_slots = SendSchedule()  # the send-rate cap: one process sends, so memory holds it
 
     @property

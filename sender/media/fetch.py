@@ -8,13 +8,13 @@ due at once); this loop fetches them, outside Twilio's 15 s, as durable work:
    fetchers (or a restart) never work on one row at once, and a fetcher that dies
    leaves it to the next once the lease runs out. While the fetch runs, the lease is
    renewed every quarter of it (sender/leases.py), so a slow fetch stays its fetcher's.
-2. It fetches every item at once (sender/media_download.py: Twilio's hosts only, the
+2. It fetches every item at once (sender/media/download.py: Twilio's hosts only, the
    business's credentials, at most MAX_BYTES, checked by the bytes) and keeps each
    picture with `save_media` (durable before the row says so).
-3. One more `update_message` settles the row (sender/media_rows.py): kept items to `media`, given-up
+3. One more `update_message` settles the row (sender/media/rows.py): kept items to `media`, given-up
    ones to `media_failed`, retryable ones left in `media_fetch`, due again after backoff
    (given up after MAX_TRIES). The sender holds a relay naming the pictures until then.
-4. Then Twilio's copy of each kept picture is deleted (sender/media_delete.py).
+4. Then Twilio's copy of each kept picture is deleted (sender/media/delete.py).
 
 Wake-up: a text with pictures stored wakes it at once (Store.wait_for_media: TinyDB in
 this process, PostgreSQL in every process by NOTIFY); it also looks at `next_media_due`
@@ -41,9 +41,9 @@ from bot.media_sources import fetch_origins
 from config.checks import LOOPBACK_HOSTS
 from config.settings import Settings
 from sender.leases import renewed
-from sender.media_delete import TwilioMediaDeleter
-from sender.media_download import TIMEOUT_SECONDS, FetchFailed, credentials, download
-from sender.media_rows import Outcome, claimed, handed_back, settled
+from sender.media.delete import TwilioMediaDeleter
+from sender.media.download import TIMEOUT_SECONDS, FetchFailed, credentials, download
+from sender.media.rows import Outcome, claimed, handed_back, settled
 from sender.pacing import Backoff
 from sender.wakeups import first_of
 from store import Message, Store

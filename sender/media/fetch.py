@@ -27,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -40,7 +40,9 @@ from bot.media import MAX_PER_TEXT
 from bot.media_sources import fetch_origins
 from config.checks import LOOPBACK_HOSTS
 from config.settings import Settings
+from sender.clock import Clock, utc_now
 from sender.leases import renewed
+from sender.loop import run_loop
 from sender.media.delete import TwilioMediaDeleter
 from sender.media.download import TIMEOUT_SECONDS, FetchFailed, credentials, download
 from sender.media.rows import Outcome, claimed, handed_back, settled
@@ -67,7 +69,7 @@ class MediaFetcher:
         *,
         client: httpx.AsyncClient | None = None,
         backoff: Backoff | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Clock = utc_now,
         poll_seconds: float = POLL_SECONDS,
         concurrency: int = CONCURRENCY,
     ) -> None:
@@ -208,18 +210,14 @@ class MediaFetcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                self._wakeup.clear()  # before looking, so no wake-up in between is lost
-                pause = 0.0 if await self._take_due() >= self.concurrency else self.poll_seconds
-            except StoreUnavailable as error:  # the database is away: one line, not a traceback a second
-                log.warning("media fetcher: %s; trying again", error)
-                pause = self.away_pause_seconds
-            except Exception:  # never let a bug stop the pictures silently
-                log.exception("media fetcher error; carrying on")
-                pause = 5.0
-            if pause and not self._stopping:
-                await self._sleep(pause)
+        await run_loop(
+            "media fetcher", log, self._step, sleep=self._sleep, stopping=lambda: self._stopping,
+            away_seconds=self.away_pause_seconds, error_seconds=5.0,
+        )  # fmt: skip
+
+    async def _step(self) -> float:
+        self._wakeup.clear()  # before looking, so no wake-up in between is lost
+        return 0.0 if await self._take_due() >= self.concurrency else self.poll_seconds
 
     async def _sleep(self, timeout: float) -> None:
         """Until a fetch of ours ends, the store says a text with pictures was stored, or `timeout` passes."""

@@ -13,6 +13,8 @@ business's store does not hold -- unknown, malformed, or another business's -- i
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -24,8 +26,8 @@ from bot.media import MAX_PER_TEXT
 from bot.messages import MAX_BODY_CHARS as MAX_BODY
 from handlers import paging
 from handlers.auth import require_api_token
-from handlers.idempotency import Retry
-from handlers.jobs import _job_id, json_body
+from handlers.idempotency import Retry, idempotent
+from handlers.jobs import _job_id
 from handlers.services import Services, services, text_outcome
 from store import MediaFile
 from store.media import is_media_id
@@ -96,12 +98,8 @@ async def job_messages(request: Request) -> JSONResponse:
 
 
 @require_api_token
-async def send_to_customer(request: Request) -> JSONResponse:
-    svc = services(request)
-    body = await json_body(request)
-    retry = Retry.of(request, body)
-    if (first := await retry.first_answer(svc.store)) is not None:
-        return first
+@idempotent
+async def send_to_customer(request: Request, svc: Services, body: Any, retry: Retry) -> JSONResponse:
     (text, media_ids), job_id = _request(body), _job_id(request)
     media = await _pictures(svc, media_ids)
     return await retry.respond(

@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -179,19 +179,6 @@ class EventSender:
         # A store that cannot wait just ends the sleep: the next look at the outbox says what is wrong.
         with contextlib.suppress(Exception):
             await first_of(self._stopping, self.store.wait_for_events(timeout), timeout)
-
-
-@contextlib.asynccontextmanager
-async def running(events: EventSender | None) -> AsyncIterator[EventSender | None]:
-    """`async with running(events):` runs the loop (if there is one) and stops it on the way out."""
-    if events is None:
-        yield None
-        return
-    await events.start()
-    try:
-        yield events
-    finally:
-        await events.stop()
 
 
 def record_events(store: Store, settings: Settings) -> bool:

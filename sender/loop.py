@@ -9,12 +9,16 @@ to) and the loop carries on -- a bug must never stop texts silently. A new loop 
 
     async def _run(self) -> None:
         await run_loop("reviews", log, self.step, sleep=self._sleep, stopping=self._stopped.is_set)
+
+and `async with running(loop):` (business_loops.py) runs it for as long as its business does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from bot.errors import StoreUnavailable
 
@@ -51,3 +55,29 @@ async def run_loop(
             wait, pause = rest, error_seconds
         if pause > 0 and not stopping():
             await wait(pause)
+
+
+class Loop(Protocol):
+    """What `running` starts and stops: a loop object with its task inside."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+L = TypeVar("L", bound=Loop)
+
+
+@contextlib.asynccontextmanager
+async def running(loop: L) -> AsyncIterator[L]:
+    """`async with running(loop):` starts the loop and stops it on the way out."""
+    await loop.start()
+    try:
+        yield loop
+    finally:
+        await loop.stop()
+
+
+def running_if_any(loop: L | None) -> contextlib.AbstractAsyncContextManager[L | None]:
+    """`running(loop)`, or nothing at all for None (a loop its settings turn off)."""
+    return running(loop) if loop is not None else contextlib.nullcontext()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 from bot import reminders
@@ -121,19 +120,6 @@ class Reminders:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopped.wait(), seconds)
-
-
-@contextlib.asynccontextmanager
-async def running(loop: Reminders | None) -> AsyncIterator[None]:
-    """`async with running(reminders):` runs the loop inside the block (None: reminders are off)."""
-    if loop is None:
-        yield
-        return
-    await loop.start()
-    try:
-        yield
-    finally:
-        await loop.stop()
 
 
 def reminders_for(store: Store, notifier: Notifier, policy: ReminderPolicy) -> Reminders | None:

@@ -24,10 +24,8 @@ one of its attempts ends, or the next text is due.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +35,7 @@ from sender.attempt import Attempts
 from sender.clock import Clock, utc_now
 from sender.leases import keep_renewing
 from sender.loop import run_loop
+from sender.loop import running as running  # re-exported: `async with running(sender):`
 from sender.mms import MediaUrl
 from sender.pacing import Backoff, SendSlots
 from sender.transports import Transport
@@ -231,13 +230,3 @@ class Sender:
             self._sending.discard(this)
             self._tasks.pop(this, None)
             self._wakeup.set()
-
-
-@contextlib.asynccontextmanager
-async def running(sender: Sender) -> AsyncIterator[Sender]:
-    """`async with running(sender):` starts the worker and stops it on the way out."""
-    await sender.start()
-    try:
-        yield sender
-    finally:
-        await sender.stop()

@@ -25,9 +25,7 @@ wait on `Store.wait_for_work`: that flag is the sender's, cleared by whichever w
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -270,13 +268,3 @@ def ours(row: Message, leases: list[str]) -> str:
     """The mark of this fetcher's claim the row carries (a renewal may have moved it), else the newest."""
     due = row.get("media_due_at")
     return due if due in leases else leases[-1]
-
-
-@contextlib.asynccontextmanager
-async def running(fetcher: MediaFetcher) -> AsyncIterator[MediaFetcher]:
-    """`async with running(fetcher):` runs the loop inside the block."""
-    await fetcher.start()
-    try:
-        yield fetcher
-    finally:
-        await fetcher.stop()

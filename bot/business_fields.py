@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import review_fields
 from bot.errors import ValidationError
 from bot.job_fields import check_characters, printable, quoted, refuse_surrogates
 from bot.phones import normalize_phone
@@ -202,6 +203,12 @@ def _reminder_hour(value: Any) -> int | str | None:
     return "" if hour is None else hour
 
 
+def _state_quiet_hours(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValidationError("state_quiet_hours", "must be true, false, or null for the deployment's setting")
+
+
 # Each field a body may set (but events_url / events_secret, which go as a pair) and what checks it.
 CLEANERS: dict[str, Callable[[Any], Any]] = {
     "slug": _slug,
@@ -218,4 +225,8 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
     "send_rate_per_second": _positive("send_rate_per_second"),
     "quiet_hours": _quiet_hours,
     "reminder_hour": _reminder_hour,
+    "review_url": review_fields.clean_url,
+    "review_hour": review_fields.clean_hour,
+    "review_interval_days": review_fields.clean_interval,
+    "state_quiet_hours": _state_quiet_hours,
 }

@@ -18,6 +18,8 @@ is stored, field by field (None always means "the deployment's setting"):
 - reminder_hour: int 0-23, "" for off, or None. "" (not "off") because it is
   what REMINDER_HOUR means by off, like quiet_hours' "": `parse_hour(str(v))`
   reads every stored value but None back.
+- review_url: an http(s) link, "" for off, or None.  review_hour: int 0-23 or
+  None.  review_interval_days: int 0-3650 or None (bot/review_fields.py).
 - events_url, events_secret: both str, or both None.
 """
 

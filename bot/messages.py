@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot import consent
+
 MAX_BODY_CHARS = 1600  # Twilio refuses longer bodies (error 21617)
 OPTED_OUT_CODE = 21610  # "Attempt to send to unsubscribed recipient": they texted STOP
 OPTED_OUT_REASON = "recipient has opted out (texted STOP)"
@@ -157,15 +159,18 @@ def with_report(message: dict[str, Any], status: str, code: int | None, text: st
 
 
 # -- a phone's opt-out, kept in its state (the one writer of these keys) -----------
+# Each change is appended to the phone's consent history too (bot/consent.py).
 
 
 def opted_out(state: dict[str, Any], now: str, source: str) -> dict[str, Any]:
     """`state` after the phone opted out; `source` says how ("STOP", "Twilio error 21610 on a send")."""
     if state.get("opted_out"):
         return state
-    return {**state, "opted_out": True, "opted_out_at": now, "opt_source": source}
+    changed = {**state, "opted_out": True, "opted_out_at": now, "opt_source": source}
+    return consent.with_event(changed, {"at": now, "type": "opt_out", "source": source})
 
 
 def opted_in(state: dict[str, Any], now: str, source: str) -> dict[str, Any]:
     """`state` after the phone opted back in (START, UNSTOP, YES)."""
-    return {**state, "opted_out": False, "opted_in_at": now, "opt_source": source}
+    changed = {**state, "opted_out": False, "opted_in_at": now, "opt_source": source}
+    return consent.with_event(changed, {"at": now, "type": "opt_in", "source": source})

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.confirmations import CONFIRM_HINT
 from bot.messages import outbound_message
 from bot.templates import Templates
 from bot.wording import appointment_words, clock, first_name, money, phone_for_people
@@ -26,6 +27,7 @@ class Business:
     name: str
     phone: str | None  # E.164, or None when BUSINESS_PHONE is not set
     timezone: ZoneInfo
+    review_url: str | None = None  # REVIEW_URL, for the `review` text
 
 
 def placeholder_values(job: dict[str, Any], business: Business, tracking_url: str, now: str) -> dict[str, str | None]:
@@ -51,6 +53,8 @@ def placeholder_values(job: dict[str, Any], business: Business, tracking_url: st
         "total": None if total is None else money(total),
         "invoice_url": job.get("invoice_url"),
         "when": appointment_words(job.get("scheduled_for"), business.timezone),
+        "review_url": business.review_url,
+        "confirm_hint": CONFIRM_HINT,
     }
 
 
@@ -78,6 +82,8 @@ class BusinessSettings(Protocol):
     def timezone(self) -> ZoneInfo: ...
     @property
     def sender_address(self) -> str: ...
+    @property
+    def review_url(self) -> str | None: ...
     def tracking_url(self, token: str) -> str: ...
 
 
@@ -97,7 +103,7 @@ class Notifier:
     @classmethod
     def for_business(cls, settings: BusinessSettings, templates: Templates) -> Notifier:
         """The notifier of the business `settings` describe, in `templates`' wording."""
-        business = Business(settings.business_name, settings.business_phone, settings.timezone)
+        business = Business(settings.business_name, settings.business_phone, settings.timezone, settings.review_url)
         return cls(templates, business, settings.tracking_url, settings.sender_address)
 
     def row(self, job: dict[str, Any], *, now: str, opted_out: bool, template: str | None = None) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Day-before reminders as pure rules: when one is due, whether it still is, quiet hours.
 
 A reminder goes out the day before the appointment at REMINDER_HOUR in the
-business's zone, never during QUIET_HOURS (one due then waits for the
-morning), once per appointment, and only while the job is `scheduled`.
+business's zone, never during quiet hours where the customer is
+(bot/quiet_hours.py: one due then waits for the morning), once per appointment, and only while the job is `scheduled`.
 
 Reminders are due rows in the store, not timers in memory. Whenever an
 appointment is set (a job booked, its `scheduled_for` changed), `schedule`
@@ -16,55 +16,17 @@ a restart, a second process or a clock jump sends each one once.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 from bot.job_fields import scheduled_day
 from bot.jobs import iso_utc
+from bot.quiet_hours import QuietHours, held_until, held_words
 from bot.wording import appointment_at, appointment_day
 
-Take = Literal["send", "drop"]
-_HOURS = re.compile(r"\s*(\d{1,2})\s*-\s*(\d{1,2})\s*")
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """Hours of the local day when no reminder goes out: from `start` up to `end` ("21-8": 9 PM to 8 AM)."""
-
-    start: int
-    end: int
-
-    @classmethod
-    def parse(cls, text: str) -> QuietHours | None:
-        """ "21-8" -> QuietHours(21, 8); "" -> None (no quiet hours); ValueError saying what is wrong."""
-        if not text.strip():
-            return None
-        found = _HOURS.fullmatch(text)
-        if not found:
-            raise ValueError(f"{text!r} is not two hours like 21-8 (9 PM to 8 AM)")
-        start, end = int(found[1]), int(found[2])
-        if start > 23 or end > 23:
-            raise ValueError(f"{text!r}: hours are 0 to 23")
-        if start == end:
-            raise ValueError(f"{text!r} starts and ends at the same hour; leave it empty for no quiet hours")
-        return cls(start, end)
-
-    def holds(self, local: datetime) -> bool:
-        """Whether `local` (a time in the business's zone) falls in the quiet hours."""
-        if self.start < self.end:
-            return self.start <= local.hour < self.end
-        return local.hour >= self.start or local.hour < self.end  # over midnight
-
-    def over(self, local: datetime) -> datetime:
-        """The first moment at or after `local` outside the quiet hours."""
-        if not self.holds(local):
-            return local
-        day = local.date()
-        if self.start > self.end and local.hour >= self.start:
-            day += timedelta(days=1)  # evening: the quiet ends tomorrow morning
-        return datetime.combine(day, time(self.end), tzinfo=local.tzinfo)
+Take = Literal["send", "drop", "hold"]
+__all__ = ["QuietHours", "ReminderPolicy", "Take", "parse_hour", "schedule", "settled", "take"]
 
 
 def parse_hour(text: str) -> int | None:
@@ -95,14 +57,18 @@ def too_late(scheduled_for: str | None, now: datetime, tz: tzinfo) -> bool:
 
 @dataclass(frozen=True)
 class ReminderPolicy:
-    """REMINDER_HOUR, QUIET_HOURS and TIMEZONE: when reminders go out."""
+    """REMINDER_HOUR, QUIET_HOURS, STATE_QUIET_HOURS and TIMEZONE: when reminders go out."""
 
     hour: int | None  # None: no reminders
     quiet: QuietHours | None
     timezone: tzinfo
+    state_hours: bool = True  # STATE_QUIET_HOURS: the customer's state's calling hours apply too
 
-    def quiet_now(self, now: datetime) -> bool:
-        return self.quiet is not None and self.quiet.holds(now.astimezone(self.timezone))
+    def held_until(self, phone: str, now: datetime) -> datetime | None:
+        """None when an automated text to `phone` may go at `now`, else when it may (the customer's local time).
+
+        The one check every automated, non-urgent text asks (reminders; review requests follow this path)."""
+        return held_until(phone, now, self.timezone, self.quiet, self.state_hours)
 
     def quiet_over(self, now: datetime) -> datetime:
         """`now`, or when the quiet hours `now` falls in end (UTC)."""
@@ -135,28 +101,40 @@ def schedule(job: dict[str, Any], policy: ReminderPolicy, set_at: str) -> dict[s
     scheduled_for = job.get("scheduled_for")
     if job["status"] == "scheduled" and not same_appointment(scheduled_for, job.get("reminder_for")):
         due = policy.due_at(scheduled_for, datetime.fromisoformat(set_at))
-    return {**job, "reminder_due_at": None if due is None else iso_utc(due)}
+    return {**job, "reminder_due_at": None if due is None else iso_utc(due), "reminder_held": None}
 
 
 def take(job: dict[str, Any], now: datetime, policy: ReminderPolicy) -> Take | None:
     """What to do with a job the store said has a reminder due, decided inside the store's write.
 
     "send" it; "drop" it (the job is no longer `scheduled`, or its appointment
-    has begun, e.g. after a clock jump or days of downtime); None to leave it
-    (not due: another sender took it, or the appointment moved later; or
-    quiet hours, when it waits).
+    has begun, e.g. after a clock jump or days of downtime); "hold" it (quiet
+    hours where the customer is: `held` moves it to when they end); None to
+    leave it (not due: another sender took it, or the appointment moved later).
     """
     due = job.get("reminder_due_at")
-    if due is None or datetime.fromisoformat(due) > now or policy.quiet_now(now):
+    if due is None or datetime.fromisoformat(due) > now:
         return None
     if job["status"] != "scheduled" or too_late(job.get("scheduled_for"), now, policy.timezone):
         return "drop"
+    if policy.held_until(job["customer_phone"], now) is not None:
+        return "hold"
     return "send"
+
+
+def held(job: dict[str, Any], now: datetime, policy: ReminderPolicy) -> dict[str, Any]:
+    """`job` with its reminder waiting out the customer's quiet hours: due when they end, and saying so.
+
+    `reminder_held` is what the job's JSON, `qdn jobs show` and `qdn log --job` show:
+    {"until": ISO UTC, "outcome": "held until 8:00 AM CST"} (the customer's clock)."""
+    until = policy.held_until(job["customer_phone"], now) or now
+    outcome = held_words(until, job["customer_phone"], policy.timezone)
+    return {**job, "reminder_due_at": iso_utc(until), "reminder_held": {"until": iso_utc(until), "outcome": outcome}}
 
 
 def settled(job: dict[str, Any], sent: bool) -> dict[str, Any]:
     """`job` once its reminder is sent (`reminder_for` names the appointment) or dropped."""
-    updated = {**job, "reminder_due_at": None}
+    updated = {**job, "reminder_due_at": None, "reminder_held": None}
     if sent:
         updated["reminder_for"] = job.get("scheduled_for")
     return updated

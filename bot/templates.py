@@ -47,13 +47,16 @@ PLACEHOLDERS = (
     "total",
     "invoice_url",
     "when",
+    "review_url",
+    "confirm_hint",  # "Reply C to confirm." (bot.confirmations.CONFIRM_HINT): the built-in reminders end with it
 )
 # Known for every job and every configuration, so usable in a template's first part.
-ALWAYS_KNOWN = frozenset({"business_name", "first_name", "job_id", "service", "tracking_url"})
+ALWAYS_KNOWN = frozenset({"business_name", "first_name", "job_id", "service", "tracking_url", "confirm_hint"})
 # The texts a template can be for: each job status, and two that are not status changes.
 RESCHEDULED = "rescheduled"  # PATCH moved an open job's appointment
 REMINDER = "reminder"  # the day before the appointment (sender/reminders.py)
-TEXTS = (*STATUSES, RESCHEDULED, REMINDER)
+REVIEW = "review"  # the day after completion, with REVIEW_URL set (sender/reviews.py)
+TEXTS = (*STATUSES, RESCHEDULED, REMINDER, REVIEW)
 GENERIC = "generic"
 BUILTIN_FILE = Path(__file__).with_name("templates.toml")
 

@@ -129,6 +129,10 @@ class ApiClient:
         """Every text to or from `phone` (any format; the service checks it), oldest first."""
         return self._all("/messages", "messages", {"phone": phone})
 
+    def consent_rows(self) -> list[dict[str, Any]]:
+        """Every phone of the business with consent on record: phone, state, since, source, evidence."""
+        return self._all("/consent", "phones", {})
+
     def unknown_messages(self) -> list[dict[str, Any]]:
         """Every text whose outcome is unknown (left for a person), oldest first."""
         return list(self._json("GET", "/messages", params={"status": "unknown"})["messages"])

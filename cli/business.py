@@ -42,6 +42,10 @@ PLAIN = (
     ("ack_interval_hours", "ack_interval_hours"),
     ("quiet_hours", "quiet_hours"),
     ("reminder_hour", "reminder_hour"),
+    ("review_url", "review_url"),
+    ("review_hour", "review_hour"),
+    ("review_interval_days", "review_interval_days"),
+    ("state_quiet_hours", "state_quiet_hours"),
 )
 TWILIO_PLAIN = (("account_sid", "account_sid"), ("api_key", "api_key"))
 
@@ -63,6 +67,14 @@ def _secret(flag: str, env: str, prompt: str) -> str:
     if not value.strip():
         raise CliError(f"{flag}: no secret given; set {env}, or type it when asked")
     return value
+
+
+def _on_off(text: str) -> bool:
+    if text.strip().lower() in ("on", "true", "yes"):
+        return True
+    if text.strip().lower() in ("off", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not on or off")
 
 
 def _templates(path: str) -> str:
@@ -169,6 +181,19 @@ def _business_flags(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     parser.add_argument("--ack-interval-hours", type=float, metavar="HOURS", help="loop guard (default: the setting)")
     parser.add_argument("--quiet-hours", metavar="21-8", help='hours reminders wait out; "" for none')
     parser.add_argument("--reminder-hour", metavar="HOUR", help='local hour of day-before reminders; "" for off')
+    parser.add_argument("--review-url", metavar="URL", help='where customers leave a review; "" for no requests')
+    parser.add_argument(
+        "--review-hour", type=int, metavar="HOUR", help="local hour of review requests (default: the setting)"
+    )
+    parser.add_argument(
+        "--review-interval-days", type=int, metavar="DAYS", help="one review request per phone in this many days"
+    )
+    parser.add_argument(
+        "--state-quiet-hours",
+        type=_on_off,
+        metavar="on|off",
+        help="also keep the customer's state's calling hours (docs: Compliance)",
+    )
     if not creating:
         parser.add_argument("--no-twilio", action="store_true", help="use the deployment's Twilio account again")
         parser.add_argument("--no-events", action="store_true", help="stop its dashboard events")

@@ -17,6 +17,11 @@ def _or(value: Any, fallback: str = NO_VALUE) -> str:
     return fallback if value is None or value == [] else str(value)
 
 
+def _on_off(value: bool | None, fallback: str) -> str:
+    """STATE_QUIET_HOURS of a business: "on", "off", or the deployment's."""
+    return fallback if value is None else ("on" if value else "off")
+
+
 def _listed(values: list[str] | None) -> str:
     return ", ".join(values) if values else NO_VALUE
 
@@ -80,6 +85,18 @@ def table(businesses: list[Business]) -> str:
     )
 
 
+def _reviews(business: Business, inherit: str) -> str:
+    """ "https://g.page/r/x/review at 10:00, once per phone in 90 days"; each unset part: the setting."""
+    url = business.get("review_url")
+    if url == "":
+        return "off"
+    hour, days = business.get("review_hour"), business.get("review_interval_days")
+    return (
+        f"{_or(url, inherit)} at {inherit if hour is None else f'{hour}:00'}, "
+        f"once per phone in {inherit if days is None else f'{days} days'}"
+    )
+
+
 def details(business: Business) -> str:
     """Every field of one business, one a line (secrets: their last four characters)."""
     inherit = "the deployment's setting"
@@ -102,6 +119,8 @@ def details(business: Business) -> str:
         ("Ack interval", _unit(business.get("ack_interval_hours"), "hours", inherit)),
         ("Quiet hours", "none" if business.get("quiet_hours") == "" else _or(business.get("quiet_hours"), inherit)),
         ("Reminders", "off" if reminder == "" else (inherit if reminder is None else f"at {reminder}:00")),
+        ("Reviews", _reviews(business, inherit)),
+        ("State hours", _on_off(business.get("state_quiet_hours"), inherit)),
         ("Events", _or(events)),
         ("Tokens", "API_TOKEN" if business.get("managed_by") == SETTINGS else _listed(tokens)),
     ]

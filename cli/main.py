@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import StoreError, ValidationError
 from bot.jobs import OPEN_STATUSES, REQUIRED_FIELDS, STATUS_CHOICES, STATUSES, parse_status, parse_statuses
 from bot.wording import appointment_at, first_name, reschedule_words
-from cli import business, transcript
+from cli import business, consent, transcript
 from cli.api_client import ApiClient, CliError, client_settings, dashboard_client
 from cli.demo import add_demo_jobs
 from config.settings import ConfigError, Settings
@@ -143,6 +143,8 @@ def show_log(args: argparse.Namespace) -> int:
             messages = client.job_messages(args.job)
             customers[job["customer_phone"]] = first_name(job["customer_name"])
             title = f"Job {job['id']}: {job['customer_name']}, {job['service_type']}, {transcript.status_text(job)}"
+            if held := job.get("reminder_held"):  # waiting out the customer's quiet hours (their clock)
+                title += f"\nReminder: {held['outcome']}"
         else:
             messages = client.phone_messages(args.phone)
             title = f"Texts with {messages[0]['phone'] if messages else args.phone}"
@@ -155,7 +157,7 @@ def show_log(args: argparse.Namespace) -> int:
 
     print(title)
     if not messages:
-        print("No texts yet.")
+        print("None: every text's outcome is known." if args.unknown else "No texts yet.")
         return 0
     print(transcript.zone_note(zone, [transcript.moment_of(message["created_at"], zone) for message in messages]))
     print("\n".join(transcript.transcript(messages, zone, who)))
@@ -244,6 +246,7 @@ def build_parser(more_commands: Callable[[Any], None] | None = None) -> argparse
     status.set_defaults(run=jobs_status)
 
     business.add_commands(commands, remote)  # qdn business add|list|show|update|token (ADMIN_TOKEN)
+    consent.add_commands(commands, remote)  # qdn consent export
 
     log = commands.add_parser("log", parents=[remote], help="a conversation as a transcript")
     which = log.add_mutually_exclusive_group(required=True)

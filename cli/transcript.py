@@ -112,14 +112,19 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
         ("Job", str(job["id"])),
         ("Status", status_text(job)),
         ("Customer", f"{job['customer_name']}  {job['customer_phone']}"),
+        *phone_status_fact(job, tz),
         ("Service", job["service_type"]),
         ("Address", job.get("address") or NO_VALUE),
         ("Appointment", appointment(job.get("scheduled_for"), tz)),
+        # Confirm by text: the customer's C after the reminder (docs/confirmations.md).
+        ("Confirmed", local_time(job["confirmed_at"], tz) if job.get("confirmed_at") else "not yet"),
         ("Total", total_text(job.get("total"))),
         ("Invoice", job.get("invoice_url") or NO_VALUE),
         ("Notes", job.get("notes") or NO_VALUE),
         ("Tracking", job["tracking_url"]),
     ]
+    if held := job.get("reminder_held"):  # waiting out the customer's quiet hours (their clock)
+        facts.append(("Reminder", held["outcome"]))
     lines = [f"{name + ':':<13}{value}" for name, value in facts]
     lines.append("History:")
     steps = history(job, tz)
@@ -127,6 +132,15 @@ def job_details(job: Job, tz: ZoneInfo) -> str:
     shown = [appointment_at(job.get("scheduled_for"), tz), *(moment_of(at, tz) for at, _, _ in steps)]
     lines.append(zone_note(tz, shown))
     return "\n".join(lines)
+
+
+def phone_status_fact(job: Job, tz: ZoneInfo) -> list[tuple[str, str]]:
+    """A line saying the customer's phone can't take texts (Twilio said so), when it can't: call them."""
+    status = job.get("phone_status")
+    if not status:
+        return []
+    since = f" since {local_time(status['since'], tz)}" if status.get("since") else ""
+    return [("Texts", f"can't reach this phone ({status.get('reason')}){since}: call them")]
 
 
 def history(job: Job, tz: ZoneInfo) -> list[tuple[str, str, str]]:

@@ -52,6 +52,11 @@ def business_settings(base: Settings, record: BusinessRecord, box: SecretBox) ->
         "send_rate_per_second": _inherit(record, "send_rate_per_second", base.send_rate_per_second),
         "quiet_hours": base.quiet_hours if quiet is None else (QuietHours.parse(quiet) if quiet else None),
         "reminder_hour": None if reminder_hour == REMINDERS_OFF else reminder_hour,
+        # review_url "" turns requests off for the business even when REVIEW_URL is set.
+        "review_url": _inherit(record, "review_url", base.review_url) or None,
+        "review_hour": _inherit(record, "review_hour", base.review_hour),
+        "review_interval_days": _inherit(record, "review_interval_days", base.review_interval_days),
+        "state_quiet_hours": _inherit(record, "state_quiet_hours", base.state_quiet_hours),
         "twilio_webhook_shared_key": None,
     }
     if twilio:  # its own Twilio account: its key checks its webhooks, its credentials send its texts

@@ -186,6 +186,13 @@ SETTINGS: tuple[Setting, ...] = (
         shown_default="built-in wording",
         business_field="templates",
     ),
+    # The office inbox (/inbox).
+    Setting(
+        "INBOX_SESSION_HOURS",
+        "12",
+        DEPLOYMENT,
+        "How long an office inbox login lasts (hours) before the dispatcher is asked for a new texted code.",
+    ),
     # Texting.
     Setting(
         "ACK_INTERVAL_HOURS",
@@ -216,6 +223,36 @@ SETTINGS: tuple[Setting, ...] = (
         BUSINESS,
         "Hours no reminder goes out (9 PM up to 8 AM); empty means none.",
         business_field="quiet_hours",
+    ),
+    # Review requests (docs/reviews.md).
+    Setting(
+        "REVIEW_URL",
+        "",
+        BUSINESS,
+        "Where customers leave a review (`https://`); a completed job's customer is asked the next day, "
+        "and the tracking page links it. Empty turns review requests off.",
+        business_field="review_url",
+    ),
+    Setting(
+        "REVIEW_HOUR",
+        "10",
+        BUSINESS,
+        "The local hour (0-23) of the day after completion the review request goes out (quiet hours hold it).",
+        business_field="review_hour",
+    ),
+    Setting(
+        "REVIEW_INTERVAL_DAYS",
+        "90",
+        BUSINESS,
+        "At most one review request per phone in this many days (0: no limit).",
+        business_field="review_interval_days",
+    ),
+    Setting(
+        "STATE_QUIET_HOURS",
+        "true",
+        BUSINESS,
+        "Also keep the calling hours of the customer's state (docs/compliance.md); the stricter wins.",
+        business_field="state_quiet_hours",
     ),
     Setting(
         "DELETE_TWILIO_MEDIA", "true", DEPLOYMENT, "Delete Twilio's copy of a picture texted in once ours is kept."

@@ -25,11 +25,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from starlette.config import Config
 from starlette.datastructures import CommaSeparatedStrings, Secret
 
+from bot import reviews
 from bot.errors import ValidationError
 from bot.events_config import check_events
 from bot.phones import normalize_phone
 from bot.redaction import redact
 from bot.reminders import QuietHours, ReminderPolicy, parse_hour
+from bot.reviews import ReviewPolicy
 from config.checks import (
     ConfigError,
     check_account_sid,
@@ -87,6 +89,11 @@ class Settings:
     # Day-before reminders: REMINDER_HOUR (local; None: off) and QUIET_HOURS (None: none).
     reminder_hour: int | None = 17
     quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
+    # Review requests (bot/reviews.py): REVIEW_URL (None: off), REVIEW_HOUR (local), REVIEW_INTERVAL_DAYS.
+    review_url: str | None = None
+    review_hour: int = 10
+    review_interval_days: int = 90
+    state_quiet_hours: bool = True  # STATE_QUIET_HOURS: the customer's state's calling hours apply too
     # Dashboard events (sender/events.py): where they are POSTed and the Standard Webhooks secret signing them.
     events_url: str | None = None
     events_secret: Secret | None = None
@@ -99,6 +106,8 @@ class Settings:
     accent_color: str | None = None
     # Pictures (SPEC "Pictures (MMS)"): whether Twilio's copy of a picture is deleted once ours is kept.
     delete_twilio_media: bool = True
+    # The office inbox (handlers/inbox/): how long a login lasts.
+    inbox_session_hours: float = 12.0
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url}/track?token={token}"
@@ -109,7 +118,11 @@ class Settings:
 
     @property
     def reminder_policy(self) -> ReminderPolicy:
-        return ReminderPolicy(self.reminder_hour, self.quiet_hours, self.timezone)
+        return ReminderPolicy(self.reminder_hour, self.quiet_hours, self.timezone, self.state_quiet_hours)
+
+    @property
+    def review_policy(self) -> ReviewPolicy:
+        return ReviewPolicy(self.review_url, self.review_hour, self.review_interval_days, self.reminder_policy)
 
     @property
     def sender_address(self) -> str:
@@ -237,11 +250,16 @@ def _load(config: _DeclaredConfig, make_secrets: bool, check_database_url: Calla
         ack_interval_hours=_positive(config, "ACK_INTERVAL_HOURS"),
         send_rate_per_second=_positive(config, "SEND_RATE_PER_SECOND"),
         send_give_up_hours=_positive(config, "SEND_GIVE_UP_HOURS"),
+        inbox_session_hours=_positive(config, "INBOX_SESSION_HOURS"),
         run_sender=_yes_no(config, "RUN_SENDER"),
         delete_twilio_media=_yes_no(config, "DELETE_TWILIO_MEDIA"),
         twilio_webhook_shared_key=config("TWILIO_WEBHOOK_SHARED_KEY", cast=Secret) or None,
         reminder_hour=_reminder_setting(config, "REMINDER_HOUR", parse_hour),
         quiet_hours=_reminder_setting(config, "QUIET_HOURS", QuietHours.parse),
+        review_url=_reminder_setting(config, "REVIEW_URL", reviews.parse_url),
+        review_hour=_reminder_setting(config, "REVIEW_HOUR", reviews.parse_hour),
+        review_interval_days=_reminder_setting(config, "REVIEW_INTERVAL_DAYS", reviews.parse_interval),
+        state_quiet_hours=_yes_no(config, "STATE_QUIET_HOURS"),
         **_events_settings(config),
     )
 
@@ -332,7 +350,8 @@ def _events_settings(config: _DeclaredConfig) -> dict[str, Any]:
 
 
 def _reminder_setting(config: _DeclaredConfig, name: str, parse: Callable[[str], T]) -> T:
-    """REMINDER_HOUR or QUIET_HOURS: set but empty turns it off (None), unset is the declared default."""
+    """REMINDER_HOUR, QUIET_HOURS or a REVIEW_* setting, parsed by `parse` (a ValueError names the setting);
+    unset is the declared default."""
     try:
         return parse(config(name))
     except ValueError as error:

@@ -12,6 +12,13 @@ from starlette.responses import Response
 from handlers.tenancy import tenants, use
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+TOKEN_NAME_KEY = "qdn.token_name"  # noqa: S105 -- a scope key: which dashboard token made the request
+
+
+def token_name(request: Request) -> str | None:
+    """The name of the dashboard token the request came with: "api" for API_TOKEN, else the token's id."""
+    name: str | None = request.scope.get(TOKEN_NAME_KEY)
+    return name
 
 
 def bearer_token(request: Request) -> str:
@@ -29,6 +36,7 @@ def require_api_token(endpoint: Endpoint) -> Endpoint:
         if tenant is None:
             raise HTTPException(401, "A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
         use(request, tenant)
+        request.scope[TOKEN_NAME_KEY] = tenants(request).token_name(tenant, bearer_token(request))
         return await endpoint(request)
 
     return checked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,24 +11,31 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot import job_fields, jobs
+from bot import consent, job_fields, jobs, undeliverable
 from bot.errors import ValidationError
 from bot.iso_patterns import ANY_INSTANT
 from bot.phones import normalize_phone
 from handlers import paging
-from handlers.auth import require_api_token
+from handlers.auth import require_api_token, token_name
 from handlers.idempotency import Retry, idempotent
 from handlers.json_body import json_body
-from handlers.services import Services, services, text_outcome
-from store import Job, JobWrite, Page, public_job
+from handlers.services import ConsentGiven, Services, services, text_outcome
+from store import Job, JobWrite, Once, Page, public_job
 from store.base import JOB_FIELDS
 
 __all__ = ["JOB_FIELDS", "job_json"]  # the SPEC's job shape, in its order (web/openapi_schemas.py reads it)
 STATUS_REQUEST_FIELDS = {"status", "eta_minutes", "total"}
 
 
-def job_json(job: Job, svc: Services) -> dict[str, Any]:
-    return public_job(job, svc.settings.tracking_url(job["token"]))
+def job_json(job: Job, svc: Services, phones: Mapping[str, Any]) -> dict[str, Any]:
+    """The job as the API shows it, with `phone_status` from `phones` (its customer's state, if read)."""
+    status = undeliverable.phone_status(phones.get(job["customer_phone"]) or {})
+    return {**public_job(job, svc.settings.tracking_url(job["token"])), "phone_status": status}
+
+
+async def phone_states(svc: Services, *shown: Job) -> dict[str, Any]:
+    """The states of these jobs' customers' phones, in one read: a marked phone is the job's `phone_status`."""
+    return await svc.store.phone_states({job["customer_phone"] for job in shown})
 
 
 # An ISO 8601 date, or date-time with an optional zone (none means TIMEZONE): what `updated_since` takes.
@@ -59,10 +67,18 @@ def _job_id(request: Request) -> int:
 @require_api_token
 @idempotent
 async def create_job(request: Request, svc: Services, body: Any, retry: Retry) -> JSONResponse:
-    fields = jobs.clean_fields(body, svc.settings.timezone, partial=False)
+    # How the customer agreed to texts, kept in the phone's consent history (docs/consent.md).
+    source = consent.source_of(body) if isinstance(body, dict) else consent.DEFAULT_SOURCE
+    given = ConsentGiven(source, by=f"token:{token_name(request)}")
+    fields = jobs.clean_fields(
+        {key: value for key, value in body.items() if key != "consent"} if isinstance(body, dict) else body,
+        svc.settings.timezone,
+        partial=False,
+    )
+    phones = await svc.store.phone_states([fields["customer_phone"]])  # a booking leaves the mark as it is
     return await retry.respond(
-        lambda once: svc.create_job(fields, once=once),
-        lambda created: (201, job_json(created.job, svc)),
+        lambda once: svc.create_job(fields, once=once, consent=given),
+        lambda created: (201, job_json(created.job, svc, phones)),
     )
 
 
@@ -86,15 +102,17 @@ async def list_jobs(request: Request) -> JSONResponse:
         kind = "jobs"
         after = paging.cursor_of(request, kind)
         page = await svc.store.jobs_page(statuses=statuses, phone=customer, after=after, limit=limit)
+    phones = await phone_states(svc, *page.rows)
     return JSONResponse(
-        {"jobs": [job_json(job, svc) for job in page.rows], "next_cursor": paging.next_cursor(page, kind)}
+        {"jobs": [job_json(job, svc, phones) for job in page.rows], "next_cursor": paging.next_cursor(page, kind)}
     )
 
 
 @require_api_token
 async def get_job(request: Request) -> JSONResponse:
     svc = services(request)
-    return JSONResponse(job_json(await svc.store.get_job(_job_id(request)), svc))
+    job = await svc.store.get_job(_job_id(request))
+    return JSONResponse(job_json(job, svc, await phone_states(svc, job)))
 
 
 @require_api_token
@@ -103,7 +121,7 @@ async def edit_job(request: Request) -> JSONResponse:
     cleaned = jobs.clean_fields(await json_body(request), svc.settings.timezone, partial=True)
     # A new appointment for an open job texts the customer (Services.edit_job); the answer is the job either way.
     result = await svc.edit_job(_job_id(request), cleaned)
-    return JSONResponse(job_json(result.job, svc))
+    return JSONResponse(job_json(result.job, svc, await phone_states(svc, result.job)))
 
 
 @require_api_token
@@ -118,10 +136,15 @@ async def change_status(request: Request, svc: Services, body: Any, retry: Retry
     job_id, status = _job_id(request), jobs.parse_status(body.get("status"))
     eta, total = job_fields.parse_eta(body.get("eta_minutes")), job_fields.parse_total(body.get("total"))
 
+    phones: dict[str, Any] = {}
+
+    async def move(once: Once | None) -> JobWrite:
+        # The answer is stored with the write (an Idempotency-Key's), so the phone is read before it.
+        phones.update(await phone_states(svc, await svc.store.get_job(job_id)))
+        return await svc.change_status(job_id, status, by="api", eta_minutes=eta, total=total, once=once)
+
     def answer(result: JobWrite) -> tuple[int, dict[str, Any]]:
         sent = next((m for m in result.messages if m.get("job_id") == job_id), None)
-        return 200, {**job_json(result.job, svc), "text": text_outcome(sent)}
+        return 200, {**job_json(result.job, svc, phones), "text": text_outcome(sent)}
 
-    return await retry.respond(
-        lambda once: svc.change_status(job_id, status, by="api", eta_minutes=eta, total=total, once=once), answer
-    )
+    return await retry.respond(move, answer)

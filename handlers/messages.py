@@ -1,8 +1,9 @@
 """A job's conversation over the dashboard API (bearer-authenticated JSON).
 
 GET  /jobs/{id}/messages  -> {"messages": [...], "next_cursor"}, oldest first, relays to dispatchers included
-POST /jobs/{id}/messages  {"body", "media"?} -> 201 with the queued text (`skipped` if the customer opted out)
-                          and its `text` outcome; honours Idempotency-Key (handlers/idempotency.py)
+POST /jobs/{id}/messages  {"body", "media"?, "send_at"?} -> 201 with the queued text (`skipped` if the customer
+                          opted out) and its `text` outcome; honours Idempotency-Key (handlers/idempotency.py).
+                          With `send_at` it is held until then (bot/send_later.py; DELETE: handlers/send_later.py)
 
 `media` (SPEC "Pictures (MMS)"): ids of pictures this business keeps (a message's `media` item
 `id`), at most 10, sent with the text as an MMS. With at least one picture the body may be
@@ -13,6 +14,7 @@ business's store does not hold -- unknown, malformed, or another business's -- i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -24,6 +26,7 @@ from bot.media import MAX_PER_TEXT
 
 # Twilio refuses longer bodies (error 21617); ten segments is already a letter, not a text.
 from bot.messages import MAX_BODY_CHARS as MAX_BODY
+from bot.send_later import parse_send_at
 from handlers import paging
 from handlers.auth import require_api_token
 from handlers.idempotency import Retry, idempotent
@@ -32,7 +35,12 @@ from handlers.services import Services, services, text_outcome
 from store import MediaFile
 from store.media import is_media_id
 
-MESSAGE_REQUEST_FIELDS = {"body", "media"}
+MESSAGE_REQUEST_FIELDS = {"body", "media", "send_at"}
+
+
+def clock() -> datetime:
+    """The time a `send_at` is checked against; tests put a fake clock here."""
+    return datetime.now(UTC)
 
 
 def _request(data: object) -> tuple[str, list[str]]:
@@ -41,11 +49,11 @@ def _request(data: object) -> tuple[str, list[str]]:
         raise ValidationError("body", 'the request must be a JSON object like {"body": "..."}')
     unknown = sorted(set(data) - MESSAGE_REQUEST_FIELDS)
     if unknown:
-        raise ValidationError(unknown[0], "is not accepted here; send body, and media if any")
+        raise ValidationError(unknown[0], "is not accepted here; send body, and media and send_at if any")
     media = _media_ids(data["media"]) if "media" in data else []
     if media and data.get("body", "") == "":
         return "", media  # a picture alone
-    return _text_body(data, pictures=bool(media)), media
+    return text_body(data, pictures=bool(media)), media
 
 
 def _media_ids(raw: object) -> list[str]:
@@ -73,7 +81,7 @@ async def _pictures(svc: Services, media_ids: list[str]) -> list[dict[str, objec
     return [{"id": picture.id, "type": picture.content_type, "size": picture.size} for picture in kept]
 
 
-def _text_body(data: dict[str, object], *, pictures: bool = False) -> str:
+def text_body(data: dict[str, object], *, pictures: bool = False) -> str:
     text = data.get("body")
     if not isinstance(text, str):
         raise ValidationError("body", "is required: the text to send")
@@ -101,8 +109,10 @@ async def job_messages(request: Request) -> JSONResponse:
 @idempotent
 async def send_to_customer(request: Request, svc: Services, body: Any, retry: Retry) -> JSONResponse:
     (text, media_ids), job_id = _request(body), _job_id(request)
+    # Send later (bot/send_later.py): checked against the clock when asked; a retry is answered above.
+    send_at = parse_send_at(body["send_at"], svc.settings.timezone, clock()) if "send_at" in body else None
     media = await _pictures(svc, media_ids)
     return await retry.respond(
-        lambda once: svc.text_customer(job_id, text, kind="relay", once=once, media=media),
+        lambda once: svc.text_customer(job_id, text, kind="relay", once=once, media=media, send_at=send_at),
         lambda message: (201, {**svc.message_json(message), "text": text_outcome(message)}),
     )

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from bot import jobs, reminders
+from bot import jobs, reminders, reviews
+from bot.confirmations import unconfirmed
+from bot.consent import DEFAULT_SOURCE, consent_given
 from bot.media import PictureLinks
 from bot.messages import outbound_message, with_media
 from bot.notifications import Notifier
+from bot.send_later import held_until
 from bot.templates import RESCHEDULED, Templates, builtin_templates
 from bot.tokens import new_token
 from config.settings import Settings
@@ -56,8 +59,16 @@ class Services:
         """The queued text for `job`: its current status's, or `template`'s (`rescheduled`, `reminder`)."""
         return self.notifier.row(job, now=now, opted_out=opted_out, template=template)
 
-    async def create_job(self, fields: dict[str, Any], *, once: Once | None = None, now: str | None = None) -> JobWrite:
-        """Store a new scheduled job and queue its confirmation text, in one write (with `once`'s key)."""
+    async def create_job(
+        self,
+        fields: dict[str, Any],
+        *,
+        once: Once | None = None,
+        now: str | None = None,
+        consent: ConsentGiven | None = None,
+    ) -> JobWrite:
+        """Store a new scheduled job and queue its confirmation text, in one write (with `once`'s key);
+        then add the booking to the phone's consent history (`consent`: how and by whom it was given)."""
         opted_out = await self.store.is_opted_out(fields["customer_phone"])
         now = now or jobs.utc_now()  # tests pass a booking time (a reminder's due time counts from it)
 
@@ -65,7 +76,13 @@ class Services:
             job = reminders.schedule(jobs.new_job(job_id, new_token(), fields, now), self.settings.reminder_policy, now)
             return JobWrite(job, [self.notification(job, opted_out, now)])
 
-        return await self.store.create_job(build, once=once)
+        created = await self.store.create_job(build, once=once)
+        given = consent or ConsentGiven()
+        await self.store.update_phone(
+            fields["customer_phone"],
+            lambda state: consent_given(state, now, given.source, by=given.by, job_id=created.job["id"]),
+        )
+        return created
 
     async def change_status(
         self,
@@ -113,10 +130,12 @@ class Services:
             applied = jobs.apply_status(current, status, by=by, now=now, eta_minutes=eta_minutes, total=total)
             if not applied.changed:
                 return JobWrite(current, [], changed=False)
-            text = self.notification(applied.job, opted_out, now)
+            # A completed job gets its review request's due time (bot/reviews.py; sender/reviews.py sends it).
+            applied_job = reviews.schedule(applied.job, self.settings.review_policy, now)
+            text = self.notification(applied_job, opted_out, now)
             if media:
                 text = with_media(text, media, wait_sid=media_wait_sid)
-            return JobWrite(applied.job, [text])
+            return JobWrite(applied_job, [text])
 
         return change
 
@@ -140,7 +159,7 @@ class Services:
             if not moved:
                 return JobWrite(edited, [], changed=edited != current)
             edited = reminders.schedule(
-                jobs.rescheduled(edited, current, by=by, now=now), self.settings.reminder_policy, now
+                unconfirmed(jobs.rescheduled(edited, current, by=by, now=now)), self.settings.reminder_policy, now
             )
             texts = []
             if jobs.is_open(edited) and edited.get("scheduled_for") is not None:
@@ -157,12 +176,20 @@ class Services:
         kind: str = "relay",
         once: Once | None = None,
         media: Sequence[Mapping[str, Any]] = (),
+        send_at: str | None = None,
+        sent_by: str | None = None,
     ) -> dict[str, Any]:
         """Queue a free text to the job's customer; `skipped` with the reason if they opted out.
 
-        `media` ([{id, type, size}] of pictures this business keeps) makes it an MMS."""
+        `media` ([{id, type, size}] of pictures this business keeps) makes it an MMS; `send_at`
+        (ISO UTC) holds it until then (bot/send_later.py); `sent_by` is the dispatcher's phone when a
+        person wrote it (the office inbox shows who)."""
         job = await self.store.get_job(job_id)
         row = await self.text_row(job["customer_phone"], body, kind=kind, job_id=job_id, media=media)
+        if send_at is not None:
+            row = held_until(row, send_at)
+        if sent_by:
+            row = {**row, "sent_by": sent_by}
         return await self.store.add_message(row, once=once)
 
     async def resend(self, original: Message, *, once: Once | None = None) -> dict[str, Any]:
@@ -205,6 +232,14 @@ class Services:
     async def queue_text(self, to: str, body: str, *, kind: str, job_id: int | None = None) -> dict[str, Any]:
         """Queue a text to any phone, logged in job `job_id`'s conversation when given, else the phone's."""
         return await self.store.add_message(await self.text_row(to, body, kind=kind, job_id=job_id))
+
+
+@dataclass(frozen=True)
+class ConsentGiven:
+    """How a booked customer agreed to texts (POST /jobs `consent`) and who booked them."""
+
+    source: str = DEFAULT_SOURCE
+    by: str | None = None
 
 
 SERVICES_KEY = "qdn.services"  # where handlers/tenancy.py `use` puts the request's business's Services

@@ -25,6 +25,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from bot.consent import API_TOKEN_NAME
 from bot.errors import NotFound
 from bot.templates import Templates
 from config.business_settings import business_settings, business_templates
@@ -181,6 +182,17 @@ class Tenants:
             return self.default
         # A dict lookup by the token's hash: the hash is what leaks in timing, never the token.
         return self._by_token.get(token_hash(presented)) if presented.startswith(TOKEN_PREFIX) else None
+
+    def token_name(self, tenant: Tenant, presented: str) -> str:
+        """How a consent record names the dashboard token `presented` (already accepted for `tenant`):
+        "api" for API_TOKEN, else its id in the registry (`tok_...`), never the token itself."""
+        if tenant.record is None:
+            return API_TOKEN_NAME
+        digest = token_hash(presented)
+        for token in tenant.record.get("tokens") or ():
+            if token.get("hash") == digest:
+                return str(token.get("name") or token.get("id"))
+        return API_TOKEN_NAME
 
 
 def tenants(request: Request) -> Tenants:

@@ -16,6 +16,7 @@ Outcomes of one attempt:
                       proven never to have reached Twilio (see NEVER_SENT_AFTER) -> sent again;
                       neither -> unknown, for a person (POST /jobs/{id}/messages/{id}/resend)
   opted out           -> skipped with the reason
+  can't take texts (30006/30005/21614 before: a landline) -> skipped with the reason (bot/undeliverable.py)
   older than SEND_GIVE_UP_HOURS -> failed (or unknown, if an attempt may have gone out)
   pictures still being fetched -> held a moment (mms.hold_seconds), not an attempt (sender/mms.py)
 
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import undeliverable
 from bot.errors import StoreError
 from bot.jobs import iso_utc
 from bot.messages import OPTED_OUT_CODE, OPTED_OUT_REASON, TWILIO_STATUSES, opted_out
@@ -46,6 +48,7 @@ from sender.mms import MediaUrl, hold_seconds, media_links, still_fetching, with
 from sender.pacing import Backoff, SendSlots
 from sender.transports import Accepted, SendFailed, Transport
 from store import Message, Store
+from store.undeliverable import mark_undeliverable
 
 log = logging.getLogger("qdn.sender")
 
@@ -104,8 +107,12 @@ class Attempts:
         settle_seconds: float,
         now: Callable[[], datetime],
         media_url: MediaUrl | None = None,
+        dispatchers: tuple[str, ...] = (),
+        sender: str = "console",
     ) -> None:
         self.store = store
+        self.dispatchers = dispatchers  # told when a phone turns out unable to take texts
+        self.sender = sender  # what their texts record as `from`
         self.transport = transport
         self.rate = rate
         self.give_up = give_up
@@ -126,11 +133,17 @@ class Attempts:
         now = self.now()
         if message.get("send_started_at"):
             return await self._reconcile(message, now)
-        if await self.store.is_opted_out(message["to"]):
+        phone_state = await self.store.get_phone(message["to"])  # is_opted_out reads this key: one read
+        if phone_state.get("opted_out"):
             log.info("message %s to %s skipped: opted out", message["id"], redact_phone(message["to"]))
             return await self._settle(
                 message, unsent=True, status="skipped", error_code=None, error_message=OPTED_OUT_REASON
             )
+        if (cannot := undeliverable.skip_reason(phone_state)) is not None:  # a landline: not tried again
+            log.info("message %s to %s skipped: %s", message["id"], redact_phone(message["to"]), cannot)
+            if undeliverable.untold(phone_state, message):  # a text of another job: its dispatchers hear too
+                await self._mark_undeliverable(message, (undeliverable.mark(phone_state) or {}).get("code"))
+            return await self._settle(message, unsent=True, status="skipped", error_code=None, error_message=cannot)
         if now - datetime.fromisoformat(message["created_at"]) >= self.give_up:
             hours = self.give_up.total_seconds() / 3600
             reason = f"not sent within {hours:g} hours (SEND_GIVE_UP_HOURS)"
@@ -246,9 +259,15 @@ class Attempts:
             source = f"Twilio error {OPTED_OUT_CODE} on a send"
             await self.store.update_phone(message["to"], lambda state: opted_out(state, iso_utc(self.now()), source))
             log.info("%s opted out (%s)", who, source)
+        if undeliverable.reason_for(failure.code):  # a landline: marked, the dispatchers told to call
+            await self._mark_undeliverable(message, failure.code)
         # Only the code: Twilio's message may quote the full number (it is kept in the message log).
         log.warning("message %s to %s failed: Twilio error %s", message["id"], who, failure.code)
         return await self._settle(message, status="failed", error_code=failure.code, error_message=failure.message)
+
+    async def _mark_undeliverable(self, message: Message, code: int | None) -> None:
+        now = iso_utc(self.now())
+        await mark_undeliverable(self.store, message, code, now, dispatchers=self.dispatchers, sender=self.sender)
 
     async def _reconcile(self, message: Message, now: datetime) -> Message:
         """Settle an attempt that may have reached Twilio by looking it up; never re-send it."""

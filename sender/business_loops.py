@@ -1,5 +1,5 @@
 """Each business's long-lived loops: its sender, its picture fetcher, its day-before reminders, its
-dashboard events.
+review requests, its dashboard events.
 
 A business sends with its own transport (its own Twilio account, or the
 deployment's, from its own number: the send-rate cap is per sending number),
@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 from bot.media import PictureLinks
 from bot.notifications import Notifier
 from config.settings import Settings
-from sender import events, reminders
+from sender import events, reminders, reviews
 from sender.loop import running, running_if_any
 from sender.media import fetch as media_fetch
 from sender.transports import make_transport
@@ -50,6 +50,7 @@ class BusinessLoops:
                     give_up_hours=settings.send_give_up_hours,
                     number=settings.sender_address,
                     media_url=links.url,
+                    dispatchers=settings.dispatcher_numbers,
                 )
                 await stack.enter_async_context(running(sender))
                 self.senders[slug] = sender
@@ -57,6 +58,9 @@ class BusinessLoops:
                 await stack.enter_async_context(running(media_fetch.MediaFetcher(store, settings)))
                 await stack.enter_async_context(
                     running_if_any(reminders.reminders_for(store, notifier, settings.reminder_policy))
+                )
+                await stack.enter_async_context(
+                    running_if_any(reviews.reviews_for(store, notifier, settings.review_policy))
                 )
                 self.events[slug] = await stack.enter_async_context(running_if_any(events.events_for(store, settings)))
         except BaseException:

@@ -74,6 +74,7 @@ class Sender:
         stop_grace_seconds: float = 20.0,
         lease_seconds: float = LEASE_SECONDS,
         media_url: MediaUrl | None = None,
+        dispatchers: tuple[str, ...] = (),
     ) -> None:
         self.store = store
         self.transport = transport
@@ -93,6 +94,8 @@ class Sender:
             backoff=backoff or Backoff(),
             settle_seconds=settle_seconds,
             now=now,
+            dispatchers=dispatchers,
+            sender=number,
             media_url=media_url,  # PictureLinks.url (bot/media.py): the links Twilio fetches an MMS's pictures from
         )
 

@@ -13,6 +13,9 @@ that name them in the signatures. The names below are re-exported from where the
 from __future__ import annotations
 
 from store.records import Event, Job, Message, PhoneState
+from store.roles.changes import ConversationChanges
+from store.roles.consent import ConsentRecords
+from store.roles.conversations import Conversations
 from store.roles.health import Health
 from store.roles.idempotency import IDEMPOTENCY_HOURS, IdempotencyKeys, KeyUsed, Once
 from store.roles.import_rows import Rows
@@ -25,6 +28,7 @@ from store.roles.pages import Page, Pages
 from store.roles.phone_state import PhoneStates
 from store.roles.queue import SendQueue
 from store.roles.reminders import Reminders
+from store.roles.reviews import Reviews
 from store.roles.throttles import SendRate
 
 __all__ = [
@@ -61,10 +65,14 @@ class Store(
     SendQueue,
     SendRate,
     Reminders,
+    Reviews,
     Pictures,
     Rows,
     Pages,
     IdempotencyKeys,
     Outbox,
+    ConsentRecords,
+    ConversationChanges,
+    Conversations,
 ):
     """Persistence for one business's jobs, message log and per-phone state: every role at once."""

@@ -24,6 +24,7 @@ from typing import Any
 from bot.businesses import BusinessRecord as BusinessRecord
 from bot.errors import NotFound
 from store.base import Job, MessageRead, Store
+from store.roles.login_codes import LoginCodes
 
 DEFAULT_BUSINESS = "default"
 
@@ -43,8 +44,8 @@ class Conflict(Exception):
         self.message = message
 
 
-class Deployment(ABC):
-    """The businesses of one deployment and their stores."""
+class Deployment(LoginCodes, ABC):
+    """The businesses of one deployment and their stores, and what spans them (throttles, inbox login codes)."""
 
     @property
     @abstractmethod

@@ -53,14 +53,31 @@ class JobFields(TypedDict):
     updated_at: str
 
 
+class ReminderHeld(TypedDict):
+    until: str  # ISO UTC
+    outcome: str  # "held until 8:00 AM CST", the customer's clock
+
+
 class JobRecord(JobFields, total=False):
     """A job as stored: its fields, then internal keys no API answer shows (absent on older jobs)."""
 
     # The day-before reminder, a due row on the job (bot/reminders.py; Store.due_reminders).
     reminder_due_at: str | None  # when the current appointment's reminder is due (ISO UTC); None: none waits
     reminder_for: str | None  # the `scheduled_for` the last reminder was sent for
+    # The review request, a due row on the job (bot/reviews.py; Store.due_reviews).
+    review_due_at: str | None  # when it is due (ISO UTC); None: none waits
+    review_completed_at: str  # the completion it is for: the customer's texts after it hold it back
+    review_sent_at: str | None  # when it was queued; None: dropped (a rule said never)
+    # Confirm by text (bot/confirmations.py): when the customer was last asked to confirm (the reminder,
+    # or an answer naming a new time) and for which `scheduled_for`; when they confirmed (public:
+    # JOB_FIELDS; cleared by a new appointment).
+    confirm_asked_at: str | None
+    confirm_asked_for: str | None
+    confirmed_at: str | None
     # Its appointment changes, oldest first (bot.jobs.rescheduled); absent until the first. Public (JOB_FIELDS).
     reschedules: list[RescheduleEntry]
+    # Set while its reminder waits out the customer's quiet hours (bot.reminders.held). Public (JOB_FIELDS).
+    reminder_held: ReminderHeld | None
 
 
 # -- a message (SPEC "Message log" and "JSON shapes") ----------------------------------------------
@@ -90,6 +107,8 @@ PublicMessage = TypedDict(
         "media": list[dict[str, Any]],
         # The `unknown` text this one sends again (POST /jobs/{id}/messages/{id}/resend); None: a text of its own.
         "resend_of": str | None,
+        # A text sent later (bot/send_later.py): not before then; None: sent at once.
+        "send_at": str | None,
     },
     total=False,
 )
@@ -107,6 +126,9 @@ class MessageRecord(PublicMessage, total=False):
     media_due_at: str | None  # the fetch is due (or its claim's lease ends) then; None: nothing to fetch
     media_attempts: int  # fetches tried
     media_failed: list[dict[str, Any]]  # [{id, error}]: pictures given up on (not Twilio's, 404, not a picture ...)
+
+    # A person's text to a customer (`R`, the office inbox): the dispatcher's phone, so the inbox can say who.
+    sent_by: str
 
     # An outbound text with pictures (an MMS; `media` as above): when they come from a text still
     # being fetched, the sender holds it until that text's fetch has ended.
@@ -147,6 +169,15 @@ class PhoneStateRecord(TypedDict, total=False):
     auto_replies: WindowCounter  # one-hour window
     recent_answers: dict[str, str]  # digest of an automatic answer -> when it was sent (the last 10 minutes)
 
+    # Consent on record (bot/consent.py): every booking, opt-out and opt-in, oldest first.
+    # {"at", "type": consent|opt_out|opt_in, "source", "by"?, "job_id"?, "words"?, "sid"?}
+    consent: list[dict[str, Any]]
+    # Can't take texts (bot/undeliverable.py): {"reason", "code", "since", "message_id", "body", "notified_jobs"}
+    undeliverable: dict[str, Any]
+    # The last review request (bot/reviews.py): at most one per REVIEW_INTERVAL_DAYS.
+    review_sent_at: str
+    review_job: int  # the job it was for: that job's own retry is not "another" request
+
     # Written before the opt-out had one writer (issue #13); read by nothing, kept as found.
     opt_keyword: str
     opted_out_by: str
@@ -159,7 +190,7 @@ class EventRecord(TypedDict):
     """A dashboard event, queued in the write that caused it and POSTed to EVENTS_URL in order."""
 
     id: str  # the Standard Webhooks `webhook-id`: the same on every attempt, so receivers can dedupe
-    type: str  # message.received | job.status_changed | message.delivery_failed
+    type: str  # message.received | job.status_changed | message.delivery_failed | phone.undeliverable
     created_at: str  # the payload's `timestamp`
     data: dict[str, Any]  # the payload's `data`: {"message": public message} or {"job": job, "previous_status"}
     status: str  # pending | delivered | failed (given up)

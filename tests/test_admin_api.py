@@ -140,6 +140,10 @@ def test_create_answers_the_business_and_its_first_token_once(app):
             "send_rate_per_second": None,
             "quiet_hours": None,
             "reminder_hour": None,
+            "review_url": None,
+            "review_hour": None,
+            "review_interval_days": None,
+            "state_quiet_hours": None,
             "events_url": "https://dash.example.test/e",
             "events_secret_last4": EVENTS_SECRET[-4:],
             "tokens": [{"id": token["id"], "created_at": token["created_at"]}],
@@ -193,6 +197,8 @@ def test_update_changes_what_is_given_and_keeps_the_rest(app):
             "dispatchers": ["512-555-0178"],
             "reminder_hour": "",
             "quiet_hours": "22-7",
+            "review_url": "https://g.page/r/acme/review",
+            "review_hour": 9,
         },
         headers=ADMIN,
     )
@@ -200,6 +206,11 @@ def test_update_changes_what_is_given_and_keeps_the_rest(app):
     after = changed.json()["business"]
     assert (after["name"], after["dispatchers"]) == ("Acme Hauling & Bins", ["+15125550178"])
     assert (after["reminder_hour"], after["quiet_hours"]) == ("", "22-7")
+    assert (after["review_url"], after["review_hour"], after["review_interval_days"]) == (
+        "https://g.page/r/acme/review",
+        9,
+        None,
+    )
     assert after["twilio"] == before["twilio"] and after["numbers"] == before["numbers"]
     assert after["created_at"] == before["created_at"] and after["updated_at"] >= before["updated_at"]
     assert app.get("/admin/businesses/acme", headers=ADMIN).json()["business"] == after
@@ -434,6 +445,22 @@ EDGES = [
     ("twilio", {"account_sid": ACCOUNT_SID, "auth_token": " "}),
     ("twilio", {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "api_key": None}),
     ("messaging_service_sid", "MG" + "a" * 31),
+    ("review_url", ""),
+    ("review_url", " https://g.page/r/acme/review "),
+    ("review_url", "HTTPS://g.page/r/acme/review"),
+    ("review_url", "ftp://g.page/r/acme/review"),
+    ("review_url", "https://g.page/r/acme review"),
+    ("review_url", "https://g.page/r/`acme`"),
+    ("review_url", "https://g.page/r/acme\t"),
+    ("review_url", 7),
+    ("review_hour", 0),
+    ("review_hour", 23),
+    ("review_hour", 24),
+    ("review_hour", "10"),
+    ("review_interval_days", 0),
+    ("review_interval_days", 3650),
+    ("review_interval_days", 3651),
+    ("review_interval_days", 1.5),
 ]
 
 

@@ -38,8 +38,10 @@ def test_create_returns_the_whole_job_with_tracking_url(client):
     assert set(job) == {
         "id", "token", "tracking_url", "customer_name", "customer_phone", "service_type", "address",
         "scheduled_for", "total", "invoice_url", "notes", "status", "eta_minutes", "history", "reschedules",
-        "created_at", "updated_at",
+        "reminder_held", "confirmed_at", "created_at", "updated_at", "phone_status",
     }  # fmt: skip
+    assert job["phone_status"] is None  # texts reach this phone (docs/consent.md)
+    assert job["confirmed_at"] is None  # until the customer texts C after the reminder
 
 
 def test_ids_come_from_a_sequence_and_are_never_chosen_by_the_client(client):

@@ -115,7 +115,7 @@ TOKEN_MISS = "{name}: That code doesn't match any job. Check the link in our tex
 NO_OPEN_JOBS = "{name}: no open jobs for this number. Text the code from your tracking link, or call {phone}."
 HELP = (
     "{name} job texts: text STATUS for your jobs, or reply to reach a person. "
-    "To cancel a job text CANCEL JOB or call {phone}. STOP to opt out."
+    "To cancel a job text CANCEL JOB or call {phone}. Msg & data rates may apply. Text STOP to opt out."
 )
 ACK = "{name}: Thanks, we got your message. A person will reply soon. Urgent? Call {phone}."
 OPTED_IN = "{name}: You're opted back in to job texts. Text HELP for help, STOP to opt out."

@@ -160,6 +160,7 @@ def test_jobs_create_list_show_status_round_trip(qdn, service):
         "Service": "junk removal",
         "Address": "4512 Ridgeview Dr, Austin, TX 78731",
         "Appointment": "Tue Dec 1, 8:30 AM",  # TIMEZONE (Chicago), as given
+        "Confirmed": "not yet",  # no C after a reminder (tests/test_confirm_by_text.py)
         "Total": "$350.00",
         "Invoice": "-",
         "Notes": "-",
@@ -587,6 +588,7 @@ def test_messages_by_phone_endpoint(client):
         "created_at",
         "updated_at",
         "resend_of",
+        "send_at",
     }
     assert client.get("/messages", params={"phone": "512-555-0111"}).json() == {"messages": [], "next_cursor": None}
 

@@ -89,6 +89,7 @@ def test_add_list_show_and_the_token_works(qdn, service):
         "business", "add", "--slug", "acme", "--name", "Acme Hauling", "--phone", "512-555-0150",
         "--timezone", "America/Denver", "--number", "512-555-0140", "--number", "512-555-0141",
         "--dispatcher", "512-555-0177", "--accent-color", "#17a", "--reminder-hour", "", "--quiet-hours", "22-7",
+        "--review-url", "https://g.page/r/acme/review", "--review-hour", "9",
     )  # fmt: skip
     token_id, token = issued(run, "acme")
     assert run.out.splitlines()[0] == "Business acme (Acme Hauling) added; texts on +15125550140, +15125550141."
@@ -115,7 +116,10 @@ def test_add_list_show_and_the_token_works(qdn, service):
     assert facts["Business"] == "acme: Acme Hauling"
     assert (facts["Phone"], facts["Time zone"], facts["Accent colour"]) == ("+15125550150", "America/Denver", "#1177aa")
     assert (facts["Reminders"], facts["Quiet hours"], facts["Twilio"]) == ("off", "22-7", "the deployment's")
+    assert facts["Reviews"] == "https://g.page/r/acme/review at 9:00, once per phone in the deployment's setting"
     assert facts["Tokens"].startswith(f"{token_id} (made ")
+    assert qdn("business", "update", "acme", "--review-url", "", "--review-interval-days", "30").code == 0
+    assert "Reviews:       off\n" in qdn("business", "show", "acme").out
     # The address to paste into Twilio: the business's own (SPEC "Webhook addresses name the business").
     assert facts["Webhook"].startswith(f"{PUBLIC_BASE_URL}/twilio/acme/sms (set it as")
     assert token not in shown.out and token not in listed.out

@@ -141,17 +141,22 @@ def test_a_move_an_inbound_text_and_a_failed_send_reach_the_dashboard_signed(liv
     drain(client)
     client.post(f"/jobs/{job['id']}/status", json={"status": "en route", "eta_minutes": 20})
     signed_text(client, CUSTOMER, "Gate code is 4411")
-    events = receiver.wait_for(3)
-    assert [e["type"] for e in events] == ["message.delivery_failed", "job.status_changed", "message.received"]
-    failed, moved, received = events
+    events = receiver.wait_for(4)
+    assert [e["type"] for e in events] == [
+        "message.delivery_failed", "phone.undeliverable", "job.status_changed", "message.received"
+    ]  # fmt: skip
+    failed, landline, moved, received = events
     assert failed["data"]["message"]["status"] == "failed" and failed["data"]["message"]["error_code"] == 30006
+    assert landline["data"]["phone"] == CUSTOMER and landline["data"]["reason"] == "landline"
+    assert landline["data"]["job_id"] == job["id"] and landline["data"]["message"] == failed["data"]["message"]
     assert moved["data"]["previous_status"] == "scheduled"
-    assert moved["data"]["job"] == client.get(f"/jobs/{job['id']}").json()  # the API's own job shape
+    shown = client.get(f"/jobs/{job['id']}").json()
+    assert moved["data"]["job"] == {key: value for key, value in shown.items() if key != "phone_status"}
     assert received["data"]["message"]["body"] == "Gate code is 4411"
     assert received["data"]["message"]["job_id"] == job["id"]
     assert all(set(e) == {"id", "type", "timestamp", "business", "data"} for e in events) and receiver.forged == 0
     assert {e["business"] for e in events} == {"default"}  # the settings' own business
-    assert len({e["id"] for e in events}) == 3
+    assert len({e["id"] for e in events}) == 4
 
 
 def test_an_event_never_holds_up_the_webhook_that_caused_it(live, receiver):

@@ -112,7 +112,7 @@ def cors_client(tmp_path: Path) -> Iterator[TestClient]:
     ("preflight", "refused"),
     [
         ({"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}, "origin"),
-        ({"Origin": DASHBOARD, "Access-Control-Request-Method": "DELETE"}, "method"),
+        ({"Origin": DASHBOARD, "Access-Control-Request-Method": "PUT"}, "method"),  # DELETE is allowed: cancelMessage
         (
             {"Origin": DASHBOARD, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "X-Debug"},
             "headers",
@@ -133,12 +133,20 @@ def test_an_allowed_preflight_still_allows_exactly_the_configured_origin(cors_cl
     assert response.headers["access-control-allow-origin"] == DASHBOARD
 
 
+def test_a_dashboard_in_a_browser_may_cancel_a_text_not_sent_yet(cors_client):
+    preflight = {"Origin": DASHBOARD, "Access-Control-Request-Method": "DELETE"}
+    response = cors_client.options("/jobs/1001/messages/1001-2", headers=preflight)
+    assert response.status_code == 200
+    assert "DELETE" in response.headers["access-control-allow-methods"]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
         ("DELETE", "/jobs", {"GET", "HEAD", "POST"}),
         ("PUT", "/jobs/1001", {"GET", "HEAD", "PATCH"}),
         ("DELETE", "/jobs/1001/messages", {"GET", "HEAD", "POST"}),
+        ("PUT", "/jobs/1001/messages/1001-2", {"DELETE"}),
         ("POST", "/healthz", {"GET", "HEAD"}),
         ("POST", "/track/K7M2-9XPQ-2HTR-4VWA-C3DF", {"GET", "HEAD"}),
     ],

@@ -8,6 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from starlette.routing import Route
 
+from handlers import inbox
 from tests.support import job_body
 from web.app import routes
 from web.openapi import DOCUMENT
@@ -23,6 +24,8 @@ NOT_JSON_API = {
     "/track/{token:path}",
     "/m/{rest:path}",
     "/openapi.json",
+    # The office inbox: HTML pages and their forms, and its event stream (handlers/inbox/).
+    *(route.path for route in inbox.routes if isinstance(route, Route)),
 }
 
 

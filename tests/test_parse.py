@@ -3,6 +3,7 @@
 import pytest
 
 from bot.conversation import (
+    Confirm,
     FreeText,
     Help,
     Invalid,
@@ -208,7 +209,6 @@ CUSTOMER = [
     ("help me", Help),
     ("INFO", Help),
     ("info?", Help),
-    ("please stop texting me", FreeText),
     ("EN ROUTE 1042", FreeText),
     ("1042 here", FreeText),
     ("DONE 1042", FreeText),
@@ -218,7 +218,7 @@ CUSTOMER = [
     ("My status is not right", FreeText),
     ("thank you", FreeText),
     ("Stop by at 3 please", FreeText),
-    ("yes please", FreeText),
+    ("yes please", Confirm),  # answers a reminder; ordinary text (FreeText) without one (decide)
     ("start at 9?", FreeText),
     ("", FreeText),
     ("🚚🚚", FreeText),
@@ -286,20 +286,27 @@ def test_opt_in_keyword_as_the_whole_text(text, role):
 @pytest.mark.parametrize(
     ("text", "cancel_request"),
     [
-        ("please stop texting me", False),
-        ("stop please", False),
-        ("STOP ALL", False),
         ("I want to stop", False),
         ("CANCEL JOB", True),
         ("Cancel my trailer please", True),
         ("I need to cancel 1042", True),
         ("can I get a cancellation?", True),
         ("the end", False),
-        ("quit calling", False),
+        ("stop at the gate", False),
     ],
 )
 def test_opt_keywords_inside_a_sentence_are_free_text(text, cancel_request):
     assert parse(text, "customer") == FreeText(text, "customer", cancel_request=cancel_request)
+
+
+@pytest.mark.parametrize("text", ["please stop texting me", "stop please", "STOP ALL", "quit calling", "BAJA"])
+def test_a_customers_stop_phrase_opts_out_with_its_words(text):
+    """Not one of Twilio's keywords, so the service opts out and confirms itself (bot/stop_phrases.py)."""
+    assert parse(text, "customer") == OptOut(text, "customer", keyword=text, phrase=True)
+
+
+def test_a_dispatchers_stop_phrase_is_not_an_opt_out():
+    assert not isinstance(parse("please stop texting me", "dispatcher"), OptOut)
 
 
 def test_customer_dispatcher_words_are_never_dispatcher_commands():

@@ -90,6 +90,9 @@ def test_a_webhook_makes_two_round_trips_and_a_status_callback_two(url: str, tmp
         found = {
             "a customer's STATUS": text(client, CUSTOMER, "STATUS", "SM" + "2" * 32),
             "a tracking code from a new phone": text(client, "+15125550178", token, "SM" + "3" * 32),
+            "a question": text(client, CUSTOMER, "Can you come before noon?", "SM" + "5" * 32),
+            # A confirmation looks for the reminder in the facts' one statement (none here: ordinary text).
+            "a C with no reminder to answer": text(client, CUSTOMER, "C", "SM" + "6" * 32),
             "the same MessageSid again": text(client, CUSTOMER, "STATUS", "SM" + "2" * 32),
             "a report: sent -> delivered": report(client, "SMsent", "delivered", f"/twilio/default/status?m={sent}"),
             "the same report again": report(client, "SMsent", "delivered", f"/twilio/default/status?m={sent}"),
@@ -105,6 +108,8 @@ def test_a_webhook_makes_two_round_trips_and_a_status_callback_two(url: str, tmp
     assert counts == {
         "a customer's STATUS": 2,  # the facts, then the write
         "a tracking code from a new phone": 2,
+        "a question": 3,  # the facts, the relay's dispatcher's opt-out (Services.text_row), the write
+        "a C with no reminder to answer": 3,  # the same: no round trip more
         "the same MessageSid again": 1,  # the facts find it: answered as before
         "a report: sent -> delivered": 2,  # the message by SID, then the guarded UPDATE
         "the same report again": 1,  # nothing to change: nothing written

@@ -82,7 +82,8 @@ class World:
 
 def scenario(tmp_path: Path, body: Callable[[World], Awaitable[Any]], **settings: str) -> Any:
     """Run `body(world)` on a fresh store (closed afterwards, as a stopped service would)."""
-    loaded = load_settings(base_environ(tmp_path, **settings), env_file=None)
+    # The state's calling hours are tests/test_reminders_where_the_customer_is.py's: here QUIET_HOURS alone.
+    loaded = load_settings(base_environ(tmp_path, **{"STATE_QUIET_HOURS": "false", **settings}), env_file=None)
 
     async def main() -> Any:
         store = await open_store(loaded.database_url)

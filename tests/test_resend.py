@@ -184,3 +184,17 @@ def test_qdn_log_unknown_lists_them_with_what_to_do(tmp_path, monkeypatch, capsy
     assert "Booked (job 1001)." not in "\n".join(out)  # delivered texts are not listed
     assert out[-2] == "Check with the customer; to send one again: POST /jobs/{job}/messages/{message}/resend"
     assert re.fullmatch(r"  job 1001, message \S+", out[-1])
+
+
+def test_qdn_log_unknown_with_none_says_so(tmp_path, monkeypatch, capsys):
+    env = base_environ(tmp_path)
+    server = LiveServer(env, tmp_path).start()
+    try:
+        for key, value in {**env, "PORT": str(server.port), "HOST": "127.0.0.1"}.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.chdir(tmp_path)
+        assert cli.main(["log", "--unknown"]) == 0
+        out = capsys.readouterr().out.splitlines()
+    finally:
+        server.stop()
+    assert out == ["Texts whose outcome is unknown", "None: every text's outcome is known."]

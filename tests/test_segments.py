@@ -56,3 +56,30 @@ def test_gsm7_alphabet_has_the_right_size_and_accents():
     assert is_gsm7("Muñoz Ærø Ölßen Ç")  # Ç is in the table, lowercase ç is not
     assert not is_gsm7("ç")
     assert is_gsm7("{[~]}|^\\€\f") and count_segments("{[~]}|^\\€\f").units == 20
+
+
+# -- the texts CTIA asks for fit their budget (SPEC "Compliance in code") -------------------------------------
+
+HELP_VARIANTS = ("HELP", "HELP_NO_DISPATCHER", "HELP_NO_ONE")
+LONGEST_NAME = "N" * 100  # bot.business_fields.NAME_LIMIT
+
+
+@pytest.mark.parametrize("name", HELP_VARIANTS)
+def test_help_says_what_ctia_asks_within_two_segments_even_for_the_longest_name(name):
+    from bot.conversation import texts
+
+    body = getattr(texts, name).format(
+        business=LONGEST_NAME, phone="(512) 555-0123", or_call=texts.OR_CALL.format(phone="(512) 555-0123")
+    )
+    assert LONGEST_NAME in body and "Msg & data rates may apply." in body and "Text STOP to opt out." in body
+    if name != "HELP_NO_ONE":  # with no phone and no dispatcher there is no person to name
+        assert "person" in body
+    assert is_gsm7(body) and count_segments(body).segments <= 2
+
+
+def test_the_opt_out_confirmation_is_one_gsm7_segment():
+    from bot.conversation import texts
+
+    body = texts.OPTED_OUT_BY_PHRASE.format(business="QuickDumpNow")
+    assert body == "You won't get more texts from QuickDumpNow. Reply START to resume."
+    assert is_gsm7(body) and count_segments(body).segments == 1

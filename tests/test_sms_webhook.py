@@ -155,7 +155,7 @@ TOKEN_OTHER = BIZ + ": That junk removal job is scheduled. Track: {url}"
 TOKEN_MISS = BIZ + ": That code doesn't match any job. Check the link in our texts, or text STATUS."
 HELP = (
     BIZ + " job texts: text STATUS for your jobs, or reply to reach a person. "
-    "To cancel a job text CANCEL JOB or call (512) 555-0123. STOP to opt out."
+    "To cancel a job text CANCEL JOB or call (512) 555-0123. Msg & data rates may apply. Text STOP to opt out."
 )
 ACK = BIZ + ": Thanks, we got your message. A person will reply soon. Urgent? Call (512) 555-0123."
 ACK_CANCEL = BIZ + ": Thanks, we got your cancel request. A person will confirm soon. Urgent? Call (512) 555-0123."

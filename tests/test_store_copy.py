@@ -351,6 +351,10 @@ def answers(client: TestClient, acme_token: str) -> dict[str, Any]:
     conversation = client.get("/jobs/1001/messages", headers=bearer(API_TOKEN)).json()["messages"]
     replayed = next(m for m in conversation if m["direction"] == "inbound")
     return {
+        # Consent on record, read before anything below writes more of it (docs/consent.md).
+        "default consent": client.get("/consent", params={"phone": CUSTOMER}, headers=bearer(API_TOKEN)).json(),
+        "acme consent": client.get("/consent", params={"phone": CUSTOMER}, headers=bearer(acme_token)).json(),
+        "acme consent list": client.get("/consent", headers=bearer(acme_token)).json(),
         "default jobs": default_jobs,
         "acme jobs": client.get("/jobs", headers=bearer(acme_token)).json(),
         "default 1002": client.get("/jobs/1002", headers=bearer(API_TOKEN)).json(),
@@ -394,6 +398,11 @@ def test_a_service_on_the_copy_answers_as_the_source_does(
     for key, value in source_answers.items():
         assert copy_answers[key] == value, key
     assert source_answers["acme opt-in"][0] == 200 and "opted back in" in source_answers["acme opt-in"][1]
+    booked, stopped = source_answers["acme consent"]["events"]
+    assert source_answers["acme consent"]["state"] == "opted_out" and stopped["words"] == "STOP"
+    assert booked["type"] == "consent" and booked["source"] == "booking" and booked["by"].startswith("token:tok_")
+    assert [e["by"] for e in source_answers["default consent"]["events"]] == ["token:api"]  # API_TOKEN booked 1001
+    assert {row["phone"] for row in source_answers["acme consent list"]["phones"]} == {CUSTOMER, OTHER_CUSTOMER}
     assert source_answers["status, answered already"] == (200, '<?xml version="1.0" encoding="UTF-8"?><Response />')
     assert "Job 1002 (junk removal) is arrived." in source_answers["status"][1]
     assert source_answers["acme wrong key"] == 403

@@ -49,7 +49,7 @@ def text(the_job, templates=None, business=None):
 def test_every_builtin_service_type_has_its_own_text_for_every_status():
     templates = builtin_templates()
     assert set(BUILTIN_TYPES) <= set(templates.service_types)
-    assert set(TEXTS) == {*STATUSES, "rescheduled", "reminder"}
+    assert set(TEXTS) == {*STATUSES, "rescheduled", "reminder", "review"}
     for service in BUILTIN_TYPES:
         for status in TEXTS:
             assert templates.template_for(service, status).name == f"'{service}'.{status}"
@@ -143,7 +143,8 @@ def test_no_business_phone_leaves_the_call_us_part_out():
 
 
 # Realistic long data: a long business name, first name, job id, public origin and invoice link.
-LONG_BUSINESS = Business("QuickDumpNow Hauling & Junk", "+15125550123", CHICAGO)
+LONG_REVIEW = "https://search.google.com/local/writereview?placeid=ChIJN1t_tDeuEmsRUsoyG83frY4-quickdumpnow"
+LONG_BUSINESS = Business("QuickDumpNow Hauling & Junk", "+15125550123", CHICAGO, LONG_REVIEW)
 LONG_TRACKING = "https://texts.quickdumpnow-hauling.com/track?token=K7M2-9XPQ-2HTR-4VWA-C3DF"
 LONG_INVOICE = "https://billing.quickdumpnow.com/invoices/INV-2026-104271?key=8f3a9c2b7d1e4f60a5b8c9d0e1f2a3b4"
 
@@ -152,7 +153,13 @@ LONG_INVOICE = "https://billing.quickdumpnow.com/invoices/INV-2026-104271?key=8f
 @pytest.mark.parametrize("status", TEXTS)
 def test_every_builtin_template_is_gsm7_within_two_segments_with_long_data(service, status):
     long_job = job(
-        "en_route" if status == "en_route" else "scheduled" if status in ("rescheduled", "reminder") else status,
+        "en_route"
+        if status == "en_route"
+        else "scheduled"
+        if status in ("rescheduled", "reminder")
+        else "complete"
+        if status == "review"
+        else status,
         service,
         id=104271,
         customer_name="Christabelle Montgomery-Fairweather",
@@ -167,6 +174,38 @@ def test_every_builtin_template_is_gsm7_within_two_segments_with_long_data(servi
     assert count.encoding == "GSM-7", body
     assert count.segments <= 2, f"{count.units} septets: {body}"
     assert "{" not in body and "None" not in body
+    assert (LONG_REVIEW in body) == (status == "review")
+
+
+@pytest.mark.parametrize("service", BUILTIN_TYPES)
+def test_review_request_reads_as_promised_and_fits_two_segments_with_the_longest_link(service):
+    """SPEC's wording; REVIEW_URL may be up to 200 characters, and still the text is two GSM-7 segments."""
+    business = Business("QuickDumpNow Hauling & Junk", None, CHICAGO, "https://r.example.com/" + "x" * 178)
+    done = job("complete", service, customer_name="Christabelle Montgomery-Fairweather")
+    body = notification_text(done, builtin_templates(), business, LONG_TRACKING, CHANGED_AT, "review")
+    assert body.startswith("QuickDumpNow Hauling & Junk: Thanks for choosing us, Christabelle! Would you leave us")
+    assert body.endswith("a quick review? https://r.example.com/" + "x" * 178)
+    count = count_segments(body)
+    assert (count.encoding, count.segments <= 2) == ("GSM-7", True), body
+
+
+def test_review_template_without_a_link_is_never_a_bare_thank_you_with_a_placeholder():
+    body = notification_text(
+        job("complete"), builtin_templates(), Business("Q", None, CHICAGO), LONG_TRACKING, CHANGED_AT, "review"
+    )
+    assert "{" not in body and "None" not in body
+
+
+def test_an_operators_review_template_with_an_unknown_placeholder_stops_start_up(tmp_path):
+    path = tmp_path / "texts.toml"
+    path.write_text('[generic]\nreview = ["{business_name}: thanks!", "{review_link}"]\n')
+    with pytest.raises(TemplateError, match=r"unknown placeholder \{review_link\}"):
+        load_templates(path)
+    path.write_text('["junk removal"]\nreview = ["{business_name}: Hi {first_name}, rate us:", "{review_url}"]\n')
+    business = Business("Q", None, CHICAGO, "https://r.example.com/q")
+    assert notification_text(job("complete"), load_templates(path), business, LONG_TRACKING, CHANGED_AT, "review") == (
+        "Q: Hi Dana, rate us: https://r.example.com/q"
+    )
 
 
 def test_builtin_file_uses_only_known_placeholders_and_documents_them():
@@ -286,3 +325,28 @@ def test_qdn_serve_stops_at_start_up_with_the_message(tmp_path):
     assert done.returncode == 2, done.stderr
     assert "qdn:" in done.stderr and str(path) in done.stderr
     assert "'junk removal'.arrived" in done.stderr and "{where}" in done.stderr
+
+
+# -- confirm by text (docs/confirmations.md) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ["junk removal", "dump trailer rental", "dumpster delivery", "roll-off rental"])
+def test_every_builtin_reminder_ends_asking_for_a_c(service):
+    reminder = notification_text(
+        job("scheduled", service, scheduled_for="2026-12-05T09:00:00-06:00"),
+        builtin_templates(),
+        Business("QuickDumpNow", "+15125550123", CHICAGO),
+        TRACKING,
+        CHANGED_AT,
+        template="reminder",
+    )
+    assert reminder.endswith(" Reply C to confirm.")
+
+
+def test_an_operators_reminder_asks_for_a_c_with_the_confirm_hint_placeholder(tmp_path):
+    parts = '["{business_name}: see you soon.", "When: {when}.", "{confirm_hint}"]'
+    path = write(tmp_path, f"[generic]\nreminder = {parts}\n")
+    the_job = job("scheduled", "porta potty delivery", scheduled_for="2026-12-05T09:00:00-06:00")
+    business = Business("QuickDumpNow", "+15125550123", CHICAGO)
+    reminder = notification_text(the_job, load_templates(path), business, TRACKING, CHANGED_AT, template="reminder")
+    assert reminder == "QuickDumpNow: see you soon. When: Sat Dec 5, 9:00 AM. Reply C to confirm."

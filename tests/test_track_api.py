@@ -23,7 +23,7 @@ UNKNOWN_TOKEN = "ABCD-EFGH-JKMN-PQRS-TUVW"  # token-shaped, but no job has it
 MALFORMED_TOKENS = ["nope", "1001", "ABCD-EFGH-JKMN-PQRS-TUV0", "ABCD-EFGH-JKMN-PQRS-TUVWX", "%20", "a" * 300]
 VIEW_FIELDS = {
     "status", "history", "reschedules", "eta_minutes", "scheduled_for", "service_type", "first_name", "phone_masked",
-    "business_name", "total", "invoice_url", "pictures",
+    "business_name", "total", "invoice_url", "pictures", "confirmed_at",
 }  # fmt: skip
 PRIVACY_HEADERS = {
     "cache-control": "no-store",

@@ -234,7 +234,7 @@ def test_the_page_follows_the_job_without_a_reload(api, server, tabs):
         expect(tab.page.locator("h1")).to_have_text("Complete", timeout=FOLLOW_MS)
         expect(current_step(tab.page)).to_contain_text("Complete")
         expect(tab.page.locator(".total")).to_contain_text("$1,200.00")
-        expect(tab.page.get_by_role("link", name="View your invoice")).to_have_attribute("href", INVOICE)
+        expect(tab.page.get_by_role("link", name="Pay invoice")).to_have_attribute("href", INVOICE)
         assert tab.page.evaluate("window.sameDocument") is True
         tab.shoot("complete")
         assert_readable_contrast(tab.page)

@@ -66,7 +66,8 @@ def brand(doc: Page) -> dict[str, Any]:
     html = doc.find("html")[0]["attrs"]
     themes = doc.find("meta", name="theme-color")
     footer = doc.find("footer")[0]
-    tel = [a["attrs"]["href"] for a in doc.find("a") if a["attrs"].get("href", "").startswith("tel:")]
+    # The footer's number and the Call button: one number, the business's own.
+    tel = sorted({a["attrs"]["href"] for a in doc.find("a") if a["attrs"].get("href", "").startswith("tel:")})
     return {
         "brand": doc.text("p", class_="brand"),
         "title": doc.text("title"),

@@ -17,7 +17,21 @@ from starlette.staticfiles import StaticFiles
 from bot.errors import StoreError
 from bot.templates import TemplateError, load_templates
 from config.settings import ConfigError, Settings, load_settings
-from handlers import admin, business_info, health, jobs, media, message_log, messages, resend, track, twilio
+from handlers import (
+    admin,
+    business_info,
+    consent,
+    health,
+    inbox,
+    jobs,
+    media,
+    message_log,
+    messages,
+    resend,
+    send_later,
+    track,
+    twilio,
+)
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
 from sender.business_loops import BusinessLoops
@@ -58,7 +72,9 @@ routes = [
     Route("/jobs/{job_id:job_id}/messages", messages.job_messages, methods=["GET"]),
     Route("/jobs/{job_id:job_id}/messages", messages.send_to_customer, methods=["POST"]),
     Route("/jobs/{job_id:job_id}/messages/{message_id}/resend", resend.resend_message, methods=["POST"]),
+    Route("/jobs/{job_id:job_id}/messages/{message_id}", send_later.cancel_message, methods=["DELETE"]),
     Route("/messages", message_log.phone_messages, methods=["GET"]),
+    Route("/consent", consent.get_consent, methods=["GET"]),
     Route("/business", business_info.business_info, methods=["GET"]),
     # The deployment operator's (ADMIN_TOKEN): businesses and their dashboard tokens.
     Route("/admin/businesses", admin.create_business, methods=["POST"]),
@@ -76,6 +92,7 @@ routes = [
     Route("/media/{media_id:path}", media.media_file, methods=["GET"]),
     Route("/m/{rest:path}", media.linked_media, methods=["GET"]),
     Mount("/static", app=StaticFiles(directory=track.STATIC_DIR), name="static"),
+    *inbox.routes,  # the office inbox's pages (handlers/inbox/)
 ]
 
 
@@ -147,7 +164,7 @@ def create_app(
             Middleware(
                 JsonCORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST", "PATCH"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],  # DELETE: cancel a text not sent yet
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             )
         )

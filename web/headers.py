@@ -61,6 +61,16 @@ def is_public_path(path: str) -> bool:
     return path == "/track" or path.startswith("/track/") or path.startswith(PUBLIC_PREFIXES[1])
 
 
+# The office inbox (handlers/inbox/) shows customers' texts: never cached, no inline script, no framing,
+# as the tracking page. Its Referer stays within the site ("same-origin", not "no-referrer"): under
+# no-referrer a browser sends `Origin: null` with a form POST, and the inbox checks the Origin of each.
+INBOX_HEADERS = {**PRIVACY_HEADERS, "Referrer-Policy": "same-origin"}
+
+
+def is_inbox_path(path: str) -> bool:
+    return path == "/inbox" or path.startswith("/inbox/")
+
+
 def is_media_path(path: str) -> bool:
     """Whether `path` serves a picture (handlers/media.py)."""
     return path.startswith(MEDIA_PREFIXES)
@@ -79,6 +89,8 @@ class PrivacyHeadersMiddleware:
         path = scope["path"]
         if is_public_path(path):
             chosen, media = PRIVACY_HEADERS, False
+        elif is_inbox_path(path):
+            chosen, media = INBOX_HEADERS, False
         elif is_media_path(path):
             chosen, media = MEDIA_HEADERS, True
         else:

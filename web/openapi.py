@@ -19,7 +19,7 @@ from handlers.jobs import INSTANT_PATTERN
 from handlers.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT
 from handlers.responses import ERROR_CODES
 from handlers.tenancy import tenants
-from web import openapi_admin
+from web import openapi_admin, openapi_consent
 from web.openapi_answers import ERROR
 from web.openapi_answers import error_answer as _error
 from web.openapi_answers import json_answer as _json
@@ -160,7 +160,12 @@ PATHS: dict[str, Any] = {
             "summary": "Create a job (texts the customer the booking confirmation)",
             "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": _body(
-                {**JOB_INPUT, "required": ["customer_name", "customer_phone", "service_type"]}, _NEW_JOB
+                {
+                    **JOB_INPUT,
+                    "required": ["customer_name", "customer_phone", "service_type"],
+                    "properties": {**JOB_INPUT["properties"], "consent": openapi_consent.CONSENT_INPUT},
+                },
+                _NEW_JOB,
             ),
             "responses": {"201": {**_json(_ref("Job"), "the new job", _REPLAYED), "links": _JOB_LINKS}, **_WRITE},
         },
@@ -257,6 +262,20 @@ PATHS: dict[str, Any] = {
             },
         },
     },
+    "/jobs/{job_id}/messages/{message_id}": {
+        "parameters": [_JOB_ID, {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "delete": {
+            "operationId": "cancelMessage",
+            "summary": "Cancel a text not sent yet (one with `send_at`, or any still `pending` that no sender has "
+            "taken): it stays in the log as `skipped`, its reason saying so",
+            "responses": {
+                "204": {"description": "cancelled (or cancelled before)"},
+                **_BEARER,
+                "404": _error(404, "no such job, or no such message in its conversation"),
+                "409": _error(409, "sent, or being sent, already", code="invalid_transition"),
+            },
+        },
+    },
     "/messages": {
         "get": {
             "operationId": "listPhoneMessages",
@@ -317,6 +336,17 @@ PATHS: dict[str, Any] = {
     },
 }
 
+_CONSENT_PATHS = openapi_consent.paths(
+    paging=_PAGING,
+    lookup={
+        **_BEARER,
+        "404": _error(404, "no consent is on record for this phone"),
+        "422": _error(422, "a parameter is invalid; the message names it"),
+    },
+    json_answer=_json,
+    ref=_ref,
+)
+
 DESCRIPTION = """Jobs, texts and tracking for QuickDumpNow.
 
 Errors are JSON `{"error": {"code", "message"}}` whatever the path: `bad_request` (400: a body that
@@ -334,14 +364,14 @@ bearer operation is a business's dashboard's (its token; API_TOKEN for the defau
 sees that business alone.
 
 Lists page with `limit` and `cursor` (`next_cursor`, null at the end). Writes take an
-`Idempotency-Key`. Events (message.received, job.status_changed, message.delivery_failed) are
+`Idempotency-Key`. Events (message.received, job.status_changed, message.delivery_failed, phone.undeliverable) are
 POSTed to the deployment's EVENTS_URL, signed per Standard Webhooks: see the README."""
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "QDN SMS API", "version": "1.1.0", "description": DESCRIPTION},
     "security": _SECURED,
-    "paths": PATHS | openapi_admin.PATHS,
+    "paths": PATHS | openapi_admin.PATHS | _CONSENT_PATHS,
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "admin": openapi_admin.SECURITY_SCHEME},
         "schemas": {
@@ -354,6 +384,7 @@ DOCUMENT: dict[str, Any] = {
             "PublicJob": PUBLIC_JOB,
             "Error": ERROR,
             **openapi_admin.SCHEMAS,
+            **openapi_consent.SCHEMAS,
         },
         # Every error answer, for reference (operations list the ones they can give).
         "responses": {

@@ -21,6 +21,7 @@ from bot.business_fields import (
     TEXT_LIMIT,
 )
 from bot.job_fields import SPACE
+from bot.reviews import MAX_INTERVAL_DAYS, URL_CHARS, URL_LIMIT
 from handlers.admin_views import BUSINESS_FIELDS, MANAGED_BY_API, MANAGED_BY_SETTINGS
 from web.openapi_answers import error_answer, json_answer, ref
 from web.openapi_schemas import NULLABLE_STRING, PHONE_INPUT, TIMESTAMP
@@ -90,6 +91,10 @@ _SETTABLE: dict[str, Any] = {
         "examples": ["21-8"],
         "description": 'hours reminders never go out, local: "21-8"; "" for none; null: the deployment\'s',
     },
+    "state_quiet_hours": {
+        "type": ["boolean", "null"],
+        "description": "also keep the customer's state's calling hours; null: the deployment's",
+    },
     "reminder_hour": {
         "anyOf": [
             {"type": "integer", "minimum": 0, "maximum": 23},
@@ -97,6 +102,24 @@ _SETTABLE: dict[str, Any] = {
             {"type": "null"},
         ],
         "description": 'the local hour of day-before reminders; "" turns them off; null: the deployment\'s',
+    },
+    "review_url": {
+        "type": ["string", "null"],
+        "maxLength": 2 * URL_LIMIT,
+        "pattern": f"^{SPACE}*(?:[hH][tT][tT][pP][sS]?://[{URL_CHARS}]+)?{SPACE}*$",
+        "description": 'the review link (http(s)); "" turns review requests off; null: the deployment\'s',
+    },
+    "review_hour": {
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": 23,
+        "description": "the local hour of the day after completion the review request goes; null: the deployment's",
+    },
+    "review_interval_days": {
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": MAX_INTERVAL_DAYS,
+        "description": "at most one review request per phone in this many days; null: the deployment's",
     },
     "events_url": {**_ONE_LINE, "type": ["string", "null"], "description": "with events_secret (both or neither)"},
     "events_secret": {
@@ -174,6 +197,10 @@ _BUSINESS_PROPERTIES: dict[str, Any] = {
     "send_rate_per_second": {"type": ["number", "null"]},
     "quiet_hours": NULLABLE_STRING,
     "reminder_hour": {"type": ["integer", "string", "null"]},
+    "review_url": NULLABLE_STRING,
+    "review_hour": {"type": ["integer", "null"]},
+    "review_interval_days": {"type": ["integer", "null"]},
+    "state_quiet_hours": {"type": ["boolean", "null"]},
     "events_url": NULLABLE_STRING,
     "events_secret_last4": _LAST4,
     "tokens": {"type": "array", "items": _TOKEN_INFO, "description": "its dashboard tokens (never the token)"},

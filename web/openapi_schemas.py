@@ -16,6 +16,7 @@ from bot.job_fields import MAX_ETA_MINUTES, MAX_TOTAL, MONEY_PATTERN, SCHEDULED_
 from bot.jobs import EDITABLE_FIELDS, STATUS_WORDS, STATUSES
 from bot.media import KEPT_TYPES, MAX_PER_TEXT
 from bot.messages import MAX_BODY_CHARS
+from bot.undeliverable import REASONS as UNDELIVERABLE_REASONS
 from handlers.jobs import JOB_FIELDS
 from store.base import MESSAGE_FIELDS
 from store.media import MEDIA_ID as MEDIA_ID_PATTERN
@@ -103,6 +104,20 @@ RESCHEDULE_ENTRY = {
     "additionalProperties": False,
 }
 
+# Whether texts reach the customer's phone (bot/undeliverable.py; docs/consent.md).
+PHONE_STATUS = {
+    "type": ["object", "null"],
+    "description": "null while texts can reach the customer's phone; else why they cannot (Twilio said "
+    "30006, 30005 or 21614): texts to it are skipped until the customer texts in",
+    "required": ["can_text", "reason", "since"],
+    "properties": {
+        "can_text": {"const": False},
+        "reason": {"enum": sorted(set(UNDELIVERABLE_REASONS.values()))},
+        "since": TIMESTAMP,
+    },
+    "additionalProperties": False,
+}
+
 _JOB_PROPERTIES: dict[str, Any] = {
     "id": {"type": "integer", "minimum": 1},
     "token": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{4}(-[2-9A-HJKMNP-Z]{4}){4}$"},
@@ -122,10 +137,30 @@ _JOB_PROPERTIES: dict[str, Any] = {
     "eta_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ETA_MINUTES},
     "history": {"type": "array", "items": HISTORY_ENTRY, "minItems": 1},
     "reschedules": {"type": "array", "items": RESCHEDULE_ENTRY, "description": "appointment changes, oldest first"},
+    "reminder_held": {
+        "type": ["object", "null"],
+        "required": ["until", "outcome"],
+        "properties": {"until": TIMESTAMP, "outcome": {"type": "string", "examples": ["held until 8:00 AM CST"]}},
+        "additionalProperties": False,
+        "description": "its day-before reminder waits out the customer's quiet hours until then; null otherwise",
+    },
+    "confirmed_at": {
+        **TIMESTAMP,
+        "type": ["string", "null"],
+        "description": "when the customer confirmed the appointment by text (a C after the reminder); "
+        "null until then, and again after a new appointment",
+    },
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
+    "phone_status": PHONE_STATUS,
 }
-JOB = {"type": "object", "required": list(JOB_FIELDS), "properties": _JOB_PROPERTIES, "additionalProperties": False}
+# The API adds `phone_status`, from the customer's phone's state (handlers/jobs.py job_json).
+JOB = {
+    "type": "object",
+    "required": [*JOB_FIELDS, "phone_status"],
+    "properties": _JOB_PROPERTIES,
+    "additionalProperties": False,
+}
 
 # What a create or PATCH body may set, as the API reads it (bot.jobs.clean_fields).
 _INPUT_READINGS: dict[str, Any] = {
@@ -146,7 +181,7 @@ _INPUT_READINGS: dict[str, Any] = {
     },
     "notes": _text("notes", required=False),
 }
-JOB_INPUT = {
+JOB_INPUT: dict[str, Any] = {
     "type": "object",
     "properties": {field: _INPUT_READINGS[field] for field in EDITABLE_FIELDS},
     "additionalProperties": False,
@@ -231,6 +266,12 @@ MESSAGE = {
             "description": "the id of the `unknown` text this one sends again (POST "
             "/jobs/{job_id}/messages/{message_id}/resend); null for a text of its own",
         },
+        "send_at": {
+            **TIMESTAMP,
+            "type": ["string", "null"],
+            "description": "a text sent later: not before then (its `created_at` too: its place in the "
+            "conversation); `pending` until sent, cancellable until a sender takes it; null: sent at once",
+        },
     },
     "additionalProperties": False,
 }
@@ -257,6 +298,12 @@ TEXT_TO_CUSTOMER = {
             "uniqueItems": True,
             "description": "pictures this business keeps (ids from messages' `media`), sent with the text as an "
             "MMS; an id it does not keep is a 422 naming `media`",
+        },
+        "send_at": {
+            "type": "string",
+            "examples": ["2026-12-05T09:00", "2026-12-05T15:00:00Z"],
+            "description": "send it later: ISO 8601 date and time (no zone: the business's), in the future, "
+            "at most 30 days ahead",
         },
     },
     # Words, or at least one picture.
@@ -317,6 +364,7 @@ PUBLIC_VIEW = {
         "eta_minutes",
         "service_type",
         "scheduled_for",
+        "confirmed_at",
         "first_name",
         "phone_masked",
         "business_name",
@@ -330,6 +378,7 @@ PUBLIC_VIEW = {
         "eta_minutes": {"type": ["integer", "null"]},
         "service_type": {"type": "string"},
         "scheduled_for": {**_JOB_PROPERTIES["scheduled_for"]},
+        "confirmed_at": {**_JOB_PROPERTIES["confirmed_at"]},
         "first_name": {"type": "string"},
         "phone_masked": {"type": "string"},
         "business_name": {"type": "string"},

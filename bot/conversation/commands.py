@@ -10,6 +10,9 @@ Command
 ├── Help        HELP / INFO (customers), HELP (dispatchers)
 ├── Status      customer: STATUS, "Status please", "what's my status?"
 ├── TokenQuery  customer: a tracking token in any case / grouping
+├── Confirm     customer: C, CONFIRM, Y, 👍 (YES is an OptIn that decide turns into one); a confirmation
+│               only within 48 hours after a reminder (bot/conversation/confirm.py), else free text
+├── RescheduleRequest customer: RESCHEDULE, "change", "can we move it" -- likewise only after a reminder
 ├── FreeText    customer: anything else (relayed to dispatchers)
 ├── SetStatus   dispatcher: EN ROUTE / ARRIVED / DONE / CANCEL a job
 ├── ListJobs    dispatcher: JOBS, STATUS
@@ -43,7 +46,8 @@ class Command:
 
 @dataclass(frozen=True)
 class OptOut(Command):
-    keyword: str = "STOP"  # upper-case, as the sender typed it
+    keyword: str = "STOP"  # upper-case, as the sender typed it; for a phrase, the words texted
+    phrase: bool = False  # "please stop texting me" (bot.stop_phrases), not one of Twilio's keywords
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,22 @@ class FreeText(Command):
     # The customer seems to ask for a job to be cancelled ("CANCEL JOB"): the
     # relay says so, because a bare CANCEL would have opted them out instead.
     cancel_request: bool = False
+
+    @property
+    def understood(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class Confirm(Command):
+    """The customer confirms the appointment they were reminded of (SPEC "Confirmations and reviews")."""
+
+
+@dataclass(frozen=True)
+class RescheduleRequest(Command):
+    """The customer asks to move the appointment they were reminded of: relayed marked as such.
+
+    Logged as free text (`text`), since a person has to answer it."""
 
     @property
     def understood(self) -> bool:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.conversation import guards, texts
-from bot.conversation.commands import Command, FreeText, Help, OptIn, OptOut, Status, TokenQuery
+from bot.conversation.commands import (
+    Command,
+    Confirm,
+    FreeText,
+    Help,
+    OptIn,
+    OptOut,
+    RescheduleRequest,
+    Status,
+    TokenQuery,
+)
+from bot.conversation.confirm import answer_reminder
 from bot.conversation.display import MAX_SMS_CHARS, fit, status_phrase
 from bot.conversation.effects import (
     CountTokenMiss,
@@ -29,8 +40,11 @@ Answer = Callable[..., Decision]  # (reply, *effects, kind=..., on_job=...) -> D
 def decide_customer(command: Command, facts: Facts, context: Context) -> Decision:
     """The reply and effects for a customer's text (before the auto-reply cap is applied)."""
     if isinstance(command, OptIn) and not facts.opted_out:
-        command = FreeText(command.text, command.role)  # SPEC: ordinary text from a number not opted out
-    if facts.pictures and isinstance(command, Status | TokenQuery | Help):
+        # SPEC: ordinary text from a number not opted out -- but YES answers a reminder like C.
+        command = (
+            Confirm(command.text, command.role) if command.keyword == "YES" else FreeText(command.text, command.role)
+        )
+    if facts.pictures and isinstance(command, Status | TokenQuery | Help | Confirm):
         # A picture is for a person to see ("STATUS" + a photo of the gate): relayed, not answered by rote.
         command = FreeText(command.text, command.role)
     # One order for everything below (SPEC "Which job a text is about"): the first is the job the
@@ -42,6 +56,8 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
     def answer(reply: str | None, *effects: Effect, kind: str = "reply", on_job: int | None = job_id) -> Decision:
         return Decision.answering(command, facts.now, reply, effects, job_id=on_job, kind=kind)
 
+    if isinstance(command, OptOut) and command.phrase:
+        return _opt_out_by_phrase(command, meant, facts, context, answer)
     if isinstance(command, OptOut):
         # Empty TwiML: Twilio answers STOP itself. Dispatchers hear of it, since a bare
         # CANCEL often means "cancel my job" and only a call can reach them now.
@@ -62,6 +78,11 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
         room = MAX_SMS_CHARS - len(frame.format(text="", **fields))
         text = frame.format(text=words_and_photos(command.text, facts.pictures, room), **fields)
         return answer(None, RelayToDispatchers(fit(text), job_id))
+    if isinstance(command, Confirm | RescheduleRequest):
+        decided = answer_reminder(command, facts, context, answer)
+        if decided is not None:
+            return decided
+        command = FreeText(command.text, command.role)  # no reminder within 48 hours: ordinary text
     if isinstance(command, Status):
         return answer(_status_reply(jobs, facts, context))
     if isinstance(command, TokenQuery):
@@ -69,6 +90,22 @@ def decide_customer(command: Command, facts: Facts, context: Context) -> Decisio
     if isinstance(command, Help):
         return answer(_help(context))
     return _free_text(command, meant, facts, context, answer)
+
+
+def _opt_out_by_phrase(command: OptOut, meant: Job | None, facts: Facts, context: Context, answer: Answer) -> Decision:
+    """ "please stop texting me": Twilio does not block it, so the service records it and itself confirms, once."""
+    if facts.opted_out:  # already out: no second confirmation, no news for the dispatchers
+        return answer(None, RecordOptOut(command.keyword))
+    fields = {"who": _who(meant, facts), "phone": phone_for_people(facts.sender)}
+    room = MAX_SMS_CHARS - len(texts.RELAY_OPT_OUT_PHRASE.format(text="", **fields))
+    note = texts.RELAY_OPT_OUT_PHRASE.format(text=words_and_photos(command.text, facts.pictures, room), **fields)
+    confirmation = texts.OPTED_OUT_BY_PHRASE.format(business=context.business_name)
+    return answer(
+        confirmation,
+        RecordOptOut(command.keyword),
+        RelayToDispatchers(fit(note), meant["id"] if meant else None),
+        kind="system",
+    )
 
 
 def _status_reply(jobs: list[Job], facts: Facts, context: Context) -> str:

@@ -6,6 +6,9 @@ Effect
 │                       dispatcher's pictures go with the status text (an MMS)
 ├── Relay               a `relay` text to one phone (a dispatcher's R/REPLY), with `media` likewise
 ├── RelayToDispatchers  a `relay` text to every DISPATCHER_NUMBERS phone
+├── JobEffect           a write on the customer's job, run before the inbound text is stored
+│   ├── ConfirmJob      `confirmed_at` for the appointment `scheduled_for` (a C after a reminder)
+│   └── AskToConfirm    the customer was asked to confirm `scheduled_for` now (a C after a reschedule)
 └── PhoneEffect         a change to the texting phone's state (Decision.update_phone_state)
     ├── RecordOptOut
     ├── RecordOptIn
@@ -64,6 +67,28 @@ class RelayToDispatchers(Effect):
 
     body: str
     job_id: int | None = None
+
+
+class JobEffect(Effect):
+    """A change to job `job_id` (bot/confirmations.py applies it inside the store's job write)."""
+
+    job_id: int
+
+
+@dataclass(frozen=True)
+class ConfirmJob(JobEffect):
+    """The customer confirmed the appointment `scheduled_for` of job `job_id`."""
+
+    job_id: int
+    scheduled_for: str
+
+
+@dataclass(frozen=True)
+class AskToConfirm(JobEffect):
+    """The customer's answer asks them to confirm the new appointment `scheduled_for`: the window starts again."""
+
+    job_id: int
+    scheduled_for: str
 
 
 class PhoneEffect(Effect):
@@ -161,6 +186,10 @@ class Decision:
     def status_change(self) -> ChangeStatus | None:
         """The status change the reply depends on (dispatchers' EN ROUTE etc.)."""
         return next((effect for effect in self.effects if isinstance(effect, ChangeStatus)), None)
+
+    @property
+    def job_effects(self) -> tuple[JobEffect, ...]:
+        return tuple(effect for effect in self.effects if isinstance(effect, JobEffect))
 
     @property
     def phone_effects(self) -> tuple[PhoneEffect, ...]:

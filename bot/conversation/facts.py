@@ -12,15 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.confirmations import CONFIRM_WINDOW
 from bot.conversation import guards
 from bot.conversation.commands import (
     CUSTOMER,
     Command,
+    Confirm,
     DayJobs,
     ListJobs,
     OptIn,
     OptOut,
     ReplyTo,
+    RescheduleRequest,
     SetStatus,
     ShowJob,
     TokenQuery,
@@ -56,6 +59,9 @@ class Needs:
     # R/REPLY: store.is_opted_out(the target) -> Facts.target_opted_out, where the target
     # is Facts.job's customer_phone (job_id given) or ReplyTo.phone.
     target_opt_out: bool = False
+    # A confirmation or reschedule request: the sender's jobs (any status) asked to confirm since then
+    # (`confirm_asked_at`, set by the reminder) -> Facts.asked_jobs
+    asked_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class Facts:
     token_job: Job | None = None
     target_opted_out: bool = False
     pictures: Pictures = NO_PICTURES  # what the text carried besides its words
+    asked_jobs: Sequence[Job] = ()  # the sender's jobs asked to confirm within CONFIRM_WINDOW, newest first
 
 
 def needs(command: Command, *, phone_state: Mapping[str, Any], now: datetime) -> Needs:
@@ -108,7 +115,11 @@ def needs(command: Command, *, phone_state: Mapping[str, Any], now: datetime) ->
         token = None
         if isinstance(command, TokenQuery) and not guards.token_lookups_blocked(phone_state, now):
             token = command.token
-        return Needs(sender_open_jobs=True, token=token)
+        # YES is an opt-in keyword, and a confirmation from a number that is not opted out.
+        answering = isinstance(command, Confirm | RescheduleRequest) or (
+            isinstance(command, OptIn) and command.keyword == "YES"
+        )
+        return Needs(sender_open_jobs=True, token=token, asked_since=now - CONFIRM_WINDOW if answering else None)
     if isinstance(command, SetStatus):
         # Known before the move so a missing job gets "No job 1043." and no log row in a job that isn't there;
         # the customer's opt-out says whether the move's status text goes out or is logged `skipped`.

@@ -15,10 +15,12 @@ from bot.conversation.commands import (
     CUSTOMER,
     DISPATCHER,
     Command,
+    Confirm,
     FreeText,
     Help,
     OptIn,
     OptOut,
+    RescheduleRequest,
     Role,
     Status,
     TokenQuery,
@@ -32,6 +34,7 @@ from bot.conversation.normalize import (
     without,
     words,
 )
+from bot.stop_phrases import asks_to_stop
 from bot.tokens import normalize_token
 
 HELP_WORDS = frozenset({"help", "info"})
@@ -45,6 +48,17 @@ _TOKEN_FILLER = frozenset({"my", "code", "token", "tracking", "track", "is", "jo
 _JOB_NUMBER = re.compile(r"#?\d{1,9}")
 # A customer asking for a cancellation in words rather than with a bare CANCEL.
 _CANCEL_REQUEST = re.compile(r"\bcancel(l?ed|l?ing|lation)?\b")
+PHRASE_KEPT = 160  # how much of a stop phrase the phone's state keeps as its words
+# A confirmation (SPEC "Confirmations and reviews"): the whole text, polite words forgiven ("C thanks").
+# YES alone is an opt-in keyword and parses as OptIn; decide() reads it as a confirmation when not opted out.
+CONFIRM_WORDS = frozenset({"c", "confirm", "confirmed", "y", "yes", "yep", "yeah", "\U0001f44d"})
+# Skin tones and the emoji presentation selector, so every thumbs up is the same 👍.
+_EMOJI_MODIFIERS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")
+# A short text asking to move the appointment: "RESCHEDULE", "change", "can we move it?", "need another day".
+_RESCHEDULE_REQUEST = re.compile(
+    r"\b(re-?schedul\w*|change|move|moving|postpone|push (it |this )?back|another (day|time)|different (day|time))\b"
+)
+_RESCHEDULE_MAX_WORDS = 12  # longer texts are read by a person as they are (still relayed)
 
 
 def parse(text: str, role: Role, *, with_pictures: bool = False) -> Command:
@@ -63,6 +77,8 @@ def parse(text: str, role: Role, *, with_pictures: bool = False) -> Command:
         return OptOut(text, role, keyword=keyword)
     if keyword := whole_keyword(text, OPT_IN_KEYWORDS):
         return OptIn(text, role, keyword=keyword)
+    if role == CUSTOMER and asks_to_stop(text):  # Twilio does not block these: the service opts them out
+        return OptOut(text, role, keyword=" ".join(text.split())[:PHRASE_KEPT], phrase=True)
     if role == DISPATCHER:
         return dispatcher_grammar.parse_dispatcher(text, with_pictures=with_pictures)
     return _parse_customer(text)
@@ -78,6 +94,10 @@ def _parse_customer(text: str) -> Command:
         return TokenQuery(text, CUSTOMER, token=token)
     if _is_status(tokens):
         return Status(text, CUSTOMER)
+    if len(tokens) == 1 and _EMOJI_MODIFIERS.sub("", tokens[0]) in CONFIRM_WORDS:
+        return Confirm(text, CUSTOMER)
+    if _RESCHEDULE_REQUEST.search(squashed) and len(tokens) <= _RESCHEDULE_MAX_WORDS:
+        return RescheduleRequest(text, CUSTOMER)
     return FreeText(text, CUSTOMER, cancel_request=bool(_CANCEL_REQUEST.search(squashed)))
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.conversation import guards
-from bot.conversation.commands import CUSTOMER, Command, Invalid
+from bot.conversation.commands import CUSTOMER, Command, Invalid, OptOut
 from bot.conversation.customer import decide_customer
 from bot.conversation.dispatcher import decide_dispatcher
 from bot.conversation.effects import CountAutoReply, Decision, MarkAcked, RecordOptIn, RememberAnswer
@@ -35,6 +35,8 @@ def decide(command: Command, facts: Facts, context: Context) -> Decision:
         decision = decide_customer(command, facts, context)
     else:
         decision = decide_dispatcher(command, facts, context)
+    if isinstance(command, OptOut) and command.phrase:  # its confirmation: owed once, never capped
+        return decision
     opting_in = any(isinstance(effect, RecordOptIn) for effect in decision.effects)
     if facts.opted_out and not opting_in:
         return _unanswered(decision)

@@ -26,16 +26,19 @@ CODE_OTHER = "{business}: That {service} job is {status}. Track: {url}"
 CODE_MISS = "{business}: That code doesn't match any job. Check the link in our texts, or text STATUS."
 CODE_THROTTLED = "{business}: Too many codes tried. Please wait a minute, then try again."
 
+# HELP says what CTIA's handbook asks: who texts, how to reach a person, the rates notice, how to opt out
+# (within two segments: tests/test_segments.py).
+RATES = "Msg & data rates may apply. Text STOP to opt out."
 HELP = (
     "{business} job texts: text STATUS for your jobs, or reply to reach a person. "
-    "To cancel a job text CANCEL JOB{or_call}. STOP to opt out."
+    "To cancel a job text CANCEL JOB{or_call}. " + RATES
 )
 OR_CALL = " or call {phone}"
 # With no dispatcher nobody reads a reply: a person is reached by phone, or not promised at all.
 HELP_NO_DISPATCHER = (
-    "{business} job texts: text STATUS for your jobs. To reach a person or cancel a job call {phone}. STOP to opt out."
+    "{business} job texts: text STATUS for your jobs. To reach a person or cancel a job call {phone}. " + RATES
 )
-HELP_NO_ONE = "{business} job texts: text STATUS for your jobs, or the code from your tracking link. STOP to opt out."
+HELP_NO_ONE = "{business} job texts: text STATUS for your jobs, or the code from your tracking link. " + RATES
 
 ACK = "{business}: Thanks, we got your message. A person will reply soon.{urgent}"
 ACK_CANCEL = "{business}: Thanks, we got your cancel request. A person will confirm soon.{urgent}"
@@ -44,6 +47,15 @@ URGENT = " Urgent? Call {phone}."
 ACK_NO_DISPATCHER = "{business}: Thanks, we got your message. For a quick answer call {phone}."
 ACK_CANCEL_NO_DISPATCHER = "{business}: Thanks, we got your message. To cancel a job call {phone}."
 ACK_NO_ONE = "{business}: Thanks, we got your message. Text STATUS for your jobs."
+
+# The one text an opted-out phone gets: the confirmation of a stop phrase Twilio did not block (GSM-7).
+OPTED_OUT_BY_PHRASE = "You won't get more texts from {business}. Reply START to resume."
+# A C (or YES, Y, CONFIRM, a thumbs up) within 48 hours after a reminder (bot/conversation/confirm.py).
+CONFIRMED = "{business}: Thanks, you're confirmed for {when}."
+CONFIRM_CHANGED = "{business}: Your appointment changed to {when}. Reply C to confirm."
+NOTHING_TO_CONFIRM = "{business}: Job {job_id} ({service}) is {status}, so there is nothing to confirm. Track: {url}"
+RESCHEDULE_ACK = "{business}: Thanks, we got your request to reschedule. A person will reply soon.{urgent}"
+RESCHEDULE_ACK_NO_DISPATCHER = "{business}: Thanks, we got your message. To reschedule call {phone}."
 
 OPTED_IN = "{business}: You're opted back in to job texts. Text HELP for help, STOP to opt out."
 
@@ -56,7 +68,11 @@ WHO_WITH_JOB = "{first_name} ({job_id}, {status})"
 WHO_WITHOUT_JOB = "{phone} (no open job)"
 RELAY = "{who}: {text} Reply: R {target} <text>"
 RELAY_CANCEL = "{who} may want to cancel: {text} Reply: R {target} <text> or CANCEL {job_id}"
+# GSM-7 has no basic "[": the mark is words ("Reschedule request from Dana (1042, Sat Dec 5, 9:00 AM): ...").
+RELAY_RESCHEDULE = "Reschedule request from {who}: {text} Reply: R {job_id} <text>"
+WHO_RESCHEDULING = "{first_name} ({job_id}, {when})"
 RELAY_OPTED_OUT = "{who} is opted out of texts; call {phone}. They wrote: {text}"
+RELAY_OPT_OUT_PHRASE = "{who} opted out by text: '{text}'. To reach them call {phone}."
 RELAY_OPT_OUT = "{who} texted {keyword} and is now opted out of texts. To reach them call {phone}."
 # Pictures in a relay: their private links after the words (never an emoji: it would make the
 # whole text UCS-2). A picture that will never be fetched is only counted.

@@ -86,6 +86,8 @@ def public_view(job: Job, business_name: str) -> dict[str, Any]:
         "eta_minutes": job["eta_minutes"],
         # The appointment is the customer's own (their booking text says it); a date stays a date.
         "scheduled_for": job.get("scheduled_for"),
+        # The customer confirmed that appointment by text (a C after the reminder): the page says "Confirmed".
+        "confirmed_at": job.get("confirmed_at"),
         "service_type": job["service_type"],
         "first_name": first_name(job["customer_name"]),
         "phone_masked": mask_phone(job["customer_phone"]),
@@ -304,6 +306,7 @@ async def track_page(request: Request) -> Response:
         messages,
         tz=svc.settings.timezone,
         now=datetime.now(UTC),
+        review_url=svc.settings.review_url,
     )
     context.update(
         _brand(svc.settings),

@@ -105,14 +105,25 @@ def appointment(view: dict[str, Any], tz: ZoneInfo, now: datetime) -> dict[str, 
     if words is None or day is None or view["status"] not in ("scheduled", "en_route", "arrived"):
         return None
     relative = {0: "Today", 1: "Tomorrow"}.get((day - now.astimezone(tz).date()).days)
-    return {"text": words, "iso": view["scheduled_for"], "relative": relative}
+    confirmed = bool(view.get("confirmed_at")) and view["status"] == "scheduled"
+    return {"text": words, "iso": view["scheduled_for"], "relative": relative, "confirmed": confirmed}
 
 
 def tel_link(e164: str | None) -> dict[str, str] | None:
-    """The business's own number for a tel: link and for reading."""
+    """The business's own number for its Call (tel:) and Text (sms:) buttons and for reading.
+
+    Only ever the business's number: the customer's never reaches the page."""
     if not e164:
         return None
-    return {"tel": e164, "text": phone_for_people(e164)}
+    return {"tel": e164, "sms": e164, "text": phone_for_people(e164)}
+
+
+def finished_links(view: dict[str, Any], review_url: str | None) -> list[dict[str, str]]:
+    """A completed job's "Pay invoice" and "Leave a review" buttons, each when its link is known."""
+    if view["status"] != "complete":
+        return []
+    links = [("Pay invoice", view.get("invoice_url"), "invoice"), ("Leave a review", review_url, "review")]
+    return [{"label": label, "href": href, "kind": kind} for label, href, kind in links if href]
 
 
 def _luminance(color: str) -> float:
@@ -209,8 +220,9 @@ def page_context(
     *,
     tz: ZoneInfo,
     now: datetime,
+    review_url: str | None = None,
 ) -> dict[str, Any]:
-    """Everything track.html needs, from the public view and the public texts."""
+    """Everything track.html needs, from the public view, the public texts and the business's review link."""
     now = now.astimezone(tz)
     status = view["status"]
     headline, lede = HEADLINES[status]
@@ -243,4 +255,5 @@ def page_context(
         "texts": texts,
         "pictures": picture_tiles(view, tz, now),
         "total": money(view["total"]) if view.get("total") is not None else None,
+        "finished_links": finished_links(view, review_url),
     }

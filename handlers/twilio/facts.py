@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import conversation as talk
+from bot.jobs import iso_utc
 from handlers.services import Services
 from store import Message
 from store.base import FactsWanted, PhoneRead
@@ -35,6 +36,7 @@ def _wanted(need: talk.Needs, command: talk.Command, sid: str | None) -> FactsWa
         token=need.token,
         target_opt_out=need.target_opt_out,
         target_phone=getattr(command, "phone", None),
+        asked_since=None if need.asked_since is None else iso_utc(need.asked_since),
     )
 
 
@@ -46,6 +48,7 @@ def _covers(asked: talk.Needs, need: talk.Needs) -> bool:
         and need.job_id in (None, asked.job_id)
         and need.token in (None, asked.token)
         and (asked.target_opt_out or not need.target_opt_out)
+        and need.asked_since in (None, asked.asked_since)
     )
 
 
@@ -76,5 +79,6 @@ async def conversation_facts(svc: Services, command: talk.Command, sender: str, 
         job=found.job if need.job_id is not None else None,
         token_job=found.token_job if need.token else None,
         target_opted_out=found.target_opted_out if need.target_opt_out else False,
+        asked_jobs=found.asked_jobs if need.asked_since is not None else (),
     )
     return Looked(facts, None, found.read)

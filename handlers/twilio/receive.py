@@ -26,16 +26,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot import confirmations, consent, undeliverable
 from bot import conversation as talk
 from bot.errors import NotFound, ValidationError
 from bot.jobs import iso_utc
@@ -48,7 +50,7 @@ from handlers.twilio.forms import Form, decode_sms, text, webhook_form
 from handlers.twilio.moves import job_move
 from handlers.twilio.pictures import named_pictures
 from handlers.twilio.signature import check_signed, required_signature, signed_form, signed_url
-from store import Message
+from store import Job, JobWrite, Message
 
 log = logging.getLogger("qdn.sms")
 
@@ -121,6 +123,31 @@ def _context(svc: Services) -> talk.Context:
     )
 
 
+async def _job_effects(svc: Services, decision: talk.Decision, now: datetime) -> None:
+    """A customer's answer to a reminder: the job confirmed, or asked again for its new time.
+
+    Written before the text (the answer does not depend on it, unlike a dispatcher's move, which is
+    written with the text: handlers/twilio/moves.py); re-checked on the job as stored
+    (bot/confirmations.py), so a reschedule meanwhile is never confirmed unseen."""
+    stamp = iso_utc(now)
+    for effect in decision.job_effects:
+        if isinstance(effect, talk.ConfirmJob):
+            apply = confirmations.confirmed
+        elif isinstance(effect, talk.AskToConfirm):
+            apply = confirmations.asked_again
+        else:
+            continue
+
+        def change(job: Job, apply: Any = apply, effect: Any = effect) -> JobWrite:
+            updated = apply(job, effect.scheduled_for, stamp)
+            return JobWrite(updated, [], changed=updated != job)
+
+        try:
+            await svc.store.update_job(effect.job_id, change)
+        except NotFound:
+            log.info("job %s is gone; its confirmation is only logged", effect.job_id)
+
+
 async def _relays(
     svc: Services, decision: talk.Decision, sender: str, sid: str, pictures: talk.Pictures
 ) -> list[Message]:
@@ -137,7 +164,7 @@ async def _relays(
             row = await svc.text_row(
                 effect.to_phone, effect.body, kind="relay", job_id=effect.job_id, media=media, media_wait_sid=wait
             )
-            rows.append(row)
+            rows.append({**row, "sent_by": sender})  # the dispatcher's `R`: the office inbox says who
         elif isinstance(effect, talk.RelayToDispatchers):
             wait = sid if pictures.ids else None
             for dispatcher in svc.settings.dispatcher_numbers:
@@ -148,6 +175,23 @@ async def _relays(
                         )
                     )
     return rows
+
+
+def _phone_change(
+    decision: talk.Decision, state: Mapping[str, Any], words: str, sid: str
+) -> Callable[[Mapping[str, Any]], dict[str, Any]] | None:
+    """What this text changes in its sender's state, if anything: the decision's effects, with the words
+    and SID on any consent event they record (bot/consent.py); and a text from a phone marked as
+    unable to take texts clears the mark -- it can text after all (bot/undeliverable.py)."""
+    clears = undeliverable.mark(state) is not None
+    if not decision.phone_effects and not clears:
+        return None
+
+    def change(current: Mapping[str, Any]) -> dict[str, Any]:
+        updated = decision.update_phone_state(current) if decision.phone_effects else dict(current)
+        return undeliverable.cleared(updated)
+
+    return consent.with_inbound_evidence(change, words, sid)
 
 
 def _business_texted(everyone: Tenants, form: Form) -> Tenant | None:
@@ -202,6 +246,7 @@ async def _answer(svc: Services, form: Form) -> Response:
             return twiml(looked.already.get("reply_body"))
         facts = replace(looked.facts, pictures=pictures)
         decision = talk.decide(command, facts, _context(svc))
+        await _job_effects(svc, decision, now)
         stamp = iso_utc(now)
         relays = await _relays(svc, decision, sender, sid, pictures)
 
@@ -229,8 +274,8 @@ async def _answer(svc: Services, form: Form) -> Response:
             )
             return inbound, caused
 
-        phone = sender if decision.phone_effects else None
-        change_phone = decision.update_phone_state if decision.phone_effects else None
+        change_phone = _phone_change(decision, facts.phone_state, sms.body, sid)
+        phone = sender if change_phone else None
         move = decision.status_change
         # One atomic write -- the text, its relays, the reply, the sender's state, and a dispatcher's
         # move with its status text -- so one fsync per webhook, and a crash leaves all of it or none

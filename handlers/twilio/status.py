@@ -12,16 +12,19 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot import undeliverable
 from bot.errors import BadRequest, NotFound
 from bot.jobs import utc_now
 from bot.messages import OPTED_OUT_CODE, opted_out, with_report
 from bot.phones import redact_phone
 from bot.webhook_paths import MESSAGE_PARAM
+from handlers.services import Services
 from handlers.tenancy import Tenant, Tenants, named_business, tenants
 from handlers.twilio.forms import Form, StatusReport, decode, text, webhook_form
 from handlers.twilio.signature import check_signed, required_signature, signed_form, signed_url
 from store import Message, Store
 from store.base import MessageRead
+from store.undeliverable import mark_undeliverable
 
 log = logging.getLogger("qdn.status")
 
@@ -62,7 +65,7 @@ async def business_status(request: Request) -> Response:
     message_id = request.query_params.get(MESSAGE_PARAM, "").strip()
     if not message_id:
         raise BadRequest(f"The query parameter {MESSAGE_PARAM} (the message reported on) is required.")
-    return await _apply(tenant.services.store, decode(form, StatusReport), message_id, None)
+    return await _apply(tenant.services, decode(form, StatusReport), message_id, None)
 
 
 async def status_callback(request: Request) -> Response:
@@ -73,7 +76,7 @@ async def status_callback(request: Request) -> Response:
     form = await webhook_form(request)
     tenant, read = await _business_reported_on(everyone, form)
     check_signed(request, url, form, signature, tenant.settings)
-    return await _apply(tenant.services.store, decode(form, StatusReport), None, read)
+    return await _apply(tenant.services, decode(form, StatusReport), None, read)
 
 
 async def _first_report(store: Store, report: StatusReport, message_id: str) -> tuple[Message, Message] | None:
@@ -110,9 +113,10 @@ async def _first_report(store: Store, report: StatusReport, message_id: str) -> 
     return before[-1], after
 
 
-async def _apply(store: Store, report: StatusReport, message_id: str | None, read: MessageRead | None) -> Response:
+async def _apply(svc: Services, report: StatusReport, message_id: str | None, read: MessageRead | None) -> Response:
     """Apply `report` to the message with its MessageSid (given `message_id`: only if that is the message;
     given `read`, the message as already read)."""
+    store = svc.store
     sid = report.message_sid
 
     def refused(message: Message) -> str | None:
@@ -150,4 +154,9 @@ async def _apply(store: Store, report: StatusReport, message_id: str | None, rea
         log.info("message %s (%s): %s -> %s", message["id"], sid, message["status"], updated["status"])
     if report.error_code == OPTED_OUT_CODE:  # the recipient texted STOP: https://www.twilio.com/docs/api/errors/21610
         await record_opt_out(store, message["to"], f"Twilio error {report.error_code} in a status callback")
+    if undeliverable.reason_for(report.error_code):  # a landline: marked, the dispatchers told to call
+        dispatchers = svc.settings.dispatcher_numbers
+        await mark_undeliverable(
+            store, updated, report.error_code, utc_now(), dispatchers=dispatchers, sender=svc.from_address
+        )
     return Response(status_code=204)

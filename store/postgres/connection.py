@@ -53,6 +53,7 @@ SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 
 WORK_CHANNEL = "qdn_work"  # a pending text was queued; payload: the business
 EVENTS_CHANNEL = "qdn_events"  # a dashboard event was queued; payload: the business
+CHANGES_CHANNEL = "qdn_changes"  # a job or message was written (a trigger, 0009_changes.sql); payload: the business
 MEDIA_CHANNEL = "qdn_media"  # a text with pictures to fetch was stored (a trigger, 0003_media.sql); payload: ditto
 
 Row = Any  # a result row: read by column name (row["doc"]) or position (row[0])
@@ -163,7 +164,7 @@ class Database:
         self._closing = False
         # channel -> business -> callbacks run when a notification names it
         self._subscribers: dict[str, dict[str, list[Callable[[], None]]]] = {
-            channel: {} for channel in (WORK_CHANNEL, EVENTS_CHANNEL, MEDIA_CHANNEL)
+            channel: {} for channel in (WORK_CHANNEL, EVENTS_CHANNEL, MEDIA_CHANNEL, CHANGES_CHANNEL)
         }
 
     @classmethod

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from bot.errors import NotFound
 from store.base import Job, MessageRead, Store
 from store.deployment import DEFAULT_BUSINESS, BusinessRecord, Conflict, Deployment, check_unclaimed
-from store.postgres import throttles
+from store.postgres import login_codes, throttles
 from store.postgres.connection import Connection, Database
 from store.postgres.rows import message_of, searchable
 from store.postgres.store import PostgresStore
@@ -117,6 +117,12 @@ class PostgresDeployment(Deployment):
 
     async def miss_retry_after(self, key: str, now: str) -> float:
         return await throttles.miss_retry_after(self.db, key, now)
+
+    async def put_login_code(self, phone: str, code_hash: str, now: str, expires_at: str) -> None:
+        await login_codes.put_login_code(self.db, phone, code_hash, expires_at)
+
+    async def use_login_code(self, phone: str, code_hash: str, now: str, tries: int) -> bool:
+        return await login_codes.use_login_code(self.db, phone, code_hash, now, tries)
 
     # -- lookups across businesses: one query each on the global tables ----------
 

@@ -53,7 +53,10 @@ _FACTS = """SELECT a.seq AS already_seq, a.doc AS already_doc, p.state AS phone_
     (SELECT tj.doc FROM tracking_tokens t JOIN jobs tj ON tj.business = t.business AND tj.id = t.job_id
      WHERE t.token = $8 AND t.business = $1) AS token_job,
     CASE WHEN $9 THEN (SELECT tp.state FROM phones tp
-        WHERE tp.business = $1 AND tp.phone = COALESCE(j.customer_phone, $10)) END AS target_state
+        WHERE tp.business = $1 AND tp.phone = COALESCE(j.customer_phone, $10)) END AS target_state,
+    CASE WHEN $11::text IS NOT NULL THEN (SELECT json_agg(doc ORDER BY id DESC) FROM jobs
+        WHERE business = $1 AND customer_phone = $3
+            AND (doc->>'confirm_asked_at') COLLATE "C" >= $11::text COLLATE "C") END AS asked_jobs
 FROM (SELECT) AS one
 LEFT JOIN LATERAL (SELECT seq, doc FROM messages WHERE business = $1 AND twilio_sid = $2 ORDER BY seq LIMIT 1) a ON true
 LEFT JOIN phones p ON p.business = $1 AND p.phone = $3
@@ -174,6 +177,7 @@ class InboundStore(QueueStore):
                 token,
                 wanted.target_opt_out,
                 target,
+                wanted.asked_since,
             )
         assert row is not None  # one row, whatever is found
         if row["already_seq"] is not None:
@@ -186,6 +190,7 @@ class InboundStore(QueueStore):
             job=row["job"],
             token_job=row["token_job"],
             target_opted_out=bool((row["target_state"] or {}).get("opted_out")),
+            asked_jobs=list(row["asked_jobs"] or []),
             read=PhoneRead(self.business, phone, dict(state), row["phone_version"]) if phone else None,
         )
 

@@ -20,6 +20,7 @@ from bot.errors import NotFound
 from bot.jobs import iso_utc
 from store.base import IDEMPOTENCY_HOURS, Event
 from store.postgres.connection import Connection
+from store.postgres.login_codes import forget_login_codes
 from store.postgres.rows import hours_before, seconds_after
 from store.postgres.scope import BusinessScope
 from store.postgres.throttles import forget_throttles
@@ -141,3 +142,4 @@ async def housekeeping(conn: Connection) -> None:
         "DELETE FROM events WHERE status <> 'pending' AND created_at <= $1", hours_before(now, 24 * KEEP_DAYS)
     )
     await forget_throttles(conn, now)
+    await forget_login_codes(conn, now)

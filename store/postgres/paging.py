@@ -5,6 +5,7 @@ Positions (`Page.after`) are the same JSON lists as the TinyDB backend's
     jobs, newest first        [id]                      WHERE id < $id ORDER BY id DESC
     jobs changed since        [updated_at, id]          WHERE (updated_at, id) > (...) ORDER BY updated_at, id
     a job's or phone's texts  [created_at, message id]  WHERE (created_at, seq) > (...) ORDER BY created_at, seq
+    phones with consent       [md5(phone)]              WHERE md5(phone) > $digest ORDER BY md5(phone)
 Anything else is a ValidationError naming `cursor`. A page reads `limit + 1` rows to know
 whether another follows; its cost does not grow with the history behind it.
 """
@@ -139,3 +140,29 @@ class PagingStore(BusinessScope):
 
     async def phone_messages_page(self, phone: str, *, after: list[Any] | None = None, limit: int) -> Page:
         return await self._messages_page("phone = $2", phone if searchable(phone) else "", after, limit)
+
+    async def consent_page(self, *, after: list[Any] | None = None, limit: int) -> Page:
+        """Phones with a consent history, by md5(phone) (migration 0006's index), as TinyDB lists them."""
+        position = _position(after, str)
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(
+                """SELECT phone, state, md5(phone) COLLATE "C" AS digest FROM phones
+                WHERE business = $1 AND json_typeof(state->'consent') = 'array' AND md5(phone) COLLATE "C" > $2
+                ORDER BY md5(phone) COLLATE "C" LIMIT $3""",
+                self.business,
+                position[0] if position else "",
+                limit + 1,
+            )
+        shown = rows[:limit]
+        page = [{"phone": row["phone"], "state": row["state"]} for row in shown]
+        return Page(page, [shown[-1]["digest"]] if len(rows) > limit else None)
+
+    async def phone_states(self, phones: Iterable[str]) -> dict[str, Any]:
+        wanted = sorted({phone for phone in phones if searchable(phone)})
+        if not wanted:
+            return {}
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(
+                "SELECT phone, state FROM phones WHERE business = $1 AND phone = ANY($2::text[])", self.business, wanted
+            )
+        return {row["phone"]: row["state"] for row in rows}

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from bot.errors import NotFound
 from bot.jobs import utc_now
+from bot.send_later import cancellable
 from store.base import Job, Message
 from store.postgres.rows import message_columns, message_doc, message_of, message_seq, seconds_after
 from store.postgres.scope import BusinessScope
@@ -91,6 +92,9 @@ WHERE m.business = $1 AND m.seq = held.seq AND m.status = 'pending' AND m.claime
 RETURNING m.seq"""
 
 _REMINDERS = """FROM jobs WHERE business = $1 AND status = 'scheduled' AND reminder_due_at IS NOT NULL"""
+# Review requests: the due time is in the document (index jobs_reviews, migration 0007).
+_REVIEW_DUE = """((doc->>'review_due_at') COLLATE "C")"""
+_REVIEWS = """FROM jobs WHERE business = $1 AND status = 'complete' AND doc->>'review_due_at' IS NOT NULL"""
 
 
 class QueueStore(BusinessScope):
@@ -171,6 +175,28 @@ class QueueStore(BusinessScope):
     async def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
         return await self._change_message(message_id, change, release=True)
 
+    async def cancel_pending(self, message_id: str, change: Callable[[Message], Message]) -> Message | None:
+        seq = message_seq(message_id)
+        if seq is None:
+            raise NotFound(f"No message {message_id}.")
+        async with self._write() as write:
+            # The row lock keeps claim_due off it (FOR UPDATE SKIP LOCKED) until this commits.
+            row = await write.conn.fetchrow(
+                "SELECT seq, doc, claimed_until FROM messages WHERE business = $1 AND seq = $2 FOR UPDATE",
+                self.business,
+                seq,
+            )
+            if row is None:
+                raise NotFound(f"No message {message_id}.")
+            current = message_of(row)
+            if row["claimed_until"] is not None or not cancellable(current):
+                return None
+            doc = message_doc({**change(dict(current)), "updated_at": utc_now()})
+            await write.conn.execute(_UPDATE, self.business, seq, *message_columns(doc), doc, False, None)
+            stored = {**doc, "id": current["id"]}
+            await write.queue_events(message=(current, stored))
+        return stored
+
     async def release(self, message_id: str) -> None:
         seq = message_seq(message_id)
         if seq is None:
@@ -203,3 +229,19 @@ class QueueStore(BusinessScope):
     async def next_reminder_at(self) -> str | None:
         async with self.db.connection() as conn:
             return await conn.fetchval(f"SELECT min(reminder_due_at) {_REMINDERS}", self.business)
+
+    # -- review requests (Store.due_reviews) ---------------------------------
+
+    async def due_reviews(self, now: str, limit: int) -> list[Job]:
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(
+                f"SELECT doc {_REVIEWS} AND {_REVIEW_DUE} <= $2 ORDER BY {_REVIEW_DUE}, id LIMIT $3",
+                self.business,
+                now,
+                limit,
+            )
+        return [row["doc"] for row in rows]
+
+    async def next_review_at(self) -> str | None:
+        async with self.db.connection() as conn:
+            return await conn.fetchval(f"SELECT min({_REVIEW_DUE}) {_REVIEWS}", self.business)

@@ -14,9 +14,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.errors import NotFound, StoreError
-from store.postgres.connection import EVENTS_CHANNEL, MEDIA_CHANNEL, WORK_CHANNEL, Database
+from store.postgres.connection import CHANGES_CHANNEL, EVENTS_CHANNEL, MEDIA_CHANNEL, WORK_CHANNEL, Database
 from store.postgres.rows import is_bigint
 from store.postgres.writes import Write
+from store.wakeups import Changes
 
 log = logging.getLogger("qdn.store")
 
@@ -42,16 +43,22 @@ class BusinessScope:
         db.subscribe(WORK_CHANNEL, business, self._work.set)
         db.subscribe(EVENTS_CHANNEL, business, self._events.set)
         db.subscribe(MEDIA_CHANNEL, business, self._media.set)
+        self._changes = Changes()  # ... a job or message was written (Store.wait_for_change)
+        db.subscribe(CHANGES_CHANNEL, business, self._changes.changed)
 
     async def close(self) -> None:
         self.db.unsubscribe(WORK_CHANNEL, self.business, self._work.set)
         self.db.unsubscribe(EVENTS_CHANNEL, self.business, self._events.set)
         self.db.unsubscribe(MEDIA_CHANNEL, self.business, self._media.set)
+        self.db.unsubscribe(CHANGES_CHANNEL, self.business, self._changes.changed)
         try:
             await self._release_held()
         finally:
             if self._owns_db:
                 await self.db.close()
+
+    async def wait_for_change(self, seen: int, timeout: float) -> int:
+        return await self._changes.wait(seen, timeout)
 
     async def _release_held(self) -> None:
         texts, events = dict(self._held_texts), list(self._held_events)

@@ -31,6 +31,7 @@ from bot.errors import NotFound, StoreError
 from bot.jobs import utc_now
 from store.base import Job, JobMove, JobWrite, Message, Once, PhoneRead, PhoneState, Store
 from store.postgres.connection import Connection
+from store.postgres.conversations import ConversationStore
 from store.postgres.imports import ImportStore
 from store.postgres.inbound import InboundStore
 from store.postgres.media import MediaStore
@@ -41,7 +42,9 @@ from store.postgres.rows import FIRST_JOB_ID, is_bigint, job_columns, message_of
 from store.postgres.throttles import ThrottleStore
 
 
-class PostgresStore(InboundStore, QueueStore, ThrottleStore, OutboxStore, PagingStore, ImportStore, MediaStore, Store):
+class PostgresStore(
+    InboundStore, QueueStore, ThrottleStore, OutboxStore, PagingStore, ImportStore, MediaStore, ConversationStore, Store
+):
     """One business's Store on a shared Database (pool and listener): jobs, messages and phones here,
     the rest in its parts (store/postgres/scope.py)."""
 

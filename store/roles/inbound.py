@@ -41,6 +41,9 @@ class FactsWanted:
     # is_opted_out(the target): the customer_phone of job_id's job if there is one, else `target_phone`.
     target_opt_out: bool = False
     target_phone: str | None = None
+    # A customer's answer to a reminder (bot/confirmations.py): the sender's jobs, of any status, whose
+    # customer was asked to confirm at or after this moment (`confirm_asked_at`, ISO UTC), newest first.
+    asked_since: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class ConversationFacts:
     job: Job | None = None
     token_job: Job | None = None
     target_opted_out: bool = False
+    asked_jobs: list[Job] = field(default_factory=list)  # newest first
     # The sender's state with its version, for the record_inbound that follows (None: the backend keeps none).
     # Not a fact: facts found by one backend or by the separate lookups compare equal whatever it holds.
     read: PhoneRead | None = field(default=None, compare=False)
@@ -171,6 +175,10 @@ class InboundTexts(Jobs, MessageLog, PhoneStates):
             except NotFound:
                 job = None
         target = job["customer_phone"] if job is not None else wanted.target_phone
+        asked = []
+        if wanted.asked_since is not None:
+            since = wanted.asked_since
+            asked = [j for j in await self.list_jobs(phone=sender) if (j.get("confirm_asked_at") or "") >= since]
         return ConversationFacts(
             phone_state=await self.get_phone(sender),
             sender_open_jobs=await self.list_jobs(statuses=OPEN_STATUSES, phone=sender)
@@ -180,4 +188,5 @@ class InboundTexts(Jobs, MessageLog, PhoneStates):
             job=job,
             token_job=await self.find_job_by_token(wanted.token) if wanted.token else None,
             target_opted_out=bool(wanted.target_opt_out and target and await self.is_opted_out(target)),
+            asked_jobs=asked,
         )

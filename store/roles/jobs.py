@@ -28,13 +28,14 @@ class JobWrite:
 
 # The public shape of a job (SPEC "JSON shapes"), in order; other keys (a reminder's due time ...) are internal.
 # `reschedules` (its appointment changes) is stored from the first one on: [] until then.
+# `confirmed_at`: when the customer confirmed the appointment by text (bot/confirmations.py); null until then.
 JOB_FIELDS = ("id", "token", "tracking_url", *EDITABLE_FIELDS, "status", "eta_minutes", "history", "reschedules",
-              "created_at", "updated_at")  # fmt: skip
+              "reminder_held", "confirmed_at", "created_at", "updated_at")  # fmt: skip
 
 
 def public_job(job: Job, tracking_url: str | None = None) -> dict[str, Any]:
     """The job as the JSON API shows it; without `tracking_url`, as a dashboard event does (added on delivery)."""
-    shown = {"reschedules": [], **job, "tracking_url": tracking_url}
+    shown = {"reschedules": [], "reminder_held": None, **job, "tracking_url": tracking_url}
     return {key: shown.get(key) for key in JOB_FIELDS if tracking_url is not None or key != "tracking_url"}
 
 

@@ -49,6 +49,15 @@ class SendQueue(ABC):
         """Drop the claim on a text without changing it (nothing to record, or a sender stopping)."""
 
     @abstractmethod
+    async def cancel_pending(self, message_id: str, change: Callable[[Message], Message]) -> Message | None:
+        """Replace a text no sender holds with `change(row)`, if `bot.send_later.cancellable(row)` --
+        checked in the same write as the claims, so a text is either cancelled or sent, never both.
+
+        The row as stored, or None (nothing written) when a sender holds it (a live or lapsed claim),
+        an attempt may have reached Twilio, or it is no longer pending. NotFound for an unknown id.
+        """
+
+    @abstractmethod
     async def next_due(self) -> str | None:
         """When a text next becomes claimable (a due time or a lease's end; ISO UTC), None if none waits."""
 

@@ -27,6 +27,7 @@ from store import codec
 from store.base import Job, Store
 from store.deployment import DEFAULT_BUSINESS, BusinessRecord, Deployment, check_unclaimed
 from store.files import read_json, write_atomically
+from store.login_codes import MemoryLoginCodes
 from store.throttles import MissWindows, seconds_of
 from store.tinydb.group_commit import GroupCommit
 from store.tinydb.store import TinyDBStore
@@ -48,6 +49,7 @@ class TinyDBDeployment(Deployment):
         self._syncer = ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="tinydb-sync")
         self._commits = GroupCommit(self._syncer)
         self._misses = MissWindows()  # throttled misses (count_miss): one process serves, so memory holds them
+        self._login_codes = MemoryLoginCodes()  # the inbox's (store/login_codes.py): memory too, for the same reason
 
     def _open_store(self, path: Path) -> Awaitable[TinyDBStore]:
         return TinyDBStore(path, self._commits).open()
@@ -133,6 +135,12 @@ class TinyDBDeployment(Deployment):
 
     async def miss_retry_after(self, key: str, now: str) -> float:
         return self._misses.retry_after(key, seconds_of(now))
+
+    async def put_login_code(self, phone: str, code_hash: str, now: str, expires_at: str) -> None:
+        self._login_codes.put(phone, code_hash, now, expires_at)
+
+    async def use_login_code(self, phone: str, code_hash: str, now: str, tries: int) -> bool:
+        return self._login_codes.use(phone, code_hash, now, tries)
 
     async def find_job_by_token(self, token: str) -> tuple[str, Job] | None:
         for slug, store in self._stores.items():

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.errors import NotFound
 from bot.jobs import iso_utc, utc_now
+from bot.send_later import cancellable
 from store.base import Event, Job, JobMove, JobWrite, Message, Once, PhoneState
 from store.files import read_json
 from store.records import IdempotencyRecord
@@ -255,6 +256,12 @@ class Documents:
     def release(self, message_id: str) -> None:
         self.index.queue.release(message_id)
 
+    def cancel_pending(self, message_id: str, change: Callable[[Message], Message]) -> Message | None:
+        current = self.get_message(message_id)  # under the store's mutex, as claim_due: no claim in between
+        if message_id in self.index.queue.claims or not cancellable(current):
+            return None
+        return self.update_message(message_id, change)
+
     def next_due(self) -> str | None:
         return self.index.queue.next_due()
 
@@ -266,6 +273,15 @@ class Documents:
 
     def next_reminder_at(self) -> str | None:
         return min(self.index.reminders.values(), default=None)
+
+    # -- review requests (Store.due_reviews) ---------------------------------
+
+    def due_reviews(self, now: str, limit: int) -> list[Job]:
+        due = sorted((at, job_id) for job_id, at in self.index.reviews.items() if at <= now)[:limit]
+        return [self.get_job(job_id) for _, job_id in due]
+
+    def next_review_at(self) -> str | None:
+        return min(self.index.reviews.values(), default=None)
 
     # -- phones -------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.errors import NotFound
 from store.base import Job, Message
+from store.roles.conversations import ANSWER_KINDS
 from store.tinydb.lists import JobOrder, PhoneLog
 from store.tinydb.outbox import Outbox
 from store.tinydb.queue import SendQueue
@@ -32,6 +33,8 @@ class Indexes:
         # job id -> its reminder's due time, for `scheduled` jobs with one waiting. Scanned whole by
         # due_reminders: it holds only upcoming appointments (tens to hundreds), never the history.
         self.reminders: dict[int, str] = {}
+        # job id -> its review request's due time, for `complete` jobs with one waiting (a day's worth).
+        self.reviews: dict[int, str] = {}
         # message id -> when its pictures' fetch is due (`media_due_at`), for texts with pictures still to
         # fetch: scanned whole by due_media (store/tinydb/media.py), and as small, whatever the history.
         self.media_due: dict[str, str] = {}
@@ -48,6 +51,9 @@ class Indexes:
         self.job_order = JobOrder()
         self.phone_log = PhoneLog()
         self.outbox = Outbox()
+        # phone -> [its latest text, its latest free text, the latest answer to it]: the inbox's
+        # "Needs reply" (store/roles/conversations.py). Maxima, so replaying a text changes nothing.
+        self.conversations: dict[str, list[str | None]] = {}
 
     def put_job(self, job: Job) -> None:
         old = self.jobs.get(job["id"])
@@ -61,8 +67,14 @@ class Indexes:
             self.reminders[job["id"]] = job["reminder_due_at"]
         else:
             self.reminders.pop(job["id"], None)
+        if job["status"] == "complete" and job.get("review_due_at"):
+            self.reviews[job["id"]] = job["review_due_at"]
+        else:
+            self.reviews.pop(job["id"], None)
 
     def put_message(self, message_id: str, message: Message) -> None:
+        if message.get("phone") and message.get("created_at"):
+            self._converse(message)
         if message.get("job_id") is not None and message.get("phone"):
             self.texted_in.setdefault(message["phone"], set()).add(message["job_id"])
         if message.get("twilio_sid"):
@@ -78,6 +90,16 @@ class Indexes:
             self.media_due[message_id] = due
         elif self.media_due:  # the start-up scan meets mostly texts that never had pictures: skip the pop
             self.media_due.pop(message_id, None)
+
+    def _converse(self, message: Message) -> None:
+        at = message["created_at"]
+        kept = self.conversations.setdefault(message["phone"], [at, None, None])
+        kept[0] = max(kept[0] or at, at)
+        inbound = message.get("direction") == "inbound"
+        if inbound and message.get("kind") == "text":
+            kept[1] = max(kept[1] or at, at)
+        elif not inbound and message.get("kind") in ANSWER_KINDS:
+            kept[2] = max(kept[2] or at, at)
 
     def put_phone_state(self, phone: str, state: dict[str, Any]) -> None:
         self.phone_state[phone] = state

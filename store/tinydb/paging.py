@@ -10,6 +10,7 @@ Positions (`Page.after`) are JSON lists only this module reads:
     jobs, newest first        [id]
     jobs changed since        [updated_at, id]
     a job's or phone's texts  [created_at, message id]
+    phones with consent       [md5 of the phone]
 Anything else is a ValidationError naming `cursor`. These are functions of
 the core (same package), run under its mutex like its own methods.
 """
@@ -20,9 +21,11 @@ import bisect
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from bot.consent import HISTORY as CONSENT_HISTORY
 from bot.errors import NotFound, ValidationError
 from store.base import Job, Message, Page
 from store.files import read_json
+from store.roles.consent import consent_order
 from store.tinydb.indexes import phone_partition
 
 if TYPE_CHECKING:
@@ -166,3 +169,30 @@ def phone_messages_page(core: Documents, phone: str, after: list[Any] | None, li
             rows.append({**doc, "id": core.index.ids.make(pid, doc_id)})
     core._saw(phone_partition(phone))
     return _message_page(core, rows, limit)
+
+
+def consent_page(core: Documents, after: list[Any] | None, limit: int) -> Page:
+    """Phones with a consent history, by digest (Store.consent_page): the states are in memory."""
+    position = _position(after, str)
+    keyed = sorted(
+        (consent_order(phone), phone)
+        for phone, state in core.index.phone_state.items()
+        if isinstance(state.get(CONSENT_HISTORY), list)
+    )
+    start = bisect.bisect_right(keyed, (position[0], "\uffff")) if position else 0
+    chosen = keyed[start : start + limit + 1]
+    rows = []
+    for _, phone in chosen[:limit]:
+        core._saw(phone_partition(phone))  # never show a state before its write is on disk
+        rows.append({"phone": phone, "state": dict(core.index.phone_state[phone])})
+    return Page(rows, [chosen[limit - 1][0]] if len(chosen) > limit else None)
+
+
+def phone_states(core: Documents, phones: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Store.phone_states: from memory."""
+    found = {}
+    for phone in set(phones):
+        if phone in core.index.phone_state:
+            core._saw(phone_partition(phone))
+            found[phone] = dict(core.index.phone_state[phone])
+    return found

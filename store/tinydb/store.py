@@ -66,12 +66,13 @@ from store.base import (
     Store,
 )
 from store.records import IdempotencyRecord
+from store.roles.conversations import ConversationRow
 from store.throttles import SendSchedule, seconds_of
-from store.tinydb import documents, media, paging
+from store.tinydb import conversations, documents, media, paging
 from store.tinydb.documents import Documents
 from store.tinydb.group_commit import GroupCommit
 from store.tinydb.partitions import Partitions
-from store.wakeups import wait
+from store.wakeups import Changes, wait
 
 T = TypeVar("T")
 MEDIA_THREADS = 4  # pictures read or written at once (a tracking page shows several)
@@ -105,6 +106,7 @@ class TinyDBStore(Store):
         self._work = asyncio.Event()
         self._events = asyncio.Event()  # the same for the event deliverer (sender/events.py)
         self._media = asyncio.Event()  # and for the picture fetcher (sender/media/fetch.py)
+        self._changes = Changes()  # every write, for the office inbox's live updates (Store.wait_for_change)
         self._send_slots = SendSchedule()  # the send-rate cap: one process sends, so memory holds it
 
     @property
@@ -122,6 +124,8 @@ class TinyDBStore(Store):
 
     async def _durable(self, position: int, queued: bool) -> None:
         await self._flushes.wait(position)
+        if position:  # it wrote something (a read leaves the journal as it was)
+            self._changes.changed()
         if queued:
             self._work.set()
         if self.core.index.outbox.queued:  # set under the mutex by a write that queued an event
@@ -249,11 +253,20 @@ class TinyDBStore(Store):
     async def complete(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
         return await self._off_loop(self.core.complete, message_id, change)
 
+    async def cancel_pending(self, message_id: str, change: Callable[[Message], Message]) -> Message | None:
+        return await self._now(self.core.cancel_pending, message_id, change)
+
     async def release(self, message_id: str) -> None:
         await self._now(self.core.release, message_id)
 
     async def next_due(self) -> str | None:
         return await self._now(self.core.next_due)
+
+    async def conversations_page(self, *, offset: int, limit: int) -> tuple[list[ConversationRow], int]:
+        return await self._now(conversations.conversations_page, self.core, offset, limit)
+
+    async def wait_for_change(self, seen: int, timeout: float) -> int:
+        return await self._changes.wait(seen, timeout)
 
     async def wait_for_work(self, timeout: float) -> bool:
         return await wait(self._work, timeout)
@@ -266,6 +279,12 @@ class TinyDBStore(Store):
 
     async def next_reminder_at(self) -> str | None:
         return await self._now(self.core.next_reminder_at)
+
+    async def due_reviews(self, now: str, limit: int) -> list[Job]:
+        return await self._now(self.core.due_reviews, now, limit)
+
+    async def next_review_at(self) -> str | None:
+        return await self._now(self.core.next_review_at)
 
     async def _on_media_thread(self, method: Callable[..., T], *args: Any) -> T:
         try:
@@ -338,6 +357,12 @@ class TinyDBStore(Store):
 
     async def phone_messages_page(self, phone: str, *, after: list[Any] | None = None, limit: int) -> Page:
         return await self._off_loop(paging.phone_messages_page, self.core, phone, after, limit)
+
+    async def consent_page(self, *, after: list[Any] | None = None, limit: int) -> Page:
+        return await self._now(paging.consent_page, self.core, after, limit)
+
+    async def phone_states(self, phones: Iterable[str]) -> dict[str, PhoneState]:
+        return await self._now(paging.phone_states, self.core, list(phones))
 
     async def find_once(self, key: str, now: str) -> IdempotencyRecord | None:
         return await self._now(documents.find_once, self.core, key, now)

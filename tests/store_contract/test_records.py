@@ -117,9 +117,10 @@ def test_the_check_refuses_what_is_declared_nowhere(record: dict, record_type: t
 
 def test_the_api_shows_the_public_keys_in_the_declared_order() -> None:
     message = {**inbound("SMx"), "id": "m1", **SENDER_KEYS}
-    # SPEC "JSON shapes", in its order; then `media` (pictures) and `resend_of` (a resent unknown text)
+    # SPEC "JSON shapes", in its order; then `media` (pictures), `resend_of` (a resent unknown text) and
+    # `send_at` (a text sent later)
     spec = ("id", "direction", "kind", "job_id", "phone", "from", "to", "body", "twilio_sid", "status", "error_code",
-            "error_message", "created_at", "updated_at", "media", "resend_of")  # fmt: skip
+            "error_message", "created_at", "updated_at", "media", "resend_of", "send_at")  # fmt: skip
     assert spec == MESSAGE_FIELDS
     assert list(public_message(message)) == list(MESSAGE_FIELDS)
     assert public_message({"id": "m2"})["body"] is None  # absent values are null

@@ -99,7 +99,7 @@ def test_a_webhook_makes_two_round_trips_and_a_status_callback_two(url: str, tmp
             "a text to the old address": text(client, CUSTOMER, "STATUS", "SM" + "4" * 32, "/twilio/sms"),
             "a report to the old address": report(client, "SMearlier", "delivered", "/twilio/status"),
             "a report on a text nobody logged": report(client, "SMnobody", "delivered", "/twilio/status"),
-            "a dispatcher's move": text(client, DISPATCHER, "EN ROUTE 1001 20", "SM" + "5" * 32),
+            "a dispatcher's move": text(client, DISPATCHER, "EN ROUTE 1001 20", "SM" + "7" * 32),
         }
         answered = client.get("/messages", params={"phone": CUSTOMER}).json()
         job = client.get("/jobs/1001").json()

@@ -70,7 +70,7 @@ def test_the_booking_text_says_when_in_the_business_zone(client):
 def test_a_new_time_for_an_open_job_is_texted_once(client):
     job = create(client, scheduled_for="2026-12-05T09:00")
     answer = patch(client, job["id"], scheduled_for="2026-12-06T13:30")
-    assert list(answer) == list(JOB_FIELDS)  # the answer is the job, as before
+    assert list(answer) == [*JOB_FIELDS, "phone_status"]  # the answer is the job, as before (the API adds phone_status)
     assert answer["scheduled_for"] == "2026-12-06T13:30:00-06:00"
     _, moved = texts_to_customer(client, job["id"])
     assert moved["kind"] == "notification" and moved["status"] == "sent"

@@ -1,7 +1,7 @@
 """Pictures (SPEC "Pictures (MMS)"): what may be kept, what a picture is, and its private links.
 
 Pure rules, no I/O: the webhook (handlers/twilio/receive.py) names the pictures a text
-carries, the sender's fetcher (sender/media_fetch.py) checks the bytes it got
+carries, the sender's fetcher (sender/media/fetch.py) checks the bytes it got
 against these rules, and links are signed and opened here.
 
 - A picture is kept only if its bytes say it is one of KEPT_TYPES (`sniff`):

@@ -32,7 +32,7 @@ from bot.jobs import utc_now
 from config.secret_box import SecretBox
 from handlers.admin_views import business_json, default_json, new_record, new_token, seal, with_token
 from handlers.auth import bearer_token
-from handlers.jobs import json_body
+from handlers.json_body import json_body
 from handlers.responses import error_response
 from handlers.tenancy import Tenants, tenants
 from store import DEFAULT_BUSINESS, BusinessRecord

@@ -13,6 +13,7 @@ Keys are kept IDEMPOTENCY_HOURS (24 h).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -21,10 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from bot.errors import ValidationError
 from bot.jobs import utc_now
+from handlers.json_body import json_body
+from handlers.services import Services, services
 from store import KeyUsed, Once, Store
 from store.records import IdempotencyRecord
 
@@ -82,3 +85,27 @@ class Retry:
             return self.replay(used.record)
         status, body = answer(result)
         return JSONResponse(body, status_code=status)
+
+
+# What an endpoint wrapped in `idempotent` is: given the request, its business's Services, the parsed
+# body and the request's Retry, it checks the body and answers with `retry.respond(...)`.
+KeyedEndpoint = Callable[[Request, Services, Any, Retry], Awaitable[Response]]
+
+
+def idempotent(endpoint: KeyedEndpoint) -> Callable[[Request], Awaitable[Response]]:
+    """A JSON write that honours Idempotency-Key: a request whose key was used is answered as the first
+    one was (or 422 for another request) before its body is checked -- the first may have been
+    checked by rules since changed -- and otherwise `endpoint(request, svc, body, retry)` runs.
+
+    Put it under handlers.auth.require_api_token, which scopes the request to its business."""
+
+    @functools.wraps(endpoint)
+    async def keyed(request: Request) -> Response:
+        svc = services(request)
+        body = await json_body(request)
+        retry = Retry.of(request, body)
+        if (first := await retry.first_answer(svc.store)) is not None:
+            return first
+        return await endpoint(request, svc, body, retry)
+
+    return keyed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -13,12 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot import consent, job_fields, jobs, undeliverable
-from bot.errors import BadRequest, ValidationError
+from bot.errors import ValidationError
 from bot.iso_patterns import ANY_INSTANT
 from bot.phones import normalize_phone
 from handlers import paging
 from handlers.auth import require_api_token, token_name
-from handlers.idempotency import Retry
+from handlers.idempotency import Retry, idempotent
+from handlers.json_body import json_body
 from handlers.services import ConsentGiven, Services, services, text_outcome
 from store import Job, JobWrite, Once, Page, public_job
 from store.base import JOB_FIELDS
@@ -36,55 +36,6 @@ def job_json(job: Job, svc: Services, phones: Mapping[str, Any]) -> dict[str, An
 async def phone_states(svc: Services, *shown: Job) -> dict[str, Any]:
     """The states of these jobs' customers' phones, in one read: a marked phone is the job's `phone_status`."""
     return await svc.store.phone_states({job["customer_phone"] for job in shown})
-
-
-# Every body this API takes is one flat object. Refusing anything much deeper
-# keeps the answer the same whatever the interpreter's recursion limit is.
-MAX_JSON_DEPTH = 20
-TOO_DEEP = f"The request body is nested too deeply (more than {MAX_JSON_DEPTH} levels)."
-
-
-async def json_body(request: Request) -> Any:
-    """The parsed JSON body: 400 when it is not JSON or is nested too deeply; 422 when it holds non-text.
-
-    Python's parser gives up on deep nesting (`[[[[...]]]]`) with RecursionError,
-    which is the client's doing, not a server fault.
-    """
-    raw = await request.body()
-    try:
-        data = json.loads(raw)
-    except RecursionError:
-        raise BadRequest(TOO_DEEP) from None
-    except ValueError:
-        raise BadRequest("The request body is not valid JSON.") from None
-    _check_document(data)
-    return data
-
-
-def _check_document(data: Any) -> None:
-    """Refuse a body nested too deeply (400), or with a lone surrogate or a control character in a key (422).
-
-    A JSON "\\ud800" escape parses to half a character: it can be neither stored
-    nor sent, nor shown in an error, so it is refused here for every route, naming
-    the top-level field it is under. Walked with a list, not recursion.
-    """
-    pending: list[tuple[Any, int, str | None]] = [(data, 1, None)]
-    while pending:
-        value, depth, field = pending.pop()
-        if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
-            raise BadRequest(TOO_DEEP)
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if field is None:  # a field's name: shown escaped, so it can be named at all
-                    job_fields.check_characters(job_fields.printable(key), key, multiline=False)
-                else:
-                    job_fields.refuse_surrogates(field, key)
-                pending.append((item, depth + 1, field or key))
-        elif isinstance(value, list):
-            pending.extend((item, depth + 1, field) for item in value)
-        elif isinstance(value, str):
-            # Control characters are the field's own rule (bot.jobs); a surrogate is never text.
-            job_fields.refuse_surrogates(field or "body", value)
 
 
 # An ISO 8601 date, or date-time with an optional zone (none means TIMEZONE): what `updated_since` takes.
@@ -114,12 +65,8 @@ def _job_id(request: Request) -> int:
 
 
 @require_api_token
-async def create_job(request: Request) -> JSONResponse:
-    svc = services(request)
-    body = await json_body(request)
-    retry = Retry.of(request, body)
-    if (first := await retry.first_answer(svc.store)) is not None:
-        return first
+@idempotent
+async def create_job(request: Request, svc: Services, body: Any, retry: Retry) -> JSONResponse:
     # How the customer agreed to texts, kept in the phone's consent history (docs/consent.md).
     source = consent.source_of(body) if isinstance(body, dict) else consent.DEFAULT_SOURCE
     given = ConsentGiven(source, by=f"token:{token_name(request)}")
@@ -178,13 +125,9 @@ async def edit_job(request: Request) -> JSONResponse:
 
 
 @require_api_token
-async def change_status(request: Request) -> JSONResponse:
+@idempotent
+async def change_status(request: Request, svc: Services, body: Any, retry: Retry) -> JSONResponse:
     """The job after the move, and `text`: what became of the customer's text (None: nothing was sent)."""
-    svc = services(request)
-    body = await json_body(request)
-    retry = Retry.of(request, body)
-    if (first := await retry.first_answer(svc.store)) is not None:
-        return first
     if not isinstance(body, dict):
         raise ValidationError("body", "must be a JSON object")
     unknown = sorted(set(body) - STATUS_REQUEST_FIELDS)

@@ -15,6 +15,7 @@ business's store does not hold -- unknown, malformed, or another business's -- i
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -28,8 +29,8 @@ from bot.messages import MAX_BODY_CHARS as MAX_BODY
 from bot.send_later import parse_send_at
 from handlers import paging
 from handlers.auth import require_api_token
-from handlers.idempotency import Retry
-from handlers.jobs import _job_id, json_body
+from handlers.idempotency import Retry, idempotent
+from handlers.jobs import _job_id
 from handlers.services import Services, services, text_outcome
 from store import MediaFile
 from store.media import is_media_id
@@ -105,12 +106,8 @@ async def job_messages(request: Request) -> JSONResponse:
 
 
 @require_api_token
-async def send_to_customer(request: Request) -> JSONResponse:
-    svc = services(request)
-    body = await json_body(request)
-    retry = Retry.of(request, body)
-    if (first := await retry.first_answer(svc.store)) is not None:
-        return first
+@idempotent
+async def send_to_customer(request: Request, svc: Services, body: Any, retry: Retry) -> JSONResponse:
     (text, media_ids), job_id = _request(body), _job_id(request)
     # Send later (bot/send_later.py): checked against the clock when asked; a retry is answered above.
     send_at = parse_send_at(body["send_at"], svc.settings.timezone, clock()) if "send_at" in body else None

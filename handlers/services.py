@@ -1,14 +1,14 @@
 """What handlers share at run time, and the job actions both the API and SMS use.
 
 Dispatcher texts and `POST /jobs/{id}/status` move jobs through the very
-same `change_status`, so both follow one set of rules and text once.
+same `status_move`, so both follow one set of rules and text once.
 Setting an appointment (`create_job`, `edit_job`) also sets when its
 day-before reminder is due (bot/reminders.py; sender/reminders.py sends it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -94,18 +94,37 @@ class Services:
         total: float | None = None,
         now: str | None = None,
         once: Once | None = None,
-        media: Sequence[Mapping[str, Any]] = (),
-        media_wait_sid: str | None = None,
     ) -> JobWrite:
         """Set a job's status (InvalidTransition says why not) and queue the customer's text with it.
 
-        `now` (ISO UTC, default the current time) stamps the history entry and the text. `media`
-        ([{id}], a dispatcher's pictures) goes with the text as an MMS once the fetch of the
-        inbound text `media_wait_sid` has ended (docs/pictures.md).
+        `now` (ISO UTC, default the current time) stamps the history entry and the text.
+        A dispatcher's move by text is the same change (`status_move`), made in the write that
+        records their text (handlers/twilio/moves.py).
         """
         job = await self.store.get_job(job_id)
         opted_out = await self.store.is_opted_out(job["customer_phone"])
-        now = now or jobs.utc_now()
+        move = self.status_move(
+            status, by=by, opted_out=opted_out, now=now or jobs.utc_now(), eta_minutes=eta_minutes, total=total
+        )
+        return await self.store.update_job(job_id, move, once=once)
+
+    def status_move(
+        self,
+        status: str,
+        *,
+        by: str,
+        opted_out: bool,
+        now: str,
+        eta_minutes: int | None = None,
+        total: float | None = None,
+        media: Sequence[Mapping[str, Any]] = (),
+        media_wait_sid: str | None = None,
+    ) -> Callable[[Job], JobWrite]:
+        """A status change as a pure function of the job (for Store.update_job, or a dispatcher's
+        Store.record_move): the job moved and the customer's text (`opted_out`: queued `skipped`),
+        or unchanged; InvalidTransition says why not. `media` ([{id}], a dispatcher's pictures) goes
+        with the text as an MMS once the fetch of the inbound text `media_wait_sid` has ended
+        (docs/pictures.md)."""
 
         def change(current: Job) -> JobWrite:
             applied = jobs.apply_status(current, status, by=by, now=now, eta_minutes=eta_minutes, total=total)
@@ -118,7 +137,7 @@ class Services:
                 text = with_media(text, media, wait_sid=media_wait_sid)
             return JobWrite(applied_job, [text])
 
-        return await self.store.update_job(job_id, change, once=once)
+        return change
 
     async def edit_job(
         self, job_id: int, cleaned: dict[str, Any], *, by: str = "api", now: str | None = None

@@ -155,7 +155,7 @@ class Attempts:
         inbound = None
         if message.get("media_wait_sid"):
             inbound = await self.store.find_message_by_sid(message["media_wait_sid"])
-            if still_fetching(inbound, message, now):  # its pictures are still coming: look again shortly
+            if still_fetching(inbound):  # its pictures are still coming: look again shortly
                 return await self._later(message, hold_seconds(message, now))
         # Made before anything is marked: a link that cannot be made leaves no attempt behind.
         links = media_links(with_fetched_media(message, inbound), self.media_url, now.timestamp())

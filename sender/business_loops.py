@@ -15,9 +15,11 @@ from contextlib import AsyncExitStack
 from bot.media import PictureLinks
 from bot.notifications import Notifier
 from config.settings import Settings
-from sender import events, media_fetch, reminders, reviews
+from sender import events, reminders, reviews
+from sender.loop import running, running_if_any
+from sender.media import fetch as media_fetch
 from sender.transports import make_transport
-from sender.worker import Sender, running
+from sender.worker import Sender
 from store import Store
 
 log = logging.getLogger("qdn.sender")
@@ -53,14 +55,14 @@ class BusinessLoops:
                 await stack.enter_async_context(running(sender))
                 self.senders[slug] = sender
                 # Pictures texted in: fetched from Twilio wherever the business's texts are sent from.
-                await stack.enter_async_context(media_fetch.running(media_fetch.MediaFetcher(store, settings)))
+                await stack.enter_async_context(running(media_fetch.MediaFetcher(store, settings)))
                 await stack.enter_async_context(
-                    reminders.running(reminders.reminders_for(store, notifier, settings.reminder_policy))
+                    running_if_any(reminders.reminders_for(store, notifier, settings.reminder_policy))
                 )
                 await stack.enter_async_context(
-                    reminders.running(reviews.reviews_for(store, notifier, settings.review_policy))
+                    running_if_any(reviews.reviews_for(store, notifier, settings.review_policy))
                 )
-                self.events[slug] = await stack.enter_async_context(events.running(events.events_for(store, settings)))
+                self.events[slug] = await stack.enter_async_context(running_if_any(events.events_for(store, settings)))
         except BaseException:
             await stack.aclose()
             raise

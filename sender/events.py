@@ -28,17 +28,18 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
 from standardwebhooks import Webhook
 
-from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from config.settings import Settings
+from sender.clock import Clock, utc_now
 from sender.leases import renewed
+from sender.loop import run_loop
 from sender.pacing import Backoff
 from sender.wakeups import first_of
 from store import DEFAULT_BUSINESS, Event, Store, public_job, public_message
@@ -80,7 +81,7 @@ class EventSender:
         media_url: Callable[[str], str] | None = None,
         client: httpx.AsyncClient | None = None,
         backoff: Backoff | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Clock = utc_now,
         poll_seconds: float = 60.0,
     ) -> None:
         self.store = store
@@ -120,25 +121,17 @@ class EventSender:
         await self.client.aclose()
 
     async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.step()
-            except StoreUnavailable as error:  # the database is away: one line, not a traceback a second
-                log.warning("events: %s; trying again", error)
-                await self._sleep(1.0)
-            except Exception:  # never let a bug stop the events silently
-                log.exception("event delivery error; carrying on")
-                await self._sleep(1.0)
+        await run_loop("events", log, self._step, sleep=self._sleep, stopping=self._stopping.is_set)
 
-    async def step(self) -> None:
-        """Deliver the oldest due event, or wait until one may be due."""
+    async def _step(self) -> float:
+        """Deliver the oldest due event; else how long until one may be due."""
         if await self.deliver_due():
-            return
+            return 0.0
         due = await self.store.next_event_due()
         timeout = self.poll_seconds
         if due is not None:
             timeout = min(timeout, max(0.0, (datetime.fromisoformat(due) - self.now()).total_seconds()))
-        await self._sleep(timeout)
+        return timeout
 
     async def deliver_due(self) -> bool:
         """One attempt at the oldest event, if it is due now; whether there was one."""
@@ -186,19 +179,6 @@ class EventSender:
         # A store that cannot wait just ends the sleep: the next look at the outbox says what is wrong.
         with contextlib.suppress(Exception):
             await first_of(self._stopping, self.store.wait_for_events(timeout), timeout)
-
-
-@contextlib.asynccontextmanager
-async def running(events: EventSender | None) -> AsyncIterator[EventSender | None]:
-    """`async with running(events):` runs the loop (if there is one) and stops it on the way out."""
-    if events is None:
-        yield None
-        return
-    await events.start()
-    try:
-        yield events
-    finally:
-        await events.stop()
 
 
 def record_events(store: Store, settings: Settings) -> bool:

@@ -11,7 +11,7 @@ on reads "(picture unavailable)", and only kept pictures go out as MMS.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.media import TEXT_LINK_SECONDS, replace_links
@@ -22,20 +22,16 @@ from store import Message
 # come quickly, and a slow fetch costs only a few more looks (each one a store write).
 MIN_HOLD_SECONDS = 0.05
 MAX_HOLD_SECONDS = 1.0
-INBOUND_WAIT_SECONDS = 60  # past this, a text whose inbound text never appeared goes without its pictures
 MediaUrl = Callable[..., str]  # bot.media.PictureLinks.url(media_id, seconds=, now=)
 
 
-def still_fetching(inbound: Message | None, message: Message, now: datetime) -> bool:
-    """Whether the inbound text `message` waits for still has pictures to fetch.
+def still_fetching(inbound: Message | None) -> bool:
+    """Whether the inbound text a row waits for still has pictures to fetch.
 
-    A status text is written just before the dispatcher's text that carried its picture (the move
-    first, then the text: handlers/twilio/receive.py), so a sender in another process may claim it in
-    between and find no such text yet: it waits for that text up to INBOUND_WAIT_SECONDS.
+    That text is stored in the same write as every row that waits for it (a relay, or a dispatcher's
+    status text: handlers/twilio/moves.py), so a row whose text is not there (None) waits for nothing.
     """
-    if inbound is None:
-        return now - datetime.fromisoformat(message["created_at"]) < timedelta(seconds=INBOUND_WAIT_SECONDS)
-    return bool(inbound.get("media_fetch"))
+    return bool(inbound and inbound.get("media_fetch"))
 
 
 def hold_seconds(message: Message, now: datetime) -> float:

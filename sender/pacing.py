@@ -8,8 +8,9 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 
+from sender.clock import Clock, utc_now
 from store import Store
 
 
@@ -41,7 +42,7 @@ class SendSlots:
         store: Store,
         number: str,
         per_second: float,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         self.store = store
         self.number = number

@@ -18,16 +18,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot import confirmations, reminders
-from bot.errors import StoreUnavailable
 from bot.jobs import iso_utc
 from bot.notifications import Notifier
 from bot.quiet_hours import held_words
 from bot.reminders import ReminderPolicy
 from bot.templates import REMINDER
+from sender.clock import Clock, utc_now
+from sender.loop import run_loop
 from store import Job, JobWrite, Store
 
 log = logging.getLogger("qdn.reminders")
@@ -38,13 +38,15 @@ BATCH = 50  # jobs claimed per store call; a full batch is followed by the next 
 class Reminders:
     """Queues due reminders; `run_once()` for one pass, or `start()` / `stop()` for the loop."""
 
+    name = "reminders"  # the loop's name, in its task and its log lines
+
     def __init__(
         self,
         store: Store,
         notifier: Notifier,
         policy: ReminderPolicy,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Clock = utc_now,
         poll_seconds: float = 60.0,
     ) -> None:
         self.store = store
@@ -111,7 +113,7 @@ class Reminders:
     # -- the loop -----------------------------------------------------------
 
     async def start(self) -> None:
-        self._runner = asyncio.create_task(self._run(), name="qdn-reminders")
+        self._runner = asyncio.create_task(self._run(), name=f"qdn-{self.name}")
 
     async def stop(self) -> None:
         self._stopped.set()
@@ -119,30 +121,18 @@ class Reminders:
             await self._runner
 
     async def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                pause = 0.0 if await self.run_once() >= BATCH else await self._pause()
-            except StoreUnavailable as error:  # the database is away: one line, not a traceback
-                log.warning("reminders: %s; trying again shortly", error)
-                pause = 5.0
-            except Exception:  # a store hiccup must not end reminders for good
-                log.exception("reminders: error; trying again shortly")
-                pause = 5.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), pause)
+        # A store hiccup must not end reminders for good: looked at again in a few seconds.
+        await run_loop(
+            self.name, log, self._step, sleep=self._sleep, stopping=self._stopped.is_set, away_seconds=5.0,
+            error_seconds=5.0,
+        )  # fmt: skip
 
+    async def _step(self) -> float:
+        return 0.0 if await self.run_once() >= BATCH else await self._pause()
 
-@contextlib.asynccontextmanager
-async def running(loop: Reminders | None) -> AsyncIterator[None]:
-    """`async with running(reminders):` runs the loop inside the block (None: reminders are off)."""
-    if loop is None:
-        yield
-        return
-    await loop.start()
-    try:
-        yield
-    finally:
-        await loop.stop()
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
 
 
 def reminders_for(store: Store, notifier: Notifier, policy: ReminderPolicy) -> Reminders | None:

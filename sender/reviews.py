@@ -16,14 +16,14 @@ the rare cost of never asking twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot import reviews
 from bot.jobs import iso_utc
 from bot.notifications import Notifier
 from bot.reviews import ReviewPolicy
 from bot.templates import REVIEW
+from sender.clock import Clock, utc_now
 from sender.reminders import BATCH, Reminders
 from store import Job, JobWrite, Store
 
@@ -33,13 +33,15 @@ log = logging.getLogger("qdn.reviews")
 class ReviewRequests(Reminders):
     """Queues due review requests; `run_once()` for one pass, or `start()` / `stop()` for the loop."""
 
+    name = "reviews"
+
     def __init__(
         self,
         store: Store,
         notifier: Notifier,
         policy: ReviewPolicy,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Clock = utc_now,
         poll_seconds: float = 60.0,
     ) -> None:
         super().__init__(store, notifier, policy.reminders, now=now, poll_seconds=poll_seconds)

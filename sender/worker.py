@@ -24,17 +24,18 @@ one of its attempts ends, or the next text is due.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.errors import StoreError, StoreUnavailable
+from bot.errors import StoreError
 from bot.jobs import iso_utc
 from sender.attempt import Attempts
+from sender.clock import Clock, utc_now
 from sender.leases import keep_renewing
+from sender.loop import run_loop
+from sender.loop import running as running  # re-exported: `async with running(sender):`
 from sender.mms import MediaUrl
 from sender.pacing import Backoff, SendSlots
 from sender.transports import Transport
@@ -68,7 +69,7 @@ class Sender:
         backoff: Backoff | None = None,
         settle_seconds: float = 10.0,
         concurrency: int | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Clock = utc_now,
         poll_seconds: float = 60.0,
         stop_grace_seconds: float = 20.0,
         lease_seconds: float = LEASE_SECONDS,
@@ -165,18 +166,13 @@ class Sender:
     # -- the loop -----------------------------------------------------------
 
     async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await self._step()
-            except StoreUnavailable as error:  # the database is away: one line, not a traceback a second
-                log.warning("sender: %s; trying again", error)
-                await asyncio.sleep(1)
-            except Exception:  # never let a bug stop all texts silently
-                log.exception("sender error; carrying on")
-                await asyncio.sleep(1)
+        # After an error a plain pause: waiting on the store may be what failed.
+        await run_loop(
+            "sender", log, self._step, sleep=self._sleep, stopping=lambda: self._stopping, rest=asyncio.sleep
+        )
 
-    async def _step(self) -> None:
-        """Claim what is due into the free slots, then sleep until woken or the next text is due."""
+    async def _step(self) -> float:
+        """Claim what is due into the free slots; how long to sleep then (until woken or the next text is due)."""
         self._wakeup.clear()  # before looking, so no wake-up in between is lost
         free = self.concurrency - len(self._tasks)
         claimed = await self.store.claim_due(iso_utc(self.now()), free, self.lease_seconds) if free > 0 else []
@@ -189,8 +185,7 @@ class Sender:
                 timeout = min(timeout, max(0.0, (datetime.fromisoformat(due) - self.now()).total_seconds()))
             if not self._tasks and timeout > 0:
                 self._idle.set()
-        if timeout > 0 and not self._stopping:
-            await self._sleep(timeout)
+        return timeout
 
     async def _keep_claims(self) -> bool:
         """Renew the claims of the attempts in flight (every quarter lease, sender/leases.py), for as long
@@ -238,13 +233,3 @@ class Sender:
             self._sending.discard(this)
             self._tasks.pop(this, None)
             self._wakeup.set()
-
-
-@contextlib.asynccontextmanager
-async def running(sender: Sender) -> AsyncIterator[Sender]:
-    """`async with running(sender):` starts the worker and stops it on the way out."""
-    await sender.start()
-    try:
-        yield sender
-    finally:
-        await sender.stop()

@@ -19,7 +19,7 @@ from store.roles.conversations import Conversations
 from store.roles.health import Health
 from store.roles.idempotency import IDEMPOTENCY_HOURS, IdempotencyKeys, KeyUsed, Once
 from store.roles.import_rows import Rows
-from store.roles.inbound import ConversationFacts, FactsWanted, InboundTexts, PhoneRead
+from store.roles.inbound import ConversationFacts, FactsWanted, InboundTexts, JobMove, PhoneRead, Turn
 from store.roles.jobs import JOB_FIELDS, Jobs, JobWrite, public_job
 from store.roles.media import MediaFile, Pictures
 from store.roles.messages import MESSAGE_FIELDS, MessageLog, MessageRead, public_message
@@ -39,6 +39,7 @@ __all__ = [
     "Event",
     "FactsWanted",
     "Job",
+    "JobMove",
     "JobWrite",
     "KeyUsed",
     "MediaFile",
@@ -49,6 +50,7 @@ __all__ = [
     "PhoneRead",
     "PhoneState",
     "Store",
+    "Turn",
     "public_job",
     "public_message",
 ]

@@ -1,4 +1,4 @@
-"""The picture fetcher (sender/media_fetch.py): Twilio's HTTP side through respx, a real TinyDB store.
+"""The picture fetcher (sender/media/fetch.py): Twilio's HTTP side through respx, a real TinyDB store.
 
 Every test queues an inbound text with pictures to fetch, as the webhook stores it,
 runs the fetcher over what is due (`run_due`: no loop, no clock, nothing timed), and
@@ -26,10 +26,10 @@ from bot.messages import inbound_message
 from bot.notifications import Notifier
 from bot.templates import load_templates
 from config.settings import Settings, load_settings
-from sender import media_fetch
 from sender.business_loops import BusinessLoops
-from sender.media_fetch import MediaFetcher
-from sender.media_rows import MAX_TRIES, Outcome, claimed, handed_back, settled
+from sender.media import fetch as media_fetch
+from sender.media.fetch import MediaFetcher
+from sender.media.rows import MAX_TRIES, Outcome, claimed, handed_back, settled
 from sender.pacing import Backoff
 from store import Message, Store, open_store
 from tests.pg import fresh_database, require_postgres

@@ -25,7 +25,7 @@ from store.base import FactsWanted, PhoneRead
 from tests.pg import fresh_database, require_postgres
 from tests.round_trips import calls_now, count_calls, per_request
 from tests.store_contract.support import CUSTOMER, add_job, inbound, outbound
-from tests.support import API_TOKEN, base_environ, job_body
+from tests.support import API_TOKEN, DISPATCHER, base_environ, job_body
 from web.app import create_app
 
 BUSINESS_NUMBER = "+15125550123"
@@ -99,8 +99,10 @@ def test_a_webhook_makes_two_round_trips_and_a_status_callback_two(url: str, tmp
             "a text to the old address": text(client, CUSTOMER, "STATUS", "SM" + "4" * 32, "/twilio/sms"),
             "a report to the old address": report(client, "SMearlier", "delivered", "/twilio/status"),
             "a report on a text nobody logged": report(client, "SMnobody", "delivered", "/twilio/status"),
+            "a dispatcher's move": text(client, DISPATCHER, "EN ROUTE 1001 20", "SM" + "7" * 32),
         }
         answered = client.get("/messages", params={"phone": CUSTOMER}).json()
+        job = client.get("/jobs/1001").json()
 
     counts = {kind: len(calls) for kind, calls in found.items()}
     assert counts == {
@@ -114,14 +116,23 @@ def test_a_webhook_makes_two_round_trips_and_a_status_callback_two(url: str, tmp
         "a text to the old address": 2,  # routed by To in memory: the same two
         "a report to the old address": 2,  # the business and the message by SID at once, then the UPDATE
         "a report on a text nobody logged": 2,  # no business logged it; the default one's store looks too
+        # The facts, then one transaction: the SID claimed, the job locked, moved, the three texts added
+        # (their ids, then the rows), the senders woken. Ten when the move was a write of its own.
+        "a dispatcher's move": 9,
     }, found
-    for calls in found.values():  # no BEGIN/COMMIT: each write is one statement, its own transaction
+    assert verbs(found["a dispatcher's move"]) == [
+        "SELECT", "BEGIN", "INSERT", "SELECT", "UPDATE", "SELECT", "INSERT", "SELECT", "COMMIT"
+    ]  # fmt: skip
+    for kind, calls in found.items():  # no BEGIN/COMMIT: each write is one statement, its own transaction
+        if kind == "a dispatcher's move":
+            continue
         assert "BEGIN" not in verbs(calls) and "COMMIT" not in verbs(calls)
     assert [verbs(calls) for calls in found.values()][:2] == [["SELECT", "WITH"], ["SELECT", "WITH"]]
     rows = answered["messages"] if isinstance(answered, dict) else answered
     assert {row["twilio_sid"]: row["status"] for row in rows if row["twilio_sid"] == "SMsent"} == {
         "SMsent": "delivered"
     }
+    assert job["status"] == "en_route" and job["eta_minutes"] == 20
 
 
 def test_a_state_changed_after_the_facts_costs_a_read_and_a_second_try_not_a_lost_change(

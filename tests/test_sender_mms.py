@@ -19,7 +19,7 @@ from bot.jobs import iso_utc
 from bot.media import TEXT_LINK_SECONDS, UNAVAILABLE, LinkKeys, PictureLinks, open_link, replace_links
 from bot.messages import inbound_message, outbound_message, with_media
 from config.settings import Settings, load_settings
-from sender.media_fetch import MediaFetcher
+from sender.media.fetch import MediaFetcher
 from sender.mms import MAX_HOLD_SECONDS, MIN_HOLD_SECONDS, hold_seconds, with_fetched_media
 from sender.pacing import Backoff
 from sender.transports.twilio import TwilioTransport
@@ -203,30 +203,12 @@ def test_a_row_waiting_for_a_text_that_is_not_there_goes_without_pictures():
     assert with_fetched_media({"body": "Hi", "media": [{"id": "AAA"}]}, None)["media"] == [{"id": "AAA"}]
 
 
-def test_a_status_text_claimed_before_its_dispatchers_text_is_written_waits_for_it(tmp_path, database):
-    """The move is written just before the dispatcher's text (handlers/twilio/receive.py): another process's
-    sender may claim the status text in between, and must not send it without its picture."""
-    photo = jpeg()
+def test_a_status_text_whose_dispatchers_text_is_not_stored_goes_at_once_without_pictures(tmp_path):
+    """A status text is stored in the same write as the dispatcher's text that carried its picture
+    (handlers/twilio/moves.py): a row whose text is missing has nothing to wait for."""
 
     async def body(w: World) -> None:
-        picture = item(media_url(1))
-        twilio_media(w.router, media_url(1), photo)
-        done = await w.queue(CUSTOMER, "Your junk is gone. Thanks!", [{"id": picture["id"]}])
-        await w.send_due()  # no inbound text with MESSAGE_SID yet: held, not sent bare
-        assert w.twilio.creates == [] and not (await w.store.get_message(done["id"])).get("attempts")
-
-        await w.inbound(DISPATCHER, [picture])  # the dispatcher's text lands
-        await w.fetch_due()
-        w.clock.at += timedelta(seconds=1)
-        await w.send_due()
-        assert dict(w.sent_form())["MediaUrl"] == w.link(picture["id"])
-
-    scenario(tmp_path, body, **database)
-
-
-def test_a_status_text_whose_dispatchers_text_never_appears_goes_without_pictures_after_a_minute(tmp_path):
-    async def body(w: World) -> None:
-        done = await w.queue(CUSTOMER, "Your junk is gone. Thanks!", [{"id": "A" * 22}], age=timedelta(seconds=61))
+        done = await w.queue(CUSTOMER, "Your junk is gone. Thanks!", [{"id": "A" * 22}])
         await w.send_due()
         assert w.twilio.bodies == ["Your junk is gone. Thanks!"] and "MediaUrl" not in dict(w.sent_form())
         assert (await w.store.get_message(done["id"]))["media"] == []

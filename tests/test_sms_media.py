@@ -3,7 +3,7 @@
 The webhook names each picture that is Twilio's media (a media id at once, an
 item of the inbound row's `media_fetch`), links it in the relays to dispatchers,
 and sends a dispatcher's pictures on with ARRIVED / DONE / R as an MMS; it never
-fetches anything itself (sender/media_fetch.py does). Nothing is sent here
+fetches anything itself (sender/media/fetch.py does). Nothing is sent here
 (RUN_SENDER=false): the rows are checked as the webhook stored them, so these
 cases do not depend on the fetcher or the sender.
 """

@@ -174,6 +174,61 @@ def test_a_report_whose_m_is_another_of_the_business_s_messages_is_refused(world
     assert (status_of(world, ACME, first["id"]), status_of(world, ACME, second["id"])) == ("queued", "queued")
 
 
+def sending_text(world: World, business: Business) -> dict[str, Any]:
+    """A text `business`'s sender is sending: marked started, Twilio's answer (its SID) not recorded yet."""
+    store = world.store(business)
+    row = outbound_message(kind="relay", to=CUSTOMER, body="Running late", sender=business.number, now=utc_now(),
+                           opted_out=False, job_id=1001)  # fmt: skip
+    added = call(world.client, store.add_message, row)
+    started = {"send_started_at": utc_now(), "attempts": 1}
+    return dict(call(world.client, store.update_message, added["id"], lambda m: {**m, **started}))
+
+
+@pytest.mark.parametrize("business", [DEFAULT, ACME], ids=["default", "acme"])
+def test_a_report_that_comes_before_the_sender_recorded_the_sid_records_it_and_is_applied(
+    world: World, business: Business
+) -> None:
+    """Twilio's first callback may beat the sender's record of the REST answer; a 4xx is never retried."""
+    text = sending_text(world, business)
+    sid = "SM" + "a7" * 16
+
+    first = world.post_webhook(status_path(business, text["id"]), report(sid, business, "sent"), business.key)
+    assert first.status_code == 204, first.text
+    stored = call(world.client, world.store(business).get_message, text["id"])
+    assert (stored["status"], stored["twilio_sid"]) == ("sent", sid)
+
+    # Later reports find it by its SID, at its own address and at the old one; none moves it back.
+    delivered = world.post_webhook(status_path(business, text["id"]), report(sid, business), business.key)
+    late = world.post_webhook(status_path(business, text["id"]), report(sid, business, "sent"), business.key)
+    read = world.post_webhook("/twilio/status", report(sid, business, "read"), business.key)
+    assert [delivered.status_code, late.status_code, read.status_code] == [204, 204, 204]
+    assert status_of(world, business, text["id"]) == "read"
+
+
+def test_a_report_before_the_sid_is_recorded_keeps_the_first_sid_and_refuses_another(world: World) -> None:
+    text = sending_text(world, ACME)
+    sid, other = "SM" + "a8" * 16, "SM" + "a9" * 16
+    assert world.post_webhook(status_path(ACME, text["id"]), report(sid, ACME, "queued"), ACME.key).status_code == 204
+
+    refused = world.post_webhook(status_path(ACME, text["id"]), report(other, ACME), ACME.key)
+
+    assert refused.status_code == 404
+    stored = call(world.client, world.store(ACME).get_message, text["id"])
+    assert (stored["status"], stored["twilio_sid"]) == ("queued", sid)
+
+
+def test_a_report_before_the_sid_is_recorded_for_no_message_or_another_business_s_is_refused(world: World) -> None:
+    defaults = sending_text(world, DEFAULT)
+    before = [world.snapshot(business) for business in (world.a, world.b)]
+
+    nobody = world.post_webhook(status_path(ACME, "99999"), report("SM" + "b7" * 16, ACME), ACME.key)
+    junk = world.post_webhook(status_path(ACME, "no-such-id"), report("SM" + "b8" * 16, ACME), ACME.key)
+    theirs = world.post_webhook(status_path(DEFAULT, defaults["id"]), report("SM" + "b9" * 16, DEFAULT), ACME.key)
+
+    assert [nobody.status_code, junk.status_code, theirs.status_code] == [404, 404, 403]
+    assert [world.snapshot(business) for business in (world.a, world.b)] == before
+
+
 def test_a_report_to_a_status_address_without_m_is_a_400_naming_it(world: World) -> None:
     text = sent_text(world, ACME, "SM" + "e1" * 16)
 

@@ -25,13 +25,13 @@ from handlers import (
     inbox,
     jobs,
     media,
+    message_log,
     messages,
     resend,
     send_later,
     track,
     twilio,
 )
-from handlers import log as message_log
 from handlers.ratelimit import MissLimiter
 from handlers.tenancy import Tenant, Tenants
 from sender.business_loops import BusinessLoops

@@ -1,6 +1,6 @@
 """The two-way SMS conversation as pure functions: parse a text, decide the answer.
 
-How the inbound webhook (handlers/sms.py) uses it; all I/O stays in the handler::
+How the inbound webhook (handlers/twilio/receive.py) uses it; all I/O stays in the handler::
 
     role = "dispatcher" if sender in settings.dispatcher_numbers else "customer"
     command = parse(body, role, with_pictures=bool(pictures.ids))  # pictures: what the MMS carried
@@ -9,13 +9,13 @@ How the inbound webhook (handlers/sms.py) uses it; all I/O stays in the handler:
     facts = Facts(sender=sender, now=now, opted_out=await store.is_opted_out(sender),
                   phone_state=phone_state, pictures=pictures, ...)  # plus exactly what `need` names
     decision = decide(command, facts, context)
-    if decision.status_change:                           # dispatcher EN ROUTE / ARRIVED / DONE / CANCEL
-        outcome = ...                                    # Services.change_status(by=sender) -> StatusOutcome
-        decision = decision.after_status_change(outcome) # the reply now says what happened or why not
-    # then one atomic store.record_inbound(...): the inbound text (kind decision.inbound_kind, job
-    # decision.job_id), the Relay / RelayToDispatchers texts (kind "relay"), the TwiML answer
-    # decision.reply logged as kind decision.reply_kind ("reply", or "system" for acks/opt-in),
-    # and change_phone=decision.update_phone_state when decision.phone_effects.
+    # Then one atomic write: the inbound text (kind decision.inbound_kind, job decision.job_id), the
+    # Relay / RelayToDispatchers texts (kind "relay"), the TwiML answer decision.reply logged as kind
+    # decision.reply_kind ("reply", or "system" for acks/opt-in), and
+    # change_phone=decision.update_phone_state when decision.phone_effects: store.record_inbound(...).
+    # A dispatcher's EN ROUTE / ARRIVED / DONE / CANCEL (decision.status_change) is store.record_move(...):
+    # inside that write the job is moved (Services.status_move) and the rows are made from
+    # decision.after_status_change(outcome), whose reply says what happened or why not.
     # The answer is TwiML with decision.reply (None: an empty <Response/>).
 
 See commands.py, facts.py and effects.py for the types; texts.py for every word sent.

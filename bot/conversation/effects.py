@@ -1,9 +1,9 @@
 """What a decision asks the handler to do, and the decision itself.
 
 Effect
-├── ChangeStatus        run Services.change_status(job_id, status, by=<who texted>, ...) first, then
-│                       Decision.after_status_change words the answer; `media`: the dispatcher's
-│                       pictures go with the status text (an MMS)
+├── ChangeStatus        move the job (Services.status_move, by=<who texted>) in the write that stores
+│                       the text; Decision.after_status_change words the answer; `media`: the
+│                       dispatcher's pictures go with the status text (an MMS)
 ├── Relay               a `relay` text to one phone (a dispatcher's R/REPLY), with `media` likewise
 ├── RelayToDispatchers  a `relay` text to every DISPATCHER_NUMBERS phone
 ├── JobEffect           a write on the customer's job, run before the inbound text is stored
@@ -34,8 +34,9 @@ class Effect:
     """Something the handler carries out for a decision.
 
     The relays and phone-state changes are stored in the same atomic write as
-    the inbound text (store.record_inbound); a status change runs before it,
-    since the answer and the inbound text's job depend on how it went.
+    the inbound text (store.record_inbound); so is a status change
+    (store.record_move), whose outcome the answer and the inbound text's job
+    depend on: the handler words them inside that write, on the job as stored.
     """
 
 
@@ -145,7 +146,7 @@ class Decision:
     reply_kind   how the reply is logged: "reply", or "system" (acknowledgement, opt-in confirmation)
     inbound_kind how the inbound text is logged: "command" (understood) or "text"
     job_id       the job whose conversation the inbound text and reply belong to (None: the phone's)
-    effects      to carry out: a ChangeStatus first, the rest in the write that stores the inbound text
+    effects      to carry out, all in the write that stores the inbound text
     decided_at   the `now` the decision was made with (phone-state changes are stamped with it)
     quiet        whoever texted gets no answer (opted out, over the hourly cap, or this answer went
                  out within guards.REPEAT_WINDOW); kept by after_status_change
@@ -183,7 +184,7 @@ class Decision:
 
     @property
     def status_change(self) -> ChangeStatus | None:
-        """The status change to run before the reply is known (dispatchers' EN ROUTE etc.)."""
+        """The status change the reply depends on (dispatchers' EN ROUTE etc.)."""
         return next((effect for effect in self.effects if isinstance(effect, ChangeStatus)), None)
 
     @property

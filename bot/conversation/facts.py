@@ -121,8 +121,9 @@ def needs(command: Command, *, phone_state: Mapping[str, Any], now: datetime) ->
         )
         return Needs(sender_open_jobs=True, token=token, asked_since=now - CONFIRM_WINDOW if answering else None)
     if isinstance(command, SetStatus):
-        # Known before the move so a missing job gets "No job 1043." and no log row in a job that isn't there.
-        return Needs(job_id=command.job_id)
+        # Known before the move so a missing job gets "No job 1043." and no log row in a job that isn't there;
+        # the customer's opt-out says whether the move's status text goes out or is logged `skipped`.
+        return Needs(job_id=command.job_id, target_opt_out=True)
     if isinstance(command, OptOut | OptIn):
         return Needs()
     if isinstance(command, ListJobs | DayJobs):

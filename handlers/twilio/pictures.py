@@ -2,7 +2,7 @@
 
 Nothing is fetched here (the webhook answers at once): each URL that is Twilio's
 media gets a media id and a link now, and the inbound row names it for the
-fetcher (sender/media_fetch.py; docs/pictures.md).
+fetcher (sender/media/fetch.py; docs/pictures.md).
 https://www.twilio.com/docs/messaging/guides/webhook-request#media-related-parameters
 """
 

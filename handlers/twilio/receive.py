@@ -2,8 +2,8 @@
 
 Each request runs the same short sequence: check the signature -> check the
 required fields -> parse and look up what the decision needs -> carry out a
-status change -> store the text, its relays, the answer and the phone's new
-state in one write (once per MessageSid) -> answer.
+store the text, its relays, the answer, the phone's new state and a dispatcher's
+move (handlers/twilio/moves.py) in one write (once per MessageSid) -> answer.
 All wording and decisions live in bot.conversation (the rows' shapes in
 bot.messages); this module only does I/O.
 
@@ -14,7 +14,7 @@ https://www.twilio.com/docs/messaging/guides/webhook-request
 
 Pictures (an MMS: NumMedia, MediaUrl{i}, MediaContentType{i}; docs/pictures.md)
 are not fetched here: each URL that is Twilio's media gets a media id at once
-and the inbound row names it for the fetcher (sender/media_fetch.py), so the
+and the inbound row names it for the fetcher (sender/media/fetch.py), so the
 webhook still answers at once. Relays to dispatchers link the pictures by
 those ids; a dispatcher's pictures go to the customer with the status text or
 the R relay as an MMS. Those rows wait (`media_wait_sid`) until the fetch ends.
@@ -29,7 +29,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -39,14 +39,15 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import confirmations, consent, undeliverable
 from bot import conversation as talk
-from bot.errors import InvalidTransition, NotFound, ValidationError
-from bot.jobs import iso_utc, utc_now
+from bot.errors import NotFound, ValidationError
+from bot.jobs import iso_utc
 from bot.messages import answer_message, inbound_message
 from bot.phones import normalize_e164, redact_phone
 from handlers.services import Services
 from handlers.tenancy import Tenant, Tenants, named_business, tenants
 from handlers.twilio.facts import conversation_facts
 from handlers.twilio.forms import Form, decode_sms, text, webhook_form
+from handlers.twilio.moves import job_move
 from handlers.twilio.pictures import named_pictures
 from handlers.twilio.signature import check_signed, required_signature, signed_form, signed_url
 from store import Job, JobWrite, Message
@@ -122,42 +123,11 @@ def _context(svc: Services) -> talk.Context:
     )
 
 
-async def _change_status(
-    svc: Services, decision: talk.Decision, sender: str, received: datetime, sid: str
-) -> talk.Decision:
-    """A dispatcher's EN ROUTE/ARRIVED/DONE/CANCEL: the same path as POST /jobs/{id}/status.
-
-    Pictures sent with it go with the customer's status text, once this text's fetch (`sid`) ends."""
-    move = decision.status_change
-    if move is None:
-        return decision
-    # A job's log is ordered by time, ties in the order written (the store's guarantee, Store.job_messages),
-    # and the move is written before the dispatcher's text (which must record how it went). Stamped at
-    # least 1 ms after that text, the status text it causes never reads before it, however fast the
-    # handler runs (or however far a test's clock is ahead of the real one).
-    moved_at = max(utc_now(), iso_utc(received + timedelta(milliseconds=1)))
-    try:
-        result = await svc.change_status(
-            move.job_id,
-            move.status,
-            by=sender,
-            eta_minutes=move.eta_minutes,
-            total=move.total,
-            now=moved_at,
-            media=[{"id": media_id} for media_id in move.media],
-            media_wait_sid=sid if move.media else None,
-        )
-    except NotFound:
-        return decision.after_status_change(talk.StatusOutcome.not_found())
-    except InvalidTransition as refused:
-        return decision.after_status_change(talk.StatusOutcome.refused(refused.message))
-    return decision.after_status_change(talk.StatusOutcome.from_write(result.job, result.changed, result.messages))
-
-
 async def _job_effects(svc: Services, decision: talk.Decision, now: datetime) -> None:
     """A customer's answer to a reminder: the job confirmed, or asked again for its new time.
 
-    Written before the text, like a dispatcher's status change; re-checked on the job as stored
+    Written before the text (the answer does not depend on it, unlike a dispatcher's move, which is
+    written with the text: handlers/twilio/moves.py); re-checked on the job as stored
     (bot/confirmations.py), so a reschedule meanwhile is never confirmed unseen."""
     stamp = iso_utc(now)
     for effect in decision.job_effects:
@@ -276,42 +246,66 @@ async def _answer(svc: Services, form: Form) -> Response:
             return twiml(looked.already.get("reply_body"))
         facts = replace(looked.facts, pictures=pictures)
         decision = talk.decide(command, facts, _context(svc))
-        decision = await _change_status(svc, decision, sender, now, sid)
         await _job_effects(svc, decision, now)
-        if decision.reply and _NOT_XML.search(decision.reply):
-            decision = replace(decision, reply=_NOT_XML.sub("", decision.reply))
-
         stamp = iso_utc(now)
-        caused = await _relays(svc, decision, sender, sid, pictures)
-        if decision.reply:
-            answer = answer_message(
-                kind=decision.reply_kind, to=sender, body=decision.reply, sender=to, now=stamp, job_id=decision.job_id
-            )
-            caused.append(answer)
-        change_phone = _phone_change(decision, facts.phone_state, sms.body, sid)
-        # One atomic write -- the text, its relays, the reply, the sender's state -- so one
-        # fsync per webhook, and a crash leaves all of it or none (a redelivery then acts).
-        stored, first = await svc.store.record_inbound(
-            inbound_message(
-                kind=decision.inbound_kind,
+        relays = await _relays(svc, decision, sender, sid, pictures)
+
+        def rows(decided: talk.Decision) -> tuple[Message, list[Message]]:
+            """The text as logged, and its relays and answer, for the decision as finally answered."""
+            reply = _NOT_XML.sub("", decided.reply) if decided.reply else decided.reply
+            caused = list(relays)
+            if reply:
+                caused.append(
+                    answer_message(
+                        kind=decided.reply_kind, to=sender, body=reply, sender=to, now=stamp, job_id=decided.job_id
+                    )
+                )
+            inbound = inbound_message(
+                kind=decided.inbound_kind,
                 sid=sid,
                 sender=sender,
                 to=to,
                 body=sms.body,
                 now=stamp,
-                job_id=decision.job_id,
+                job_id=decided.job_id,
                 num_media=sms.num_media,
-                reply=decision.reply,
+                reply=reply,
                 media_fetch=fetch,
-            ),
-            outbound=caused,
-            phone=sender if change_phone else None,
-            change_phone=change_phone,
-            read=looked.read,  # the sender's state as conversation_facts read it: written over that version
-        )
+            )
+            return inbound, caused
+
+        change_phone = _phone_change(decision, facts.phone_state, sms.body, sid)
+        phone = sender if change_phone else None
+        move = decision.status_change
+        # One atomic write -- the text, its relays, the reply, the sender's state, and a dispatcher's
+        # move with its status text -- so one fsync per webhook, and a crash leaves all of it or none
+        # (a redelivery then acts).
+        if move is None:
+            inbound, caused = rows(decision)
+            stored, first = await svc.store.record_inbound(
+                inbound,
+                outbound=caused,
+                phone=phone,
+                change_phone=change_phone,
+                read=looked.read,  # the sender's state as conversation_facts read it: written over that version
+            )
+        else:
+            moving = job_move(
+                svc,
+                decision,
+                move,
+                sender=sender,
+                received=now,
+                sid=sid,
+                customer_opted_out=facts.target_opted_out,
+                rows=rows,
+            )
+            stored, first = await svc.store.record_move(sid, moving, phone=phone, change_phone=change_phone)
         if not first:  # the per-MessageSid lock makes this unreachable in one process; never act twice
             return twiml(stored[0].get("reply_body"))
+    # The answer as stored with the text (a move's says how it went, decided inside its write).
+    reply = stored[0].get("reply_body")
     # Each text is in the message log (`qdn log`) and each webhook in the access log; this line
     # is for debugging only -- at INFO it cost ~5% of a webhook (bench/).
     log.debug("%s text from %s: %s", role, redact_phone(sender), type(command).__name__)
-    return twiml(decision.reply)
+    return twiml(reply)

@@ -57,7 +57,8 @@ async def business_status(request: Request) -> Response:
 
     The business is the address's (unknown slug: 404) and its key checks the signature, which covers
     `m` too. The report is applied only to that business's message `m`, and only if `m` is the message
-    with this MessageSid: any other callback is refused (404), nothing changed.
+    with this MessageSid -- or has no SID recorded yet, which it then records (`_first_report`): any
+    other callback is refused (404), nothing changed.
     """
     tenant = named_business(request)
     form = await signed_form(request, tenant.settings)
@@ -76,6 +77,40 @@ async def status_callback(request: Request) -> Response:
     tenant, read = await _business_reported_on(everyone, form)
     check_signed(request, url, form, signature, tenant.settings)
     return await _apply(tenant.services, decode(form, StatusReport), None, read)
+
+
+async def _first_report(store: Store, report: StatusReport, message_id: str) -> tuple[Message, Message] | None:
+    """Our message `message_id` as a report on it found it and left it, when no message has its MessageSid
+    yet: Twilio's first callback may come before the sender has recorded the SID Twilio answered with,
+    and a 4xx is never retried, so the report would be lost. `m` is our own id in a URL the business's
+    key signed for (the signature covers the query): the SID is recorded from the report, and the
+    status applied if it moves the message forward. None (refused) for no such message, an inbound
+    one, or one with another SID recorded.
+    """
+    sid = report.message_sid
+
+    def first(message: Message) -> Message | None:
+        if message.get("direction") != "outbound" or message.get("twilio_sid") not in (None, "", sid):
+            return None
+        # The sender may have recorded this very SID meanwhile: then it is an ordinary report.
+        updated = with_report(message, report.our_status, report.error_code, report.error_message) or message
+        return {**updated, "twilio_sid": sid}
+
+    try:
+        before: list[Message] = []
+
+        def keep(message: Message) -> Message | None:
+            before.append(dict(message))
+            return first(message)
+
+        after = await store.update_message(message_id, keep)
+    except NotFound:
+        return None
+    if after.get("twilio_sid") != sid or after.get("direction") != "outbound":
+        return None
+    if not before[-1].get("twilio_sid"):
+        log.info("message %s: SID %s recorded from its first status report", message_id[:MAX_LOGGED_ID], sid)
+    return before[-1], after
 
 
 async def _apply(svc: Services, report: StatusReport, message_id: str | None, read: MessageRead | None) -> Response:
@@ -102,6 +137,8 @@ async def _apply(svc: Services, report: StatusReport, message_id: str | None, re
     # One read of its conversation (none left on PostgreSQL when the business lookup by SID read it), and
     # one guarded UPDATE, only if the report changes it.
     found = await store.update_message_by_sid(sid, reported, read=read)
+    if found is None and message_id is not None:
+        found = await _first_report(store, report, message_id)
     why = "names no message we logged" if found is None else refused(found[0])
     if why is not None and message_id is not None:
         log.warning("status %s for %s (m=%r) %s; refused", report.status, sid, message_id[:MAX_LOGGED_ID], why)

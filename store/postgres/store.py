@@ -29,7 +29,7 @@ from typing import Any
 
 from bot.errors import NotFound, StoreError
 from bot.jobs import utc_now
-from store.base import Job, JobWrite, Message, Once, PhoneRead, PhoneState, Store
+from store.base import Job, JobMove, JobWrite, Message, Once, PhoneRead, PhoneState, Store
 from store.postgres.connection import Connection
 from store.postgres.conversations import ConversationStore
 from store.postgres.imports import ImportStore
@@ -128,23 +128,27 @@ class PostgresStore(
                 return result
             new = result.job
             await write.check_jobs(result.messages, known=[job_id])
-            if new["token"] != job["token"]:
-                if not await self._insert_token(write.conn, new["token"], job_id):
-                    raise ValueError(f"job {job_id}'s new tracking token is taken")
-                await write.conn.execute("DELETE FROM tracking_tokens WHERE token = $1", job["token"])
-            await write.conn.execute(
-                """UPDATE jobs SET token = $3, status = $4, customer_phone = $5, reminder_due_at = $6, updated_at = $7,
-                doc = $8 WHERE business = $1 AND id = $2""",
-                self.business,
-                job_id,
-                *job_columns(new),
-                new,
-            )
+            await self._write_job(write.conn, job, new)
             stored = await write.add_messages(result.messages, new["updated_at"])
             written = JobWrite(new, stored, result.changed)
             await write.queue_events(new=stored, job=(job, new))
             await write.keep_answer(once, written)
         return written
+
+    async def _write_job(self, conn: Connection, job: Job, new: Job) -> None:
+        """Store `new` over `job` (its row locked), its tracking token moved with it if it changed."""
+        if new["token"] != job["token"]:
+            if not await self._insert_token(conn, new["token"], job["id"]):
+                raise ValueError(f"job {job['id']}'s new tracking token is taken")
+            await conn.execute("DELETE FROM tracking_tokens WHERE token = $1", job["token"])
+        await conn.execute(
+            """UPDATE jobs SET token = $3, status = $4, customer_phone = $5, reminder_due_at = $6, updated_at = $7,
+            doc = $8 WHERE business = $1 AND id = $2""",
+            self.business,
+            job["id"],
+            *job_columns(new),
+            new,
+        )
 
     # -- message log --------------------------------------------------------
 
@@ -180,6 +184,38 @@ class PostgresStore(
                 if phone is not None and change_phone is not None:
                     await self._change_phone(write.conn, phone, change_phone)
                 await write.queue_events(new=stored)
+                return stored, True
+        first = await self.find_message_by_sid(sid)
+        if first is None:  # the SID's row and its message are written together: this cannot be
+            raise StoreError(f"Twilio SID {sid} is recorded, but its message is missing")
+        return [first], False
+
+    async def record_move(
+        self,
+        sid: str,
+        move: JobMove,
+        *,
+        phone: str | None = None,
+        change_phone: Callable[[PhoneState], PhoneState] | None = None,
+    ) -> tuple[list[Message], bool]:
+        # One transaction: the SID's unique key first (a twin delivery waits here, then stops), then
+        # the job's row locked while the turn is decided on it and written with everything it causes.
+        async with self._write() as write:
+            if await write.claim_sid(sid):
+                job = None
+                if is_bigint(move.job_id):
+                    job = await write.conn.fetchval(
+                        "SELECT doc FROM jobs WHERE business = $1 AND id = $2 FOR UPDATE", self.business, move.job_id
+                    )
+                turn = move.turn(job)
+                moved, messages = turn.rows(job)
+                await write.check_jobs(messages, known=[move.job_id] if job is not None else [])
+                if moved is not None:
+                    await self._write_job(write.conn, *moved)
+                stored = await write.add_messages(messages, utc_now())
+                if phone is not None and change_phone is not None:
+                    await self._change_phone(write.conn, phone, change_phone)
+                await write.queue_events(new=stored, job=moved)
                 return stored, True
         first = await self.find_message_by_sid(sid)
         if first is None:  # the SID's row and its message are written together: this cannot be

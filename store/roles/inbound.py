@@ -1,10 +1,15 @@
-"""One inbound text: what its decision reads, and its one write (store_contract/test_facts.py, test_inbound.py).
+"""One inbound text: what its decision reads, and its one write (store_contract/test_facts.py, test_inbound.py,
+test_moves.py).
 
 The webhook's reads before it decides are asked for at once: the duplicate check, the sender's
 state and whatever the command needs (FactsWanted). The default `conversation_facts` is the
 separate lookups, in that order (TinyDB answers each from memory); PostgreSQL answers in one
 statement (issue #15: one round trip) and returns the phone state's version with it
 (ConversationFacts.read), which the caller passes to record_inbound.
+
+A dispatcher's move (EN ROUTE 1042 ...) is one write too (`record_move`): the job's change, the
+customer's status text, the dispatcher's text and the answer, which says how the move went --
+so the rows are made by a pure function of the job as the write finds it (`JobMove.turn`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass, field
 from bot.errors import NotFound
 from bot.jobs import OPEN_STATUSES
 from store.records import Job, Message, PhoneState
-from store.roles.jobs import Jobs
+from store.roles.jobs import Jobs, JobWrite
 from store.roles.messages import MessageLog
 from store.roles.phone_state import PhoneStates
 
@@ -75,6 +80,39 @@ class ConversationFacts:
     read: PhoneRead | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class Turn:
+    """What one inbound text stores when it moves a job: the text, the job as moved, the texts caused.
+
+    Stored in this order: `inbound`, the messages of `job` (the customer's status text), `outbound`
+    (the answer). `job` None, or not `changed` and with no messages: the job is left as it is.
+    """
+
+    inbound: Message
+    job: JobWrite | None = None
+    outbound: list[Message] = field(default_factory=list)
+
+    def rows(self, job: Job | None) -> tuple[tuple[Job, Job] | None, list[Message]]:
+        """What a backend writes for this turn on `job` as it found it: (the job before and after, or
+        None when it is left as it is; the messages, in the order stored)."""
+        moved, caused = None, []
+        if job is not None and self.job is not None and (self.job.changed or self.job.messages):
+            moved, caused = (job, self.job.job), self.job.messages
+        return moved, [self.inbound, *caused, *self.outbound]
+
+
+@dataclass(frozen=True)
+class JobMove:
+    """A change to job `job_id` asked for by an inbound text, made in the write that records the text.
+
+    `turn(job)` is called inside that write on the job as stored (None: no such job), and may be
+    called again (a write retried): a pure function. Its rows say how the move went.
+    """
+
+    job_id: int
+    turn: Callable[[Job | None], Turn]
+
+
 class InboundTexts(Jobs, MessageLog, PhoneStates):
     """A text's reads (from jobs, the message log and phone state) and its one atomic write."""
 
@@ -100,6 +138,24 @@ class InboundTexts(Jobs, MessageLog, PhoneStates):
         `read` is `phone`'s state as conversation_facts read it (ConversationFacts.read): a backend
         may write over that version instead of reading the state again (PostgreSQL); the result is
         the same with it or without it.
+        """
+
+    @abstractmethod
+    async def record_move(
+        self,
+        sid: str,
+        move: JobMove,
+        *,
+        phone: str | None = None,
+        change_phone: Callable[[PhoneState], PhoneState] | None = None,
+    ) -> tuple[list[Message], bool]:
+        """An inbound text that moves a job (MessageSid `sid`), and all it causes, in one atomic write.
+
+        Unless a message with twilio_sid `sid` exists already (then ([it], False), nothing written),
+        reads job `move.job_id`, stores `move.turn(job)` -- the job as moved with its events, then
+        its messages (Turn) -- and sets `phone`'s state to `change_phone(state)`: all or nothing.
+        Returns (the stored messages in the Turn's order, True). The Turn's inbound text must carry
+        `sid` as its twilio_sid.
         """
 
     async def conversation_facts(self, sender: str, wanted: FactsWanted) -> ConversationFacts:

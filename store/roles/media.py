@@ -2,7 +2,7 @@
 
 A picture texted in is named by the inbound row's `media_fetch` items (Twilio's URL, the type
 Twilio declared, and the media id chosen at once by the webhook) and fetched later by the
-sender's fetcher (sender/media_fetch.py) -- durable work like a send. The inbound row carries
+sender's fetcher (sender/media/fetch.py) -- durable work like a send. The inbound row carries
 when it is due (`media_due_at`); a fetcher claims it with `update_message` (moving
 `media_due_at` a lease ahead, as reminders are claimed through `update_job`), keeps the bytes
 with `save_media`, then moves the items to the row's public `media` (or `media_failed`) and

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from bot.errors import NotFound
 from bot.jobs import iso_utc, utc_now
 from bot.send_later import cancellable
-from store.base import Event, Job, JobWrite, Message, Once, PhoneState
+from store.base import Event, Job, JobMove, JobWrite, Message, Once, PhoneState
 from store.files import read_json
 from store.records import IdempotencyRecord
 from store.tinydb.indexes import Indexes, home, phone_partition
@@ -136,6 +136,35 @@ class Documents:
         if existing is not None:
             return [existing], False
         return self.add_messages([inbound, *outbound], phone, change_phone), True
+
+    def record_move(
+        self,
+        sid: str,
+        move: JobMove,
+        phone: str | None,
+        change_phone: Callable[[PhoneState], PhoneState] | None,
+    ) -> tuple[list[Message], bool]:
+        existing = self.find_message_by_sid(sid)
+        if existing is not None:
+            return [existing], False
+        job = self.index.jobs.get(move.job_id)
+        if job is not None:
+            self._saw(str(move.job_id))
+        turn = move.turn(job)
+        moved, messages = turn.rows(job)
+        for message in messages:
+            if message.get("job_id") is not None:
+                self.get_job(message["job_id"])  # never start a job's file without its job
+        ops, stored = self._message_ops(messages, utc_now())
+        if moved is not None:
+            ops.insert(0, [str(move.job_id), "job", 1, moved[1]])
+        if phone is not None and change_phone is not None:
+            current = self.get_phone(phone)
+            updated = change_phone(dict(current))
+            if updated != current:
+                ops.append([phone_partition(phone), "state", 1, updated])
+        self._commit([*ops, *self._outbox_ops(new=stored, job=moved)])
+        return stored, True
 
     def get_message(self, message_id: str) -> Message:
         pid, doc_id = self.index.ids.split(message_id)

@@ -53,6 +53,7 @@ from bot.jobs import iso_utc
 from store.base import (
     Event,
     Job,
+    JobMove,
     JobWrite,
     KeyUsed,
     MediaFile,
@@ -104,7 +105,7 @@ class TinyDBStore(Store):
         # Set (on the event loop) after every write that queues a text; senders wait on it.
         self._work = asyncio.Event()
         self._events = asyncio.Event()  # the same for the event deliverer (sender/events.py)
-        self._media = asyncio.Event()  # and for the picture fetcher (sender/media_fetch.py)
+        self._media = asyncio.Event()  # and for the picture fetcher (sender/media/fetch.py)
         self._changes = Changes()  # every write, for the office inbox's live updates (Store.wait_for_change)
         self._send_slots = SendSchedule()  # the send-rate cap: one process sends, so memory holds it
 
@@ -202,6 +203,19 @@ class TinyDBStore(Store):
         if inbound["twilio_sid"] not in self.core.index.by_sid:  # the usual case: memory and one append
             return await self._now(self.core.record_inbound, *args)
         return await self._off_loop(self.core.record_inbound, *args)  # a repeat reads the first row's file
+
+    async def record_move(
+        self,
+        sid: str,
+        move: JobMove,
+        *,
+        phone: str | None = None,
+        change_phone: Callable[[PhoneState], PhoneState] | None = None,
+    ) -> tuple[list[Message], bool]:
+        args = (sid, move, phone, change_phone)
+        if sid not in self.core.index.by_sid:  # the usual case: memory and one append
+            return await self._now(self.core.record_move, *args)
+        return await self._off_loop(self.core.record_move, *args)  # a repeat reads the first row's file
 
     async def get_message(self, message_id: str) -> Message:
         return await self._off_loop(self.core.get_message, message_id)

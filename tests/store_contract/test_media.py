@@ -3,7 +3,7 @@
 The bytes: kept whole under their media id, the first save of an id staying, found again after a
 restart, never through another business's store, and nothing kept for bad input. The fetches due:
 messages carrying `media_due_at`, earliest first, claimed (moved a lease ahead) and settled
-(cleared) through `update_message`, as sender/media_fetch.py does.
+(cleared) through `update_message`, as sender/media/fetch.py does.
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def test_a_claim_moves_the_text_out_of_due_media_until_its_lease_ends(database_u
         text = await store.add_message(fetching("SM1", EARLY))
         other = await store.add_message(fetching("SM2", NOW))
 
-        def claim(message: Message) -> Message | None:  # sender/media_fetch.py's claim: re-checked, a lease ahead
+        def claim(message: Message) -> Message | None:  # sender/media/fetch.py's claim: re-checked, a lease ahead
             if message.get("media_due_at") is None or message["media_due_at"] > NOW:
                 return None
             return {**message, "media_due_at": LEASE_END, "media_attempts": message["media_attempts"] + 1}

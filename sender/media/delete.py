@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.media_sources import TWILIO_API, origin
 from config.settings import Settings
-from sender.media_download import credentials
+from sender.media.download import credentials
 
 log = logging.getLogger("qdn.media")
 

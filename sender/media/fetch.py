@@ -8,13 +8,13 @@ due at once); this loop fetches them, outside Twilio's 15 s, as durable work:
    fetchers (or a restart) never work on one row at once, and a fetcher that dies
    leaves it to the next once the lease runs out. While the fetch runs, the lease is
    renewed every quarter of it (sender/leases.py), so a slow fetch stays its fetcher's.
-2. It fetches every item at once (sender/media_download.py: Twilio's hosts only, the
+2. It fetches every item at once (sender/media/download.py: Twilio's hosts only, the
    business's credentials, at most MAX_BYTES, checked by the bytes) and keeps each
    picture with `save_media` (durable before the row says so).
-3. One more `update_message` settles the row (sender/media_rows.py): kept items to `media`, given-up
+3. One more `update_message` settles the row (sender/media/rows.py): kept items to `media`, given-up
    ones to `media_failed`, retryable ones left in `media_fetch`, due again after backoff
    (given up after MAX_TRIES). The sender holds a relay naming the pictures until then.
-4. Then Twilio's copy of each kept picture is deleted (sender/media_delete.py).
+4. Then Twilio's copy of each kept picture is deleted (sender/media/delete.py).
 
 Wake-up: a text with pictures stored wakes it at once (Store.wait_for_media: TinyDB in
 this process, PostgreSQL in every process by NOTIFY); it also looks at `next_media_due`
@@ -25,10 +25,8 @@ wait on `Store.wait_for_work`: that flag is the sender's, cleared by whichever w
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -40,10 +38,12 @@ from bot.media import MAX_PER_TEXT
 from bot.media_sources import fetch_origins
 from config.checks import LOOPBACK_HOSTS
 from config.settings import Settings
+from sender.clock import Clock, utc_now
 from sender.leases import renewed
-from sender.media_delete import TwilioMediaDeleter
-from sender.media_download import TIMEOUT_SECONDS, FetchFailed, credentials, download
-from sender.media_rows import Outcome, claimed, handed_back, settled
+from sender.loop import run_loop
+from sender.media.delete import TwilioMediaDeleter
+from sender.media.download import TIMEOUT_SECONDS, FetchFailed, credentials, download
+from sender.media.rows import Outcome, claimed, handed_back, settled
 from sender.pacing import Backoff
 from sender.wakeups import first_of
 from store import Message, Store
@@ -67,7 +67,7 @@ class MediaFetcher:
         *,
         client: httpx.AsyncClient | None = None,
         backoff: Backoff | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Clock = utc_now,
         poll_seconds: float = POLL_SECONDS,
         concurrency: int = CONCURRENCY,
     ) -> None:
@@ -208,18 +208,14 @@ class MediaFetcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                self._wakeup.clear()  # before looking, so no wake-up in between is lost
-                pause = 0.0 if await self._take_due() >= self.concurrency else self.poll_seconds
-            except StoreUnavailable as error:  # the database is away: one line, not a traceback a second
-                log.warning("media fetcher: %s; trying again", error)
-                pause = self.away_pause_seconds
-            except Exception:  # never let a bug stop the pictures silently
-                log.exception("media fetcher error; carrying on")
-                pause = 5.0
-            if pause and not self._stopping:
-                await self._sleep(pause)
+        await run_loop(
+            "media fetcher", log, self._step, sleep=self._sleep, stopping=lambda: self._stopping,
+            away_seconds=self.away_pause_seconds, error_seconds=5.0,
+        )  # fmt: skip
+
+    async def _step(self) -> float:
+        self._wakeup.clear()  # before looking, so no wake-up in between is lost
+        return 0.0 if await self._take_due() >= self.concurrency else self.poll_seconds
 
     async def _sleep(self, timeout: float) -> None:
         """Until a fetch of ours ends, the store says a text with pictures was stored, or `timeout` passes."""
@@ -272,13 +268,3 @@ def ours(row: Message, leases: list[str]) -> str:
     """The mark of this fetcher's claim the row carries (a renewal may have moved it), else the newest."""
     due = row.get("media_due_at")
     return due if due in leases else leases[-1]
-
-
-@contextlib.asynccontextmanager
-async def running(fetcher: MediaFetcher) -> AsyncIterator[MediaFetcher]:
-    """`async with running(fetcher):` runs the loop inside the block."""
-    await fetcher.start()
-    try:
-        yield fetcher
-    finally:
-        await fetcher.stop()

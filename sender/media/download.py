@@ -1,6 +1,6 @@
 """One picture fetched from Twilio: only from its hosts, never more than MAX_BYTES, checked by its bytes.
 
-`download` is the HTTP half of the fetcher (sender/media_fetch.py). What it
+`download` is the HTTP half of the fetcher (sender/media/fetch.py). What it
 guards against (issue #18 "Bad input"):
 
 - a URL that is not a Twilio Media resource (a forged-but-signed webhook): refused before any request;

@@ -180,18 +180,24 @@ async def seed_unknown(database_url: str) -> None:
     await store.close()
 
 
-def test_qdn_log_unknown_lists_them_with_what_to_do(tmp_path, monkeypatch, capsys):
+def qdn_log_unknown(tmp_path, monkeypatch, capsys, *, seeded: bool) -> list[str]:
+    """What `qdn log --unknown` prints against a real service (with seed_unknown's texts, or none)."""
     env = base_environ(tmp_path)
-    asyncio.run(seed_unknown(env["DATABASE_URL"]))
+    if seeded:
+        asyncio.run(seed_unknown(env["DATABASE_URL"]))
     server = LiveServer(env, tmp_path).start()
     try:
         for key, value in {**env, "PORT": str(server.port), "HOST": "127.0.0.1"}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.chdir(tmp_path)
         assert cli.main(["log", "--unknown"]) == 0
-        out = capsys.readouterr().out.splitlines()
+        return capsys.readouterr().out.splitlines()
     finally:
         server.stop()
+
+
+def test_qdn_log_unknown_lists_them_with_what_to_do(tmp_path, monkeypatch, capsys):
+    out = qdn_log_unknown(tmp_path, monkeypatch, capsys, seeded=True)
     assert out[0] == "Texts whose outcome is unknown"
     assert out[1].startswith("Times in America/Chicago ("), out[1]
     assert f"11:00 → to {CUSTOMER}  [relay, unknown ({UNKNOWN_REASON})]" in out
@@ -202,14 +208,5 @@ def test_qdn_log_unknown_lists_them_with_what_to_do(tmp_path, monkeypatch, capsy
 
 
 def test_qdn_log_unknown_with_none_says_so(tmp_path, monkeypatch, capsys):
-    env = base_environ(tmp_path)
-    server = LiveServer(env, tmp_path).start()
-    try:
-        for key, value in {**env, "PORT": str(server.port), "HOST": "127.0.0.1"}.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.chdir(tmp_path)
-        assert cli.main(["log", "--unknown"]) == 0
-        out = capsys.readouterr().out.splitlines()
-    finally:
-        server.stop()
+    out = qdn_log_unknown(tmp_path, monkeypatch, capsys, seeded=False)
     assert out == ["Texts whose outcome is unknown", "None: every text's outcome is known."]

@@ -134,9 +134,15 @@ def who(message: Message) -> str:
     return f"Dispatcher ···{by[-4:]}" if isinstance(by, str) and by else "Dispatcher"
 
 
-def text_line(message: Message, tz: ZoneInfo, now: datetime, link: Callable[[str], str]) -> dict[str, Any]:
-    """One text as the conversation shows it; its kept pictures by `link` (media id -> a signed link)."""
+def text_line(
+    message: Message, tz: ZoneInfo, now: datetime, link: Callable[[str], str], *, resent: bool = False
+) -> dict[str, Any]:
+    """One text as the conversation shows it; its kept pictures by `link` (media id -> a signed link).
+
+    An `unknown` text (the sender could not tell whether Twilio took it) shows why, and a "Send
+    again" button until it has been `resent`."""
     failed = message["status"] in FAILED
+    unknown = message["status"] == "unknown"
     reason = message.get("error_message") or (f"error {message['error_code']}" if message.get("error_code") else None)
     return {
         "mine": message["direction"] == "outbound",
@@ -146,7 +152,10 @@ def text_line(message: Message, tz: ZoneInfo, now: datetime, link: Callable[[str
         "iso": message["created_at"],
         "status": message["status"],
         "failed": failed,
-        "reason": reason if failed else None,
+        "reason": reason if failed or unknown else None,
+        "send_again": unknown and not resent and message.get("job_id") is not None,
+        "resent": unknown and resent,
+        "id": message["id"],
         "job_id": message.get("job_id"),
         "pictures": [
             {"src": link(item["id"]), "alt": f"Picture {number} with this text"}

@@ -5,7 +5,7 @@ that business (handlers/tenancy.py `use`), so nothing of another is reachable: a
 of another business gets the same 404 as one that never was. Each action calls the same Services
 method as its text command and its JSON API call (handlers/services.py): a reply is `R 1042 ...`
 (`text_customer`, kind relay), a move is `change_status` with its customer text, a reschedule is
-the PATCH's `edit_job` with its one text.
+the PATCH's `edit_job` with its one text, "Send again" is the resend endpoint's `resend_text`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from handlers.inbox import conversations as convo
 from handlers.inbox import session as sessions
 from handlers.inbox.pages import not_found, refused, render
 from handlers.messages import text_body
+from handlers.resend import resend_text
 from handlers.services import Services, services
 from handlers.tenancy import Tenant, tenants, use
 from handlers.track.pictures import link_time
@@ -175,7 +176,8 @@ async def _conversation_context(
         """A picture's signed link, as the tracking page makes them; its path alone (the CSP's img-src 'self')."""
         return same_origin(svc.picture_links.url(media_id, seconds=PAGE_LINK_SECONDS, now=signed_from))
 
-    texts = [convo.text_line(message, tz, now, link) for message in found.messages]
+    resent = {message.get("resend_of") for message in found.messages}
+    texts = [convo.text_line(m, tz, now, link, resent=m["id"] in resent) for m in found.messages]
     return _base(
         session,
         tenant,
@@ -241,6 +243,17 @@ async def reply(request: Request, session: sessions.Session, tenant: Tenant) -> 
         return "opted_out" if row["status"] == "skipped" else "sent"
 
     return await _act(request, session, tenant, send)
+
+
+@logged_in
+async def send_again(request: Request, session: sessions.Session, tenant: Tenant) -> Response:
+    """POST /inbox/c/{key}/resend: the same as POST /jobs/{id}/messages/{message id}/resend (once only)."""
+
+    async def again(svc: Services, job_id: int, form: FormData) -> str:
+        _, body = await resend_text(svc, job_id, str(form.get("message") or "")[:100])
+        return "opted_out" if body["status"] == "skipped" else "resent"
+
+    return await _act(request, session, tenant, again)
 
 
 @logged_in

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -124,18 +125,26 @@ def job_card(job: Job, tz: ZoneInfo, tracking_url: str) -> dict[str, Any]:
     }
 
 
-def who(message: Message) -> str:
-    """Who a text is from, as the conversation shows it."""
+def who(message: Message, names: Mapping[str, str]) -> str:
+    """Who a text is from, as the conversation shows it: a dispatcher by DISPATCHER_NUMBERS' name if named."""
     if message["direction"] == "inbound":
         return "Customer"
     if message["kind"] != "relay":
         return "Automatic"
     by = message.get("sent_by")
-    return f"Dispatcher ···{by[-4:]}" if isinstance(by, str) and by else "Dispatcher"
+    if not isinstance(by, str) or not by:
+        return "Dispatcher"
+    return names.get(by) or f"Dispatcher ···{by[-4:]}"
 
 
 def text_line(
-    message: Message, tz: ZoneInfo, now: datetime, link: Callable[[str], str], *, resent: bool = False
+    message: Message,
+    tz: ZoneInfo,
+    now: datetime,
+    link: Callable[[str], str],
+    *,
+    resent: bool = False,
+    names: Mapping[str, str] = MappingProxyType({}),
 ) -> dict[str, Any]:
     """One text as the conversation shows it; its kept pictures by `link` (media id -> a signed link).
 
@@ -146,7 +155,7 @@ def text_line(
     reason = message.get("error_message") or (f"error {message['error_code']}" if message.get("error_code") else None)
     return {
         "mine": message["direction"] == "outbound",
-        "who": who(message),
+        "who": who(message, names),
         "body": message["body"],
         "when": when(message["created_at"], tz, now),
         "iso": message["created_at"],

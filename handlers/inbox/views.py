@@ -177,7 +177,8 @@ async def _conversation_context(
         return same_origin(svc.picture_links.url(media_id, seconds=PAGE_LINK_SECONDS, now=signed_from))
 
     resent = {message.get("resend_of") for message in found.messages}
-    texts = [convo.text_line(m, tz, now, link, resent=m["id"] in resent) for m in found.messages]
+    names = svc.settings.dispatcher_names
+    texts = [convo.text_line(m, tz, now, link, resent=m["id"] in resent, names=names) for m in found.messages]
     return _base(
         session,
         tenant,

@@ -28,6 +28,7 @@ from bot.wording import appointment_at, appointment_day
 from handlers.inbox import conversations as convo
 from handlers.inbox import session as sessions
 from handlers.inbox.pages import not_found, refused, render
+from handlers.inbox.pictures import uploaded_picture
 from handlers.messages import text_body
 from handlers.resend import resend_text
 from handlers.services import Services, services
@@ -58,12 +59,17 @@ def logged_in(page: Page) -> Callable[[Request], Awaitable[Response]]:
         tenant = tenants(request).get(session.business)
         if tenant is None:
             return RedirectResponse("/inbox/login", status_code=303)
-        if request.method == "POST":
-            form = await request.form()
+        if request.method != "POST":
+            use(request, tenant)
+            return await page(request, session, tenant)
+        form = await request.form()
+        try:
             if not sessions.same_origin(request) or not sessions.csrf_ok(session, form.get("csrf")):
                 return refused(request)
-        use(request, tenant)
-        return await page(request, session, tenant)
+            use(request, tenant)
+            return await page(request, session, tenant)
+        finally:
+            await form.close()  # a reply's picture is spooled to a temporary file: closed whatever happened
 
     return endpoint
 
@@ -236,11 +242,13 @@ async def _act(
 
 @logged_in
 async def reply(request: Request, session: sessions.Session, tenant: Tenant) -> Response:
-    """POST /inbox/c/{key}/reply: the same as `R 1042 ...` (a relay text to the job's customer)."""
+    """POST /inbox/c/{key}/reply: the same as `R 1042 ...` (a relay text to the job's customer),
+    with a picture if one was chosen (an MMS, as a dispatcher's texted picture goes)."""
 
     async def send(svc: Services, job_id: int, form: FormData) -> str:
-        body = text_body({"body": form.get("body")})  # the API's rules for a text: length, characters
-        row = await svc.text_customer(job_id, body, kind="relay", sent_by=session.phone)
+        media = await uploaded_picture(svc, form, session.phone)  # a picture chosen, kept first
+        body = text_body({"body": form.get("body")}, pictures=bool(media))  # the API's rules for a text
+        row = await svc.text_customer(job_id, body, kind="relay", media=media, sent_by=session.phone)
         return "opted_out" if row["status"] == "skipped" else "sent"
 
     return await _act(request, session, tenant, send)

@@ -153,6 +153,8 @@ def show_log(args: argparse.Namespace) -> int:
     def who(phone: str) -> str:
         if phone in customers:
             return f"{customers[phone]} (customer) {phone}"
+        if name := settings.dispatcher_names.get(phone):
+            return f"{name} (dispatcher) {phone}"
         return f"dispatcher {phone}" if phone in dispatchers else phone
 
     print(title)

@@ -44,6 +44,8 @@ def business_settings(base: Settings, record: BusinessRecord, box: SecretBox) ->
         "business_phone": record.get("phone"),
         "timezone": ZoneInfo(record["timezone"]) if record.get("timezone") else base.timezone,
         "dispatcher_numbers": tuple(record.get("dispatchers") or ()),
+        # Names come from DISPATCHER_NUMBERS only: a phone named there keeps its name here too.
+        "dispatcher_names": {p: n for p, n in base.dispatcher_names.items() if p in (record.get("dispatchers") or ())},
         "twilio_from_number": numbers[0] if numbers else None,
         "twilio_messaging_service_sid": record.get("messaging_service_sid"),
         "templates_path": None,  # its wording is its record's `templates` (business_templates)

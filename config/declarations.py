@@ -175,7 +175,8 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         BUSINESS,
         "Comma-separated dispatcher phones, each optionally named "
-        "(`Maria:+15125550100`); an invalid one stops start-up.",
+        "(`Maria:+15125550100`; a name of letters, spaces and `.'-`, up to 40, shown in the inbox and "
+        "`qdn log`); an invalid one stops start-up.",
         business_field="dispatchers",
     ),
     Setting(

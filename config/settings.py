@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -40,6 +40,7 @@ from config.checks import (
 )
 from config.database_url import data_folder, url_scheme
 from config.declarations import declared
+from config.dispatchers import parse_dispatchers
 from config.generated_secrets import generated_secret
 from config.generated_secrets import read_generated_secret as read_generated_secret
 from config.secret_box import SecretBox
@@ -108,6 +109,8 @@ class Settings:
     delete_twilio_media: bool = True
     # The office inbox (handlers/inbox/): how long a login lasts.
     inbox_session_hours: float = 12.0
+    # DISPATCHER_NUMBERS' names, phone -> name (config/dispatchers.py), for what people read.
+    dispatcher_names: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url}/track?token={token}"
@@ -225,9 +228,7 @@ def _load(config: _DeclaredConfig, make_secrets: bool, check_database_url: Calla
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"TIMEZONE {zone_name!r} is not a known time zone (e.g. America/Chicago)") from None
 
-    dispatchers = tuple(
-        _phone_setting("DISPATCHER_NUMBERS", raw) for raw in config("DISPATCHER_NUMBERS", cast=CommaSeparatedStrings)
-    )
+    dispatchers, dispatcher_names = parse_dispatchers(config("DISPATCHER_NUMBERS"))
     origins = tuple(config("CORS_ORIGINS", cast=CommaSeparatedStrings))
     if "*" in origins:
         raise ConfigError("CORS_ORIGINS must list origins; '*' is not allowed")
@@ -241,6 +242,7 @@ def _load(config: _DeclaredConfig, make_secrets: bool, check_database_url: Calla
         **twilio,
         **_secrets(config, folder, twilio["twilio_auth_token"], make_secrets),
         dispatcher_numbers=dispatchers,
+        dispatcher_names=dispatcher_names,
         cors_origins=origins,
         forwarded_allow_ips=config("FORWARDED_ALLOW_IPS"),
         business_name=config("BUSINESS_NAME"),

@@ -39,17 +39,17 @@ def _once(svc: Services, message_id: str) -> Once:
     return Once(f"resend of {message_id}", fingerprint, utc_now(), lambda resent: _answer(svc, resent))
 
 
-@require_api_token
-async def resend_message(request: Request) -> JSONResponse:
-    svc = services(request)
-    job_id, message_id = _job_id(request), request.path_params["message_id"]
+async def resend_text(svc: Services, job_id: int, message_id: str) -> tuple[int, dict[str, object]]:
+    """Send the `unknown` text `message_id` of job `job_id` again, once: the API's answer (status, body).
+
+    The one path for every way a person sends a text again (this endpoint, the inbox's "Send again"
+    button): a second call finds the first resend in the conversation and answers it again."""
     conversation = await svc.store.job_messages(job_id)  # NotFound for a job this business has not
     original = next((m for m in conversation if m["id"] == message_id), None)
     if original is None:
         raise NotFound(f"No message {message_id[:40]} in job {job_id}'s conversation.")
     if earlier := next((m for m in conversation if m.get("resend_of") == message_id), None):
-        status, body = _answer(svc, earlier)  # resent before: its answer again
-        return JSONResponse(body, status_code=status)
+        return _answer(svc, earlier)  # resent before: its answer again
     if original["status"] != "unknown":
         raise InvalidTransition(
             f"Message {message_id} is {original['status']}, not unknown: only a text whose outcome is unknown "
@@ -58,6 +58,11 @@ async def resend_message(request: Request) -> JSONResponse:
     try:
         resent = await svc.resend(original, once=_once(svc, message_id))
     except KeyUsed as used:  # a twin request resent it first
-        return JSONResponse(used.record["body"], status_code=used.record["status"])
-    status, body = _answer(svc, resent)
+        return used.record["status"], used.record["body"]
+    return _answer(svc, resent)
+
+
+@require_api_token
+async def resend_message(request: Request) -> JSONResponse:
+    status, body = await resend_text(services(request), _job_id(request), request.path_params["message_id"])
     return JSONResponse(body, status_code=status)

@@ -21,6 +21,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.media import MAX_BYTES
 from handlers.responses import error_response
 from web.logging import ACCESS_LOGGER, MASKED, shown_target
 
@@ -38,7 +39,13 @@ class BodyTimeout(Exception):
     """The request's body did not arrive within its deadline."""
 
 
+# The inbox's reply form carries a picture (up to bot.media.MAX_BYTES) with its text.
+INBOX_REPLY_LIMIT = MAX_BYTES + 64 * 1024
+
+
 def limit_for(path: str) -> int:
+    if path.startswith("/inbox/c/") and path.endswith("/reply"):
+        return INBOX_REPLY_LIMIT
     return WEBHOOK_LIMIT if path.startswith("/twilio/") else API_LIMIT
 
 
@@ -50,7 +57,8 @@ class BodyLimitMiddleware:
     it declares. A chunked body tells its size only once read, so it is read
     here, up to the limit, and replayed to the app: endpoints may check
     credentials before they read the body, and an oversized body must still
-    get 413, not 401 or 403. Bodies are capped at 1 MB, so buffering is cheap.
+    get 413, not 401 or 403. Bodies are capped at 1 MB (an inbox reply with its picture at 5 MB),
+    so buffering is cheap.
 
     A client that disconnects before its whole body arrived makes Starlette
     raise ClientDisconnect wherever the body is read; it is caught here, in

@@ -21,6 +21,7 @@ routes = [
     Route("/inbox/events", live.events, methods=["GET"]),
     Route("/inbox/c/{key}", views.conversation, methods=["GET"]),
     Route("/inbox/c/{key}/reply", views.reply, methods=["POST"]),
+    Route("/inbox/c/{key}/resend", views.send_again, methods=["POST"]),
     Route("/inbox/c/{key}/status", views.move, methods=["POST"]),
     Route("/inbox/c/{key}/reschedule", views.reschedule, methods=["POST"]),
     Mount("/inbox/static", app=StaticFiles(directory=STATIC_DIR), name="inbox-static"),

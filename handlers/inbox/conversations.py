@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -124,29 +125,46 @@ def job_card(job: Job, tz: ZoneInfo, tracking_url: str) -> dict[str, Any]:
     }
 
 
-def who(message: Message) -> str:
-    """Who a text is from, as the conversation shows it."""
+def who(message: Message, names: Mapping[str, str]) -> str:
+    """Who a text is from, as the conversation shows it: a dispatcher by DISPATCHER_NUMBERS' name if named."""
     if message["direction"] == "inbound":
         return "Customer"
     if message["kind"] != "relay":
         return "Automatic"
     by = message.get("sent_by")
-    return f"Dispatcher ···{by[-4:]}" if isinstance(by, str) and by else "Dispatcher"
+    if not isinstance(by, str) or not by:
+        return "Dispatcher"
+    return names.get(by) or f"Dispatcher ···{by[-4:]}"
 
 
-def text_line(message: Message, tz: ZoneInfo, now: datetime, link: Callable[[str], str]) -> dict[str, Any]:
-    """One text as the conversation shows it; its kept pictures by `link` (media id -> a signed link)."""
+def text_line(
+    message: Message,
+    tz: ZoneInfo,
+    now: datetime,
+    link: Callable[[str], str],
+    *,
+    resent: bool = False,
+    names: Mapping[str, str] = MappingProxyType({}),
+) -> dict[str, Any]:
+    """One text as the conversation shows it; its kept pictures by `link` (media id -> a signed link).
+
+    An `unknown` text (the sender could not tell whether Twilio took it) shows why, and a "Send
+    again" button until it has been `resent`."""
     failed = message["status"] in FAILED
+    unknown = message["status"] == "unknown"
     reason = message.get("error_message") or (f"error {message['error_code']}" if message.get("error_code") else None)
     return {
         "mine": message["direction"] == "outbound",
-        "who": who(message),
+        "who": who(message, names),
         "body": message["body"],
         "when": when(message["created_at"], tz, now),
         "iso": message["created_at"],
         "status": message["status"],
         "failed": failed,
-        "reason": reason if failed else None,
+        "reason": reason if failed or unknown else None,
+        "send_again": unknown and not resent and message.get("job_id") is not None,
+        "resent": unknown and resent,
+        "id": message["id"],
         "job_id": message.get("job_id"),
         "pictures": [
             {"src": link(item["id"]), "alt": f"Picture {number} with this text"}

@@ -5,7 +5,7 @@ that business (handlers/tenancy.py `use`), so nothing of another is reachable: a
 of another business gets the same 404 as one that never was. Each action calls the same Services
 method as its text command and its JSON API call (handlers/services.py): a reply is `R 1042 ...`
 (`text_customer`, kind relay), a move is `change_status` with its customer text, a reschedule is
-the PATCH's `edit_job` with its one text.
+the PATCH's `edit_job` with its one text, "Send again" is the resend endpoint's `resend_text`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from bot.wording import appointment_at, appointment_day
 from handlers.inbox import conversations as convo
 from handlers.inbox import session as sessions
 from handlers.inbox.pages import not_found, refused, render
+from handlers.inbox.pictures import uploaded_picture
 from handlers.messages import text_body
+from handlers.resend import resend_text
 from handlers.services import Services, services
 from handlers.tenancy import Tenant, tenants, use
 from handlers.track.pictures import link_time
@@ -57,12 +59,17 @@ def logged_in(page: Page) -> Callable[[Request], Awaitable[Response]]:
         tenant = tenants(request).get(session.business)
         if tenant is None:
             return RedirectResponse("/inbox/login", status_code=303)
-        if request.method == "POST":
-            form = await request.form()
+        if request.method != "POST":
+            use(request, tenant)
+            return await page(request, session, tenant)
+        form = await request.form()
+        try:
             if not sessions.same_origin(request) or not sessions.csrf_ok(session, form.get("csrf")):
                 return refused(request)
-        use(request, tenant)
-        return await page(request, session, tenant)
+            use(request, tenant)
+            return await page(request, session, tenant)
+        finally:
+            await form.close()  # a reply's picture is spooled to a temporary file: closed whatever happened
 
     return endpoint
 
@@ -175,7 +182,9 @@ async def _conversation_context(
         """A picture's signed link, as the tracking page makes them; its path alone (the CSP's img-src 'self')."""
         return same_origin(svc.picture_links.url(media_id, seconds=PAGE_LINK_SECONDS, now=signed_from))
 
-    texts = [convo.text_line(message, tz, now, link) for message in found.messages]
+    resent = {message.get("resend_of") for message in found.messages}
+    names = svc.settings.dispatcher_names
+    texts = [convo.text_line(m, tz, now, link, resent=m["id"] in resent, names=names) for m in found.messages]
     return _base(
         session,
         tenant,
@@ -233,14 +242,27 @@ async def _act(
 
 @logged_in
 async def reply(request: Request, session: sessions.Session, tenant: Tenant) -> Response:
-    """POST /inbox/c/{key}/reply: the same as `R 1042 ...` (a relay text to the job's customer)."""
+    """POST /inbox/c/{key}/reply: the same as `R 1042 ...` (a relay text to the job's customer),
+    with a picture if one was chosen (an MMS, as a dispatcher's texted picture goes)."""
 
     async def send(svc: Services, job_id: int, form: FormData) -> str:
-        body = text_body({"body": form.get("body")})  # the API's rules for a text: length, characters
-        row = await svc.text_customer(job_id, body, kind="relay", sent_by=session.phone)
+        media = await uploaded_picture(svc, form, session.phone)  # a picture chosen, kept first
+        body = text_body({"body": form.get("body")}, pictures=bool(media))  # the API's rules for a text
+        row = await svc.text_customer(job_id, body, kind="relay", media=media, sent_by=session.phone)
         return "opted_out" if row["status"] == "skipped" else "sent"
 
     return await _act(request, session, tenant, send)
+
+
+@logged_in
+async def send_again(request: Request, session: sessions.Session, tenant: Tenant) -> Response:
+    """POST /inbox/c/{key}/resend: the same as POST /jobs/{id}/messages/{message id}/resend (once only)."""
+
+    async def again(svc: Services, job_id: int, form: FormData) -> str:
+        _, body = await resend_text(svc, job_id, str(form.get("message") or "")[:100])
+        return "opted_out" if body["status"] == "skipped" else "resent"
+
+    return await _act(request, session, tenant, again)
 
 
 @logged_in

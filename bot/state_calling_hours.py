@@ -3,16 +3,17 @@
 Each rule says, per weekday, the local hours a telephone solicitation may be
 made (start inclusive, end exclusive; None: not that day at all), whether the
 statute also names holidays, its source and the day it was checked. Most of
-these laws speak of *telephone solicitations*; the service applies them to its
-automated non-urgent texts (reminders, review requests) as a conservative
-choice (docs/compliance.md).
+these laws speak of *telephone solicitations* (some only of automated or
+prerecorded calls); the service applies them to its automated non-urgent texts
+(reminders, review requests) as a conservative choice (docs/compliance.md).
 
-Honesty about the sources: this table was written on CHECKED without access to
-the statutes' current text, from the statutes as known then. Every row is
-`verified=False` until someone confirms it against the statute and the
-regulator's page named in it; where the reading was unsure, the stricter one
-was taken. A state not in the table gets the federal hours (QUIET_HOURS, 21-8 by
-default, is already that strict).
+Honesty about the sources (checked 2026-12-07, from stored copies of public
+pages, not the live statute sites): a row is `verified=True` only where the
+text of the statute or regulation giving the hours was read; its `note` says
+what was read and where. Verified: AL, FL, MA, MS, RI, SD, WA. The other rows
+rest on memory and on vendors' or news summaries (named in the note); where
+those disagreed the stricter reading was taken. A state not in the table gets
+the federal hours (QUIET_HOURS, 21-8 by default, is already that strict).
 """
 
 from __future__ import annotations
@@ -51,8 +52,16 @@ def _week(weekdays: Hours, saturday: Hours | None = None, sunday: Hours = None) 
     return (weekdays, weekdays, weekdays, weekdays, weekdays, sat, sunday)
 
 
-def _rule(state: str, days: tuple[Hours, ...], holidays_off: bool, source: str, url: str, note: str = "") -> StateRule:
-    return StateRule(state, days, holidays_off, source, url, note=note)  # type: ignore[arg-type]
+def _rule(
+    state: str,
+    days: tuple[Hours, ...],
+    holidays_off: bool,
+    source: str,
+    url: str,
+    note: str = "",
+    verified: bool = False,
+) -> StateRule:
+    return StateRule(state, days, holidays_off, source, url, note=note, verified=verified)  # type: ignore[arg-type]
 
 
 EIGHT_TO_EIGHT = (8, 20)
@@ -64,9 +73,14 @@ RULES: dict[str, StateRule] = {
             "AL",
             _week(EIGHT_TO_EIGHT, sunday=None),
             True,
-            "Ala. Code §8-19C-2? and Ala. Admin. Code r. 770-X-6 (Telephone Solicitation)",
+            "Ala. Admin. Code r. 770-X-5-.17(1)(b) (Public Service Commission; automated solicitation calls)",
             "https://psc.alabama.gov/",
-            "8 a.m.-8 p.m.; none on Sunday or legal holidays (stricter reading taken).",
+            "8 a.m.-8 p.m.; 'No solicitation calls are allowed on Sundays or holidays.' Rule text read via a copy"
+            " of the Alabama Administrative Code (d1tvxue8o4w0fl.cloudfront.net/regulation/alabama-administrative-code/"
+            "title-770-.../section-770-x-5-17-live-and-automated-solicitations-and-announcements), 2026-12-07."
+            " The rule speaks of automated calls. Was cited as Ala. Code 8-19C-2 and r. 770-X-6: 8-19C-2 (read via"
+            " lawserver.com) is the do-not-call list and names no hours.",
+            verified=True,
         ),
         _rule(
             "CT",
@@ -74,15 +88,21 @@ RULES: dict[str, StateRule] = {
             False,
             "Conn. Gen. Stat. §42-288a (as amended by Public Act 23-98)",
             "https://portal.ct.gov/dcp",
-            "9 a.m.-8 p.m.",
+            "9 a.m.-8 p.m. per Drop Cowboy's and G2 Leads' state tables (vendor summaries). The statute's text"
+            " (casetext.com copy) was read only up to subsection (c), before the hours; not verified.",
         ),
         _rule(
             "FL",
             _week(EIGHT_TO_EIGHT, sunday=EIGHT_TO_EIGHT),
             False,
-            "Fla. Stat. §501.059(8)(a) (Florida Telephone Solicitation Act)",
-            "https://www.fdacs.gov/Consumer-Resources/Florida-Do-Not-Call",
-            "8 a.m.-8 p.m.",
+            "Fla. Stat. §501.616(6)(a) (Florida Telemarketing Act, as amended by SB 1120 (2021))",
+            "https://flsenate.gov/Session/Bill/2021/1120/BillText/Filed/HTML",
+            "'A commercial telephone solicitation phone call before 8 a.m. or after 8 p.m. local time at the called"
+            " person's location' is barred, 'including calls made through automated dialing or recorded messages';"
+            " no days or holidays named. Text read: SB 1120 bill text on flsenate.gov and the current section via"
+            " lawserver.com/law/state/florida/statutes/florida_statutes_501-616, 2026-12-07. Was cited as"
+            " §501.059(8)(a), which is the autodialer-consent rule, not the hours.",
+            verified=True,
         ),
         _rule(
             "KY",
@@ -90,31 +110,40 @@ RULES: dict[str, StateRule] = {
             False,
             "Ky. Rev. Stat. §367.46955(15)",
             "https://www.ag.ky.gov/",
-            "Not before 10 a.m. or after 9 p.m. as known; confirm.",
+            "10 a.m.-9 p.m. kept (the stricter reading; Drop Cowboy's table agrees). §367.46955 was read via"
+            " lawserver.com and self-law.org, but only items (1)-(7): the hours item was not seen. KRS"
+            " 367.461(2)(e) (automated calling equipment: 8 a.m.-9 p.m.) read via contactcentercompliance.com.",
         ),
         _rule(
             "LA",
             _week(EIGHT_TO_EIGHT, sunday=None),
             True,
-            "La. R.S. 45:844.17 (Telephone Solicitation Relief Act)",
-            "https://www.lpsc.louisiana.gov/",
-            "8 a.m.-8 p.m.; none on Sunday or legal holidays.",
+            "LPSC General Order R-29617 (Do Not Call Program); La. R.S. 45:844.11 et seq.",
+            "https://lpsc.louisiana.gov/DNC_Emergency",
+            "8 a.m.-8 p.m.; none on Sunday or legal holidays, per Drop Cowboy's table; the General Order's text was"
+            " not read. Was cited as R.S. 45:844.17, which is the safe-harbor section (read on self-law.org), not"
+            " the hours. Not modelled: in a declared state of emergency solicitation stops altogether"
+            " (R.S. 45:844.31; LPSC page above).",
         ),
         _rule(
             "MA",
             _week(EIGHT_TO_EIGHT, sunday=EIGHT_TO_EIGHT),
             False,
-            "Mass. Gen. Laws c. 159C §3 and 201 CMR 12.02",
+            "201 CMR 12.02(2); Mass. Gen. Laws c. 159C §3",
             "https://www.mass.gov/do-not-call",
-            "8 a.m.-8 p.m.",
+            "No unsolicited telephonic sales call 'between the hours of 8:00 P.M. to 8:00 A.M., local time at the"
+            " consumer's location'; no days or holidays named. Regulation text read via regulations.justia.com/"
+            "states/massachusetts/201-cmr/title-201-cmr-12-00/section-12-02, 2026-12-07 (c. 159C §3 not read).",
+            verified=True,
         ),
         _rule(
             "MD",
             _week(EIGHT_TO_EIGHT, sunday=EIGHT_TO_EIGHT),
             False,
-            "Md. Code, Com. Law §14-4503 (Stop the Spam Calls Act of 2023)",
-            "https://www.marylandattorneygeneral.gov/",
-            "8 a.m.-8 p.m.",
+            "Md. Code, Com. Law §14-4503 (Stop the Spam Calls Act of 2023, ch. 413)",
+            "https://mgaleg.maryland.gov/mgawebsite/Legislation/Details/SB0090?ys=2023RS",
+            "8 a.m.-8 p.m. per WMAR-2 News on the Act taking effect 2024-01-01 (news, not the statute); the"
+            " section's text was not found. SB 90 (2023): approved, Chapter 413, effective 2024-01-01.",
         ),
         _rule(
             "MN",
@@ -122,15 +151,21 @@ RULES: dict[str, StateRule] = {
             False,
             "Minn. Stat. §325E.27",
             "https://www.ag.state.mn.us/",
-            "Not before 9 a.m. or after 9 p.m.",
+            "9 a.m.-9 p.m. kept (Drop Cowboy's table agrees). The AG's page quotes only §325E.27(a), the"
+            " automatic dialing-announcing device consent rule; the hours were not in what was read.",
         ),
         _rule(
             "MS",
             _week(EIGHT_TO_EIGHT, sunday=None),
             False,
-            "Miss. Code §77-3-725 and Public Service Commission rules",
+            "Miss. Code §77-3-723",
             "https://www.psc.ms.gov/",
-            "8 a.m.-8 p.m. Monday to Saturday; none on Sunday.",
+            "'Such calls may only be made between the hours of 8:00 a.m. and 8:00 p.m. Central Standard Time. No"
+            " telephone solicitations may be made on a Sunday.' No holidays named. Text read via getpocketlaw.com"
+            " (section-77-3-723-rules-for-authorized-calls), 2026-12-07. Was cited as §77-3-725. Read as local"
+            " time; taken literally, summer hours would be 9 a.m.-9 p.m. CDT. (§79-11-524, 9 a.m.-9 p.m., is for"
+            " charitable fund-raisers only.)",
+            verified=True,
         ),
         _rule(
             "NJ",
@@ -138,23 +173,63 @@ RULES: dict[str, StateRule] = {
             False,
             "N.J.S.A. 56:8-128? and N.J.A.C. 13:45D-4.1",
             "https://www.njconsumeraffairs.gov/",
-            "8 a.m.-9 p.m. as known (no stricter than the federal hours); confirm.",
+            "8 a.m.-9 p.m. as known (no stricter than the federal hours); nothing read to confirm it.",
+        ),
+        _rule(
+            "NV",
+            _week((9, 20), sunday=(9, 20)),
+            False,
+            "Nev. Rev. Stat. §597.814(2)(a) (automatic dialing and announcing devices)",
+            "https://www.leg.state.nv.us/NRS/NRS-597.html",
+            "Added. §597.814(2)(a), read via contactcentercompliance.com: no automatic dialing-announcing call"
+            " 'received by a telephone located in this state during the period between 9 p.m. and 9 a.m.'."
+            " Drop Cowboy's table says 9 a.m.-8 p.m. (statute for the 8 p.m. not found): the stricter is taken.",
         ),
         _rule(
             "OK",
-            _week(EIGHT_TO_EIGHT, sunday=EIGHT_TO_EIGHT),
+            _week((9, 20), sunday=(9, 20)),
             False,
-            "15 O.S. §775C.4 (Telephone Solicitation Act of 2022)",
+            "15 O.S. §775C.4 (Telephone Solicitation Act of 2022); 15 O.S. §755.1(C)(2)(a)",
             "https://www.oag.ok.gov/",
-            "8 a.m.-8 p.m.",
+            "Start moved from 8 to 9 a.m.: §755.1(C)(2)(a) (automatic dial announcing devices: not 'before 9"
+            " a.m. or after 9 p.m.') read via self-law.org and lexace.ai copies. 8 p.m. end per the Senate's"
+            " release on HB 3168 (KFOR, Bartlesville Radio: 'Sales calls before 8 a.m. and after 8 p.m.') and"
+            " the enrolled bill's title on legiplex; §775C.4's own text not read.",
+        ),
+        _rule(
+            "PA",
+            _week((9, 19), sunday=None),
+            True,
+            "73 P.S. §2245(a)(10) (Telemarketer Registration Act, Act 73 of 2019); Senate Bill 992 (2025-26)",
+            "https://www.attorneygeneral.gov/",
+            "Added. No solicitation calls on legal holidays since 2019-12-03 (Jenkins Law Library and Mac Murray &"
+            " Shuster summaries; PA's list adds Good Friday, Flag Day, Election Day to the federal one, not"
+            " modelled). SB 992, passed by the Senate: no calls on Sundays or between 7 p.m. and 9 a.m. (Senate"
+            " Republicans' release); a vendor tool says the Sunday ban applies from 2026-10-18. Stricter taken.",
         ),
         _rule(
             "RI",
             _week((9, 18), saturday=(10, 17), sunday=None),
             True,
-            "R.I. Gen. Laws §5-61-3.4",
+            "R.I. Gen. Laws §5-61-3.6 and §5-61-2 ('hours of operation')",
             "https://riag.ri.gov/",
-            "9 a.m.-6 p.m. Monday to Friday, 10 a.m.-5 p.m. Saturday; none on Sunday or holidays.",
+            "'Hours of operation' means Monday through Friday, except a state or federal holiday, 9:00 a.m.-6:00"
+            " p.m.; Saturday 10:00 a.m.-5:00 p.m. (Sunday not listed). §5-61-3.6 read on webserver.rilin.state."
+            "ri.us/Statutes/TITLE5/5-61/5-61-3.6.HTM, the §5-61-2 definition via instalawyer.io, 2026-12-07."
+            " Was cited as §5-61-3.4 (prerecorded messages). The holiday exception is applied to Saturdays too.",
+            verified=True,
+        ),
+        _rule(
+            "SD",
+            ((9, 21), (9, 21), (9, 21), (9, 21), (9, 21), None, None),
+            False,
+            "S.D. Codified Laws §37-30-28",
+            "https://legis.state.sd.us/statutes/DisplayStatute.aspx?Type=Statute&Statute=37-30-28",
+            "Added. 'No person may use an automated telephone dialing system to make a telephone solicitation to"
+            " any telephone number in the state except weekdays between 9 a.m. and 9 p.m., according to the time"
+            " in this state.' Weekdays read as Monday-Friday; no holidays named. Read on legis.state.sd.us,"
+            " 2026-12-07.",
+            verified=True,
         ),
         _rule(
             "TX",
@@ -162,15 +237,19 @@ RULES: dict[str, StateRule] = {
             False,
             "Tex. Bus. & Com. Code §301.051",
             "https://www.puc.texas.gov/",
-            "9 a.m.-9 p.m. Monday to Saturday, noon-9 p.m. Sunday.",
+            "9 a.m.-9 p.m. Monday to Saturday, noon-9 p.m. Sunday per tcpaguide.org (vendor summary); §301.051's"
+            " text was not read (instalawyer.io shows only its title).",
         ),
         _rule(
             "WA",
             _week(EIGHT_TO_EIGHT, sunday=EIGHT_TO_EIGHT),
             False,
-            "RCW 80.36.390",
-            "https://www.atg.wa.gov/",
-            "8 a.m.-8 p.m.",
+            "RCW 19.158.040(2) (commercial telephone solicitors); RCW 80.36.390",
+            "https://app.leg.wa.gov/RCW/default.aspx?cite=19.158.040",
+            "'A commercial telephone solicitor shall not place calls to any person which will be received before"
+            " 8:00 a.m. or after 8:00 p.m. at the call recipient's local time.' Read on app.leg.wa.gov, 2026-12-07."
+            " RCW 80.36.390 (read in part) holds the identification rules.",
+            verified=True,
         ),
     )
 }

@@ -27,8 +27,11 @@ NUMBERS = {
     "MN": ("+16125550100", "America/Chicago"),
     "MS": ("+16015550100", "America/Chicago"),
     "NJ": ("+12015550100", "America/New_York"),
+    "NV": ("+17025550100", "America/Los_Angeles"),
     "OK": ("+14055550100", "America/Chicago"),
+    "PA": ("+12155550100", "America/New_York"),
     "RI": ("+14015550100", "America/New_York"),
+    "SD": ("+16053350100", "America/Chicago"),
     "TX": ("+15125550199", "America/Chicago"),
     "WA": ("+12065550100", "America/Los_Angeles"),
 }
@@ -49,6 +52,13 @@ def test_every_state_in_the_table_has_a_number_here_a_source_and_the_date_checke
     assert set(NUMBERS) == set(RULES)
     for code, rule in RULES.items():
         assert rule.source and rule.url.startswith("https://") and rule.checked == CHECKED, code
+        assert rule.note, code  # what was read (or why the row is not verified)
+
+
+def test_the_rows_read_against_the_statutes_text_are_marked_verified():
+    assert {code for code, rule in RULES.items() if rule.verified} == {"AL", "FL", "MA", "MS", "RI", "SD", "WA"}
+    for rule in RULES.values():
+        assert not rule.verified or "2026-12-07" in rule.note, rule.state  # says when it was read
 
 
 @pytest.mark.parametrize("code", sorted(NUMBERS))
@@ -72,6 +82,15 @@ def test_texas_sunday_waits_for_noon_and_rhode_island_sunday_for_monday():
     assert held("+14015550100", at(SATURDAY, 17, 0, "America/New_York")) == at(
         date(2026, 12, 14), 9, 0, "America/New_York"
     )
+
+
+def test_south_dakota_waits_for_a_weekday_and_oklahoma_for_nine():
+    # S.D. Codified Laws 37-30-28: automated solicitations only on weekdays, 9 a.m.-9 p.m.
+    assert held("+16053350100", at(SATURDAY, 12, 0, "America/Chicago")) == at(
+        date(2026, 12, 14), 9, 0, "America/Chicago"
+    )
+    # Oklahoma: 9 a.m. (15 O.S. 755.1) to 8 p.m. (Telephone Solicitation Act of 2022).
+    assert held("+14055550100", at(TUESDAY, 8, 30, "America/Chicago")) == at(TUESDAY, 9, 0, "America/Chicago")
 
 
 def test_a_holiday_is_off_where_the_statute_names_holidays():

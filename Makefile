@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint docs bench bench-history bench-postgres bench-media clean
+.PHONY: run test lint docs bench bench-history bench-postgres bench-media bench-inbox clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ bench-postgres: $(VENV)/.installed-test
 # Pictures (#18): webhook -> the dispatcher's relay for a customer's 3 MB picture, against a text alone.
 bench-media: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_media.py
+
+# The office inbox (#24): the conversation list at 200k texts against 1k (TinyDB; PostgreSQL too with
+# $$QDN_TEST_POSTGRES_URL), and 50 open inboxes' SSE streams on one `qdn serve` (webhook throughput
+# against none open, webhook -> every stream p50/p99). About 2 minutes once the data sets are cached.
+bench-inbox: $(VENV)/.installed-test
+	$(BIN)/python bench/bench_inbox.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts site

@@ -174,3 +174,56 @@ def test_no_phone_number_or_token_reaches_the_access_log(service: LiveServer, tw
         if "/inbox" in line:
             assert not re.search(r"\+?1?512555\d{4}", line), line
             assert "token=" not in line, line
+
+
+def tab_to(page: Any, target: Any, limit: int = 60) -> None:
+    """Press Tab until `target` has the focus, as a keyboard user moves through the page (no clicks)."""
+    for _ in range(limit):
+        if target.evaluate("element => element === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {target} in {limit} presses")
+
+
+@pytest.mark.parametrize("service", ["tinydb"], indirect=True)
+def test_a_dispatcher_answers_a_waiting_customer_with_the_keyboard_alone(
+    browser: Any, service: LiveServer, twilio: TwilioServer
+) -> None:
+    """Log in, open the waiting conversation, type a reply and send it with Tab, Enter and typing only."""
+    from playwright.sync_api import expect
+
+    customer = next(_customers)
+    name = f"Kim Alvarez {customer[-4:]}"
+    with service.client() as api:
+        assert api.post("/jobs", json=job_body(customer_name=name, customer_phone=customer)).status_code == 201
+    text(service, customer, "Is the driver still coming today?")
+
+    context = browser.new_context(viewport=DESKTOP, device_scale_factor=1)
+    page = context.new_page()
+    try:
+        page.goto(f"{service.url}/inbox")
+        tab_to(page, page.get_by_label("Phone number"))
+        page.keyboard.type(DISPATCHER)
+        before = len(sent_to(twilio, DISPATCHER))
+        page.keyboard.press("Enter")
+        code = CODE.search(texted(twilio, DISPATCHER, CODE.pattern, after=before))
+        assert code
+        expect(page.get_by_label("Code")).to_be_visible()
+        tab_to(page, page.get_by_label("Code"))
+        page.keyboard.type(code[1])
+        page.keyboard.press("Enter")
+
+        conversation = page.get_by_role("link", name=name)
+        expect(conversation).to_be_visible()
+        tab_to(page, conversation)
+        page.keyboard.press("Enter")
+        expect(page.get_by_text("Is the driver still coming today?")).to_be_visible()
+
+        tab_to(page, page.get_by_label("Reply"))
+        page.keyboard.type("Yes, about 30 minutes out")
+        tab_to(page, page.get_by_role("button", name="Send"))
+        page.keyboard.press("Enter")
+        texted(twilio, customer, "^Yes, about 30 minutes out$")
+        expect(page.get_by_role("heading", level=1)).not_to_contain_text("Needs reply")
+    finally:
+        context.close()

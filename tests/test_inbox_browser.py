@@ -18,34 +18,23 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from tests import test_track_browser
 from tests.pg import fresh_database, require_postgres
 from tests.support import DISPATCHER, ROOT, LiveServer, eventually, job_body
 from tests.test_sms_e2e import text
-from tests.test_track_browser import CHROMIUM_ARGS, _chromium
 from tests.twilio_fake import ACCOUNT_SID, API_KEY, API_SECRET, TwilioServer, twilio_environ
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 T = TypeVar("T")
+browser = test_track_browser.browser  # the module-scoped Chromium fixture the page tests share
+
 ARTIFACTS = ROOT / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 CODE = re.compile(r"your inbox code is (\d{6})\. It expires in 10 minutes\.$")
 WAIT_MS = 10_000  # only turns a hang into a failure
 _customers = (f"+1512555{n:04d}" for n in itertools.count(3100))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("headless Chromium not installed: `apt-get install chromium` (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

@@ -180,9 +180,11 @@ class PostgresStore(
             if not sid or await write.claim_sid(sid):
                 messages = [inbound, *outbound]
                 await write.check_jobs(messages)
-                stored = await write.add_messages(messages, utc_now())
+                # The phone's row before the messages (whose trigger locks the phone's conversations
+                # row): the order the one-statement write takes them in, so two writes never deadlock.
                 if phone is not None and change_phone is not None:
                     await self._change_phone(write.conn, phone, change_phone)
+                stored = await write.add_messages(messages, utc_now())
                 await write.queue_events(new=stored)
                 return stored, True
         first = await self.find_message_by_sid(sid)
@@ -212,9 +214,9 @@ class PostgresStore(
                 await write.check_jobs(messages, known=[move.job_id] if job is not None else [])
                 if moved is not None:
                     await self._write_job(write.conn, *moved)
-                stored = await write.add_messages(messages, utc_now())
-                if phone is not None and change_phone is not None:
+                if phone is not None and change_phone is not None:  # before the messages, as above
                     await self._change_phone(write.conn, phone, change_phone)
+                stored = await write.add_messages(messages, utc_now())
                 await write.queue_events(new=stored, job=moved)
                 return stored, True
         first = await self.find_message_by_sid(sid)

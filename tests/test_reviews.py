@@ -28,11 +28,11 @@ from bot.templates import builtin_templates
 from config.business_settings import business_settings
 from config.secret_box import SecretBox
 from config.settings import ConfigError, Settings, load_settings
-from handlers.services import Services
 from sender.reviews import ReviewRequests, reviews_for
 from sender.transports.console import ConsoleTransport
 from sender.worker import Sender, running
-from store import Store, open_store
+from store import open_store
+from tests import test_reminders as reminder_tests
 from tests.pg import fresh_database, require_postgres
 from tests.support import CUSTOMER, base_environ, job_body
 from tests.test_reminders import Clock, local
@@ -42,14 +42,8 @@ REVIEW = "https://g.page/r/quickdumpnow/review"
 ASK = "Would you leave us a quick review?"
 
 
-class World:
-    """A store, the services that book and complete jobs, and review loops on one clock."""
-
-    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
-        self.settings = settings
-        self.store = store
-        self.clock = clock
-        self.services = Services(settings=settings, store=store)
+class World(reminder_tests.World):
+    """The reminder tests' world (a store, the services, one clock), with review loops and its own booking."""
 
     def loop(self) -> ReviewRequests:
         notifier = Notifier.for_business(self.settings, builtin_templates())
@@ -57,10 +51,9 @@ class World:
 
     async def ask_at(self, when: str) -> int:
         """Set the clock to `when` (local) and run one pass of a review loop."""
-        self.clock.at = local(when)
-        return await self.loop().run_once()
+        return await self.remind_at(when)
 
-    async def book(self, at: str = "2026-12-01 08:00", **fields: Any) -> int:
+    async def book(self, at: str = "2026-12-01 08:00", **fields: Any) -> int:  # type: ignore[override]
         cleaned = jobs.clean_fields(job_body(scheduled_for="2026-12-02T09:00", **fields), CHICAGO, partial=False)
         return (await self.services.create_job(cleaned, now=iso_utc(local(at)))).job["id"]
 

@@ -10,10 +10,13 @@ prerecorded calls); the service applies them to its automated non-urgent texts
 Honesty about the sources (checked 2026-12-07, from stored copies of public
 pages, not the live statute sites): a row is `verified=True` only where the
 text of the statute or regulation giving the hours was read; its `note` says
-what was read and where. Verified: AL, FL, MA, MS, RI, SD, WA. The other rows
-rest on memory and on vendors' or news summaries (named in the note); where
-those disagreed the stricter reading was taken. A state not in the table gets
-the federal hours (QUIET_HOURS, 21-8 by default, is already that strict).
+what was read and where. Verified: AL, FL, MA, MS, NV, RI, SD, UT, WA. The other
+rows rest on vendors', law firms' or news summaries (named in the note), or on
+older or partial copies of the text; where those disagreed the stricter reading
+was taken. New Jersey is not in the table: N.J.S.A. 56:8-128(d) (read in a copy on
+d1tvxue8o4w0fl.cloudfront.net, current through L. 2024, c. 62) bars calls
+"between the hours of 9:00 p.m. and 8:00 a.m.", the federal hours. A state not in the table gets the
+federal hours (QUIET_HOURS, 21-8 by default, is already that strict).
 """
 
 from __future__ import annotations
@@ -86,10 +89,12 @@ RULES: dict[str, StateRule] = {
             "CT",
             _week((9, 20), sunday=(9, 20)),
             False,
-            "Conn. Gen. Stat. §42-288a (as amended by Public Act 23-98)",
-            "https://portal.ct.gov/dcp",
-            "9 a.m.-8 p.m. per Drop Cowboy's and G2 Leads' state tables (vendor summaries). The statute's text"
-            " (casetext.com copy) was read only up to subsection (c), before the hours; not verified.",
+            "Conn. Gen. Stat. §42-288a(c) (as amended by Public Act 23-98)",
+            "https://www.cga.ct.gov/current/pub/chap_743m.htm",
+            "9 a.m.-8 p.m. per Drop Cowboy's and G2 Leads' tables (vendor summaries) and a compliance table in a"
+            " public code repository quoting (c) as 'between the hours of nine o'clock a.m. and eight o'clock p.m."
+            " local time' (a quote, not the statute). 2026-12-07: the stored copies of §42-288a (casetext.com,"
+            " cga.ct.gov chapter 743m) break off at the start of (c), before the hours; not verified.",
         ),
         _rule(
             "FL",
@@ -108,11 +113,13 @@ RULES: dict[str, StateRule] = {
             "KY",
             _week((10, 21), sunday=(10, 21)),
             False,
-            "Ky. Rev. Stat. §367.46955(15)",
+            "Ky. Rev. Stat. §367.46955 (the hours item; numbered (15) or (16) by different summaries)",
             "https://www.ag.ky.gov/",
-            "10 a.m.-9 p.m. kept (the stricter reading; Drop Cowboy's table agrees). §367.46955 was read via"
-            " lawserver.com and self-law.org, but only items (1)-(7): the hours item was not seen. KRS"
-            " 367.461(2)(e) (automated calling equipment: 8 a.m.-9 p.m.) read via contactcentercompliance.com.",
+            "10 a.m.-9 p.m. kept (the stricter reading; Drop Cowboy's table and a public code repository's quote,"
+            " 'to a person's residence at any time other than between 10 a.m. - 9 p.m. local time', agree)."
+            " 2026-12-07: the copies of §367.46955 (lawserver.com, self-law.org) show items (1)-(7) only; the"
+            " hours item was not seen. KRS 367.461(2)(e) (automated calling equipment: 'only between 8:00 a.m."
+            " and 9:00 p.m.') read via contactcentercompliance.com.",
         ),
         _rule(
             "LA",
@@ -121,8 +128,9 @@ RULES: dict[str, StateRule] = {
             "LPSC General Order R-29617 (Do Not Call Program); La. R.S. 45:844.11 et seq.",
             "https://lpsc.louisiana.gov/DNC_Emergency",
             "8 a.m.-8 p.m.; none on Sunday or legal holidays, per Drop Cowboy's table; the General Order's text was"
-            " not read. Was cited as R.S. 45:844.17, which is the safe-harbor section (read on self-law.org), not"
-            " the hours. Not modelled: in a declared state of emergency solicitation stops altogether"
+            " not read (2026-12-07: the LPSC's emergency page, read, names the General Order as in effect but not"
+            " its hours; R.S. 45:844.14 on legis.la.gov, read, is the listing). Was cited as R.S. 45:844.17, the"
+            " safe-harbor section. Not modelled: in a declared state of emergency solicitation stops altogether"
             " (R.S. 45:844.31; LPSC page above).",
         ),
         _rule(
@@ -142,8 +150,11 @@ RULES: dict[str, StateRule] = {
             False,
             "Md. Code, Com. Law §14-4503 (Stop the Spam Calls Act of 2023, ch. 413)",
             "https://mgaleg.maryland.gov/mgawebsite/Legislation/Details/SB0090?ys=2023RS",
-            "8 a.m.-8 p.m. per WMAR-2 News on the Act taking effect 2024-01-01 (news, not the statute); the"
-            " section's text was not found. SB 90 (2023): approved, Chapter 413, effective 2024-01-01.",
+            "8 a.m.-8 p.m. per WMAR-2 News on the Act taking effect 2024-01-01 (news, not the statute). 2026-12-07:"
+            " §14-4501 (definitions) and §14-4502 up to (a)(3) (written consent for automated calls) read via"
+            " lexace.ai and self-law.org, no hours in what was shown; a public code repository quotes §14-4502(c)"
+            " as 'during the hours between 8 p.m. and 8 a.m. in the called party's time zone' (a quote, not read)."
+            " SB 90 (2023) was signed 2023-05-03 (DataGuidance).",
         ),
         _rule(
             "MN",
@@ -151,8 +162,10 @@ RULES: dict[str, StateRule] = {
             False,
             "Minn. Stat. §325E.27",
             "https://www.ag.state.mn.us/",
-            "9 a.m.-9 p.m. kept (Drop Cowboy's table agrees). The AG's page quotes only §325E.27(a), the"
-            " automatic dialing-announcing device consent rule; the hours were not in what was read.",
+            "9 a.m.-9 p.m. kept (Drop Cowboy's table agrees). The AG's page quotes only §325E.27(a), the automatic"
+            " dialing-announcing device consent rule; 2026-12-07: revisor.mn.gov's §325E.311 and §325E.314 (the"
+            " no-call list) read, no hours. A public code repository cites §325E.30 ('time of day limit') for"
+            " 9-9; not read.",
         ),
         _rule(
             "MS",
@@ -168,22 +181,28 @@ RULES: dict[str, StateRule] = {
             verified=True,
         ),
         _rule(
-            "NJ",
-            _week((8, 21), sunday=(8, 21)),
+            "NM",
+            _week((9, 21), sunday=(9, 21)),
             False,
-            "N.J.S.A. 56:8-128? and N.J.A.C. 13:45D-4.1",
-            "https://www.njconsumeraffairs.gov/",
-            "8 a.m.-9 p.m. as known (no stricter than the federal hours); nothing read to confirm it.",
+            "N.M. Stat. §57-12-22(B)(5) (Unfair Practices Act)",
+            "https://law.justia.com/codes/new-mexico/2006/nmrc/jd_57-12-22-13117.html",
+            "Added. Unlawful to make a telephone solicitation for a purchase of goods or services '(5) that are"
+            " received before 9:00 a.m. or after 9:00 p.m.'; no days or holidays named. Read 2026-12-07, but in the"
+            " 2006 compilation on law.justia.com: the current text was not seen, so not marked verified (a"
+            " stateregstoday.com summary also says 9 a.m.-9 p.m.).",
         ),
         _rule(
             "NV",
-            _week((9, 20), sunday=(9, 20)),
+            _week((9, 21), sunday=(9, 21)),
             False,
-            "Nev. Rev. Stat. §597.814(2)(a) (automatic dialing and announcing devices)",
+            "Nev. Rev. Stat. §597.814(2)(a) (devices for automatic dialing and announcing)",
             "https://www.leg.state.nv.us/NRS/NRS-597.html",
-            "Added. §597.814(2)(a), read via contactcentercompliance.com: no automatic dialing-announcing call"
-            " 'received by a telephone located in this state during the period between 9 p.m. and 9 a.m.'."
-            " Drop Cowboy's table says 9 a.m.-8 p.m. (statute for the 8 p.m. not found): the stricter is taken.",
+            "No device for automatic dialing and announcing may place 'a call that is received by a telephone"
+            " located in this state during the period between 9 p.m. and 9 a.m.'. Read via contactcentercompliance"
+            ".com/legal/statutes/NV/NRS/597.814, 2026-12-07. It speaks of devices disseminating prerecorded"
+            " messages; applied to automated texts. Was 9 a.m.-8 p.m. from Drop Cowboy's table: no statute for the"
+            " 8 p.m. was found (a summary of NAC 599B says 8 a.m.-9 p.m.), so the end is now the statute's 9 p.m.",
+            verified=True,
         ),
         _rule(
             "OK",
@@ -191,21 +210,24 @@ RULES: dict[str, StateRule] = {
             False,
             "15 O.S. §775C.4 (Telephone Solicitation Act of 2022); 15 O.S. §755.1(C)(2)(a)",
             "https://www.oag.ok.gov/",
-            "Start moved from 8 to 9 a.m.: §755.1(C)(2)(a) (automatic dial announcing devices: not 'before 9"
-            " a.m. or after 9 p.m.') read via self-law.org and lexace.ai copies. 8 p.m. end per the Senate's"
-            " release on HB 3168 (KFOR, Bartlesville Radio: 'Sales calls before 8 a.m. and after 8 p.m.') and"
-            " the enrolled bill's title on legiplex; §775C.4's own text not read.",
+            "9 a.m. start from §755.1(C)(2)(a) (automatic dial announcing devices: not 'before 9 a.m. or after"
+            " 9 p.m.'), read via self-law.org and contactcentercompliance.com, 2026-12-07. 8 p.m. end per the"
+            " Senate's release on HB 3168 (KFOR, Bartlesville Radio: 'Sales calls before 8 a.m. and after 8 p.m.')"
+            " and DNC.com's summary ('8:00am through 8:00pm'); the enrolled bill (legiplex) was read only up to its"
+            " title, which says it provides 'the time frame'. §775C.4's own text not read.",
         ),
         _rule(
             "PA",
             _week((9, 19), sunday=None),
             True,
-            "73 P.S. §2245(a)(10) (Telemarketer Registration Act, Act 73 of 2019); Senate Bill 992 (2025-26)",
+            "73 P.S. §2245(a)(1) (Telemarketer Registration Act); Act 73 of 2019 (holidays); Senate Bill 992 (2025-26)",
             "https://www.attorneygeneral.gov/",
-            "Added. No solicitation calls on legal holidays since 2019-12-03 (Jenkins Law Library and Mac Murray &"
-            " Shuster summaries; PA's list adds Good Friday, Flag Day, Election Day to the federal one, not"
-            " modelled). SB 992, passed by the Senate: no calls on Sundays or between 7 p.m. and 9 a.m. (Senate"
-            " Republicans' release); a vendor tool says the Sunday ban applies from 2026-10-18. Stricter taken.",
+            "Read 2026-12-07 on govt.westlaw.com (Purdon's, effective 2019-12-03): §2245(a)(1) bars 'Conducting"
+            " telemarketing after 9 p.m. or before 8 a.m.'. Holidays: Act 73 of 2019 (HB 318) bars solicitation"
+            " calls on legal holidays per Rep. Gillen's release, Mac Murray & Shuster and a mondaq.com alert (PA's"
+            " list adds Good Friday, Flag Day, Election Day: not modelled); the text was not read. SB 992 (Sundays;"
+            " 7 p.m.-9 a.m.) passed the Senate (Senate Republicans' release); that it became law (one public code"
+            " repository says Act 47 of 2026, effective ~2026-10-18) was not confirmed. Stricter taken; not verified.",
         ),
         _rule(
             "RI",
@@ -237,8 +259,23 @@ RULES: dict[str, StateRule] = {
             False,
             "Tex. Bus. & Com. Code §301.051",
             "https://www.puc.texas.gov/",
-            "9 a.m.-9 p.m. Monday to Saturday, noon-9 p.m. Sunday per tcpaguide.org (vendor summary); §301.051's"
-            " text was not read (instalawyer.io shows only its title).",
+            "9 a.m.-9 p.m. Monday to Saturday, noon-9 p.m. Sunday per tcpaguide.org (vendor summary). 2026-12-07:"
+            " §301.051's text was not found (instalawyer.io shows its first line; texas.public.law and findlaw"
+            " copies of chapter 304, read, have no hours; the 2005 code's §37.02 'PERMISSIBLE HOURS', its"
+            " forerunner on law.justia.com, breaks off before the hours). Not verified.",
+        ),
+        _rule(
+            "UT",
+            _week((8, 21), sunday=None),
+            True,
+            "Utah Code §13-25a-103(3) (Telephone and Facsimile Solicitation Act)",
+            "https://codes.findlaw.com/ut/title-13-commerce-and-trade/ut-code-sect-13-25a-103/",
+            "Added. 'A person may not make a telephone solicitation to a residential telephone or cellular"
+            " telephone without prior express consent during any of the following times: (a) between the hours"
+            " of 9 p.m. and 8 a.m. local time; (b) on a Sunday; or (c) on a legal holiday.' Read via"
+            " codes.findlaw.com (current as of 2025-01-01), 2026-12-07. Utah's legal holidays (e.g. Pioneer Day)"
+            " are not all federal ones: not modelled.",
+            verified=True,
         ),
         _rule(
             "WA",

@@ -4,12 +4,13 @@ allowed minute, the first held one), DST days, a number whose area spans two zon
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.quiet_hours import QuietHours, customer_zones, held_until, held_words
-from bot.state_calling_hours import CHECKED, RULES, is_federal_holiday, state_of
+from bot.state_calling_hours import CHECKED, RULES, STATE_CODES, is_federal_holiday, state_of
 
 CHICAGO = ZoneInfo("America/Chicago")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -26,13 +27,14 @@ NUMBERS = {
     "MD": ("+14105550100", "America/New_York"),
     "MN": ("+16125550100", "America/Chicago"),
     "MS": ("+16015550100", "America/Chicago"),
-    "NJ": ("+12015550100", "America/New_York"),
+    "NM": ("+15055550100", "America/Denver"),
     "NV": ("+17025550100", "America/Los_Angeles"),
     "OK": ("+14055550100", "America/Chicago"),
     "PA": ("+12155550100", "America/New_York"),
     "RI": ("+14015550100", "America/New_York"),
     "SD": ("+16053350100", "America/Chicago"),
     "TX": ("+15125550199", "America/Chicago"),
+    "UT": ("+18015550100", "America/Denver"),
     "WA": ("+12065550100", "America/Los_Angeles"),
 }
 TUESDAY = date(2026, 12, 8)
@@ -56,7 +58,8 @@ def test_every_state_in_the_table_has_a_number_here_a_source_and_the_date_checke
 
 
 def test_the_rows_read_against_the_statutes_text_are_marked_verified():
-    assert {code for code, rule in RULES.items() if rule.verified} == {"AL", "FL", "MA", "MS", "RI", "SD", "WA"}
+    read = {"AL", "FL", "MA", "MS", "NV", "RI", "SD", "UT", "WA"}
+    assert {code for code, rule in RULES.items() if rule.verified} == read
     for rule in RULES.values():
         assert not rule.verified or "2026-12-07" in rule.note, rule.state  # says when it was read
 
@@ -91,6 +94,31 @@ def test_south_dakota_waits_for_a_weekday_and_oklahoma_for_nine():
     )
     # Oklahoma: 9 a.m. (15 O.S. 755.1) to 8 p.m. (Telephone Solicitation Act of 2022).
     assert held("+14055550100", at(TUESDAY, 8, 30, "America/Chicago")) == at(TUESDAY, 9, 0, "America/Chicago")
+
+
+def test_utah_waits_out_sundays_and_holidays_and_new_jersey_keeps_the_federal_hours():
+    # Utah Code 13-25a-103(3): not 9 p.m.-8 a.m., not on a Sunday, not on a legal holiday.
+    assert held("+18015550100", at(SUNDAY, 12, 0, "America/Denver")) == at(date(2026, 12, 14), 8, 0, "America/Denver")
+    christmas = date(2026, 12, 25)  # a Friday
+    assert held("+18015550100", at(christmas, 12, 0, "America/Denver")) == at(
+        date(2026, 12, 26), 8, 0, "America/Denver"
+    )
+    assert held("+18015550100", at(TUESDAY, 20, 59, "America/Denver")) is None
+    # N.J.S.A. 56:8-128(d) bars 9 p.m.-8 a.m., the federal hours: no row, so QUIET_HOURS alone.
+    assert state_of("New Jersey") == "NJ" and "NJ" not in RULES
+    assert held("+12015550100", at(SUNDAY, 8, 0, "America/New_York")) is None
+    assert held("+12015550100", at(TUESDAY, 20, 59, "America/New_York")) is None
+    assert held("+12015550100", at(TUESDAY, 21, 0, "America/New_York")) is not None
+
+
+def test_the_compliance_doc_lists_the_same_states_and_the_same_verified_rows():
+    text = (Path(__file__).parent.parent / "docs" / "compliance.md").read_text(encoding="utf-8")
+    table = text.split("#### State calling hours", 1)[1].split("How far to trust it", 1)[0]
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    listed = {STATE_CODES[cells[0].strip()]: cells[-1].strip() for cells in rows[1:]}  # rows[0]: the header
+    assert set(listed) == set(RULES)
+    for code, checked in listed.items():
+        assert checked.startswith("yes") == RULES[code].verified, code
 
 
 def test_a_holiday_is_off_where_the_statute_names_holidays():

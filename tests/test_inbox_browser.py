@@ -94,6 +94,22 @@ def shoot(page: Any, name: str, viewport: dict[str, int]) -> None:
     )
 
 
+def log_in(
+    page: Any, service: LiveServer, twilio: TwilioServer, phone: str = DISPATCHER, on_step: Callable[[str], Any] = id
+) -> None:
+    """Log in as `phone` by the code texted to it; `on_step` is called on the filled "login" and "code" pages."""
+    page.goto(f"{service.url}/inbox/login")
+    page.get_by_label("Phone number").fill(phone)
+    on_step("login")
+    before = len(sent_to(twilio, phone))
+    page.get_by_role("button", name="Text me a code").click()
+    code = CODE.search(texted(twilio, phone, CODE.pattern, after=before))
+    assert code
+    page.get_by_label("Code").fill(code[1])
+    on_step("code")
+    page.get_by_role("button", name="Log in").click()
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_a_dispatcher_logs_in_answers_sees_a_new_text_live_moves_the_job_and_logs_out(
     browser: Any, service: LiveServer, twilio: TwilioServer, viewport: dict[str, int]
@@ -114,15 +130,7 @@ def test_a_dispatcher_logs_in_answers_sees_a_new_text_live_moves_the_job_and_log
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
-        page.goto(f"{service.url}/inbox")
-        page.get_by_label("Phone number").fill(DISPATCHER)
-        shoot(page, "login", viewport)
-        before = len(sent_to(twilio, DISPATCHER))
-        page.get_by_role("button", name="Text me a code").click()
-        code = CODE.search(texted(twilio, DISPATCHER, CODE.pattern, after=before))
-        assert code
-        page.get_by_label("Code").fill(code[1])
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, service, twilio, on_step=lambda step: shoot(page, step, viewport))
 
         conversations = page.get_by_role("listitem").filter(has=page.get_by_role("link"))
         expect(conversations.first).to_contain_text(name)

@@ -3,22 +3,29 @@
 What a dispatcher would notice: a text arriving while they type leaves what they typed alone (and
 the part they were in catches up once they leave it); an action posts in the background with the
 session's token from our own origin and shows its answer, a refused one with its reason; the tab's
-title counts the conversations waiting; a login that ended shows the login page; and with
+title counts the conversations waiting; a login that ended (logged out in another tab, or the
+phone taken off the business's dispatcher list: the event stream says "ended") shows the login
+page; and with
 JavaScript off every form still works as a plain POST and redirect.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from tests import test_inbox_browser as inbox_browser
-from tests.support import LiveServer, job_body
+from tests import test_track_browser as track_browser
+from tests.businesses import bearer
+from tests.support import ADMIN_TOKEN, DISPATCHER, LiveServer, job_body
 from tests.test_sms_e2e import text
-from tests.twilio_fake import TwilioServer
+from tests.twilio_fake import TwilioServer, twilio_environ
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -27,6 +34,35 @@ twilio = inbox_browser.twilio
 service = inbox_browser.service
 customers = inbox_browser._customers
 DESKTOP, WAIT_MS = inbox_browser.DESKTOP, inbox_browser.WAIT_MS
+TWO_BUSINESSES = "+15125550177"  # dispatches for the default business and for Acme: picks one
+ACME = {**track_browser.ACME, "dispatchers": [TWO_BUSINESSES]}
+CUSTOMER = "+15125553901"
+
+
+@pytest.fixture(scope="module")
+def two_businesses(tmp_path_factory: pytest.TempPathFactory, twilio: TwilioServer) -> Iterator[LiveServer]:
+    """`qdn serve` with a second business (Acme) that TWO_BUSINESSES also dispatches for, a job today
+    and a customer's question waiting."""
+    folder = tmp_path_factory.mktemp("inbox-accessibility")
+    environ = twilio_environ(
+        folder,
+        TWILIO_API_BASE_URL=twilio.url,
+        SECRET_KEY=track_browser.SECRET_KEY,
+        DISPATCHER_NUMBERS=f"{DISPATCHER},{TWO_BUSINESSES}",
+        ADMIN_TOKEN=ADMIN_TOKEN,
+    )
+    # in a thread of its own: asyncio.run() refuses to run in the thread where Playwright's loop runs
+    inbox_browser._in_thread(asyncio.run, track_browser._register(environ, ACME, track_browser.ACME_TOKEN))
+    server = LiveServer(environ, folder).start()
+    try:
+        soon = (datetime.now(UTC) + timedelta(minutes=30)).isoformat(timespec="minutes")
+        with server.client() as api:
+            job = job_body(customer_name="Dana Whitfield", customer_phone=CUSTOMER, scheduled_for=soon, total=350)
+            assert api.post("/jobs", json=job).status_code == 201
+        text(server, CUSTOMER, "Can you come before noon? The gate code is 4411.")
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -182,5 +218,31 @@ def test_without_javascript_every_form_still_posts_and_redirects(
         card.get_by_role("button", name="Reschedule").click()
         expect(card).to_contain_text("May 4")
         inbox_browser.shoot(page, "no-javascript", inbox_browser.PHONE)
+    finally:
+        context.close()
+
+
+def test_a_page_whose_phone_is_taken_off_the_business_s_list_goes_to_the_login_page(
+    browser: Any, two_businesses: LiveServer, twilio: TwilioServer
+) -> None:
+    """The event stream itself says "ended" (the session is checked again at each change): the page reloads."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        inbox_browser.log_in(page, two_businesses, twilio, phone=TWO_BUSINESSES)
+        page.get_by_label("Acme Hauling").check()
+        page.get_by_role("button", name="Open inbox").click()
+        expect(page.locator(".brand")).to_have_text("Acme Hauling")
+        page.evaluate("window.sameDocument = true")
+
+        with httpx.Client(base_url=two_businesses.url, timeout=10) as admin:
+            taken_off = admin.patch("/admin/businesses/acme", json={"dispatchers": []}, headers=bearer(ADMIN_TOKEN))
+            assert taken_off.status_code == 200, taken_off.text
+            booked = admin.post("/jobs", json=job_body(), headers=bearer(track_browser.ACME_TOKEN))
+            assert booked.status_code == 201, booked.text  # a change in Acme's inbox: its stream looks again
+        expect(page.get_by_label("Phone number")).to_be_visible(timeout=WAIT_MS)
+        assert page.url.endswith("/inbox/login")
     finally:
         context.close()

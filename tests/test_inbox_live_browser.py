@@ -5,8 +5,7 @@ the part they were in catches up once they leave it); an action posts in the bac
 session's token from our own origin and shows its answer, a refused one with its reason; the tab's
 title counts the conversations waiting; a login that ended (logged out in another tab, or the
 phone taken off the business's dispatcher list: the event stream says "ended") shows the login
-page; and with
-JavaScript off every form still works as a plain POST and redirect.
+page; and with JavaScript off every form still works as a plain POST and redirect.
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ import pytest
 from tests import test_inbox_browser as inbox_browser
 from tests import test_track_browser as track_browser
 from tests.businesses import bearer
-from tests.support import ADMIN_TOKEN, DISPATCHER, LiveServer, job_body
+from tests.support import ADMIN_TOKEN, DISPATCHER, LiveServer, eventually, job_body
+from tests.test_media_fetch import png
 from tests.test_sms_e2e import text
 from tests.twilio_fake import TwilioServer, twilio_environ
 
@@ -154,6 +155,23 @@ def test_a_reply_posts_in_the_background_with_the_session_token_from_our_origin(
     expect(page.get_by_role("heading", level=1)).not_to_contain_text("Needs reply")
     expect(page.get_by_label("Reply")).to_have_value("")  # the form came back empty, ready for the next
     expect(page.locator("#texts")).to_contain_text("Between 9 and 10")
+
+    posts: list[str] = []  # a double click posts once (htmx drops a second post while the first runs)
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.get_by_label("Reply").fill("See you then")
+    page.get_by_role("button", name="Send").dblclick()
+    inbox_browser.texted(twilio, phone, "^See you then$")
+    expect(page.locator("#texts")).to_contain_text("See you then")
+    assert len(posts) == 1, posts
+
+    before = len(twilio.creates())  # a picture goes too: htmx posts the form as multipart, as a browser does
+    page.get_by_label("Picture").set_input_files({"name": "gate.png", "mimeType": "image/png", "buffer": png(64, 48)})
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#texts img.picture")).to_have_count(1)
+    eventually(
+        lambda: [r for r in twilio.creates()[before:] if r.form.get("To") == phone and r.form.get("MediaUrl")],
+        "the picture sent to the customer as an MMS",
+    )
 
     card = page.get_by_role("article", name=f"Job {job['id']}")
     card.get_by_label("ETA minutes").fill("soon")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -39,6 +40,11 @@ ACME = {**track_browser.ACME, "dispatchers": [TWO_BUSINESSES]}
 CUSTOMER = "+15125553901"
 
 
+def today_now() -> str:
+    """An appointment today in the business's zone (base_environ's TIMEZONE): now, never tomorrow there."""
+    return datetime.now(ZoneInfo("America/Chicago")).isoformat(timespec="minutes")
+
+
 @pytest.fixture(scope="module")
 def two_businesses(tmp_path_factory: pytest.TempPathFactory, twilio: TwilioServer) -> Iterator[LiveServer]:
     """`qdn serve` with a second business (Acme) that TWO_BUSINESSES also dispatches for, a job today
@@ -55,9 +61,10 @@ def two_businesses(tmp_path_factory: pytest.TempPathFactory, twilio: TwilioServe
     inbox_browser._in_thread(asyncio.run, track_browser._register(environ, ACME, track_browser.ACME_TOKEN))
     server = LiveServer(environ, folder).start()
     try:
-        soon = (datetime.now(UTC) + timedelta(minutes=30)).isoformat(timespec="minutes")
         with server.client() as api:
-            job = job_body(customer_name="Dana Whitfield", customer_phone=CUSTOMER, scheduled_for=soon, total=350)
+            job = job_body(
+                customer_name="Dana Whitfield", customer_phone=CUSTOMER, scheduled_for=today_now(), total=350
+            )
             assert api.post("/jobs", json=job).status_code == 201
         text(server, CUSTOMER, "Can you come before noon? The gate code is 4411.")
         yield server
@@ -179,6 +186,24 @@ def test_a_reply_posts_in_the_background_with_the_session_token_from_our_origin(
     expect(page.get_by_role("alert")).to_contain_text("ETA minutes")  # refused, with the reason
     expect(page.get_by_role("article", name=f"Job {job['id']}")).to_contain_text("Scheduled")
     assert page.evaluate("window.sameDocument") is True
+
+
+@pytest.mark.parametrize("service", ["tinydb"], indirect=True)
+def test_a_move_on_today_s_page_stays_on_today_s_page(page: Any, service: LiveServer, twilio: TwilioServer) -> None:
+    from playwright.sync_api import expect
+
+    phone, name = next(customers), "Ruth Mbeki"
+    with service.client() as api:
+        booked = job_body(customer_name=name, customer_phone=phone, scheduled_for=today_now())
+        job = api.post("/jobs", json=booked).json()
+    page.goto(f"{service.url}/inbox/today")
+    page.evaluate("window.sameDocument = true")
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=name))
+    card.get_by_role("button", name="Arrived").click()
+    expect(card).to_contain_text("Arrived")
+    inbox_browser.texted(twilio, phone, ".")  # the customer's status text
+    assert page.url.endswith("/inbox/today") and page.evaluate("window.sameDocument") is True
+    assert job["id"]
 
 
 @pytest.mark.parametrize("service", ["tinydb"], indirect=True)

@@ -2,7 +2,7 @@
 
 Fed by the store's own change notifications (Store.wait_for_change: in-process for TinyDB,
 LISTEN/NOTIFY for PostgreSQL, so a text stored by another web process shows here too). Each event
-only says "change"; the page fetches itself again (handlers/inbox/static/inbox.js), so what it
+only says "change"; the page fetches itself again (htmx: templates/base.html's #live), so what it
 shows is rendered by the same code, from the same session, as any page. A session that ends
 (expired, or its phone taken off the dispatcher list) ends the stream with "ended".
 """

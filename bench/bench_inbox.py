@@ -23,14 +23,12 @@ import argparse
 import asyncio
 import itertools
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +38,7 @@ import httpx  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from bench import generate  # noqa: E402
+from bench.timing import median_ms  # noqa: E402
 from config.settings import Settings, load_settings  # noqa: E402
 from handlers.inbox.session import COOKIE, new_session  # noqa: E402
 from store import DEFAULT_BUSINESS  # noqa: E402
@@ -48,16 +47,6 @@ from web.app import create_app  # noqa: E402
 
 PAGE = 50  # the inbox's page (handlers/inbox/conversations.py PAGE_SIZE)
 CONCURRENCY = 8
-
-
-def median_ms(call: Callable[[], Any], repeat: int) -> float:
-    call()  # warm
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
 
 
 def session_cookie(settings: Settings) -> str:

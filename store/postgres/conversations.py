@@ -2,8 +2,9 @@
 
 Customers' conversations only (`has_job`, kept by a trigger on jobs). The waiting count reads the
 `conversations_waiting` index alone; a page reads the waiting ones by that index and the rest by
-`conversations_recent` (backwards), each part skipping to its share of the offset and stopping at
-its share of the limit, so it costs the rows it passes, never the history. Each row's latest text
+`conversations_recent` (backwards), each part an index-only scan skipping to its share of the
+offset and stopping at its share of the limit, so it costs the index entries it passes, never the
+history. Each row's latest text
 (`said_seq`) is one primary-key read of `messages`.
 """
 
@@ -19,7 +20,7 @@ _PAGE = """SELECT p.phone, p.last_at, p.waiting_since, p.said_at, m.doc AS said 
         WHERE business = $1 AND has_job AND waiting_since IS NOT NULL
         ORDER BY waiting_since, phone OFFSET $2 LIMIT $3)
     UNION ALL
-    (SELECT phone, last_at, waiting_since, said_at, said_seq, 1 AS part FROM conversations
+    (SELECT phone, last_at, NULL AS waiting_since, said_at, said_seq, 1 AS part FROM conversations
         WHERE business = $1 AND has_job AND waiting_since IS NULL AND last_at IS NOT NULL
         ORDER BY last_at DESC, phone DESC OFFSET $4 LIMIT $5)
 ) p LEFT JOIN messages m ON m.business = $1 AND m.seq = p.said_seq

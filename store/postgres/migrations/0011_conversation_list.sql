@@ -9,9 +9,10 @@
 --   * `said_at`, `said_seq`: the phone's latest text that is not an automatic answer (its kind not
 --     `reply` or `system`), latest by (created_at, seq) as phone_messages orders them: the list
 --     shows it, read by primary key.
---   * the partial indexes carry `has_job`, so each part of a page (waiting ones, the rest) is an
---     index scan in its ORDER BY that stops at OFFSET + LIMIT, and the waiting count reads only
---     the waiting ones' index.
+--   * the partial indexes carry `has_job` and every column a page reads, so each part of a page
+--     (waiting ones, the rest) is an index-only scan in its ORDER BY that stops at OFFSET + LIMIT
+--     (an offset of 1,000 passes ~10 index pages, not 1,000 rows), and the waiting count reads
+--     only the waiting ones' index.
 ALTER TABLE conversations
     ALTER COLUMN last_at DROP NOT NULL,
     ADD COLUMN has_job boolean NOT NULL DEFAULT false,
@@ -21,10 +22,10 @@ ALTER TABLE conversations
 DROP INDEX conversations_waiting;
 DROP INDEX conversations_recent;
 CREATE INDEX conversations_waiting ON conversations (business, waiting_since, phone)
-    WHERE has_job AND waiting_since IS NOT NULL;
+    INCLUDE (last_at, said_at, said_seq) WHERE has_job AND waiting_since IS NOT NULL;
 -- Read backwards: the newest first, ties by phone descending.
 CREATE INDEX conversations_recent ON conversations (business, last_at, phone)
-    WHERE has_job AND waiting_since IS NULL AND last_at IS NOT NULL;
+    INCLUDE (said_at, said_seq) WHERE has_job AND waiting_since IS NULL AND last_at IS NOT NULL;
 
 CREATE OR REPLACE FUNCTION qdn_conversation_text() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -31,22 +30,13 @@ sys.path.insert(0, str(ROOT))
 from starlette.testclient import TestClient  # noqa: E402
 
 from bench import generate  # noqa: E402
+from bench.timing import median_ms  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from handlers.paging import next_cursor  # noqa: E402
 from store import Page  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 Figures = dict[str, float]
-
-
-def median_ms(call: Callable[[], Any], repeat: int) -> float:
-    call()  # warm: a list sorted on its first read, caches
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
 
 
 def measure(data_set: generate.DataSet, work: Path, repeat: int) -> tuple[Figures, float, int]:

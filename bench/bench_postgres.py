@@ -95,7 +95,9 @@ LATENCY_EVERY = 11  # (b): as bench_webhook.py (the small set has 149 customers 
 LATENCY_REQUESTS, LATENCY_WARMUP = 1_500, 100
 SEND_RATE = 50
 STALL_SECONDS = 20.0  # (d): no text sent for this long, and the senders are reported stalled
-PREFIX = "qdn_bench_"
+# $QDN_BENCH_PG_PREFIX: runs from several checkouts on one server each keep their own templates (a
+# template of other code is dropped as stale).
+PREFIX = os.environ.get("QDN_BENCH_PG_PREFIX") or "qdn_bench_"
 
 
 def account_sid() -> str:

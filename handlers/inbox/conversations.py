@@ -32,7 +32,6 @@ STATUS_WORDS = {
     "complete": "Done",
     "cancelled": "Cancelled",
 }
-AUTOMATIC = frozenset({"reply", "system"})  # acknowledgements, answers to commands, login codes
 FAILED = frozenset({"failed", "undelivered"})
 
 
@@ -64,17 +63,6 @@ class Conversation:
     @property
     def waiting(self) -> str | None:
         return waiting_since(self.messages)
-
-    @property
-    def last(self) -> Message | None:
-        """The last text a person wrote or a job move sent (an automatic acknowledgement says nothing new)."""
-        said = [message for message in self.messages if message["kind"] not in AUTOMATIC]
-        return said[-1] if said else None
-
-    @property
-    def activity(self) -> str:
-        last = self.last
-        return last["created_at"] if last else max(job["updated_at"] for job in self.jobs)
 
     def matches(self, query: str) -> bool:
         query = query.strip().lower()

@@ -35,6 +35,7 @@ from handlers.services import Services, services
 from handlers.tenancy import Tenant, tenants, use
 from handlers.track.pictures import link_time
 from handlers.track.view import same_origin
+from store.roles.conversations import ConversationRow
 
 Page = Callable[[Request, sessions.Session, Tenant], Awaitable[Response]]
 MAX_PAGE = 10_000  # pages of 50: past any real list
@@ -88,25 +89,28 @@ async def _conversations(request: Request, tenant: Tenant) -> dict[str, convo.Co
     return convo.conversations_of(jobs, sessions.signing_key(tenants(request).settings), tenant.slug)
 
 
-def _row(conversation: convo.Conversation, waiting_since: str | None, tz: Any, now: datetime) -> dict[str, Any]:
-    job, last = conversation.job, conversation.last
+def _row(conversation: convo.Conversation, listed: ConversationRow, tz: Any, now: datetime) -> dict[str, Any]:
+    """A list row: the newest job, and the latest text that is not automatic as the store keeps it (no texts read)."""
+    job = conversation.job
+    activity = listed["said_at"] or max(job["updated_at"] for job in conversation.jobs)
     return {
         "key": conversation.key,
         "name": conversation.name,
         "job": {"id": job["id"], "service": job["service_type"], "status": convo.STATUS_WORDS.get(job["status"])},
-        "last": last["body"] if last else None,
-        "when": convo.when(conversation.activity, tz, now),
-        "iso": conversation.activity,
-        "waiting": bool(waiting_since),
+        "last": listed["said"] if listed["said_at"] else None,
+        "when": convo.when(activity, tz, now),
+        "iso": activity,
+        "waiting": bool(listed["waiting_since"]),
     }
 
 
 async def _page(
     request: Request, tenant: Tenant, query: str, start: int
-) -> tuple[list[tuple[convo.Conversation, str | None]], bool, int]:
+) -> tuple[list[tuple[convo.Conversation, ConversationRow]], bool, int]:
     """One page of conversations in the store's order ("Needs reply" first), whether more follow,
-    and how many wait. Without a search: one read of the store's list, then each row's jobs; a
-    search filters the business's jobs first, then keeps the list's order."""
+    and how many wait. Without a search: one read of the store's list (each row with its latest
+    text), then each row's jobs by phone; a search filters the business's jobs first, then keeps
+    the list's order. No conversation's texts are read."""
     store = services(request).store
     key = sessions.signing_key(tenants(request).settings)
     if query:
@@ -122,10 +126,8 @@ async def _page(
     page = []
     for row in rows[: convo.PAGE_SIZE]:
         conversation = found.get(row["phone"])
-        if conversation is None:
-            continue
-        conversation.messages = await store.phone_messages(row["phone"])
-        page.append((conversation, row["waiting_since"]))
+        if conversation is not None:
+            page.append((conversation, row))
     return page, len(rows) > convo.PAGE_SIZE, waiting
 
 
@@ -139,7 +141,7 @@ async def inbox(request: Request, session: sessions.Session, tenant: Tenant) -> 
         page = 1
     listed, more, waiting = await _page(request, tenant, query, (page - 1) * convo.PAGE_SIZE)
     tz, now = tenant.settings.timezone, _now()
-    rows = [_row(conversation, since, tz, now) for conversation, since in listed]
+    rows = [_row(conversation, row, tz, now) for conversation, row in listed]
     context = _base(session, tenant, rows=rows, query=query, page=page, more=more, waiting=waiting, live=True)
     return render(request, "inbox.html", context)
 

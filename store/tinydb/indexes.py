@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.errors import NotFound
 from store.base import Job, Message
-from store.roles.conversations import ANSWER_KINDS
+from store.tinydb.inbox_order import ConversationOrder
 from store.tinydb.lists import JobOrder, PhoneLog
 from store.tinydb.outbox import Outbox
 from store.tinydb.queue import SendQueue
@@ -51,18 +51,23 @@ class Indexes:
         self.job_order = JobOrder()
         self.phone_log = PhoneLog()
         self.outbox = Outbox()
-        # phone -> [its latest text, its latest free text, the latest answer to it]: the inbox's
-        # "Needs reply" (store/roles/conversations.py). Maxima, so replaying a text changes nothing.
-        self.conversations: dict[str, list[str | None]] = {}
+        # The inbox's conversation list in its order ("Needs reply" first), kept as texts are stored.
+        self.conversations = ConversationOrder(lambda phone: bool(self.by_phone.get(phone)), self.ids.split)
 
     def put_job(self, job: Job) -> None:
         old = self.jobs.get(job["id"])
         self.job_order.put(old, job)
-        if old is not None and old["customer_phone"] != job["customer_phone"]:
+        phone = job["customer_phone"]
+        if old is not None and old["customer_phone"] != phone:
             self.by_phone[old["customer_phone"]].discard(job["id"])
+            self.conversations.customer(old["customer_phone"])
         self.jobs[job["id"]] = job
         self.by_token[job["token"]] = job["id"]
-        self.by_phone.setdefault(job["customer_phone"], set()).add(job["id"])
+        ids = self.by_phone.setdefault(phone, set())
+        first = not ids
+        ids.add(job["id"])
+        if first:
+            self.conversations.customer(phone)  # its first job here: its conversation is listed
         if job["status"] == "scheduled" and job.get("reminder_due_at"):
             self.reminders[job["id"]] = job["reminder_due_at"]
         else:
@@ -74,7 +79,7 @@ class Indexes:
 
     def put_message(self, message_id: str, message: Message) -> None:
         if message.get("phone") and message.get("created_at"):
-            self._converse(message)
+            self.conversations.put(message_id, message)
         if message.get("job_id") is not None and message.get("phone"):
             self.texted_in.setdefault(message["phone"], set()).add(message["job_id"])
         if message.get("twilio_sid"):
@@ -90,16 +95,6 @@ class Indexes:
             self.media_due[message_id] = due
         elif self.media_due:  # the start-up scan meets mostly texts that never had pictures: skip the pop
             self.media_due.pop(message_id, None)
-
-    def _converse(self, message: Message) -> None:
-        at = message["created_at"]
-        kept = self.conversations.setdefault(message["phone"], [at, None, None])
-        kept[0] = max(kept[0] or at, at)
-        inbound = message.get("direction") == "inbound"
-        if inbound and message.get("kind") == "text":
-            kept[1] = max(kept[1] or at, at)
-        elif not inbound and message.get("kind") in ANSWER_KINDS:
-            kept[2] = max(kept[2] or at, at)
 
     def put_phone_state(self, phone: str, state: dict[str, Any]) -> None:
         self.phone_state[phone] = state

@@ -2,7 +2,9 @@
 
 A customer's free text makes the conversation wait; a person's answer (a relay) or a status move's
 text ends the wait; an automatic answer and a dispatcher's own texts do not. Waiting ones come
-first, the longest waiting first; the rest by their latest text. The same after a restart.
+first, the longest waiting first; the rest by their latest text. Each row carries its latest text
+that is not automatic (what the list shows). A phone is listed from its first job on, and no longer
+once no job is for it. The same after a restart.
 """
 
 from __future__ import annotations
@@ -87,3 +89,44 @@ def test_pages_and_a_restart(database_url: str) -> None:
 
     assert stores(database_url, scenario) == [([(DANA, at(10)), (KIM, None)], 1), ([(LEE, None)], 1)]
     assert asyncio.run(reopened()) == ([(KIM, None), (LEE, None)], 1)
+
+
+def test_each_row_carries_its_latest_text_that_is_not_an_automatic_answer(database_url: str) -> None:
+    async def scenario(instances: list[Store]) -> Any:
+        (store,) = instances
+        await history(store)
+        await store.add_message(text(LEE, 30, direction="outbound", kind="system"))  # Lee: an automatic text, same time
+        rows, _ = await store.conversations_page(offset=0, limit=50)
+        return [(row["phone"], row["said"], row["said_at"]) for row in rows]
+
+    assert stores(database_url, scenario) == [
+        (DANA, "text at 10", at(10)),  # the acknowledgement at 11 is automatic
+        (KIM, "command at 40", at(40)),
+        (LEE, "relay at 30", at(30)),
+    ]
+
+
+def test_a_phone_is_listed_from_its_first_job_until_no_job_is_for_it(database_url: str) -> None:
+    async def scenario(instances: list[Store]) -> Any:
+        (store,) = instances
+        seen = []
+        await store.add_message(text(DANA, 10, direction="inbound", kind="text"))  # no job yet: not listed
+        await store.add_message(text(LEE, 10, direction="inbound", kind="command"))
+        seen.append(summary(await store.conversations_page(offset=0, limit=50)))
+        dana = await book(store, DANA)
+        lee = await book(store, LEE)  # Lee's last text has Dana's time: the phone breaks the tie, descending
+        await store.add_message(text(DANA, 10, direction="outbound", kind="notification"))
+        seen.append(summary(await store.conversations_page(offset=0, limit=50)))
+        await store.update_job(lee, lambda job: JobWrite({**job, "customer_phone": KIM}, []))  # typed wrong
+        seen.append(summary(await store.conversations_page(offset=0, limit=50)))
+        await store.update_job(dana, lambda job: JobWrite({**job, "customer_phone": LEE}, []))
+        await store.add_message(text(KIM, 20, direction="inbound", kind="text"))
+        seen.append(summary(await store.conversations_page(offset=0, limit=50)))
+        return seen
+
+    assert stores(database_url, scenario) == [
+        ([], 0),
+        ([(DANA, None), (LEE, None)], 0),
+        ([(DANA, None)], 0),  # Kim has a job now, but no text yet
+        ([(KIM, at(20)), (LEE, None)], 1),
+    ]

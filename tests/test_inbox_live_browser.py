@@ -288,3 +288,24 @@ def test_a_page_whose_phone_is_taken_off_the_business_s_list_goes_to_the_login_p
         assert page.url.endswith("/inbox/login")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("service", ["tinydb"], indirect=True)
+def test_a_text_that_came_while_the_live_stream_was_down_shows_once_it_is_back(
+    browser: Any, logged_in: dict[str, Any], service: LiveServer
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=DESKTOP, storage_state=logged_in)
+    try:
+        page = context.new_page()
+        page.route("**/inbox/events", lambda route: route.abort())  # the stream cannot connect
+        page.goto(f"{service.url}/inbox")
+        _, name, _ = customer_with_a_job(service, "Do you haul pianos?")  # nothing announces it
+        page.wait_for_timeout(500)
+        expect(page.get_by_role("link", name=name)).to_have_count(0)
+
+        page.unroute("**/inbox/events")  # back: the page catches up without a change event
+        expect(page.get_by_role("link", name=name)).to_be_visible(timeout=WAIT_MS)
+    finally:
+        context.close()

@@ -70,6 +70,20 @@
     }
   });
 
+  // A stream that dropped (a server restarted, a laptop woke up) announced nothing while it was
+  // down: once it is open again, the page fetches itself once, so what came meanwhile shows.
+  var cut = false;
+  document.addEventListener("htmx:sseError", function () {
+    cut = true;
+  });
+  document.addEventListener("htmx:sseOpen", function () {
+    var live = document.getElementById("live");
+    if (cut && live) {
+      cut = false;
+      htmx.trigger(live, "sse:change");
+    }
+  });
+
   // A form whose answer never came (no connection, a server error): say so and keep what was typed.
   function failed(event) {
     var problem = document.getElementById("problem");

@@ -154,6 +154,7 @@ def test_a_dispatcher_of_two_businesses_picks_one_and_sees_only_its_conversation
     assert post(client, "/inbox/login/code", {"code": code}).headers["location"] == "/inbox/business"
     choices = client.get("/inbox/business").text
     assert "QuickDumpNow" in choices and "Acme Hauling" in choices
+    assert 'href="/inbox/today"' not in choices and ">Log out</button>" in choices  # no links back to here
     assert client.get("/inbox").headers["location"] == "/inbox/business"  # nothing before picking
 
     pick(client, "acme")
@@ -208,6 +209,11 @@ def test_today_lists_todays_jobs_by_time_with_the_move_buttons(client: TestClien
     assert moved.status_code == 303 and moved.headers["location"].startswith("/inbox/today")
     assert client.get(f"/jobs/{early['id']}", headers=api(client)).json()["status"] == "arrived"
     assert client.get(f"/jobs/{late['id']}", headers=api(client)).json()["status"] == "scheduled"
+    refused = post(  # a move refused on Today's page answers with Today's page and the reason
+        client, f"{erin_link}/status", {"csrf": csrf, "job": str(early["id"]), "status": "en_route", "back": "today"}
+    )
+    assert refused.status_code == 400 and "<h1>Today</h1>" in refused.text
+    assert 'role="alert"' in refused.text and "Late Larry" in refused.text
 
 
 def test_a_dispatchers_r_text_shows_as_theirs_and_answers_the_customer(client: TestClient) -> None:

@@ -147,7 +147,7 @@ async def pick_business(request: Request) -> Response:
             sessions.set_session(response, request, sessions.new_session(session.phone, str(slug)))
             return response
     options = [{"slug": tenant.slug, "name": tenant.settings.business_name} for tenant in choices]
-    return render(request, "business.html", {"choices": options, "csrf": session.csrf})
+    return render(request, "business.html", {"choices": options, "csrf": session.csrf, "picking": True})
 
 
 async def logout(request: Request) -> Response:

@@ -233,6 +233,8 @@ async def _act(
     try:
         notice = await action(services(request), job_id, form)
     except (InvalidTransition, ValidationError) as refused_:
+        if form.get("back") == "today":  # refused on Today's page: Today again, with the reason
+            return render(request, "today.html", await _today_context(request, session, tenant, str(refused_)), 400)
         found = await _find(request, tenant) or found
         context = await _conversation_context(request, session, tenant, found, error=str(refused_))
         return render(request, "conversation.html", context, 400)
@@ -299,6 +301,12 @@ async def reschedule(request: Request, session: sessions.Session, tenant: Tenant
 @logged_in
 async def today(request: Request, session: sessions.Session, tenant: Tenant) -> Response:
     """GET /inbox/today: today's jobs by appointment time, with the move buttons."""
+    return render(request, "today.html", await _today_context(request, session, tenant))
+
+
+async def _today_context(
+    request: Request, session: sessions.Session, tenant: Tenant, error: str | None = None
+) -> dict[str, Any]:
     svc = services(request)
     tz, now = tenant.settings.timezone, _now()
     everything = await svc.store.list_jobs()
@@ -315,4 +323,4 @@ async def today(request: Request, session: sessions.Session, tenant: Tenant) -> 
         }
         for job in todays
     ]
-    return render(request, "today.html", _base(session, tenant, rows=rows, moves=MOVES, live=True))
+    return _base(session, tenant, rows=rows, moves=MOVES, live=True, error=error)

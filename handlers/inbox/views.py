@@ -183,7 +183,7 @@ async def _conversation_context(
         return same_origin(svc.picture_links.url(media_id, seconds=PAGE_LINK_SECONDS, now=signed_from))
 
     resent = {message.get("resend_of") for message in found.messages}
-    names = svc.settings.dispatcher_names
+    names = tenant.settings.dispatcher_names  # the business's own (its record's, else DISPATCHER_NUMBERS')
     texts = [convo.text_line(m, tz, now, link, resent=m["id"] in resent, names=names) for m in found.messages]
     return _base(
         session,

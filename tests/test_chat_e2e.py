@@ -450,7 +450,9 @@ def test_the_service_console_shows_the_texts_not_the_simulators_polling(service,
     customer.close()
 
     # The service writes its log off the event loop, a tenth of a second behind: wait for the access line.
-    eventually(lambda: '"POST /twilio/sms HTTP/1.1" 200' in service.log.read_text(), "the webhook's access line")
+    eventually(
+        lambda: '"POST /twilio/default/sms HTTP/1.1" 200' in service.log.read_text(), "the webhook's access line"
+    )
     console = service.log.read_text()
     assert f"--- text to {redact_phone(phone)} ---" in console  # the console transport's simulated screen
     assert "GET /messages?phone=" not in console  # each open phone asks once a second: not logged

@@ -15,8 +15,8 @@ was switched on are history and are not shown.
 A line `/photo PATH [words]` sends a picture (an MMS): the simulator serves the
 file the way Twilio serves a picture texted in (cli/photo_server.py), and the
 service fetches it from there. Pictures the phone receives are shown as the signed, expiring
-`/m/...` link the service hands Twilio for an MMS (a phone opens it with no login), made here
-with the deployment's SECRET_KEY for the business the dashboard token acts for (GET /business).
+`/m/...` link the service hands Twilio for an MMS (a phone opens it with no login:
+cli/picture_links.py).
 
 Texts go to the address the number texted has in Twilio (SPEC "Webhook addresses name the
 business"): `/twilio/default/sms` for the settings' own number. Several businesses (`--to`):
@@ -44,11 +44,11 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from bot.errors import ValidationError
-from bot.media import TEXT_LINK_SECONDS, PictureLinks
 from bot.phones import normalize_phone
 from cli.admin_client import AdminClient
 from cli.api_client import ApiClient, CliError
 from cli.photo_server import PhotoServer
+from cli.picture_links import NO_KEY, signed_link
 from cli.webhook_form import (
     PLACEHOLDER_ACCOUNT_SID,
     business_number,
@@ -128,14 +128,13 @@ class Phone:
     def picture_link(self, item: dict[str, Any]) -> str:
         """The link a phone gets for a picture of an MMS: signed and public, as the sender makes it."""
         if not str(self.settings.secret_key):  # say so rather than print a link that 401s
-            return f"(picture {item.get('id')}: no SECRET_KEY here to link it; run qdn with the service's settings)"
+            return f"(picture {item.get('id')}: {NO_KEY})"
         if self._slug is None:
             try:
                 self._slug = str(self.poller.business()["slug"])
             except CliError as error:
                 return f"(picture {item.get('id')}: {error})"
-        links = PictureLinks(self.settings.public_base_url, self._slug, str(self.settings.secret_key))
-        return links.url(str(item["id"]), seconds=TEXT_LINK_SECONDS, now=time.time())
+        return signed_link(self.settings, self._slug, item) or f"(picture {item.get('id')}: {NO_KEY})"
 
     def close(self) -> None:
         if self.photos is not None:

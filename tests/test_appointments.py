@@ -230,7 +230,7 @@ def test_status_and_jobs_show_the_appointment(dispatch):
     assert answer(dispatch, "STATUS 1002").startswith("1002 Marcus Bell, junk removal: scheduled for Sat Dec 5.")
     assert answer(dispatch, "STATUS 1004").startswith("1004 Tom Okafor, junk removal: scheduled for 3:00 PM.")
     jobs_list = answer(dispatch, "JOBS").splitlines()
-    assert "1001 scheduled for Sat Dec 5 1:30 PM - Dana W., junk removal" in jobs_list
+    assert "1001 scheduled for Sat Dec 5, 1:30 PM - Dana W., junk removal" in jobs_list
     assert "1002 scheduled for Sat Dec 5 - Marcus B., junk removal" in jobs_list
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import review_fields
+from bot.dispatcher_entries import parse_entry
 from bot.errors import ValidationError
 from bot.job_fields import check_characters, printable, quoted, refuse_surrogates
 from bot.phones import normalize_phone
@@ -101,6 +102,24 @@ def _phones(field: str, limit: int) -> Callable[[Any], list[str]]:
         return list(dict.fromkeys(normalized))
 
     return clean
+
+
+def _dispatchers(value: Any) -> tuple[list[str], dict[str, str]]:
+    """(phones, names): each entry a phone or a named phone ("Maria:512-555-0100"), as DISPATCHER_NUMBERS
+    takes them; a phone given twice counts once, with the first name it was given."""
+    if not isinstance(value, list):
+        raise ValidationError("dispatchers", 'must be a list of phones, each optionally named ("Maria:+15125550100")')
+    if len(value) > MAX_DISPATCHERS:  # counted as sent, as _phones counts
+        raise ValidationError("dispatchers", f"must hold at most {MAX_DISPATCHERS} numbers")
+    phones: dict[str, None] = {}
+    names: dict[str, str] = {}
+    for i, raw in enumerate(value):
+        field = f"dispatchers[{i}]"
+        phone, name = parse_entry(one_line(field, raw, "a string"), field)
+        phones[phone] = None
+        if name and phone not in names:
+            names[phone] = name
+    return list(phones), names
 
 
 def _messaging_service_sid(value: Any) -> str | None:
@@ -217,7 +236,8 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
     "timezone": _timezone,
     "numbers": _phones("numbers", MAX_NUMBERS),
     "messaging_service_sid": _messaging_service_sid,
-    "dispatchers": _phones("dispatchers", MAX_DISPATCHERS),
+    # (phones, names): bot.businesses.clean_business stores them as `dispatchers` and `dispatcher_names`.
+    "dispatchers": _dispatchers,
     "twilio": _twilio,
     "templates": _templates,
     "accent_color": _accent_color,

@@ -8,6 +8,9 @@ is stored, field by field (None always means "the deployment's setting"):
   deployment's own business, the one the settings describe); set once.
 - name: str, stripped.  phone: E.164 str or None.  timezone: IANA name or None.
 - numbers, dispatchers: lists of E.164 str, duplicates dropped, order kept.
+  A body's dispatchers may be named as DISPATCHER_NUMBERS' are
+  ("Maria:+15125550100"): the names go in dispatcher_names (phone -> name),
+  replaced with the list (an entry given bare is unnamed).
 - messaging_service_sid: "MG…" or None.
 - twilio: None (the deployment's account) or {"account_sid", "auth_token"[,
   "api_key", "api_secret"]}, plaintext: the caller encrypts SECRET_FIELDS.
@@ -50,7 +53,7 @@ REQUIRED = ("slug", "name")
 
 def create_defaults() -> dict[str, Any]:
     """A created business holds every field: what is not given takes these (None: the deployment's setting)."""
-    return {field: None for field in FIELDS} | {"numbers": [], "dispatchers": []}
+    return {field: None for field in FIELDS} | {"numbers": [], "dispatchers": [], "dispatcher_names": {}}
 
 
 def _events(payload: dict[str, Any]) -> dict[str, Any]:
@@ -99,6 +102,8 @@ def clean_business(payload: object, *, creating: bool) -> dict[str, Any]:
             if payload.get(field) is None:
                 raise ValidationError(field, "is required")
     cleaned = {field: clean(payload[field]) for field, clean in CLEANERS.items() if field in payload}
+    if "dispatchers" in cleaned:  # the phones match dispatchers; the names are what people read
+        cleaned["dispatchers"], cleaned["dispatcher_names"] = cleaned["dispatchers"]
     cleaned.update(_events(payload))
     if creating:
         cleaned = create_defaults() | cleaned

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import InvalidTransition, ValidationError
-from bot.job_fields import NOT_TEXT, parse_scheduled_for, parse_total, quoted, text_field, url_field
+from bot.job_fields import NOT_TEXT, parse_scheduled_for, parse_total, quoted, scheduled_day, text_field, url_field
 from bot.phones import normalize_phone
-from bot.wording import money
+from bot.wording import appointment_at, appointment_words, money
 
 STATUSES = ("scheduled", "en_route", "arrived", "complete", "cancelled")
 OPEN_STATUSES = frozenset({"scheduled", "en_route", "arrived"})
@@ -234,6 +234,25 @@ def edit(job: dict[str, Any], cleaned: dict[str, Any], now: str) -> dict[str, An
     if updated != job:
         updated["updated_at"] = now
     return updated
+
+
+def refuse_past_appointment(job: dict[str, Any], tz: tzinfo, now: str) -> None:
+    """ValidationError naming `scheduled_for` when an open job is given a new appointment that has
+    passed: a day before today (in `tz`), or a date-time before `now`. Its customer would be texted a
+    time gone by, with no reminder to come. A job whose old appointment has passed keeps it through
+    other edits (only a new one is checked), and a closed job's may be corrected to any day.
+    """
+    scheduled_for = job.get("scheduled_for")
+    if not is_open(job) or scheduled_for is None:
+        return
+    moment, current = appointment_at(scheduled_for, tz), datetime.fromisoformat(now).astimezone(tz)
+    day = scheduled_day(scheduled_for)
+    if (moment is not None and moment < current) or (day is not None and day < current.date()):
+        raise ValidationError(
+            "scheduled_for",
+            f"{quoted(scheduled_for)} has passed (it is {appointment_words(now, tz)} in {getattr(tz, 'key', tz)}); "
+            "give an appointment from now on",
+        )
 
 
 def rescheduled(job: dict[str, Any], previous: dict[str, Any], *, by: str, now: str) -> dict[str, Any]:

@@ -56,13 +56,13 @@ def clock(moment: datetime, now: datetime | None = None) -> str:
     """ "2:45 PM" in `moment`'s own zone (no leading zero, portable unlike %-I).
 
     Given `now`, a moment on another day than `now` (in `moment`'s zone)
-    reads with its day: "Sat Nov 28 2:45 PM".
+    reads with its day, as SPEC writes an appointment in a text: "Sat Nov 28, 2:45 PM".
     """
     hour = moment.hour % 12 or 12
     time = f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
     if now is None or moment.date() == now.astimezone(moment.tzinfo).date():
         return time
-    return f"{moment:%a %b} {moment.day} {time}"
+    return f"{day_words(moment.date())}, {time}"
 
 
 def eta_at(job: Mapping[str, Any], tz: tzinfo) -> datetime | None:

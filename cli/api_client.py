@@ -104,9 +104,10 @@ class ApiClient:
         """The business the token acts for: `slug`, `name`, `phone`, `timezone` (GET /business)."""
         return self._json("GET", "/business")
 
-    def business_zone(self) -> ZoneInfo:
-        """The time zone of the token's business: every time qdn shows is in it."""
-        name = self.business().get("timezone")
+    def business_zone(self, business: Mapping[str, Any] | None = None) -> ZoneInfo:
+        """The time zone of the token's business (`business`, GET /business's answer if already asked):
+        every time qdn shows is in it."""
+        name = (business or self.business()).get("timezone")
         try:
             return ZoneInfo(str(name))
         except (ValueError, ZoneInfoNotFoundError):

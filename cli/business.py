@@ -163,7 +163,11 @@ def _business_flags(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     replaced = "" if creating else " (replaces the list)"
     parser.add_argument("--number", action="append", help=f"a Twilio number it texts on; repeat for more{replaced}")
     parser.add_argument("--messaging-service-sid", metavar="MG...", help="its Twilio Messaging Service")
-    parser.add_argument("--dispatcher", action="append", help=f"a dispatcher's phone; repeat for more{replaced}")
+    parser.add_argument(
+        "--dispatcher",
+        action="append",
+        help=f"a dispatcher's phone, optionally named (Maria:+15125550100); repeat for more{replaced}",
+    )
     parser.add_argument("--accent-color", metavar="#RRGGBB", help="its tracking page's colour")
     parser.add_argument("--templates", metavar="FILE", help="a TOML file of its wording (the TEMPLATES_PATH shape)")
     own = parser.add_argument_group(

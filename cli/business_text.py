@@ -55,13 +55,16 @@ def _last4(last4: str | None) -> str:
 
 
 def _templates(business: Business) -> str:
-    if business.get("managed_by") == SETTINGS:
-        return "TEMPLATES_PATH's, over the built-in wording"
+    if path := business.get("templates_file"):  # the default business's TEMPLATES_PATH, when set
+        return f"TEMPLATES_PATH {path}, over the built-in wording"
     return "its own, over the built-in wording" if business.get("templates") else "the built-in wording"
 
 
-def _unit(value: float | None, unit: str, inherit: str) -> str:
-    return inherit if value is None else f"{value:g} {unit}"
+def _unit(value: float | None, unit: str, inherit: str, per: str = "") -> str:
+    """ "1 text a second", "2.5 texts a second", "3 hours"; the setting's name when unset."""
+    if value is None:
+        return inherit
+    return f"{value:g} {unit}{'' if value == 1 else 's'}{per}"
 
 
 def table(businesses: list[Business]) -> str:
@@ -115,8 +118,8 @@ def details(business: Business) -> str:
         ("Twilio", _twilio(business)),
         ("Templates", _templates(business)),
         ("Accent colour", _or(business.get("accent_color"))),
-        ("Send rate", _unit(business.get("send_rate_per_second"), "texts a second", inherit)),
-        ("Ack interval", _unit(business.get("ack_interval_hours"), "hours", inherit)),
+        ("Send rate", _unit(business.get("send_rate_per_second"), "text", inherit, " a second")),
+        ("Ack interval", _unit(business.get("ack_interval_hours"), "hour", inherit)),
         ("Quiet hours", "none" if business.get("quiet_hours") == "" else _or(business.get("quiet_hours"), inherit)),
         ("Reminders", "off" if reminder == "" else (inherit if reminder is None else f"at {reminder}:00")),
         ("Reviews", _reviews(business, inherit)),

@@ -16,6 +16,7 @@ from bot.wording import appointment_at, first_name, reschedule_words
 from cli import business, consent, transcript
 from cli.api_client import ApiClient, CliError, client_settings, dashboard_client
 from cli.demo import add_demo_jobs
+from cli.picture_links import signed_link
 from config.settings import ConfigError, Settings
 
 T = TypeVar("T")
@@ -148,7 +149,8 @@ def show_log(args: argparse.Namespace) -> int:
         else:
             messages = client.phone_messages(args.phone)
             title = f"Texts with {messages[0]['phone'] if messages else args.phone}"
-        zone = client.business_zone()
+        acting_for = client.business()
+        zone, slug = client.business_zone(acting_for), str(acting_for.get("slug"))
 
     def who(phone: str) -> str:
         if phone in customers:
@@ -162,7 +164,8 @@ def show_log(args: argparse.Namespace) -> int:
         print("None: every text's outcome is known." if args.unknown else "No texts yet.")
         return 0
     print(transcript.zone_note(zone, [transcript.moment_of(message["created_at"], zone) for message in messages]))
-    print("\n".join(transcript.transcript(messages, zone, who)))
+    # A picture as a phone gets it: the signed /m/ link (the API's /media/ one, if qdn has no SECRET_KEY).
+    print("\n".join(transcript.transcript(messages, zone, who, lambda item: signed_link(settings, slug, item))))
     if args.unknown:
         print("\nCheck with the customer; to send one again: POST /jobs/{job}/messages/{message}/resend")
         for m in messages:

@@ -15,11 +15,14 @@ was switched on are history and are not shown.
 A line `/photo PATH [words]` sends a picture (an MMS): the simulator serves the
 file the way Twilio serves a picture texted in (cli/photo_server.py), and the
 service fetches it from there. Pictures the phone receives are shown as the signed, expiring
-`/m/...` link the service hands Twilio for an MMS (a phone opens it with no login), made here
-with the deployment's SECRET_KEY for the business the dashboard token acts for (GET /business).
+`/m/...` link the service hands Twilio for an MMS (a phone opens it with no login:
+cli/picture_links.py).
 
-Several businesses (`--to`): the phone texts the number given, and the service
-routes the text to the business that owns it. Only the deployment's signing key
+Texts go to the address the number texted has in Twilio (SPEC "Webhook addresses name the
+business"): `/twilio/default/sms` for the settings' own number. Several businesses (`--to`):
+the phone texts the number given, at `/twilio/{slug}/sms` of the business that owns it (found
+in the admin API with the deployment's ADMIN_TOKEN), or, when qdn cannot ask, at the older
+`/twilio/sms`, where the service routes the text by `To` to the business that owns it. Only the deployment's signing key
 is known here, so a business that uses the deployment's Twilio account (or the
 console) can be simulated, one with its own account cannot (its webhooks are
 checked with its own auth token, kept sealed in the store). GET /messages
@@ -41,16 +44,17 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from bot.errors import ValidationError
-from bot.media import TEXT_LINK_SECONDS, PictureLinks
 from bot.phones import normalize_phone
+from cli.admin_client import AdminClient
 from cli.api_client import ApiClient, CliError
 from cli.photo_server import PhotoServer
+from cli.picture_links import NO_KEY, signed_link
 from cli.webhook_form import (
     PLACEHOLDER_ACCOUNT_SID,
-    WEBHOOK_PATH,
     business_number,
     inbound_sms_form,
     twiml_messages,
+    webhook_path,
 )
 from config.settings import DEV_WEBHOOK_SECRET_FILE, Settings
 
@@ -98,8 +102,9 @@ class Phone:
                 "no webhook signing secret: start the service once (`qdn serve`) so it makes "
                 f"{settings.data_folder / DEV_WEBHOOK_SECRET_FILE}, and run qdn with the same settings"
             )
-        # The URL Twilio would have called, which is what the service checks the signature against.
-        self.signed_url = settings.public_base_url + WEBHOOK_PATH
+        # The address the number texted has in Twilio, and so the URL the signature is checked against.
+        self.path = webhook_path(self.own_number, None if self.own_number else self._owner())
+        self.signed_url = settings.public_base_url + self.path
         self.seen: set[str] = set()
         # Sending a text and looking for new ones never overlap: the service logs its answer
         # before it responds, and that row must be marked as printed before the watcher looks.
@@ -107,17 +112,29 @@ class Phone:
         self.photos: PhotoServer | None = None  # started at the first picture sent
         self._slug: str | None = None  # the business whose pictures links open: asked at the first one
 
+    def _owner(self) -> str | None:
+        """The slug of the business that owns the number texted, asked of the admin API; None when qdn
+        has no admin token or the service will not say (then the older address routes the text by `To`)."""
+        token = str(self.settings.admin_token)
+        if not token:
+            return None
+        try:
+            with AdminClient(self.client.base_url, token) as admin:
+                businesses = admin.list_businesses()
+        except CliError:
+            return None
+        return next((str(b["slug"]) for b in businesses if self.to in (b.get("numbers") or ())), None)
+
     def picture_link(self, item: dict[str, Any]) -> str:
         """The link a phone gets for a picture of an MMS: signed and public, as the sender makes it."""
         if not str(self.settings.secret_key):  # say so rather than print a link that 401s
-            return f"(picture {item.get('id')}: no SECRET_KEY here to link it; run qdn with the service's settings)"
+            return f"(picture {item.get('id')}: {NO_KEY})"
         if self._slug is None:
             try:
                 self._slug = str(self.poller.business()["slug"])
             except CliError as error:
                 return f"(picture {item.get('id')}: {error})"
-        links = PictureLinks(self.settings.public_base_url, self._slug, str(self.settings.secret_key))
-        return links.url(str(item["id"]), seconds=TEXT_LINK_SECONDS, now=time.time())
+        return signed_link(self.settings, self._slug, item) or f"(picture {item.get('id')}: {NO_KEY})"
 
     def close(self) -> None:
         if self.photos is not None:
@@ -129,7 +146,7 @@ class Phone:
         form = inbound_sms_form(self.settings, self.phone, body, self.to, media)
         signature = RequestValidator(self.secret).compute_signature(self.signed_url, form)
         with self.lock:
-            response = self.client.post_form(WEBHOOK_PATH, form, {"X-Twilio-Signature": signature})
+            response = self.client.post_form(self.path, form, {"X-Twilio-Signature": signature})
             replies = self._answer(response)
             self._mark_printed(replies)
         return replies
@@ -154,7 +171,7 @@ class Phone:
             )
         if response.status_code == 404:
             if _error_message(response) in (None, STARLETTE_NOT_FOUND):
-                raise CliError(f"the service at {self.client.base_url} has no {WEBHOOK_PATH}; is it up to date?")
+                raise CliError(f"the service at {self.client.base_url} has no {self.path}; is it up to date?")
             raise CliError(
                 f"no business of the service at {self.client.base_url} texts from {self.to} (404); "
                 "--to must be one of a business's numbers"

@@ -175,10 +175,16 @@ def delivery(message: Message) -> str:
     return f"{message['status']} ({detail})" if detail else str(message["status"])
 
 
-def transcript(messages: Iterable[Message], tz: ZoneInfo, who: Callable[[str], str]) -> list[str]:
+def transcript(
+    messages: Iterable[Message],
+    tz: ZoneInfo,
+    who: Callable[[str], str],
+    link: Callable[[dict[str, Any]], str | None] = lambda item: None,
+) -> list[str]:
     """The conversation as lines: a heading per local day, then time, arrow, who, kind and status, body.
 
-    `who(phone)` names the other party ("Dana (customer)", "dispatcher").
+    `who(phone)` names the other party ("Dana (customer)", "dispatcher"); `link(item)` a picture's
+    link (cli/picture_links.py), None for the API's own `url` (the dashboard's, with the token).
     """
     lines: list[str] = []
     day = None
@@ -192,11 +198,11 @@ def transcript(messages: Iterable[Message], tz: ZoneInfo, who: Callable[[str], s
         time = local_time(message["created_at"], tz, "%H:%M")
         lines.append(f"{time} {arrow} {preposition} {who(message['phone'])}  [{message['kind']}, {delivery(message)}]")
         lines.extend(f"      {line}" for line in str(message.get("body") or "").splitlines() or [""])
-        lines.extend(f"      [picture] {picture(item)}" for item in message.get("media") or ())
+        lines.extend(f"      [picture] {picture(item, link(item))}" for item in message.get("media") or ())
     return lines
 
 
-def picture(item: dict) -> str:
-    """A picture of the log: its link (GET /media/{id}, with the dashboard token), type and size once kept."""
+def picture(item: dict[str, Any], link: str | None = None) -> str:
+    """A picture of the log: its link (else the API's GET /media/{id}, with the token), type and size once kept."""
     kept = f" ({item['type']}, {item['size'] / 1024:,.0f} KB)" if item.get("type") and item.get("size") else ""
-    return f"{item.get('url') or item.get('id')}{kept}"
+    return f"{link or item.get('url') or item.get('id')}{kept}"

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 
 import phonenumbers
 
+from bot.business_fields import DEFAULT_SLUG
 from bot.segments import count_segments
+from bot.webhook_paths import OLD_SMS_PATH, sms_path
 from cli.api_client import CliError
 from config.settings import Settings
 
 TWILIO_API_VERSION = "2010-04-01"
-WEBHOOK_PATH = "/twilio/sms"
 # Twilio's documented magic test number: valid-looking and never a real subscriber.
 PLACEHOLDER_BUSINESS_NUMBER = "+15005550006"
 PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
@@ -26,6 +27,19 @@ PLACEHOLDER_ACCOUNT_SID = "AC" + "0" * 32
 def business_number(settings: Settings) -> str:
     """The number the simulated phone texts by default (the default business's: what Twilio sends as `To`)."""
     return settings.twilio_from_number or settings.business_phone or PLACEHOLDER_BUSINESS_NUMBER
+
+
+def webhook_path(own_number: bool, owner: str | None) -> str:
+    """Where Twilio posts a text to the number texted (SPEC "Webhook addresses name the business").
+
+    The settings' own number: `/twilio/default/sms`. Another business's (`owner`, its slug, when
+    known): `/twilio/{slug}/sms`. A number whose business is not known here: the older `/twilio/sms`,
+    which the service still routes by `To` -- never another business's address, which would take
+    the text as that business's whatever `To` says.
+    """
+    if own_number:
+        return sms_path(DEFAULT_SLUG)
+    return sms_path(owner) if owner else OLD_SMS_PATH
 
 
 def _country(phone: str) -> str:

@@ -35,6 +35,7 @@ def _inherit(record: BusinessRecord, field: str, default: Any) -> Any:
 def business_settings(base: Settings, record: BusinessRecord, box: SecretBox) -> Settings:
     """The Settings a registered business runs with (its sends, replies, wording and events)."""
     numbers = tuple(record.get("numbers") or ())
+    dispatchers = tuple(record.get("dispatchers") or ())
     twilio = record.get("twilio") or None
     reminder_hour = _inherit(record, "reminder_hour", base.reminder_hour)
     quiet = record.get("quiet_hours")
@@ -43,9 +44,13 @@ def business_settings(base: Settings, record: BusinessRecord, box: SecretBox) ->
         "business_name": record["name"],
         "business_phone": record.get("phone"),
         "timezone": ZoneInfo(record["timezone"]) if record.get("timezone") else base.timezone,
-        "dispatcher_numbers": tuple(record.get("dispatchers") or ()),
-        # Names come from DISPATCHER_NUMBERS only: a phone named there keeps its name here too.
-        "dispatcher_names": {p: n for p, n in base.dispatcher_names.items() if p in (record.get("dispatchers") or ())},
+        "dispatcher_numbers": dispatchers,
+        # Its own names (the admin API's "Maria:+1..."); a phone it leaves unnamed keeps DISPATCHER_NUMBERS' name.
+        "dispatcher_names": {
+            phone: name
+            for phone in dispatchers
+            if (name := (record.get("dispatcher_names") or {}).get(phone) or base.dispatcher_names.get(phone))
+        },
         "twilio_from_number": numbers[0] if numbers else None,
         "twilio_messaging_service_sid": record.get("messaging_service_sid"),
         "templates_path": None,  # its wording is its record's `templates` (business_templates)

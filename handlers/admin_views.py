@@ -13,9 +13,11 @@ for a secret too short to spare four), tokens their id and age.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.businesses import SECRET_FIELDS
+from bot.dispatcher_entries import entry_of
 from bot.jobs import utc_now
 from bot.webhook_paths import sms_path
 from config.secret_box import SecretBox, last_four
@@ -77,10 +79,17 @@ def webhook_url(settings: Settings, slug: str) -> str:
     return settings.public_base_url + sms_path(slug)
 
 
+def dispatcher_entries(phones: Iterable[str], names: Mapping[str, str]) -> list[str]:
+    """The dispatchers as a body gives them back: "Maria:+15125550100" when named, else the phone."""
+    return [entry_of(phone, names.get(phone)) for phone in phones]
+
+
 def business_json(record: BusinessRecord, settings: Settings) -> dict[str, Any]:
     """A registered business as the API shows it: every stored field but secrets and token hashes,
     and the webhook address its numbers are configured with (`settings`: the deployment's)."""
-    shown = {key: value for key, value in record.items() if key not in ("twilio", "events_secret", "tokens")}
+    hidden = ("twilio", "events_secret", "tokens", "dispatcher_names")
+    shown = {key: value for key, value in record.items() if key not in hidden}
+    shown["dispatchers"] = dispatcher_entries(record.get("dispatchers") or [], record.get("dispatcher_names") or {})
     twilio = record.get("twilio")
     shown["twilio"] = (
         None
@@ -95,6 +104,7 @@ def business_json(record: BusinessRecord, settings: Settings) -> dict[str, Any]:
     shown["events_secret_last4"] = _last4(record.get("events_secret"))
     shown["tokens"] = [{"id": token["id"], "created_at": token["created_at"]} for token in record.get("tokens") or []]
     shown["managed_by"] = MANAGED_BY_API
+    shown["templates_file"] = None  # its wording is `templates`; a file is the settings' business's alone
     shown["webhook_url"] = webhook_url(settings, record["slug"])
     return dict(sorted(shown.items(), key=lambda item: _ORDER.get(item[0], len(_ORDER))))
 
@@ -114,6 +124,7 @@ _ORDER = {
             "dispatchers",
             "twilio",
             "templates",
+            "templates_file",
             "accent_color",
             "ack_interval_hours",
             "send_rate_per_second",
@@ -140,7 +151,7 @@ def default_json(tenant: Tenant) -> dict[str, Any]:
 
     Its values are the settings' in force (there is no deployment setting
     under it to fall back on); it has no own Twilio account (it *is* the
-    deployment's), no templates text (TEMPLATES_PATH is a file), no tokens
+    deployment's), no templates text (TEMPLATES_PATH is a file: `templates_file`), no tokens
     (its dashboard token is API_TOKEN) and no creation time.
     """
     s = tenant.settings
@@ -153,9 +164,10 @@ def default_json(tenant: Tenant) -> dict[str, Any]:
         "numbers": [s.twilio_from_number] if s.twilio_from_number else [],
         "messaging_service_sid": s.twilio_messaging_service_sid,
         "webhook_url": webhook_url(s, DEFAULT_BUSINESS),
-        "dispatchers": list(s.dispatcher_numbers),
+        "dispatchers": dispatcher_entries(s.dispatcher_numbers, s.dispatcher_names),
         "twilio": None,
         "templates": None,
+        "templates_file": str(s.templates_path) if s.templates_path else None,
         "accent_color": s.accent_color,
         "ack_interval_hours": s.ack_interval_hours,
         "send_rate_per_second": s.send_rate_per_second,

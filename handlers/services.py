@@ -147,7 +147,8 @@ class Services:
         Only a change of `scheduled_for` texts (template `rescheduled`): the same
         appointment again (in any spelling), a cleared one, or a closed job
         texts no one. A new appointment also gets its own day-before reminder, and
-        is recorded in the job's `reschedules` (when, `by` whom, from and to).
+        is recorded in the job's `reschedules` (when, `by` whom, from and to). A new
+        appointment of an open job that has already passed is refused (422, bot.jobs).
         """
         job = await self.store.get_job(job_id)
         opted_out = await self.store.is_opted_out(cleaned.get("customer_phone") or job["customer_phone"])
@@ -158,6 +159,7 @@ class Services:
             moved = not reminders.same_appointment(edited.get("scheduled_for"), current.get("scheduled_for"))
             if not moved:
                 return JobWrite(edited, [], changed=edited != current)
+            jobs.refuse_past_appointment(edited, self.settings.timezone, now)  # 422, nothing written
             edited = reminders.schedule(
                 unconfirmed(jobs.rescheduled(edited, current, by=by, now=now)), self.settings.reminder_policy, now
             )

@@ -31,6 +31,10 @@ def check_media(media: MediaFile) -> None:
     if not isinstance(media.data, bytes) or not media.data or len(media.data) > MAX_BYTES:
         raise ValueError(f"media {media.id}: its bytes must be 1 to {MAX_BYTES} bytes")
     for name in ("message_id", "created_at"):
-        value = getattr(media, name)
-        if not isinstance(value, str) or not value or "\x00" in value:
-            raise ValueError(f"media {media.id}: {name} must be a non-empty text")
+        check_text(media.id, name, getattr(media, name))
+
+
+def check_text(media_id: str, name: str, value: object) -> None:
+    """ValueError unless `value` (a picture's message_id or created_at) is a non-empty text with no NUL."""
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise ValueError(f"media {media_id}: {name} must be a non-empty text")

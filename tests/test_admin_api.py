@@ -135,6 +135,7 @@ def test_create_answers_the_business_and_its_first_token_once(app):
                 "api_secret_last4": API_SECRET[-4:],
             },
             "templates": None,
+            "templates_file": None,  # TEMPLATES_PATH is the settings' business's alone
             "accent_color": "#1177aa",
             "ack_interval_hours": None,
             "send_rate_per_second": None,
@@ -173,6 +174,15 @@ def test_list_has_the_default_business_first_then_the_others_oldest_first(app):
         "America/Chicago",
     )
     assert (default["numbers"], default["dispatchers"], default["tokens"]) == ([], [DISPATCHER], [])
+
+
+def test_the_default_business_names_its_templates_file_and_others_have_none(tmp_path):
+    wording = tmp_path / "wording.toml"
+    wording.write_text('[generic]\nen_route = "On our way to {first_name}. {tracking_url}"\n')
+    with TestClient(create_app(admin_settings(tmp_path, TEMPLATES_PATH=str(wording)))) as client:
+        create(client)
+        listed = client.get("/admin/businesses", headers=ADMIN).json()["businesses"]
+    assert [b["templates_file"] for b in listed] == [str(wording), None]
 
 
 def test_show_one_and_the_default_read_only(app):

@@ -53,7 +53,24 @@ STORED = [
         {"messaging_service_sid": SERVICE_SID},
     ),
     ("messaging service cleared", {"messaging_service_sid": None}, {"messaging_service_sid": None}),
-    ("dispatchers deduplicated", {"dispatchers": ["5125550177", "+1 512 555 0177"]}, {"dispatchers": ["+15125550177"]}),
+    (
+        "dispatchers deduplicated",
+        {"dispatchers": ["5125550177", "+1 512 555 0177"]},
+        {"dispatchers": ["+15125550177"], "dispatcher_names": {}},
+    ),
+    (
+        "dispatchers named as DISPATCHER_NUMBERS names them",
+        {"dispatchers": ["Maria:512-555-0177", "+15125550178", " Mary-Jo  O'Neil :(512) 555-0179"]},
+        {
+            "dispatchers": ["+15125550177", "+15125550178", "+15125550179"],
+            "dispatcher_names": {"+15125550177": "Maria", "+15125550179": "Mary-Jo O'Neil"},
+        },
+    ),
+    (
+        "a dispatcher listed twice keeps the name it was given",
+        {"dispatchers": ["+15125550177", "Maria:512-555-0177", "Ana:512-555-0177"]},
+        {"dispatchers": ["+15125550177"], "dispatcher_names": {"+15125550177": "Maria"}},
+    ),
     ("twilio: the deployment's account", {"twilio": None}, {"twilio": None}),
     (
         "twilio: account SID and auth token",
@@ -135,6 +152,15 @@ REFUSED = [
     ("numbers: too many", {"numbers": [f"+1512555{n:04}" for n in range(21)]}, "numbers", "at most 20"),
     ("dispatchers: the third bad", {"dispatchers": ["+15125550100"] * 2 + ["555"]}, "dispatchers[2]", "phone"),
     ("dispatchers: too many", {"dispatchers": [f"+1512555{n:04}" for n in range(51)]}, "dispatchers", "at most 50"),
+    ("dispatchers: a name with a digit", {"dispatchers": ["Maria2:+15125550100"]}, "dispatchers[0]", "only letters"),
+    ("dispatchers: markup for a name", {"dispatchers": ["<b>M</b>:+15125550100"]}, "dispatchers[0]", "only letters"),
+    ("dispatchers: an empty name", {"dispatchers": [" :+15125550100"]}, "dispatchers[0]", "1 to 40 characters"),
+    ("dispatchers: a long name", {"dispatchers": ["A" * 41 + ":+15125550100"]}, "dispatchers[0]", "1 to 40"),
+    ("dispatchers: named, no phone", {"dispatchers": ["Maria:"]}, "dispatchers[0]", "phone number is required"),
+    ("dispatchers: named, bad phone", {"dispatchers": ["Maria:555"]}, "dispatchers[0]", "phone"),
+    ("dispatchers: an object", {"dispatchers": [{"phone": "+15125550100"}]}, "dispatchers[0]", "must be a string"),
+    ("dispatchers: too long", {"dispatchers": ["A" * 300 + ":+15125550100"]}, "dispatchers[0]", "at most 300"),
+    ("dispatchers: on two lines", {"dispatchers": ["Maria\n:+15125550100"]}, "dispatchers[0]", "one line"),
     ("messaging service SID short", {"messaging_service_sid": "MG123"}, "messaging_service_sid", "32 hex"),
     ("messaging service SID an account", {"messaging_service_sid": ACCOUNT_SID}, "messaging_service_sid", "MG"),
     ("twilio not an object", {"twilio": "AC..."}, "twilio", "must be an object or null"),
@@ -265,7 +291,7 @@ def test_a_malformed_sid_is_never_repeated_in_the_refusal():
 
 def test_a_create_gets_every_field_with_the_defaults_for_those_not_given():
     stored = clean_business({**CREATE, "name": " Acme Hauling "}, creating=True)
-    assert set(stored) == set(FIELDS)
+    assert set(stored) == {*FIELDS, "dispatcher_names"}  # the dispatchers' names, kept beside their phones
     assert stored == {**create_defaults(), **CREATE}
     assert stored["dispatchers"] == [] and stored["twilio"] is None and stored["reminder_hour"] is None
 

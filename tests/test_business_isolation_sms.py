@@ -109,8 +109,8 @@ def free_text(side: str, who: str, job: int | None = JOB) -> tuple[Row, ...]:
 
 # --- expected answers: placeholders are the texted business's ------------------------------------
 
-STATUS_1001 = "{name}: Job 1001 ({service}) is scheduled for Sat Jun 15 {clock}. Track: {url}"
-TOKEN_OWNER = "{name}: Hi {first}, job 1001 ({service}) is scheduled for Sat Jun 15 {clock}. Track: {url}"
+STATUS_1001 = "{name}: Job 1001 ({service}) is scheduled for Sat Jun 15, {clock}. Track: {url}"
+TOKEN_OWNER = "{name}: Hi {first}, job 1001 ({service}) is scheduled for Sat Jun 15, {clock}. Track: {url}"
 TOKEN_MISS = "{name}: That code doesn't match any job. Check the link in our texts, or text STATUS."
 NO_OPEN_JOBS = "{name}: no open jobs for this number. Text the code from your tracking link, or call {phone}."
 HELP = (
@@ -120,10 +120,10 @@ HELP = (
 ACK = "{name}: Thanks, we got your message. A person will reply soon. Urgent? Call {phone}."
 OPTED_IN = "{name}: You're opted back in to job texts. Text HELP for help, STOP to opt out."
 A_JOBS = (
-    "Open jobs (2):\n1002 scheduled - Pat L., junk removal\n1001 scheduled for Sat Jun 15 {clock} - {short}, {service}"
+    "Open jobs (2):\n1002 scheduled - Pat L., junk removal\n1001 scheduled for Sat Jun 15, {clock} - {short}, {service}"
 )
-B_JOBS = "Open jobs (1):\n1001 scheduled for Sat Jun 15 {clock} - {short}, {service}"
-JOB_DETAIL = "1001 {customer}, {service}: scheduled for Sat Jun 15 {clock}.\n(512) 555-0199, {address}"
+B_JOBS = "Open jobs (1):\n1001 scheduled for Sat Jun 15, {clock} - {short}, {service}"
+JOB_DETAIL = "1001 {customer}, {service}: scheduled for Sat Jun 15, {clock}.\n(512) 555-0199, {address}"
 EN_ROUTE = "1001 -> en route. Customer texted."
 EN_ROUTE_NOT_TEXTED = "1001 -> en route. Customer has opted out; not texted."
 CANCELLED = "1001 -> cancelled. Customer texted."

@@ -73,6 +73,9 @@ class StandIn:
     token: str = API_TOKEN  # the dashboard token GET /messages answers to
     numbers: tuple[str, ...] = ()  # the businesses' numbers, when it checks `To` (a 404 for another)
     pictures: list[tuple[int, str | None, bytes]] = field(default_factory=list)  # what fetching MediaUrl0 got
+    paths: list[str] = field(default_factory=list)  # the address each text received was posted to
+    # GET /admin/businesses with this admin token, when set: (token, the businesses it lists)
+    admin: tuple[str, list[dict[str, Any]]] | None = None
 
     async def sms(self, request: Request) -> Response:
         form = {key: str(value) for key, value in (await request.form()).items()}
@@ -85,6 +88,7 @@ class StandIn:
         ):
             return JSONResponse({"error": {"code": "forbidden", "message": "Bad signature."}}, status_code=403)
         self.received.append(form)
+        self.paths.append(request.url.path)
         phone, body = form["From"], form["Body"].strip().upper()
         reply = MessagingResponse()
         if int(form.get("NumMedia", "0")):  # fetch the picture as the service would, while the chat runs
@@ -136,12 +140,21 @@ class StandIn:
             return JSONResponse({"error": {"code": "unauthorized", "message": "nope"}}, status_code=401)
         return JSONResponse({"slug": "default", "name": "QuickDumpNow", "phone": None, "timezone": "America/Chicago"})
 
+    async def businesses(self, request: Request) -> JSONResponse:
+        token, businesses = self.admin or ("", [])
+        if request.headers.get("authorization") != f"Bearer {token}":
+            return JSONResponse({"error": {"code": "unauthorized", "message": "nope"}}, status_code=401)
+        return JSONResponse({"businesses": businesses})
+
     def app(self) -> Starlette:
+        admin = [Route("/admin/businesses", self.businesses)] if self.admin else []
         return Starlette(
             routes=[
                 Route("/twilio/sms", self.sms, methods=["POST"]),
+                Route("/twilio/{business}/sms", self.sms, methods=["POST"]),
                 Route("/messages", self.messages),
                 Route("/business", self.business),
+                *admin,
             ]
         )
 
@@ -233,6 +246,8 @@ def test_piped_texts_get_the_twiml_replies_printed(tmp_path, serve_stand_in):
         "  (no reply)",
     ]  # the blank line sent nothing; the logged "reply" row was not printed a second time
     assert [form["Body"] for form in stand_in.received] == ["STATUS", "where is my driver?", "TWO", "STOP"]
+    # The settings' own number is configured in Twilio with the default business's address.
+    assert set(stand_in.paths) == {"/twilio/default/sms"}
 
 
 def test_the_webhook_form_looks_like_twilios(tmp_path, serve_stand_in):
@@ -341,6 +356,25 @@ def test_to_texts_another_business_number_in_any_usual_format(tmp_path, serve_st
     assert (form["From"], form["To"], form["ToCountry"]) == (CUSTOMER, ACME_NUMBER, "US")
     # The deployment's Messaging Service would route the text to the default business instead.
     assert "MessagingServiceSid" not in form
+    # The service would not list its businesses (no admin API here): the address that routes by `To`.
+    assert stand_in.paths == ["/twilio/sms"]
+
+
+def test_to_another_business_number_posts_to_that_business_address(tmp_path, serve_stand_in):
+    env = installed(tmp_path, **LIVE_WITH_A_MESSAGING_SERVICE)
+    admin_token = str(load_settings(env, env_file=None, read_only=True).admin_token)
+    listed = [{"slug": "default", "numbers": []}, {"slug": "bolt", "numbers": ["+15125550778"]},
+              {"slug": "acme", "numbers": ["+15125550776", ACME_NUMBER]}]  # fmt: skip
+    stand_in = serve_stand_in(StandIn(LIVE_AUTH_TOKEN, admin=(admin_token, listed)))
+    run = chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--to", "512-555-0777", "--url", stand_in.url,
+               "--wait", "0")  # fmt: skip
+    assert run.code == 0, run.err
+    assert stand_in.paths == ["/twilio/acme/sms"]  # signed over that URL: the stand-in checked it
+    # A number none of them owns: the address that routes by `To` (the service says who owns it, or 404).
+    run = chat(env, tmp_path, "STATUS\n", "--from", "512-555-0199", "--to", "512-555-0779", "--url", stand_in.url,
+               "--wait", "0")  # fmt: skip
+    assert run.code == 0, run.err
+    assert stand_in.paths == ["/twilio/acme/sms", "/twilio/sms"]
 
 
 def test_to_the_settings_own_number_is_the_default(tmp_path, serve_stand_in):
@@ -354,6 +388,7 @@ def test_to_the_settings_own_number_is_the_default(tmp_path, serve_stand_in):
     )
     (form,) = stand_in.received
     assert (form["To"], form["MessagingServiceSid"]) == ("+15125550123", "MG" + "4e" * 16)
+    assert stand_in.paths == ["/twilio/default/sms"]
 
 
 @pytest.mark.parametrize("typed", ["call the office", "555-0777", "+1 512 555 07777 1"])

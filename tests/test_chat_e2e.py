@@ -450,7 +450,9 @@ def test_the_service_console_shows_the_texts_not_the_simulators_polling(service,
     customer.close()
 
     # The service writes its log off the event loop, a tenth of a second behind: wait for the access line.
-    eventually(lambda: '"POST /twilio/sms HTTP/1.1" 200' in service.log.read_text(), "the webhook's access line")
+    eventually(
+        lambda: '"POST /twilio/default/sms HTTP/1.1" 200' in service.log.read_text(), "the webhook's access line"
+    )
     console = service.log.read_text()
     assert f"--- text to {redact_phone(phone)} ---" in console  # the console transport's simulated screen
     assert "GET /messages?phone=" not in console  # each open phone asks once a second: not logged
@@ -665,3 +667,14 @@ def test_a_picture_sent_to_the_phone_is_a_link_it_can_open(service, switch_on, t
     opened = httpx.get(link.replace("localhost", "127.0.0.1"), timeout=10)  # as a phone: no token
     assert opened.status_code == 200 and opened.content == picture.read_bytes()
     assert customer.close().code == 0
+
+    # `qdn log` shows the same kind of link: the customer's picture and the one sent back, each openable.
+    logged = qdn(service, "log", "--job", str(job["id"]))
+    assert logged.code == 0, logged.err
+    shown = [line.strip().removeprefix("[picture] ") for line in logged.lines if line.strip().startswith("[picture] ")]
+    assert len(shown) == 2 and all(f" (image/jpeg, {len(jpeg()) / 1024:,.0f} KB)" in line for line in shown), shown
+    for line in shown:
+        url = line.split(" ")[0]
+        assert url.startswith(f"http://localhost:{service.port}/m/default/"), url  # not the token's /media/
+        opened = httpx.get(url.replace("localhost", "127.0.0.1"), timeout=10)
+        assert opened.status_code == 200 and opened.content == picture.read_bytes()

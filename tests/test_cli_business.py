@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli import business_text
 from cli import main as cli
 from config.settings import ADMIN_TOKEN_FILE, API_TOKEN_FILE
 from tests.support import LiveServer, base_environ, job_body
@@ -127,6 +128,18 @@ def test_add_list_show_and_the_token_works(qdn, service):
     default = qdn("business", "show", "default")
     assert "the settings (environment)" in default.out and "API_TOKEN" in default.out
     assert f"{PUBLIC_BASE_URL}/twilio/default/sms" in default.out
+    facts = dict(re.split(r":\s+", line, maxsplit=1) for line in default.out.splitlines())
+    # No TEMPLATES_PATH: the built-in wording, said so; one text a second, in the singular.
+    assert (facts["Templates"], facts["Send rate"]) == ("the built-in wording", "1 text a second")
+    assert facts["Ack interval"] == "3 hours"
+
+
+def test_details_count_in_the_singular_and_name_the_templates_file():
+    default = {"slug": "default", "name": "QuickDumpNow", "managed_by": "settings", "ack_interval_hours": 1,
+               "send_rate_per_second": 2.5, "templates": None, "templates_file": "/etc/qdn/wording.toml"}  # fmt: skip
+    facts = dict(re.split(r":\s+", line, maxsplit=1) for line in business_text.details(default).splitlines())
+    assert facts["Templates"] == "TEMPLATES_PATH /etc/qdn/wording.toml, over the built-in wording"
+    assert (facts["Send rate"], facts["Ack interval"]) == ("2.5 texts a second", "1 hour")
 
 
 def test_secrets_come_from_the_environment_or_piped_input_never_the_command_line(qdn, service):
@@ -157,10 +170,10 @@ def test_update_and_tokens(qdn, service, tmp_path):
     templates = tmp_path / "carol.toml"
     templates.write_text('[generic]\narrived = "Carol\'s crew is at your door for job {job_id}. {tracking_url}"\n')
     run = qdn("business", "update", "carol", "--name", "Carol's Cans", "--dispatcher", "512-555-0179",
-              "--templates", str(templates), "--send-rate", "2")  # fmt: skip
+              "--dispatcher", "Jo Ann:512-555-0178", "--templates", str(templates), "--send-rate", "2")  # fmt: skip
     assert run.code == 0, run.err
     assert run.out.splitlines()[0] == "Business carol updated (name, dispatchers, send_rate_per_second, templates)."
-    assert "Carol's Cans" in run.out and "+15125550179" in run.out and "its own, over" in run.out
+    assert "Carol's Cans" in run.out and "+15125550179, Jo Ann:+15125550178" in run.out and "its own, over" in run.out
 
     second_id, second = issued(qdn("business", "token", "carol"), "carol")
     first_id = re.search(r"(tok_[0-9a-f]{8})", qdn("business", "show", "carol").out)

@@ -17,12 +17,12 @@ from tests.test_openapi import check
 
 def booked(qdn, phone: str = "512-555-0186") -> int:  # noqa: F811 -- the fixture, passed in
     return created_id(qdn("jobs", "create", "--name", "Gus Hale", "--phone", phone, "--service", "junk removal",
-                          "--scheduled", "2026-12-05T09:00"))  # fmt: skip
+                          "--scheduled", "2037-12-05T09:00"))  # fmt: skip
 
 
 def test_rescheduling_texts_the_customer_and_is_kept_in_the_jobs_record(qdn, service):  # noqa: F811
     job_id = booked(qdn)
-    run = qdn("jobs", "edit", str(job_id), "--scheduled", "2026-12-09T14:00", "--notes", "Side gate")
+    run = qdn("jobs", "edit", str(job_id), "--scheduled", "2037-12-09T14:00", "--notes", "Side gate")
     assert run.code == 0, run.err
     with api(service) as client:
         job = client.get(f"/jobs/{job_id}").json()
@@ -37,8 +37,8 @@ def test_rescheduling_texts_the_customer_and_is_kept_in_the_jobs_record(qdn, ser
     # The API: the change in `reschedules`; `history` is still the status changes alone.
     assert [entry["status"] for entry in job["history"]] == ["scheduled"]
     (change,) = job["reschedules"]
-    assert (change["by"], change["from"], change["to"]) == ("api", "2026-12-05T09:00:00-06:00",
-                                                            "2026-12-09T14:00:00-06:00")  # fmt: skip
+    assert (change["by"], change["from"], change["to"]) == ("api", "2037-12-05T09:00:00-06:00",
+                                                            "2037-12-09T14:00:00-06:00")  # fmt: skip
     assert change["at"] == job["updated_at"]
 
     shown = qdn("jobs", "show", str(job_id))
@@ -50,7 +50,7 @@ def test_rescheduling_texts_the_customer_and_is_kept_in_the_jobs_record(qdn, ser
 
 def test_the_tracking_page_and_public_view_show_the_reschedule_without_a_phone(qdn, service):  # noqa: F811
     job_id = booked(qdn, "512-555-0187")
-    assert qdn("jobs", "edit", str(job_id), "--scheduled", "2026-12-09").code == 0
+    assert qdn("jobs", "edit", str(job_id), "--scheduled", "2037-12-09").code == 0
     assert qdn("jobs", "status", str(job_id), "en route", "--eta", "20").code == 0
     with api(service) as client:
         job = client.get(f"/jobs/{job_id}").json()
@@ -60,7 +60,7 @@ def test_the_tracking_page_and_public_view_show_the_reschedule_without_a_phone(q
         page = anon.get(f"/track/{job['token']}").text
     check(view, "/jobs/token/{token}", "get")
     assert view.json()["reschedules"] == [{"at": job["reschedules"][0]["at"], "by": "api",
-                                           "from": "2026-12-05T09:00:00-06:00", "to": "2026-12-09"}]  # fmt: skip
+                                           "from": "2037-12-05T09:00:00-06:00", "to": "2037-12-09"}]  # fmt: skip
     timeline = re.sub(r"\s+", " ", page.split('class="timeline"')[1].split("</ol>")[0])
     labels = re.findall(r'<span class="timeline-label">([^<]*)', timeline)
     assert [label.strip() for label in labels] == ["On the way", "Rescheduled from Sat Dec 5, 9:00 AM to Wed Dec 9",
@@ -71,7 +71,7 @@ def test_the_tracking_page_and_public_view_show_the_reschedule_without_a_phone(q
 def test_the_eta_still_counts_from_the_en_route_text_after_a_reschedule(qdn, service):  # noqa: F811
     job_id = booked(qdn, "512-555-0188")
     assert qdn("jobs", "status", str(job_id), "en route", "--eta", "30").code == 0
-    assert qdn("jobs", "edit", str(job_id), "--scheduled", "2026-12-05T10:00").code == 0
+    assert qdn("jobs", "edit", str(job_id), "--scheduled", "2037-12-05T10:00").code == 0
     with api(service) as client:
         job = client.get(f"/jobs/{job_id}").json()
     assert [entry["status"] for entry in job["history"]] == ["scheduled", "en_route"]  # no entry with a later time

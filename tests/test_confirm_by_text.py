@@ -2,7 +2,7 @@
 
 On each backend: the real app (sending nothing, RUN_SENDER=false), the real reminder loop on an injected
 clock, and signed webhooks decided at an injected clock (handlers.twilio.receive.clock). Job 1001 (Dana,
-junk removal) is booked for Sat Mar 6 2027 at 9:00 AM in Chicago; its reminder goes out Fri Mar 5 at
+junk removal) is booked for Sat Mar 6 2038 at 9:00 AM in Chicago; its reminder goes out Fri Mar 5 at
 5:00 PM (REMINDER_HOUR 17).
 """
 
@@ -31,9 +31,9 @@ from tests.test_sms_media import Harness, mms, replies_of, sid_of, twilio_media
 from web.app import create_app
 
 CHICAGO = ZoneInfo("America/Chicago")
-APPOINTMENT = "2027-03-06T09:00"
+APPOINTMENT = "2038-03-06T09:00"
 WHEN = "Sat Mar 6, 9:00 AM"
-REMINDED = datetime(2027, 3, 5, 17, 0, tzinfo=CHICAGO)
+REMINDED = datetime(2038, 3, 5, 17, 0, tzinfo=CHICAGO)
 CONFIRMED = f"QuickDumpNow: Thanks, you're confirmed for {WHEN}."
 ACK = "QuickDumpNow: Thanks, we got your message. A person will reply soon. Urgent? Call (512) 555-0123."
 SECRET = "whsec_" + base64.b64encode(b"qdn-test-events-secret-32-bytes!").decode()
@@ -166,7 +166,7 @@ def test_from_an_opted_out_number_yes_opts_in_and_confirms_nothing(world: World)
 
 def test_rescheduled_after_the_reminder_the_new_time_is_asked_then_confirmed(world: World) -> None:
     world.remind()
-    assert world.client.patch("/jobs/1001", json={"scheduled_for": "2027-03-07T13:30"}).status_code == 200
+    assert world.client.patch("/jobs/1001", json={"scheduled_for": "2038-03-07T13:30"}).status_code == 200
     assert world.text("C") == ["QuickDumpNow: Your appointment changed to Sun Mar 7, 1:30 PM. Reply C to confirm."]
     assert world.job()["confirmed_at"] is None
     assert world.text("C", at=REMINDED + timedelta(hours=2)) == [
@@ -179,7 +179,7 @@ def test_a_new_time_clears_the_confirmation(world: World) -> None:
     world.remind()
     world.text("C")
     assert world.job()["confirmed_at"] is not None
-    moved = world.client.patch("/jobs/1001", json={"scheduled_for": "2027-03-08T09:00"}).json()
+    moved = world.client.patch("/jobs/1001", json={"scheduled_for": "2038-03-08T09:00"}).json()
     assert moved["confirmed_at"] is None
 
 
@@ -194,32 +194,32 @@ def test_a_job_that_moved_on_has_nothing_to_confirm(world: World, status: str, s
 
 
 def test_with_two_reminded_jobs_the_one_meant_is_confirmed(world: World) -> None:
-    later = world.client.post("/jobs", json=job_body(scheduled_for="2027-03-07T09:00")).json()["id"]
+    later = world.client.post("/jobs", json=job_body(scheduled_for="2038-03-07T09:00")).json()["id"]
     world.remind()  # 1001's, Fri 5 PM (1002's is not due before Sat 5 PM)
-    assert world.text("C", at=datetime(2027, 3, 6, 8, 0, tzinfo=CHICAGO)) == [CONFIRMED]
+    assert world.text("C", at=datetime(2038, 3, 6, 8, 0, tzinfo=CHICAGO)) == [CONFIRMED]
     assert world.job(later)["confirmed_at"] is None
-    world.remind(datetime(2027, 3, 6, 17, 0, tzinfo=CHICAGO))
+    world.remind(datetime(2038, 3, 6, 17, 0, tzinfo=CHICAGO))
     # Both were asked within 48 hours; with 1001 done, the one meant is 1002 (bot.job_choice).
     world.client.post("/jobs/1001/status", json={"status": "complete"})
-    assert world.text("C", at=datetime(2027, 3, 6, 18, 0, tzinfo=CHICAGO)) == [
+    assert world.text("C", at=datetime(2038, 3, 6, 18, 0, tzinfo=CHICAGO)) == [
         "QuickDumpNow: Thanks, you're confirmed for Sun Mar 7, 9:00 AM."
     ]
     assert world.job(later)["confirmed_at"] is not None
 
 
 def test_the_window_is_48_real_hours_across_the_day_the_clocks_spring_forward(world: World) -> None:
-    # Reminded Sat Mar 13 2027 at 5 PM CST (UTC-6); on Sunday 2 AM becomes 3 AM. 48 real hours later is
+    # Reminded Sat Mar 13 2038 at 5 PM CST (UTC-6); on Sunday 2 AM becomes 3 AM. 48 real hours later is
     # Mon Mar 15 at 6 PM CDT on the wall: a C at 5:30 PM (48.5 hours by the wall) still confirms, and
     # one at 6:30 PM is too late.
     world.client.post("/jobs/1001/status", json={"status": "cancelled"})  # its reminder is long past
-    job = world.client.post("/jobs", json=job_body(scheduled_for="2027-03-14T10:00")).json()["id"]
-    world.remind(datetime(2027, 3, 13, 17, 0, tzinfo=CHICAGO))
-    assert reminder_of(world, job)["created_at"] == "2027-03-13T23:00:00.000Z"
-    assert world.text("Y", at=datetime(2027, 3, 15, 17, 30, tzinfo=CHICAGO)) == [
+    job = world.client.post("/jobs", json=job_body(scheduled_for="2038-03-14T10:00")).json()["id"]
+    world.remind(datetime(2038, 3, 13, 17, 0, tzinfo=CHICAGO))
+    assert reminder_of(world, job)["created_at"] == "2038-03-13T23:00:00.000Z"
+    assert world.text("Y", at=datetime(2038, 3, 15, 17, 30, tzinfo=CHICAGO)) == [
         "QuickDumpNow: Thanks, you're confirmed for Sun Mar 14, 10:00 AM."
     ]
-    assert world.job(job)["confirmed_at"] == "2027-03-15T22:30:00.000Z"
-    assert world.text("C", at=datetime(2027, 3, 15, 18, 30, tzinfo=CHICAGO)) == [ACK]  # relayed: 48.5 h
+    assert world.job(job)["confirmed_at"] == "2038-03-15T22:30:00.000Z"
+    assert world.text("C", at=datetime(2038, 3, 15, 18, 30, tzinfo=CHICAGO)) == [ACK]  # relayed: 48.5 h
     assert world.relays() == ["Dana (1002, scheduled): C Reply: R 1002 <text>"]
 
 

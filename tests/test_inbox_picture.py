@@ -8,6 +8,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from store import Store
+from tests.businesses import call, tenants_of
 from tests.support import CUSTOMER
 from tests.test_inbox import ORIGIN, api, book, client, conversation_links, environ, log_in, texts_to
 from tests.test_media_fetch import png
@@ -35,6 +37,40 @@ def test_a_reply_with_a_picture_is_an_mms_of_the_kept_picture(client: TestClient
     assert (item["type"], item["size"]) == ("image/png", len(picture))
     kept = client.get(f"/media/{item['id']}", headers=api(client))
     assert kept.status_code == 200 and kept.content == picture
+
+
+def kept(client: TestClient, media_id: str) -> Any:
+    store: Store = tenants_of(client).default.services.store
+    return call(client, store.load_media, media_id)
+
+
+def pictures_kept(client: TestClient) -> int:
+    """How many pictures the default business's store holds (each backend counted its own way)."""
+    store: Any = tenants_of(client).default.services.store
+    if hasattr(store, "media"):  # TinyDB: a file each in its media folder
+        return len([path for path in store.media.folder.iterdir() if not path.name.startswith(".")])
+
+    async def count() -> int:
+        async with store.db.connection() as conn:
+            return int(await conn.fetchval("SELECT count(*) FROM media"))
+
+    return int(call(client, count))
+
+
+def test_the_picture_belongs_to_the_reply_it_was_sent_with(client: TestClient) -> None:
+    """As a dispatcher's texted picture names the text that brought it: no placeholder, no phone."""
+    answer, _ = reply_with(client, "The gate code works", ("gate.png", png(), "image/png"))
+    assert answer.status_code == 303, answer.text
+    sent = texts_to(client, CUSTOMER)[-1]
+    (item,) = sent["media"]
+    assert kept(client, item["id"]).message_id == sent["id"]
+
+
+def test_a_reply_refused_for_its_words_keeps_no_picture(client: TestClient) -> None:
+    answer, _ = reply_with(client, "x" * 5000, ("gate.png", png(), "image/png"))
+    assert answer.status_code == 400 and "body: must be at most" in answer.text
+    assert pictures_kept(client) == 0
+    assert all(not m.get("media") for m in texts_to(client, CUSTOMER))
 
 
 def test_a_picture_alone_is_sent_without_words(client: TestClient) -> None:

@@ -94,7 +94,7 @@ def test_status_lists_the_job_under_way_then_the_nearest_appointments(dana: Harn
     lines = reply.splitlines()
     assert lines[0] == "QuickDumpNow: your open jobs, soonest first:"
     assert lines[1].startswith("1001 junk removal: en route, ETA ")  # moved at the real time: 20 min from then
-    assert lines[2].startswith("1002 junk removal: scheduled for Sat Dec 5 9:00 AM.")
+    assert lines[2].startswith("1002 junk removal: scheduled for Sat Dec 5, 9:00 AM.")
     assert lines[3].startswith("1004 junk removal: scheduled for Sun Dec 6.")
     assert lines[4:] == ["+1 more."]  # 1003, next Friday
     assert dana.inbound(sid_of(body))["job_id"] == 1001

@@ -35,8 +35,11 @@ def error_of(response, status: int, code: str) -> str:
 
 @pytest.fixture
 def job(client):
+    """A closed job: any day the patterns allow is an appointment it may be given (an open job's new
+    appointment must not have passed: tests/test_appointments.py)."""
     response = client.post("/jobs", json=job_body(scheduled_for="2026-12-05T09:00"))
     assert response.status_code == 201, response.text
+    assert client.post(f"/jobs/{response.json()['id']}/status", json={"status": "cancelled"}).status_code == 200
     return response.json()
 
 

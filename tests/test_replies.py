@@ -131,7 +131,7 @@ def test_status_with_no_open_jobs_gives_a_clear_hint():
 
 def test_eta_on_another_day_names_the_day():
     late = make_job(status="en_route", eta=1440)
-    assert "ETA Sat Nov 28 12:10 PM" in customer("STATUS", sender_open_jobs=[late]).reply
+    assert "ETA Sat Nov 28, 12:10 PM" in customer("STATUS", sender_open_jobs=[late]).reply
 
 
 # --- customers: tokens ------------------------------------------------------------
@@ -554,7 +554,7 @@ def test_jobs_lists_open_jobs_one_short_line_each():
         "Open jobs (3):\n"
         "1044 en route, ETA 12:30 PM - Dana W., junk removal\n"
         "1043 arrived - Lee, junk removal\n"
-        "1042 scheduled for Sat Nov 28 9:00 AM - Dana W., junk removal"
+        "1042 scheduled for Sat Nov 28, 9:00 AM - Dana W., junk removal"
     )
     assert dispatcher("STATUS").reply == "No open jobs."
 
@@ -573,10 +573,10 @@ def test_one_job_in_two_lines():
     )
     # Under way, it still says what it was booked for (a scheduled job's status already does).
     assert dispatcher("STATUS 1042", job=make_job(status="en_route", eta=20)).reply.startswith(
-        "1042 Dana Whitfield, junk removal: en route, ETA 12:30 PM (booked for Sat Nov 28 9:00 AM)."
+        "1042 Dana Whitfield, junk removal: en route, ETA 12:30 PM (booked for Sat Nov 28, 9:00 AM)."
     )
     assert dispatcher("STATUS 1042", job=make_job()).reply.startswith(
-        "1042 Dana Whitfield, junk removal: scheduled for Sat Nov 28 9:00 AM."
+        "1042 Dana Whitfield, junk removal: scheduled for Sat Nov 28, 9:00 AM."
     )
     missing = dispatcher("STATUS 1043", job=None)
     assert missing.reply == "No job 1043." and missing.job_id is None

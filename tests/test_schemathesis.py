@@ -32,13 +32,20 @@ from tests.support import ADMIN_TOKEN, API_TOKEN, base_environ
 from web.app import create_app
 
 # Phones as people type them (the schema's `format: phone`), so fuzzed jobs get past the phone check.
+PHONES = st.builds(
+    lambda area, line, style: style.format(area=area, line=line),
+    st.sampled_from(["512", "737", "415", "212"]),
+    st.integers(100, 9999).map(lambda n: f"{n:04d}"),
+    st.sampled_from(["{area}-555-{line}", "({area}) 555-{line}", "+1 {area} 555 {line}", "{area}555{line}"]),
+)
+schemathesis.openapi.format("phone", PHONES)
+# A business's dispatchers (`format: dispatcher`): a phone, or a named one ("Mary-Jo O'Neil:512-555-0100").
 schemathesis.openapi.format(
-    "phone",
+    "dispatcher",
     st.builds(
-        lambda area, line, style: style.format(area=area, line=line),
-        st.sampled_from(["512", "737", "415", "212"]),
-        st.integers(100, 9999).map(lambda n: f"{n:04d}"),
-        st.sampled_from(["{area}-555-{line}", "({area}) 555-{line}", "+1 {area} 555 {line}", "{area}555{line}"]),
+        lambda name, phone: f"{name}:{phone}" if name else phone,
+        st.sampled_from(["", "Maria", "Mary-Jo O'Neil", "J. Díaz"]),
+        PHONES,
     ),
 )
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, negative_data_rejection]

@@ -218,6 +218,20 @@ def test_a_text_for_30_days_ahead_is_not_given_up_when_it_falls_due(
     assert drain(settings, send_at + timedelta(minutes=5), give_up_hours=24).count("A month on: how was it?") == 1
 
 
+def test_a_time_in_the_customers_quiet_hours_is_kept_a_person_chose_it(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SPEC "Compliance in code": texts a person sends are never held (only reminders and review
+    requests wait for the morning), so a dispatcher's 10:30 PM text goes at 10:30 PM, not at 8 AM."""
+    settings, client = app_on(tmp_path, database_url, monkeypatch, Clock())
+    with client:
+        client.post("/jobs", json=job_body())  # the customer's 512 number: Texas, quiet 21-8 (QUIET_HOURS)
+        queued = client.post("/jobs/1001/messages", json={"body": "Crew leaves at 5 AM", "send_at": "2027-03-05T22:30"})
+        assert queued.status_code == 201, queued.text
+        assert queued.json()["send_at"] == "2027-03-06T04:30:00.000Z"  # as asked, in the business's time
+    assert drain(settings, datetime(2027, 3, 6, 4, 31, tzinfo=UTC)).count("Crew leaves at 5 AM") == 1
+
+
 # -- cancelling ------------------------------------------------------------------------------------
 
 

@@ -49,7 +49,7 @@ def test_clock_shows_the_day_only_when_it_is_not_today():
     assert clock(afternoon, now=datetime(2026, 11, 27, 20, 0, tzinfo=UTC)) == "2:45 PM"
     # 03:00 UTC on the 28th is still the 27th in Chicago: "today" is the moment's own zone's day.
     assert clock(afternoon, now=datetime(2026, 11, 28, 3, 0, tzinfo=UTC)) == "2:45 PM"
-    assert clock(afternoon, now=datetime(2026, 11, 26, 12, 0, tzinfo=CHICAGO)) == "Fri Nov 27 2:45 PM"
+    assert clock(afternoon, now=datetime(2026, 11, 26, 12, 0, tzinfo=CHICAGO)) == "Fri Nov 27, 2:45 PM"
 
 
 def history(*entries):

@@ -202,7 +202,10 @@ PATHS: dict[str, Any] = {
         "patch": {
             "operationId": "editJob",
             "summary": "Edit a job's details (a new appointment for an open job texts the customer)",
-            "requestBody": _body(JOB_INPUT, {"notes": "Gate code 4411", "scheduled_for": "2026-12-06"}),
+            "description": "A new `scheduled_for` of an open job that has already passed (a day before today, "
+            "or a time before now, in TIMEZONE) is a 422 naming it; an appointment that passed may stay as it "
+            "is through other edits, and a closed job's may be set to any day.",
+            "requestBody": _body(JOB_INPUT, {"notes": "Gate code 4411", "scheduled_for": "2037-12-06"}),
             "responses": {"200": _json(_ref("Job"), "the edited job"), **_WRITE},
         },
     },

@@ -20,6 +20,7 @@ from bot.business_fields import (
     NAME_LIMIT,
     TEXT_LIMIT,
 )
+from bot.dispatcher_entries import MAX_ENTRY, MAX_NAME
 from bot.job_fields import SPACE
 from bot.reviews import MAX_INTERVAL_DAYS, URL_CHARS, URL_LIMIT
 from handlers.admin_views import BUSINESS_FIELDS, MANAGED_BY_API, MANAGED_BY_SETTINGS
@@ -46,6 +47,14 @@ _POSITIVE = {
     "description": "null: the deployment's setting",
 }
 _SID_HEX = "[0-9a-fA-F]{32}"
+DISPATCHER_INPUT = {
+    "type": "string",
+    "format": "dispatcher",  # not a standard format: a phone, or "Name:phone" (DISPATCHER_NUMBERS' entries)
+    "maxLength": MAX_ENTRY,
+    "examples": ["+15125550177", "Maria:512-555-0177"],
+    "description": f"a phone as people write it, optionally named: `Maria:512-555-0177` (the name 1 to {MAX_NAME} "
+    "letters, spaces and . ' -; shown in the inbox for that dispatcher's texts)",
+}
 
 TWILIO_INPUT = {
     "type": ["object", "null"],
@@ -71,7 +80,12 @@ _SETTABLE: dict[str, Any] = {
         "description": "the Twilio numbers it texts from and is texted on; a number belongs to one business",
     },
     "messaging_service_sid": {"type": ["string", "null"], "pattern": f"^MG{_SID_HEX}$"},
-    "dispatchers": {"type": "array", "items": PHONE_INPUT, "maxItems": MAX_DISPATCHERS},
+    "dispatchers": {
+        "type": "array",
+        "items": DISPATCHER_INPUT,
+        "maxItems": MAX_DISPATCHERS,
+        "description": "the whole list, replaced on PATCH (an entry given bare has no name)",
+    },
     "twilio": TWILIO_INPUT,
     "templates": {
         "type": ["string", "null"],
@@ -179,7 +193,12 @@ _BUSINESS_PROPERTIES: dict[str, Any] = {
         "description": "the address to configure in Twilio for its numbers' (or Messaging Service's) incoming "
         "messages: PUBLIC_BASE_URL/twilio/{slug}/sms",
     },
-    "dispatchers": {"type": "array", "items": {"type": "string"}},
+    "dispatchers": {
+        "type": "array",
+        "items": {"type": "string"},
+        "examples": [["Maria:+15125550177", "+15125550178"]],
+        "description": "E.164 phones, `Name:+1…` when named: the entries a body gives, as it would give them back",
+    },
     "twilio": {
         "type": ["object", "null"],
         "required": ["account_sid", "api_key", "auth_token_last4", "api_secret_last4"],
@@ -192,6 +211,11 @@ _BUSINESS_PROPERTIES: dict[str, Any] = {
         "additionalProperties": False,
     },
     "templates": NULLABLE_STRING,
+    "templates_file": {
+        **NULLABLE_STRING,
+        "description": "the default business's TEMPLATES_PATH, the file its wording overrides come from (null when "
+        "unset: the built-in wording); always null for a business of this API, whose overrides are `templates`",
+    },
     "accent_color": NULLABLE_STRING,
     "ack_interval_hours": {"type": ["number", "null"]},
     "send_rate_per_second": {"type": ["number", "null"]},
@@ -273,7 +297,7 @@ _NEW_BUSINESS = {
     "phone": "+15125550150",
     "timezone": "America/Chicago",
     "numbers": ["+15125550140"],
-    "dispatchers": ["+15125550177"],
+    "dispatchers": ["Maria:+15125550177"],
 }
 
 

@@ -12,7 +12,7 @@ from bot.wording import appointment_at, clock, day_words, eta_at
 
 
 def appointment(job: dict[str, Any], tz: tzinfo, now: datetime) -> str | None:
-    """When the job is booked: "Sat Nov 28 9:00 AM" (the time alone today); a day with no time reads
+    """When the job is booked: "Sat Nov 28, 9:00 AM" (the time alone today); a day with no time reads
     "Sat Dec 5" or "today", never as midnight."""
     day = scheduled_day(job.get("scheduled_for"))
     if day is not None:
@@ -22,7 +22,7 @@ def appointment(job: dict[str, Any], tz: tzinfo, now: datetime) -> str | None:
 
 
 def status_phrase(job: dict[str, Any], tz: tzinfo, now: datetime) -> str:
-    """ "en route, ETA 2:45 PM", "scheduled for Sat Nov 28 9:00 AM", "complete"."""
+    """ "en route, ETA 2:45 PM", "scheduled for Sat Nov 28, 9:00 AM", "complete"."""
     status = label(job["status"])
     eta = eta_at(job, tz)
     if eta is not None:

@@ -114,7 +114,7 @@ def job_card(job: Job, tz: ZoneInfo, tracking_url: str) -> dict[str, Any]:
 
 
 def who(message: Message, names: Mapping[str, str]) -> str:
-    """Who a text is from, as the conversation shows it: a dispatcher by DISPATCHER_NUMBERS' name if named."""
+    """Who a text is from, as the conversation shows it: a dispatcher by name if the business names them."""
     if message["direction"] == "inbound":
         return "Customer"
     if message["kind"] != "relay":

@@ -28,7 +28,7 @@ from bot.wording import appointment_at, appointment_day
 from handlers.inbox import conversations as convo
 from handlers.inbox import session as sessions
 from handlers.inbox.pages import not_found, refused, render
-from handlers.inbox.pictures import uploaded_picture
+from handlers.inbox.pictures import chosen_picture, kept_picture, sent_with
 from handlers.messages import text_body
 from handlers.resend import resend_text
 from handlers.services import Services, services
@@ -185,7 +185,7 @@ async def _conversation_context(
         return same_origin(svc.picture_links.url(media_id, seconds=PAGE_LINK_SECONDS, now=signed_from))
 
     resent = {message.get("resend_of") for message in found.messages}
-    names = svc.settings.dispatcher_names
+    names = tenant.settings.dispatcher_names  # the business's own (its record's, else DISPATCHER_NUMBERS')
     texts = [convo.text_line(m, tz, now, link, resent=m["id"] in resent, names=names) for m in found.messages]
     return _base(
         session,
@@ -250,9 +250,12 @@ async def reply(request: Request, session: sessions.Session, tenant: Tenant) -> 
     with a picture if one was chosen (an MMS, as a dispatcher's texted picture goes)."""
 
     async def send(svc: Services, job_id: int, form: FormData) -> str:
-        media = await uploaded_picture(svc, form, session.phone)  # a picture chosen, kept first
-        body = text_body({"body": form.get("body")}, pictures=bool(media))  # the API's rules for a text
+        upload = chosen_picture(form)
+        # The API's rules for a text, checked before a picture is kept: a refused reply keeps nothing.
+        body = text_body({"body": form.get("body")}, pictures=upload is not None)
+        media = await kept_picture(svc, upload) if upload else []  # kept before the text naming it is queued
         row = await svc.text_customer(job_id, body, kind="relay", media=media, sent_by=session.phone)
+        await sent_with(svc, media, row["id"])
         return "opted_out" if row["status"] == "skipped" else "sent"
 
     return await _act(request, session, tenant, send)

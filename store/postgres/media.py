@@ -13,7 +13,7 @@ update_message (store/postgres/queue.py), which rewrites the doc and so the inde
 from __future__ import annotations
 
 from store.base import MediaFile, Message
-from store.media import check_media, is_media_id
+from store.media import check_media, check_text, is_media_id
 from store.postgres.rows import message_of
 from store.postgres.scope import BusinessScope
 from store.wakeups import wait
@@ -39,6 +39,15 @@ class MediaStore(BusinessScope):
                 media.message_id,
                 media.created_at,
                 media.data,
+            )
+
+    async def set_media_message(self, media_id: str, message_id: str) -> None:
+        check_text(media_id, "message_id", message_id)
+        if not is_media_id(media_id):
+            return
+        async with self.db.connection() as conn:
+            await conn.execute(
+                "UPDATE media SET message_id = $3 WHERE business = $1 AND id = $2", self.business, media_id, message_id
             )
 
     async def load_media(self, media_id: str) -> MediaFile | None:

@@ -54,6 +54,14 @@ class Pictures(ABC):
         """The picture kept under this id, None for any id this store does not hold (or malformed)."""
 
     @abstractmethod
+    async def set_media_message(self, media_id: str, message_id: str) -> None:
+        """Name the message a kept picture belongs to: one kept before its message was stored (the
+        inbox's upload is kept first, so no text is ever queued naming a picture not yet kept).
+
+        Durable before returning; nothing for an id this store does not hold; ValueError, changing
+        nothing, for a `message_id` that is empty or holds a NUL (as save_media refuses)."""
+
+    @abstractmethod
     async def due_media(self, now: str, limit: int) -> list[Message]:
         """Up to `limit` messages whose `media_due_at` is at or before `now` (ISO UTC), earliest first."""
 

@@ -20,9 +20,11 @@ store only three things ever change a file.
   copy holds too (waiting for a checkpoint under way to end): while the partition files and
   the journal are copied, no file is rewritten and no segment deleted. Writes go on meanwhile,
   into the journal, and the checkpoint after the copy catches up.
-- A picture is one file linked into place -- never replaced, never deleted -- before any text
-  names it. Pictures are listed after the rows are copied, so every picture a copied text names
-  is in the copy (and perhaps one whose text came later, which nothing names).
+- A picture is one file linked into place -- never deleted -- before any text names it; it is
+  replaced only whole (temp file + rename: its header naming the message an inbox upload went
+  with), so a copy reads one version or the other, each whole. Pictures are listed after the
+  rows are copied, so every picture a copied text names is in the copy (and perhaps one whose
+  text came later, which nothing names).
 The registry is replaced whole (temp file + rename) and read once, first: a business registered
 after that is not in the copy, and every business it lists has its store already.
 

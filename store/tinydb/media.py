@@ -9,6 +9,8 @@ A picture and what is known of it are one file, so neither can be there without 
 other. `MediaFolder.save` writes a temp file and fsyncs it, then *links* it into place --
 a link, unlike a rename, never replaces a file: the first picture saved under an id stays
 (two fetchers racing on an expired lease) -- and fsyncs the folder, all before it returns.
+`set_message` (a picture the inbox kept before its reply was stored) renames a rewritten
+file over it: readers see the old file or the new one, each whole.
 A crash leaves at most a temp file, removed at the next start. Pictures are written and
 read on the store's media threads, never the event loop (up to 5 MB each) nor the
 conversation thread (a page's pictures must not hold up a webhook's reads).
@@ -24,6 +26,7 @@ import contextlib
 import heapq
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +34,7 @@ from bot.errors import StoreCorrupt, StoreError
 from store import codec
 from store.base import MediaFile, Message
 from store.files import fsync_dir
-from store.media import check_media, is_media_id
+from store.media import check_media, check_text, is_media_id
 
 if TYPE_CHECKING:
     from store.tinydb.documents import Documents
@@ -61,7 +64,9 @@ class MediaFolder:
         except OSError as error:  # a full disk, mostly: nothing half-written stays behind
             raise StoreError(f"the picture could not be saved ({error.strerror or error}); nothing was kept") from None
 
-    def _write_new(self, path: Path, media: MediaFile) -> None:
+    def _write_new(self, path: Path, media: MediaFile, *, overwrite: bool = False) -> None:
+        """`media` written whole and synced under a temp name, then linked into place (or, `overwrite`,
+        renamed over the file there: readers see the old file or the new, never part of one)."""
         header = {"id": media.id, "type": media.content_type, "message_id": media.message_id,
                   "created_at": media.created_at}  # fmt: skip
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{media.id}.", suffix=".tmp")
@@ -71,10 +76,25 @@ class MediaFolder:
                 handle.write(media.data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            with contextlib.suppress(FileExistsError):  # a racing save of the same id was first: its picture stays
-                os.link(tmp, path)
+            if overwrite:
+                os.replace(tmp, path)
+            else:
+                with contextlib.suppress(FileExistsError):  # a racing save of the same id was first: it stays
+                    os.link(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)  # linked or not, the temp name goes
+
+    def set_message(self, media_id: str, message_id: str) -> None:
+        """The kept picture rewritten naming `message_id` (Store.set_media_message); nothing for an unknown id."""
+        check_text(media_id, "message_id", message_id)
+        kept = self.load(media_id)
+        if kept is None or kept.message_id == message_id:
+            return
+        try:
+            self._write_new(self.folder / media_id, replace(kept, message_id=message_id), overwrite=True)
+            fsync_dir(self.folder)
+        except OSError as error:  # a full disk: the picture stays as it was
+            raise StoreError(f"the picture could not be saved ({error.strerror or error}); it is unchanged") from None
 
     def load(self, media_id: str) -> MediaFile | None:
         if not is_media_id(media_id):

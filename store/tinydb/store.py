@@ -299,6 +299,9 @@ class TinyDBStore(Store):
     async def load_media(self, media_id: str) -> MediaFile | None:
         return await self._on_media_thread(self.media.load, media_id)
 
+    async def set_media_message(self, media_id: str, message_id: str) -> None:
+        await self._on_media_thread(self.media.set_message, media_id, message_id)
+
     async def due_media(self, now: str, limit: int) -> list[Message]:
         return await self._off_loop(media.due_media, self.core, now, limit)  # reads the texts' files
 

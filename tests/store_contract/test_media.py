@@ -140,6 +140,30 @@ def test_pictures_survive_a_restart(database_url: str) -> None:
     assert run(with_store(database_url, load)) == pictures  # TinyDB: read from its files; PostgreSQL: anew
 
 
+def test_a_picture_kept_before_its_message_is_given_its_message_and_nothing_else_changes(database_url: str) -> None:
+    kept = picture(JPEG, content_type="image/jpeg")
+    other = picture()
+
+    async def scenario(store: Store) -> tuple[MediaFile | None, MediaFile | None]:
+        await store.save_media(kept)
+        await store.save_media(other)
+        await store.set_media_message(kept.id, "1001-7")
+        await store.set_media_message(kept.id, "1001-7")  # again: harmless
+        await store.set_media_message(new_media_id(), "1001-8")  # an id not held: nothing
+        await store.set_media_message("../qdn.json", "1001-8")  # a malformed one: nothing
+        for bad in ("", "1\x00"):
+            with pytest.raises(ValueError):
+                await store.set_media_message(other.id, bad)
+        return await store.load_media(kept.id), await store.load_media(other.id)
+
+    assert run(with_store(database_url, scenario)) == (replace(kept, message_id="1001-7"), other)
+
+    async def reopened(store: Store) -> MediaFile | None:
+        return await store.load_media(kept.id)
+
+    assert run(with_store(database_url, reopened)) == replace(kept, message_id="1001-7")  # durable
+
+
 def test_one_business_picture_is_not_found_through_another_business_store(database_url: str) -> None:
     acme_picture = picture()
     bolt_picture = replace(acme_picture, data=JPEG, content_type="image/jpeg")  # the same id, saved at bolt too

@@ -35,7 +35,7 @@ from bot.errors import NotFound, StoreError
 from bot.jobs import OPEN_STATUSES, utc_now
 from store import codec, events
 from store.base import ConversationFacts, Event, FactsWanted, Message, MessageRead, PhoneRead, PhoneState
-from store.postgres.connection import EVENTS_CHANNEL, WORK_CHANNEL, is_write_conflict
+from store.postgres.connection import CHANGES_CHANNEL, EVENTS_CHANNEL, WORK_CHANNEL, is_write_conflict
 from store.postgres.queue import QueueStore
 from store.postgres.rows import is_bigint, message_columns, message_doc, message_of, message_seq, searchable
 from store.postgres.writes import jobs_named, stamped
@@ -61,6 +61,10 @@ FROM (SELECT) AS one
 LEFT JOIN LATERAL (SELECT seq, doc FROM messages WHERE business = $1 AND twilio_sid = $2 ORDER BY seq LIMIT 1) a ON true
 LEFT JOIN phones p ON p.business = $1 AND p.phone = $3
 LEFT JOIN jobs j ON j.business = $1 AND j.id = $7"""
+
+# The webhooks' writes wake nobody inside their transaction: their caller notifies after the commit
+# (Database.notify_later; `qdn.changes_after_commit` tells 0012's trigger so), since a NOTIFY in the
+# transaction makes every such commit wait for the one before (store/postgres/connection.py).
 
 # record_inbound in one statement. Nothing is written unless every job named exists and the SID is
 # claimed here (a twin delivery racing this one waits on the SID's key, then finds it taken); the
@@ -118,8 +122,7 @@ SELECT (SELECT ids FROM known) AS jobs_found, (SELECT go FROM go) AS written,
     CASE WHEN (SELECT go FROM go) AND $14::json IS NOT NULL
               AND NOT EXISTS (SELECT FROM phone_added) AND NOT EXISTS (SELECT FROM phone_changed)
          THEN qdn_write_conflict('the phone state') END AS conflict,
-    CASE WHEN (SELECT go FROM go) AND $22 THEN pg_notify($23, $1) END AS woke_senders,
-    CASE WHEN (SELECT go FROM go) AND cardinality($16::text[]) > 0 THEN pg_notify($24, $1) END AS woke_deliverers"""
+    set_config('qdn.changes_after_commit', 'on', true) AS notified_later"""
 
 _PHONE = "SELECT state, xmin FROM phones WHERE business = $1 AND phone = $2"
 _BY_SID = "SELECT seq, doc, xmin FROM messages WHERE business = $1 AND twilio_sid = $2 ORDER BY seq LIMIT 1"
@@ -142,9 +145,7 @@ _UPDATE_SEEN = """WITH changed AS (
         AS e (event_id, status, created_at, next_attempt_at, doc)
     WHERE EXISTS (SELECT FROM changed)
 )
-SELECT EXISTS (SELECT FROM changed) AS written,
-    CASE WHEN EXISTS (SELECT FROM changed) AND $19 THEN pg_notify($20, $1) END AS woke_senders,
-    CASE WHEN EXISTS (SELECT FROM changed) AND cardinality($14::text[]) > 0 THEN pg_notify($21, $1) END AS woke"""
+SELECT EXISTS (SELECT FROM changed) AS written, set_config('qdn.changes_after_commit', 'on', true) AS notified_later"""
 
 
 def _event_columns(queued: Iterable[Event]) -> list[list[Any]]:
@@ -255,9 +256,6 @@ class InboundStore(QueueStore):
                         event_docs,
                         placeholders,
                         ords,
-                        wake,
-                        WORK_CHANNEL,
-                        EVENTS_CHANNEL,
                     )
             except Exception as error:
                 if not is_write_conflict(error):
@@ -271,8 +269,17 @@ class InboundStore(QueueStore):
                 raise NotFound(f"No job {min(missing)}.")
             if not row["written"]:  # the SID is taken: a twin delivery, or a repeat
                 return [await self._first_for(sid)], False
+            self._notify_written(wake, bool(queued))
             return [{**doc, "id": str(seq)} for seq, doc in zip(row["seqs"], docs, strict=True)], True
         return None
+
+    def _notify_written(self, wake_senders: bool, queued_events: bool) -> None:
+        """What a committed one-statement write notifies: a change (the inbox), a text to send, an event."""
+        self.db.notify_later(CHANGES_CHANNEL, self.business)
+        if wake_senders:
+            self.db.notify_later(WORK_CHANNEL, self.business)
+        if queued_events:
+            self.db.notify_later(EVENTS_CHANNEL, self.business)
 
     async def _first_for(self, sid: str | None) -> Message:
         first = None
@@ -320,11 +327,9 @@ class InboundStore(QueueStore):
                 version,
                 new_sid,
                 *_event_columns(queued),
-                wake,
-                WORK_CHANNEL,
-                EVENTS_CHANNEL,
             )
         if written:
+            self._notify_written(wake, bool(queued))
             return current, stored
         # Changed since it was read (another report, a sender): `change` again, on the row locked.
         return current, await self.update_message(current["id"], change)

@@ -163,8 +163,8 @@ def report(kind: str, run: Run, counters: Counters) -> None:
           f"{sum(r['total_exec_time'] for r in top) / n * 1000:.0f} | | | |")  # fmt: skip
     for row in counters.functions:
         if row["calls"]:
-            self, total = row["self_time"] / n * 1000, row["total_time"] / n * 1000
-            print(f"  function {row['funcname']}: {row['calls'] / n:.2f} calls, self {self:.0f} µs, "
+            own, total = row["self_time"] / n * 1000, row["total_time"] / n * 1000
+            print(f"  function {row['funcname']}: {row['calls'] / n:.2f} calls, self {own:.0f} µs, "
                   f"total {total:.0f} µs a webhook")  # fmt: skip
     wal_records = sum(int(r["wal_records"]) for r in counters.statements)
     fpi = sum(int(r["wal_fpi"]) for r in counters.statements)

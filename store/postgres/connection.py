@@ -29,6 +29,7 @@ first: at most that much later.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
@@ -288,7 +289,10 @@ class Database:
         committed (call it after): soon, with the other wake-ups this process owes by then."""
         self._owed.add((channel, business))
         if self._notifying is None or self._notifying.done():
-            self._notifying = asyncio.get_running_loop().create_task(self._send_owed(), name="qdn-pg-notify")
+            # A context of its own: it sends for every request, it is none's (nor counted as one's trips).
+            self._notifying = asyncio.get_running_loop().create_task(
+                self._send_owed(), name="qdn-pg-notify", context=contextvars.Context()
+            )
 
     async def _send_owed(self) -> None:
         while self._owed:

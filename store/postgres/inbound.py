@@ -63,8 +63,9 @@ LEFT JOIN phones p ON p.business = $1 AND p.phone = $3
 LEFT JOIN jobs j ON j.business = $1 AND j.id = $7"""
 
 # The webhooks' writes wake nobody inside their transaction: their caller notifies after the commit
-# (Database.notify_later; `qdn.changes_after_commit` tells 0012's trigger so), since a NOTIFY in the
-# transaction makes every such commit wait for the one before (store/postgres/connection.py).
+# (Database.notify_later), since a NOTIFY in the transaction makes every such commit wait for the one
+# before (store/postgres/connection.py). `qdn.changes_after_commit` tells 0012's trigger so: set before
+# the first row is written (the go CTE, the UPDATE's condition), as the trigger's WHEN reads it then.
 
 # record_inbound in one statement. Nothing is written unless every job named exists and the SID is
 # claimed here (a twin delivery racing this one waits on the SID's key, then finds it taken); the
@@ -80,7 +81,8 @@ _RECORD = """WITH known AS (
     ON CONFLICT DO NOTHING RETURNING sid
 ), go AS (
     SELECT (SELECT cardinality(ids) FROM known) = cardinality($3::bigint[])
-        AND ($2::text IS NULL OR EXISTS (SELECT FROM claim)) AS go
+        AND ($2::text IS NULL OR EXISTS (SELECT FROM claim))
+        AND set_config('qdn.changes_after_commit', 'on', true) = 'on' AS go
 ), seqs AS (
     SELECT seq, row_number() OVER (ORDER BY seq) AS ord FROM (
         SELECT nextval('messages_seq_seq') AS seq FROM generate_series(1, cardinality($12::text[]))
@@ -121,8 +123,7 @@ SELECT (SELECT ids FROM known) AS jobs_found, (SELECT go FROM go) AS written,
     ARRAY(SELECT seq FROM seqs ORDER BY ord) AS seqs,
     CASE WHEN (SELECT go FROM go) AND $14::json IS NOT NULL
               AND NOT EXISTS (SELECT FROM phone_added) AND NOT EXISTS (SELECT FROM phone_changed)
-         THEN qdn_write_conflict('the phone state') END AS conflict,
-    set_config('qdn.changes_after_commit', 'on', true) AS notified_later"""
+         THEN qdn_write_conflict('the phone state') END AS conflict"""
 
 _PHONE = "SELECT state, xmin FROM phones WHERE business = $1 AND phone = $2"
 _BY_SID = "SELECT seq, doc, xmin FROM messages WHERE business = $1 AND twilio_sid = $2 ORDER BY seq LIMIT 1"
@@ -133,7 +134,7 @@ _UPDATE_SEEN = """WITH changed AS (
     UPDATE messages SET job_id = $3, phone = $4, recipient = $5, twilio_sid = $6, status = $7, direction = $8,
         created_at = $9, next_attempt_at = $10, doc = $11,
         claimed_until = CASE WHEN $7 <> 'pending' THEN NULL ELSE claimed_until END
-    WHERE business = $1 AND seq = $2 AND xmin = $12::xid
+    WHERE business = $1 AND seq = $2 AND xmin = $12::xid AND set_config('qdn.changes_after_commit', 'on', true) = 'on'
     RETURNING seq
 ), sids AS (
     INSERT INTO twilio_sids (sid, business) SELECT $13, $1 FROM changed WHERE $13::text IS NOT NULL
@@ -145,7 +146,7 @@ _UPDATE_SEEN = """WITH changed AS (
         AS e (event_id, status, created_at, next_attempt_at, doc)
     WHERE EXISTS (SELECT FROM changed)
 )
-SELECT EXISTS (SELECT FROM changed) AS written, set_config('qdn.changes_after_commit', 'on', true) AS notified_later"""
+SELECT EXISTS (SELECT FROM changed) AS written"""
 
 
 def _event_columns(queued: Iterable[Event]) -> list[list[Any]]:

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint docs bench bench-history bench-postgres bench-media bench-inbox clean
+.PHONY: run test lint docs bench bench-pg-statements bench-history bench-postgres bench-media bench-inbox clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ docs: $(VENV)/.installed-test
 # (docs/performance.md). Needs wrk (apt-get install wrk); ~8 minutes a round on a busy machine.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_cpu.py
+
+# Issue #30, PostgreSQL's side: per webhook kind, its statements (pg_stat_statements), WAL, commits and
+# notifications a webhook. Needs a server loading pg_stat_statements at $$QDN_TEST_POSTGRES_URL (a private
+# one: bench/bench_pg_statements.py says how) and wrk. About 1 minute once the template is made.
+bench-pg-statements: $(VENV)/.installed-test
+	$(BIN)/python bench/bench_pg_statements.py
 
 # The earlier bench: throughput and latency as history grows, one business and 20 sharing the same
 # history side by side (docs/performance.md). ~4 minutes (first run: +30 s of data). Needs wrk and

@@ -99,9 +99,12 @@ def postgres_cpu_seconds(databases: set[str] | None = None) -> float:
     `databases`: count only the client backends (and autovacuum workers) of these databases,
     beside the server's shared processes (postmaster, checkpointer, WAL writer, ...), so other
     users of the same server are left out. Backends that exited are not counted: measure with
-    long-lived connections (a pool), before and after.
+    long-lived connections (a pool), before and after. With $QDN_BENCH_PG_CLUSTER (a private
+    server's `cluster_name`), only that server's processes: another server on the machine (a
+    shared one, busy with other programs' tests) is left out.
     """
     tick = os.sysconf("SC_CLK_TCK")
+    cluster = os.environ.get("QDN_BENCH_PG_CLUSTER")
     total = 0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -114,6 +117,8 @@ def postgres_cpu_seconds(databases: set[str] | None = None) -> float:
             with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
                 command = cmdline.read().replace(b"\0", b" ").decode(errors="replace").strip()
         except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if cluster and not command.startswith(f"postgres: {cluster}: "):
             continue
         if databases is not None:
             client = _CLIENT_BACKEND.match(command)

@@ -17,11 +17,19 @@ Senders and event deliverers wait on one dedicated listening connection per Data
 writes `pg_notify(channel, business)` in their transaction, so the wake-up is sent at
 commit, to every process. If that connection drops, it is opened again in the background,
 and every waiter is woken once (a notification may have been missed meanwhile).
+
+The webhooks' one-statement writes (store/postgres/inbound.py) notify after their commit
+instead (`notify_later`): a NOTIFY in a transaction takes a database-wide lock at commit and
+holds it while the commit's WAL is flushed, so every such write commits one after the other,
+never two with one flush (issue #30, docs/performance.md). The wake-ups a process owes are
+sent together, in a statement of their own (no WAL to flush), NOTIFY_AFTER_SECONDS after the
+first: at most that much later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
@@ -42,6 +50,7 @@ POOL_MIN, POOL_MAX = 1, 10
 RELISTEN_SECONDS = 1.0
 KEEPALIVE_SECONDS = 30.0  # the listener is asked a question this often: a silently dropped link shows up
 HOUSEKEEPING_SECONDS = 3600.0
+NOTIFY_AFTER_SECONDS = 0.05  # wake-ups owed after a commit (notify_later) wait this long for company
 
 # Sent with each pooled connection's start-up (no round trip of their own). Generic plans: every statement
 # here is a parameterized lookup on `business`-led keys, prepared once per connection (asyncpg's cache),
@@ -166,6 +175,8 @@ class Database:
         self._subscribers: dict[str, dict[str, list[Callable[[], None]]]] = {
             channel: {} for channel in (WORK_CHANNEL, EVENTS_CHANNEL, MEDIA_CHANNEL, CHANGES_CHANNEL)
         }
+        self._owed: set[tuple[str, str]] = set()  # (channel, business) to notify: notify_later
+        self._notifying: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
@@ -207,6 +218,9 @@ class Database:
 
     async def close(self) -> None:
         self._closing = True
+        if self._notifying is not None and not self._notifying.done():
+            with suppress(Exception):  # the wake-ups owed, before the pool goes (they wait on it)
+                await asyncio.wait_for(asyncio.shield(self._notifying), COMMAND_TIMEOUT)
         if self._listening is not None:
             self._listening.cancel()
             with suppress(asyncio.CancelledError):
@@ -269,6 +283,34 @@ class Database:
         callbacks = self._subscribers[channel].get(business, [])
         if callback in callbacks:
             callbacks.remove(callback)
+
+    def notify_later(self, channel: str, business: str) -> None:
+        """Notify `channel` for `business`, as a write's own `pg_notify` would, once that write has
+        committed (call it after): soon, with the other wake-ups this process owes by then."""
+        self._owed.add((channel, business))
+        if self._notifying is None or self._notifying.done():
+            # A context of its own: it sends for every request, it is none's (nor counted as one's trips).
+            self._notifying = asyncio.get_running_loop().create_task(
+                self._send_owed(), name="qdn-pg-notify", context=contextvars.Context()
+            )
+
+    async def _send_owed(self) -> None:
+        while self._owed:
+            await asyncio.sleep(0 if self._closing else NOTIFY_AFTER_SECONDS)
+            owed, self._owed = sorted(self._owed), set()
+            try:
+                async with self.connection() as conn:
+                    await conn.execute(
+                        "SELECT pg_notify(c, b) FROM unnest($1::text[], $2::text[]) AS owed (c, b)",
+                        [channel for channel, _ in owed],
+                        [business for _, business in owed],
+                    )
+            except StoreError as error:
+                # The other processes learn of it when their listeners reconnect (they wake everyone);
+                # this one's waiters are woken now.
+                log.warning("PostgreSQL wake-ups not sent (%s)", error)
+                for channel, business in owed:
+                    self._notified(None, 0, channel, business)
 
     def _notified(self, conn: Any, pid: int, channel: str, payload: str) -> None:
         for callback in list(self._subscribers.get(channel, {}).get(payload, ())):

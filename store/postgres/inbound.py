@@ -35,7 +35,7 @@ from bot.errors import NotFound, StoreError
 from bot.jobs import OPEN_STATUSES, utc_now
 from store import codec, events
 from store.base import ConversationFacts, Event, FactsWanted, Message, MessageRead, PhoneRead, PhoneState
-from store.postgres.connection import EVENTS_CHANNEL, WORK_CHANNEL, is_write_conflict
+from store.postgres.connection import CHANGES_CHANNEL, EVENTS_CHANNEL, WORK_CHANNEL, is_write_conflict
 from store.postgres.queue import QueueStore
 from store.postgres.rows import is_bigint, message_columns, message_doc, message_of, message_seq, searchable
 from store.postgres.writes import jobs_named, stamped
@@ -62,6 +62,11 @@ LEFT JOIN LATERAL (SELECT seq, doc FROM messages WHERE business = $1 AND twilio_
 LEFT JOIN phones p ON p.business = $1 AND p.phone = $3
 LEFT JOIN jobs j ON j.business = $1 AND j.id = $7"""
 
+# The webhooks' writes wake nobody inside their transaction: their caller notifies after the commit
+# (Database.notify_later), since a NOTIFY in the transaction makes every such commit wait for the one
+# before (store/postgres/connection.py). `qdn.changes_after_commit` tells 0012's trigger so: set before
+# the first row is written (the go CTE, the UPDATE's condition), as the trigger's WHEN reads it then.
+
 # record_inbound in one statement. Nothing is written unless every job named exists and the SID is
 # claimed here (a twin delivery racing this one waits on the SID's key, then finds it taken); the
 # phone state is written only over the version read ($15; NULL: no row then) -- else the whole
@@ -76,7 +81,8 @@ _RECORD = """WITH known AS (
     ON CONFLICT DO NOTHING RETURNING sid
 ), go AS (
     SELECT (SELECT cardinality(ids) FROM known) = cardinality($3::bigint[])
-        AND ($2::text IS NULL OR EXISTS (SELECT FROM claim)) AS go
+        AND ($2::text IS NULL OR EXISTS (SELECT FROM claim))
+        AND set_config('qdn.changes_after_commit', 'on', true) = 'on' AS go
 ), seqs AS (
     SELECT seq, row_number() OVER (ORDER BY seq) AS ord FROM (
         SELECT nextval('messages_seq_seq') AS seq FROM generate_series(1, cardinality($12::text[]))
@@ -117,9 +123,7 @@ SELECT (SELECT ids FROM known) AS jobs_found, (SELECT go FROM go) AS written,
     ARRAY(SELECT seq FROM seqs ORDER BY ord) AS seqs,
     CASE WHEN (SELECT go FROM go) AND $14::json IS NOT NULL
               AND NOT EXISTS (SELECT FROM phone_added) AND NOT EXISTS (SELECT FROM phone_changed)
-         THEN qdn_write_conflict('the phone state') END AS conflict,
-    CASE WHEN (SELECT go FROM go) AND $22 THEN pg_notify($23, $1) END AS woke_senders,
-    CASE WHEN (SELECT go FROM go) AND cardinality($16::text[]) > 0 THEN pg_notify($24, $1) END AS woke_deliverers"""
+         THEN qdn_write_conflict('the phone state') END AS conflict"""
 
 _PHONE = "SELECT state, xmin FROM phones WHERE business = $1 AND phone = $2"
 _BY_SID = "SELECT seq, doc, xmin FROM messages WHERE business = $1 AND twilio_sid = $2 ORDER BY seq LIMIT 1"
@@ -130,7 +134,7 @@ _UPDATE_SEEN = """WITH changed AS (
     UPDATE messages SET job_id = $3, phone = $4, recipient = $5, twilio_sid = $6, status = $7, direction = $8,
         created_at = $9, next_attempt_at = $10, doc = $11,
         claimed_until = CASE WHEN $7 <> 'pending' THEN NULL ELSE claimed_until END
-    WHERE business = $1 AND seq = $2 AND xmin = $12::xid
+    WHERE business = $1 AND seq = $2 AND xmin = $12::xid AND set_config('qdn.changes_after_commit', 'on', true) = 'on'
     RETURNING seq
 ), sids AS (
     INSERT INTO twilio_sids (sid, business) SELECT $13, $1 FROM changed WHERE $13::text IS NOT NULL
@@ -142,9 +146,7 @@ _UPDATE_SEEN = """WITH changed AS (
         AS e (event_id, status, created_at, next_attempt_at, doc)
     WHERE EXISTS (SELECT FROM changed)
 )
-SELECT EXISTS (SELECT FROM changed) AS written,
-    CASE WHEN EXISTS (SELECT FROM changed) AND $19 THEN pg_notify($20, $1) END AS woke_senders,
-    CASE WHEN EXISTS (SELECT FROM changed) AND cardinality($14::text[]) > 0 THEN pg_notify($21, $1) END AS woke"""
+SELECT EXISTS (SELECT FROM changed) AS written"""
 
 
 def _event_columns(queued: Iterable[Event]) -> list[list[Any]]:
@@ -255,9 +257,6 @@ class InboundStore(QueueStore):
                         event_docs,
                         placeholders,
                         ords,
-                        wake,
-                        WORK_CHANNEL,
-                        EVENTS_CHANNEL,
                     )
             except Exception as error:
                 if not is_write_conflict(error):
@@ -271,8 +270,17 @@ class InboundStore(QueueStore):
                 raise NotFound(f"No job {min(missing)}.")
             if not row["written"]:  # the SID is taken: a twin delivery, or a repeat
                 return [await self._first_for(sid)], False
+            self._notify_written(wake, bool(queued))
             return [{**doc, "id": str(seq)} for seq, doc in zip(row["seqs"], docs, strict=True)], True
         return None
+
+    def _notify_written(self, wake_senders: bool, queued_events: bool) -> None:
+        """What a committed one-statement write notifies: a change (the inbox), a text to send, an event."""
+        self.db.notify_later(CHANGES_CHANNEL, self.business)
+        if wake_senders:
+            self.db.notify_later(WORK_CHANNEL, self.business)
+        if queued_events:
+            self.db.notify_later(EVENTS_CHANNEL, self.business)
 
     async def _first_for(self, sid: str | None) -> Message:
         first = None
@@ -320,11 +328,9 @@ class InboundStore(QueueStore):
                 version,
                 new_sid,
                 *_event_columns(queued),
-                wake,
-                WORK_CHANNEL,
-                EVENTS_CHANNEL,
             )
         if written:
+            self._notify_written(wake, bool(queued))
             return current, stored
         # Changed since it was read (another report, a sender): `change` again, on the row locked.
         return current, await self.update_message(current["id"], change)

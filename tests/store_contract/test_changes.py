@@ -72,3 +72,37 @@ def test_a_text_stored_through_another_process_wakes_this_ones_waiters(database_
         return await waiter != seen
 
     assert stores(database_url, scenario, count=2) is True
+
+
+def test_a_webhooks_text_and_its_status_callback_through_another_process_wake_this_ones_waiters(
+    database_url: str,
+) -> None:
+    """The webhooks' one-statement writes (PostgreSQL: notified after their commit, not in it) wake the
+    inboxes, the senders (a text to send) and the event deliverers of every process."""
+    from store.base import FactsWanted
+    from tests.store_contract.support import CUSTOMER, add_job, inbound, outbound
+
+    async def scenario(instances: list[Store]) -> list[bool]:
+        here, there = instances[0], instances[-1]
+        there.enable_events()
+        job = (await add_job(there)).job
+        facts = await there.conversation_facts(CUSTOMER, FactsWanted(sid="SMwake", sender_open_jobs=True))
+        await asyncio.sleep(0.3)  # the booking's wake-ups have come: clear them
+        await here.wait_for_work(0)
+        await here.wait_for_events(0)
+        seen = await here.wait_for_change(-1, 0)
+        changed = asyncio.create_task(here.wait_for_change(seen, LONG))
+        work, events = asyncio.create_task(here.wait_for_work(LONG)), asyncio.create_task(here.wait_for_events(LONG))
+        await asyncio.sleep(0.05)
+        text = inbound("SMwake", job_id=int(job["id"]))
+        await there.record_inbound(text, outbound=[outbound(CUSTOMER, "On our way", job_id=int(job["id"]))],
+                                   phone=CUSTOMER, change_phone=lambda state: {**state, "seen": True},
+                                   read=facts.read)  # fmt: skip
+        woke = [await changed != seen, await work, await events]
+        seen = await here.wait_for_change(-1, 0)
+        changed = asyncio.create_task(here.wait_for_change(seen, LONG))
+        await asyncio.sleep(0.05)
+        await there.update_message_by_sid("SMwake", lambda message: {**message, "status": "delivered"})
+        return [*woke, await changed != seen]
+
+    assert stores(database_url, scenario, count=2) == [True, True, True, True]

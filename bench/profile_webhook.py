@@ -81,6 +81,7 @@ def main() -> int:
     parser.add_argument("--baseline", action="store_true", help="profile bench/baseline_app.py instead")
     parser.add_argument("--kind", choices=("mix", "token", "status", "callback"), default="mix")
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn", help="the service's server")
+    parser.add_argument("--raw", type=Path, help="keep py-spy's raw samples (collapsed stacks) in this file")
     args = parser.parse_args()
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
@@ -132,6 +133,8 @@ def main() -> int:
             cpu = server.cpu_seconds() - cpu_before
             wall = time.perf_counter() - started
             sampler.wait()
+            if args.raw:
+                shutil.copyfile(raw, args.raw)
         finally:
             server.stop()
         per_request = cpu / result.requests * 1e6

@@ -1,5 +1,7 @@
 """What texts mean: a table of realistic phrasings for customers and dispatchers (no HTTP)."""
 
+import unicodedata
+
 import pytest
 
 from bot.conversation import (
@@ -326,6 +328,15 @@ def test_control_characters_and_long_text_do_not_break_parsing():
     long_text = "Is the trailer coming today? " * 55  # ~1,600 characters
     assert parse(long_text, "customer") == FreeText(long_text, "customer")
     assert type(parse("R 1042 " + long_text, "dispatcher")) is ReplyTo
+
+
+def test_every_control_or_format_character_reads_as_a_space():
+    """Zero-width spaces, BOMs, direction marks, soft hyphens ... around a keyword: it is still the keyword."""
+    invisible = [chr(cp) for cp in range(0x110000) if unicodedata.category(chr(cp)) in ("Cc", "Cf")]
+    assert len(invisible) > 150
+    for ch in invisible:
+        assert type(parse(f"{ch}STATUS{ch}", "customer")) is Status, f"U+{ord(ch):04X}"
+        assert type(parse(f"STOP{ch}", "customer")) is not FreeText, f"U+{ord(ch):04X}"
 
 
 def test_unknown_role_is_a_programming_error():

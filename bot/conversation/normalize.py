@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Carrier keyword lists (SPEC "Texts the service understands"); Twilio acts on
 # them only when they are the whole message, so we match the same way.
@@ -26,9 +27,12 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00a0": " "})
 
 def _visible(text: str) -> str:
     """`text` with control and format characters (zero-width spaces, etc.) turned into spaces."""
+    if text.isprintable():  # no character of category C* or Z* but the space, so no Cc or Cf: nearly every text
+        return text
     return "".join(" " if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
 
 
+@lru_cache(maxsize=256)  # one text is squashed by each grammar that reads it (~5 us each, issue #30)
 def squash(text: str) -> str:
     """Lower case, one space between words, no surrounding spaces or trailing punctuation.
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
@@ -50,16 +50,35 @@ async def webhook_form(request: Request) -> Form:
     if body and content_type != FORM_CONTENT_TYPE:
         raise BadRequest(f"Expected a {FORM_CONTENT_TYPE} body.")
     try:
-        pairs = parse_qsl(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            strict_parsing=True,
-            errors="strict",
-            max_num_fields=MAX_FIELDS,
-        )
+        pairs = form_pairs(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):  # bad UTF-8 or percent-escapes, stray "&", too many fields
         raise BadRequest("The form body is malformed.") from None
     return ImmutableMultiDict(pairs)
+
+
+def form_pairs(body: str) -> list[tuple[str, str]]:
+    """What `parse_qsl(body, keep_blank_values=True, strict_parsing=True, errors="strict",
+    max_num_fields=MAX_FIELDS)` gives, or raises, in half its time (~8 us of ~16 a webhook, issue #30):
+    the same steps, but a part is URL-decoded only when it holds a "+" or a "%"."""
+    if not body:
+        return []
+    if body.count("&") >= MAX_FIELDS:
+        raise ValueError("Max number of fields exceeded")
+    pairs = []
+    for field_ in body.split("&"):
+        name, equals, value = field_.partition("=")
+        if not equals:
+            raise ValueError(f"bad query field: {field_!r}")
+        if "+" in name:
+            name = name.replace("+", " ")
+        if "%" in name:
+            name = unquote(name, errors="strict")
+        if "+" in value:
+            value = value.replace("+", " ")
+        if "%" in value:
+            value = unquote(value, errors="strict")
+        pairs.append((name, value))
+    return pairs
 
 
 def text(form: Form, name: str) -> str:
@@ -117,20 +136,16 @@ def decode(form: Form, kind: type[T]) -> T:
     values: dict[str, Any] = {}
     missing: list[str] = []
     malformed: list[str] = []
-    for spec in fields(kind):  # type: ignore[arg-type]
-        meta = spec.metadata
-        name = meta.get("twilio")
-        if name is None:
-            continue
+    for attribute, name, required, parse, strip in _twilio_fields(kind):  # type: ignore[arg-type]
         raw = form.get(name)
-        if raw is not None and meta["strip"]:
+        if raw is not None and strip:
             raw = raw.strip()
-        if raw is None or (raw == "" and meta["required"]):
-            if meta["required"]:
+        if raw is None or (raw == "" and required):
+            if required:
                 missing.append(name)
             continue
         try:
-            values[spec.name] = meta["parse"](raw) if meta["parse"] else raw
+            values[attribute] = parse(raw) if parse else raw
         except ValueError as why:
             malformed.append(f"Twilio field {name}: {raw[:40]!r} {why}.")
     if missing:
@@ -138,6 +153,17 @@ def decode(form: Form, kind: type[T]) -> T:
     if malformed:
         raise BadRequest(malformed[0])
     return kind(**values)
+
+
+@cache
+def _twilio_fields(kind: type) -> tuple[tuple[str, str, bool, Callable[[str], Any] | None, bool], ...]:
+    """(attribute, Twilio's name, required, parse, strip) of each twilio_field() of `kind`: read once a
+    form class, not on every webhook (dataclasses.fields() rebuilds its tuple each call, issue #30)."""
+    return tuple(
+        (spec.name, meta["twilio"], meta["required"], meta["parse"], meta["strip"])
+        for spec in fields(kind)
+        if (meta := spec.metadata).get("twilio") is not None
+    )
 
 
 # -- the forms --------------------------------------------------------------------------------------

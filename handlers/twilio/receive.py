@@ -244,7 +244,8 @@ async def _answer(svc: Services, form: Form) -> Response:
         if looked.already is not None:
             log.info("repeated delivery of %s from %s; answered as before", sid, redact_phone(sender))
             return twiml(looked.already.get("reply_body"))
-        facts = replace(looked.facts, pictures=pictures)
+        # Most texts carry no picture: the facts as read then stand (dataclasses.replace costs ~5 us).
+        facts = looked.facts if pictures == looked.facts.pictures else replace(looked.facts, pictures=pictures)
         decision = talk.decide(command, facts, _context(svc))
         await _job_effects(svc, decision, now)
         stamp = iso_utc(now)

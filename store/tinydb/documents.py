@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from bot.errors import NotFound
 from bot.jobs import iso_utc, utc_now
 from bot.send_later import cancellable
+from store import codec
 from store.base import Event, Job, JobMove, JobWrite, Message, Once, PhoneState
 from store.files import read_json
 from store.records import IdempotencyRecord
@@ -169,6 +170,9 @@ class Documents:
     def get_message(self, message_id: str) -> Message:
         pid, doc_id = self.index.ids.split(message_id)
         self._saw(pid)
+        row = self.index.sent_rows.get(message_id)  # a sent text's latest row, whatever the journal holds
+        if row is not None:
+            return {**codec.loads(row), "id": message_id}
         doc = self._overlay_docs(pid, "messages").get(doc_id)
         if doc is None:
             data = read_json(self._file(pid)) or {}

@@ -217,21 +217,30 @@ class TinyDBStore(Store):
             return await self._now(self.core.record_move, *args)
         return await self._off_loop(self.core.record_move, *args)  # a repeat reads the first row's file
 
+    def _in_memory(self, message_id: str | None) -> bool:
+        """Whether reading this message reads no file: none at all, or a sent text (Indexes.sent_rows)."""
+        return message_id is None or message_id in self.core.index.sent_rows
+
     async def get_message(self, message_id: str) -> Message:
+        if self._in_memory(message_id):
+            return await self._now(self.core.get_message, message_id)
         return await self._off_loop(self.core.get_message, message_id)
 
     async def find_message_by_sid(self, twilio_sid: str) -> Message | None:
-        if twilio_sid not in self.core.index.by_sid:  # the usual case, answered without a thread hop
+        if self._in_memory(self.core.index.by_sid.get(twilio_sid)):  # answered without a thread hop
             return await self._now(self.core.find_message_by_sid, twilio_sid)
         return await self._off_loop(self.core.find_message_by_sid, twilio_sid)
 
     async def update_message(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
+        if self._in_memory(message_id):
+            return await self._now(self.core.update_message, message_id, change)
         return await self._off_loop(self.core.update_message, message_id, change)
 
     async def update_message_by_sid(
         self, twilio_sid: str, change: Callable[[Message], Message | None], *, read: MessageRead | None = None
     ) -> tuple[Message, Message] | None:
-        if twilio_sid not in self.core.index.by_sid:  # a report on a text we never logged: memory only
+        # A status callback: the sent text's row is in memory (or no text has this SID), so no thread hop.
+        if self._in_memory(self.core.index.by_sid.get(twilio_sid)):
             return await self._now(self.core.update_message_by_sid, twilio_sid, change)
         return await self._off_loop(self.core.update_message_by_sid, twilio_sid, change)
 

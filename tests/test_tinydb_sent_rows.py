@@ -15,7 +15,7 @@ import pytest
 
 from bot.messages import with_report
 from store import Message, open_store
-from store.tinydb import documents
+from store.tinydb import documents, indexes
 from tests.store_contract.support import CUSTOMER, add_job, outbound, run
 
 
@@ -91,6 +91,37 @@ def test_rows_in_memory_follow_the_journal_over_the_files(tmp_path, monkeypatch)
         assert found is not None
         assert (found[0]["status"], found[1]["status"]) == ("delivered", "read")
         assert found[0]["id"] == message_id
+        await store.close()
+
+    run(scenario())
+
+
+def test_only_the_latest_sent_texts_are_kept_in_memory_and_an_older_one_s_report_still_lands(tmp_path, monkeypatch):
+    """Memory stays bounded whatever the history: past SENT_ROWS_KEPT texts, the oldest row leaves
+    memory, and a late report on it reads its file and is applied all the same."""
+    monkeypatch.setattr(indexes, "SENT_ROWS_KEPT", 2)
+
+    async def scenario() -> None:
+        store = await open_store(url(tmp_path))
+        await add_job(store)
+        ids = []
+        for n in range(3):
+            text = await store.add_message(outbound(CUSTOMER, f"Update {n}", job_id=1001, kind="update"))
+            sid = f"SMkept{n}"
+            await store.complete(text["id"], lambda m: {**m, "status": "sent", "twilio_sid": sid})  # noqa: B023
+            ids.append(str(text["id"]))
+        assert list(store.core.index.sent_rows) == ids[1:]  # type: ignore[attr-defined]
+        await store.close()
+
+        store = await open_store(url(tmp_path))
+        assert len(store.core.index.sent_rows) == 2  # type: ignore[attr-defined]
+        with monkeypatch.context() as disk:  # the newest: from memory
+            _no_file_reads(disk)
+            newest = await store.update_message_by_sid("SMkept2", _reported("delivered"))
+        assert newest is not None and newest[1]["status"] == "delivered"
+        oldest = await store.update_message_by_sid("SMkept0", _reported("delivered"))  # from its file
+        assert oldest is not None and (oldest[0]["status"], oldest[1]["status"]) == ("sent", "delivered")
+        assert (await store.get_message(ids[0]))["status"] == "delivered"
         await store.close()
 
     run(scenario())

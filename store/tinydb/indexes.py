@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections import OrderedDict
 from typing import Any
 
 from bot.errors import NotFound
@@ -21,6 +22,10 @@ from store.tinydb.inbox_order import ConversationOrder
 from store.tinydb.lists import JobOrder, PhoneLog
 from store.tinydb.outbox import Outbox
 from store.tinydb.queue import SendQueue
+
+# Sent texts whose rows are kept in memory for their delivery reports: Twilio reports within minutes,
+# and this many texts is weeks of a busy hauler's sending (~11 MB).
+SENT_ROWS_KEPT = 20_000
 
 
 class Indexes:
@@ -41,11 +46,11 @@ class Indexes:
         self.media_due: dict[str, str] = {}
         self.media_queued = False  # a fetch became due since the store last looked
         self.by_sid: dict[str, str] = {}
-        # message id -> the row (codec-encoded: ~450 bytes, a third of it as a dict) of each text we sent
-        # that has a Twilio SID: what a status callback reads and rewrites, answered from memory with no
-        # file read and no thread hop (issue #30). ~50 MB at 200k texts (bench/generate.py's large set:
-        # 91k such texts), which grows with the history.
-        self.sent_rows: dict[str, bytes] = {}
+        # message id -> the row (codec-encoded: ~550 bytes) of each of the latest SENT_ROWS_KEPT texts we
+        # sent that have a Twilio SID: what a status callback reads and rewrites, answered from memory with
+        # no file read and no thread hop. Bounded, so memory does not grow with the history (unbounded it
+        # was ~50 MB at 200k texts); an older text's late report reads its file, as every text's once did.
+        self.sent_rows: OrderedDict[str, bytes] = OrderedDict()
         # phone -> jobs whose conversation has a text to or from it: a
         # dispatcher's relays live with the customer's job, not the dispatcher's.
         self.texted_in: dict[str, set[int]] = {}
@@ -94,6 +99,9 @@ class Indexes:
                 # Copied to its own size: orjson's bytes keep the 4 KB buffer they were written in
                 # (91k rows took 366 MB as they come, 50 MB copied).
                 self.sent_rows[message_id] = bytes(memoryview(codec.dumps(message)))
+                self.sent_rows.move_to_end(message_id)
+                if len(self.sent_rows) > SENT_ROWS_KEPT:
+                    self.sent_rows.popitem(last=False)  # the longest untouched: its reports are long done
         if message.get("status") == "pending":
             self.queue.put(message_id, message, self.ids.order({**message, "id": message_id}))
         else:

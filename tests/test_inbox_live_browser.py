@@ -108,6 +108,7 @@ def customer_with_a_job(service: LiveServer, first_words: str) -> tuple[str, str
 def open_conversation(page: Any, service: LiveServer, name: str) -> None:
     page.goto(f"{service.url}/inbox")
     page.get_by_role("link", name=name).click()
+    page.wait_for_load_state()  # htmx has set the page up: a click before that posts as a plain form
     page.evaluate("window.sameDocument = true")  # gone if the page is ever reloaded
 
 

@@ -1,6 +1,20 @@
 """The TinyDB backend (`tinydb:` URLs): one machine, one process, a journal in front of one file per conversation.
 
-See store/tinydb/store.py for the layout and why.
+Layout, for DATABASE_URL=tinydb:///data/qdn.json::
+
+    data/qdn.json             store metadata (schema version); its presence
+                              marks an initialised store
+    data/qdn.json.lock        flock held by the one process that owns the data
+    data/qdn.json.files.lock  flock a checkpoint and `qdn store backup` take in turn
+                              (store/tinydb/backup.py)
+    data/qdn.journal.000007   the write-ahead journal (store/tinydb/journal.py)
+    data/qdn.jobs/1042.json   job 1042 and its whole conversation
+    data/qdn.phones/15125550199.json
+                              a phone's state (opt-out, loop guards) and its
+                              texts that belong to no job
+    data/qdn.media/<media id> a picture (store/tinydb/media.py)
+
+Why, and how the journal and the files fit: store/tinydb/store.py.
 """
 
 from __future__ import annotations

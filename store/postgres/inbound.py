@@ -72,10 +72,7 @@ LEFT JOIN jobs j ON j.business = $1 AND j.id = $7"""
 # phone state is written only over the version read ($15; NULL: no row then) -- else the whole
 # statement rolls back (qdn_write_conflict). Message ids in the order given: the sequence's values
 # sorted, as Write.add_messages takes them. An event's doc names its message by a placeholder
-# ($20), replaced by the message's id once the id is taken. The inbox's conversations row of each phone
-# written is kept here, once per phone, as 0011's trigger keeps it a text at a time (migration 0013:
-# `qdn.conversations_kept` skips the trigger); it waits for the phone's row (the counts), so the phone's
-# row is locked before its conversations row, as in the locked path (store.py).
+# ($20), replaced by the message's id once the id is taken.
 _RECORD = """WITH known AS (
     SELECT COALESCE(array_agg(id), '{}') AS ids FROM jobs WHERE business = $1 AND id = ANY($3::bigint[])
 ), claim AS (
@@ -85,8 +82,7 @@ _RECORD = """WITH known AS (
 ), go AS (
     SELECT (SELECT cardinality(ids) FROM known) = cardinality($3::bigint[])
         AND ($2::text IS NULL OR EXISTS (SELECT FROM claim))
-        AND set_config('qdn.changes_after_commit', 'on', true) = 'on'
-        AND set_config('qdn.conversations_kept', 'on', true) = 'on' AS go
+        AND set_config('qdn.changes_after_commit', 'on', true) = 'on' AS go
 ), seqs AS (
     SELECT seq, row_number() OVER (ORDER BY seq) AS ord FROM (
         SELECT nextval('messages_seq_seq') AS seq FROM generate_series(1, cardinality($12::text[]))
@@ -116,25 +112,6 @@ _RECORD = """WITH known AS (
     UPDATE phones SET state = $14
     WHERE business = $1 AND phone = $13 AND xmin = $15::xid AND $14::json IS NOT NULL AND (SELECT go FROM go)
     RETURNING true
-), conversation AS (
-    INSERT INTO conversations AS c (business, phone, last_at, last_text_at, answered_at, said_at, said_seq)
-    SELECT $1, m.phone, max(m.created_at),
-        max(m.created_at) FILTER (WHERE m.direction = 'inbound' AND m.kind = 'text'),
-        max(m.created_at) FILTER (WHERE m.direction = 'outbound' AND m.kind IN ('relay', 'notification')),
-        (array_agg(m.created_at ORDER BY m.created_at DESC, m.seq DESC) FILTER (WHERE m.said))[1],
-        (array_agg(m.seq ORDER BY m.created_at DESC, m.seq DESC) FILTER (WHERE m.said))[1]
-    FROM (SELECT g.phone, g.direction, g.created_at, s.seq, k.kind, k.kind IS NULL OR k.kind NOT IN ('reply', 'system') AS said
-          FROM given g JOIN seqs s ON s.ord = g.ord CROSS JOIN LATERAL (SELECT qdn_message_kind(g.doc::json) AS kind) k
-          WHERE (SELECT count(*) FROM phone_added) + (SELECT count(*) FROM phone_changed) >= 0) AS m
-    GROUP BY m.phone ORDER BY m.phone
-    ON CONFLICT (business, phone) DO UPDATE SET
-        last_at = GREATEST(c.last_at, EXCLUDED.last_at),
-        last_text_at = GREATEST(c.last_text_at, EXCLUDED.last_text_at),
-        answered_at = GREATEST(c.answered_at, EXCLUDED.answered_at),
-        said_at = CASE WHEN c.said_at IS NULL OR (EXCLUDED.said_at, EXCLUDED.said_seq) > (c.said_at, c.said_seq)
-            THEN COALESCE(EXCLUDED.said_at, c.said_at) ELSE c.said_at END,
-        said_seq = CASE WHEN c.said_at IS NULL OR (EXCLUDED.said_at, EXCLUDED.said_seq) > (c.said_at, c.said_seq)
-            THEN COALESCE(EXCLUDED.said_seq, c.said_seq) ELSE c.said_seq END
 ), queued AS (
     INSERT INTO events (business, event_id, status, created_at, next_attempt_at, doc)
     SELECT $1, e.event_id, e.status, e.created_at, NULL, replace(e.doc, e.placeholder, '"' || s.seq || '"')::json

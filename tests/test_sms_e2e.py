@@ -131,7 +131,7 @@ def test_dispatcher_en_route_reaches_the_customer_who_then_reads_it(
     assert re.fullmatch(
         # (the day is named too when the ETA falls after local midnight)
         rf"QuickDumpNow: Job {job_id} \(junk removal\) is en route, "
-        rf"ETA (?:\w{{3}} \w{{3}} \d{{1,2}} )?\d{{1,2}}:\d\d [AP]M\. "
+        rf"ETA (?:\w{{3}} \w{{3}} \d{{1,2}}, )?\d{{1,2}}:\d\d [AP]M\. "
         rf"Track: {re.escape(PUBLIC_BASE_URL)}/track\?token={job['token']}",
         answer,
     ), answer

@@ -517,7 +517,7 @@ def replies_of(response: httpx.Response) -> list[str]:
 
 
 # The day is named too when the ETA falls on another local day (an ETA given just before midnight).
-CLOCK = r"(?:[A-Z][a-z]{2} [A-Z][a-z]{2} \d{1,2} )?\d{1,2}:\d\d [AP]M"
+CLOCK = r"(?:[A-Z][a-z]{2} [A-Z][a-z]{2} \d{1,2}, )?\d{1,2}:\d\d [AP]M"
 
 
 def expected(template: str, harness: Harness) -> str:

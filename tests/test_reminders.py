@@ -80,15 +80,18 @@ class World:
         return [m for m in await self.store.job_messages(job_id) if "a reminder about" in m["body"]]
 
 
-def scenario(tmp_path: Path, body: Callable[[World], Awaitable[Any]], **settings: str) -> Any:
-    """Run `body(world)` on a fresh store (closed afterwards, as a stopped service would)."""
+def scenario(
+    tmp_path: Path, body: Callable[[Any], Awaitable[Any]], world: type[World] | None = None, /, **settings: str
+) -> Any:
+    """Run `body(world)` on a fresh store (closed afterwards, as a stopped service would); `world`: a
+    subclass of World for another file's tests (test_reviews.py's)."""
     # The state's calling hours are tests/test_reminders_where_the_customer_is.py's: here QUIET_HOURS alone.
     loaded = load_settings(base_environ(tmp_path, **{"STATE_QUIET_HOURS": "false", **settings}), env_file=None)
 
     async def main() -> Any:
         store = await open_store(loaded.database_url)
         try:
-            return await body(World(loaded, store, Clock(local("2026-12-01 09:00"))))
+            return await body((world or World)(loaded, store, Clock(local("2026-12-01 09:00"))))
         finally:
             await store.close()
 

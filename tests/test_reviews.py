@@ -82,22 +82,12 @@ class World(reminder_tests.World):
 def scenario(
     tmp_path: Path, body: Callable[[World], Awaitable[Any]], database_url: str | None = None, **settings: str
 ) -> Any:
-    """Run `body(world)` on the store (closed afterwards, as a stopped service would)."""
-    # The customer is an Austin number: Texas's own calling hours would move these tests' times (they are
-    # about the review hour and QUIET_HOURS), so they are off here and on in the state-hours test.
-    environ = base_environ(tmp_path, **{"REVIEW_URL": REVIEW, "STATE_QUIET_HOURS": "false", **settings})
-    if database_url:
-        environ["DATABASE_URL"] = database_url
-    loaded = load_settings(environ, env_file=None)
-
-    async def main() -> Any:
-        store = await open_store(loaded.database_url)
-        try:
-            return await body(World(loaded, store, Clock(local("2026-12-01 09:00"))))
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
+    """Run `body(world)` on the store (closed afterwards, as a stopped service would): the reminder
+    tests' scenario, with review requests on. STATE_QUIET_HOURS is off there too: the customer is an
+    Austin number, and Texas's own calling hours would move these tests' times (they are about the
+    review hour and QUIET_HOURS); the state-hours test turns it on."""
+    store = {"DATABASE_URL": database_url} if database_url else {}
+    return reminder_tests.scenario(tmp_path, body, World, **{"REVIEW_URL": REVIEW, **store, **settings})
 
 
 # Completed Wed Dec 2 at 15:00 Chicago: the request is due Thu Dec 3 at 10:00 Chicago.

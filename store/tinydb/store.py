@@ -39,7 +39,9 @@ from typing import Any, TypeVar
 from bot.errors import StoreError
 from bot.jobs import iso_utc
 from store.base import (
+    ConversationFacts,
     Event,
+    FactsWanted,
     Job,
     JobMove,
     JobWrite,
@@ -177,6 +179,12 @@ class TinyDBStore(Store):
 
     async def add_message(self, message: Message, *, once: Once | None = None) -> Message:
         return await self._once(self.core.add_message, message, once)
+
+    async def conversation_facts(self, sender: str, wanted: FactsWanted) -> ConversationFacts:
+        # The default's lookups in one locked call with one durability wait (store/tinydb/documents.py).
+        if wanted.sid is None or self._in_memory(self.core.index.by_sid.get(wanted.sid)):  # a new SID: memory only
+            return await self._now(documents.conversation_facts, self.core, sender, wanted)
+        return await self._off_loop(documents.conversation_facts, self.core, sender, wanted)  # a repeat: its row's file
 
     async def record_inbound(
         self,

@@ -31,15 +31,19 @@ from tests.store_contract.support import (
 )
 
 STRANGER = "+15125550111"
+ASKED_AT = "2024-11-27T18:00:00.000Z"
 EVERYTHING = FactsWanted(sender_open_jobs=True, open_jobs=True, token="T1002", target_opt_out=True)
 
 
 async def _scenery(store: Store) -> None:
-    """Jobs 1001-1004 (1003 done; 1004 another customer's), OTHER opted out, a stored text SMseen."""
+    """Jobs 1001-1004 (1003 done; 1004 another customer's), OTHER opted out, a stored text SMseen;
+    CUSTOMER asked to confirm 1001 at ASKED_AT and 1003 a day before."""
     await add_job(store)  # 1001, CUSTOMER's, scheduled
     await add_job(store)  # 1002
     done = (await add_job(store)).job  # 1003
     await store.update_job(done["id"], lambda job: JobWrite(moved(moved(job, "en_route"), "done"), []))
+    for job_id, asked_at in ((1001, ASKED_AT), (done["id"], "2024-11-26T18:00:00.000Z")):  # reminders sent
+        await store.update_job(job_id, lambda job, at=asked_at: JobWrite({**job, "confirm_asked_at": at}, []))
     await add_job(store, phone=OTHER)  # 1004
     await store.update_phone(CUSTOMER, lambda state: {**state, "last_ack_at": "2024-11-27T18:00:00.000Z"})
     await store.update_phone(OTHER, lambda state: {**state, "opted_out": True, "opt_source": "STOP"})
@@ -58,6 +62,8 @@ async def _one_by_one(store: Store, sender: str, wanted: FactsWanted) -> Convers
         except NotFound:
             job = None
     target = job["customer_phone"] if job else wanted.target_phone
+    since = wanted.asked_since
+    mine = await store.list_jobs(phone=sender) if since is not None else []
     return ConversationFacts(
         phone_state=await store.get_phone(sender),
         sender_open_jobs=await store.list_jobs(statuses=OPEN_STATUSES, phone=sender) if wanted.sender_open_jobs else [],
@@ -65,6 +71,7 @@ async def _one_by_one(store: Store, sender: str, wanted: FactsWanted) -> Convers
         job=job,
         token_job=await store.find_job_by_token(wanted.token) if wanted.token else None,
         target_opted_out=bool(wanted.target_opt_out and target and await store.is_opted_out(target)),
+        asked_jobs=[job for job in mine if since is not None and (job.get("confirm_asked_at") or "") >= since],
     )
 
 
@@ -82,6 +89,12 @@ ASKED = [
     (DISPATCHER, FactsWanted(job_id=1003)),
     (DISPATCHER, FactsWanted(job_id=1004)),  # a job alone: its phone's opt-out is not asked for
     (OTHER, EVERYTHING),
+    # A customer's answer to a reminder: the sender's jobs asked about since then, of any status, newest first.
+    (CUSTOMER, FactsWanted(sid="SMyes", sender_open_jobs=True, asked_since="2024-11-26T00:00:00.000Z")),
+    (CUSTOMER, FactsWanted(asked_since=ASKED_AT)),  # asked at that very moment: counts
+    (CUSTOMER, FactsWanted(asked_since="2024-11-28T00:00:00.000Z")),  # none asked since
+    (OTHER, FactsWanted(asked_since="2024-11-26T00:00:00.000Z")),  # CUSTOMER's reminders are not OTHER's
+    (CUSTOMER, FactsWanted(sid="SMseen", asked_since="2024-11-26T00:00:00.000Z")),  # a repeat: nothing looked up
 ]
 
 
@@ -108,6 +121,11 @@ def test_the_facts_are_what_the_separate_lookups_find(database_url: str) -> None
     assert by_case[7].target_opted_out is False and by_case[8].target_opted_out is True
     assert by_case[10].job is not None and by_case[10].job["status"] == "done"
     assert by_case[11].target_opted_out is False and by_case[12].phone_state["opted_out"] is True
+    assert [job["id"] for job in by_case[13].asked_jobs] == [1003, 1001]
+    assert [job["id"] for job in by_case[13].sender_open_jobs] == [1002, 1001]
+    assert [job["id"] for job in by_case[14].asked_jobs] == [1001]
+    assert by_case[15].asked_jobs == [] and by_case[16].asked_jobs == []
+    assert by_case[17].already is not None and by_case[17].asked_jobs == []
 
 
 def test_lookups_no_store_could_answer_find_nothing_and_raise_nothing(database_url: str) -> None:

@@ -95,7 +95,9 @@ def asks_to_stop(text: str) -> bool:
 def _plain(text: str) -> str:
     """Lower case, accents off ("más" -> "mas"), curly apostrophes straight, hyphens as spaces ("opt-out")."""
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("-", " "))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    if not decomposed.isascii():  # no combining mark is ASCII: most texts skip the walk, char by char
+        decomposed = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return decomposed.lower()
 
 
 def _clause(part: str) -> str:

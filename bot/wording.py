@@ -105,6 +105,7 @@ def appointment_day(scheduled_for: str | None, tz: tzinfo) -> date | None:
     return moment.date() if moment is not None else scheduled_day(scheduled_for)
 
 
+@lru_cache(maxsize=1024)  # strftime costs ~3 us; texts name the same few days (appointments, ETAs) over and over
 def day_words(day: date) -> str:
     """ "Sat Dec 5": how people write a day in a text (no leading zero, no year)."""
     return f"{day:%a %b} {day.day}"

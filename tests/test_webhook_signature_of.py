@@ -13,7 +13,7 @@ from handlers.twilio.signature import _field_values, _signed_by, signature_of
 
 # Field names and values as a form body can carry them (any text a UTF-8 body decodes to), names
 # repeated now and then (a field Twilio sends twice), values repeated under one name too.
-TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+TEXT = st.text(max_size=12)  # any code point but a lone surrogate, which no UTF-8 body decodes to
 NAMES = st.sampled_from(["Body", "From", "To", "MessageSid", "MediaUrl0", "a", "A", "b", ""]) | TEXT
 FORMS = st.lists(st.tuples(NAMES, st.sampled_from(["", "x", "hi & bye"]) | TEXT), max_size=25)
 URLS = st.sampled_from(["https://sms.example.com/twilio/acme/sms", "https://h:8443/t?x=1&y=%20"]) | TEXT

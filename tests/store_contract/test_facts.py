@@ -9,13 +9,14 @@ to the sender's state: PostgreSQL writes it in one statement guarded by the stat
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from bot.errors import NotFound
 from bot.jobs import OPEN_STATUSES
-from store import JobWrite, Store, open_store
+from store import Job, JobWrite, Store, open_store
 from store.base import ConversationFacts, FactsWanted
 from tests.store_contract.conftest import URL_MAKERS
 from tests.store_contract.support import (
@@ -42,12 +43,16 @@ async def _scenery(store: Store) -> None:
     await add_job(store)  # 1002
     done = (await add_job(store)).job  # 1003
     await store.update_job(done["id"], lambda job: JobWrite(moved(moved(job, "en_route"), "done"), []))
-    for job_id, asked_at in ((1001, ASKED_AT), (done["id"], "2024-11-26T18:00:00.000Z")):  # reminders sent
-        await store.update_job(job_id, lambda job, at=asked_at: JobWrite({**job, "confirm_asked_at": at}, []))
+    await store.update_job(1001, _asked_to_confirm(ASKED_AT))  # the reminders sent
+    await store.update_job(done["id"], _asked_to_confirm("2024-11-26T18:00:00.000Z"))
     await add_job(store, phone=OTHER)  # 1004
     await store.update_phone(CUSTOMER, lambda state: {**state, "last_ack_at": "2024-11-27T18:00:00.000Z"})
     await store.update_phone(OTHER, lambda state: {**state, "opted_out": True, "opt_source": "STOP"})
     await store.record_inbound(inbound("SMseen"), outbound=[reply_to(inbound("SMseen"))])
+
+
+def _asked_to_confirm(at: str) -> Callable[[Job], JobWrite]:
+    return lambda job: JobWrite({**job, "confirm_asked_at": at}, [])
 
 
 async def _one_by_one(store: Store, sender: str, wanted: FactsWanted) -> ConversationFacts:

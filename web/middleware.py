@@ -80,11 +80,10 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = limit_for(scope["path"])
-        headers = Headers(scope=scope)
-        declared = headers.get("content-length")
+        declared, chunked = _body_headers(scope["headers"])
         answered = False
         server_send = send
-        if declared not in (None, "0") or "transfer-encoding" in headers:
+        if declared not in (None, "0") or chunked:
             receive = _with_deadline(receive, asyncio.get_running_loop().time() + self.body_timeout)
 
             async def noting_send(message: Message) -> None:
@@ -98,7 +97,7 @@ class BodyLimitMiddleware:
                 if int(declared) > limit:
                     await _too_large(limit)(scope, receive, send)
                     return
-            elif declared is not None or "transfer-encoding" in headers:
+            elif declared is not None or chunked:
                 body = await _read_body(receive, limit)
                 if body is None:
                     await _too_large(limit)(scope, receive, send)
@@ -112,6 +111,20 @@ class BodyLimitMiddleware:
             log.info("%s %s: the body did not arrive within %g s", scope["method"], scope["path"], self.body_timeout)
             if not answered:
                 await _too_slow(self.body_timeout)(scope, receive, send)
+
+
+def _body_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, bool]:
+    """The request's Content-Length (the first, as Starlette's Headers.get), and whether it has a
+    Transfer-Encoding: one pass over the raw headers (ASGI's names are lower-case), where a Headers
+    object took two, the second ending in a KeyError for the usual request without one (issue #30)."""
+    declared, chunked = None, False
+    for name, value in headers:
+        if name == b"content-length":
+            if declared is None:
+                declared = value.decode("latin-1")
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

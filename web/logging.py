@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import collections
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from bot.redaction import redact
+from bot.webhook_paths import MESSAGE_PARAM
 
 __all__ = [
     "ACCESS_LOGGER",
@@ -46,17 +48,27 @@ _PLAIN_PATHS: set[str] = set()
 _PLAIN_PATHS_MAX = 4096
 
 
+# A status callback's own query (bot/webhook_paths.py): `m=` and a message id of fewer than ten digits.
+# redact() masks nothing in it -- no credential's name, no phone's ten digits, no token's twenty
+# symbols -- so after a plain path it is shown as it is, without running redact()'s regexes over
+# the line (~6 us a status callback, issue #30).
+_MESSAGE_QUERY = re.compile(rf"{MESSAGE_PARAM}=[0-9]{{1,9}}")
+
+
 def shown_target(path: str, query: str) -> str:
     """The request target as the access log shows it, tokens and phones masked.
 
     `path` is the ASGI scope's (decoded) and is shown %-encoded, as uvicorn showed it
     (a token with spaces in it must stay one path segment for the mask); `query` raw.
     """
-    if not query and path in _PLAIN_PATHS:
-        return path
+    plain_query = not query or _MESSAGE_QUERY.fullmatch(query) is not None
+    if plain_query and path in _PLAIN_PATHS:
+        return f"{path}?{query}" if query else path
     encoded = quote(path)
     shown = redact(f"{encoded}?{query}" if query else encoded)
-    if not query and shown == path and len(_PLAIN_PATHS) < _PLAIN_PATHS_MAX:
+    # A %-encoded path has no `?`, `&`, `;` or `=`, so no mask reaches from the path into such a query or
+    # back: the target is shown unchanged exactly when the path alone is.
+    if plain_query and shown == (f"{path}?{query}" if query else path) and len(_PLAIN_PATHS) < _PLAIN_PATHS_MAX:
         _PLAIN_PATHS.add(path)
     return shown
 

@@ -244,30 +244,38 @@ class Database:
         pool = self._pool
         if pool is None:
             raise StoreError("the PostgreSQL store is closed")
-        async with translated(), pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
-            try:
-                if transaction:
-                    started = conn.transaction()
-                    await started.start()
-                    try:
+        # An idle connection is handed over without waiting, so there is no wait to bound: no timer then
+        # (asyncpg's timeout costs two a call, on acquiring and on releasing; issue #30). Only an acquire
+        # that may wait for another's release gets ACQUIRE_TIMEOUT. (Opening a connection is bounded
+        # by CONNECT_TIMEOUT either way.)
+        timeout = None if pool.get_idle_size() else ACQUIRE_TIMEOUT
+        try:  # translated(), written out: one generator fewer a store call (~1.3 us)
+            async with pool.acquire(timeout=timeout) as conn:
+                try:
+                    if transaction:
+                        started = conn.transaction()
+                        await started.start()
+                        try:
+                            yield conn
+                        except _BROKEN:
+                            # No ROLLBACK on a broken connection: to a server that stopped answering (a
+                            # partition) it would wait out another COMMAND_TIMEOUT, and a webhook Twilio's
+                            # 15 s. The connection is dropped below; the server rolls back what it leaves.
+                            raise
+                        except BaseException:
+                            await started.rollback()
+                            raise
+                        await started.commit()
+                    else:
                         yield conn
-                    except _BROKEN:
-                        # No ROLLBACK on a broken connection: to a server that stopped answering (a
-                        # partition) it would wait out another COMMAND_TIMEOUT, and a webhook Twilio's
-                        # 15 s. The connection is dropped below; the server rolls back what it leaves.
-                        raise
-                    except BaseException:
-                        await started.rollback()
-                        raise
-                    await started.commit()
-                else:
-                    yield conn
-            except _BROKEN:
-                # A server that went away (a restart, a failover) leaves every idle connection dead:
-                # replace them all now, so only this call fails, not the next one on each of them.
-                _drop(conn)
-                await pool.expire_connections()
-                raise
+                except _BROKEN:
+                    # A server that went away (a restart, a failover) leaves every idle connection dead:
+                    # replace them all now, so only this call fails, not the next one on each of them.
+                    _drop(conn)
+                    await pool.expire_connections()
+                    raise
+        except _UNAVAILABLE as error:
+            raise unavailable(error) from error
 
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """A pooled connection inside one transaction: committed when the block ends, rolled back if it raises."""

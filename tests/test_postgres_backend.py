@@ -8,6 +8,7 @@ a private cluster (initdb + pg_ctl) is stopped and started again where a test ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import subprocess
@@ -371,3 +372,37 @@ def test_a_server_gone_and_back_is_unavailable_meanwhile_and_then_used_again() -
         took, bodies = run(scenario())
         assert took < 12  # two calls, each within the connect timeout: never Twilio's 15 s
         assert bodies == ["before", "after"]  # nothing acknowledged was lost, nothing refused was kept
+
+
+# -- the pool ----------------------------------------------------------------------------------------
+
+
+def test_a_store_call_waits_for_a_pooled_connection_only_as_long_as_its_time_limit(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every connection taken: the next call is 503-able (StoreUnavailable) once ACQUIRE_TIMEOUT is out, not
+    a hang; one given back: the next call gets it. (An idle connection is handed over with no timer.)"""
+    from store.postgres import connection as pg
+
+    monkeypatch.setattr(pg, "ACQUIRE_TIMEOUT", 0.3)
+
+    async def scenario() -> None:
+        async def noop(conn: object) -> None:
+            return None
+
+        database = await pg.Database.open(url, migrate=noop)
+        try:
+            async with contextlib.AsyncExitStack() as held:
+                for _ in range(pg.POOL_MAX):
+                    await held.enter_async_context(database.connection())
+                started = asyncio.get_running_loop().time()
+                with pytest.raises(StoreUnavailable):
+                    async with database.connection():
+                        pass
+                assert asyncio.get_running_loop().time() - started < 3
+            async with database.connection() as conn:  # given back: taken at once
+                assert await conn.fetchval("SELECT 1") == 1
+        finally:
+            await database.close()
+
+    run(scenario())

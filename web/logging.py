@@ -73,16 +73,37 @@ def shown_target(path: str, query: str) -> str:
     return shown
 
 
+# Short texts seen to hold nothing to mask -- a record's format string, a status, a business name -- so
+# each is checked once, not on every line (~4 us a text: a status callback's line has five). As with
+# _PLAIN_PATHS only such texts are remembered, never one that held something masked; bounded, and
+# started afresh when full, so the texts that keep coming back are the ones in it.
+_PLAIN_TEXTS: set[str] = set()
+_PLAIN_TEXTS_MAX = 4096
+_PLAIN_TEXT_LENGTH = 200
+
+
+def _redacted(text: str) -> str:
+    """redact(text), answered from _PLAIN_TEXTS when it is there (redact is a pure function)."""
+    if text in _PLAIN_TEXTS:
+        return text
+    shown = redact(text)
+    if shown == text and len(text) <= _PLAIN_TEXT_LENGTH:
+        if len(_PLAIN_TEXTS) >= _PLAIN_TEXTS_MAX:
+            _PLAIN_TEXTS.clear()
+        _PLAIN_TEXTS.add(text)
+    return shown
+
+
 def _redact_arg(arg: Any) -> Any:
     if arg is None or isinstance(arg, (bool, int, float)):
         return arg  # keeps %d and %.2f working
     if isinstance(arg, str):
-        return redact(arg)
+        return _redacted(arg)
     try:
         shown = str(arg)
     except Exception:  # a broken __str__ must not lose the log line
         return arg
-    masked = redact(shown)
+    masked = _redacted(shown)
     return arg if masked == shown else masked
 
 
@@ -95,7 +116,7 @@ class RedactingFilter(logging.Filter):
         if getattr(record, MASKED, False):
             return True  # masked field by field when it was made (the access line)
         if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
+            record.msg = _redacted(record.msg)
         if isinstance(record.args, Mapping):
             record.args = {key: _redact_arg(value) for key, value in record.args.items()}
         elif record.args:

@@ -406,3 +406,42 @@ def test_a_store_call_waits_for_a_pooled_connection_only_as_long_as_its_time_lim
             await database.close()
 
     run(scenario())
+
+
+def test_a_store_call_cancelled_mid_statement_on_a_frozen_server_gives_its_connection_back_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its release waits for the server to take the cancel -- which a frozen server never does -- only
+    ACQUIRE_TIMEOUT, as when every acquire had that timeout; then the connection is closed."""
+    from store.postgres import connection as pg
+
+    monkeypatch.setattr(pg, "ACQUIRE_TIMEOUT", 0.5)
+    with private_cluster() as cluster:
+
+        async def scenario() -> float:
+            async def noop(conn: object) -> None:
+                return None
+
+            database = await pg.Database.open(cluster.url, migrate=noop)
+            try:
+
+                async def slow() -> None:
+                    async with database.connection() as conn:
+                        await conn.execute("SELECT pg_sleep(3)")
+
+                task = asyncio.create_task(slow())
+                await asyncio.sleep(0.5)  # the statement is running
+                cluster.freeze()
+                try:
+                    loop = asyncio.get_running_loop()
+                    started = loop.time()
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StoreError):
+                        await asyncio.wait_for(task, 10)
+                    return loop.time() - started
+                finally:
+                    cluster.thaw()
+            finally:
+                await database.close()
+
+        assert run(scenario()) < 3

@@ -253,30 +253,37 @@ class Database:
         waits = pool.get_idle_size() == 0 if queue is None else queue.empty()
         timeout = ACQUIRE_TIMEOUT if waits else None
         try:  # translated(), written out: one generator fewer a store call (~1.3 us)
-            async with pool.acquire(timeout=timeout) as conn:
-                try:
-                    if transaction:
-                        started = conn.transaction()
-                        await started.start()
-                        try:
-                            yield conn
-                        except _BROKEN:
-                            # No ROLLBACK on a broken connection: to a server that stopped answering (a
-                            # partition) it would wait out another COMMAND_TIMEOUT, and a webhook Twilio's
-                            # 15 s. The connection is dropped below; the server rolls back what it leaves.
-                            raise
-                        except BaseException:
-                            await started.rollback()
-                            raise
-                        await started.commit()
-                    else:
+            conn = await pool.acquire(timeout=timeout)
+            failed = True
+            try:
+                if transaction:
+                    started = conn.transaction()
+                    await started.start()
+                    try:
                         yield conn
-                except _BROKEN:
-                    # A server that went away (a restart, a failover) leaves every idle connection dead:
-                    # replace them all now, so only this call fails, not the next one on each of them.
-                    _drop(conn)
-                    await pool.expire_connections()
-                    raise
+                    except _BROKEN:
+                        # No ROLLBACK on a broken connection: to a server that stopped answering (a
+                        # partition) it would wait out another COMMAND_TIMEOUT, and a webhook Twilio's
+                        # 15 s. The connection is dropped below; the server rolls back what it leaves.
+                        raise
+                    except BaseException:
+                        await started.rollback()
+                        raise
+                    await started.commit()
+                else:
+                    yield conn
+                failed = False
+            except _BROKEN:
+                # A server that went away (a restart, a failover) leaves every idle connection dead:
+                # replace them all now, so only this call fails, not the next one on each of them.
+                _drop(conn)
+                await pool.expire_connections()
+                raise
+            finally:
+                # A block that failed (cancelled mid-statement, say) may leave a statement being cancelled,
+                # which the release waits for: at most ACQUIRE_TIMEOUT, as when every acquire had that
+                # timeout (asyncpg's release inherits the acquire's). Otherwise the acquire's, if any.
+                await pool.release(conn, timeout=ACQUIRE_TIMEOUT if failed else None)
         except _UNAVAILABLE as error:
             raise unavailable(error) from error
 

@@ -239,6 +239,29 @@ def test_application_records_with_args_and_tracebacks_are_masked():
     assert TOKEN not in text and CUSTOMER not in text
 
 
+def test_a_text_seen_plain_is_remembered_and_one_that_held_something_never_is():
+    """Lines that come back (a status change's) are masked as the first time, from memory: the format string
+    and plain values once each; a phone or token is masked every time and never kept."""
+    from web.logging import _PLAIN_TEXTS
+
+    def line(*args: object) -> str:
+        record = logging.LogRecord(
+            "qdn.status", logging.INFO, __file__, 1, "message %s (%s): %s -> %s to %s", args, None
+        )
+        RedactingFilter().filter(record)
+        return record.getMessage()
+
+    for _ in range(2):
+        assert line("1042", "SM" + "0" * 32, "sent", "delivered", CUSTOMER) == (
+            f"message 1042 (SM{'0' * 32}): sent -> delivered to +•••••••0199"
+        )
+        assert line("1042", TOKEN, "sent", "delivered", TOKEN.lower()) == (
+            "message 1042 ([token]): sent -> delivered to [token]"
+        )
+    assert {"message %s (%s): %s -> %s to %s", "sent", "delivered"} <= _PLAIN_TEXTS
+    assert not any(CUSTOMER in text or TOKEN in text or TOKEN.lower() in text for text in _PLAIN_TEXTS)
+
+
 def test_install_covers_uvicorns_loggers_and_the_root_handlers():
     root = logging.getLogger()
     handler = logging.StreamHandler(io.StringIO())

@@ -8,6 +8,7 @@ a private cluster (initdb + pg_ctl) is stopped and started again where a test ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import subprocess
@@ -371,3 +372,76 @@ def test_a_server_gone_and_back_is_unavailable_meanwhile_and_then_used_again() -
         took, bodies = run(scenario())
         assert took < 12  # two calls, each within the connect timeout: never Twilio's 15 s
         assert bodies == ["before", "after"]  # nothing acknowledged was lost, nothing refused was kept
+
+
+# -- the pool ----------------------------------------------------------------------------------------
+
+
+def test_a_store_call_waits_for_a_pooled_connection_only_as_long_as_its_time_limit(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every connection taken: the next call is 503-able (StoreUnavailable) once ACQUIRE_TIMEOUT is out, not
+    a hang; one given back: the next call gets it. (An idle connection is handed over with no timer.)"""
+    from store.postgres import connection as pg
+
+    monkeypatch.setattr(pg, "ACQUIRE_TIMEOUT", 0.3)
+
+    async def scenario() -> None:
+        async def noop(conn: object) -> None:
+            return None
+
+        database = await pg.Database.open(url, migrate=noop)
+        try:
+            async with contextlib.AsyncExitStack() as held:
+                for _ in range(pg.POOL_MAX):
+                    await held.enter_async_context(database.connection())
+                started = asyncio.get_running_loop().time()
+                with pytest.raises(StoreUnavailable):
+                    async with database.connection():
+                        pass
+                assert asyncio.get_running_loop().time() - started < 3
+            async with database.connection() as conn:  # given back: taken at once
+                assert await conn.fetchval("SELECT 1") == 1
+        finally:
+            await database.close()
+
+    run(scenario())
+
+
+def test_a_store_call_cancelled_mid_statement_on_a_frozen_server_gives_its_connection_back_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its release waits for the server to take the cancel -- which a frozen server never does -- only
+    ACQUIRE_TIMEOUT, as when every acquire had that timeout; then the connection is closed."""
+    from store.postgres import connection as pg
+
+    monkeypatch.setattr(pg, "ACQUIRE_TIMEOUT", 0.5)
+    with private_cluster() as cluster:
+
+        async def scenario() -> float:
+            async def noop(conn: object) -> None:
+                return None
+
+            database = await pg.Database.open(cluster.url, migrate=noop)
+            try:
+
+                async def slow() -> None:
+                    async with database.connection() as conn:
+                        await conn.execute("SELECT pg_sleep(3)")
+
+                task = asyncio.create_task(slow())
+                await asyncio.sleep(0.5)  # the statement is running
+                cluster.freeze()
+                try:
+                    loop = asyncio.get_running_loop()
+                    started = loop.time()
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StoreError):
+                        await asyncio.wait_for(task, 10)
+                    return loop.time() - started
+                finally:
+                    cluster.thaw()
+            finally:
+                await database.close()
+
+        assert run(scenario()) < 3

@@ -342,3 +342,13 @@ def test_21610_opts_out_the_recipient_of_the_text_we_sent(tmp_path):
     with app_with_a_sent_text(tmp_path) as app:
         app.post(callback(app.sid, "undelivered", ErrorCode="21610", To=CUSTOMER, From=FROM_NUMBER))
         assert opted_out(app, CUSTOMER) and not opted_out(app, FROM_NUMBER)
+
+
+def test_the_message_named_in_the_query_is_read_as_starlette_reads_it():
+    """`m` as Request.query_params.get reads it: the last one, %- and +-decoded, blank kept."""
+    from starlette.datastructures import QueryParams
+
+    from handlers.twilio.status import _message_param
+
+    for query in (b"m=1042", b"m=1042&m=7", b"m=%31%30%34%32", b"m=+1042+", b"m=", b"x=1", b"", b"m=\xb2", b"m=1;m=2"):
+        assert _message_param(query) == QueryParams(query).get("m", ""), query

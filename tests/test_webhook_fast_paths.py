@@ -259,3 +259,16 @@ def test_only_paths_with_nothing_to_mask_are_remembered():
     assert shown_target("/jobs/1042/messages", "") == "/jobs/1042/messages"
     assert "/jobs/1042/messages" in _PLAIN_PATHS
     assert not any(TOKEN in path or "[token]" in path for path in _PLAIN_PATHS)
+
+
+def test_a_status_callbacks_target_is_shown_as_redact_shows_it_and_its_path_remembered():
+    from web.logging import _PLAIN_PATHS, redact, shown_target
+
+    for path in ("/twilio/acme/status", "/twilio/status", f"/track/{TOKEN}", "/m/default/abc/def"):
+        for query in ("m=1042", "m=123456789", "m=15125550199", "m=1042&token=abc", f"m={TOKEN}", "m=1042x"):
+            for _ in range(2):  # the second time, with the path remembered if it was plain
+                assert shown_target(path, query) == redact(f"{path}?{query}"), (path, query)
+    assert "/twilio/acme/status" in _PLAIN_PATHS
+    assert shown_target("/twilio/acme/status", "m=15125550199") == "/twilio/acme/status?m=•••-•••-0199"
+    assert shown_target("/twilio/acme/status", "m=1&token=abc") == "/twilio/acme/status?m=1&token=[token]"
+    assert not any(TOKEN in path or "[token]" in path or "/m/" in path for path in _PLAIN_PATHS)

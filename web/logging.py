@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import collections
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from bot.redaction import redact
+from bot.webhook_paths import MESSAGE_PARAM
 
 __all__ = [
     "ACCESS_LOGGER",
@@ -46,18 +48,49 @@ _PLAIN_PATHS: set[str] = set()
 _PLAIN_PATHS_MAX = 4096
 
 
+# A status callback's own query (bot/webhook_paths.py): `m=` and a message id of fewer than ten digits.
+# redact() masks nothing in it -- no credential's name, no phone's ten digits, no token's twenty
+# symbols -- so after a plain path it is shown as it is, without running redact()'s regexes over
+# the line (~6 us a status callback, issue #30).
+_MESSAGE_QUERY = re.compile(rf"{MESSAGE_PARAM}=[0-9]{{1,9}}")
+
+
 def shown_target(path: str, query: str) -> str:
     """The request target as the access log shows it, tokens and phones masked.
 
     `path` is the ASGI scope's (decoded) and is shown %-encoded, as uvicorn showed it
     (a token with spaces in it must stay one path segment for the mask); `query` raw.
     """
-    if not query and path in _PLAIN_PATHS:
-        return path
+    plain_query = not query or _MESSAGE_QUERY.fullmatch(query) is not None
+    if plain_query and path in _PLAIN_PATHS:
+        return f"{path}?{query}" if query else path
     encoded = quote(path)
     shown = redact(f"{encoded}?{query}" if query else encoded)
-    if not query and shown == path and len(_PLAIN_PATHS) < _PLAIN_PATHS_MAX:
+    # A %-encoded path has no `?`, `&`, `;` or `=`, so no mask reaches from the path into such a query or
+    # back: the target is shown unchanged exactly when the path alone is.
+    if plain_query and shown == (f"{path}?{query}" if query else path) and len(_PLAIN_PATHS) < _PLAIN_PATHS_MAX:
         _PLAIN_PATHS.add(path)
+    return shown
+
+
+# Short texts seen to hold nothing to mask -- a record's format string, a status, a business name -- so
+# each is checked once, not on every line (~4 us a text: a status callback's line has five). As with
+# _PLAIN_PATHS only such texts are remembered, never one that held something masked; bounded, and
+# started afresh when full, so the texts that keep coming back are the ones in it.
+_PLAIN_TEXTS: set[str] = set()
+_PLAIN_TEXTS_MAX = 4096
+_PLAIN_TEXT_LENGTH = 200
+
+
+def _redacted(text: str) -> str:
+    """redact(text), answered from _PLAIN_TEXTS when it is there (redact is a pure function)."""
+    if text in _PLAIN_TEXTS:
+        return text
+    shown = redact(text)
+    if shown == text and len(text) <= _PLAIN_TEXT_LENGTH:
+        if len(_PLAIN_TEXTS) >= _PLAIN_TEXTS_MAX:
+            _PLAIN_TEXTS.clear()
+        _PLAIN_TEXTS.add(text)
     return shown
 
 
@@ -65,12 +98,12 @@ def _redact_arg(arg: Any) -> Any:
     if arg is None or isinstance(arg, (bool, int, float)):
         return arg  # keeps %d and %.2f working
     if isinstance(arg, str):
-        return redact(arg)
+        return _redacted(arg)
     try:
         shown = str(arg)
     except Exception:  # a broken __str__ must not lose the log line
         return arg
-    masked = redact(shown)
+    masked = _redacted(shown)
     return arg if masked == shown else masked
 
 
@@ -83,7 +116,7 @@ class RedactingFilter(logging.Filter):
         if getattr(record, MASKED, False):
             return True  # masked field by field when it was made (the access line)
         if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
+            record.msg = _redacted(record.msg)
         if isinstance(record.args, Mapping):
             record.args = {key: _redact_arg(value) for key, value in record.args.items()}
         elif record.args:

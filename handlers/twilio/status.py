@@ -8,6 +8,7 @@ A report naming an inbound text changes nothing: those are `received` for good.
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -62,10 +63,20 @@ async def business_status(request: Request) -> Response:
     """
     tenant = named_business(request)
     form = await signed_form(request, tenant.settings)
-    message_id = request.query_params.get(MESSAGE_PARAM, "").strip()
+    message_id = _message_param(request.scope.get("query_string", b"")).strip()
     if not message_id:
         raise BadRequest(f"The query parameter {MESSAGE_PARAM} (the message reported on) is required.")
     return await _apply(tenant.services, decode(form, StatusReport), message_id, None)
+
+
+def _message_param(query: bytes) -> str:
+    """The query's `m` (its last, as Request.query_params.get gives it, parsed the same way), without
+    building Starlette's QueryParams for one parameter (~2 us a callback, issue #30)."""
+    found = ""
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name == MESSAGE_PARAM:
+            found = value
+    return found
 
 
 async def status_callback(request: Request) -> Response:

@@ -244,7 +244,17 @@ class Database:
         pool = self._pool
         if pool is None:
             raise StoreError("the PostgreSQL store is closed")
-        async with translated(), pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        # A connection in the pool's queue is handed over without waiting (one not open yet is opened,
+        # within CONNECT_TIMEOUT), so there is no wait to bound: no timer then (asyncpg's timeout costs
+        # two a call, on acquiring and on releasing; issue #30). Only an acquire that may wait for
+        # another's release gets ACQUIRE_TIMEOUT. The queue is asyncpg's own (the holders not in use);
+        # Pool.get_idle_size() tells the same of the open ones, but walks every holder (~2.5 us a call).
+        queue = getattr(pool, "_queue", None)
+        waits = pool.get_idle_size() == 0 if queue is None else queue.empty()
+        timeout = ACQUIRE_TIMEOUT if waits else None
+        try:  # translated(), written out: one generator fewer a store call (~1.3 us)
+            conn = await pool.acquire(timeout=timeout)
+            failed = True
             try:
                 if transaction:
                     started = conn.transaction()
@@ -262,12 +272,20 @@ class Database:
                     await started.commit()
                 else:
                     yield conn
+                failed = False
             except _BROKEN:
                 # A server that went away (a restart, a failover) leaves every idle connection dead:
                 # replace them all now, so only this call fails, not the next one on each of them.
                 _drop(conn)
                 await pool.expire_connections()
                 raise
+            finally:
+                # A block that failed (cancelled mid-statement, say) may leave a statement being cancelled,
+                # which the release waits for: at most ACQUIRE_TIMEOUT, as when every acquire had that
+                # timeout (asyncpg's release inherits the acquire's). Otherwise the acquire's, if any.
+                await pool.release(conn, timeout=ACQUIRE_TIMEOUT if failed else None)
+        except _UNAVAILABLE as error:
+            raise unavailable(error) from error
 
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """A pooled connection inside one transaction: committed when the block ends, rolled back if it raises."""

@@ -90,6 +90,7 @@ class Variant:
     settings: dict[str, str] = field(default_factory=dict)  # session settings beyond the pool's
     # the webhook's recorded calls -> the calls replayed (default: as recorded)
     calls: Callable[[list[Call]], list[Call]] | None = None
+    pairs: bool = False  # two webhooks' writes as one statement (_in_pairs)
 
 
 def _only(predicate: Callable[[str], bool]) -> Callable[[list[Call]], list[Call]]:
@@ -102,6 +103,67 @@ def _is_write(query: str) -> bool:
 
 def _commit_only(calls: list[Call]) -> list[Call]:
     return [("fetchval", "SELECT txid_current()", ())]  # a transaction with an id: its commit, WAL flushed
+
+
+def _cut(query: str, start: str, end: str) -> str:
+    """`query` without the text from `start` up to (not including) `end`."""
+    if start not in query or end not in query:
+        return query
+    return query[: query.index(start)] + query[query.index(end, query.index(start)) :]
+
+
+def _record_as_needed(calls: list[Call]) -> list[Call]:
+    """record_inbound's statement without the CTEs this webhook leaves idle: `sids` when no other text
+    has a SID, the phone's INSERT or UPDATE (the one its version, $15, does not call for), `queued`
+    with no events -- what choosing among such statements would save."""
+    out = []
+    for method, query, args in calls:
+        if query.startswith("WITH known AS"):
+            if not any(sid for sid in args[6] if sid != args[1]):
+                query = _cut(query, "), sids AS (", "), phone_added AS (")
+            if args[14] is None:
+                query = _cut(query, "), phone_changed AS (", "), queued AS (")
+                query = query.replace(" AND NOT EXISTS (SELECT FROM phone_changed)", "")
+            else:
+                query = _cut(query, "), phone_added AS (", "), phone_changed AS (")
+                query = query.replace(" AND NOT EXISTS (SELECT FROM phone_added)", "")
+            if not args[15]:  # $16..$21 then unused
+                query = _cut(query, "), queued AS (", "\nSELECT (SELECT ids FROM known)")
+                query = query.replace("\nSELECT (SELECT ids FROM known)", ")\nSELECT (SELECT ids FROM known)", 1)
+                args = args[:15]
+        out.append((method, query, args))
+    return out
+
+
+# Aggregates as ARRAY(SELECT ...) sub-queries: an Agg node's start-up (its transition expressions, its
+# sort for an ordered aggregate) is paid at every execution, run or not (the CASE WHEN false ones too).
+_ARRAYS = [
+    ("(SELECT json_agg(doc ORDER BY id DESC) FROM jobs\n        WHERE business = $1 AND customer_phone = $3 AND "
+     "status = ANY($4::text[]))",
+     "ARRAY(SELECT doc FROM jobs\n        WHERE business = $1 AND customer_phone = $3 AND "
+     "status = ANY($4::text[]) ORDER BY id DESC)"),
+    ("(SELECT json_agg(doc ORDER BY id DESC) FROM jobs\n        WHERE business = $1 AND status = ANY($4::text[]))",
+     "ARRAY(SELECT doc FROM jobs\n        WHERE business = $1 AND status = ANY($4::text[]) ORDER BY id DESC)"),
+    ("(SELECT json_agg(doc ORDER BY id DESC) FROM jobs\n        WHERE business = $1 AND customer_phone = $3\n"
+     "            AND (doc->>'confirm_asked_at') COLLATE \"C\" >= $11::text COLLATE \"C\")",
+     "ARRAY(SELECT doc FROM jobs\n        WHERE business = $1 AND customer_phone = $3\n"
+     "            AND (doc->>'confirm_asked_at') COLLATE \"C\" >= $11::text COLLATE \"C\" ORDER BY id DESC)"),
+    ("SELECT COALESCE(array_agg(id), '{}') AS ids FROM jobs WHERE business = $1 AND id = ANY($3::bigint[])",
+     "SELECT ARRAY(SELECT id FROM jobs WHERE business = $1 AND id = ANY($3::bigint[])) AS ids"),
+    ("SELECT DISTINCT g.twilio_sid, $1 FROM given g", "SELECT g.twilio_sid, $1 FROM given g"),
+]
+
+
+def _rewritten(pairs: Sequence[tuple[str, str]]) -> Callable[[list[Call]], list[Call]]:
+    def rewrite(calls: list[Call]) -> list[Call]:
+        out = []
+        for method, query, args in calls:
+            for old, new in pairs:
+                query = query.replace(old, new)
+            out.append((method, query, args))
+        return out
+
+    return rewrite
 
 
 def _drop(*indexes: str) -> str:
@@ -122,6 +184,12 @@ VARIANTS = {
         Variant("write_only", "the webhook's write alone (its data-modifying statement)", calls=_only(_is_write)),
         Variant("commit_only", "an empty transaction with a txid (SELECT txid_current()) a webhook",
                 calls=_commit_only),
+        Variant("two_in_one", "two webhooks' writes in one statement (an estimate: the 2nd's phone row unwritten)",
+                pairs=True),
+        Variant("arrays", "aggregates as ARRAY(SELECT ...): the read's 3 json_agg, the write's array_agg and "
+                "DISTINCT", calls=_rewritten(_ARRAYS)),
+        Variant("wal_lz4", "wal_compression = lz4 (the session's: full-page images compressed)",
+                settings={"wal_compression": "lz4"}),
         Variant("custom_plans", "plan_cache_mode=auto (custom plans, planned per call)",
                 settings={"plan_cache_mode": "auto"}),
         Variant("no_conv_trigger", "messages_conversation trigger disabled",
@@ -137,8 +205,10 @@ VARIANTS = {
                 _drop(*_PENDING_INDEXES)),
         Variant("no_media_index", "messages_media_due (an expression index, a regex over doc) dropped",
                 _drop("messages_media_due")),
-        Variant("no_job_sid_phone_indexes", "messages_by_job, messages_by_sid, messages_by_phone dropped",
-                _drop("messages_by_job", "messages_by_sid", "messages_by_phone")),
+        Variant("no_job_phone_indexes", "messages_by_job, messages_by_phone dropped",
+                _drop("messages_by_job", "messages_by_phone")),
+        Variant("record_as_needed", "the write without the CTEs this webhook leaves idle (sids, the phone's "
+                "INSERT or UPDATE, events)", calls=_record_as_needed),
         Variant("no_event_indexes", "events' 3 secondary indexes dropped",
                 _drop("events_by_age", "events_by_id", "events_pending")),
         Variant("no_consent_index", "phones_with_consent dropped", _drop("phones_with_consent")),
@@ -217,55 +287,94 @@ async def capture(kinds: Sequence[str], count: int, template_name: str, database
 
 
 def backend_cpu_ns(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])  # on a CPU, user + system, ns
+
+
+def _merge_writes(first: Call, second: Call) -> Call:
+    """Two webhooks' record_inbound statements (store/postgres/inbound.py _RECORD) as one: their texts and
+    events in one statement; the first's SID claimed, the second's recorded with its text (the `sids` CTE);
+    only the first's phone state written (an estimate: one phone row fewer)."""
+    a, b = list(first[2]), second[2]
+    merged = list(a)
+    merged[2] = sorted({*a[2], *b[2]})
+    for i in range(3, 12):  # the messages' columns and docs
+        merged[i] = [*a[i], *b[i]]
+    for i in range(15, 20):  # the events
+        merged[i] = [*a[i], *b[i]]
+    merged[20] = [*a[20], *(ord_ + len(a[3]) for ord_ in b[20])]
+    return first[0], first[1], tuple(merged)
+
+
+def _in_pairs(webhooks: list[list[Call]]) -> list[list[Call]]:
+    """Webhooks 2k and 2k+1 as one entry (their reads, then one write), at 2k; 2k+1 left empty."""
+    out: list[list[Call]] = []
+    for k in range(0, len(webhooks) - 1, 2):
+        a, b = webhooks[k], webhooks[k + 1]
+        writes_a = [c for c in a if c[1].startswith("WITH known AS")]
+        writes_b = [c for c in b if c[1].startswith("WITH known AS")]
+        if len(writes_a) != 1 or len(writes_b) != 1:
+            out += [a, b]
+            continue
+        rest = [c for c in a + b if c not in writes_a + writes_b]
+        out += [[*rest, _merge_writes(writes_a[0], writes_b[0])], []]
+    return out + webhooks[len(out) :]
 
 
 @dataclass
-class Replayed:
-    us: float  # backend CPU µs a webhook
-    calls: float  # statements a webhook
-    errors: int
+class Replay:
+    """One variant's copy, connection and plan; its backend's CPU summed over the measured chunks."""
+
+    variant: Variant
+    database: str
+    plan: list[list[Call]]
+    conn: Any = None
+    pid: int = 0
+    cpu_ns: int = 0
+    sent: int = 0
+    errors: int = 0
     first_error: str = ""
 
+    async def open(self) -> None:
+        import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
-async def replay(database: str, variant: Variant, webhooks: list[list[Call]], warm_up: int) -> Replayed:
-    import asyncpg
+        from store.postgres.connection import SESSION_SETTINGS, _init_connection
 
-    from store.postgres.connection import SESSION_SETTINGS, _init_connection
+        settings = {**SESSION_SETTINGS, **self.variant.settings}
+        self.conn = await asyncpg.connect(url_of(self.database), server_settings=settings)
+        await _init_connection(self.conn)
+        self.pid = await self.conn.fetchval("SELECT pg_backend_pid()")
 
-    conn = await asyncpg.connect(url_of(database), server_settings={**SESSION_SETTINGS, **variant.settings})
-    try:
-        await _init_connection(conn)
-        pid = await conn.fetchval("SELECT pg_backend_pid()")
-        plan = [variant.calls(calls) if variant.calls else calls for calls in webhooks]
-        errors, first, sent = 0, "", 0
-        started = 0
-        for n, calls in enumerate(plan):
-            if n == warm_up:
-                started, sent, errors = backend_cpu_ns(pid), 0, 0
+    async def run(self, start: int, stop: int, measured: bool) -> None:
+        import asyncpg
+
+        before = backend_cpu_ns(self.pid)
+        for calls in self.plan[start:stop]:
             for method, query, args in calls:
-                sent += 1
+                self.sent += measured
                 try:
-                    await getattr(conn, method)(query, *args)
+                    await getattr(self.conn, method)(query, *args)
                 except asyncpg.PostgresError as error:
-                    errors += 1
-                    first = first or f"{type(error).__name__}: {error}"
-                    if conn.is_in_transaction():
-                        await conn.execute("ROLLBACK")
-        used = backend_cpu_ns(pid) - started
-    finally:
-        await conn.close()
-    measured = len(plan) - warm_up
-    return Replayed(used / measured / 1000, sent / measured, errors, first)
+                    self.errors += measured
+                    self.first_error = self.first_error or f"{type(error).__name__}: {error}"
+                    if self.conn.is_in_transaction():
+                        await self.conn.execute("ROLLBACK")
+        if measured:
+            self.cpu_ns += backend_cpu_ns(self.pid) - before
 
 
-def existing_template(data_set: generate.DataSet, work: Path) -> str:
-    """A large template already built (by any checkout: migrations are applied to each copy), else a new one."""
+def existing_template(data_set: generate.DataSet, work: Path, business: dict[str, Any]) -> str:
+    """A large template already built from this data set (it holds the manifest's first open tracking code)
+    by any code (each copy is migrated), else a new one. QDN_BENCH_PG_PREFIX keeps a checkout's own."""
     from tests.pg import admin_url
 
-    names = fetch_column(admin_url(), "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY oid DESC", f"{PREFIX}{data_set.name}\\_%")  # fmt: skip
-    names = [name for name in names if not name.endswith("_building")]
-    return names[0] if names else template(data_set, work)
+    names = fetch_column(admin_url(), "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY oid DESC",
+                         f"{PREFIX}{data_set.name}\\_%")  # fmt: skip
+    for name in names:
+        if not name.endswith("_building") and fetch_column(
+            url_of(name), "SELECT count(*) FROM tracking_tokens WHERE token = $1", business["open_tokens"][0]
+        ) == [1]:
+            return name
+    return template(data_set, work)
 
 
 async def migrated_copy(databases: Databases, template_name: str, variant: Variant) -> str:
@@ -280,6 +389,31 @@ async def migrated_copy(databases: Databases, template_name: str, variant: Varia
     return database
 
 
+async def one_round(databases: Databases, template_name: str, variants: Sequence[Variant],
+                    webhooks: list[list[Call]], warm_up: int, chunk: int) -> list[Replay]:  # fmt: skip
+    """Every variant on a copy of its own, all made first; then the same chunk of webhooks by each in
+    turn (the order reversed every chunk), so each meets the machine's load alike."""
+    replays = []
+    for variant in variants:
+        plan = [variant.calls(calls) if variant.calls else calls for calls in webhooks]
+        replays.append(Replay(variant, await migrated_copy(databases, template_name, variant),
+                              _in_pairs(plan) if variant.pairs else plan))  # fmt: skip
+    try:
+        for replay in replays:
+            await replay.open()
+        for replay in replays:
+            await replay.run(0, warm_up, measured=False)
+        for n, start in enumerate(range(warm_up, len(webhooks), chunk)):
+            for replay in replays if n % 2 == 0 else replays[::-1]:
+                await replay.run(start, start + chunk, measured=True)
+    finally:
+        for replay in replays:
+            if replay.conn is not None:
+                await replay.conn.close()
+        await asyncio.to_thread(databases.drop_all)
+    return replays
+
+
 async def run(args: argparse.Namespace) -> None:
     kinds = args.kinds.split(",")
     variants = [VARIANTS[name] for name in args.variants.split(",")]
@@ -290,37 +424,34 @@ async def run(args: argparse.Namespace) -> None:
     business = json.loads((manifest / "manifest.json").read_text())["businesses"][0]
     databases = Databases()
     try:
-        name = await asyncio.to_thread(existing_template, data_set, work)
+        name = await asyncio.to_thread(existing_template, data_set, work, business)
         total = args.warm_up + args.webhooks
         started = time.perf_counter()
         captured = await capture(kinds, total, name, databases, work, business)
         await asyncio.to_thread(databases.drop_all)
         print(f"template {name}; captured {total} webhooks of each kind in {time.perf_counter() - started:.0f} s; "
-              f"{args.rounds} rounds, variants alternating; {args.webhooks} measured after {args.warm_up}", flush=True)  # fmt: skip
-        results: dict[tuple[str, str], list[Replayed]] = {}
+              f"{args.rounds} rounds; {args.webhooks} measured after {args.warm_up}, variants alternating every "
+              f"{args.chunk}", flush=True)  # fmt: skip
+        results: dict[tuple[str, str], list[Replay]] = {}
         for round_ in range(args.rounds):
-            order = variants if round_ % 2 == 0 else variants[::-1]
             for kind in kinds:
-                for variant in order:
-                    database = await migrated_copy(databases, name, variant)
-                    try:
-                        done = await replay(database, variant, captured[kind], args.warm_up)
-                    finally:
-                        await asyncio.to_thread(databases.drop_all)
-                    results.setdefault((kind, variant.name), []).append(done)
-                    print(f"  round {round_ + 1} {kind} {variant.name}: {done.us:.0f} µs, {done.calls:.2f} statements"
-                          f"{f', {done.errors} errors ({done.first_error[:120]})' if done.errors else ''}", flush=True)  # fmt: skip
+                order = variants if round_ % 2 == 0 else variants[::-1]
+                for done in await one_round(databases, name, order, captured[kind], args.warm_up, args.chunk):
+                    results.setdefault((kind, done.variant.name), []).append(done)
+                    error = f", {done.errors} errors ({done.first_error[:120]})" if done.errors else ""
+                    print(f"  round {round_ + 1} {kind} {done.variant.name}: {done.cpu_ns / args.webhooks / 1000:.0f}"
+                          f" µs{error}", flush=True)  # fmt: skip
         print("\n| kind | variant | PostgreSQL CPU µs a webhook (median, range) | vs baseline | statements | errors |")
         print("|---|---|---|---|---|---|")
         for kind in kinds:
-            base = statistics.median(r.us for r in results.get((kind, "baseline"), [Replayed(0, 0, 0)]))
+            us = {v.name: [r.cpu_ns / args.webhooks / 1000 for r in results[(kind, v.name)]] for v in variants}
+            base = statistics.median(us["baseline"]) if "baseline" in us else 0.0
             for variant in variants:
-                rows = results[(kind, variant.name)]
-                middle = statistics.median(r.us for r in rows)
-                spread = f"{middle:.0f} ({min(r.us for r in rows):.0f}-{max(r.us for r in rows):.0f})"
+                values, rows = us[variant.name], results[(kind, variant.name)]
+                middle = statistics.median(values)
                 delta = f"{middle - base:+.0f}" if base else ""
-                print(f"| {kind} | {variant.name} | {spread} | {delta} | {rows[0].calls:.2f} "
-                      f"| {max(r.errors for r in rows)} |")  # fmt: skip
+                print(f"| {kind} | {variant.name} | {middle:.0f} ({min(values):.0f}-{max(values):.0f}) | {delta} "
+                      f"| {rows[0].sent / args.webhooks:.2f} | {max(r.errors for r in rows)} |")  # fmt: skip
         print("\nvariants: " + "; ".join(f"{v.name}: {v.what}" for v in variants))
     finally:
         databases.drop_all()
@@ -331,6 +462,7 @@ def main() -> int:
     parser.add_argument("--webhooks", type=int, default=3000, help="measured a kind, after the warm-up")
     parser.add_argument("--warm-up", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=100, help="webhooks a variant replays before the next's turn")
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--variants", default=",".join(name for name in VARIANTS if name != "m0013"),
                         help=f"of {', '.join(VARIANTS)}")  # fmt: skip

@@ -30,7 +30,7 @@ import argparse
 import asyncio
 import json
 import logging
-import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -52,34 +52,6 @@ from bench.bench_postgres import PREFIX, Databases, fetch_column, service_enviro
 Call = tuple[str, str, tuple[Any, ...]]  # method, query, arguments
 
 _PENDING_INDEXES = ("messages_claimed", "messages_due", "messages_pending", "messages_queue")
-# conversations.waiting_since kept by the text trigger (as a plain column) instead of GENERATED ... STORED.
-_PLAIN_WAITING = """ALTER TABLE conversations ALTER COLUMN waiting_since DROP EXPRESSION;
-CREATE OR REPLACE FUNCTION qdn_conversation_text() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    kind text := qdn_message_kind(NEW.doc);
-    free_text text := CASE WHEN NEW.direction = 'inbound' AND kind = 'text' THEN NEW.created_at END;
-    answer text := CASE WHEN NEW.direction = 'outbound' AND kind IN ('relay', 'notification')
-        THEN NEW.created_at END;
-    said boolean := kind IS NULL OR kind NOT IN ('reply', 'system');
-BEGIN
-    INSERT INTO conversations AS c (business, phone, last_at, last_text_at, answered_at, said_at, said_seq,
-        waiting_since)
-    VALUES (NEW.business, NEW.phone, NEW.created_at, free_text, answer,
-        CASE WHEN said THEN NEW.created_at END, CASE WHEN said THEN NEW.seq END,
-        CASE WHEN free_text > COALESCE(answer, '') THEN free_text END)
-    ON CONFLICT (business, phone) DO UPDATE SET
-        last_at = GREATEST(c.last_at, EXCLUDED.last_at),
-        last_text_at = GREATEST(c.last_text_at, EXCLUDED.last_text_at),
-        answered_at = GREATEST(c.answered_at, EXCLUDED.answered_at),
-        waiting_since = CASE WHEN GREATEST(c.last_text_at, EXCLUDED.last_text_at)
-            > COALESCE(GREATEST(c.answered_at, EXCLUDED.answered_at), '')
-            THEN GREATEST(c.last_text_at, EXCLUDED.last_text_at) END,
-        said_at = CASE WHEN c.said_at IS NULL OR (EXCLUDED.said_at, EXCLUDED.said_seq) > (c.said_at, c.said_seq)
-            THEN COALESCE(EXCLUDED.said_at, c.said_at) ELSE c.said_at END,
-        said_seq = CASE WHEN c.said_at IS NULL OR (EXCLUDED.said_at, EXCLUDED.said_seq) > (c.said_at, c.said_seq)
-            THEN COALESCE(EXCLUDED.said_seq, c.said_seq) ELSE c.said_seq END;
-    RETURN NULL;
-END $$"""
 
 
 @dataclass
@@ -138,19 +110,40 @@ def _record_as_needed(calls: list[Call]) -> list[Call]:
 # Aggregates as ARRAY(SELECT ...) sub-queries: an Agg node's start-up (its transition expressions, its
 # sort for an ordered aggregate) is paid at every execution, run or not (the CASE WHEN false ones too).
 _ARRAYS = [
-    ("(SELECT json_agg(doc ORDER BY id DESC) FROM jobs\n        WHERE business = $1 AND customer_phone = $3 AND "
-     "status = ANY($4::text[]))",
-     "ARRAY(SELECT doc FROM jobs\n        WHERE business = $1 AND customer_phone = $3 AND "
-     "status = ANY($4::text[]) ORDER BY id DESC)"),
-    ("(SELECT json_agg(doc ORDER BY id DESC) FROM jobs\n        WHERE business = $1 AND status = ANY($4::text[]))",
-     "ARRAY(SELECT doc FROM jobs\n        WHERE business = $1 AND status = ANY($4::text[]) ORDER BY id DESC)"),
-    ("(SELECT json_agg(doc ORDER BY id DESC) FROM jobs\n        WHERE business = $1 AND customer_phone = $3\n"
-     "            AND (doc->>'confirm_asked_at') COLLATE \"C\" >= $11::text COLLATE \"C\")",
-     "ARRAY(SELECT doc FROM jobs\n        WHERE business = $1 AND customer_phone = $3\n"
-     "            AND (doc->>'confirm_asked_at') COLLATE \"C\" >= $11::text COLLATE \"C\" ORDER BY id DESC)"),
-    ("SELECT COALESCE(array_agg(id), '{}') AS ids FROM jobs WHERE business = $1 AND id = ANY($3::bigint[])",
-     "SELECT ARRAY(SELECT id FROM jobs WHERE business = $1 AND id = ANY($3::bigint[])) AS ids"),
+    (
+        "(SELECT json_agg(doc ORDER BY id DESC) FROM jobs\n        WHERE business = $1 AND customer_phone = $3 AND "
+        "status = ANY($4::text[]))",
+        "ARRAY(SELECT doc FROM jobs\n        WHERE business = $1 AND customer_phone = $3 AND "
+        "status = ANY($4::text[])\n        ORDER BY id DESC)",
+    ),
+    (
+        "(SELECT json_agg(doc ORDER BY id DESC) FROM jobs\n        WHERE business = $1 AND status = ANY($4::text[]))",
+        "ARRAY(SELECT doc FROM jobs\n        WHERE business = $1 AND status = ANY($4::text[]) ORDER BY id DESC)",
+    ),
+    (
+        "(SELECT json_agg(doc ORDER BY id DESC) FROM jobs\n        WHERE business = $1 AND customer_phone = $3\n"
+        '            AND (doc->>\'confirm_asked_at\') COLLATE "C" >= $11::text COLLATE "C")',
+        "ARRAY(SELECT doc FROM jobs\n        WHERE business = $1 AND customer_phone = $3\n"
+        '            AND (doc->>\'confirm_asked_at\') COLLATE "C" >= $11::text COLLATE "C" ORDER BY id DESC)',
+    ),
+    (
+        "SELECT COALESCE(array_agg(id), '{}') AS ids FROM jobs WHERE business = $1 AND id = ANY($3::bigint[])",
+        "SELECT ARRAY(SELECT id FROM jobs WHERE business = $1 AND id = ANY($3::bigint[])) AS ids",
+    ),
     ("SELECT DISTINCT g.twilio_sid, $1 FROM given g", "SELECT g.twilio_sid, $1 FROM given g"),
+]
+
+
+# The write's message ids without a window function: nextval() called row by row over generate_series, in order.
+_SEQS_PLAIN = [
+    (
+        """    SELECT seq, row_number() OVER (ORDER BY seq) AS ord FROM (
+        SELECT nextval('messages_seq_seq') AS seq FROM generate_series(1, cardinality($12::text[]))
+        WHERE (SELECT go FROM go)
+    ) AS taken""",
+        """    SELECT nextval('messages_seq_seq') AS seq, ord FROM generate_series(1, cardinality($12::text[])) AS ord
+    WHERE (SELECT go FROM go)""",
+    ),
 ]
 
 
@@ -175,42 +168,111 @@ def _migration(version: str) -> str:
     return found[0].read_text(encoding="utf-8") if found else ""
 
 
+def _plain_waiting() -> str:
+    """conversations.waiting_since a plain column kept by the text trigger (0011's) instead of GENERATED ... STORED."""
+    sql = _migration("0011")
+    start = sql.index("CREATE OR REPLACE FUNCTION qdn_conversation_text()")
+    body = sql[start : sql.index("END $$;", start) + len("END $$")]
+    waiting = "GREATEST(c.last_text_at, EXCLUDED.last_text_at)"
+    for old, new in [
+        ("said_at, said_seq)\n    VALUES", "said_at, said_seq, waiting_since)\n    VALUES"),
+        ("THEN NEW.seq END)", "THEN NEW.seq END,\n        CASE WHEN free_text > COALESCE(answer, '') "
+         "THEN free_text END)"),
+        ("EXCLUDED.answered_at),", f"EXCLUDED.answered_at),\n        waiting_since = CASE WHEN {waiting} > "
+         f"COALESCE(GREATEST(c.answered_at, EXCLUDED.answered_at), '') THEN {waiting} END,"),
+    ]:  # fmt: skip
+        assert body.count(old) == 1, old
+        body = body.replace(old, new)
+    return "ALTER TABLE conversations ALTER COLUMN waiting_since DROP EXPRESSION;\n" + body
+
+
 VARIANTS = {
     v.name: v
     for v in [
         Variant("baseline", "the code's schema and statements"),
-        Variant("read_only", "the webhook's read alone (no write: later reads see the template's rows)",
-                calls=_only(lambda q: not _is_write(q) and q.strip().upper() not in ("BEGIN", "COMMIT"))),
+        Variant(
+            "read_only",
+            "the webhook's read alone (no write: later reads see the template's rows)",
+            calls=_only(lambda q: not _is_write(q) and q.strip().upper() not in ("BEGIN", "COMMIT")),
+        ),
         Variant("write_only", "the webhook's write alone (its data-modifying statement)", calls=_only(_is_write)),
-        Variant("commit_only", "an empty transaction with a txid (SELECT txid_current()) a webhook",
-                calls=_commit_only),
-        Variant("two_in_one", "two webhooks' writes in one statement (an estimate: the 2nd's phone row unwritten)",
-                pairs=True),
-        Variant("arrays", "aggregates as ARRAY(SELECT ...): the read's 3 json_agg, the write's array_agg and "
-                "DISTINCT", calls=_rewritten(_ARRAYS)),
-        Variant("wal_lz4", "wal_compression = lz4 (the session's: full-page images compressed)",
-                settings={"wal_compression": "lz4"}),
-        Variant("custom_plans", "plan_cache_mode=auto (custom plans, planned per call)",
-                settings={"plan_cache_mode": "auto"}),
-        Variant("no_conv_trigger", "messages_conversation trigger disabled",
-                "ALTER TABLE messages DISABLE TRIGGER messages_conversation"),
-        Variant("plain_waiting", "conversations.waiting_since a plain column kept by the trigger", _PLAIN_WAITING),
-        Variant("no_conv_indexes", "conversations' two partial indexes dropped",
-                _drop("conversations_waiting", "conversations_recent")),
-        Variant("no_media_trigger", "messages_media_due_notify trigger disabled",
-                "ALTER TABLE messages DISABLE TRIGGER messages_media_due_notify"),
-        Variant("no_notify_trigger", "messages_changes_notify trigger disabled (its WHEN skips it anyway)",
-                "ALTER TABLE messages DISABLE TRIGGER messages_changes_notify"),
-        Variant("no_pending_indexes", "messages' 4 partial indexes on status = 'pending' dropped",
-                _drop(*_PENDING_INDEXES)),
-        Variant("no_media_index", "messages_media_due (an expression index, a regex over doc) dropped",
-                _drop("messages_media_due")),
-        Variant("no_job_phone_indexes", "messages_by_job, messages_by_phone dropped",
-                _drop("messages_by_job", "messages_by_phone")),
-        Variant("record_as_needed", "the write without the CTEs this webhook leaves idle (sids, the phone's "
-                "INSERT or UPDATE, events)", calls=_record_as_needed),
-        Variant("no_event_indexes", "events' 3 secondary indexes dropped",
-                _drop("events_by_age", "events_by_id", "events_pending")),
+        Variant(
+            "commit_only", "an empty transaction with a txid (SELECT txid_current()) a webhook", calls=_commit_only
+        ),
+        Variant(
+            "two_in_one",
+            "two webhooks' writes in one statement (an estimate: the 2nd's phone row unwritten)",
+            pairs=True,
+        ),
+        Variant(
+            "arrays",
+            "aggregates as ARRAY(SELECT ...): the read's 3 json_agg, the write's array_agg and DISTINCT",
+            calls=_rewritten(_ARRAYS),
+        ),
+        Variant(
+            "aggregates",
+            "the statements before `arrays` was adopted (json_agg, array_agg, DISTINCT)",
+            calls=_rewritten([(new, old) for old, new in _ARRAYS]),
+        ),
+        Variant(
+            "seqs_plain",
+            "the write's ids by nextval() over generate_series, no row_number() window",
+            calls=_rewritten(_SEQS_PLAIN),
+        ),
+        Variant(
+            "wal_lz4",
+            "wal_compression = lz4 (the session's: full-page images compressed)",
+            settings={"wal_compression": "lz4"},
+        ),
+        Variant(
+            "custom_plans",
+            "plan_cache_mode=auto (custom plans, planned per call)",
+            settings={"plan_cache_mode": "auto"},
+        ),
+        Variant(
+            "no_conv_trigger",
+            "messages_conversation trigger disabled",
+            "ALTER TABLE messages DISABLE TRIGGER messages_conversation",
+        ),
+        Variant("plain_waiting", "conversations.waiting_since a plain column kept by the trigger", _plain_waiting()),
+        Variant(
+            "no_conv_indexes",
+            "conversations' two partial indexes dropped",
+            _drop("conversations_waiting", "conversations_recent"),
+        ),
+        Variant(
+            "no_media_trigger",
+            "messages_media_due_notify trigger disabled",
+            "ALTER TABLE messages DISABLE TRIGGER messages_media_due_notify",
+        ),
+        Variant(
+            "no_notify_trigger",
+            "messages_changes_notify trigger disabled (its WHEN skips it anyway)",
+            "ALTER TABLE messages DISABLE TRIGGER messages_changes_notify",
+        ),
+        Variant(
+            "no_pending_indexes", "messages' 4 partial indexes on status = 'pending' dropped", _drop(*_PENDING_INDEXES)
+        ),
+        Variant(
+            "no_media_index",
+            "messages_media_due (an expression index, a regex over doc) dropped",
+            _drop("messages_media_due"),
+        ),
+        Variant(
+            "no_job_phone_indexes",
+            "messages_by_job, messages_by_phone dropped",
+            _drop("messages_by_job", "messages_by_phone"),
+        ),
+        Variant(
+            "record_as_needed",
+            "the write without the CTEs this webhook leaves idle (sids, the phone's INSERT or UPDATE, events)",
+            calls=_record_as_needed,
+        ),
+        Variant(
+            "no_event_indexes",
+            "events' 3 secondary indexes dropped",
+            _drop("events_by_age", "events_by_id", "events_pending"),
+        ),
         Variant("no_consent_index", "phones_with_consent dropped", _drop("phones_with_consent")),
         Variant("m0013", "migration 0013 (if the code has one)", _migration("0013")),
     ]
@@ -335,7 +397,7 @@ class Replay:
     first_error: str = ""
 
     async def open(self) -> None:
-        import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+        import asyncpg
 
         from store.postgres.connection import SESSION_SETTINGS, _init_connection
 
@@ -466,7 +528,7 @@ def main() -> int:
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--variants", default=",".join(name for name in VARIANTS if name != "m0013"),
                         help=f"of {', '.join(VARIANTS)}")  # fmt: skip
-    os.environ.setdefault("QDN_BENCH_PG_PREFIX", PREFIX)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a kill still drops the copies (the finally clauses)
     asyncio.run(run(parser.parse_args()))
     return 0
 

@@ -1,8 +1,13 @@
 """PostgreSQL's own CPU a webhook, one backend, statements replayed (issue #30): where it goes, variant by variant.
 
-    QDN_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5433/postgres \\
-        .venv/bin/python bench/bench_pg_cpu.py [--webhooks 3000] [--warm-up 300] [--rounds 3] \\
-        [--kinds token,status,callback] [--variants baseline,no_conv_trigger,...]
+    QDN_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5433/postgres QDN_BENCH_PG_PREFIX=qdn_pgsrv_ \\
+        .venv/bin/python bench/bench_pg_cpu.py [--webhooks 3000] [--warm-up 300] [--rounds 3] [--chunk 100] \\
+        [--kinds token,status,callback] [--variants baseline,no_conv_trigger,...]   # --help: every variant
+
+QDN_BENCH_PG_PREFIX (and QDN_BENCH_CACHE for the data set) keep this checkout's template from another's:
+bench/bench_postgres.py drops a template whose code key differs, and the cached data set is regenerated
+(new tracking codes) when the store's code changes. A template is used only if it holds the data set's
+tracking codes; its copies are migrated to this code's schema.
 
 1. Capture: the service's app in this process (bench/bench_inprocess.py's way: no server, no network),
    on a fresh database made from the large data set's template (bench/bench_postgres.py), answers
@@ -219,7 +224,7 @@ VARIANTS = {
         ),
         Variant(
             "arrays",
-            "aggregates as ARRAY(SELECT ...): the read's 3 json_agg, the write's array_agg and DISTINCT",
+            "aggregates as ARRAY(SELECT ...): the read's 3 json_agg, the write's array_agg, DISTINCT (adopted)",
             calls=_rewritten(_ARRAYS),
         ),
         Variant(
@@ -229,7 +234,7 @@ VARIANTS = {
         ),
         Variant(
             "seqs_plain",
-            "the write's ids by nextval() over generate_series, no row_number() window",
+            "the write's ids by nextval() over generate_series, no row_number() window (adopted)",
             calls=_rewritten(_SEQS_PLAIN),
         ),
         Variant(

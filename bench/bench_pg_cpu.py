@@ -152,6 +152,33 @@ _SEQS_PLAIN = [
 ]
 
 
+# The phone's state written by one INSERT ... ON CONFLICT DO UPDATE guarded by the version read, not an
+# INSERT and an UPDATE: a row inserted where one was read (deleted meanwhile) is a conflict too.
+_PHONE_UPSERT = [
+    (
+        """), phone_added AS (
+    INSERT INTO phones (business, phone, state)
+    SELECT $1, $13, $14 WHERE (SELECT go FROM go) AND $14::json IS NOT NULL AND $15::xid IS NULL
+    ON CONFLICT DO NOTHING RETURNING true
+), phone_changed AS (
+    UPDATE phones SET state = $14
+    WHERE business = $1 AND phone = $13 AND xmin = $15::xid AND $14::json IS NOT NULL AND (SELECT go FROM go)
+    RETURNING true
+)""",
+        """), phone_written AS (
+    INSERT INTO phones AS p (business, phone, state)
+    SELECT $1, $13, $14 WHERE (SELECT go FROM go) AND $14::json IS NOT NULL
+    ON CONFLICT (business, phone) DO UPDATE SET state = EXCLUDED.state WHERE p.xmin = $15::xid
+    RETURNING p.xmax = 0 AS added
+)""",
+    ),
+    (
+        "AND NOT EXISTS (SELECT FROM phone_added) AND NOT EXISTS (SELECT FROM phone_changed)",
+        "AND NOT EXISTS (SELECT FROM phone_written WHERE added = ($15::xid IS NULL))",
+    ),
+]
+
+
 def _rewritten(pairs: Sequence[tuple[str, str]]) -> Callable[[list[Call]], list[Call]]:
     def rewrite(calls: list[Call]) -> list[Call]:
         out = []
@@ -296,6 +323,11 @@ VARIANTS = {
             "conv_skip_noop",
             "the text trigger's upsert updates only when a value changes (most answers change nothing)",
             _function_of("0011").replace("ELSE c.said_seq END;", "ELSE c.said_seq END\n    WHERE " + _CHANGED + ";"),
+        ),
+        Variant(
+            "phone_upsert",
+            "the phone's INSERT and UPDATE as one INSERT ... ON CONFLICT DO UPDATE WHERE xmin = the version read",
+            calls=_rewritten(_PHONE_UPSERT),
         ),
         Variant(
             "seqs_window",

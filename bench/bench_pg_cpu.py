@@ -53,6 +53,7 @@ from bench import generate  # noqa: E402
 from bench.bench_cpu import KINDS, Feed, _delivered  # noqa: E402
 from bench.bench_inprocess import batch, open_service, requests_of  # noqa: E402
 from bench.bench_postgres import PREFIX, Databases, fetch_column, service_environ, template, url_of  # noqa: E402
+from store.postgres.inbound import _RECORD  # noqa: E402
 
 Call = tuple[str, str, tuple[Any, ...]]  # method, query, arguments
 
@@ -156,21 +157,13 @@ _SEQS_PLAIN = [
 # INSERT and an UPDATE: a row inserted where one was read (deleted meanwhile) is a conflict too.
 _PHONE_UPSERT = [
     (
-        """), phone_added AS (
-    INSERT INTO phones (business, phone, state)
-    SELECT $1, $13, $14 WHERE (SELECT go FROM go) AND $14::json IS NOT NULL AND $15::xid IS NULL
-    ON CONFLICT DO NOTHING RETURNING true
-), phone_changed AS (
-    UPDATE phones SET state = $14
-    WHERE business = $1 AND phone = $13 AND xmin = $15::xid AND $14::json IS NOT NULL AND (SELECT go FROM go)
-    RETURNING true
-)""",
+        _RECORD[_RECORD.index("), phone_added AS (") : _RECORD.index("), queued AS (")],
         """), phone_written AS (
     INSERT INTO phones AS p (business, phone, state)
     SELECT $1, $13, $14 WHERE (SELECT go FROM go) AND $14::json IS NOT NULL
     ON CONFLICT (business, phone) DO UPDATE SET state = EXCLUDED.state WHERE p.xmin = $15::xid
     RETURNING p.xmax = 0 AS added
-)""",
+""",
     ),
     (
         "AND NOT EXISTS (SELECT FROM phone_added) AND NOT EXISTS (SELECT FROM phone_changed)",

@@ -13,7 +13,7 @@ import pytest
 from store import open_store
 from store.postgres import migrate as migrations_module
 from tests.pg import fresh_database, require_postgres
-from tests.store_contract.test_conversations import DANA, KIM, LEE, book, history
+from tests.store_contract.test_conversations import DANA, KIM, LEE, book, history, text
 from tests.store_contract.test_throttles import at
 
 WHOLE_LIST = 50
@@ -55,3 +55,61 @@ def test_the_list_of_a_database_migrated_with_texts_in_it_is_the_list_of_one_tha
         ],
         1,
     )
+
+
+# The conversation rows recomputed from the texts alone (0010's and 0011's own backfill).
+_FROM_TEXTS = """SELECT m.phone, max(m.created_at) AS last_at,
+    max(m.created_at) FILTER (WHERE m.direction = 'inbound' AND qdn_message_kind(m.doc) = 'text') AS last_text_at,
+    max(m.created_at) FILTER (WHERE m.direction = 'outbound' AND qdn_message_kind(m.doc) IN ('relay', 'notification'))
+        AS answered_at,
+    (array_agg(m.created_at ORDER BY m.created_at DESC, m.seq DESC)
+        FILTER (WHERE COALESCE(qdn_message_kind(m.doc) NOT IN ('reply', 'system'), true)))[1] AS said_at,
+    (array_agg(m.seq ORDER BY m.created_at DESC, m.seq DESC)
+        FILTER (WHERE COALESCE(qdn_message_kind(m.doc) NOT IN ('reply', 'system'), true)))[1] AS said_seq
+FROM messages m GROUP BY m.phone ORDER BY m.phone"""
+_KEPT = """SELECT phone, last_at, last_text_at, answered_at, said_at, said_seq FROM conversations
+WHERE last_at IS NOT NULL ORDER BY phone"""
+
+
+def test_each_conversation_row_is_what_its_texts_say_whatever_their_order(url: str) -> None:
+    """Texts out of time order, several at one time (an answer stored with the text it answers), every
+    kind: the row the trigger keeps as each is stored (most change nothing in it, some one time only)
+    is the row the texts make when counted afresh -- the list's order, waits and latest texts with it."""
+    import random
+
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+
+    rng = random.Random(30)
+    kinds = [("inbound", "text"), ("inbound", "command"), ("outbound", "reply"), ("outbound", "relay"),
+             ("outbound", "notification"), ("outbound", "system")]  # fmt: skip
+
+    async def scenario() -> None:
+        store = await open_store(url)
+        try:
+            for phone in (DANA, LEE):
+                await book(store, phone)
+            for n in range(120):  # mostly later and later, two at a time, now and then an older one
+                direction, kind = rng.choice(kinds)
+                phone = rng.choice((DANA, LEE, KIM))
+                seconds = n // 2 - rng.choice((0, 0, 0, 5))
+                await store.add_message(text(phone, seconds, direction=direction, kind=kind))
+            for phone in (DANA, LEE, KIM):  # texts each moving one time only
+                await store.add_message(text(phone, 90, direction="inbound", kind="command"))
+                await store.add_message(text(phone, 85, direction="inbound", kind="text"))  # its free text
+                await store.add_message(text(phone, 80, direction="outbound", kind="relay"))  # its answer
+                await store.add_message(text(phone, 100, direction="outbound", kind="reply"))  # its latest
+                await store.add_message(text(phone, 95, direction="inbound", kind="command"))  # what it last said
+        finally:
+            await store.close()
+
+    async def rows(query: str) -> list[tuple[Any, ...]]:
+        conn = await asyncpg.connect(url)
+        try:
+            return [tuple(row) for row in await conn.fetch(query)]
+        finally:
+            await conn.close()
+
+    asyncio.run(scenario())
+    kept = asyncio.run(rows(_KEPT))
+    assert kept == asyncio.run(rows(_FROM_TEXTS))
+    assert len(kept) == 3

@@ -43,20 +43,22 @@ from store.postgres.writes import jobs_named, stamped
 ATTEMPTS = 3  # one-statement writes tried before the locked path (each after reading the row again)
 
 # Everything an inbound text's decision reads, in one statement. Uncorrelated sub-selects behind a
-# false CASE are not run, so only the lookups wanted cost anything.
+# false CASE are not run, so only the lookups wanted cost anything. Lists are ARRAY(SELECT ...), not
+# json_agg(...): every aggregate's start-up is paid at each execution, run or not (issue #30, bench/bench_pg_cpu.py).
 _FACTS = """SELECT a.seq AS already_seq, a.doc AS already_doc, p.state AS phone_state, p.xmin AS phone_version,
-    CASE WHEN $5 THEN (SELECT json_agg(doc ORDER BY id DESC) FROM jobs
-        WHERE business = $1 AND customer_phone = $3 AND status = ANY($4::text[])) END AS sender_open_jobs,
-    CASE WHEN $6 THEN (SELECT json_agg(doc ORDER BY id DESC) FROM jobs
-        WHERE business = $1 AND status = ANY($4::text[])) END AS open_jobs,
+    CASE WHEN $5 THEN ARRAY(SELECT doc FROM jobs
+        WHERE business = $1 AND customer_phone = $3 AND status = ANY($4::text[])
+        ORDER BY id DESC) END AS sender_open_jobs,
+    CASE WHEN $6 THEN ARRAY(SELECT doc FROM jobs
+        WHERE business = $1 AND status = ANY($4::text[]) ORDER BY id DESC) END AS open_jobs,
     j.doc AS job,
     (SELECT tj.doc FROM tracking_tokens t JOIN jobs tj ON tj.business = t.business AND tj.id = t.job_id
      WHERE t.token = $8 AND t.business = $1) AS token_job,
     CASE WHEN $9 THEN (SELECT tp.state FROM phones tp
         WHERE tp.business = $1 AND tp.phone = COALESCE(j.customer_phone, $10)) END AS target_state,
-    CASE WHEN $11::text IS NOT NULL THEN (SELECT json_agg(doc ORDER BY id DESC) FROM jobs
+    CASE WHEN $11::text IS NOT NULL THEN ARRAY(SELECT doc FROM jobs
         WHERE business = $1 AND customer_phone = $3
-            AND (doc->>'confirm_asked_at') COLLATE "C" >= $11::text COLLATE "C") END AS asked_jobs
+            AND (doc->>'confirm_asked_at') COLLATE "C" >= $11::text COLLATE "C" ORDER BY id DESC) END AS asked_jobs
 FROM (SELECT) AS one
 LEFT JOIN LATERAL (SELECT seq, doc FROM messages WHERE business = $1 AND twilio_sid = $2 ORDER BY seq LIMIT 1) a ON true
 LEFT JOIN phones p ON p.business = $1 AND p.phone = $3
@@ -70,11 +72,12 @@ LEFT JOIN jobs j ON j.business = $1 AND j.id = $7"""
 # record_inbound in one statement. Nothing is written unless every job named exists and the SID is
 # claimed here (a twin delivery racing this one waits on the SID's key, then finds it taken); the
 # phone state is written only over the version read ($15; NULL: no row then) -- else the whole
-# statement rolls back (qdn_write_conflict). Message ids in the order given: the sequence's values
-# sorted, as Write.add_messages takes them. An event's doc names its message by a placeholder
-# ($20), replaced by the message's id once the id is taken.
+# statement rolls back (qdn_write_conflict). Message ids in the order given: one nextval() a row of
+# generate_series, as it yields them, so ascending, as Write.add_messages takes them (a row_number()
+# window over them cost its start-up at every call: issue #30, bench/bench_pg_cpu.py). An event's doc
+# names its message by a placeholder ($20), replaced by the message's id once the id is taken.
 _RECORD = """WITH known AS (
-    SELECT COALESCE(array_agg(id), '{}') AS ids FROM jobs WHERE business = $1 AND id = ANY($3::bigint[])
+    SELECT ARRAY(SELECT id FROM jobs WHERE business = $1 AND id = ANY($3::bigint[])) AS ids
 ), claim AS (
     INSERT INTO twilio_sids (sid, business)
     SELECT $2, $1 WHERE $2::text IS NOT NULL AND (SELECT cardinality(ids) FROM known) = cardinality($3::bigint[])
@@ -84,10 +87,8 @@ _RECORD = """WITH known AS (
         AND ($2::text IS NULL OR EXISTS (SELECT FROM claim))
         AND set_config('qdn.changes_after_commit', 'on', true) = 'on' AS go
 ), seqs AS (
-    SELECT seq, row_number() OVER (ORDER BY seq) AS ord FROM (
-        SELECT nextval('messages_seq_seq') AS seq FROM generate_series(1, cardinality($12::text[]))
-        WHERE (SELECT go FROM go)
-    ) AS taken
+    SELECT nextval('messages_seq_seq') AS seq, ord FROM generate_series(1, cardinality($12::text[])) AS ord
+    WHERE (SELECT go FROM go)
 ), given AS (
     SELECT * FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
                          $11::text[], $12::text[]) WITH ORDINALITY
@@ -101,7 +102,7 @@ _RECORD = """WITH known AS (
     RETURNING seq
 ), sids AS (
     INSERT INTO twilio_sids (sid, business)
-    SELECT DISTINCT g.twilio_sid, $1 FROM given g
+    SELECT g.twilio_sid, $1 FROM given g
     WHERE g.twilio_sid IS NOT NULL AND g.twilio_sid IS DISTINCT FROM $2 AND (SELECT go FROM go)
     ON CONFLICT DO NOTHING
 ), phone_added AS (

@@ -143,7 +143,8 @@ def url_of(database: str) -> str:
 
 
 def _template_key(data_set: generate.DataSet) -> str:
-    digest = hashlib.sha256(generate.cached_path(data_set).name.encode())
+    # The manifest too: a data set generated again under the same name has other tracking codes and SIDs.
+    digest = hashlib.sha256((generate.ensure(data_set) / "manifest.json").read_bytes())
     folder = ROOT / "store" / "postgres"
     for path in sorted([*folder.glob("*.py"), *(folder / "migrations").glob("*.sql"), ROOT / "store/copy.py"]):
         digest.update(path.read_bytes())

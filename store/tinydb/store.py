@@ -18,12 +18,11 @@ the files at start-up, then the journal replayed over them. The senders'
 claims on pending texts are memory only (store/tinydb/queue.py), and so is
 the send-rate schedule (store/throttles.py): one process sends.
 
-Threads: lookups and writes run under one mutex, in the caller's thread;
-they touch memory and append to the journal, never wait for the disk. Reads
-of whole conversations (`TinyDBStore` runs them on its worker thread),
-fdatasync (the sync thread; the event loop's own when one caller has the
-store to itself, store/tinydb/group_commit.py), checkpoints (the checkpoint
-thread) and pictures (the media threads) are the only blocking I/O.
+Threads: lookups and writes run under one mutex, in the caller's thread (memory and
+a journal append, never a wait for the disk). Reads of whole conversations (the worker
+thread), fdatasync (the sync thread, or the event loop's own when one caller has the
+store to itself: store/tinydb/group_commit.py), checkpoints and pictures (threads of
+their own) are the only blocking I/O.
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ from store.base import (
 from store.records import IdempotencyRecord
 from store.roles.conversations import ConversationRow
 from store.throttles import SendSchedule, seconds_of
-from store.tinydb import conversations, documents, media, paging
+from store.tinydb import conversations, documents, facts, media, paging
 from store.tinydb.documents import Documents
 from store.tinydb.group_commit import GroupCommit
 from store.tinydb.partitions import Partitions
@@ -104,8 +103,7 @@ class TinyDBStore(Store):
         return "tinydb"
 
     def _run_locked(self, fn: Callable[[], T]) -> tuple[T, int, bool]:
-        """`fn()`, the journal position that must be durable before its answer is given, and
-        whether it queued a text."""
+        """`fn()`, the journal position that must be durable before its answer, and whether it queued a text."""
         with self.partitions.mutex:
             self.partitions.seen = 0
             queue = self.core.index.queue
@@ -181,10 +179,10 @@ class TinyDBStore(Store):
         return await self._once(self.core.add_message, message, once)
 
     async def conversation_facts(self, sender: str, wanted: FactsWanted) -> ConversationFacts:
-        # The default's lookups in one locked call with one durability wait (store/tinydb/documents.py).
-        if wanted.sid is None or self._in_memory(self.core.index.by_sid.get(wanted.sid)):  # a new SID: memory only
-            return await self._now(documents.conversation_facts, self.core, sender, wanted)
-        return await self._off_loop(documents.conversation_facts, self.core, sender, wanted)  # a repeat: its row's file
+        # The default's lookups in one locked call, one durability wait (store/tinydb/facts.py); a repeat reads a file.
+        if wanted.sid is None or self._in_memory(self.core.index.by_sid.get(wanted.sid)):
+            return await self._now(facts.conversation_facts, self.core, sender, wanted)
+        return await self._off_loop(facts.conversation_facts, self.core, sender, wanted)
 
     async def record_inbound(
         self,

@@ -240,7 +240,7 @@ def test_application_records_with_args_and_tracebacks_are_masked():
 
 
 def test_a_text_seen_plain_is_remembered_and_one_that_held_something_never_is():
-    """Lines that come back (a status change's) are masked as the first time, from memory: the format string
+    """Lines that come back (a failed text's status change) are masked as the first time, from memory: the format string
     and plain values once each; a phone or token is masked every time and never kept."""
     from web.logging import _PLAIN_TEXTS
 
@@ -252,13 +252,13 @@ def test_a_text_seen_plain_is_remembered_and_one_that_held_something_never_is():
         return record.getMessage()
 
     for _ in range(2):
-        assert line("1042", "SM" + "0" * 32, "sent", "delivered", CUSTOMER) == (
-            f"message 1042 (SM{'0' * 32}): sent -> delivered to +•••••••0199"
+        assert line("1042", "SM" + "0" * 32, "sent", "failed", CUSTOMER) == (
+            f"message 1042 (SM{'0' * 32}): sent -> failed to +•••••••0199"
         )
-        assert line("1042", TOKEN, "sent", "delivered", TOKEN.lower()) == (
-            "message 1042 ([token]): sent -> delivered to [token]"
+        assert line("1042", TOKEN, "sent", "failed", TOKEN.lower()) == (
+            "message 1042 ([token]): sent -> failed to [token]"
         )
-    assert {"message %s (%s): %s -> %s to %s", "sent", "delivered"} <= _PLAIN_TEXTS
+    assert {"message %s (%s): %s -> %s to %s", "sent", "failed"} <= _PLAIN_TEXTS
     assert not any(CUSTOMER in text or TOKEN in text or TOKEN.lower() in text for text in _PLAIN_TEXTS)
 
 

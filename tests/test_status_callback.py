@@ -167,6 +167,23 @@ def test_unknown_sid_is_answered_204_and_logged(tmp_path, caplog):
     assert any("unknown message SM" + "e" * 32 in record.getMessage() for record in caplog.records)
 
 
+def test_a_failed_text_is_logged_and_ordinary_progress_is_not(tmp_path, caplog):
+    """The operator's log (INFO) names a text that failed; sent and delivered are in the message log only."""
+    caplog.set_level(logging.INFO, logger="qdn.status")
+    with app_with_a_sent_text(tmp_path) as app:
+        for status in ("sent", "delivered"):
+            assert app.post(callback(app.sid, status)).status_code == 204
+        assert app.message()["status"] == "delivered"
+        assert not [record for record in caplog.records if " -> " in record.getMessage()]
+    with app_with_a_sent_text(tmp_path / "b") as app:
+        assert app.post(callback(app.sid, "failed", ErrorCode="30007")).status_code == 204
+        sid = app.sid
+    logged = [record for record in caplog.records if " -> " in record.getMessage()]
+    assert [(record.levelno, record.getMessage()) for record in logged] == [
+        (logging.INFO, f"message 1001-1 ({sid}): queued -> failed")
+    ]
+
+
 @pytest.mark.parametrize(
     ("sequence", "final"),
     [

@@ -6,13 +6,15 @@ for any body: Twilio's own, and anything else anyone may post.
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.requests import ClientDisconnect, Request
 
-from handlers.twilio.forms import MAX_FIELDS, form_pairs
+from handlers.twilio.forms import FORM_CONTENT_TYPE, MAX_FIELDS, form_pairs, webhook_form
 from tests.twilio_fake import status_callback_form, twilio_form
 
 
@@ -51,3 +53,33 @@ _PIECES = st.sampled_from(["a", "B", "=", "&", "+", "%", "%2B", "%C3", "%A9", "%
 @given(st.lists(_PIECES, max_size=24).map("".join))
 def test_any_body_is_read_as_parse_qsl_reads_it(body):
     assert _ours(body) == _stdlib(body)
+
+
+def _request(messages: list[dict[str, object]]) -> Request:
+    """A webhook request whose body comes as these ASGI messages (a server splits a big body in several)."""
+    pending = iter(messages)
+
+    async def receive() -> dict[str, object]:
+        return next(pending)
+
+    headers = [(b"content-type", FORM_CONTENT_TYPE.encode())]
+    return Request({"type": "http", "method": "POST", "headers": headers, "path": "/twilio/sms"}, receive)
+
+
+def test_a_body_in_several_pieces_is_read_whole_and_stays_readable():
+    body = urlencode(status_callback_form("SM" + "c" * 32, "+15125550100", "+15125550199", "AC" + "d" * 32, "read"))
+    raw = body.encode()
+    pieces = [raw[:7], b"", raw[7:40], raw[40:]]
+    request = _request([{"type": "http.request", "body": piece, "more_body": True} for piece in pieces[:-1]]
+                       + [{"type": "http.request", "body": pieces[-1]}])  # fmt: skip
+    form = asyncio.run(webhook_form(request))
+    assert list(form.multi_items()) == parse_qsl(body, keep_blank_values=True)
+    assert asyncio.run(request.body()) == raw  # read once, kept as Starlette keeps it
+
+
+def test_a_client_gone_mid_body_is_a_client_disconnect():
+    request = _request(
+        [{"type": "http.request", "body": b"From=%2B1512", "more_body": True}, {"type": "http.disconnect"}]
+    )
+    with pytest.raises(ClientDisconnect):  # web/middleware.py logs it as one line
+        asyncio.run(webhook_form(request))

@@ -168,7 +168,10 @@ class Documents:
         return stored, True
 
     def get_message(self, message_id: str) -> Message:
-        pid, doc_id = self.index.ids.split(message_id)
+        return self._message_at(message_id, *self.index.ids.split(message_id))
+
+    def _message_at(self, message_id: str, pid: str, doc_id: int) -> Message:
+        """get_message, given the id's (partition, doc id): update_message splits it once, not twice."""
         self._saw(pid)
         row = self.index.sent_rows.get(message_id)  # a sent text's latest row, whatever the journal holds
         if row is not None:
@@ -186,13 +189,15 @@ class Documents:
         return None if message_id is None else self.get_message(message_id)
 
     def update_message(self, message_id: str, change: Callable[[Message], Message | None]) -> Message:
-        current = self.get_message(message_id)
+        pid, doc_id = self.index.ids.split(message_id)
+        current = self._message_at(message_id, pid, doc_id)
         updated = change(current)
         if updated is None or updated == current:
             return current
         updated = {**updated, "id": message_id, "updated_at": utc_now()}
-        pid, doc_id = self.index.ids.split(message_id)
-        op = [pid, "messages", doc_id, {k: v for k, v in updated.items() if k != "id"}]
+        doc = updated.copy()  # the row as stored: all but its id, same order (~0.15 us; a comprehension ~0.9)
+        del doc["id"]
+        op = [pid, "messages", doc_id, doc]
         self._commit([op, *self._outbox_ops(message=(current, updated))])
         return updated
 

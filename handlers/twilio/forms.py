@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from starlette.datastructures import ImmutableMultiDict
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from bot.errors import BadRequest, ValidationError
 from bot.media import MAX_PER_TEXT
@@ -45,7 +45,7 @@ _PLAIN_NUMBER = re.compile(r"[0-9]{1,9}")  # [0-9], not \d: \d matches every scr
 
 async def webhook_form(request: Request) -> Form:
     """The urlencoded form of a webhook; BadRequest (400) for anything malformed, never a 500."""
-    body = await _body(request)
+    body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if body and content_type != FORM_CONTENT_TYPE:
         raise BadRequest(f"Expected a {FORM_CONTENT_TYPE} body.")
@@ -54,33 +54,6 @@ async def webhook_form(request: Request) -> Form:
     except (UnicodeDecodeError, ValueError):  # bad UTF-8 or percent-escapes, stray "&", too many fields
         raise BadRequest("The form body is malformed.") from None
     return ImmutableMultiDict(pairs)
-
-
-async def _body(request: Request) -> bytes:
-    """`await request.body()`, read from the ASGI messages directly: ~1 us where Starlette's `stream()`
-    async generator, with `aclosing` around it, took ~2.5 (issue #30; every webhook reads one body).
-    ClientDisconnect as Starlette raises it (web/middleware.py logs it); the 64 KB limit and the body's
-    deadline are the middleware's, in the `receive` it hands the app. Kept where `request.body()` keeps
-    it, so a later `body()` answers it too."""
-    if hasattr(request, "_body"):
-        return request._body
-    if request._stream_consumed:
-        raise RuntimeError("Stream consumed")  # as Starlette's
-    receive = request.receive
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.request":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        elif message["type"] == "http.disconnect":
-            request._is_disconnected = True
-            raise ClientDisconnect()
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    request._body = body
-    request._stream_consumed = True
-    return body
 
 
 def form_pairs(body: str) -> list[tuple[str, str]]:

@@ -62,13 +62,14 @@ def shown_target(path: str, query: str) -> str:
     (a token with spaces in it must stay one path segment for the mask); `query` raw.
     """
     plain_query = not query or _MESSAGE_QUERY.fullmatch(query) is not None
+    unmasked = f"{path}?{query}" if query else path
     if plain_query and path in _PLAIN_PATHS:
-        return f"{path}?{query}" if query else path
+        return unmasked
     encoded = quote(path)
     shown = redact(f"{encoded}?{query}" if query else encoded)
     # A %-encoded path has no `?`, `&`, `;` or `=`, so no mask reaches from the path into such a query or
     # back: the target is shown unchanged exactly when the path alone is.
-    if plain_query and shown == (f"{path}?{query}" if query else path) and len(_PLAIN_PATHS) < _PLAIN_PATHS_MAX:
+    if plain_query and shown == unmasked and len(_PLAIN_PATHS) < _PLAIN_PATHS_MAX:
         _PLAIN_PATHS.add(path)
     return shown
 
